@@ -1,0 +1,521 @@
+package cookiesession
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Chunk naming: a sealed value that fits one cookie is stored under the
+// session's name; a longer one is split into consecutive pieces stored as
+// name, name.1, name.2, …, name.(n-1). The header at the start of the first
+// piece records n, and n is authenticated with the rest of the header, so
+// leftover pieces of an older, longer session are ignored on read and a
+// missing, swapped or foreign piece fails authentication.
+
+// Default limits. Browsers drop a cookie whose name and value exceed 4096
+// bytes; nginx and Apache reject a Cookie header line over about 8 KiB.
+const (
+	DefaultCookieSize = 4000
+	DefaultMaxChunks  = 10
+	DefaultTotalSize  = 6144
+
+	maxCookieSize  = 4096
+	maxChunksLimit = 255 // the header's chunk count is one byte
+
+	// maxCandidates bounds the cookie-tossing search: how many sets of
+	// cookies carrying the session's name are tried before giving up.
+	maxCandidates = 8
+)
+
+var (
+	// ErrAmbiguous reports a request carrying more than one authentic
+	// session under the same cookie name (for example one planted by a
+	// sibling subdomain, or one set for another Path). The session is
+	// treated as absent.
+	ErrAmbiguous = errors.New("cookiesession: several authentic sessions under one cookie name")
+
+	// errNoCookie reports a request without any cookie of the session:
+	// not an error for the application.
+	errNoCookie = errors.New("cookiesession: no session cookie")
+)
+
+// Limits bound the cookies one session occupies. The zero value means the
+// defaults.
+type Limits struct {
+	// CookieSize is the most bytes of name plus value in one cookie.
+	// Zero: 4000 (browsers drop cookies over 4096). At most 4096.
+	CookieSize int
+
+	// MaxChunks is the most cookies one session is split across, the base
+	// cookie included. Reading checks it before joining anything.
+	// Zero: 10. At most 255.
+	MaxChunks int
+
+	// TotalSize is the most bytes of names plus values of all the
+	// session's cookies together. Zero: 6144, which keeps the session in
+	// an 8 KiB Cookie header line (the default limit of nginx and Apache)
+	// with 2 KiB to spare for other cookies. Raise it together with the
+	// proxies' header limits (nginx large_client_header_buffers, Apache
+	// LimitRequestFieldSize).
+	TotalSize int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.CookieSize == 0 {
+		l.CookieSize = DefaultCookieSize
+	}
+	if l.MaxChunks == 0 {
+		l.MaxChunks = DefaultMaxChunks
+	}
+	if l.TotalSize == 0 {
+		l.TotalSize = DefaultTotalSize
+	}
+	return l
+}
+
+func (l Limits) validate(name string) error {
+	switch {
+	case l.CookieSize < 0 || l.CookieSize > maxCookieSize:
+		return fmt.Errorf("cookiesession: Limits.CookieSize %d is outside 1..%d", l.CookieSize, maxCookieSize)
+	case l.MaxChunks < 0 || l.MaxChunks > maxChunksLimit:
+		return fmt.Errorf("cookiesession: Limits.MaxChunks %d is outside 1..%d", l.MaxChunks, maxChunksLimit)
+	case l.TotalSize < 0:
+		return fmt.Errorf("cookiesession: Limits.TotalSize %d is negative", l.TotalSize)
+	}
+	l = l.withDefaults()
+	if min(l.CookieSize, l.TotalSize) < len(chunkName(name, l.MaxChunks-1))+encodedLen(0)+1 {
+		return fmt.Errorf("cookiesession: Limits leave no room for a session named %q", name)
+	}
+	return nil
+}
+
+// chunkName is the name of the i-th cookie of the session name.
+func chunkName(name string, i int) string {
+	if i == 0 {
+		return name
+	}
+	return name + "." + strconv.Itoa(i)
+}
+
+// chunkNameLen is len(chunkName(name, i)) without building it.
+func chunkNameLen(name string, i int) int {
+	switch {
+	case i == 0:
+		return len(name)
+	case i < 10:
+		return len(name) + 2
+	case i < 100:
+		return len(name) + 3
+	default:
+		return len(name) + 4
+	}
+}
+
+// plan returns how many cookies an encoded value of n bytes needs, or a
+// *SizeError when that is over the limits.
+func (l Limits) plan(name string, n int) (int, error) {
+	chunks, names, left := 0, 0, n
+	for {
+		if chunks == l.MaxChunks {
+			return 0, &SizeError{What: "session cookies", Name: name, Size: n + names, Limit: min(l.TotalSize, names+n-left)}
+		}
+		names += chunkNameLen(name, chunks)
+		left -= l.CookieSize - chunkNameLen(name, chunks)
+		chunks++
+		if left <= 0 {
+			break
+		}
+	}
+	if n+names > l.TotalSize {
+		return 0, &SizeError{What: "session cookies", Name: name, Size: n + names, Limit: l.TotalSize}
+	}
+	return chunks, nil
+}
+
+// split cuts the encoded value s into the pieces plan counted.
+func (l Limits) split(name, s string, chunks int) []string {
+	parts := make([]string, 0, chunks)
+	for i := range chunks {
+		room := l.CookieSize - chunkNameLen(name, i)
+		if i == chunks-1 || len(s) <= room {
+			parts = append(parts, s)
+			break
+		}
+		parts = append(parts, s[:room])
+		s = s[room:]
+	}
+	return parts
+}
+
+// carried is what a request holds of one session's cookies, as substrings
+// of its Cookie header lines.
+type carried struct {
+	bases  []string   // values of cookies named name
+	chunks chunkLists // chunks[i-1]: values of cookies named name.i
+	over   bool       // a cookie was longer than any piece can be
+}
+
+// scanCookies collects the session's cookies from the request header
+// without parsing or allocating for unrelated cookies. Names that are not
+// name or name.i for a canonical decimal 1 ≤ i < MaxChunks (no sign, no
+// leading zero) are not ours and are skipped.
+func scanCookies(h http.Header, name string, l Limits) carried {
+	var c carried
+	for _, line := range h["Cookie"] {
+		if !strings.Contains(line, name) {
+			continue
+		}
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || !strings.HasPrefix(k, name) {
+				continue
+			}
+			idx := 0
+			if len(k) > len(name) {
+				if k[len(name)] != '.' {
+					continue
+				}
+				idx = chunkIndex(k[len(name)+1:], l.MaxChunks)
+				if idx <= 0 {
+					continue
+				}
+			}
+			if len(k)+len(v) > l.CookieSize {
+				c.over = true
+				continue
+			}
+			if idx == 0 {
+				c.bases = append(c.bases, v)
+				continue
+			}
+			if c.chunks == nil {
+				c.chunks = make(chunkLists, l.MaxChunks-1)
+			}
+			c.chunks[idx-1] = append(c.chunks[idx-1], v)
+		}
+	}
+	return c
+}
+
+// chunkIndex parses a canonical chunk index in 1..max-1, or returns -1.
+func chunkIndex(s string, max int) int {
+	if len(s) == 0 || len(s) > 3 || s[0] == '0' {
+		return -1
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return -1
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	if n >= max {
+		return -1
+	}
+	return n
+}
+
+// names returns the cookie names the request carried for the session.
+func (c *carried) names(name string) []string {
+	var out []string
+	if len(c.bases) > 0 {
+		out = append(out, name)
+	}
+	for i, vs := range c.chunks {
+		if len(vs) > 0 {
+			out = append(out, chunkName(name, i+1))
+		}
+	}
+	return out
+}
+
+func (c *carried) empty() bool { return len(c.bases) == 0 && c.chunks == nil && !c.over }
+
+// join tries every candidate set of cookies (bounded by maxCandidates) and
+// calls open with each joined value and the count of cookies it spans. It
+// returns nil when exactly one candidate opened, ErrAmbiguous when several
+// did, errNoCookie when the request carried none of the session's cookies,
+// and otherwise the most telling failure (ErrExpired before ErrTooLarge
+// before ErrInvalid).
+func (c *carried) join(name string, l Limits, open func(value string, chunks int) error) error {
+	if c.empty() {
+		return errNoCookie
+	}
+	var failure error = ErrInvalid
+	if c.over {
+		failure = &SizeError{What: "cookie", Name: name, Size: l.CookieSize + 1, Limit: l.CookieSize}
+	}
+	note := func(err error) {
+		switch {
+		case errors.Is(err, ErrExpired):
+			failure = err
+		case errors.Is(err, ErrTooLarge) && !errors.Is(failure, ErrExpired):
+			failure = err
+		}
+	}
+	opened, tries := 0, 0
+	var picks [maxChunksLimit]int
+	for _, base := range c.bases {
+		h, err := peekHeader(base)
+		if err != nil {
+			continue
+		}
+		if h.chunks > l.MaxChunks {
+			note(&SizeError{What: "chunk count", Name: name, Size: h.chunks, Limit: l.MaxChunks})
+			continue
+		}
+		// Every index 1..chunks-1 must be present: contiguous, nothing
+		// missing. Duplicates are tried in turn (cookie tossing).
+		size, missing := len(base), false
+		for i := 1; i < h.chunks; i++ {
+			vs := c.chunks.at(i)
+			if len(vs) == 0 {
+				missing = true
+				break
+			}
+			size += len(vs[0])
+			picks[i] = 0
+		}
+		if missing {
+			continue
+		}
+		for {
+			if tries == maxCandidates {
+				return failure
+			}
+			tries++
+			var b strings.Builder
+			b.Grow(size)
+			b.WriteString(base)
+			for i := 1; i < h.chunks; i++ {
+				b.WriteString(c.chunks[i-1][picks[i]])
+			}
+			if b.Len() > l.TotalSize {
+				note(&SizeError{What: "session cookies", Name: name, Size: b.Len(), Limit: l.TotalSize})
+			} else if err := open(b.String(), h.chunks); err != nil {
+				note(err)
+			} else {
+				opened++
+			}
+			if !c.next(picks[:h.chunks]) {
+				break
+			}
+		}
+	}
+	switch {
+	case opened == 1:
+		return nil
+	case opened > 1:
+		return ErrAmbiguous
+	}
+	return failure
+}
+
+type chunkLists [][]string
+
+func (cl chunkLists) at(i int) []string {
+	if i-1 >= len(cl) {
+		return nil
+	}
+	return cl[i-1]
+}
+
+// next advances picks (an odometer over duplicate chunk values) and
+// reports whether there is another combination.
+func (c *carried) next(picks []int) bool {
+	for i := len(picks) - 1; i >= 1; i-- {
+		if picks[i]+1 < len(c.chunks[i-1]) {
+			picks[i]++
+			return true
+		}
+		picks[i] = 0
+	}
+	return false
+}
+
+// CookieCodec seals values into a session's cookies and opens them from a
+// request: seal → chunk → Set-Cookie, and Cookie → join → open. It is the
+// layer under [Manager], exported for adapters and tools. A CookieCodec is
+// a plain value; copy it to vary the template per session.
+type CookieCodec struct {
+	// Codec seals and opens. Required.
+	Codec *Codec
+
+	// Limits bound the session's cookies. Zero: the defaults of [Limits].
+	Limits Limits
+
+	// Template gives the cookies' name (the base of chunk names) and
+	// attributes: Path, Domain, Secure, HttpOnly, SameSite, Partitioned.
+	// Its Value, MaxAge and Expires are ignored: they come from the value.
+	Template http.Cookie
+
+	// BrowserSession leaves out Max-Age and Expires, so the browser drops
+	// the cookies when it closes; the server still enforces the sealed
+	// expiry. Zero: the cookies persist until the sealed expiry.
+	BrowserSession bool
+}
+
+// Read finds the session's cookies in r, joins them, opens the value and
+// deserializes it into dst. A request without the cookies gives an error
+// for which [IsNoCookie] is true; otherwise errors match [ErrInvalid],
+// [ErrExpired], [ErrTooLarge] or [ErrAmbiguous].
+func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
+	data, meta, err := cc.readRaw(r.Header)
+	if err != nil {
+		return meta, err
+	}
+	if err := cc.Codec.ser.Unmarshal(data, dst); err != nil {
+		return meta, fmt.Errorf("%w: payload does not deserialize: %w", ErrInvalid, err)
+	}
+	return meta, nil
+}
+
+// IsNoCookie reports whether err says that the request carried no cookie of
+// the session at all: a new visitor, not an attack.
+func IsNoCookie(err error) bool { return errors.Is(err, errNoCookie) }
+
+func (cc *CookieCodec) readRaw(h http.Header) ([]byte, Meta, error) {
+	l := cc.Limits.withDefaults()
+	name := cc.Template.Name
+	c := scanCookies(h, name, l)
+	var (
+		data []byte
+		meta Meta
+	)
+	err := c.join(name, l, func(v string, chunks int) error {
+		d, m, err := cc.Codec.open(name, v, chunks)
+		if err == nil {
+			data, meta = d, m
+		}
+		return err
+	})
+	if err != nil {
+		return nil, Meta{}, err
+	}
+	return data, meta, nil
+}
+
+// Write serializes value, seals it to expire at expires (zero: the codec's
+// MaxAge from now), splits it across cookies and sets them on w, replacing
+// any Set-Cookie this session already had on w and expiring every other
+// cookie of the session that r carried. A value over the limits is an error
+// matching [ErrTooLarge] and w is left untouched, so the browser keeps its
+// previous cookies.
+func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, expires time.Time) (Meta, error) {
+	data, err := cc.Codec.ser.Marshal(value)
+	if err != nil {
+		return Meta{}, fmt.Errorf("cookiesession: encoding value: %w", err)
+	}
+	now := cc.Codec.now()
+	if expires.IsZero() {
+		expires = now.Add(cc.Codec.maxAge)
+	}
+	return cc.writeRaw(w.Header(), r.Header, data, now, expires)
+}
+
+// Clear expires every cookie of the session that r carried (and removes
+// any Set-Cookie for it already on w).
+func (cc *CookieCodec) Clear(w http.ResponseWriter, r *http.Request) {
+	cc.setCookies(w.Header(), r.Header, nil, time.Time{})
+}
+
+func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires time.Time) (Meta, error) {
+	l := cc.Limits.withDefaults()
+	name := cc.Template.Name
+	data, flags, err := cc.Codec.prepare(name, data)
+	if err != nil {
+		return Meta{}, err
+	}
+	n := encodedLen(len(data))
+	chunks, err := l.plan(name, n)
+	if err != nil {
+		return Meta{}, err
+	}
+	s, err := cc.Codec.sealPrepared(name, data, flags, issued, expires, chunks)
+	if err != nil {
+		return Meta{}, err
+	}
+	cc.setCookies(wh, rh, l.split(name, s, chunks), expires)
+	return Meta{
+		Version: formatVersion, KeyID: cc.Codec.keys[0].id, Compressed: flags != 0,
+		Chunks: chunks, Issued: issued, Expires: expires, Size: len(s),
+	}, nil
+}
+
+// setCookies replaces the session's Set-Cookie lines on wh with parts (none:
+// clear) and expires every other cookie of the session that rh carried.
+func (cc *CookieCodec) setCookies(wh, rh http.Header, parts []string, expires time.Time) {
+	l := cc.Limits.withDefaults()
+	name := cc.Template.Name
+	removeSetCookies(wh, name, l)
+	c := cookieTemplate(&cc.Template)
+	if !cc.BrowserSession && len(parts) > 0 {
+		c.Expires = expires.UTC()
+		c.MaxAge = max(int(expires.Sub(cc.Codec.now())/time.Second), 1)
+	}
+	for i, p := range parts {
+		c.Name, c.Value = chunkName(name, i), p
+		wh.Add("Set-Cookie", c.String())
+	}
+	carried := scanCookies(rh, name, l)
+	for _, n := range carried.names(name) {
+		if i := chunkIndexOf(n, name, l); i < len(parts) {
+			continue
+		}
+		wh.Add("Set-Cookie", expiredCookie(&cc.Template, n).String())
+	}
+}
+
+func chunkIndexOf(cookie, name string, l Limits) int {
+	if cookie == name {
+		return 0
+	}
+	return chunkIndex(cookie[len(name)+1:], l.MaxChunks)
+}
+
+// cookieTemplate copies the attributes of t.
+func cookieTemplate(t *http.Cookie) http.Cookie {
+	return http.Cookie{
+		Path: t.Path, Domain: t.Domain, Secure: t.Secure, HttpOnly: t.HttpOnly,
+		SameSite: t.SameSite, Partitioned: t.Partitioned,
+	}
+}
+
+// expiredCookie deletes the cookie called name: same attributes, empty
+// value, Max-Age=0 and an Expires in the past.
+func expiredCookie(t *http.Cookie, name string) *http.Cookie {
+	c := cookieTemplate(t)
+	c.Name = name
+	c.MaxAge = -1
+	c.Expires = time.Unix(0, 0).UTC()
+	return &c
+}
+
+// removeSetCookies drops the Set-Cookie lines already on wh for the
+// session's cookies, so saving twice yields one coherent set.
+func removeSetCookies(wh http.Header, name string, l Limits) {
+	lines := wh["Set-Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	kept := lines[:0]
+	for _, line := range lines {
+		k, _, _ := strings.Cut(line, "=")
+		if k == name || (strings.HasPrefix(k, name+".") && chunkIndex(k[len(name)+1:], l.MaxChunks) > 0) {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	if len(kept) == 0 {
+		wh.Del("Set-Cookie")
+		return
+	}
+	wh["Set-Cookie"] = kept
+}

@@ -1,0 +1,547 @@
+package cookiesession
+
+import (
+	"bytes"
+	"compress/flate"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+	"golang.org/x/crypto/hkdf"
+)
+
+// Format constants of version 1 of the sealed format. See the package
+// documentation, section "Wire format".
+const (
+	formatVersion = 1
+
+	headerSize = 1 + 4 + 1 + 1 // version, key id, flags, chunk count
+	nonceSize  = chacha20poly1305.NonceSizeX
+	tagSize    = chacha20poly1305.Overhead
+	timesSize  = 8 + 8 // issued, expires: Unix milliseconds, big endian
+
+	// Overhead is the fixed number of bytes the sealed format adds to a
+	// payload before base64: a 7-byte header, a 24-byte nonce, 16 bytes of
+	// sealed timestamps and a 16-byte Poly1305 tag.
+	Overhead = headerSize + nonceSize + timesSize + tagSize
+
+	flagCompressed = 1 << 0
+	knownFlags     = flagCompressed
+
+	// MinKeySize is the shortest secret NewCodec accepts, in bytes.
+	MinKeySize = 32
+
+	defaultCodecMaxAge  = 30 * 24 * time.Hour
+	defaultMaxDecoded   = 64 << 10
+	defaultPurpose      = "cookie"
+	keyIDInfo           = "cookiesession key id"
+	keyDerivationPrefix = "cookiesession v1 purpose "
+)
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// Errors returned by the codec, the chunking layer and the session manager.
+// Match them with [errors.Is]; the concrete error may carry more detail
+// (see [SizeError]) but never a cookie value, a plaintext or a key.
+var (
+	// ErrInvalid reports a value that does not parse or does not
+	// authenticate: tampered, truncated, foreign, sealed under a key that
+	// is not in the ring, or bound to another cookie name. It is
+	// deliberately opaque: it never says which byte or step failed.
+	ErrInvalid = errors.New("cookiesession: invalid or tampered value")
+
+	// ErrExpired reports an authentic value whose sealed expiry has passed
+	// (or whose issue time lies further in the future than the permitted
+	// clock skew).
+	ErrExpired = errors.New("cookiesession: value expired")
+
+	// ErrTooLarge reports a value over a size limit: at Encode or save
+	// time (the session does not fit the cookie budget) or at Decode time
+	// (an oversized cookie, or a compressed value that inflates past the
+	// cap). The concrete error is a *[SizeError] naming the sizes.
+	ErrTooLarge = errors.New("cookiesession: value too large")
+)
+
+// SizeError reports which limit a value exceeded and by how much. It
+// matches [ErrTooLarge] with [errors.Is].
+type SizeError struct {
+	What  string // the limit: "cookie value", "session cookies", "decoded payload", …
+	Name  string // the cookie name, when known
+	Size  int    // the size found, in bytes (a count for "chunk count"; for an inflated payload, at least this)
+	Limit int    // the limit, in the same unit
+}
+
+func (e *SizeError) Error() string {
+	if e.Name != "" {
+		return fmt.Sprintf("cookiesession: %s of %q is %d, over the limit of %d", e.What, e.Name, e.Size, e.Limit)
+	}
+	return fmt.Sprintf("cookiesession: %s is %d, over the limit of %d", e.What, e.Size, e.Limit)
+}
+
+// Is reports whether target is [ErrTooLarge].
+func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
+
+// Serializer turns values into bytes and back. The codec seals whatever
+// Marshal returns; Unmarshal must reject trailing data. The default is [JSON].
+type Serializer interface {
+	Marshal(v any) ([]byte, error)
+	Unmarshal(data []byte, v any) error
+}
+
+// JSON is the default [Serializer]: encoding/json.
+var JSON Serializer = jsonSerializer{}
+
+type jsonSerializer struct{}
+
+func (jsonSerializer) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
+func (jsonSerializer) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// CodecOptions configures a [Codec]. The zero value is usable and is what
+// [NewCodec] uses.
+type CodecOptions struct {
+	// MaxAge is the lifetime Encode seals into each value; Decode rejects
+	// the value with ErrExpired once it has passed. Zero: 30 days.
+	// Negative values are a configuration error.
+	MaxAge time.Duration
+
+	// Compress deflates the serialized value before sealing when that
+	// makes it shorter; the header records it. Zero: off.
+	//
+	// Compression leaks the length of the compressed plaintext. If a
+	// secret (a CSRF token, an OAuth token) sits in the same session as
+	// data an attacker can choose and repeat, the cookie's length can tell
+	// the attacker how well their guess matched the secret (as in CRIME
+	// and BREACH). Leave it off for such sessions.
+	Compress bool
+
+	// MaxDecodedSize bounds the serialized value, before compression on the
+	// way out and after inflation on the way in. A value over it is
+	// ErrTooLarge; an inflating value is stopped after MaxDecodedSize+1
+	// bytes. Zero: 64 KiB.
+	MaxDecodedSize int
+
+	// ClockSkew is how far in the future a value's issue time may lie
+	// (another server's clock running ahead) before Decode rejects it with
+	// ErrExpired. Zero: 1 minute. Negative: no tolerance.
+	ClockSkew time.Duration
+
+	// Serializer encodes values. Zero: [JSON].
+	Serializer Serializer
+
+	// Purpose separates keys: the sealing key is derived from each secret
+	// with HKDF-SHA256 and this label, so one secret can serve several
+	// purposes and a value sealed for one never opens for another.
+	// Zero: "cookie".
+	Purpose string
+
+	// Now is the clock, for tests. Zero: time.Now.
+	Now func() time.Time
+
+	// Rand is the source of nonces, for tests. Zero: crypto/rand.
+	Rand io.Reader
+}
+
+// Codec seals values into cookie values and opens them again. It is safe
+// for concurrent use. The zero Codec is not usable: build one with
+// [NewCodec] or [NewCodecWithOptions].
+//
+// Codec satisfies gorilla/securecookie's Codec interface.
+type Codec struct {
+	keys       []codecKey // keys[0] seals
+	maxAge     time.Duration
+	compress   bool
+	maxDecoded int
+	skew       time.Duration
+	ser        Serializer
+	now        func() time.Time
+	rand       io.Reader
+}
+
+type codecKey struct {
+	id   uint32
+	aead cipher.AEAD
+}
+
+// NewCodec returns a codec with the default [CodecOptions] and the given
+// secrets. keys[0] seals; every key opens, so a new key goes first and the
+// old one stays behind it until the values it sealed have expired.
+//
+// Each secret must be at least [MinKeySize] bytes of randomness (see
+// [GenerateKey]). No key, a short key or the same key twice is an error.
+func NewCodec(keys ...[]byte) (*Codec, error) {
+	return NewCodecWithOptions(CodecOptions{}, keys...)
+}
+
+// NewCodecWithOptions is [NewCodec] with options. It fails on a bad option
+// or key, never later.
+func NewCodecWithOptions(o CodecOptions, keys ...[]byte) (*Codec, error) {
+	c := &Codec{
+		maxAge:     o.MaxAge,
+		compress:   o.Compress,
+		maxDecoded: o.MaxDecodedSize,
+		skew:       o.ClockSkew,
+		ser:        o.Serializer,
+		now:        o.Now,
+		rand:       o.Rand,
+	}
+	switch {
+	case c.maxAge < 0:
+		return nil, errors.New("cookiesession: CodecOptions.MaxAge is negative")
+	case c.maxAge == 0:
+		c.maxAge = defaultCodecMaxAge
+	}
+	switch {
+	case c.maxDecoded < 0:
+		return nil, errors.New("cookiesession: CodecOptions.MaxDecodedSize is negative")
+	case c.maxDecoded == 0:
+		c.maxDecoded = defaultMaxDecoded
+	}
+	switch {
+	case c.skew < 0:
+		c.skew = 0
+	case c.skew == 0:
+		c.skew = time.Minute
+	}
+	if c.ser == nil {
+		c.ser = JSON
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.rand == nil {
+		c.rand = rand.Reader
+	}
+	purpose := o.Purpose
+	if purpose == "" {
+		purpose = defaultPurpose
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("cookiesession: no key: at least one secret of 32 bytes or more is required")
+	}
+	if len(keys) > 255 {
+		return nil, fmt.Errorf("cookiesession: %d keys in the ring, at most 255", len(keys))
+	}
+	for i, k := range keys {
+		if len(k) < MinKeySize {
+			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), MinKeySize)
+		}
+		for j := range i {
+			if bytes.Equal(keys[j], k) {
+				return nil, fmt.Errorf("cookiesession: keys %d and %d are the same", j, i)
+			}
+		}
+		ck, err := deriveKey(k, purpose)
+		if err != nil {
+			return nil, err
+		}
+		for j, prev := range c.keys {
+			if prev.id == ck.id {
+				return nil, fmt.Errorf("cookiesession: keys %d and %d have the same key id; generate a new key", j, i)
+			}
+		}
+		c.keys = append(c.keys, ck)
+	}
+	return c, nil
+}
+
+// deriveKey derives the key id (purpose-independent, so a cookie names its
+// key the same way whatever it carries) and the purpose's AEAD key.
+func deriveKey(secret []byte, purpose string) (codecKey, error) {
+	var id [4]byte
+	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(keyIDInfo)), id[:]); err != nil {
+		return codecKey{}, fmt.Errorf("cookiesession: deriving key id: %w", err)
+	}
+	key := make([]byte, chacha20poly1305.KeySize)
+	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(keyDerivationPrefix+purpose)), key); err != nil {
+		return codecKey{}, fmt.Errorf("cookiesession: deriving key: %w", err)
+	}
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		return codecKey{}, fmt.Errorf("cookiesession: %w", err)
+	}
+	return codecKey{id: binary.BigEndian.Uint32(id[:]), aead: aead}, nil
+}
+
+// KeyID returns the identifier that values sealed with the i-th key carry in
+// their header, as printed by the cookiesession command's inspect.
+func (c *Codec) KeyID(i int) uint32 { return c.keys[i].id }
+
+// Meta describes a sealed value: what Decode checked and the session
+// manager and tools report.
+type Meta struct {
+	Version    int       // format version, 1
+	KeyID      uint32    // id of the key that sealed the value
+	KeyIndex   int       // that key's position in the ring; > 0 means re-seal with the primary
+	Compressed bool      // the payload was deflated
+	Chunks     int       // number of cookies the value was split across
+	Issued     time.Time // when it was sealed
+	Expires    time.Time // when it stops opening
+	Size       int       // length of the encoded value, in bytes
+}
+
+// Encode serializes value, seals it under the primary key with the codec's
+// MaxAge, binding it to the cookie name, and returns the base64url text for
+// a cookie value. It fails with an error matching [ErrTooLarge] when the
+// serialized value exceeds MaxDecodedSize.
+func (c *Codec) Encode(name string, value any) (string, error) {
+	data, err := c.ser.Marshal(value)
+	if err != nil {
+		return "", fmt.Errorf("cookiesession: encoding value: %w", err)
+	}
+	now := c.now()
+	return c.seal(name, data, now, now.Add(c.maxAge), 1)
+}
+
+// Decode opens a value made by [Codec.Encode] for the same cookie name and
+// deserializes it into dst. It returns [ErrInvalid] for anything that does
+// not authenticate or parse, [ErrExpired] for an authentic but expired
+// value, and an error matching [ErrTooLarge] for an oversized one. dst is
+// left untouched on error.
+func (c *Codec) Decode(name, value string, dst any) error {
+	_, err := c.DecodeMeta(name, value, dst)
+	return err
+}
+
+// DecodeMeta is [Codec.Decode] that also returns the value's [Meta].
+func (c *Codec) DecodeMeta(name, value string, dst any) (Meta, error) {
+	data, meta, err := c.open(name, value, 1)
+	if err != nil {
+		return meta, err
+	}
+	if err := c.ser.Unmarshal(data, dst); err != nil {
+		return meta, fmt.Errorf("%w: payload does not deserialize: %w", ErrInvalid, err)
+	}
+	return meta, nil
+}
+
+// encodedLen is the length of the base64url text sealing a payload of n
+// bytes (after compression).
+func encodedLen(n int) int { return b64.EncodedLen(n + Overhead) }
+
+// maxEncodedLen is the longest value open accepts before any decoding.
+func (c *Codec) maxEncodedLen() int { return encodedLen(c.maxDecoded) }
+
+var flatePool = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
+	return w
+}}
+
+// compressed deflates data into a new slice, or returns nil when that
+// does not make it shorter.
+func compressed(data []byte) []byte {
+	var buf bytes.Buffer
+	buf.Grow(len(data))
+	w := flatePool.Get().(*flate.Writer)
+	w.Reset(&buf)
+	_, err := w.Write(data)
+	if err == nil {
+		err = w.Close()
+	}
+	flatePool.Put(w)
+	if err != nil || buf.Len() >= len(data) {
+		return nil
+	}
+	return buf.Bytes()
+}
+
+// prepare compresses data when the codec asks for it and that helps, and
+// checks its size. It returns the bytes to seal and the header flags.
+func (c *Codec) prepare(name string, data []byte) ([]byte, byte, error) {
+	if len(data) > c.maxDecoded {
+		return nil, 0, &SizeError{What: "serialized value", Name: name, Size: len(data), Limit: c.maxDecoded}
+	}
+	if c.compress {
+		if z := compressed(data); z != nil {
+			return z, flagCompressed, nil
+		}
+	}
+	return data, 0, nil
+}
+
+// seal is the sealing pipeline: the caller has serialized the value and
+// knows how many cookies the result will span.
+func (c *Codec) seal(name string, data []byte, issued, expires time.Time, chunks int) (string, error) {
+	data, flags, err := c.prepare(name, data)
+	if err != nil {
+		return "", err
+	}
+	return c.sealPrepared(name, data, flags, issued, expires, chunks)
+}
+
+func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expires time.Time, chunks int) (string, error) {
+	if chunks < 1 || chunks > 255 {
+		return "", fmt.Errorf("cookiesession: cannot seal into %d chunks", chunks)
+	}
+	k := &c.keys[0]
+	sealedLen := Overhead + len(data)
+	buf := make([]byte, sealedLen, sealedLen+16)
+
+	// 1. Header: version, key id, flags, chunk count. All of it is
+	// associated data, so none of it can be changed without detection.
+	buf[0] = formatVersion
+	binary.BigEndian.PutUint32(buf[1:5], k.id)
+	buf[5] = flags
+	buf[6] = byte(chunks)
+
+	// 2. A fresh random 24-byte nonce (XChaCha20 makes random nonces safe).
+	nonce := buf[headerSize : headerSize+nonceSize]
+	if _, err := io.ReadFull(c.rand, nonce); err != nil {
+		return "", fmt.Errorf("cookiesession: reading nonce: %w", err)
+	}
+
+	// 3. Plaintext: issue time, expiry, payload.
+	pt := buf[headerSize+nonceSize : sealedLen-tagSize]
+	binary.BigEndian.PutUint64(pt[0:8], uint64(issued.UnixMilli()))
+	binary.BigEndian.PutUint64(pt[8:16], uint64(expires.UnixMilli()))
+	copy(pt[timesSize:], data)
+
+	// 4. Seal in place, with the header and cookie name as associated data.
+	ad := associatedData(buf[:headerSize], name)
+	k.aead.Seal(pt[:0], nonce, pt, ad)
+
+	// 5. base64url without padding.
+	return b64.EncodeToString(buf), nil
+}
+
+// associatedData binds the header and the cookie name.
+func associatedData(header []byte, name string) []byte {
+	ad := make([]byte, 0, len(header)+len(name))
+	ad = append(ad, header...)
+	return append(ad, name...)
+}
+
+// header is the cleartext part of a sealed value, read before decryption.
+type header struct {
+	version byte
+	keyID   uint32
+	flags   byte
+	chunks  int
+}
+
+// peekHeader decodes the header from the first characters of an encoded
+// value (the base cookie alone is enough). It checks only the shape; the
+// header is authenticated when the value is opened.
+func peekHeader(s string) (header, error) {
+	const prefix = 12 // 12 base64 characters carry 9 bytes ≥ headerSize
+	if len(s) < encodedLen(0) {
+		return header{}, ErrInvalid
+	}
+	var raw [9]byte
+	if n, err := b64.Decode(raw[:], []byte(s[:prefix])); err != nil || n != len(raw) {
+		return header{}, ErrInvalid
+	}
+	h := header{version: raw[0], keyID: binary.BigEndian.Uint32(raw[1:5]), flags: raw[5], chunks: int(raw[6])}
+	if h.version != formatVersion || h.flags&^knownFlags != 0 || h.chunks == 0 {
+		return header{}, ErrInvalid
+	}
+	return h, nil
+}
+
+// open is the opening pipeline for a joined value that spanned chunks
+// cookies. It returns the serialized payload.
+func (c *Codec) open(name, s string, chunks int) ([]byte, Meta, error) {
+	meta := Meta{Size: len(s)}
+
+	// 1. Sizes first: nothing is decoded past the limit.
+	if len(s) > c.maxEncodedLen() {
+		return nil, meta, &SizeError{What: "cookie value", Name: name, Size: len(s), Limit: c.maxEncodedLen()}
+	}
+	h, err := peekHeader(s)
+	if err != nil {
+		return nil, meta, err
+	}
+	if h.chunks != chunks {
+		return nil, meta, ErrInvalid
+	}
+
+	// 2. The key id picks the key: no trial decryption.
+	var k *codecKey
+	for i := range c.keys {
+		if c.keys[i].id == h.keyID {
+			k = &c.keys[i]
+			meta.KeyIndex = i
+			break
+		}
+	}
+	if k == nil {
+		return nil, meta, ErrInvalid
+	}
+
+	// 3. Strict base64url: no padding, no other alphabet, no stray bits,
+	// no skipped newlines (the length check catches those).
+	buf := make([]byte, b64.DecodedLen(len(s)))
+	n, err := b64.Decode(buf, []byte(s))
+	if err != nil || n != len(buf) || n < Overhead {
+		return nil, meta, ErrInvalid
+	}
+
+	// 4. Authenticate and decrypt in place.
+	nonce := buf[headerSize : headerSize+nonceSize]
+	ct := buf[headerSize+nonceSize:]
+	pt, err := k.aead.Open(ct[:0], nonce, ct, associatedData(buf[:headerSize], name))
+	if err != nil {
+		return nil, meta, ErrInvalid
+	}
+	meta.Version = int(h.version)
+	meta.KeyID = h.keyID
+	meta.Compressed = h.flags&flagCompressed != 0
+	meta.Chunks = h.chunks
+	issuedMs := int64(binary.BigEndian.Uint64(pt[0:8]))
+	expiresMs := int64(binary.BigEndian.Uint64(pt[8:16]))
+	meta.Issued = time.UnixMilli(issuedMs)
+	meta.Expires = time.UnixMilli(expiresMs)
+
+	// 5. Time: authentic values can still be stale, or from the future.
+	nowMs := c.now().UnixMilli()
+	if nowMs >= expiresMs || issuedMs > nowMs+c.skew.Milliseconds() || expiresMs < issuedMs {
+		return nil, meta, ErrExpired
+	}
+
+	// 6. Inflate, bounded.
+	data := pt[timesSize:]
+	if meta.Compressed {
+		data, err = inflate(name, data, c.maxDecoded)
+		if err != nil {
+			return nil, meta, err
+		}
+	} else if len(data) > c.maxDecoded {
+		return nil, meta, &SizeError{What: "decoded payload", Name: name, Size: len(data), Limit: c.maxDecoded}
+	}
+	return data, meta, nil
+}
+
+var inflatePool sync.Pool
+
+// inflate decompresses data, reading at most limit+1 bytes of output.
+func inflate(name string, data []byte, limit int) ([]byte, error) {
+	src := bytes.NewReader(data)
+	var r io.ReadCloser
+	if p, ok := inflatePool.Get().(io.ReadCloser); ok {
+		if err := p.(flate.Resetter).Reset(src, nil); err == nil {
+			r = p
+		}
+	}
+	if r == nil {
+		r = flate.NewReader(src)
+	}
+	defer inflatePool.Put(r)
+	var buf bytes.Buffer
+	buf.Grow(min(limit+1, 4*len(data)+64))
+	n, err := io.Copy(&buf, io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, ErrInvalid
+	}
+	if n > int64(limit) {
+		return nil, &SizeError{What: "inflated payload", Name: name, Size: int(n), Limit: limit}
+	}
+	return buf.Bytes(), nil
+}

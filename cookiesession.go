@@ -1,0 +1,536 @@
+package cookiesession
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+var (
+	// ErrHeaderWritten reports a session changed after the response header
+	// went out (the handler wrote, flushed or hijacked first). The change
+	// cannot reach the browser and was not saved.
+	ErrHeaderWritten = errors.New("cookiesession: session changed after the response header was written; the change was not saved")
+
+	// ErrNoMiddleware reports [Manager.Get] on a request that did not pass
+	// through [Manager.Handler]: the session is read, but nothing will
+	// save it unless the handler calls [Manager.Save].
+	ErrNoMiddleware = errors.New("cookiesession: Get on a request outside the Manager's Handler; call Manager.Save to save")
+)
+
+// envelopeSize is the session framing inside the sealed payload: the
+// session ID (16 bytes), its creation time (Unix milliseconds) and its
+// lifetime override (milliseconds, 0 for the Manager's MaxAge), followed by
+// the serialized data.
+const envelopeSize = 16 + 8 + 8
+
+// Manager reads and writes one kind of session, under one cookie name. It
+// is safe for concurrent use; build it once with [New].
+type Manager[T any] struct {
+	opts     Options
+	cc       CookieCodec
+	zeroData []byte // serialized zero T: a new session equal to it is not saved
+}
+
+// New returns a Manager for sessions holding a T, after validating opts.
+// T must survive a round trip through the Serializer (by default
+// encoding/json).
+func New[T any](opts Options) (*Manager[T], error) {
+	o, err := opts.normalize()
+	if err != nil {
+		return nil, err
+	}
+	codec, err := NewCodecWithOptions(CodecOptions{
+		MaxAge:         o.MaxAge,
+		Compress:       o.Compress,
+		MaxDecodedSize: o.MaxDecodedSize,
+		ClockSkew:      o.ClockSkew,
+		Serializer:     o.Serializer,
+		Now:            o.Now,
+	}, o.Keys...)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager[T]{
+		opts: o,
+		cc:   CookieCodec{Codec: codec, Limits: o.Limits, Template: o.template(), BrowserSession: o.BrowserSession},
+	}
+	if m.zeroData, err = codec.ser.Marshal(new(T)); err != nil {
+		return nil, fmt.Errorf("cookiesession: session type %T does not serialize: %w", *new(T), err)
+	}
+	return m, nil
+}
+
+// Name returns the session's cookie name.
+func (m *Manager[T]) Name() string { return m.opts.Name }
+
+// CookieCodec returns the layer that seals and chunks this Manager's
+// cookies (for adapters, tools and tests).
+func (m *Manager[T]) CookieCodec() CookieCodec { return m.cc }
+
+// Session is one visitor's session. It is not safe for concurrent use by
+// several goroutines without the caller's own locking.
+type Session[T any] struct {
+	// Data is the session's data. It is never nil for a live session: a
+	// new session starts with a zero T. Assigning nil clears the session:
+	// the response expires every cookie of it.
+	Data *T
+
+	m     *Manager[T]
+	req   *http.Request
+	state *state[T] // the middleware's, nil outside it
+
+	id       [16]byte
+	created  time.Time
+	lifetime time.Duration // 0: the Manager's MaxAge
+	meta     Meta          // of the cookie as read or last written
+	isNew    bool
+	saved    []byte // serialized Data as read or last written; nil: none
+	force    bool   // write at the end even if Data did not change
+}
+
+// ID returns the session's random 128-bit identifier, base64url-encoded.
+// It is sealed inside the cookie, stays the same while the session lives
+// and changes on Regenerate and Destroy.
+func (s *Session[T]) ID() string { return base64.RawURLEncoding.EncodeToString(s.id[:]) }
+
+// IsNew reports whether the session was not read from a valid cookie: a
+// first visit, an expired or bad cookie, or after Regenerate or Destroy.
+func (s *Session[T]) IsNew() bool { return s.isNew }
+
+// Regenerate replaces the session with a new one: a new ID, a new
+// creation time (so a new absolute deadline) and empty data, as
+// express-session's regenerate. Call it at login, so that a session
+// identifier planted before login is worth nothing after it.
+func (s *Session[T]) Regenerate() {
+	s.reset()
+	s.Data = new(T)
+	s.force = true
+}
+
+// Destroy ends the session: Data becomes nil and the response expires
+// every cookie of the session. Assigning a new Data afterwards starts a new
+// session with a new ID.
+func (s *Session[T]) Destroy() {
+	s.reset()
+	s.Data = nil
+}
+
+func (s *Session[T]) reset() {
+	s.id = newID()
+	s.created = s.m.opts.Now()
+	s.lifetime = 0
+	s.isNew = true
+	s.saved = nil
+	s.meta = Meta{}
+}
+
+// Touch asks for the session to be re-sealed at the end of the request
+// even if it did not change, pushing out its idle deadline (never its
+// absolute one).
+func (s *Session[T]) Touch() { s.force = true }
+
+// SetMaxAge overrides the Manager's MaxAge for this session, counted from
+// its creation: for example a long lifetime when the user ticks "remember
+// me". Zero restores the Manager's MaxAge. The session is re-sealed.
+func (s *Session[T]) SetMaxAge(d time.Duration) {
+	s.lifetime = max(d, 0)
+	s.force = true
+}
+
+// ExpiresAt returns when the session stops being accepted: its absolute
+// deadline, or its idle deadline if that comes first.
+func (s *Session[T]) ExpiresAt() time.Time {
+	return s.m.deadline(s, s.lastSeal())
+}
+
+// MaxAge returns the time the session has left (see ExpiresAt); zero or
+// negative once it has expired.
+func (s *Session[T]) MaxAge() time.Duration { return s.ExpiresAt().Sub(s.m.opts.Now()) }
+
+func (s *Session[T]) lastSeal() time.Time {
+	if s.meta.Issued.IsZero() {
+		return s.m.opts.Now()
+	}
+	return s.meta.Issued
+}
+
+// Reload reads the session again from the request's cookies, dropping
+// unsaved changes. A cookie that does not open leaves a new session and
+// returns the reason.
+func (s *Session[T]) Reload() error {
+	err := s.m.read(s, s.req)
+	if IsNoCookie(err) {
+		return nil
+	}
+	return err
+}
+
+// Save writes the session's cookies now, into the response header the
+// middleware is holding. It fails with [ErrHeaderWritten] once the header
+// has gone out, with an error matching [ErrTooLarge] when the session does
+// not fit (the previous cookies stay), and outside the middleware (use
+// [Manager.Save] there).
+func (s *Session[T]) Save() error {
+	if s.state == nil {
+		return ErrNoMiddleware
+	}
+	return s.state.save(s)
+}
+
+// newID returns a random session ID.
+func newID() [16]byte {
+	var id [16]byte
+	rand.Read(id[:]) // never fails: crypto/rand crashes the program instead
+	return id
+}
+
+// newSession returns a fresh session for r.
+func (m *Manager[T]) newSession(r *http.Request) *Session[T] {
+	s := &Session[T]{m: m, req: r, Data: new(T)}
+	s.reset()
+	return s
+}
+
+// deadline is the session's expiry if sealed at t.
+func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
+	lifetime := s.lifetime
+	if lifetime == 0 {
+		lifetime = m.opts.MaxAge
+	}
+	d := s.created.Add(lifetime)
+	if m.opts.IdleTimeout > 0 {
+		if idle := t.Add(m.opts.IdleTimeout); idle.Before(d) {
+			d = idle
+		}
+	}
+	return d
+}
+
+// Load reads the session from r's cookies, without the middleware (for
+// example on a WebSocket upgrade request). It always returns a usable
+// session: a new one when r carries none, or when its cookies do not open,
+// in which case the error says why (matching ErrInvalid, ErrExpired,
+// ErrTooLarge or ErrAmbiguous). A request without cookies is not an error.
+func (m *Manager[T]) Load(r *http.Request) (*Session[T], error) {
+	s := m.newSession(r)
+	err := m.read(s, r)
+	if IsNoCookie(err) {
+		err = nil
+	}
+	return s, err
+}
+
+// read replaces s with the session in r's cookies, or with a new session
+// when there is none or it does not open.
+func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
+	s.req = r
+	data, meta, err := m.cc.readRaw(r.Header)
+	if err == nil {
+		err = m.decode(s, data, meta)
+	}
+	if err != nil {
+		s.reset()
+		s.Data = new(T)
+		s.force = false
+		return err
+	}
+	return nil
+}
+
+// decode fills s from an opened payload: the envelope, then the data.
+func (m *Manager[T]) decode(s *Session[T], payload []byte, meta Meta) error {
+	if len(payload) < envelopeSize {
+		return ErrInvalid
+	}
+	data := payload[envelopeSize:]
+	v := new(T)
+	if err := m.cc.Codec.ser.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%w: session data does not deserialize into %T", ErrInvalid, *v)
+	}
+	copy(s.id[:], payload[:16])
+	s.created = time.UnixMilli(int64(binary.BigEndian.Uint64(payload[16:24])))
+	s.lifetime = time.Duration(int64(binary.BigEndian.Uint64(payload[24:32]))) * time.Millisecond
+	s.Data = v
+	s.meta = meta
+	s.isNew = false
+	s.saved = data
+	s.force = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
+	if s.lifetime < 0 || !m.deadline(s, meta.Issued).After(m.opts.Now()) {
+		return ErrExpired // the absolute deadline passed, or a hostile lifetime
+	}
+	return nil
+}
+
+// pending reports what the end of the request must do for s: write its
+// serialized data, clear its cookies, or nothing.
+func (m *Manager[T]) pending(s *Session[T], rh http.Header) (data []byte, clear bool, err error) {
+	if s.Data == nil {
+		c := scanCookies(rh, m.opts.Name, m.cc.Limits.withDefaults())
+		return nil, !c.empty() || s.saved != nil, nil
+	}
+	data, err = m.cc.Codec.ser.Marshal(s.Data)
+	if err != nil {
+		return nil, false, fmt.Errorf("cookiesession: encoding session: %w", err)
+	}
+	prev := s.saved
+	if prev == nil {
+		prev = m.zeroData
+	}
+	now := m.opts.Now()
+	switch {
+	case s.force, !bytes.Equal(data, prev):
+	case m.opts.Rolling && !s.isNew:
+	case m.opts.IdleTimeout > 0 && !s.isNew && now.Sub(s.meta.Issued) > m.opts.IdleTimeout/2:
+	default:
+		return nil, false, nil
+	}
+	return data, false, nil
+}
+
+// write seals s with data into wh's Set-Cookie lines (or clears it).
+func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear bool) error {
+	if clear || s.Data == nil {
+		m.cc.setCookies(wh, rh, nil, time.Time{})
+		s.saved, s.force = nil, false
+		noStore(wh)
+		return nil
+	}
+	payload := make([]byte, envelopeSize, envelopeSize+len(data))
+	copy(payload, s.id[:])
+	binary.BigEndian.PutUint64(payload[16:24], uint64(s.created.UnixMilli()))
+	binary.BigEndian.PutUint64(payload[24:32], uint64(s.lifetime.Milliseconds()))
+	payload = append(payload, data...)
+	now := m.opts.Now()
+	meta, err := m.cc.writeRaw(wh, rh, payload, now, m.deadline(s, now))
+	if err != nil {
+		return err
+	}
+	s.meta, s.saved, s.force = meta, data, false
+	noStore(wh)
+	return nil
+}
+
+// noStore keeps shared caches from storing a response that sets a session
+// cookie, unless the application chose its own caching.
+func noStore(h http.Header) {
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	for _, v := range h.Values("Vary") {
+		if v == "Cookie" || v == "*" {
+			return
+		}
+	}
+	h.Add("Vary", "Cookie")
+}
+
+// Save writes s's cookies into w's header now: for use without the
+// middleware, or before a redirect. It must run before the response header
+// is written. Data == nil clears the session. A session over the limits is
+// an error matching [ErrTooLarge] and w keeps no cookie for it, so the
+// browser keeps the previous ones.
+func (m *Manager[T]) Save(w http.ResponseWriter, r *http.Request, s *Session[T]) error {
+	if st := s.state; st != nil {
+		return st.save(s)
+	}
+	data, clear, err := m.pending(s, r.Header)
+	if err != nil {
+		return err
+	}
+	if data == nil && !clear && s.Data != nil {
+		if data, err = m.cc.Codec.ser.Marshal(s.Data); err != nil {
+			return fmt.Errorf("cookiesession: encoding session: %w", err)
+		}
+	}
+	return m.write(w.Header(), r.Header, s, data, clear)
+}
+
+// Get returns the request's session, reading it from the cookies on first
+// use. Inside [Manager.Handler] the session is saved when the response
+// header goes out. A bad cookie gives a new session and a report to
+// OnError. Outside the Handler, Get reports [ErrNoMiddleware] to OnError
+// and returns a session that only [Manager.Save] will save.
+func (m *Manager[T]) Get(r *http.Request) *Session[T] {
+	st, _ := r.Context().Value(m).(*state[T])
+	if st == nil {
+		s, err := m.Load(r)
+		m.opts.OnError(r, ErrNoMiddleware)
+		if err != nil {
+			m.opts.OnError(r, err)
+		}
+		return s
+	}
+	return st.session()
+}
+
+// Handler returns middleware that makes the session available to next
+// through Get, reading it only if next asks, and writes its cookies when
+// the response header goes out: on the first WriteHeader, Write, ReadFrom
+// or Flush, or when next returns without writing. It never buffers the
+// body. The ResponseWriter next sees supports http.ResponseController
+// (Flush, Hijack, deadlines) through Unwrap.
+func (m *Manager[T]) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := &state[T]{Context: r.Context(), m: m, rw: w}
+		st.req = r.WithContext(st)
+		next.ServeHTTP(st, st.req)
+		st.finish()
+	})
+}
+
+// state is the middleware's per-request record. It is the request's
+// context (so Get finds it without another allocation) and the
+// ResponseWriter handed to the handler.
+type state[T any] struct {
+	context.Context
+	m   *Manager[T]
+	rw  http.ResponseWriter
+	req *http.Request
+
+	mu        sync.Mutex
+	sess      *Session[T]
+	committed bool // the response header has gone out (or the connection was hijacked)
+}
+
+// Value returns the state for its Manager and defers every other key.
+func (st *state[T]) Value(key any) any {
+	if m, ok := key.(*Manager[T]); ok && m == st.m {
+		return st
+	}
+	return st.Context.Value(key)
+}
+
+func (st *state[T]) session() *Session[T] {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.sess == nil {
+		s := st.m.newSession(st.req)
+		s.state = st
+		if err := st.m.read(s, st.req); err != nil && !IsNoCookie(err) {
+			st.m.opts.OnError(st.req, err)
+		}
+		st.sess = s
+	}
+	return st.sess
+}
+
+// save is Session.Save inside the middleware.
+func (st *state[T]) save(s *Session[T]) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.committed {
+		return ErrHeaderWritten
+	}
+	data, clear, err := st.m.pending(s, st.req.Header)
+	if err != nil {
+		return err
+	}
+	if data == nil && !clear && s.Data != nil {
+		if data, err = st.m.cc.Codec.ser.Marshal(s.Data); err != nil {
+			return fmt.Errorf("cookiesession: encoding session: %w", err)
+		}
+	}
+	return st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
+}
+
+// commit writes the session's cookies into the header, once, just before
+// the header goes out.
+func (st *state[T]) commit() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.committed {
+		return
+	}
+	st.committed = true
+	s := st.sess
+	if s == nil {
+		return
+	}
+	data, clear, err := st.m.pending(s, st.req.Header)
+	if err == nil && (data != nil || clear) {
+		err = st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
+	}
+	if err != nil {
+		st.m.opts.OnError(st.req, err)
+	}
+}
+
+// finish runs after the handler: it commits if the handler wrote nothing,
+// and otherwise reports a change the browser will never see.
+func (st *state[T]) finish() {
+	st.mu.Lock()
+	committed, s := st.committed, st.sess
+	st.mu.Unlock()
+	if !committed {
+		st.commit()
+		return
+	}
+	if s == nil {
+		return
+	}
+	data, clear, err := st.m.pending(s, st.req.Header)
+	if err == nil && (data != nil || clear) {
+		err = ErrHeaderWritten
+	}
+	if err != nil {
+		st.m.opts.OnError(st.req, err)
+	}
+}
+
+// Header returns the underlying writer's header map.
+func (st *state[T]) Header() http.Header { return st.rw.Header() }
+
+// WriteHeader commits the session's cookies, then writes the header.
+// Informational codes other than 101 leave the header open.
+func (st *state[T]) WriteHeader(code int) {
+	if code >= 200 || code == http.StatusSwitchingProtocols {
+		st.commit()
+	}
+	st.rw.WriteHeader(code)
+}
+
+// Write commits the session's cookies before the first byte.
+func (st *state[T]) Write(b []byte) (int, error) {
+	st.commit()
+	return st.rw.Write(b)
+}
+
+// ReadFrom commits the session's cookies, then copies from src, using the
+// underlying writer's ReadFrom where it has one (sendfile).
+func (st *state[T]) ReadFrom(src io.Reader) (int64, error) {
+	st.commit()
+	return io.Copy(st.rw, src)
+}
+
+// Flush commits the session's cookies and flushes, if the underlying
+// writer can.
+func (st *state[T]) Flush() {
+	st.commit()
+	_ = http.NewResponseController(st.rw).Flush()
+}
+
+// Hijack hands over the connection, if the underlying writer can. The
+// session can no longer be saved: a change after this is reported.
+func (st *state[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(st.rw).Hijack()
+	if err == nil {
+		st.mu.Lock()
+		st.committed = true
+		st.mu.Unlock()
+	}
+	return conn, brw, err
+}
+
+// Unwrap returns the underlying ResponseWriter, for http.ResponseController.
+func (st *state[T]) Unwrap() http.ResponseWriter { return st.rw }

@@ -1,0 +1,241 @@
+package cookiesession
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// Default option values.
+const (
+	DefaultName   = "session"
+	DefaultMaxAge = 30 * 24 * time.Hour
+
+	// KeysEnv is the environment variable [KeysFromEnv] reads and the
+	// cookiesession command's keygen writes for.
+	KeysEnv = "COOKIESESSION_KEYS"
+)
+
+// Options configures a [Manager]. [New] validates it; a bad configuration
+// is an error there, never at request time. The zero value of every field
+// but Keys is a safe default.
+type Options struct {
+	// Name is the cookie name, and the base of the chunk cookies' names
+	// (Name.1, Name.2, …). Zero: "session". The prefixes "__Host-" and
+	// "__Secure-" are checked: "__Host-" requires Path "/", no Domain and
+	// Secure; "__Secure-" requires Secure.
+	Name string
+
+	// Keys are the secrets, each at least 32 bytes (see [GenerateKey] and
+	// [ParseKeys]). Keys[0] seals; all open, and a session opened with
+	// another key is re-sealed with Keys[0] on its next response.
+	// Required: no key is an error.
+	Keys [][]byte
+
+	// Path is the cookies' Path. Zero: "/".
+	Path string
+
+	// Domain is the cookies' Domain. Zero: none, so the cookies go back
+	// only to the host that set them (the safer choice).
+	Domain string
+
+	// MaxAge is the absolute lifetime of a session, counted from its
+	// creation (or Regenerate) and enforced by the server from the sealed
+	// creation time: renewing the cookie never extends it. Zero: 30 days.
+	// A session can override it with [Session.SetMaxAge].
+	MaxAge time.Duration
+
+	// IdleTimeout ends a session that has not been saved for this long; a
+	// session is re-sealed when more than half of it has passed, or on
+	// every request with Rolling. Zero: none.
+	IdleTimeout time.Duration
+
+	// Rolling re-seals the session on every request that reads it, as
+	// express-session's rolling option, which pushes the idle deadline
+	// out. Zero: a session is written only when it changed, when asked
+	// (Touch, Regenerate, …) or when its idle deadline is half used.
+	Rolling bool
+
+	// SameSite is the cookies' SameSite attribute. Zero: Lax.
+	// SameSiteNoneMode requires Secure.
+	SameSite http.SameSite
+
+	// InsecureAllowHTTP leaves the Secure attribute off, so the cookies
+	// travel over plain HTTP, readable by anyone on the path. For local
+	// development only. Zero: Secure.
+	InsecureAllowHTTP bool
+
+	// InsecureAllowScriptAccess leaves the HttpOnly attribute off, so page
+	// scripts (and any injected script) can read the sealed cookies.
+	// Zero: HttpOnly.
+	InsecureAllowScriptAccess bool
+
+	// Partitioned sets the Partitioned attribute (CHIPS), for sessions in
+	// cross-site iframes. Requires Secure. Zero: off.
+	Partitioned bool
+
+	// BrowserSession leaves Max-Age and Expires off the cookies, so the
+	// browser drops them when it closes; the server still enforces MaxAge
+	// and IdleTimeout. Zero: the cookies persist until the session's
+	// deadline.
+	BrowserSession bool
+
+	// Limits bound the cookies one session occupies: the size of each
+	// cookie, the number of chunks and the total. Zero: see [Limits].
+	Limits Limits
+
+	// Compress deflates sessions when that makes them smaller. Zero: off.
+	// See [CodecOptions] for the length leak this can open.
+	Compress bool
+
+	// MaxDecodedSize bounds a session's serialized size, compressed or
+	// not. Zero: 64 KiB.
+	MaxDecodedSize int
+
+	// ClockSkew is how far in the future a session's seal time may lie
+	// (another server's clock running ahead) before it is rejected.
+	// Zero: 1 minute.
+	ClockSkew time.Duration
+
+	// Serializer encodes session data. Zero: [JSON].
+	Serializer Serializer
+
+	// OnError receives every problem the middleware cannot return to the
+	// handler, once per problem: a bad or expired cookie (the request
+	// goes on with a new session), a session that did not fit at save
+	// time, a change made after the response header went out. Match the
+	// error with errors.Is or errors.As; it never contains a cookie value,
+	// plaintext or key. Zero: the error is written with the log package.
+	OnError func(r *http.Request, err error)
+
+	// Now is the clock, for tests. Zero: time.Now.
+	Now func() time.Time
+}
+
+// normalize fills in defaults and validates o.
+func (o Options) normalize() (Options, error) {
+	if o.Name == "" {
+		o.Name = DefaultName
+	}
+	if o.Path == "" {
+		o.Path = "/"
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = DefaultMaxAge
+	}
+	if o.SameSite == 0 || o.SameSite == http.SameSiteDefaultMode {
+		o.SameSite = http.SameSiteLaxMode
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.OnError == nil {
+		o.OnError = func(r *http.Request, err error) { log.Printf("%v (%s %s)", err, r.Method, r.URL.Path) }
+	}
+	secure := !o.InsecureAllowHTTP
+	switch {
+	case len(o.Keys) == 0:
+		return o, errors.New("cookiesession: Options.Keys is empty: generate a key with GenerateKey or the cookiesession command")
+	case o.MaxAge < 0:
+		return o, errors.New("cookiesession: Options.MaxAge is negative")
+	case o.IdleTimeout < 0:
+		return o, errors.New("cookiesession: Options.IdleTimeout is negative")
+	case strings.HasPrefix(o.Name, "__Host-") && (!secure || o.Domain != "" || o.Path != "/"):
+		return o, fmt.Errorf("cookiesession: cookie name %q requires Secure, no Domain and Path \"/\"", o.Name)
+	case strings.HasPrefix(o.Name, "__Secure-") && !secure:
+		return o, fmt.Errorf("cookiesession: cookie name %q requires Secure", o.Name)
+	case o.SameSite == http.SameSiteNoneMode && !secure:
+		return o, errors.New("cookiesession: SameSite=None requires Secure")
+	case o.Partitioned && !secure:
+		return o, errors.New("cookiesession: Partitioned requires Secure")
+	}
+	if err := o.Limits.validate(o.Name); err != nil {
+		return o, err
+	}
+	c := o.template()
+	c.Name, c.Value = chunkName(o.Name, o.Limits.withDefaults().MaxChunks-1), "x"
+	if err := c.Valid(); err != nil {
+		return o, fmt.Errorf("cookiesession: invalid cookie options: %w", err)
+	}
+	return o, nil
+}
+
+// template returns the cookie attributes o asks for.
+func (o *Options) template() http.Cookie {
+	return http.Cookie{
+		Name:        o.Name,
+		Path:        o.Path,
+		Domain:      o.Domain,
+		Secure:      !o.InsecureAllowHTTP,
+		HttpOnly:    !o.InsecureAllowScriptAccess,
+		SameSite:    o.SameSite,
+		Partitioned: o.Partitioned,
+	}
+}
+
+// GenerateKey returns a new random 32-byte secret.
+func GenerateKey() []byte {
+	k := make([]byte, 32)
+	rand.Read(k) // never fails: crypto/rand crashes the program instead
+	return k
+}
+
+// FormatKey returns the text form of a secret that [ParseKeys] reads:
+// base64url without padding (43 characters for 32 bytes).
+func FormatKey(k []byte) string { return base64.RawURLEncoding.EncodeToString(k) }
+
+// ParseKeys reads a comma-separated list of secrets in the form
+// [FormatKey] writes (standard base64 with or without padding is accepted
+// too). Surrounding spaces are ignored. It fails on an empty list, a value
+// that does not decode, or a secret shorter than [MinKeySize]; the error
+// names the position, never the value.
+func ParseKeys(s string) ([][]byte, error) {
+	var keys [][]byte
+	for i, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		k, err := decodeKey(f)
+		if err != nil {
+			return nil, fmt.Errorf("cookiesession: key %d does not decode as base64", i)
+		}
+		if len(k) < MinKeySize {
+			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), MinKeySize)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("cookiesession: no key in the list")
+	}
+	return keys, nil
+}
+
+func decodeKey(s string) ([]byte, error) {
+	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.StdEncoding} {
+		if k, err := enc.DecodeString(s); err == nil {
+			return k, nil
+		}
+	}
+	return nil, errors.New("bad key")
+}
+
+// KeysFromEnv reads the keys from the environment variable [KeysEnv]
+// (COOKIESESSION_KEYS) with [ParseKeys]. An unset variable is an error.
+func KeysFromEnv() ([][]byte, error) {
+	s, ok := os.LookupEnv(KeysEnv)
+	if !ok {
+		return nil, fmt.Errorf("cookiesession: %s is not set", KeysEnv)
+	}
+	keys, err := ParseKeys(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w (from %s)", err, KeysEnv)
+	}
+	return keys, nil
+}
