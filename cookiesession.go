@@ -250,17 +250,14 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 
 // decode fills s from an opened payload: the envelope, then the data.
 func (m *Manager[T]) decode(s *Session[T], payload []byte, meta Meta) error {
-	if len(payload) < envelopeSize {
+	data, ok := s.unframe(payload)
+	if !ok {
 		return ErrInvalid
 	}
-	data := payload[envelopeSize:]
 	v := new(T)
 	if err := m.cc.Codec.ser.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: session data does not deserialize into %T", ErrInvalid, *v)
 	}
-	copy(s.id[:], payload[:16])
-	s.created = time.UnixMilli(int64(binary.BigEndian.Uint64(payload[16:24])))
-	s.lifetime = time.Duration(int64(binary.BigEndian.Uint64(payload[24:32]))) * time.Millisecond
 	s.Data = v
 	s.meta = meta
 	s.isNew = false
@@ -270,6 +267,26 @@ func (m *Manager[T]) decode(s *Session[T], payload []byte, meta Meta) error {
 		return ErrExpired // the absolute deadline passed, or a hostile lifetime
 	}
 	return nil
+}
+
+// frame prefixes data with s's envelope.
+func (s *Session[T]) frame(data []byte) []byte {
+	payload := make([]byte, envelopeSize, envelopeSize+len(data))
+	copy(payload, s.id[:])
+	binary.BigEndian.PutUint64(payload[16:24], uint64(s.created.UnixMilli()))
+	binary.BigEndian.PutUint64(payload[24:32], uint64(s.lifetime.Milliseconds()))
+	return append(payload, data...)
+}
+
+// unframe reads s's envelope from payload and returns the data after it.
+func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
+	if len(payload) < envelopeSize {
+		return nil, false
+	}
+	copy(s.id[:], payload[:16])
+	s.created = time.UnixMilli(int64(binary.BigEndian.Uint64(payload[16:24])))
+	s.lifetime = time.Duration(int64(binary.BigEndian.Uint64(payload[24:32]))) * time.Millisecond
+	return payload[envelopeSize:], true
 }
 
 // pending reports what the end of the request must do for s: write its
@@ -306,13 +323,8 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 		noStore(wh)
 		return nil
 	}
-	payload := make([]byte, envelopeSize, envelopeSize+len(data))
-	copy(payload, s.id[:])
-	binary.BigEndian.PutUint64(payload[16:24], uint64(s.created.UnixMilli()))
-	binary.BigEndian.PutUint64(payload[24:32], uint64(s.lifetime.Milliseconds()))
-	payload = append(payload, data...)
 	now := m.opts.Now()
-	meta, err := m.cc.writeRaw(wh, rh, payload, now, m.deadline(s, now))
+	meta, err := m.cc.writeRaw(wh, rh, s.frame(data), now, m.deadline(s, now))
 	if err != nil {
 		return err
 	}
