@@ -40,9 +40,16 @@ import (
 // so replaying a token, or committing an older one after a newer, fails;
 // a change the browser made over HTTP after the socket read the session
 // also makes the socket's tokens fail (409), instead of being silently
-// overwritten. Successive tokens from one socket chain: each is based on
-// the one before, and a token that was never committed does not block the
+// overwritten; the socket's copy of the session is then stale, and the
+// page should reopen the socket, whose upgrade request reads the current
+// cookies. Successive tokens from one socket chain: each is based on the
+// one before, and a token that was never committed does not block the
 // next.
+//
+// The ordering uses the servers' clocks. Behind a load balancer, a server
+// whose clock runs ahead of another's by more than the time between two
+// changes of one session can make a token look newer than a change made
+// over HTTP on the other; keep the clocks synchronized.
 
 // DefaultCommitMaxAge is how long after [Manager.CommitToken] a token is
 // accepted when [CommitOptions.MaxAge] is zero.
@@ -152,7 +159,12 @@ type CommitOptions struct {
 //   - 413: a request body or token over the size limits.
 //   - 410: a token older than opts.MaxAge, or past its session's deadline.
 //   - 409: a token older than the session the browser holds: replayed,
-//     superseded by a newer token, or overtaken by a change over HTTP.
+//     superseded by a newer token, or overtaken by a change over HTTP. A
+//     socket whose token got 409 holds a stale session: reopen it.
+//
+// The handler reads only the request's cookies (as [Manager.Load]) and
+// never the middleware's session, so it costs nothing to mount it inside
+// [Manager.Handler].
 func (m *Manager[T]) CommitHandler(opts CommitOptions) http.Handler {
 	if opts.MaxAge <= 0 {
 		opts.MaxAge = DefaultCommitMaxAge

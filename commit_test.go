@@ -482,3 +482,57 @@ func TestCommitRejects(t *testing.T) {
 	sa.close()
 	sb.close()
 }
+
+// ExampleManager_CommitToken shows the round trip without the socket: a
+// handler that cannot set cookies (here it pretends the connection was
+// hijacked) changes the session and hands out a token, and the browser
+// posts it to the commit handler.
+func ExampleManager_CommitToken() {
+	m, _ := cookiesession.New[wsCounter](cookiesession.Options{
+		Keys:              [][]byte{[]byte("example key, at least 32 bytes long")},
+		InsecureAllowHTTP: true,
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		s.Touch() // make sure the browser holds the session
+		fmt.Fprint(w, s.Data.N)
+	})
+	mux.HandleFunc("GET /socket", func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		s.Data.N += 41
+		token, err := m.CommitToken(s) // in a WebSocket handler: send it over the socket
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, token)
+	})
+	mux.Handle("POST /session/commit", m.CommitHandler(cookiesession.CommitOptions{}))
+	srv := httptest.NewServer(m.Handler(mux))
+	defer srv.Close()
+
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	body := func(resp *http.Response) string {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return string(b)
+	}
+	resp, _ := c.Get(srv.URL)
+	fmt.Println("counter:", body(resp))
+	resp, _ = c.Get(srv.URL + "/socket")
+	token := body(resp)
+	resp, _ = c.PostForm(srv.URL+"/session/commit", url.Values{"token": {token}})
+	fmt.Println("commit:", resp.Status)
+	resp.Body.Close()
+	resp, _ = c.Get(srv.URL)
+	fmt.Println("counter:", body(resp))
+	resp, _ = c.PostForm(srv.URL+"/session/commit", url.Values{"token": {token}})
+	fmt.Println("replay:", resp.Status, body(resp))
+	// Output:
+	// counter: 0
+	// commit: 204 No Content
+	// counter: 41
+	// replay: 409 Conflict cookiesession: commit token is older than the browser's session
+}
