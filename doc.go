@@ -1,0 +1,109 @@
+// Package cookiesession keeps a web application's session entirely in
+// cookies: the session is serialized (JSON by default), sealed with
+// XChaCha20-Poly1305 under a key only the server holds, and written into
+// HttpOnly cookies, split across several when it is larger than one cookie
+// can carry. There is no server-side store: servers share nothing but the
+// keys.
+//
+// # Sessions
+//
+// A [Manager] reads and writes one typed session. Wrap the handler with
+// [Manager.Handler] and read the session with [Manager.Get]:
+//
+//	type Visit struct{ Count int }
+//
+//	keys, err := cookiesession.KeysFromEnv() // COOKIESESSION_KEYS
+//	m, err := cookiesession.New[Visit](cookiesession.Options{Keys: keys})
+//	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+//		s := m.Get(r)
+//		s.Data.Count++
+//		fmt.Fprintf(w, "visit %d", s.Data.Count)
+//	})
+//	http.ListenAndServe(addr, m.Handler(mux))
+//
+// The session is read only when a handler calls Get, and written only when
+// it changed (its serialized form differs), when it asks to be
+// ([Session.Touch], [Session.Regenerate], [Session.SetMaxAge]), when an idle
+// deadline needs pushing out, or when it was sealed with an older key. The
+// cookies are set exactly when the response header goes out (the first
+// WriteHeader, Write, ReadFrom or Flush, or the end of the handler); the body
+// is never buffered, and Flush, Hijack and [net/http.ResponseController] keep
+// working. A change made after the header went out cannot reach the browser:
+// it is reported to [Options.OnError] as [ErrHeaderWritten].
+//
+// Assigning nil to [Session.Data], or calling [Session.Destroy], expires
+// every cookie of the session. [Manager.Load] and [Manager.Save] read and
+// write a session without the middleware (a WebSocket upgrade, a redirect).
+//
+// # Cookies and chunks
+//
+// A sealed session that fits one cookie is stored under [Options.Name]. A
+// larger one is split across Name, Name.1, Name.2, …, each cookie's name and
+// value within [Limits.CookieSize] (4000 bytes by default, under the 4096
+// that browsers accept). The number of chunks is sealed with the value, so
+// leftovers of an older, longer session are ignored, and a missing, swapped
+// or foreign chunk fails authentication. Every write expires the cookies of
+// the session that the request carried and the response does not re-issue.
+// The whole session is bounded by [Limits.TotalSize] (6144 bytes by
+// default, so the Cookie header line stays under the 8 KiB that nginx and
+// Apache accept): a session over it is an error at save time, naming the
+// sizes ([SizeError], matching [ErrTooLarge]), and no cookie is written, so
+// the browser keeps its previous, valid cookies.
+//
+// When a request carries several cookies under the session's name (a
+// sibling subdomain can plant one), the one that authenticates is used; if
+// several do, the session is treated as absent and [ErrAmbiguous] reported.
+//
+// # Keys
+//
+// Each key is a secret of at least 32 random bytes ([GenerateKey], or the
+// cookiesession command's keygen), kept in configuration as base64url text
+// ([FormatKey], [ParseKeys]); [KeysFromEnv] reads a comma-separated list
+// from COOKIESESSION_KEYS. Options.Keys[0] seals; every key opens. To rotate:
+// put the new key first and keep the old one second; sessions sealed with
+// the old key are re-sealed with the new one on their next response; remove
+// the old key once MaxAge has passed.
+//
+// # Wire format
+//
+// A cookie value (after joining chunks) is the unpadded base64url encoding
+// (RFC 4648 §5, strict: no padding, no other alphabet, no stray bits) of
+//
+//	version (1 byte, 1) ‖ key id (4 bytes) ‖ flags (1 byte) ‖ chunks (1 byte)
+//	‖ nonce (24 bytes)
+//	‖ XChaCha20-Poly1305( issued (8) ‖ expires (8) ‖ payload ) with its 16-byte tag
+//
+// The key id is the first 4 bytes of HKDF-SHA256(secret, info "cookiesession
+// key id"); it picks the key, so opening never tries every key. The AEAD key
+// is 32 bytes of HKDF-SHA256(secret, info "cookiesession v1 purpose " +
+// purpose), the purpose being "cookie" for sessions, so one secret serves
+// several purposes without reuse. The nonce is random. The associated data
+// is the 7-byte header followed by the cookie name, so a value moved to
+// another cookie, or relabelled with another version, key, flag or chunk
+// count, does not open. issued and expires are Unix milliseconds, big
+// endian; an expired value is [ErrExpired]. Flag bit 0 marks a payload
+// deflated (RFC 1951) before sealing; other bits must be zero. The fixed
+// overhead is [Overhead] = 63 bytes before base64.
+//
+// A [Manager]'s payload is the session envelope — the 16-byte session ID,
+// its creation time (Unix milliseconds) and its lifetime override
+// (milliseconds, 0 for the Manager's MaxAge), 8 bytes each, big endian —
+// followed by the serialized data. A [Codec]'s payload (Encode, Decode) is
+// the serialized value alone.
+//
+// Compatibility promise: values sealed in format version 1 will open in
+// every later release of this module, given the key and the cookie name.
+// A future format gets a new version byte; version 1 stays readable for at
+// least one major version after that.
+//
+// # Errors
+//
+// Bad input from a client — a tampered, truncated, oversized, expired or
+// foreign cookie — never fails the request: the handler gets a new, empty
+// session and [Options.OnError] gets an error matching [ErrInvalid],
+// [ErrExpired], [ErrTooLarge] or [ErrAmbiguous]. Authentication failures are
+// one opaque [ErrInvalid]. Misuse by the application — a bad [Options], a
+// session too large to store, a change after the header went out — is an
+// error from [New], from Save, or to OnError. No error contains a cookie
+// value, a plaintext or a key.
+package cookiesession
