@@ -536,3 +536,70 @@ func ExampleManager_CommitToken() {
 	// counter: 41
 	// replay: 409 Conflict cookiesession: commit token is older than the browser's session
 }
+
+// FuzzCommitHandler posts arbitrary tokens with arbitrary session cookies:
+// the handler never panics, answers with one of its documented statuses,
+// and sets cookies only for the one token it issued.
+func FuzzCommitHandler(f *testing.F) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	m, err := cookiesession.New[wsCounter](cookiesession.Options{
+		Keys:    [][]byte{[]byte("fuzz commit key, 32 bytes or more!")},
+		Now:     func() time.Time { return now },
+		OnError: func(*http.Request, error) {},
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	// A session cookie, and a token for a change of that session.
+	rec := httptest.NewRecorder()
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.Get(r).Touch() })).
+		ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	cookie := strings.TrimPrefix(strings.SplitN(rec.Header().Get("Set-Cookie"), ";", 2)[0], "session=")
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Cookie", "session="+cookie)
+	s, err := m.Load(req)
+	if err != nil {
+		f.Fatal(err)
+	}
+	s.Data.N = 42
+	token, err := m.CommitToken(s)
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := m.CommitHandler(cookiesession.CommitOptions{})
+	f.Add(token, cookie) // commits
+	f.Add(cookie, cookie)
+	f.Add(token, token)
+	f.Add(token[:len(token)-2], cookie)
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, tok, ck string) {
+		req := httptest.NewRequest("POST", "/commit", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Cookie", "session="+ck)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case http.StatusNoContent:
+			// Only a token the server issued (N = 42; fuzzing workers each
+			// issue their own) commits, into the session the cookie held.
+			before, err := m.Load(req)
+			if err != nil {
+				t.Fatalf("committed over an invalid cookie: %v", err)
+			}
+			after := httptest.NewRequest("GET", "/", nil)
+			for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
+				after.AddCookie(c)
+			}
+			got, err := m.Load(after)
+			if err != nil || got.Data.N != 42 || got.ID() != before.ID() {
+				t.Fatalf("committed %+v into session %s (was %s): %v", *got.Data, got.ID(), before.ID(), err)
+			}
+		case http.StatusBadRequest, http.StatusForbidden, http.StatusConflict, http.StatusGone, http.StatusRequestEntityTooLarge:
+			if set := rec.Header().Values("Set-Cookie"); len(set) > 0 {
+				t.Fatalf("%d with Set-Cookie %q", rec.Code, set)
+			}
+		default:
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	})
+}
