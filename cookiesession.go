@@ -355,6 +355,12 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 		return nil
 	}
 	now := m.opts.Now()
+	// Seal strictly after the cookie this replaces, even within its
+	// millisecond or behind another server's clock: commit tokens
+	// (commit.go) order a session's states by their seal times.
+	if prev := s.meta.Issued.UnixMilli(); !s.meta.Issued.IsZero() && now.UnixMilli() <= prev {
+		now = time.UnixMilli(prev + 1)
+	}
 	meta, err := m.cc.writeRaw(wh, rh, s.frame(data), now, m.deadline(s, now))
 	if err != nil {
 		return err
