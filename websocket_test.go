@@ -121,6 +121,20 @@ func TestWebSocketFrozenClock(t *testing.T) {
 	if n := a.get(); n != 4 {
 		t.Fatalf("HTTP sees %d, want 4", n)
 	}
+
+	// A change over HTTP in the same millisecond still comes after the
+	// committed token: neither that token nor the socket's next one may
+	// overwrite it.
+	a.inc()
+	t5 := s.token(1)
+	for _, tok := range []string{t3, t5} {
+		if code, reason, _ := a.commit(tok); code != http.StatusConflict {
+			t.Fatalf("token after a change over HTTP: %d %s", code, reason)
+		}
+	}
+	if n := a.get(); n != 5 {
+		t.Fatalf("HTTP sees %d, want 5", n)
+	}
 }
 
 // TestWebSocketNewSession: a socket opened without a session cookie can
