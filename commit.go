@@ -46,10 +46,12 @@ import (
 // one before, and a token that was never committed does not block the
 // next.
 //
-// The ordering uses the servers' clocks. Behind a load balancer, a server
-// whose clock runs ahead of another's by more than the time between two
-// changes of one session can make a token look newer than a change made
-// over HTTP on the other; keep the clocks synchronized.
+// Seal times only move forward along a session: every write seals after
+// the cookie it replaces, by at least a millisecond, whatever the clock
+// says. So the ordering holds across servers whose clocks differ; only a
+// token's age is measured on a clock. As with any cookie session, two
+// requests in flight at once that both change the session end with the
+// last response's cookie.
 
 // DefaultCommitMaxAge is how long after [Manager.CommitToken] a token is
 // accepted when [CommitOptions.MaxAge] is zero.
