@@ -299,7 +299,11 @@ func diagnose(name string, pairs []cookiePair, ring []uint32) string {
 		for i, k := range ring {
 			ids[i] = fmt.Sprintf("%08x", k)
 		}
-		return fmt.Sprintf("its header names key id %08x, and the keys given have id %s: it was sealed with another key", id, strings.Join(ids, ", "))
+		given := "the key given has id "
+		if len(ids) > 1 {
+			given = "the keys given have ids "
+		}
+		return fmt.Sprintf("its header names key id %08x, and %s%s: it was sealed with another key", id, given, strings.Join(ids, ", "))
 	}
 	var missing []string
 	for i := 1; i < hd.chunks; i++ {
@@ -464,7 +468,7 @@ func (r *inspectReport) writeText(e *env, now time.Time) {
 	if r.Compressed {
 		comp = "compressed (deflate)"
 	}
-	fmt.Fprintf(tw, "format\tversion %d, %s\t\n", r.FormatVersion, comp)
+	fmt.Fprintf(tw, "format\tversion %d, %s\n", r.FormatVersion, comp)
 	fmt.Fprintf(tw, "created\t%s\t(%s)\n", fmtTime(r.Created), rel(r.Created, now))
 	fmt.Fprintf(tw, "issued\t%s\t(%s; last sealed)\n", fmtTime(r.Issued), rel(r.Issued, now))
 	fmt.Fprintf(tw, "expires\t%s\t(%s; sealed expiry)\n", fmtTime(r.Expires), rel(r.Expires, now))
@@ -476,8 +480,10 @@ func (r *inspectReport) writeText(e *env, now time.Time) {
 		fmt.Fprintf(tw, "idle\tnone\t(no -idle-timeout given)\n")
 	}
 	fmt.Fprintf(tw, "chunks\t%d\t(%d bytes in all, name+value; Cookie header line %d bytes)\n", r.Chunks, r.TotalBytes, r.CookieHeaderBytes)
+	tw.Flush()
+	tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	for _, c := range r.Cookies {
-		fmt.Fprintf(tw, "  %s\t%d bytes\t\n", c.Name, c.Bytes)
+		fmt.Fprintf(tw, "  %s\t%d bytes\n", c.Name, c.Bytes)
 	}
 	tw.Flush()
 	if r.DataNotJSON {
