@@ -180,7 +180,9 @@ type app struct {
 func newApp(t *testing.T, o cookiesession.Options) *app {
 	t.Helper()
 	o.InsecureAllowHTTP = true // httptest serves plain HTTP
-	o.OnError = func(r *http.Request, err error) { t.Errorf("app: %v", err) }
+	if o.OnError == nil {
+		o.OnError = func(r *http.Request, err error) { t.Errorf("app: %v", err) }
+	}
 	m, err := cookiesession.New[json.RawMessage](o)
 	if err != nil {
 		t.Fatal(err)

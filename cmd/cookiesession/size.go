@@ -50,6 +50,9 @@ func runSize(e *env, args []string) int {
 	if fs.NArg() > 1 {
 		return usageErr(e, cmd, "more than one file given")
 	}
+	if _, err := cookiesession.New[json.RawMessage](cookiesession.Options{Name: *name, Keys: [][]byte{cookiesession.GenerateKey()}}); err != nil {
+		return usageErr(e, cmd, "%s", msg(err))
+	}
 	var (
 		payload []byte
 		err     error
