@@ -38,7 +38,14 @@ cookiesession keygen prints; prefer the file or the environment to -keys,
 which other users of the machine can see. -name, -max-age, -idle-timeout
 and the limit flags must match the application's Options.
 
+The data is printed as the application serialized it: indented when it
+is JSON (the default Serializer), as a quoted string otherwise.
 Nothing printed, output or error, contains a key.
+
+Examples:
+  cookiesession inspect 'Cookie: session=AQ...; session.1=...'
+  cookiesession inspect -json -keys-file keys.txt < response-headers.txt
+  cookiesession inspect -allow-expired -idle-timeout 30m -name __Host-sid
 
 Exit status: 0 the session opened and was printed (with -allow-expired,
 also an expired one, marked EXPIRED); 1 no session cookie in the input,

@@ -31,6 +31,13 @@ file "-") and prints what a session holding it costs on the wire:
     AES-256, HMAC-SHA256), which writes one cookie and refuses a value
     over 4096 bytes.
 
+The compressed sizes vary by a few bytes from run to run: the random
+session ID is compressed with the data.
+
+Examples:
+  cookiesession size session.json
+  cookiesession size -json -compress < session.json
+
 Exit status: 0 the payload fits the default budgets (judged with
 compression when -compress is given); 1 it does not; 2 bad flags, an
 unreadable file or input that is not JSON.
