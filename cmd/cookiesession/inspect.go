@@ -69,7 +69,8 @@ func runInspect(e *env, args []string) int {
 		allowExpired = fs.Bool("allow-expired", false, "print an expired session, marked EXPIRED, instead of failing")
 		jsonOut      = fs.Bool("json", false, "print one JSON object")
 	)
-	if code := parseFlags(e, fs, args); code >= 0 {
+	args, code := parseFlags(e, fs, args)
+	if code >= 0 {
 		return code
 	}
 	cmd := fs.Name()
@@ -91,8 +92,8 @@ func runInspect(e *env, args []string) int {
 	}
 
 	var text string
-	if fs.NArg() > 0 {
-		text = strings.Join(fs.Args(), "\n")
+	if len(args) > 0 {
+		text = strings.Join(args, "\n")
 	} else {
 		if e.stdinIsTTY {
 			return usageErr(e, cmd, "no input: pass the Cookie header or Set-Cookie lines as an argument or on standard input")

@@ -72,6 +72,17 @@ func TestInspectSingle(t *testing.T) {
 		})
 	}
 
+	t.Run("flags after the header", func(t *testing.T) {
+		in := parseInspection(t, cli(t, "", env, "inspect", header, "-json", "-name", "session"))
+		if in.SessionID != id {
+			t.Errorf("session ID %q, want %q", in.SessionID, id)
+		}
+		in = parseInspection(t, cli(t, "", env, "inspect", "-json", "--", header))
+		if in.SessionID != id {
+			t.Errorf("after --: session ID %q, want %q", in.SessionID, id)
+		}
+	})
+
 	t.Run("text", func(t *testing.T) {
 		r := cli(t, setCookies, env, "inspect")
 		if r.code != 0 || r.stderr != "" {

@@ -29,12 +29,13 @@ const maxRing = 255
 func runKeygen(e *env, args []string) int {
 	fs := newFlags("keygen", keygenUsage)
 	n := fs.Int("n", 1, "number of keys, 1 to 255")
-	if code := parseFlags(e, fs, args); code >= 0 {
+	args, code := parseFlags(e, fs, args)
+	if code >= 0 {
 		return code
 	}
 	switch {
-	case fs.NArg() > 0:
-		return usageErr(e, fs.Name(), "unexpected argument %q", fs.Arg(0))
+	case len(args) > 0:
+		return usageErr(e, fs.Name(), "unexpected argument %q", args[0])
 	case *n < 1 || *n > maxRing:
 		return usageErr(e, fs.Name(), "-n %d is outside 1..%d", *n, maxRing)
 	}

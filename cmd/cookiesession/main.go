@@ -165,22 +165,35 @@ func newFlags(name, usage string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args into fs. It returns -1 to go on, or the exit
-// status: 0 after printing usage for -h, 2 after a flag error.
-func parseFlags(e *env, fs *flag.FlagSet, args []string) int {
-	err := fs.Parse(args)
-	switch {
-	case err == nil:
-		return -1
-	case errors.Is(err, flag.ErrHelp):
-		fs.SetOutput(e.stdout)
-		fs.Usage()
-		return exitOK
+// parseFlags parses args into fs, flags and arguments in any order (a
+// Cookie header never starts with "-"; after "--" everything is an
+// argument). It returns the arguments, and -1 to go on or the exit status:
+// 0 after printing usage for -h, 2 after a flag error.
+func parseFlags(e *env, fs *flag.FlagSet, args []string) ([]string, int) {
+	var positional []string
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(e.stdout)
+			fs.Usage()
+			return nil, exitOK
+		}
+		if err != nil {
+			// The flag package quotes the offending value; no flag that
+			// carries a key is parsed by it (they are plain strings), so no
+			// key can appear here.
+			return nil, usageErr(e, fs.Name(), "%v", err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, -1
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(positional, rest...), -1
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
 	}
-	// The flag package quotes the offending value; none of our flags that
-	// carry a key is parsed by it (they are plain strings), so no key can
-	// appear here.
-	return usageErr(e, fs.Name(), "%v", err)
 }
 
 // usageErr prints a one-line error and the hint to run -h, and returns

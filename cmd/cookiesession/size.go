@@ -50,11 +50,12 @@ func runSize(e *env, args []string) int {
 		compress = fs.Bool("compress", false, "judge the fit (the exit status) with compression on, as with Options.Compress")
 		jsonOut  = fs.Bool("json", false, "print one JSON object")
 	)
-	if code := parseFlags(e, fs, args); code >= 0 {
+	args, code := parseFlags(e, fs, args)
+	if code >= 0 {
 		return code
 	}
 	cmd := fs.Name()
-	if fs.NArg() > 1 {
+	if len(args) > 1 {
 		return usageErr(e, cmd, "more than one file given")
 	}
 	if _, err := cookiesession.New[json.RawMessage](cookiesession.Options{Name: *name, Keys: [][]byte{cookiesession.GenerateKey()}}); err != nil {
@@ -64,7 +65,11 @@ func runSize(e *env, args []string) int {
 		payload []byte
 		err     error
 	)
-	switch file := fs.Arg(0); {
+	var file string
+	if len(args) == 1 {
+		file = args[0]
+	}
+	switch {
 	case file != "" && file != "-":
 		f, err2 := os.Open(file)
 		if err2 != nil {

@@ -145,7 +145,11 @@ func TestSizePayloads(t *testing.T) {
 			t.Logf("%s: cookiesession %d B in %d cookies (compressed %d B), securecookie %d B (%.2fx)", tc.file,
 				p.SealedBytes, len(p.Cookies), c.SealedBytes, sc.SealedBytes, float64(sc.SealedBytes)/float64(p.SealedBytes))
 
-			// The same from standard input, and as text.
+			// The same with the flag after the file, from standard input,
+			// and as text.
+			if after := parseSize(t, cli(t, "", nil, "size", path, "-json"), code); after.Plain.SealedBytes != p.SealedBytes {
+				t.Errorf("size FILE -json: %+v, size -json FILE: %+v", after.Plain, p)
+			}
 			again := parseSize(t, cli(t, string(payload), nil, "size", "-json", "-"), code)
 			if again.Plain.SealedBytes != p.SealedBytes || !slices.Equal(again.Plain.Cookies, p.Cookies) {
 				t.Errorf("from stdin: %+v, from the file: %+v", again.Plain, p)
