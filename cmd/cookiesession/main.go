@@ -28,8 +28,9 @@
 //
 // # inspect
 //
-// inspect reads a Cookie header, or the Set-Cookie lines of a response,
-// from its arguments or from standard input, joins the session's chunk
+// inspect reads a Cookie header, the Set-Cookie lines of a response,
+// name=value pairs or a bare cookie value, from its arguments or from
+// standard input (other header lines are ignored), joins the session's chunk
 // cookies, opens the sealed value and prints the session data as JSON with
 // its metadata: session ID, key id, format, creation and seal times, sealed
 // expiry, absolute and idle deadlines, and the cookies with their sizes.
@@ -58,7 +59,8 @@
 //	1  a negative answer: inspect found no session cookie, or one that
 //	   does not open (tampered, sealed with another key, expired without
 //	   -allow-expired, over a limit, ambiguous); size found that the
-//	   payload does not fit the default budgets
+//	   payload does not fit the default budgets (judged with compression
+//	   when -compress is given)
 //	2  the command could not run as asked: unknown command, bad flags or
 //	   arguments, missing or malformed keys, unreadable or non-JSON input
 //
@@ -96,7 +98,8 @@ the payload does not fit); 2 the command could not run as asked (bad
 flags or arguments, missing or malformed keys, unreadable input).
 `
 
-// command is one subcommand: its name, one-line usage and body.
+// command is one subcommand: its name and body, which returns the exit
+// status.
 type command struct {
 	name string
 	run  func(env *env, args []string) int
