@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 	if _, err := os.Stat(goTool); err != nil {
 		goTool = "go"
 	}
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command(goTool, "build", "-buildvcs=false", "-o", bin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building the command: %v\n%s", err, out)
 		os.RemoveAll(dir)
 		os.Exit(1)
