@@ -124,7 +124,8 @@ func runInspect(e *env, args []string) int {
 		return fail(e, exitNo, cmd, "%s", explain(err, m, h, pairs, ring, *idleTimeout))
 	}
 
-	rep := newInspectReport(m.Name(), in, time.Now(), *idleTimeout, len(keys))
+	now := time.Now()
+	rep := newInspectReport(m.Name(), in, now, *idleTimeout, len(keys))
 	if *jsonOut {
 		out, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {
@@ -133,7 +134,7 @@ func runInspect(e *env, args []string) int {
 		fmt.Fprintf(e.stdout, "%s\n", out)
 		return exitOK
 	}
-	rep.writeText(e, time.Now())
+	rep.writeText(e, now)
 	return exitOK
 }
 
