@@ -265,6 +265,10 @@ func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header
 		if in, err2 := m.Inspect(h, true); err2 == nil {
 			now := time.Now()
 			r := newInspectReport(name, in, now, idle, len(ring))
+			if !r.Expired && r.Issued.After(now) {
+				return fmt.Sprintf("the session was sealed at %s, %s in the future: the clock of the server that sealed it runs ahead of this one by more than the permitted skew (Options.ClockSkew, 1m by default)",
+					fmtTime(r.Issued), fmtDur(r.Issued.Sub(now)))
+			}
 			at := r.deadline()
 			return fmt.Sprintf("the session expired at %s (%s, past its %s); pass -allow-expired to print it",
 				fmtTime(at), rel(at, now), r.ExpiredBecause)
@@ -479,7 +483,7 @@ func (r *inspectReport) writeText(e *env, now time.Time) {
 	}
 	fmt.Fprintf(tw, "format\tversion %d, %s\n", r.FormatVersion, comp)
 	fmt.Fprintf(tw, "created\t%s\t(%s)\n", fmtTime(r.Created), rel(r.Created, now))
-	fmt.Fprintf(tw, "issued\t%s\t(%s; last sealed)\n", fmtTime(r.Issued), rel(r.Issued, now))
+	fmt.Fprintf(tw, "issued\t%s\t(%s; last sealed)\n", fmtTime(r.Issued), fmtDur(r.Issued.Sub(now)))
 	fmt.Fprintf(tw, "expires\t%s\t(%s; sealed expiry)\n", fmtTime(r.Expires), rel(r.Expires, now))
 	lifetime := time.Duration(r.LifetimeSeconds * float64(time.Second))
 	fmt.Fprintf(tw, "absolute\t%s\t(%s; created + lifetime %s)\n", fmtTime(r.AbsoluteDeadline), rel(r.AbsoluteDeadline, now), fmtDur(lifetime))

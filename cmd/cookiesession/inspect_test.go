@@ -277,9 +277,14 @@ func TestInspectExpired(t *testing.T) {
 		})
 	}
 
+	// Sealed by a server whose clock runs two hours ahead.
+	ahead := newApp(t, cookiesession.Options{Keys: [][]byte{key}, Now: func() time.Time { return time.Now().Add(2 * time.Hour) }})
+	_, setCookies := ahead.set([]byte(`{}`))
+	wantFail(t, cli(t, setCookies, env, "inspect"), 1, "the session was sealed at ", ", 2h in the future", "runs ahead of this one")
+
 	// Not expired under the application's own settings.
 	a := newApp(t, cookiesession.Options{Keys: [][]byte{key}, Now: past(2 * time.Hour), IdleTimeout: 3 * time.Hour})
-	_, setCookies := a.set([]byte(`{}`))
+	_, setCookies = a.set([]byte(`{}`))
 	in := parseInspection(t, cli(t, setCookies, env, "inspect", "-json", "-idle-timeout", "3h"))
 	if in.Expired || in.IdleDeadline == nil {
 		t.Errorf("expired %v, idle deadline %v", in.Expired, in.IdleDeadline)
