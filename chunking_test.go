@@ -85,8 +85,8 @@ func wantNames(name string, k int) []string {
 //
 //	/set?n=N&size=S  sets Data to {N, blob(N, S)} (with &save: Session.Save)
 //	/get             echoes Data as JSON, with the IsNew flag
-//	/clear           assigns nil to Data
-//	/destroy         calls Destroy
+//	/clear           assigns nil to Data, then writes the body
+//	/destroy         calls Destroy, then writes the body
 type sessionServer struct {
 	*httptest.Server
 	m *Manager[chunkData]
@@ -132,9 +132,11 @@ func (ss *sessionServer) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	case "/clear":
 		s.Data = nil
+		io.WriteString(w, "cleared") // the header goes out here
 		return
 	case "/destroy":
 		s.Destroy()
+		io.WriteString(w, "destroyed")
 		return
 	}
 	if s.Data != nil {
@@ -491,6 +493,9 @@ func TestClearAttributes(t *testing.T) {
 	if jar := cl.cookies(); len(jar) != 0 {
 		t.Fatalf("jar after Destroy: %v", sortedKeys(jar))
 	}
+	if errs := ss.takeErrors(); len(errs) > 0 {
+		t.Fatalf("OnError: %v", errs)
+	}
 }
 
 func toNames(m map[string]*http.Cookie) map[string]string {
@@ -650,5 +655,564 @@ func TestCookieCodecGrowShrinkClear(t *testing.T) {
 	resp, _ = cl.get("/read")
 	if e := resp.Header.Get("X-Error"); !strings.Contains(e, errNoCookie.Error()) {
 		t.Fatalf("read after clear: %q", e)
+	}
+}
+
+// joinFixture holds sealed sessions, as cookie values in index order.
+type joinFixture struct {
+	cc      CookieCodec
+	a, b    []string // two four-cookie sessions (N 1 and N 2)
+	c       []string // a two-cookie session (N 3)
+	single  []string // a one-cookie session (N 4)
+	single2 []string // another one-cookie session (N 5)
+	foreign []string // a one-cookie session sealed under a key not in the ring (N 6)
+	other   []string // a one-cookie session sealed for the cookie name "other" (N 7)
+	twelve  []string // a twelve-cookie session sealed with MaxChunks 20 (N 8)
+}
+
+func newJoinFixture(t testing.TB) *joinFixture {
+	t.Helper()
+	codec, err := NewCodec(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := CookieCodec{Codec: codec, Limits: Limits{CookieSize: 300, MaxChunks: 10, TotalSize: 3000}, Template: http.Cookie{Name: "session", Path: "/"}}
+	f := &joinFixture{cc: cc}
+	size := func(chunks int) int { // a blob size that takes chunks cookies
+		for n := 0; ; n++ {
+			js, _ := json.Marshal(chunkData{N: 9, Blob: blob(0, n)})
+			if wantChunks("session", cc.Limits, encodedLen(len(js))) == chunks {
+				return n + 20
+			}
+		}
+	}
+	f.a = sealValues(t, cc, chunkData{N: 1, Blob: blob(1, size(4))}, 4)
+	f.b = sealValues(t, cc, chunkData{N: 2, Blob: blob(2, size(4))}, 4)
+	f.c = sealValues(t, cc, chunkData{N: 3, Blob: blob(3, size(2))}, 2)
+	f.single = sealValues(t, cc, chunkData{N: 4}, 1)
+	f.single2 = sealValues(t, cc, chunkData{N: 5}, 1)
+	foreign := cc
+	foreign.Codec, _ = NewCodec([]byte("another key, 32 bytes or longer, not in the ring"))
+	f.foreign = sealValues(t, foreign, chunkData{N: 6}, 1)
+	other := cc
+	other.Template.Name = "other"
+	f.other = sealValues(t, other, chunkData{N: 7}, 1)
+	many := cc
+	many.Limits.MaxChunks, many.Limits.TotalSize = 20, 6000
+	f.twelve = sealValues(t, many, chunkData{N: 8, Blob: blob(8, 2400)}, 12)
+	return f
+}
+
+// sealValues writes v with cc and returns the cookie values in index order.
+func sealValues(t testing.TB, cc CookieCodec, v chunkData, chunks int) []string {
+	t.Helper()
+	w := httptest.NewRecorder()
+	meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), v, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := w.Header()["Set-Cookie"]
+	if meta.Chunks != chunks || len(lines) != chunks {
+		t.Fatalf("sealed into %d cookies (%d lines), want %d", meta.Chunks, len(lines), chunks)
+	}
+	out := make([]string, chunks)
+	for i, line := range lines {
+		c, err := http.ParseSetCookie(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Name != chunkName(cc.Template.Name, i) {
+			t.Fatalf("cookie %d is named %s", i, c.Name)
+		}
+		out[i] = c.Value
+	}
+	return out
+}
+
+// pairs renders the cookies of values as name=value pairs, in index order.
+func pairs(name string, values []string) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = chunkName(name, i) + "=" + v
+	}
+	return out
+}
+
+func cookieHeader(parts ...[]string) string {
+	var all []string
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	return strings.Join(all, "; ")
+}
+
+// TestJoinRules reads hand-built Cookie headers with CookieCodec.Read and
+// checks which session, if any, comes out. A failure must leave dst
+// untouched: never a partial decode.
+func TestJoinRules(t *testing.T) {
+	f := newJoinFixture(t)
+	a, b, c := pairs("session", f.a), pairs("session", f.b), pairs("session", f.c)
+	rev := slices.Clone(a)
+	slices.Reverse(rev)
+	with := func(p []string, i int, pair string) []string {
+		q := slices.Clone(p)
+		q[i] = pair
+		return q
+	}
+	without := func(p []string, i int) []string { return slices.Delete(slices.Clone(p), i, i+1) }
+	junk := strings.Repeat("A", 120)
+	forged := func(count byte) []string { // a's bytes with another chunk count in the header
+		raw, err := b64.DecodeString(strings.Join(f.a, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw[6] = count
+		s := b64.EncodeToString(raw)
+		var out []string
+		for i, v := range f.a {
+			n := min(len(v), len(s))
+			if i == len(f.a)-1 {
+				n = len(s)
+			}
+			out = append(out, chunkName("session", i)+"="+s[:n])
+			s = s[n:]
+		}
+		return out
+	}
+
+	const (
+		ok        = "ok"
+		invalid   = "invalid"
+		ambiguous = "ambiguous"
+		tooLarge  = "too large"
+		noCookie  = "no cookie"
+	)
+	tests := []struct {
+		name   string
+		header string
+		want   string // one of the constants
+		wantN  int    // the session's N when ok
+	}{
+		{"complete", cookieHeader(a), ok, 1},
+		{"reverse header order", cookieHeader(rev), ok, 1},
+		{"among unrelated cookies", cookieHeader([]string{"a=1", "sessionx=2", "session_1=3", "xsession=4"}, a, []string{"z=9"}), ok, 1},
+		{"no session cookie", "a=1; sessions=2; session_id=3", noCookie, 0},
+		{"empty header", "", noCookie, 0},
+
+		// Contiguous chunks, nothing missing, nothing foreign, in order.
+		{"missing chunk 2", cookieHeader(without(a, 2)), invalid, 0},
+		{"missing last chunk", cookieHeader(without(a, 3)), invalid, 0},
+		{"base only", cookieHeader(a[:1]), invalid, 0},
+		{"chunks without base", cookieHeader(a[1:]), invalid, 0},
+		{"chunk 2 from another session", cookieHeader(with(a, 2, b[2])), invalid, 0},
+		{"base from another session", cookieHeader(with(a, 0, b[0])), invalid, 0},
+		{"chunks 1 and 2 swapped", cookieHeader(with(with(a, 1, "session.1="+f.a[2]), 2, "session.2="+f.a[1])), invalid, 0},
+		{"last chunk truncated", cookieHeader(with(a, 3, a[3][:len(a[3])-1])), invalid, 0},
+		{"last chunk extended", cookieHeader(with(a, 3, a[3]+"A")), invalid, 0},
+		{"empty chunk", cookieHeader(with(a, 2, "session.2=")), invalid, 0},
+		// Only the joined value and the count are authenticated, not where
+		// the value is cut: the same sealed bytes cut elsewhere open.
+		{"boundary moved between chunks", cookieHeader(with(with(a, 2, a[2][:len(a[2])-1]), 3, "session.3="+f.a[2][len(f.a[2])-1:]+f.a[3])), ok, 1},
+		{"count forged to 3", cookieHeader(forged(3)[:3]), invalid, 0},
+		{"count forged to 5", cookieHeader(forged(5), []string{"session.4=" + junk}), invalid, 0},
+		{"count forged to 0", cookieHeader(forged(0)), invalid, 0},
+		{"sealed for another cookie name", "session=" + f.other[0], invalid, 0},
+		{"sealed under a key not in the ring", "session=" + f.foreign[0], invalid, 0},
+		{"quoted value", `session="` + f.single[0] + `"`, invalid, 0},
+
+		// Stale chunks beyond the authenticated count are ignored.
+		{"stale chunks of a longer session", cookieHeader(c, a[2:]), ok, 3},
+		{"junk beyond the count", cookieHeader(a, []string{"session.4=" + junk, "session.9=" + junk}), ok, 1},
+		{"one-cookie session with stale chunks", cookieHeader(pairs("session", f.single), a[1:]), ok, 4},
+
+		// Names that are not canonical chunk names are not ours.
+		{"index 01", cookieHeader(with(a, 1, "session.01="+f.a[1])), invalid, 0},
+		{"index +1", cookieHeader(with(a, 1, "session.+1="+f.a[1])), invalid, 0},
+		{"index -1", cookieHeader(with(a, 1, "session.-1="+f.a[1])), invalid, 0},
+		{"index space 1", cookieHeader(with(a, 1, "session. 1="+f.a[1])), invalid, 0},
+		{"index 1a", cookieHeader(with(a, 1, "session.1a="+f.a[1])), invalid, 0},
+		{"index 1 space", cookieHeader(with(a, 1, "session.1 ="+f.a[1])), invalid, 0},
+		{"index 0x1", cookieHeader(with(a, 1, "session.0x1="+f.a[1])), invalid, 0},
+		{"index 1.0", cookieHeader(with(a, 1, "session.1.0="+f.a[1])), invalid, 0},
+		{"index huge", cookieHeader(with(a, 1, "session.18446744073709551617="+f.a[1])), invalid, 0},
+		{"index 1 with fullwidth digit", cookieHeader(with(a, 1, "session.１="+f.a[1])), invalid, 0},
+		{"empty index", cookieHeader(with(a, 1, "session.="+f.a[1])), invalid, 0},
+		{"index 0", cookieHeader(with(a, 0, "session.0="+f.a[0])), invalid, 0},
+		{"non-canonical extras ignored", cookieHeader(a, []string{"session.01=" + junk, "session.+2=" + junk, "session.-1=" + junk, "session.001=" + junk, "session.99999999999=" + junk}), ok, 1},
+
+		// Chunk indexes at or over MaxChunks (10) are not read.
+		{"index at MaxChunks", cookieHeader(a, []string{"session.10=" + junk}), ok, 1},
+		{"count over MaxChunks", cookieHeader(pairs("session", f.twelve)), tooLarge, 0},
+		{"count 255 in the header", cookieHeader(forged(255)), tooLarge, 0},
+
+		// Duplicate chunk indexes: the combination that authenticates wins.
+		{"junk duplicate of chunk 2 first", cookieHeader([]string{"session.2=" + junk}, a), ok, 1},
+		{"junk duplicate of chunk 2 last", cookieHeader(a, []string{"session.2=" + junk}), ok, 1},
+		{"chunk 2 of another session as duplicate", cookieHeader([]string{b[2]}, a), ok, 1},
+		{"every chunk duplicated with junk", cookieHeader(a, []string{"session.1=" + junk, "session.2=" + junk, "session.3=" + junk}), ok, 1},
+		{"identical duplicate of a chunk", cookieHeader(a, a[2:3]), ok, 1},
+		{"identical duplicate of the whole session", cookieHeader(a, a), ok, 1},
+
+		// Cookie tossing: several base cookies.
+		{"junk base first", cookieHeader([]string{"session=" + junk}, a), ok, 1},
+		{"junk base last", cookieHeader(a, []string{"session=" + junk}), ok, 1},
+		{"base under another key first", cookieHeader([]string{"session=" + f.foreign[0]}, a), ok, 1},
+		{"base for another name first", cookieHeader([]string{"session=" + f.other[0]}, a), ok, 1},
+		{"stray base of a longer session", cookieHeader([]string{b[0]}, c), ok, 3},
+		{"two authentic one-cookie sessions", cookieHeader(pairs("session", f.single), pairs("session", f.single2)), ambiguous, 0},
+		{"two authentic, different lengths", cookieHeader(c, pairs("session", f.single)), ambiguous, 0},
+		{"two authentic, chunks interleaved", cookieHeader(c[:1], a[:1], c[1:], a[1:]), ambiguous, 0},
+		{"authentic, other name and junk", cookieHeader([]string{"session=" + junk, "session=" + f.other[0]}, pairs("session", f.single), []string{"session=" + f.foreign[0]}), ok, 4},
+
+		// Sizes.
+		{"oversized base", "session=" + strings.Repeat("A", 300-len("session")+1), tooLarge, 0},
+		{"base at the size limit", "session=" + strings.Repeat("A", 300-len("session")), invalid, 0},
+		{"oversized chunk", cookieHeader(with(a, 2, "session.2="+strings.Repeat("A", 300))), tooLarge, 0},
+		{"oversized junk beside a valid session", cookieHeader(a, []string{"session.5=" + strings.Repeat("A", 400)}), ok, 1},
+		{"oversized junk base beside a valid session", cookieHeader([]string{"session=" + strings.Repeat("A", 400)}, a), ok, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if tt.header != "" {
+				r.Header.Set("Cookie", tt.header)
+			}
+			sentinel := chunkData{N: -7, Blob: "untouched"}
+			dst := sentinel
+			meta, err := f.cc.Read(r, &dst)
+			var got string
+			var se *SizeError
+			switch {
+			case err == nil:
+				got = ok
+			case IsNoCookie(err):
+				got = noCookie
+			case errors.Is(err, ErrAmbiguous):
+				got = ambiguous
+			case errors.Is(err, ErrTooLarge) && errors.As(err, &se):
+				got = tooLarge
+			case errors.Is(err, ErrInvalid):
+				got = invalid
+			default:
+				t.Fatalf("unexpected error %v", err)
+			}
+			if got != tt.want {
+				t.Fatalf("Read: %s (%v), want %s", got, err, tt.want)
+			}
+			if err != nil {
+				if dst != sentinel {
+					t.Fatalf("Read failed but changed dst: %+v", dst)
+				}
+				return
+			}
+			if dst.N != tt.wantN {
+				t.Fatalf("read session N=%d, want %d", dst.N, tt.wantN)
+			}
+			if meta.Chunks < 1 || meta.Chunks > 4 {
+				t.Fatalf("meta.Chunks %d", meta.Chunks)
+			}
+		})
+	}
+}
+
+// TestJoinSizeErrors checks the sizes the read-side errors name.
+func TestJoinSizeErrors(t *testing.T) {
+	f := newJoinFixture(t)
+	read := func(header string) *SizeError {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", header)
+		var d chunkData
+		_, err := f.cc.Read(r, &d)
+		var se *SizeError
+		if !errors.As(err, &se) || !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("Read: %v, want a *SizeError", err)
+		}
+		return se
+	}
+	se := read(cookieHeader(pairs("session", f.twelve)))
+	if se.What != "chunk count" || se.Size != 12 || se.Limit != 10 {
+		t.Errorf("twelve chunks: %+v", se)
+	}
+	se = read("session.3=" + strings.Repeat("A", 500))
+	if se.Size != len("session.3")+500 || se.Limit != 300 {
+		t.Errorf("oversized cookie: %+v", se)
+	}
+}
+
+// TestJoinCandidateBound: the cookie-tossing search tries at most
+// maxCandidates combinations, and junk that does not even parse as a
+// header costs no try.
+func TestJoinCandidateBound(t *testing.T) {
+	f := newJoinFixture(t)
+	c := pairs("session", f.c)
+	read := func(header string) error {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", header)
+		var d chunkData
+		_, err := f.cc.Read(r, &d)
+		return err
+	}
+	// 1000 bases that do not parse, then the session: found.
+	var junk []string
+	for i := range 1000 {
+		junk = append(junk, fmt.Sprintf("session=junk%d", i))
+	}
+	if err := read(cookieHeader(junk, c)); err != nil {
+		t.Fatalf("session behind 1000 junk bases: %v", err)
+	}
+	// maxCandidates-1 duplicates of chunk 1 before the real one: the
+	// maxCandidates-th try opens it.
+	var dups []string
+	for i := range maxCandidates - 1 {
+		dups = append(dups, fmt.Sprintf("session.1=%s%d", strings.Repeat("A", 100), i))
+	}
+	if err := read(cookieHeader(c[:1], dups, c[1:])); err != nil {
+		t.Fatalf("session behind %d duplicates: %v", len(dups), err)
+	}
+	// One more, and the search gives up: no session.
+	dups = append(dups, "session.1="+strings.Repeat("B", 100))
+	if err := read(cookieHeader(c[:1], dups, c[1:])); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("session behind %d duplicates: %v, want ErrInvalid", len(dups), err)
+	}
+}
+
+// FuzzCookieCodecRead: whatever the Cookie header, Read never panics, and
+// what it opens is one of the sessions that were sealed.
+func FuzzCookieCodecRead(f *testing.F) {
+	jf := newJoinFixture(f)
+	a, c := pairs("session", jf.a), pairs("session", jf.c)
+	for _, seed := range []string{
+		cookieHeader(a), cookieHeader(c), cookieHeader(c, a), cookieHeader(a, a[1:]),
+		"session=; session.1=; session.2", "session.1=x;session.01=y;;;=;session",
+		"session=" + jf.twelve[0], cookieHeader(pairs("session", jf.twelve)),
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header["Cookie"] = []string{header}
+		dst := chunkData{N: -7}
+		_, err := jf.cc.Read(r, &dst)
+		if err != nil {
+			if dst.N != -7 {
+				t.Fatalf("failed Read changed dst: %v", err)
+			}
+			return
+		}
+		if dst.N != 1 && dst.N != 3 && dst.N != 8 {
+			t.Fatalf("Read opened N=%d", dst.N)
+		}
+	})
+}
+
+// TestSecondSaveReplaces: saving twice in one request leaves one coherent
+// set of Set-Cookie lines: the second save's cookies, the deletions its
+// shrink needs, each name once, and other cookies' lines untouched.
+func TestSecondSaveReplaces(t *testing.T) {
+	type step struct {
+		size    int  // blob size; -1: Destroy
+		explict bool // call Session.Save (the last step is saved by the middleware)
+	}
+	m, err := New[chunkData](Options{Keys: [][]byte{testKey}, InsecureAllowHTTP: true, Limits: Limits{TotalSize: 24000},
+		OnError: func(r *http.Request, err error) { t.Errorf("OnError: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []int
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "before", Value: "1"})
+		s := m.Get(r)
+		for i, size := range steps {
+			if size < 0 {
+				s.Destroy()
+			} else {
+				s.Data = &chunkData{N: size, Blob: blob(uint64(size), size)}
+			}
+			http.SetCookie(w, &http.Cookie{Name: "session_" + strconv.Itoa(i), Value: "x"})
+			if i < len(steps)-1 {
+				if err := s.Save(); err != nil {
+					t.Errorf("Save: %v", err)
+				}
+			}
+		}
+		http.SetCookie(w, &http.Cookie{Name: "sessionx", Value: "1"})
+	}))
+	five := func() []string { // the cookies of a five-cookie session
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/", nil)
+		s, _ := m.Load(r)
+		s.Data.Blob = blob(9, 12000)
+		if err := m.Save(w, r, s); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range (&http.Response{Header: w.Header()}).Cookies() {
+			out = append(out, c.Name+"="+c.Value)
+		}
+		return out
+	}()
+
+	tests := []struct {
+		name    string
+		carried []string // the request's session cookies
+		steps   []int
+		set     int // cookies the response sets (names session … session.(set-1))
+		deleted []string
+	}{
+		{"5 carried, save 3 then 1", five, []int{6000, 100}, 1, []string{"session.1", "session.2", "session.3", "session.4"}},
+		{"5 carried, save 1 then 3", five, []int{100, 6000}, 3, []string{"session.3", "session.4"}},
+		{"5 carried, save 3 then destroy", five, []int{6000, -1}, 0, []string{"session", "session.1", "session.2", "session.3", "session.4"}},
+		{"none carried, save 3 then 1", nil, []int{6000, 100}, 1, nil},
+		{"none carried, save 3 then destroy", nil, []int{6000, -1}, 0, nil},
+		{"none carried, save 5, 1, 3", nil, []int{12000, 100, 6000}, 3, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			steps = tt.steps
+			r := httptest.NewRequest("GET", "/", nil)
+			if tt.carried != nil {
+				r.Header.Set("Cookie", strings.Join(tt.carried, "; "))
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			lines := sessionLines(t, w.Header(), "session")
+			var set, deleted []string
+			for name, c := range lines {
+				if isDeletion(c) {
+					deleted = append(deleted, name)
+				} else {
+					set = append(set, name)
+				}
+			}
+			if diff := cmp.Diff(wantNames("session", tt.set), sortedNames(set)); diff != "" {
+				t.Errorf("set (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.deleted, sortedNames(deleted)); diff != "" {
+				t.Errorf("deleted (-want +got):\n%s", diff)
+			}
+			// Other cookies' lines are kept, once each, in order.
+			var others []string
+			for _, c := range w.Result().Cookies() {
+				if _, ok := lines[c.Name]; !ok {
+					others = append(others, c.Name)
+				}
+			}
+			want := []string{"before"}
+			for i := range tt.steps {
+				want = append(want, "session_"+strconv.Itoa(i))
+			}
+			want = append(want, "sessionx")
+			if diff := cmp.Diff(want, others); diff != "" {
+				t.Errorf("other cookies (-want +got):\n%s", diff)
+			}
+			// What was set reads back as the last step.
+			if tt.set > 0 {
+				var pairs []string
+				for _, c := range w.Result().Cookies() {
+					if _, ok := lines[c.Name]; ok && c.Value != "" {
+						pairs = append(pairs, c.Name+"="+c.Value)
+					}
+				}
+				r := httptest.NewRequest("GET", "/", nil)
+				r.Header.Set("Cookie", strings.Join(pairs, "; "))
+				s, err := m.Load(r)
+				last := tt.steps[len(tt.steps)-1]
+				if err != nil || s.Data.N != last {
+					t.Fatalf("read back: %v, N %d, want %d", err, s.Data.N, last)
+				}
+			}
+		})
+	}
+}
+
+// TestWriteExpiresUnreadableCookies: cookies of the session that the
+// request carried but that cannot be read (over CookieSize, or an index at
+// or past MaxChunks, left by a configuration with other Limits) are
+// deleted on write and on clear too; names that are not the session's are
+// left alone.
+func TestWriteExpiresUnreadableCookies(t *testing.T) {
+	f := newJoinFixture(t)
+	carried := cookieHeader(pairs("session", f.single), []string{
+		"session.1=" + strings.Repeat("A", 400), // over CookieSize
+		"session.12=x", "session.254=x",         // at or past MaxChunks (10)
+		"session.255=x", "session.01=x", "session.x=x", "sessionx=1", // not the session's
+	})
+	wantDeleted := []string{"session.1", "session.12", "session.254"}
+	for _, what := range []string{"write", "clear"} {
+		t.Run(what, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Cookie", carried)
+			w := httptest.NewRecorder()
+			if what == "write" {
+				if _, err := f.cc.Write(w, r, chunkData{N: 1}, time.Time{}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				f.cc.Clear(w, r)
+				wantDeleted = append([]string{"session"}, wantDeleted...)
+			}
+			var deleted []string
+			for name, c := range sessionLines(t, w.Header(), "session") {
+				if isDeletion(c) {
+					deleted = append(deleted, name)
+				}
+			}
+			if diff := cmp.Diff(wantDeleted, sortedNames(deleted)); diff != "" {
+				t.Errorf("deleted (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestMaxAge: Max-Age counts from the instant the value was sealed, rounded
+// down, so it is the codec's MaxAge exactly however the clock moves while
+// writing, and the browser never keeps a cookie the server rejects.
+func TestMaxAge(t *testing.T) {
+	start := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	calls := 0
+	clock := func() time.Time { // 1 ms later on every call
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		return start.Add(time.Duration(calls) * time.Millisecond)
+	}
+	codec, err := NewCodecWithOptions(CodecOptions{MaxAge: time.Hour, Now: clock}, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := CookieCodec{Codec: codec, Template: http.Cookie{Name: "s", Path: "/"}}
+	write := func(expires time.Time) *http.Cookie {
+		t.Helper()
+		w := httptest.NewRecorder()
+		meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), "v", expires)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := http.ParseSetCookie(w.Header().Get("Set-Cookie"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The cookie must be gone before the sealed expiry (Max-Age is
+		// at least 1: Max-Age=0 would delete it at once).
+		if gone := meta.Issued.Add(time.Duration(c.MaxAge) * time.Second); c.MaxAge > 1 && gone.After(meta.Expires) {
+			t.Errorf("Max-Age %d keeps the cookie until %v, after the sealed expiry %v", c.MaxAge, gone, meta.Expires)
+		}
+		return c
+	}
+	if c := write(time.Time{}); c.MaxAge != 3600 {
+		t.Errorf("default expiry: Max-Age %d, want 3600", c.MaxAge)
+	}
+	exp := start.Add(90*time.Second + 900*time.Millisecond)
+	if c := write(exp); c.MaxAge != 90 || !c.Expires.Equal(exp.Truncate(time.Second)) {
+		t.Errorf("expiry in 90.9 s: Max-Age %d, Expires %v", c.MaxAge, c.Expires)
+	}
+	if c := write(start.Add(500 * time.Millisecond)); c.MaxAge != 1 {
+		t.Errorf("expiry in 0.5 s: Max-Age %d, want 1 (0 would mean none)", c.MaxAge)
+	}
+	cc.BrowserSession = true
+	if c := write(time.Time{}); c.MaxAge != 0 || !c.Expires.IsZero() {
+		t.Errorf("BrowserSession: Max-Age %d, Expires %v", c.MaxAge, c.Expires)
 	}
 }
