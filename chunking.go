@@ -88,7 +88,7 @@ func (l Limits) validate(name string) error {
 		return fmt.Errorf("cookiesession: Limits.TotalSize %d is negative", l.TotalSize)
 	}
 	l = l.withDefaults()
-	if min(l.CookieSize, l.TotalSize) < len(chunkName(name, l.MaxChunks-1))+encodedLen(0)+1 {
+	if min(l.CookieSize, l.TotalSize) < chunkNameLen(name, l.MaxChunks-1)+encodedLen(0)+1 {
 		return fmt.Errorf("cookiesession: Limits leave no room for a session named %q", name)
 	}
 	return nil
@@ -482,7 +482,8 @@ func (cc *CookieCodec) readRaw(h http.Header) ([]byte, Meta, error) {
 // any Set-Cookie this session already had on w and expiring every other
 // cookie of the session that r carried. A value over the limits is an error
 // matching [ErrTooLarge] and w is left untouched, so the browser keeps its
-// previous cookies.
+// previous cookies. Limits that [New] would reject for the Template's name
+// are an error too.
 func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, expires time.Time) (Meta, error) {
 	data, err := cc.Codec.ser.Marshal(value)
 	if err != nil {
@@ -504,6 +505,9 @@ func (cc *CookieCodec) Clear(w http.ResponseWriter, r *http.Request) {
 func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires time.Time) (Meta, error) {
 	l := cc.Limits.withDefaults()
 	name := cc.Template.Name
+	if err := cc.Limits.validate(name); err != nil {
+		return Meta{}, err // a CookieCodec is built without New: check here
+	}
 	data, flags, err := cc.Codec.prepare(name, data)
 	if err != nil {
 		return Meta{}, err

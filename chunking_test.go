@@ -1216,3 +1216,160 @@ func TestMaxAge(t *testing.T) {
 		t.Errorf("BrowserSession: Max-Age %d, Expires %v", c.MaxAge, c.Expires)
 	}
 }
+
+// TestPlanSplitBoundaries checks plan and split at the exact capacity of k
+// cookies, and one byte either side: every cookie's name plus value is at
+// most CookieSize, exactly CookieSize for all but the last, and the limits
+// on chunk count and total size fall where they say.
+func TestPlanSplitBoundaries(t *testing.T) {
+	for _, name := range []string{"s", "session", "__Host-sid"} {
+		l := Limits{CookieSize: 120, MaxChunks: 12, TotalSize: 1 << 20} // chunk names reach name.11
+		capacity, names := 0, 0
+		for k, room := range rooms(name, l) {
+			capacity += room
+			names += l.CookieSize - room
+			for _, n := range []int{capacity - 1, capacity, capacity + 1} {
+				want := k + 1
+				if n > capacity {
+					want = k + 2
+				}
+				got, err := l.plan(name, n)
+				if want > l.MaxChunks {
+					var se *SizeError
+					if !errors.As(err, &se) || se.Size != n+names || se.Limit != l.CookieSize*l.MaxChunks {
+						t.Errorf("%s: plan(%d) = %d, %v; want a *SizeError of %d over %d", name, n, got, err, n+names, l.CookieSize*l.MaxChunks)
+					}
+					continue
+				}
+				if err != nil || got != want {
+					t.Fatalf("%s: plan(%d) = %d, %v; want %d", name, n, got, err, want)
+				}
+				s := strings.Repeat("x", n)
+				parts := l.split(name, s, got)
+				if len(parts) != got || strings.Join(parts, "") != s {
+					t.Fatalf("%s: split(%d) into %d parts, %d wanted", name, n, len(parts), got)
+				}
+				for i, p := range parts {
+					size := len(chunkName(name, i)) + len(p)
+					if size > l.CookieSize || p == "" || (i < len(parts)-1 && size != l.CookieSize) {
+						t.Errorf("%s: %d bytes in %d cookies: cookie %d is %d bytes", name, n, got, i, size)
+					}
+				}
+			}
+		}
+	}
+
+	// TotalSize counts names and values: exactly at the limit fits.
+	l := Limits{CookieSize: 120, MaxChunks: 12}
+	for _, total := range []int{500, 1000, 1201} {
+		l.TotalSize = total
+		for n := 100; n < 1500; n++ {
+			k := wantChunks("s", l, n)
+			size := n + len(strings.Join(wantNames("s", k), ""))
+			got, err := l.plan("s", n)
+			switch {
+			case k < 0: // over MaxChunks: a SizeError either way
+				if err == nil {
+					t.Fatalf("total %d: plan(%d) = %d, want an error", total, n, got)
+				}
+			case size <= total:
+				if err != nil || got != k {
+					t.Fatalf("total %d: plan(%d) = %d, %v; want %d (size %d)", total, n, got, err, k, size)
+				}
+			default:
+				var se *SizeError
+				if !errors.As(err, &se) || se.Size != size || se.Limit != total {
+					t.Fatalf("total %d: plan(%d) = %d, %v; want a *SizeError of %d over %d", total, n, got, err, size, total)
+				}
+			}
+		}
+	}
+}
+
+// TestWriteAtBoundaries writes real sealed values whose encoded length is
+// the capacity of k cookies or one byte either side (where base64 can
+// produce that length), and reads them back.
+func TestWriteAtBoundaries(t *testing.T) {
+	codec, err := NewCodec(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Limits{CookieSize: 160, MaxChunks: 12, TotalSize: 4000}
+	cc := CookieCodec{Codec: codec, Limits: l, Template: http.Cookie{Name: "s", Path: "/"}}
+	capacity, tested := 0, 0
+	for k, room := range rooms("s", l) {
+		capacity += room
+		for _, n := range []int{capacity - 1, capacity, capacity + 1} {
+			// A JSON string of d bytes (quotes included) that seals to n.
+			d := -1
+			for x := 2; encodedLen(x) <= n; x++ {
+				if encodedLen(x) == n {
+					d = x
+				}
+			}
+			if d < 0 {
+				continue // base64 never produces this length
+			}
+			value := strings.Repeat("x", d-2)
+			w := httptest.NewRecorder()
+			meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), value, time.Time{})
+			want := k + 1
+			if n > capacity {
+				want = k + 2
+			}
+			if want > l.MaxChunks {
+				if !errors.Is(err, ErrTooLarge) {
+					t.Errorf("%d bytes: %v, want ErrTooLarge", n, err)
+				}
+				continue
+			}
+			if err != nil || meta.Chunks != want || meta.Size != n {
+				t.Fatalf("%d bytes: %d chunks, size %d, %v; want %d chunks", n, meta.Chunks, meta.Size, err, want)
+			}
+			tested++
+			var cookie []string
+			for i, c := range w.Result().Cookies() {
+				if len(c.Name)+len(c.Value) > l.CookieSize || (i < want-1 && len(c.Name)+len(c.Value) != l.CookieSize) {
+					t.Errorf("%d bytes: cookie %s is %d bytes", n, c.Name, len(c.Name)+len(c.Value))
+				}
+				cookie = append(cookie, c.Name+"="+c.Value)
+			}
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Cookie", strings.Join(cookie, "; "))
+			var got string
+			if _, err := cc.Read(r, &got); err != nil || got != value {
+				t.Fatalf("%d bytes: read back %d bytes, %v", n, len(got), err)
+			}
+		}
+	}
+	if tested < 20 {
+		t.Fatalf("only %d boundary values tested", tested)
+	}
+}
+
+// TestBadLimitsDoNotPanic: a CookieCodec is a plain struct, so nothing
+// validated its Limits. Reading with any of them fails or works but never
+// panics or hangs; writing rejects them.
+func TestBadLimitsDoNotPanic(t *testing.T) {
+	f := newJoinFixture(t)
+	header := cookieHeader(pairs("session", f.a), []string{"session.200=x", "session.9=y"})
+	for _, l := range []Limits{
+		{MaxChunks: -1}, {MaxChunks: 1}, {MaxChunks: 256}, {MaxChunks: 1 << 40},
+		{CookieSize: -1}, {CookieSize: 1}, {CookieSize: 1 << 40},
+		{TotalSize: -1}, {TotalSize: 1}, {CookieSize: 300, MaxChunks: 1 << 20, TotalSize: 1 << 30},
+	} {
+		cc := f.cc
+		cc.Limits = l
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", header)
+		var d chunkData
+		_, rerr := cc.Read(r, &d)
+		w := httptest.NewRecorder()
+		_, werr := cc.Write(w, r, chunkData{N: 1, Blob: blob(1, 200)}, time.Time{})
+		if werr == nil && l.validate("session") != nil {
+			t.Errorf("%+v: Write accepted invalid Limits", l)
+		}
+		cc.Clear(w, r)
+		t.Logf("%+v: read %v; write %v", l, rerr, werr)
+	}
+}
