@@ -167,22 +167,25 @@ type carried struct {
 // are not name or name.i for a canonical decimal 1 ≤ i < 255 (no sign, no
 // leading zero) are not ours and are skipped; those with i ≥ MaxChunks,
 // and cookies over CookieSize, are only recorded as present (so that
-// writing expires them). Identical values of a chunk are kept once, and at
-// most maxCandidates+1 distinct values per chunk are kept: join never
-// reaches further ones within its budget.
+// writing expires them). Of each chunk, only the first maxCandidates+1
+// values are kept (join never reaches further ones within its budget),
+// identical ones once.
 func scanCookies(h http.Header, name string, l Limits) carried {
 	var c carried
 	maxChunks := min(max(l.MaxChunks, 1), maxChunksLimit)
-	// 1. Count, to allocate once.
-	var counts [maxChunksLimit]int
-	last := 0
-	for _, line := range h["Cookie"] {
+	// 1. Count, to allocate once, and note where our first readable
+	// cookie starts, so that the second pass skips what comes before.
+	var counts [maxChunksLimit]uint8 // values of name.i to keep, at most maxCandidates+1
+	lines := h["Cookie"]
+	bases, last, firstLine, firstOff := 0, 0, -1, 0
+	for j, line := range lines {
 		if !strings.Contains(line, name) {
 			continue
 		}
-		for len(line) > 0 {
+		for rest := line; len(rest) > 0; {
+			off := len(line) - len(rest)
 			var k, v string
-			k, v, line = nextCookie(line)
+			k, v, rest = nextCookie(rest)
 			idx := ourCookie(k, name)
 			if idx < 0 {
 				continue
@@ -195,30 +198,40 @@ func scanCookies(h http.Header, name string, l Limits) carried {
 				c.over = max(c.over, n)
 				continue
 			}
-			if idx == 0 || counts[idx] <= maxCandidates {
+			if firstLine < 0 {
+				firstLine, firstOff = j, off
+			}
+			switch {
+			case idx == 0:
+				bases++
+			case counts[idx] <= maxCandidates:
 				counts[idx]++
 			}
 			last = max(last, idx)
 		}
 	}
-	total := 0
-	for _, n := range counts[:last+1] {
-		total += n
-	}
-	if total == 0 {
+	if firstLine < 0 {
 		return c
 	}
 	// 2. Collect into one backing array, each list at its own offset.
+	total := bases
+	for _, n := range counts[1 : last+1] {
+		total += int(n)
+	}
 	store := make([]string, total)
-	c.bases, store = store[:0:counts[0]], store[counts[0]:]
+	c.bases, store = store[:0:bases], store[bases:]
 	if last > 0 {
 		c.chunks = make(chunkLists, last)
 		for i := range c.chunks {
-			c.chunks[i], store = store[:0:counts[i+1]], store[counts[i+1]:]
+			n := int(counts[i+1])
+			c.chunks[i], store = store[:0:n], store[n:]
 		}
 	}
-	for _, line := range h["Cookie"] {
-		if !strings.Contains(line, name) {
+	var taken [maxChunksLimit]uint8 // values of name.i considered so far
+	for j, line := range lines[firstLine:] {
+		if j == 0 {
+			line = line[firstOff:]
+		} else if !strings.Contains(line, name) {
 			continue
 		}
 		for len(line) > 0 {
@@ -232,8 +245,13 @@ func scanCookies(h http.Header, name string, l Limits) carried {
 				c.bases = append(c.bases, v)
 				continue
 			}
-			vs := c.chunks[idx-1]
-			if len(vs) < cap(vs) && !slices.Contains(vs, v) {
+			// The first counts[idx] values, identical ones once: at
+			// most maxCandidates+1 comparisons of each value.
+			if taken[idx] == counts[idx] {
+				continue
+			}
+			taken[idx]++
+			if vs := c.chunks[idx-1]; !slices.Contains(vs, v) {
 				c.chunks[idx-1] = append(vs, v)
 			}
 		}
