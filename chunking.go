@@ -564,9 +564,27 @@ func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, exp
 		c.Expires = expires.UTC()
 		c.MaxAge = max(int(expires.Sub(now)/time.Second), 1)
 	}
+	// Every cookie has the same attributes: format them once. The values
+	// are base64url, which net/http would neither change nor quote.
+	c.Name, c.Value = name, "x"
+	attrs, ok := strings.CutPrefix(c.String(), name+"=x")
 	for i, p := range parts {
-		c.Name, c.Value = chunkName(name, i), p
-		wh.Add("Set-Cookie", c.String())
+		if !ok { // not a valid cookie: as net/http renders it
+			c.Name, c.Value = chunkName(name, i), p
+			wh.Add("Set-Cookie", c.String())
+			continue
+		}
+		var b strings.Builder
+		b.Grow(chunkNameLen(name, i) + 1 + len(p) + len(attrs))
+		b.WriteString(name)
+		if i > 0 {
+			b.WriteByte('.')
+			b.WriteString(strconv.Itoa(i))
+		}
+		b.WriteByte('=')
+		b.WriteString(p)
+		b.WriteString(attrs)
+		wh.Add("Set-Cookie", b.String())
 	}
 	carried := scanCookies(rh, name, l)
 	for i := len(parts); i < maxChunksLimit; i++ {

@@ -1373,3 +1373,46 @@ func TestBadLimitsDoNotPanic(t *testing.T) {
 		t.Logf("%+v: read %v; write %v", l, rerr, werr)
 	}
 }
+
+// TestSetCookieLines: each Set-Cookie line written is exactly what
+// net/http renders for that cookie, whatever the template's attributes.
+func TestSetCookieLines(t *testing.T) {
+	codec, err := NewCodec(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tmpl := range []http.Cookie{
+		{Name: "s"},
+		{Name: "session", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode},
+		{Name: "__Host-s", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode, Partitioned: true},
+		{Name: "sid", Path: "/a b;c", Domain: "example.com", Secure: true, SameSite: http.SameSiteStrictMode},
+		{Name: "sid", Domain: ".example.com", SameSite: http.SameSiteDefaultMode},
+	} {
+		for _, browserSession := range []bool{false, true} {
+			cc := CookieCodec{Codec: codec, Limits: Limits{CookieSize: 500, TotalSize: 4000}, Template: tmpl, BrowserSession: browserSession}
+			w := httptest.NewRecorder()
+			if _, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), blob(1, 1200), time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			lines := w.Header()["Set-Cookie"]
+			if len(lines) < 3 {
+				t.Fatalf("%+v: %d lines", tmpl, len(lines))
+			}
+			for i, line := range lines {
+				c, err := http.ParseSetCookie(line)
+				if err != nil {
+					t.Fatalf("%q: %v", line, err)
+				}
+				want := tmpl
+				want.Name, want.Value = chunkName(tmpl.Name, i), c.Value
+				want.MaxAge, want.Expires = c.MaxAge, c.Expires
+				if browserSession != (c.MaxAge == 0) {
+					t.Errorf("BrowserSession %v: Max-Age %d", browserSession, c.MaxAge)
+				}
+				if got := want.String(); got != line {
+					t.Errorf("line\n %s\nnet/http renders\n %s", line, got)
+				}
+			}
+		}
+	}
+}
