@@ -225,3 +225,61 @@ func BenchmarkCookieCodecWrite(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReadPeer reads an ordinary request (a 1 KB session among a few
+// other cookies) with CookieCodec.Read and, beside it, gorilla/securecookie's
+// Decode of the same payload: the cost of reading when nobody is hostile.
+func BenchmarkReadPeer(b *testing.B) {
+	codec, err := NewCodec(testKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cc := CookieCodec{Codec: codec, Template: http.Cookie{Name: "session", Path: "/"}}
+	payload := benchPayload(b, "1kb.json")
+	w := httptest.NewRecorder()
+	if _, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), payload, time.Time{}); err != nil {
+		b.Fatal(err)
+	}
+	ours := w.Result().Cookies()[0]
+	sc := securecookie.New(testKey[:32], testKey[:32])
+	theirs, err := sc.Encode("session", payload)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("cookiesession", func(b *testing.B) {
+		b.ReportAllocs()
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", "_ga=GA1.1.123; theme=dark; session="+ours.Value+"; csrftoken=abc")
+		b.SetBytes(int64(len(ours.Value)))
+		var dst json.RawMessage
+		for b.Loop() {
+			dst = dst[:0]
+			if _, err := cc.Read(r, &dst); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if len(dst) == 0 {
+			b.Fatal("nothing read")
+		}
+	})
+	b.Run("securecookie", func(b *testing.B) {
+		b.ReportAllocs()
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", "_ga=GA1.1.123; theme=dark; session="+theirs+"; csrftoken=abc")
+		b.SetBytes(int64(len(theirs)))
+		var dst json.RawMessage
+		for b.Loop() {
+			dst = dst[:0]
+			c, err := r.Cookie("session")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := sc.Decode("session", c.Value, &dst); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if len(dst) == 0 {
+			b.Fatal("nothing read")
+		}
+	})
+}
