@@ -641,8 +641,21 @@ func TestCookieCodecGrowShrinkClear(t *testing.T) {
 			t.Fatalf("%d chunks: read %q chunks, N %d (error %q)", chunks, resp.Header.Get("X-Chunks"), got.N, resp.Header.Get("X-Error"))
 		}
 	}
+	// Over TotalSize: an error naming the sizes, no Set-Cookie at all,
+	// and the jar keeps the previous session.
 	cl.get("/write?size=2000")
-	resp, _ := cl.get("/clear")
+	before := cl.cookies()
+	resp, _ := cl.get("/write?size=6000")
+	if e := resp.Header.Get("X-Error"); !strings.Contains(e, "over the limit of 7000") || len(resp.Header["Set-Cookie"]) != 0 {
+		t.Fatalf("too large: error %q, Set-Cookie %q", e, resp.Header["Set-Cookie"])
+	}
+	if diff := cmp.Diff(before, cl.cookies()); diff != "" {
+		t.Fatalf("too large: jar changed (-before +after):\n%s", diff)
+	}
+	if resp, _ := cl.get("/read"); resp.Header.Get("X-Chunks") != strconv.Itoa(len(before)) {
+		t.Fatalf("too large: previous session not read back: %q", resp.Header.Get("X-Error"))
+	}
+	resp, _ = cl.get("/clear")
 	for _, line := range resp.Header["Set-Cookie"] {
 		c, _ := http.ParseSetCookie(line)
 		if !isDeletion(c) || c.Path != "/" || !c.HttpOnly {
