@@ -97,7 +97,15 @@ type Session[T any] struct {
 	isNew    bool
 	saved    []byte // serialized Data as read or last written; nil: none
 	force    bool   // write at the end even if Data did not change
+	out      byte   // what the response's header holds for the session: outNone, outSet or outCleared
 }
+
+// Values of Session.out.
+const (
+	outNone    = iota // no Set-Cookie line for the session yet
+	outSet            // lines setting its cookies
+	outCleared        // lines deleting its cookies (or none were needed)
+)
 
 // ID returns the session's random 128-bit identifier, base64url-encoded.
 // It is sealed inside the cookie, stays the same while the session lives
@@ -293,6 +301,9 @@ func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
 // serialized data, clear its cookies, or nothing.
 func (m *Manager[T]) pending(s *Session[T], rh http.Header) (data []byte, clear bool, err error) {
 	if s.Data == nil {
+		if s.out != outNone { // saved or cleared earlier in this response
+			return nil, s.out == outSet, nil
+		}
 		c := scanCookies(rh, m.opts.Name, m.cc.Limits.withDefaults())
 		return nil, !c.empty() || s.saved != nil, nil
 	}
@@ -319,7 +330,7 @@ func (m *Manager[T]) pending(s *Session[T], rh http.Header) (data []byte, clear 
 func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear bool) error {
 	if clear || s.Data == nil {
 		m.cc.setCookies(wh, rh, nil, time.Time{})
-		s.saved, s.force = nil, false
+		s.saved, s.force, s.out = nil, false, outCleared
 		noStore(wh)
 		return nil
 	}
@@ -328,7 +339,7 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 	if err != nil {
 		return err
 	}
-	s.meta, s.saved, s.force = meta, data, false
+	s.meta, s.saved, s.force, s.out = meta, data, false, outSet
 	noStore(wh)
 	return nil
 }
