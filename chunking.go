@@ -458,7 +458,9 @@ func (cc *CookieCodec) setCookies(wh, rh http.Header, parts []string, expires ti
 	c := cookieTemplate(&cc.Template)
 	if !cc.BrowserSession && len(parts) > 0 {
 		c.Expires = expires.UTC()
-		c.MaxAge = max(int(expires.Sub(cc.Codec.now())/time.Second), 1)
+		// Round up: the clock moved on since the expiry was computed, and
+		// truncating would turn a Max-Age of 60 into 59.
+		c.MaxAge = max(int((expires.Sub(cc.Codec.now())+time.Second-1)/time.Second), 1)
 	}
 	for i, p := range parts {
 		c.Name, c.Value = chunkName(name, i), p
