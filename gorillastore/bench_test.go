@@ -87,8 +87,8 @@ func BenchmarkRoundTrip(b *testing.B) {
 		name  string
 		store sessions.Store
 	}{
-		{"gorilla-signed", sessions.NewCookieStore(hashKey)},
 		{"gorilla-encrypted", sessions.NewCookieStore(hashKey, blockKey)},
+		{"gorilla-signed", sessions.NewCookieStore(hashKey)},
 		{"cookiesession", newStore(b, nil)},
 	}
 	for _, size := range []string{"100b", "1kb", "4kb"} {
@@ -97,7 +97,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 			if size == "4kb" && st.name != "cookiesession" {
 				continue // over gorilla's 4096-byte limit: Save fails
 			}
-			b.Run(size+"/"+st.name, func(b *testing.B) {
+			b.Run("payload="+size+"/store="+st.name, func(b *testing.B) {
 				b.ReportAllocs()
 				n := 0
 				for b.Loop() {
