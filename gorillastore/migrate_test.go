@@ -3,9 +3,11 @@ package gorillastore
 import (
 	"bytes"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/cookiesession/cookiesession"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 )
@@ -87,5 +89,42 @@ func TestMigrationFromGorillaCookieStore(t *testing.T) {
 				t.Errorf("error %q", err)
 			}
 		})
+	}
+}
+
+// A gorilla cookie close to gorilla's 4096-byte limit is longer than one
+// cookiesession chunk may be; it still migrates.
+func TestMigrationOfALongGorillaCookie(t *testing.T) {
+	hashKey := bytes.Repeat([]byte("h"), 64)
+	gstore := sessions.NewCookieStore(hashKey)
+	var cookie *http.Cookie
+	for n := 2000; n < 3200 && cookie == nil; n += 8 {
+		r := httptest.NewRequest("GET", "/", nil)
+		w := httptest.NewRecorder()
+		s, _ := gstore.New(r, "app")
+		s.Values["notes"] = bigValue(n)
+		if err := s.Save(r, w); err != nil {
+			break
+		}
+		if c := w.Result().Cookies()[0]; len(c.Name)+len(c.Value) > cookiesession.DefaultCookieSize {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatal("found no gorilla cookie between 4000 and 4096 bytes")
+	}
+	store := newStore(t, func(o *Options) { o.Legacy = securecookie.CodecsFromPairs(hashKey) })
+	r := requestWith([]*http.Cookie{cookie})
+	s, err := store.New(r, "app")
+	if err != nil || s.IsNew || len(s.Values["notes"].(string)) < 2000 {
+		t.Fatalf("long gorilla cookie: %v, IsNew %v", err, s.IsNew)
+	}
+	w := httptest.NewRecorder()
+	if err := s.Save(r, w); err != nil {
+		t.Fatal(err)
+	}
+	back, err := store.New(requestWith(w.Result().Cookies()), "app")
+	if err != nil || back.Values["notes"] != s.Values["notes"] {
+		t.Fatalf("rewritten long session: %v", err)
 	}
 }
