@@ -39,6 +39,16 @@
 // [Options.Legacy]: a request carrying a cookie written by gorilla is read
 // with them, and the next Save rewrites it in the new format, so users stay
 // logged in.
+//
+// # echo and gin
+//
+// echo-contrib/session takes the Store as it is. gin-contrib/sessions wants
+// a method Options(ginsessions.Options) on top of sessions.Store; wrap the
+// Store (see the README):
+//
+//	type ginStore struct{ *gorillastore.Store }
+//
+//	func (s ginStore) Options(o ginsessions.Options) { s.Store.Options = o.ToGorillaOptions() }
 package gorillastore
 
 import (

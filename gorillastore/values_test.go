@@ -264,6 +264,9 @@ func TestTooDeepValueIsAnError(t *testing.T) {
 	}
 }
 
+// The core Codec satisfies securecookie.Codec.
+var _ securecookie.Codec = (*cookiesession.Codec)(nil)
+
 // The core Codec, given ValuesSerializer, drops into gorilla's own
 // CookieStore: the README's recipe.
 func TestCodecInsideGorillaCookieStore(t *testing.T) {
