@@ -96,7 +96,10 @@ type Session[T any] struct {
 	meta     Meta          // of the cookie as read or last written
 	isNew    bool
 	saved    []byte // serialized Data as read or last written; nil: none
-	force    bool   // write at the end even if Data did not change
+	force    bool   // write at the end even if Data did not change (Touch, Regenerate, SetMaxAge)
+	renew    bool   // re-seal at the end though nothing changed (opened with an old key)
+	onWire   bool   // the browser holds cookies of the session, as of this response
+	sealed   bool   // this response already carries a fresh seal of the session
 }
 
 // ID returns the session's random 128-bit identifier, base64url-encoded.
@@ -236,13 +239,14 @@ func (m *Manager[T]) Load(r *http.Request) (*Session[T], error) {
 func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 	s.req = r
 	data, meta, err := m.cc.readRaw(r.Header)
+	s.onWire = !IsNoCookie(err)
 	if err == nil {
 		err = m.decode(s, data, meta)
 	}
 	if err != nil {
 		s.reset()
 		s.Data = new(T)
-		s.force = false
+		s.force, s.renew = false, false
 		return err
 	}
 	return nil
@@ -262,7 +266,8 @@ func (m *Manager[T]) decode(s *Session[T], payload []byte, meta Meta) error {
 	s.meta = meta
 	s.isNew = false
 	s.saved = data
-	s.force = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
+	s.force = false
+	s.renew = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
 	if s.lifetime < 0 || !m.deadline(s, meta.Issued).After(m.opts.Now()) {
 		return ErrExpired // the absolute deadline passed, or a hostile lifetime
 	}
@@ -290,36 +295,45 @@ func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
 }
 
 // pending reports what the end of the request must do for s: write its
-// serialized data, clear its cookies, or nothing.
-func (m *Manager[T]) pending(s *Session[T], rh http.Header) (data []byte, clear bool, err error) {
+// serialized data, clear its cookies, or nothing. changed is false when the
+// write is only a renewal (rolling or idle expiry, key rotation) that the
+// application did not ask for.
+func (m *Manager[T]) pending(s *Session[T]) (data []byte, clear, changed bool, err error) {
 	if s.Data == nil {
-		c := scanCookies(rh, m.opts.Name, m.cc.Limits.withDefaults())
-		return nil, !c.empty() || s.saved != nil, nil
+		return nil, s.onWire, s.onWire, nil
 	}
 	data, err = m.cc.Codec.ser.Marshal(s.Data)
 	if err != nil {
-		return nil, false, fmt.Errorf("cookiesession: encoding session: %w", err)
+		return nil, false, true, fmt.Errorf("cookiesession: encoding session: %w", err)
 	}
 	prev := s.saved
 	if prev == nil {
 		prev = m.zeroData
 	}
-	now := m.opts.Now()
 	switch {
 	case s.force, !bytes.Equal(data, prev):
-	case m.opts.Rolling && !s.isNew:
-	case m.opts.IdleTimeout > 0 && !s.isNew && now.Sub(s.meta.Issued) > m.opts.IdleTimeout/2:
-	default:
-		return nil, false, nil
+		return data, false, true, nil
+	case s.isNew || s.sealed:
+	case s.renew, m.opts.Rolling,
+		m.opts.IdleTimeout > 0 && m.opts.Now().Sub(s.meta.Issued) > m.opts.IdleTimeout/2:
+		return data, false, false, nil
 	}
-	return data, false, nil
+	return nil, false, false, nil
+}
+
+// settle records that the state of s as of data (nil: cleared) has been
+// dealt with, written or reported, so that it is not written or reported
+// again.
+func (s *Session[T]) settle(data []byte) {
+	s.saved, s.force, s.renew = data, false, false
+	s.onWire, s.sealed = data != nil, data != nil
 }
 
 // write seals s with data into wh's Set-Cookie lines (or clears it).
 func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear bool) error {
 	if clear || s.Data == nil {
 		m.cc.setCookies(wh, rh, nil, time.Time{})
-		s.saved, s.force = nil, false
+		s.settle(nil)
 		noStore(wh)
 		return nil
 	}
@@ -328,7 +342,8 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 	if err != nil {
 		return err
 	}
-	s.meta, s.saved, s.force = meta, data, false
+	s.meta = meta
+	s.settle(data)
 	noStore(wh)
 	return nil
 }
@@ -356,16 +371,19 @@ func (m *Manager[T]) Save(w http.ResponseWriter, r *http.Request, s *Session[T])
 	if st := s.state; st != nil {
 		return st.save(s)
 	}
-	data, clear, err := m.pending(s, r.Header)
+	return m.saveNow(w.Header(), r.Header, s)
+}
+
+// saveNow writes s into wh whether or not it changed.
+func (m *Manager[T]) saveNow(wh, rh http.Header, s *Session[T]) error {
+	if s.Data == nil {
+		return m.write(wh, rh, s, nil, true)
+	}
+	data, err := m.cc.Codec.ser.Marshal(s.Data)
 	if err != nil {
-		return err
+		return fmt.Errorf("cookiesession: encoding session: %w", err)
 	}
-	if data == nil && !clear && s.Data != nil {
-		if data, err = m.cc.Codec.ser.Marshal(s.Data); err != nil {
-			return fmt.Errorf("cookiesession: encoding session: %w", err)
-		}
-	}
-	return m.write(w.Header(), r.Header, s, data, clear)
+	return m.write(wh, rh, s, data, false)
 }
 
 // Get returns the request's session, reading it from the cookies on first
@@ -413,6 +431,7 @@ type state[T any] struct {
 	mu        sync.Mutex
 	sess      *Session[T]
 	committed bool // the response header has gone out (or the connection was hijacked)
+	failed    bool // commit failed and reported it
 }
 
 // Value returns the state for its Manager and defers every other key.
@@ -425,16 +444,20 @@ func (st *state[T]) Value(key any) any {
 
 func (st *state[T]) session() *Session[T] {
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.sess == nil {
-		s := st.m.newSession(st.req)
+	s, err := st.sess, error(nil)
+	if s == nil {
+		s = st.m.newSession(st.req)
 		s.state = st
-		if err := st.m.read(s, st.req); err != nil && !IsNoCookie(err) {
-			st.m.opts.OnError(st.req, err)
+		if err = st.m.read(s, st.req); IsNoCookie(err) {
+			err = nil
 		}
 		st.sess = s
 	}
-	return st.sess
+	st.mu.Unlock()
+	if err != nil {
+		st.m.opts.OnError(st.req, err)
+	}
+	return s
 }
 
 // save is Session.Save inside the middleware.
@@ -444,42 +467,45 @@ func (st *state[T]) save(s *Session[T]) error {
 	if st.committed {
 		return ErrHeaderWritten
 	}
-	data, clear, err := st.m.pending(s, st.req.Header)
-	if err != nil {
-		return err
-	}
-	if data == nil && !clear && s.Data != nil {
-		if data, err = st.m.cc.Codec.ser.Marshal(s.Data); err != nil {
-			return fmt.Errorf("cookiesession: encoding session: %w", err)
-		}
-	}
-	return st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
+	return st.m.saveNow(st.rw.Header(), st.req.Header, s)
 }
 
 // commit writes the session's cookies into the header, once, just before
-// the header goes out.
+// the header goes out, and reports a failure to OnError.
 func (st *state[T]) commit() {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	if st.committed {
+		st.mu.Unlock()
 		return
 	}
 	st.committed = true
 	s := st.sess
-	if s == nil {
-		return
+	var err error
+	if s != nil {
+		var (
+			data  []byte
+			clear bool
+		)
+		data, clear, _, err = st.m.pending(s)
+		if err == nil && (data != nil || clear) {
+			err = st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
+		}
+		if err != nil {
+			// Reported once, here: finish must not report this state again.
+			s.saved, s.force, s.renew, s.sealed = data, false, false, true
+			st.failed = true
+		}
 	}
-	data, clear, err := st.m.pending(s, st.req.Header)
-	if err == nil && (data != nil || clear) {
-		err = st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
-	}
+	st.mu.Unlock()
 	if err != nil {
 		st.m.opts.OnError(st.req, err)
 	}
 }
 
 // finish runs after the handler: it commits if the handler wrote nothing,
-// and otherwise reports a change the browser will never see.
+// and otherwise reports a change the browser will never see. A renewal
+// that came due (rolling or idle expiry, key rotation) is not a change and
+// is left for the next request.
 func (st *state[T]) finish() {
 	st.mu.Lock()
 	committed, s := st.committed, st.sess
@@ -491,12 +517,13 @@ func (st *state[T]) finish() {
 	if s == nil {
 		return
 	}
-	data, clear, err := st.m.pending(s, st.req.Header)
-	if err == nil && (data != nil || clear) {
-		err = ErrHeaderWritten
-	}
-	if err != nil {
+	_, _, changed, err := st.m.pending(s)
+	switch {
+	case err != nil && st.failed: // the same failure, already reported
+	case err != nil:
 		st.m.opts.OnError(st.req, err)
+	case changed:
+		st.m.opts.OnError(st.req, ErrHeaderWritten)
 	}
 }
 
