@@ -127,6 +127,7 @@ func (s *Session[T]) Regenerate() {
 func (s *Session[T]) Destroy() {
 	s.reset()
 	s.Data = nil
+	s.force = true // even a zero Data assigned afterwards replaces the old session
 }
 
 func (s *Session[T]) reset() {
