@@ -1061,6 +1061,35 @@ func TestDestroyAfterSave(t *testing.T) {
 	h.expect(t)
 }
 
+// TestDestroyThenNewData: after Destroy, a new (even zero) Data is a new
+// session that replaces the old one in the browser.
+func TestDestroyThenNewData(t *testing.T) {
+	m, h := newManager[cart](t, nil)
+	var id string
+	var isNew bool
+	var user string
+	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		switch r.URL.Path {
+		case "/login":
+			s.Data.User = "ada"
+		case "/logout":
+			s.Destroy()
+			s.Data = new(cart)
+		}
+		id, isNew, user = s.ID(), s.IsNew(), s.Data.User
+	})))
+	c.get("/login")
+	c.get("/")
+	old := id
+	c.get("/logout")
+	c.get("/")
+	if id == old || user != "" {
+		t.Fatalf("after Destroy and a zero Data: ID %s (was %s), user %q, IsNew %v", id, old, user, isNew)
+	}
+	h.expect(t)
+}
+
 // TestUntouchedAllocs bounds what the middleware costs a request that
 // never asks for its session: the per-request state and the request copy
 // that carries it in its context.
