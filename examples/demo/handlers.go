@@ -154,7 +154,7 @@ func duration(d time.Duration) string {
 	case d >= 2*time.Hour:
 		unit, name = time.Hour, "hour"
 	}
-	n := int(d / unit)
+	n := int((d + unit/2) / unit)
 	if n == 1 {
 		return "1 " + name
 	}
