@@ -410,7 +410,10 @@ func (m *Manager[T]) Get(r *http.Request) *Session[T] {
 // the response header goes out: on the first WriteHeader, Write, ReadFrom
 // or Flush, or when next returns without writing. It never buffers the
 // body. The ResponseWriter next sees supports http.ResponseController
-// (Flush, Hijack, deadlines) through Unwrap.
+// (Flush, Hijack, deadlines) through Unwrap. A change made after the header
+// went out (or after Hijack) cannot reach the browser: it is reported to
+// OnError as [ErrHeaderWritten], once. A renewal that fell due then (Rolling,
+// IdleTimeout, key rotation) is not a change and waits for a later request.
 func (m *Manager[T]) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &state[T]{Context: r.Context(), m: m, rw: w}
