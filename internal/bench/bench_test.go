@@ -118,6 +118,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 				b.SetBytes(int64(len(raw)))
 				b.ReportAllocs()
 				var cookieBytes int
+				cpu := cpuTime()
 				for b.Loop() {
 					w := httptest.NewRecorder()
 					rt.save.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
@@ -130,6 +131,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 					}
 					cookieBytes = len(r.Header.Get("Cookie"))
 				}
+				reportCPU(b, cpu)
 				b.ReportMetric(float64(cookieBytes), "cookie-B")
 			})
 		}
@@ -174,9 +176,11 @@ func BenchmarkUntouched(b *testing.B) {
 		b.Run("impl="+impl.name, func(b *testing.B) {
 			w := nopWriter{h: http.Header{}}
 			b.ReportAllocs()
+			cpu := cpuTime()
 			for b.Loop() {
 				impl.h.ServeHTTP(w, r)
 			}
+			reportCPU(b, cpu)
 			if len(w.h["Set-Cookie"]) != 0 {
 				b.Fatal("an untouched session set a cookie")
 			}
