@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -23,9 +24,10 @@ import (
 )
 
 // payload is a session fixture, decoded into the generic shape both
-// libraries can store without a schema: for cookiesession a
+// libraries can store without a schema: for cookiesession-map a
 // map[string]any as T (encoding/json), for gorilla/sessions the same map
-// as one value of Session.Values (encoding/gob, its default).
+// as one value of Session.Values (encoding/gob, its default). The
+// cookiesession case uses the typed struct session instead.
 type payload = map[string]any
 
 func init() {
@@ -52,8 +54,66 @@ type roundTrip struct {
 	loaded     *int // fields of the payload the last load saw
 }
 
-func cookiesessionHandlers(b *testing.B, p payload) roundTrip {
-	m, err := cookiesession.New[payload](cookiesession.Options{
+// session is the fixtures' shape as an application would declare it:
+// cookiesession's intended use is a typed session.
+type session struct {
+	UID         int64    `json:"uid"`
+	CSRF        string   `json:"csrf"`
+	Exp         int64    `json:"exp"`
+	Auth        bool     `json:"auth"`
+	SID         string   `json:"sid,omitempty"`
+	TenantID    int      `json:"tenant_id,omitempty"`
+	DeviceID    string   `json:"device_id,omitempty"`
+	Profile     *profile `json:"profile,omitempty"`
+	Roles       []string `json:"roles,omitempty"`
+	Permissions []string `json:"permissions,omitempty"`
+	Locale      string   `json:"locale,omitempty"`
+	Timezone    string   `json:"timezone,omitempty"`
+	Currency    string   `json:"currency,omitempty"`
+	Theme       string   `json:"theme,omitempty"`
+	Flash       []flash  `json:"flash,omitempty"`
+	LastSeenIP  string   `json:"last_seen_ip,omitempty"`
+	LoginMethod string   `json:"login_method,omitempty"`
+	RememberMe  *bool    `json:"remember_me,omitempty"`
+	CartCount   int      `json:"cart_count,omitempty"`
+	UAHash      string   `json:"ua_hash,omitempty"`
+}
+
+type profile struct {
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name"`
+	Email       string `json:"email"`
+	DisplayName string `json:"display_name"`
+	AvatarURL   string `json:"avatar_url"`
+	Verified    bool   `json:"verified"`
+	MFAEnabled  bool   `json:"mfa_enabled"`
+	CreatedAt   string `json:"created_at"`
+}
+
+type flash struct {
+	Level string `json:"level"`
+	Msg   string `json:"msg"`
+}
+
+// typed converts a fixture to the typed session, checking that nothing is
+// lost on the way.
+func typed(b *testing.B, p payload) session {
+	raw, _ := json.Marshal(p)
+	var s session
+	if err := json.Unmarshal(raw, &s); err != nil {
+		b.Fatal(err)
+	}
+	back, _ := json.Marshal(s)
+	var q payload
+	json.Unmarshal(back, &q)
+	if !reflect.DeepEqual(p, q) {
+		b.Fatalf("the typed session does not carry the fixture:\n%s\n%s", raw, back)
+	}
+	return s
+}
+
+func cookiesessionHandlers[T any](b *testing.B, v T, fields func(*T) int) roundTrip {
+	m, err := cookiesession.New[T](cookiesession.Options{
 		Keys:              [][]byte{cookiesession.GenerateKey()},
 		InsecureAllowHTTP: true,
 		OnError:           func(_ *http.Request, err error) { b.Fatal(err) },
@@ -64,10 +124,10 @@ func cookiesessionHandlers(b *testing.B, p payload) roundTrip {
 	var loaded int
 	return roundTrip{
 		save: m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			*m.Get(r).Data = p
+			*m.Get(r).Data = v
 		})),
 		load: m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			loaded = len(*m.Get(r).Data)
+			loaded = fields(m.Get(r).Data)
 		})),
 		loaded: &loaded,
 	}
@@ -108,12 +168,28 @@ func gorillaHandlers(b *testing.B, p payload) roundTrip {
 func BenchmarkRoundTrip(b *testing.B) {
 	for _, size := range []string{"100b", "1kb"} {
 		p := loadPayload(b, size)
+		ts := typed(b, p)
 		for _, impl := range []struct {
 			name string
-			new  func(*testing.B, payload) roundTrip
-		}{{"cookiesession", cookiesessionHandlers}, {"gorilla", gorillaHandlers}} {
+			new  func() roundTrip
+		}{
+			// The typed session cookiesession is made for.
+			{"cookiesession", func() roundTrip {
+				return cookiesessionHandlers(b, ts, func(s *session) int {
+					if s.CSRF != ts.CSRF {
+						return 0
+					}
+					return len(p)
+				})
+			}},
+			// The same untyped map gorilla/sessions stores.
+			{"cookiesession-map", func() roundTrip {
+				return cookiesessionHandlers(b, p, func(m *payload) int { return len(*m) })
+			}},
+			{"gorilla", func() roundTrip { return gorillaHandlers(b, p) }},
+		} {
 			b.Run("payload="+size+"/impl="+impl.name, func(b *testing.B) {
-				rt := impl.new(b, p)
+				rt := impl.new()
 				raw, _ := json.Marshal(p)
 				b.SetBytes(int64(len(raw)))
 				b.ReportAllocs()
