@@ -187,6 +187,16 @@ func BenchmarkRoundTrip(b *testing.B) {
 				return cookiesessionHandlers(b, p, func(m *payload) int { return len(*m) })
 			}},
 			{"gorilla", func() roundTrip { return gorillaHandlers(b, p) }},
+			// The harness alone (requests, recorders, the Cookie
+			// header): what every case above pays besides sessions.
+			{"none", func() roundTrip {
+				var loaded int
+				return roundTrip{
+					save:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header().Add("Set-Cookie", "a=b") }),
+					load:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { loaded = len(p) }),
+					loaded: &loaded,
+				}
+			}},
 		} {
 			b.Run("payload="+size+"/impl="+impl.name, func(b *testing.B) {
 				rt := impl.new()
