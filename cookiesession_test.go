@@ -1090,6 +1090,69 @@ func TestDestroyThenNewData(t *testing.T) {
 	h.expect(t)
 }
 
+// TestCookieAttributes checks that every option reaches every chunk's
+// Set-Cookie line.
+func TestCookieAttributes(t *testing.T) {
+	m, h := newManager[cart](t, func(o *cookiesession.Options) {
+		o.Name = "__Secure-app"
+		o.InsecureAllowHTTP = false
+		o.Path = "/app"
+		o.Domain = "example.com"
+		o.SameSite = http.SameSiteStrictMode
+		o.Partitioned = true
+		o.BrowserSession = true
+		o.Limits = cookiesession.Limits{CookieSize: 1000, TotalSize: 5000}
+	})
+	hd := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.Get(r).Data.Blob = strings.Repeat("y", 2000)
+	}))
+	w := httptest.NewRecorder()
+	hd.ServeHTTP(w, httptest.NewRequest("GET", "https://example.com/app/x", nil))
+	cs := w.Result().Cookies()
+	if len(cs) < 3 {
+		t.Fatalf("%d cookies for 2 KB over 1000-byte cookies", len(cs))
+	}
+	for i, c := range cs {
+		want := "__Secure-app"
+		if i > 0 {
+			want += "." + fmt.Sprint(i)
+		}
+		if c.Name != want || c.Path != "/app" || c.Domain != "example.com" || !c.Secure || !c.HttpOnly ||
+			c.SameSite != http.SameSiteStrictMode || !c.Partitioned || c.MaxAge != 0 || !c.Expires.IsZero() ||
+			len(c.Name)+len(c.Value) > 1000 {
+			t.Errorf("cookie %d: %s", i, w.Header()["Set-Cookie"][i])
+		}
+	}
+	h.expect(t)
+}
+
+// TestCompress: a compressible session takes fewer bytes with Compress and
+// reads back the same.
+func TestCompress(t *testing.T) {
+	sizes := map[bool]int{}
+	for _, compress := range []bool{false, true} {
+		m, h := newManager[cart](t, func(o *cookiesession.Options) { o.Compress = compress })
+		c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := m.Get(r)
+			if r.URL.Path == "/set" {
+				s.Data.Blob = strings.Repeat("abc", 1000)
+			}
+			fmt.Fprint(w, len(s.Data.Blob))
+		})))
+		c.get("/set")
+		if _, body := c.get("/"); body != "3000" {
+			t.Fatalf("Compress %v: read back %s bytes", compress, body)
+		}
+		for _, v := range c.cookies() {
+			sizes[compress] += len(v)
+		}
+		h.expect(t)
+	}
+	if sizes[true]*4 > sizes[false] {
+		t.Errorf("compressed %d bytes, uncompressed %d", sizes[true], sizes[false])
+	}
+}
+
 // TestUntouchedAllocs bounds what the middleware costs a request that
 // never asks for its session: the per-request state and the request copy
 // that carries it in its context.
