@@ -39,7 +39,10 @@ type indexPage struct {
 func (p *indexPage) TotalText() string { return CartItem{Price: p.Total}.PriceText() }
 
 // registerPages adds the demo's pages to mux. Actions are POSTs that
-// redirect back to the index page (post/redirect/get).
+// redirect back to the index page (post/redirect/get). Browsers do not send
+// SameSite=Lax cookies (the default) with cross-site POSTs, which is the
+// demo's only defence against cross-site request forgery; a real
+// application adds a CSRF token.
 func registerPages(mux *http.ServeMux, m *cookiesession.Manager[DemoSession]) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
