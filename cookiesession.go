@@ -170,9 +170,18 @@ func (s *Session[T]) lastSeal() time.Time {
 }
 
 // Reload reads the session again from the request's cookies, dropping
-// unsaved changes. A cookie that does not open leaves a new session and
+// unsaved changes; inside the middleware, before the header goes out, it
+// also withdraws what Save put in the response, so that the browser and
+// the session agree. A cookie that does not open leaves a new session and
 // returns the reason.
 func (s *Session[T]) Reload() error {
+	if st := s.state; st != nil {
+		st.mu.Lock()
+		if !st.committed {
+			removeSetCookies(st.rw.Header(), s.m.opts.Name, s.m.cc.Limits.withDefaults())
+		}
+		st.mu.Unlock()
+	}
 	err := s.m.read(s, s.req)
 	if IsNoCookie(err) {
 		return nil
