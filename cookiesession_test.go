@@ -462,6 +462,36 @@ func TestReloadDropsChanges(t *testing.T) {
 	h.expect(t)
 }
 
+// TestReloadWithdrawsSave: Reload after Save leaves the browser with the
+// session the request carried, as the handler now sees it.
+func TestReloadWithdrawsSave(t *testing.T) {
+	m, h := newManager[cart](t, nil)
+	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "other=1")
+		s := m.Get(r)
+		switch r.URL.Path {
+		case "/set":
+			s.Data.N = 1
+		case "/save-reload":
+			s.Data.N = 5
+			if err := s.Save(); err != nil {
+				t.Error(err)
+			}
+			s.Reload()
+		}
+		fmt.Fprint(w, s.Data.N)
+	})))
+	c.get("/set")
+	resp, body := c.get("/save-reload")
+	if body != "1" || len(resp.Header["Set-Cookie"]) != 1 {
+		t.Fatalf("after Save and Reload: %q, Set-Cookie %q", body, resp.Header["Set-Cookie"])
+	}
+	if _, body := c.get("/"); body != "1" {
+		t.Fatalf("the browser holds N = %s, the handler saw 1", body)
+	}
+	h.expect(t)
+}
+
 // TestSaveBeforeRedirect saves explicitly, then changes the session again
 // before the redirect goes out: the later state wins.
 func TestSaveBeforeRedirect(t *testing.T) {
