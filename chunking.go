@@ -562,7 +562,11 @@ func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, exp
 	c := cookieTemplate(&cc.Template)
 	if !cc.BrowserSession && len(parts) > 0 {
 		c.Expires = expires.UTC()
-		c.MaxAge = max(int(expires.Sub(now)/time.Second), 1)
+		// Whole seconds, rounded down so the cookie never outlives the
+		// sealed expiry, but with a millisecond of slack for the moment
+		// between a caller computing expires and the seal: 30 days stay
+		// 2592000 seconds, not 2591999.
+		c.MaxAge = max(int((expires.Sub(now)+time.Millisecond)/time.Second), 1)
 	}
 	// Every cookie has the same attributes: format them once. The values
 	// are base64url, which net/http would neither change nor quote.
