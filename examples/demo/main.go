@@ -70,6 +70,7 @@ func newManager(keys [][]byte) (*cookiesession.Manager[DemoSession], error) {
 func newMux(m *cookiesession.Manager[DemoSession]) http.Handler {
 	mux := http.NewServeMux()
 	registerPages(mux, m)
+	registerSocket(mux, m)
 	return m.Handler(mux)
 }
 
