@@ -307,7 +307,9 @@ func (c *Codec) Encode(name string, value any) (string, error) {
 // deserializes it into dst. It returns [ErrInvalid] for anything that does
 // not authenticate or parse, [ErrExpired] for an authentic but expired
 // value, and an error matching [ErrTooLarge] for an oversized one. dst is
-// left untouched on error.
+// left untouched when the value does not open; a value that opens but does
+// not deserialize into dst (also ErrInvalid) may have filled part of it, as
+// encoding/json does.
 func (c *Codec) Decode(name, value string, dst any) error {
 	_, err := c.DecodeMeta(name, value, dst)
 	return err
