@@ -2,9 +2,11 @@ package cookiesession_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -229,5 +231,101 @@ func TestFastJSONMatchesEncodingJSON(t *testing.T) {
 	var v any
 	if err := (fastJSON{}).Unmarshal([]byte(`{"a":1} {}`), &v); err == nil {
 		t.Error("fast JSON accepted trailing data")
+	}
+}
+
+// TestSizes asserts the size targets of the format next to
+// gorilla/securecookie. Sizes are deterministic (fixed-length nonces and
+// timestamps), so unlike speed they can be tested.
+func TestSizes(t *testing.T) {
+	ours, err := cookiesession.NewCodec(benchKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oursZ, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{Compress: true}, benchKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := newSecureCookie()
+
+	if cookiesession.Overhead != 63 {
+		t.Errorf("Overhead = %d, want 63", cookiesession.Overhead)
+	}
+	maxRatio := map[string]float64{"100b": 0.85, "1kb": 0.80, "4kb": 0.80, "16kb": 0.80}
+	for _, p := range benchPayloads {
+		_, v := loadPayload(t, p)
+		serialized, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ours.Encode(benchName, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := base64.RawURLEncoding.Strict().DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(raw) - len(serialized); got != cookiesession.Overhead || got > 64 {
+			t.Errorf("%s: fixed overhead %d bytes before base64, want %d (at most 64)", p, got, cookiesession.Overhead)
+		}
+		sz, err := oursZ.Encode(benchName, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := sc.Encode(benchName, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ratio := float64(len(s)) / float64(len(theirs))
+		ratioZ := float64(len(sz)) / float64(len(theirs))
+		t.Logf("%-4s JSON %5d B: cookiesession %5d B, compressed %5d B, securecookie %5d B; ratio %.3f, compressed %.3f",
+			p, len(serialized), len(s), len(sz), len(theirs), ratio, ratioZ)
+		if ratio > maxRatio[p] {
+			t.Errorf("%s: encoded length %.3f× securecookie's, want at most %.2f×", p, ratio, maxRatio[p])
+		}
+		if p == "4kb" && ratioZ > 0.5 {
+			t.Errorf("4kb compressed: %.3f× securecookie's, want at most 0.5×", ratioZ)
+		}
+	}
+
+	// The largest JSON value one cookie carries: browsers keep a cookie
+	// whose name and value together are at most 4096 bytes.
+	capacity := func(encode func(v any) (string, error), fits func(s string) bool) int {
+		lo, hi := 2, 4096 // JSON string "aaa…": lo fits, hi does not
+		for hi-lo > 1 {
+			mid := (lo + hi) / 2
+			s, err := encode(strings.Repeat("a", mid-2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fits(s) {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		return lo
+	}
+	inBrowser := func(s string) bool { return len(benchName)+len(s) <= 4096 }
+	oursCap := capacity(func(v any) (string, error) { return ours.Encode(benchName, v) }, inBrowser)
+	scCap := capacity(func(v any) (string, error) { return sc.Encode(benchName, v) }, inBrowser)
+	// securecookie's own default check: the value alone at most 4096.
+	scDefault := securecookie.New(benchHashKey, benchBlockKey)
+	scDefault.SetSerializer(securecookie.JSONEncoder{})
+	scOwn := capacity(func(v any) (string, error) {
+		s, err := scDefault.Encode(benchName, v)
+		if err != nil {
+			return "", nil // "the value is too long"
+		}
+		return s, nil
+	}, func(s string) bool { return s != "" })
+	t.Logf("one 4096-byte cookie named %q carries %d bytes of JSON with cookiesession, %d with securecookie (%d by securecookie's own MaxLength check)",
+		benchName, oursCap, scCap, scOwn)
+	if oursCap < 2900 {
+		t.Errorf("one cookie carries %d bytes of JSON, want at least 2900", oursCap)
+	}
+	if oursCap <= scCap {
+		t.Errorf("cookiesession carries %d bytes, securecookie %d", oursCap, scCap)
 	}
 }
