@@ -633,6 +633,12 @@ func TestCompressionBomb(t *testing.T) {
 	if err := c.Decode("session", exact, &dst); err != nil || len(dst) != limit-2 {
 		t.Errorf("value inflating to the cap: %d bytes, %v", len(dst), err)
 	}
+	// One byte more is too large.
+	over := mustEncode(t, sealer, "session", strings.Repeat("a", limit-1))
+	err = c.Decode("session", over, &dst)
+	if !errors.As(err, &se) || se.Size != limit+1 {
+		t.Errorf("value inflating to the cap plus one: %v", err)
+	}
 }
 
 type secretHolder struct {
@@ -675,5 +681,43 @@ func TestErrorsDoNotLeak(t *testing.T) {
 	}
 	if dst != (secretHolder{}) {
 		t.Errorf("dst written on error: %+v", dst)
+	}
+}
+
+// TestConcurrentUse seals and opens distinct values from many goroutines
+// through one codec: the reused buffers must never mix two values. Run it
+// with -race.
+func TestConcurrentUse(t *testing.T) {
+	for _, compress := range []bool{false, true} {
+		c, _ := newCodec(t, cookiesession.CodecOptions{Compress: compress}, keyA)
+		errs := make(chan error, 8)
+		for g := range 8 {
+			go func() {
+				for i := range 200 {
+					want := map[string]any{"g": float64(g), "i": float64(i), "pad": strings.Repeat(string(rune('a'+g)), i*10)}
+					name := fmt.Sprintf("s%d", g)
+					s, err := c.Encode(name, want)
+					if err != nil {
+						errs <- err
+						return
+					}
+					var got map[string]any
+					if err := c.Decode(name, s, &got); err != nil {
+						errs <- err
+						return
+					}
+					if !cmp.Equal(got, want) {
+						errs <- fmt.Errorf("goroutine %d value %d: got %v", g, i, got)
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range 8 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
