@@ -119,7 +119,8 @@ func newSecureCookie() *securecookie.SecureCookie {
 // (roundtrip) the session payloads, for cookiesession with encoding/json,
 // gorilla/securecookie with encoding/json, encoding/json alone (the
 // floor), and cookiesession with go-json-experiment/json as its
-// Serializer. cookie-bytes is the length of the cookie value.
+// Serializer. cookie-bytes is the length of the cookie value; cpu-ns/op
+// is the process CPU time per operation (see cpuClock.report).
 func BenchmarkCodec(b *testing.B) {
 	for _, p := range benchPayloads {
 		raw, value := loadPayload(b, p)
@@ -135,9 +136,11 @@ func BenchmarkCodec(b *testing.B) {
 						b.SetBytes(int64(len(raw)))
 						var s string
 						var err error
+						cpu := startCPU()
 						for b.Loop() {
 							s, err = impl.encode(value)
 						}
+						cpu.report(b)
 						if err != nil || len(s) != len(encoded) {
 							b.Fatalf("encode: %d bytes, want %d; %v", len(s), len(encoded), err)
 						}
@@ -148,10 +151,12 @@ func BenchmarkCodec(b *testing.B) {
 						b.SetBytes(int64(len(raw)))
 						var got map[string]any
 						var err error
+						cpu := startCPU()
 						for b.Loop() {
 							got = nil
 							err = impl.decode(encoded, &got)
 						}
+						cpu.report(b)
 						if err != nil || !cmp.Equal(got, value) {
 							b.Fatalf("decode: %v; diff:\n%s", err, cmp.Diff(value, got))
 						}
@@ -162,6 +167,7 @@ func BenchmarkCodec(b *testing.B) {
 						b.SetBytes(int64(len(raw)))
 						var got map[string]any
 						var err error
+						cpu := startCPU()
 						for b.Loop() {
 							var s string
 							s, err = impl.encode(value)
@@ -171,6 +177,7 @@ func BenchmarkCodec(b *testing.B) {
 							got = nil
 							err = impl.decode(s, &got)
 						}
+						cpu.report(b)
 						if err != nil || !cmp.Equal(got, value) {
 							b.Fatalf("roundtrip: %v; diff:\n%s", err, cmp.Diff(value, got))
 						}
@@ -179,6 +186,28 @@ func BenchmarkCodec(b *testing.B) {
 				})
 			}
 		})
+	}
+}
+
+// cpuClock measures the process CPU time of a benchmark loop.
+type cpuClock struct {
+	start int64
+	ok    bool
+}
+
+func startCPU() cpuClock {
+	t, ok := processCPU()
+	return cpuClock{t, ok}
+}
+
+// report adds the metric cpu-ns/op: process CPU time (all threads, so
+// garbage collection counts) per iteration. Compare implementations with
+// it when the machine is shared: unlike sec/op it does not count time
+// spent waiting for a core.
+func (c cpuClock) report(b *testing.B) {
+	end, ok := processCPU()
+	if c.ok && ok && b.N > 0 {
+		b.ReportMetric(float64(end-c.start)/float64(b.N), "cpu-ns/op")
 	}
 }
 
