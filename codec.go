@@ -92,7 +92,11 @@ func (e *SizeError) Error() string {
 func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
 
 // Serializer turns values into bytes and back. The codec seals whatever
-// Marshal returns; Unmarshal must reject trailing data. The default is [JSON].
+// Marshal returns; Unmarshal must reject trailing data. Marshal must be
+// deterministic (equal values give equal bytes): the session manager
+// compares serialized bytes to decide whether a session changed, so a
+// serializer that orders map keys at random rewrites the cookie on every
+// request. The default is [JSON].
 type Serializer interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error
