@@ -127,67 +127,83 @@ func BenchmarkCodec(b *testing.B) {
 		b.Run(p, func(b *testing.B) {
 			for _, impl := range benchImpls(b) {
 				b.Run(impl.name, func(b *testing.B) {
-					encoded, err := impl.encode(value)
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.Run("encode", func(b *testing.B) {
-						b.ReportAllocs()
-						b.SetBytes(int64(len(raw)))
-						var s string
-						var err error
-						cpu := startCPU()
-						for b.Loop() {
-							s, err = impl.encode(value)
-						}
-						cpu.report(b)
-						if err != nil || len(s) != len(encoded) {
-							b.Fatalf("encode: %d bytes, want %d; %v", len(s), len(encoded), err)
-						}
-						b.ReportMetric(float64(len(s)), "cookie-bytes")
-					})
-					b.Run("decode", func(b *testing.B) {
-						b.ReportAllocs()
-						b.SetBytes(int64(len(raw)))
-						var got map[string]any
-						var err error
-						cpu := startCPU()
-						for b.Loop() {
-							got = nil
-							err = impl.decode(encoded, &got)
-						}
-						cpu.report(b)
-						if err != nil || !cmp.Equal(got, value) {
-							b.Fatalf("decode: %v; diff:\n%s", err, cmp.Diff(value, got))
-						}
-						b.ReportMetric(float64(len(encoded)), "cookie-bytes")
-					})
-					b.Run("roundtrip", func(b *testing.B) {
-						b.ReportAllocs()
-						b.SetBytes(int64(len(raw)))
-						var got map[string]any
-						var err error
-						cpu := startCPU()
-						for b.Loop() {
-							var s string
-							s, err = impl.encode(value)
-							if err != nil {
-								break
-							}
-							got = nil
-							err = impl.decode(s, &got)
-						}
-						cpu.report(b)
-						if err != nil || !cmp.Equal(got, value) {
-							b.Fatalf("roundtrip: %v; diff:\n%s", err, cmp.Diff(value, got))
-						}
-						b.ReportMetric(float64(len(encoded)), "cookie-bytes")
-					})
+					runCodecBench(b, impl, raw, value, func() any { return new(map[string]any) }, derefMap)
 				})
 			}
 		})
 	}
 }
+
+// runCodecBench runs the encode, decode and roundtrip sub-benchmarks of one
+// implementation on one payload. value is what is encoded; fresh returns a
+// pointer to a new zero value to decode into; deref turns it into what
+// must equal value after decoding.
+func runCodecBench(b *testing.B, impl benchImpl, raw []byte, value any, fresh func() any, deref func(any) any) {
+	encoded, err := impl.encode(value)
+	if err != nil {
+		b.Fatal(err)
+	}
+	check := func(b *testing.B, got any, err error) {
+		b.Helper()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if d := cmp.Diff(value, deref(got)); d != "" {
+			b.Fatalf("decoded value differs (-want +got):\n%s", d)
+		}
+	}
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(raw)))
+		var s string
+		var err error
+		cpu := startCPU()
+		for b.Loop() {
+			s, err = impl.encode(value)
+		}
+		cpu.report(b)
+		if err != nil || len(s) != len(encoded) {
+			b.Fatalf("encode: %d bytes, want %d; %v", len(s), len(encoded), err)
+		}
+		b.ReportMetric(float64(len(s)), "cookie-bytes")
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(raw)))
+		var got any
+		var err error
+		cpu := startCPU()
+		for b.Loop() {
+			got = fresh()
+			err = impl.decode(encoded, got)
+		}
+		cpu.report(b)
+		check(b, got, err)
+		b.ReportMetric(float64(len(encoded)), "cookie-bytes")
+	})
+	b.Run("roundtrip", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(raw)))
+		var got any
+		var err error
+		cpu := startCPU()
+		for b.Loop() {
+			var s string
+			s, err = impl.encode(value)
+			if err != nil {
+				break
+			}
+			got = fresh()
+			err = impl.decode(s, got)
+		}
+		cpu.report(b)
+		check(b, got, err)
+		b.ReportMetric(float64(len(encoded)), "cookie-bytes")
+	})
+}
+
+// derefMap lets a decoded *map[string]any compare with the map encoded.
+func derefMap(p any) any { return *p.(*map[string]any) }
 
 // cpuClock measures the process CPU time of a benchmark loop.
 type cpuClock struct {
