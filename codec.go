@@ -102,7 +102,12 @@ type Serializer interface {
 	Unmarshal(data []byte, v any) error
 }
 
-// JSON is the default [Serializer]: encoding/json.
+// JSON is the default [Serializer]: encoding/json. It is the floor of the
+// codec's cost (85–95 % of an encode and decode). A faster JSON package fits
+// behind [Serializer]; measured on our payloads, the encoding/json/v2
+// prototype (github.com/go-json-experiment/json, with Deterministic(true))
+// is 1.2–1.45× faster on maps, and Go's GOEXPERIMENT=jsonv2 brings much of
+// that to encoding/json itself, so the default stays in the standard library.
 var JSON Serializer = jsonSerializer{}
 
 type jsonSerializer struct{}
