@@ -426,7 +426,8 @@ type state[T any] struct {
 
 	mu        sync.Mutex
 	sess      *Session[T]
-	committed bool // the response header has gone out (or the connection was hijacked)
+	committed bool   // the response header has gone out (or the connection was hijacked)
+	attempted []byte // the data commit wrote, or failed to write and reported
 }
 
 // Value returns the state for its Manager and defers every other key.
@@ -485,6 +486,7 @@ func (st *state[T]) commit() {
 	}
 	data, clear, err := st.m.pending(s, st.req.Header)
 	if err == nil && (data != nil || clear) {
+		st.attempted = data
 		err = st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
 	}
 	if err != nil {
@@ -496,7 +498,7 @@ func (st *state[T]) commit() {
 // and otherwise reports a change the browser will never see.
 func (st *state[T]) finish() {
 	st.mu.Lock()
-	committed, s := st.committed, st.sess
+	committed, s, attempted := st.committed, st.sess, st.attempted
 	st.mu.Unlock()
 	if !committed {
 		st.commit()
@@ -506,7 +508,9 @@ func (st *state[T]) finish() {
 		return
 	}
 	data, clear, err := st.m.pending(s, st.req.Header)
-	if err == nil && (data != nil || clear) {
+	// Data that commit already wrote (Rolling asks again) or already
+	// reported as not fitting is not a change after the header.
+	if err == nil && (data != nil || clear) && (data == nil || !bytes.Equal(data, attempted)) {
 		err = ErrHeaderWritten
 	}
 	if err != nil {
