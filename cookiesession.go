@@ -97,7 +97,6 @@ type Session[T any] struct {
 	isNew    bool
 	saved    []byte // serialized Data as read or last written; nil: none
 	force    bool   // write at the end even if Data did not change
-	cleared  bool   // a write of this request replaced or expired the request's cookies
 }
 
 // ID returns the session's random 128-bit identifier, base64url-encoded.
@@ -295,18 +294,9 @@ func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
 // pending reports what the end of the request must do for s: write its
 // serialized data, clear its cookies, or nothing.
 func (m *Manager[T]) pending(s *Session[T], rh http.Header) (data []byte, clear bool, err error) {
-	// carried: the request holds cookies of a session other than s (a bad
-	// cookie, or one that Destroy or Regenerate replaced) that no write of
-	// this request has expired yet.
-	carried := func() bool {
-		if s.cleared {
-			return false
-		}
-		c := scanCookies(rh, m.opts.Name, m.cc.Limits.withDefaults())
-		return !c.empty()
-	}
 	if s.Data == nil {
-		return nil, s.saved != nil || carried(), nil
+		c := scanCookies(rh, m.opts.Name, m.cc.Limits.withDefaults())
+		return nil, !c.empty() || s.saved != nil, nil
 	}
 	data, err = m.cc.Codec.ser.Marshal(s.Data)
 	if err != nil {
@@ -321,8 +311,6 @@ func (m *Manager[T]) pending(s *Session[T], rh http.Header) (data []byte, clear 
 	case s.force, !bytes.Equal(data, prev):
 	case m.opts.Rolling && !s.isNew:
 	case m.opts.IdleTimeout > 0 && !s.isNew && now.Sub(s.meta.Issued) > m.opts.IdleTimeout/2:
-	case s.isNew && s.saved == nil && carried():
-		return nil, true, nil
 	default:
 		return nil, false, nil
 	}
@@ -333,7 +321,7 @@ func (m *Manager[T]) pending(s *Session[T], rh http.Header) (data []byte, clear 
 func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear bool) error {
 	if clear || s.Data == nil {
 		m.cc.setCookies(wh, rh, nil, time.Time{})
-		s.saved, s.force, s.cleared = nil, false, true
+		s.saved, s.force = nil, false
 		noStore(wh)
 		return nil
 	}
@@ -342,7 +330,7 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 	if err != nil {
 		return err
 	}
-	s.meta, s.saved, s.force, s.cleared = meta, data, false, true
+	s.meta, s.saved, s.force = meta, data, false
 	noStore(wh)
 	return nil
 }

@@ -1,0 +1,564 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cookiesession/cookiesession"
+)
+
+const inspectUsage = `usage: cookiesession inspect [flags] [header ...]
+
+Opens a session cookie and prints the session data as JSON with its
+metadata: session ID, key id, format, creation and seal times, sealed
+expiry, absolute and idle deadlines, and the cookies with their sizes.
+
+The input, from the arguments or else standard input, is any of:
+  a Cookie header:      Cookie: session=...; session.1=...
+  Set-Cookie lines:     Set-Cookie: session=...; Path=/; HttpOnly
+                        (deletions, with an empty value or Max-Age=0,
+                        are skipped)
+  name=value pairs:     session=...; session.1=...
+  a bare value:         the value of the base cookie (one chunk only)
+Other header lines (as in a dumped request or response) are ignored.
+
+The keys come from -keys-file, -keys or COOKIESESSION_KEYS, in the form
+cookiesession keygen prints; prefer the file or the environment to -keys,
+which other users of the machine can see. -name, -max-age, -idle-timeout
+and the limit flags must match the application's Options.
+
+The data is printed as the application serialized it: indented when it
+is JSON (the default Serializer), as a quoted string otherwise.
+Nothing printed, output or error, contains a key.
+
+Examples:
+  cookiesession inspect 'Cookie: session=AQ...; session.1=...'
+  cookiesession inspect -json -keys-file keys.txt < response-headers.txt
+  cookiesession inspect -allow-expired -idle-timeout 30m -name __Host-sid
+
+Exit status: 0 the session opened and was printed (with -allow-expired,
+also an expired one, marked EXPIRED); 1 no session cookie in the input,
+or one that does not open (tampered, another key, expired, over a limit,
+ambiguous), said in one line on standard error; 2 bad flags, missing or
+malformed keys, unreadable input.
+`
+
+func runInspect(e *env, args []string) int {
+	fs := newFlags("inspect", inspectUsage)
+	var (
+		name         = fs.String("name", cookiesession.DefaultName, "the session's cookie name (Options.Name)")
+		keysFlag     = fs.String("keys", "", "comma-separated keys, as COOKIESESSION_KEYS holds them (visible to other users: prefer the variable or -keys-file)")
+		keysFile     = fs.String("keys-file", "", "read the comma-separated keys from `file`")
+		maxAge       = fs.Duration("max-age", cookiesession.DefaultMaxAge, "the application's Options.MaxAge")
+		idleTimeout  = fs.Duration("idle-timeout", 0, "the application's Options.IdleTimeout (0: none)")
+		cookieSize   = fs.Int("cookie-size", 0, "the application's Options.Limits.CookieSize (0: 4000)")
+		maxChunks    = fs.Int("max-chunks", 0, "the application's Options.Limits.MaxChunks (0: 10)")
+		totalSize    = fs.Int("total-size", 0, "the application's Options.Limits.TotalSize (0: 6144)")
+		maxDecoded   = fs.Int("max-decoded", 0, "the application's Options.MaxDecodedSize (0: 65536)")
+		allowExpired = fs.Bool("allow-expired", false, "print an expired session, marked EXPIRED, instead of failing")
+		jsonOut      = fs.Bool("json", false, "print one JSON object")
+	)
+	args, code := parseFlags(e, fs, args)
+	if code >= 0 {
+		return code
+	}
+	cmd := fs.Name()
+
+	keys, err := loadKeys(*keysFlag, *keysFile, isSet(fs, "keys"))
+	if err != nil {
+		return usageErr(e, cmd, "%s", msg(err))
+	}
+	m, err := cookiesession.New[json.RawMessage](cookiesession.Options{
+		Name:           *name,
+		Keys:           keys,
+		MaxAge:         *maxAge,
+		IdleTimeout:    *idleTimeout,
+		Limits:         cookiesession.Limits{CookieSize: *cookieSize, MaxChunks: *maxChunks, TotalSize: *totalSize},
+		MaxDecodedSize: *maxDecoded,
+	})
+	if err != nil {
+		return usageErr(e, cmd, "%s", msg(err))
+	}
+
+	var text string
+	if len(args) > 0 {
+		text = strings.Join(args, "\n")
+	} else {
+		if e.stdinIsTTY {
+			return usageErr(e, cmd, "no input: pass the Cookie header or Set-Cookie lines as an argument or on standard input")
+		}
+		b, err := readInput(e.stdin)
+		if err != nil {
+			return usageErr(e, cmd, "reading standard input: %v", err)
+		}
+		text = string(b)
+	}
+	pairs := parseCookieInput(text, m.Name())
+	h := http.Header{}
+	if len(pairs) > 0 {
+		parts := make([]string, len(pairs))
+		for i, p := range pairs {
+			parts[i] = p.name + "=" + p.value
+		}
+		h.Set("Cookie", strings.Join(parts, "; "))
+	}
+
+	codec := m.CookieCodec().Codec
+	ring := make([]uint32, len(keys))
+	for i := range keys {
+		ring[i] = codec.KeyID(i)
+	}
+	in, err := m.Inspect(h, *allowExpired)
+	if err != nil {
+		return fail(e, exitNo, cmd, "%s", explain(err, m, h, pairs, ring, *idleTimeout))
+	}
+
+	now := time.Now()
+	rep := newInspectReport(m.Name(), in, now, *idleTimeout, len(keys))
+	if *jsonOut {
+		out, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return fail(e, exitUsage, cmd, "%v", err)
+		}
+		fmt.Fprintf(e.stdout, "%s\n", out)
+		return exitOK
+	}
+	rep.writeText(e, now)
+	return exitOK
+}
+
+// isSet reports whether the flag called name was given.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// loadKeys reads the keys from -keys-file, -keys or the environment, in
+// that order. Its errors never contain a key.
+func loadKeys(list, file string, listSet bool) ([][]byte, error) {
+	switch {
+	case file != "" && listSet:
+		return nil, errors.New("both -keys and -keys-file given")
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("reading -keys-file: %w", err)
+		}
+		keys, err := cookiesession.ParseKeys(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("%w (from -keys-file)", err)
+		}
+		return keys, nil
+	case listSet:
+		keys, err := cookiesession.ParseKeys(list)
+		if err != nil {
+			return nil, fmt.Errorf("%w (from -keys)", err)
+		}
+		return keys, nil
+	}
+	if _, ok := os.LookupEnv(cookiesession.KeysEnv); !ok {
+		return nil, fmt.Errorf("no keys: set %s or pass -keys-file", cookiesession.KeysEnv)
+	}
+	return cookiesession.KeysFromEnv()
+}
+
+// cookiePair is one cookie of the input.
+type cookiePair struct{ name, value string }
+
+// parseCookieInput collects the cookies a browser would send from text:
+// Cookie header lines, Set-Cookie lines (skipping deletions), bare
+// name=value lists, or a bare value for the cookie called name. Other
+// header lines are ignored. It never fails: what it cannot read it skips,
+// and the caller reports a missing or unopenable cookie.
+func parseCookieInput(text, name string) []cookiePair {
+	var pairs []cookiePair
+	for line := range strings.Lines(text) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		colon, eq := strings.IndexByte(line, ':'), strings.IndexByte(line, '=')
+		if colon > 0 && (eq < 0 || colon < eq) && isToken(line[:colon]) {
+			value := strings.TrimSpace(line[colon+1:])
+			switch strings.ToLower(line[:colon]) {
+			case "cookie":
+				pairs = append(pairs, cookieList(value)...)
+			case "set-cookie":
+				c, err := http.ParseSetCookie(value)
+				if err == nil && c.Value != "" && c.MaxAge >= 0 {
+					pairs = append(pairs, cookiePair{c.Name, c.Value})
+				}
+			}
+			continue
+		}
+		if !strings.ContainsAny(line, "=; \t") {
+			pairs = append(pairs, cookiePair{name, line})
+			continue
+		}
+		pairs = append(pairs, cookieList(line)...)
+	}
+	return pairs
+}
+
+// setCookieAttrs are attribute names that a Set-Cookie line pasted without
+// its header name would otherwise add as cookies.
+var setCookieAttrs = []string{"path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "partitioned", "priority"}
+
+// cookieList splits a "name=value; name=value" list, skipping empty values
+// and cookie attributes.
+func cookieList(s string) []cookiePair {
+	var pairs []cookiePair
+	for part := range strings.SplitSeq(s, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		k, v = strings.TrimSpace(k), strings.Trim(strings.TrimSpace(v), `"`)
+		if !ok || k == "" || v == "" || slices.Contains(setCookieAttrs, strings.ToLower(k)) {
+			continue
+		}
+		pairs = append(pairs, cookiePair{k, v})
+	}
+	return pairs
+}
+
+// isToken reports whether s is an HTTP token (a header or cookie name).
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// explain turns an Inspect error into one line that says what is wrong
+// and what to try. It reads the unauthenticated header of the base cookie
+// (the format is documented: version, key id, flags, chunk count) to tell
+// a wrong key from a missing chunk or a damaged value. It names key ids,
+// never keys.
+func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header, pairs []cookiePair, ring []uint32, idle time.Duration) string {
+	name := m.Name()
+	switch {
+	case cookiesession.IsNoCookie(err):
+		var seen []string
+		for _, p := range pairs {
+			if !slices.Contains(seen, p.name) {
+				seen = append(seen, p.name)
+			}
+		}
+		if len(seen) == 0 {
+			return "no session: the input has no cookie"
+		}
+		return fmt.Sprintf("no session: no cookie named %q in the input (it has %s); set -name", name, strings.Join(quoteAll(seen), ", "))
+	case errors.Is(err, cookiesession.ErrExpired):
+		if in, err2 := m.Inspect(h, true); err2 == nil {
+			now := time.Now()
+			r := newInspectReport(name, in, now, idle, len(ring))
+			if !r.Expired && r.Issued.After(now) {
+				return fmt.Sprintf("the session was sealed at %s, %s in the future: the clock of the server that sealed it runs ahead of this one by more than the permitted skew (Options.ClockSkew, 1m by default)",
+					fmtTime(r.Issued), fmtDur(r.Issued.Sub(now)))
+			}
+			at := r.deadline()
+			return fmt.Sprintf("the session expired at %s (%s, past its %s); pass -allow-expired to print it",
+				fmtTime(at), rel(at, now), r.ExpiredBecause)
+		}
+		return "the session expired; pass -allow-expired to print it"
+	case errors.Is(err, cookiesession.ErrTooLarge):
+		return fmt.Sprintf("the session does not open: %s (if the application changed Options.Limits or MaxDecodedSize, pass the same -cookie-size, -max-chunks, -total-size or -max-decoded)", msg(err))
+	case errors.Is(err, cookiesession.ErrAmbiguous):
+		return fmt.Sprintf("the session does not open: %s (the input holds more than one session)", msg(err))
+	case errors.Is(err, cookiesession.ErrInvalid):
+		return "the session does not open: " + msg(err) + ": " + diagnose(name, pairs, ring)
+	}
+	return "the session does not open: " + msg(err)
+}
+
+// diagnose looks at the cleartext header of the base cookie to say why a
+// value did not open. The header is not authenticated: it tells what the
+// value claims, which is what a person debugging needs.
+func diagnose(name string, pairs []cookiePair, ring []uint32) string {
+	var base string
+	present := map[string]bool{}
+	for _, p := range pairs {
+		present[p.name] = true
+		if p.name == name && base == "" {
+			base = p.value
+		}
+	}
+	if base == "" {
+		return fmt.Sprintf("the input has chunk cookies but no base cookie %q", name)
+	}
+	hd, ok := peekHeader(base)
+	if !ok {
+		return "the value is not base64url or too short: not a sealed session"
+	}
+	if hd.version != 1 {
+		return fmt.Sprintf("the value does not start with a known format version (found %d, expected 1): not a sealed session, or damaged", hd.version)
+	}
+	id := hd.keyID
+	if !slices.Contains(ring, id) {
+		ids := make([]string, len(ring))
+		for i, k := range ring {
+			ids[i] = fmt.Sprintf("%08x", k)
+		}
+		given := "the key given has id "
+		if len(ids) > 1 {
+			given = "the keys given have ids "
+		}
+		return fmt.Sprintf("its header names key id %08x, and %s%s: it was sealed with another key", id, given, strings.Join(ids, ", "))
+	}
+	var missing []string
+	for i := 1; i < hd.chunks; i++ {
+		if n := fmt.Sprintf("%s.%d", name, i); !present[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Sprintf("its header says it spans %d cookies, and the input lacks %s", hd.chunks, strings.Join(quoteAll(missing), ", "))
+	}
+	return fmt.Sprintf("it names key id %08x, which is given, but does not authenticate: tampered, truncated, or sealed for another cookie name", id)
+}
+
+// sealedHeader is the cleartext header at the start of a sealed value,
+// version 1 of the documented format: version, key id (big endian),
+// flags (bit 0: deflated), chunk count.
+type sealedHeader struct {
+	version byte
+	keyID   uint32
+	flags   byte
+	chunks  int
+}
+
+// peekHeader decodes the header from the first 12 base64url characters of
+// a value. It checks only the shape: the header is authenticated when the
+// value opens.
+func peekHeader(v string) (sealedHeader, bool) {
+	var raw [9]byte
+	if len(v) < 12 {
+		return sealedHeader{}, false
+	}
+	if n, err := base64.RawURLEncoding.Decode(raw[:], []byte(v[:12])); err != nil || n != len(raw) {
+		return sealedHeader{}, false
+	}
+	return sealedHeader{raw[0], binary.BigEndian.Uint32(raw[1:5]), raw[5], int(raw[6])}, true
+}
+
+func quoteAll(s []string) []string {
+	q := make([]string, len(s))
+	for i, v := range s {
+		q[i] = fmt.Sprintf("%q", v)
+	}
+	return q
+}
+
+// deadlines of an opened session.
+func absoluteDeadline(in *cookiesession.Inspection) time.Time { return in.Created.Add(in.Lifetime) }
+
+func idleDeadline(in *cookiesession.Inspection, idle time.Duration) (time.Time, bool) {
+	if idle <= 0 {
+		return time.Time{}, false
+	}
+	return in.Meta.Issued.Add(idle), true
+}
+
+// inspectReport is what inspect prints, in text or as JSON.
+type inspectReport struct {
+	Name              string          `json:"name"`
+	Expired           bool            `json:"expired"`
+	ExpiredBecause    string          `json:"expired_because,omitempty"`
+	SessionID         string          `json:"session_id"`
+	KeyID             string          `json:"key_id"`
+	KeyIndex          int             `json:"key_index"`
+	Keys              int             `json:"keys_given"`
+	FormatVersion     int             `json:"format_version"`
+	Compressed        bool            `json:"compressed"`
+	Created           time.Time       `json:"created"`
+	Issued            time.Time       `json:"issued"`
+	Expires           time.Time       `json:"expires"`
+	LifetimeSeconds   float64         `json:"lifetime_seconds"`
+	AbsoluteDeadline  time.Time       `json:"absolute_deadline"`
+	IdleDeadline      *time.Time      `json:"idle_deadline"`
+	Chunks            int             `json:"chunks"`
+	Cookies           []cookieSize    `json:"cookies"`
+	TotalBytes        int             `json:"total_bytes"`
+	CookieHeaderBytes int             `json:"cookie_header_bytes"`
+	DataBytes         int             `json:"data_bytes"`
+	DataNotJSON       bool            `json:"data_not_json,omitempty"`
+	Data              json.RawMessage `json:"data"`
+}
+
+// cookieSize is one cookie and its size, name plus value, the measure
+// browsers limit.
+type cookieSize struct {
+	Name  string `json:"name"`
+	Bytes int    `json:"bytes"`
+}
+
+func newInspectReport(name string, in *cookiesession.Inspection, now time.Time, idle time.Duration, nkeys int) *inspectReport {
+	r := &inspectReport{
+		Name:             name,
+		Expired:          in.Expired,
+		SessionID:        in.ID,
+		KeyID:            fmt.Sprintf("%08x", in.Meta.KeyID),
+		KeyIndex:         in.Meta.KeyIndex,
+		Keys:             nkeys,
+		FormatVersion:    in.Meta.Version,
+		Compressed:       in.Meta.Compressed,
+		Created:          in.Created.UTC(),
+		Issued:           in.Meta.Issued.UTC(),
+		Expires:          in.Meta.Expires.UTC(),
+		LifetimeSeconds:  in.Lifetime.Seconds(),
+		AbsoluteDeadline: absoluteDeadline(in).UTC(),
+		Chunks:           in.Meta.Chunks,
+		DataBytes:        len(in.Data),
+	}
+	if t, ok := idleDeadline(in, idle); ok {
+		t = t.UTC()
+		r.IdleDeadline = &t
+	}
+	if in.Expired {
+		switch {
+		case !now.Before(r.AbsoluteDeadline):
+			r.ExpiredBecause = "absolute deadline"
+		case r.IdleDeadline != nil && !now.Before(*r.IdleDeadline):
+			r.ExpiredBecause = "idle deadline"
+		default:
+			r.ExpiredBecause = "sealed expiry"
+		}
+	}
+	for _, c := range in.Cookies {
+		r.Cookies = append(r.Cookies, cookieSize{c.Name, c.Size})
+		r.TotalBytes += c.Size
+	}
+	r.CookieHeaderBytes = cookieHeaderLen(r.Cookies)
+	if json.Valid(in.Data) {
+		r.Data = in.Data
+	} else {
+		r.DataNotJSON = true
+		r.Data, _ = json.Marshal(string(in.Data))
+	}
+	return r
+}
+
+// cookieHeaderLen is the length of the Cookie header line carrying cs:
+// "Cookie: a=1; b=2".
+func cookieHeaderLen(cs []cookieSize) int {
+	n := len("Cookie: ")
+	for i, c := range cs {
+		n += c.Bytes + 1 // name=value
+		if i > 0 {
+			n += 2 // "; "
+		}
+	}
+	return n
+}
+
+func (r *inspectReport) writeText(e *env, now time.Time) {
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	status := "valid, expires " + rel(r.deadline(), now)
+	if r.Expired {
+		status = "EXPIRED: past its " + r.ExpiredBecause + " (" + rel(r.deadline(), now) + ")"
+	}
+	fmt.Fprintf(tw, "status\t%s\n", status)
+	fmt.Fprintf(tw, "session\t%s\t(session ID)\n", r.SessionID)
+	role := "the primary"
+	if r.KeyIndex > 0 {
+		role = "not the primary: the application re-seals it with key 0 on its next response"
+	}
+	fmt.Fprintf(tw, "key\tid %s\t(key %d of the %d given, %s)\n", r.KeyID, r.KeyIndex, r.Keys, role)
+	comp := "not compressed"
+	if r.Compressed {
+		comp = "compressed (deflate)"
+	}
+	fmt.Fprintf(tw, "format\tversion %d, %s\n", r.FormatVersion, comp)
+	fmt.Fprintf(tw, "created\t%s\t(%s)\n", fmtTime(r.Created), rel(r.Created, now))
+	fmt.Fprintf(tw, "issued\t%s\t(%s; last sealed)\n", fmtTime(r.Issued), fmtDur(r.Issued.Sub(now)))
+	fmt.Fprintf(tw, "expires\t%s\t(%s; sealed expiry)\n", fmtTime(r.Expires), rel(r.Expires, now))
+	lifetime := time.Duration(r.LifetimeSeconds * float64(time.Second))
+	fmt.Fprintf(tw, "absolute\t%s\t(%s; created + lifetime %s)\n", fmtTime(r.AbsoluteDeadline), rel(r.AbsoluteDeadline, now), fmtDur(lifetime))
+	if r.IdleDeadline != nil {
+		fmt.Fprintf(tw, "idle\t%s\t(%s; issued + -idle-timeout)\n", fmtTime(*r.IdleDeadline), rel(*r.IdleDeadline, now))
+	} else {
+		fmt.Fprintf(tw, "idle\tnone\t(no -idle-timeout given)\n")
+	}
+	fmt.Fprintf(tw, "chunks\t%d\t(%d bytes in all, name+value; Cookie header line %d bytes)\n", r.Chunks, r.TotalBytes, r.CookieHeaderBytes)
+	tw.Flush()
+	tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	for _, c := range r.Cookies {
+		fmt.Fprintf(tw, "  %s\t%d bytes\n", c.Name, c.Bytes)
+	}
+	tw.Flush()
+	if r.DataNotJSON {
+		fmt.Fprintf(e.stdout, "data (%d bytes, not JSON; quoted):\n%s\n", r.DataBytes, r.Data)
+		return
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, r.Data, "", "  "); err != nil {
+		buf.Reset()
+		buf.Write(r.Data)
+	}
+	fmt.Fprintf(e.stdout, "data (%d bytes of JSON):\n%s\n", r.DataBytes, buf.Bytes())
+}
+
+// deadline is when the session stops opening: the earliest of its sealed
+// expiry, absolute deadline and idle deadline.
+func (r *inspectReport) deadline() time.Time {
+	t := r.Expires
+	if r.AbsoluteDeadline.Before(t) {
+		t = r.AbsoluteDeadline
+	}
+	if r.IdleDeadline != nil && r.IdleDeadline.Before(t) {
+		t = *r.IdleDeadline
+	}
+	return t
+}
+
+// fmtTime prints t in UTC with the milliseconds the format seals.
+func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+// rel says how far t is from now: "in 3h5m", "2d4h ago".
+func rel(t, now time.Time) string {
+	d := t.Sub(now)
+	if d >= 0 {
+		return "in " + fmtDur(d)
+	}
+	return fmtDur(-d) + " ago"
+}
+
+// fmtDur prints d with its two largest units, from days to seconds:
+// "29d23h", "5m3s", "0s".
+func fmtDur(d time.Duration) string {
+	d = d.Round(time.Second)
+	units := []struct {
+		n    time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}}
+	var b strings.Builder
+	shown := 0
+	for _, u := range units {
+		if q := d / u.n; q > 0 || shown > 0 {
+			if q > 0 {
+				fmt.Fprintf(&b, "%d%s", q, u.name)
+			}
+			d -= q * u.n
+			if shown++; shown == 2 {
+				break
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return "0s"
+	}
+	return b.String()
+}

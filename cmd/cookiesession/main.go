@@ -1,0 +1,235 @@
+// Command cookiesession generates keys for the cookiesession package,
+// opens its session cookies for diagnosis and tells what a session payload
+// costs on the wire.
+//
+// Install it with
+//
+//	go install github.com/cookiesession/cookiesession/cmd/cookiesession@latest
+//
+// Usage:
+//
+//	cookiesession keygen [-n N]
+//	cookiesession inspect [flags] [header ...]
+//	cookiesession size [flags] [file]
+//	cookiesession help [command]
+//
+// Every command prints its usage with -h.
+//
+// # keygen
+//
+// keygen prints N (default 1) new random 32-byte keys, base64url without
+// padding, separated by commas on one line: the form that the
+// COOKIESESSION_KEYS environment variable holds and that
+// cookiesession.ParseKeys and cookiesession.KeysFromEnv read. The first
+// key seals, every key opens; to rotate, put a new key in front:
+//
+//	export COOKIESESSION_KEYS=$(cookiesession keygen)
+//	export COOKIESESSION_KEYS=$(cookiesession keygen),$COOKIESESSION_KEYS
+//
+// # inspect
+//
+// inspect reads a Cookie header, the Set-Cookie lines of a response,
+// name=value pairs or a bare cookie value, from its arguments or from
+// standard input (other header lines are ignored), joins the session's chunk
+// cookies, opens the sealed value and prints the session data as JSON with
+// its metadata: session ID, key id, format, creation and seal times, sealed
+// expiry, absolute and idle deadlines, and the cookies with their sizes.
+// The keys come from -keys-file, -keys or COOKIESESSION_KEYS; -name,
+// -max-age, -idle-timeout and the limit flags must match the application's
+// Options. An expired session is refused unless -allow-expired is given,
+// and then printed with an EXPIRED marker. -json prints one JSON object.
+//
+// inspect never prints a key, in its output or in its errors. Prefer
+// COOKIESESSION_KEYS or -keys-file to -keys: a command line is visible to
+// the machine's other users.
+//
+// # size
+//
+// size reads a JSON payload from a file or standard input and prints what
+// a session holding it costs: sealed bytes, the cookies and the bytes of
+// each under the default budgets (4000 bytes a cookie, 10 cookies, 6144
+// bytes in all), with and without compression, the length of the Cookie
+// header line the browser sends back, whether it fits, and the same
+// payload through gorilla/securecookie (JSON serializer, AES-256) for
+// comparison. -json prints one JSON object.
+//
+// # Exit status
+//
+//	0  success
+//	1  a negative answer: inspect found no session cookie, or one that
+//	   does not open (tampered, sealed with another key, expired without
+//	   -allow-expired, over a limit, ambiguous); size found that the
+//	   payload does not fit the default budgets (judged with compression
+//	   when -compress is given)
+//	2  the command could not run as asked: unknown command, bad flags or
+//	   arguments, missing or malformed keys, unreadable or non-JSON input
+//
+// Errors go to standard error, one line each.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit statuses, documented in the package comment and the usage text.
+const (
+	exitOK    = 0
+	exitNo    = 1 // a negative answer: the cookie does not open, the payload does not fit
+	exitUsage = 2 // the command could not run as asked
+)
+
+const usageText = `usage: cookiesession <command> [flags] [arguments]
+
+Commands:
+  keygen   print new random keys for COOKIESESSION_KEYS
+  inspect  open a session cookie and print the session and its metadata
+  size     print what a JSON session payload costs in cookies
+  help     print the usage of a command
+
+Run 'cookiesession <command> -h' for a command's flags.
+
+Exit status: 0 success; 1 a negative answer (the cookie does not open,
+the payload does not fit); 2 the command could not run as asked (bad
+flags or arguments, missing or malformed keys, unreadable input).
+`
+
+// command is one subcommand: its name and body, which returns the exit
+// status.
+type command struct {
+	name string
+	run  func(env *env, args []string) int
+}
+
+var commands = []command{
+	{"keygen", runKeygen},
+	{"inspect", runInspect},
+	{"size", runSize},
+}
+
+// env is what a command reads and writes besides its arguments.
+type env struct {
+	stdin          io.Reader
+	stdinIsTTY     bool
+	stdout, stderr io.Writer
+}
+
+func main() {
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		e.stdinIsTTY = true
+	}
+	os.Exit(run(e, os.Args[1:]))
+}
+
+// run dispatches to the command named by args[0] and returns the exit
+// status.
+func run(e *env, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usageText)
+		return exitUsage
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "-h", "-help", "--help":
+		fmt.Fprint(e.stdout, usageText)
+		return exitOK
+	case "help":
+		if len(rest) == 0 {
+			fmt.Fprint(e.stdout, usageText)
+			return exitOK
+		}
+		name, rest = rest[0], []string{"-h"}
+	}
+	for _, c := range commands {
+		if c.name == name {
+			return c.run(e, rest)
+		}
+	}
+	fmt.Fprintf(e.stderr, "cookiesession: unknown command %q; run 'cookiesession -h' for usage\n", name)
+	return exitUsage
+}
+
+// newFlags returns a flag set for the command name whose -h prints usage
+// (a synopsis and a description) and the flags.
+func newFlags(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("cookiesession "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprint(w, usage)
+		fmt.Fprintln(w, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args into fs, flags and arguments in any order (a
+// Cookie header never starts with "-"; after "--" everything is an
+// argument). It returns the arguments, and -1 to go on or the exit status:
+// 0 after printing usage for -h, 2 after a flag error.
+func parseFlags(e *env, fs *flag.FlagSet, args []string) ([]string, int) {
+	var positional []string
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(e.stdout)
+			fs.Usage()
+			return nil, exitOK
+		}
+		if err != nil {
+			// The flag package quotes the offending value; no flag that
+			// carries a key is parsed by it (they are plain strings), so no
+			// key can appear here.
+			return nil, usageErr(e, fs.Name(), "%v", err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, -1
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(positional, rest...), -1
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// usageErr prints a one-line error and the hint to run -h, and returns
+// exitUsage.
+func usageErr(e *env, cmd, format string, args ...any) int {
+	fmt.Fprintf(e.stderr, "%s: %s; run '%s -h' for usage\n", cmd, fmt.Sprintf(format, args...), cmd)
+	return exitUsage
+}
+
+// fail prints a one-line error and returns code.
+func fail(e *env, code int, cmd, format string, args ...any) int {
+	msg := strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " ")
+	fmt.Fprintf(e.stderr, "%s: %s\n", cmd, msg)
+	return code
+}
+
+// msg returns err's message without the library's "cookiesession: "
+// prefix, for a message that already names the command.
+func msg(err error) string {
+	return strings.ReplaceAll(err.Error(), "cookiesession: ", "")
+}
+
+// maxInput bounds what the commands read from a file or standard input.
+const maxInput = 8 << 20
+
+// readInput reads all of r, up to maxInput bytes.
+func readInput(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxInput {
+		return nil, fmt.Errorf("input is over %d MiB", maxInput>>20)
+	}
+	return b, nil
+}
