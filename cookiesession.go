@@ -416,6 +416,7 @@ type state[T any] struct {
 	sess      *Session[T]
 	committed bool   // the response header has gone out (or the connection was hijacked)
 	attempted []byte // the data commit wrote, or failed to write and reported
+	cleared   bool   // commit expired the session's cookies
 }
 
 // Value returns the state for its Manager and defers every other key.
@@ -474,7 +475,7 @@ func (st *state[T]) commit() {
 	}
 	data, clear, err := st.m.pending(s, st.req.Header)
 	if err == nil && (data != nil || clear) {
-		st.attempted = data
+		st.attempted, st.cleared = data, clear || s.Data == nil
 		err = st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
 	}
 	if err != nil {
@@ -486,7 +487,7 @@ func (st *state[T]) commit() {
 // and otherwise reports a change the browser will never see.
 func (st *state[T]) finish() {
 	st.mu.Lock()
-	committed, s, attempted := st.committed, st.sess, st.attempted
+	committed, s, attempted, cleared := st.committed, st.sess, st.attempted, st.cleared
 	st.mu.Unlock()
 	if !committed {
 		st.commit()
@@ -497,8 +498,9 @@ func (st *state[T]) finish() {
 	}
 	data, clear, err := st.m.pending(s, st.req.Header)
 	// Data that commit already wrote (Rolling asks again) or already
-	// reported as not fitting is not a change after the header.
-	if err == nil && (data != nil || clear) && (data == nil || !bytes.Equal(data, attempted)) {
+	// reported as not fitting, or a clear commit already made, is not a
+	// change after the header.
+	if err == nil && (data != nil || clear) && !(clear && cleared) && (data == nil || !bytes.Equal(data, attempted)) {
 		err = ErrHeaderWritten
 	}
 	if err != nil {
