@@ -121,6 +121,8 @@ type hEnv struct {
 	logs   syncBuffer
 	logger *log.Logger
 
+	sent []string // the Cookie lines of the case's request
+
 	mu   sync.Mutex
 	errs []error
 }
@@ -432,7 +434,8 @@ type hostileCase struct {
 	check func(t *testing.T, e *hEnv, res hResult)
 }
 
-// sameAs is a setup step that logs in and replays the session's cookies.
+// validSession is a setup step that logs in and replays the session's
+// cookies.
 func validSession(blob int) func(e *hEnv) []string {
 	return func(e *hEnv) []string { return []string{e.line(e.login(blob))} }
 }
@@ -498,11 +501,12 @@ func hostileCases() []hostileCase {
 					if where == "last-char" {
 						pos = start + len(parts[chunk]) - 1
 					}
-					// Flip the low bit of the character at pos: a different
-					// but canonical character (the last one of the value
-					// carries no stray bits in a length of 4k+2 or 4k+3 only
-					// if the bit is a data bit, so change it within the
-					// alphabet instead).
+					// Change the character at pos to another one of the
+					// alphabet: its lowest bit, or for the very last
+					// character of the value (whose low bits may be
+					// unused padding bits) a high one, so that the value
+					// stays canonical base64 and only authentication can
+					// catch the change.
 					all := []byte(strings.Join(parts, ""))
 					const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 					idx := strings.IndexByte(alphabet, all[pos])
@@ -1052,6 +1056,10 @@ func hostileCases() []hostileCase {
 				if p := pieces(res.cookies, e.m.Name()); len(p) != 0 || len(res.cookies) != 0 {
 					t.Errorf("oversize save set cookies: %v", res.cookies)
 				}
+				// The browser keeps the old cookies, and they still work.
+				if again := e.do("/", e.sent...); again.view.New || again.view.User != hSecret || again.view.Blob != 10 {
+					t.Errorf("the old session after a failed save: %+v", again.view)
+				}
 			},
 		},
 		hostileCase{
@@ -1174,6 +1182,15 @@ func hostileCases() []hostileCase {
 				return []string{b.String()}
 			},
 			check: expectOpensAtMost(maxCandidates),
+		},
+		hostileCase{
+			// Two copies of one session (one cookie per Path, say) are
+			// two authentic candidates: ambiguous, as any two would be.
+			name: "tossing/same-session-sent-twice", want: ErrAmbiguous, fresh: true,
+			setup: func(e *hEnv) []string {
+				l := e.line(e.login(10))
+				return []string{l + "; " + l}
+			},
 		},
 		hostileCase{
 			// A chunk without its base cookie is a broken session.
@@ -1368,6 +1385,7 @@ func TestHostile(t *testing.T) {
 			if path == "" {
 				path = "/"
 			}
+			e.sent = lines
 			res := e.do(path, lines...)
 			errs := e.takeErrs()
 
