@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,7 +88,7 @@ func (l Limits) validate(name string) error {
 		return fmt.Errorf("cookiesession: Limits.TotalSize %d is negative", l.TotalSize)
 	}
 	l = l.withDefaults()
-	if min(l.CookieSize, l.TotalSize) < len(chunkName(name, l.MaxChunks-1))+encodedLen(0)+1 {
+	if min(l.CookieSize, l.TotalSize) < chunkNameLen(name, l.MaxChunks-1)+encodedLen(0)+1 {
 		return fmt.Errorf("cookiesession: Limits leave no room for a session named %q", name)
 	}
 	return nil
@@ -154,54 +155,134 @@ func (l Limits) split(name, s string, chunks int) []string {
 // carried is what a request holds of one session's cookies, as substrings
 // of its Cookie header lines.
 type carried struct {
-	bases  []string   // values of cookies named name
-	chunks chunkLists // chunks[i-1]: values of cookies named name.i
-	over   bool       // a cookie was longer than any piece can be
+	bases  []string   // values of cookies named name, in header order
+	chunks chunkLists // chunks[i-1]: distinct values of cookies named name.i, at most maxCandidates+1
+	over   int        // size (name plus value) of the largest cookie over CookieSize; 0: none
+	seen   [4]uint64  // bit i: a cookie named chunkName(name, i), i < maxChunksLimit, was present
 }
 
 // scanCookies collects the session's cookies from the request header
-// without parsing or allocating for unrelated cookies. Names that are not
-// name or name.i for a canonical decimal 1 ≤ i < MaxChunks (no sign, no
-// leading zero) are not ours and are skipped.
+// without parsing or allocating for unrelated cookies, and with a constant
+// number of allocations however many cookies the header holds. Names that
+// are not name or name.i for a canonical decimal 1 ≤ i < 255 (no sign, no
+// leading zero) are not ours and are skipped; those with i ≥ MaxChunks,
+// and cookies over CookieSize, are only recorded as present (so that
+// writing expires them). Of each chunk, only the first maxCandidates+1
+// values are kept (join never reaches further ones within its budget),
+// identical ones once.
 func scanCookies(h http.Header, name string, l Limits) carried {
 	var c carried
-	for _, line := range h["Cookie"] {
+	maxChunks := min(max(l.MaxChunks, 1), maxChunksLimit)
+	// 1. Count, to allocate once, and note where our first readable
+	// cookie starts, so that the second pass skips what comes before.
+	var counts [maxChunksLimit]uint8 // values of name.i to keep, at most maxCandidates+1
+	lines := h["Cookie"]
+	bases, last, firstLine, firstOff := 0, 0, -1, 0
+	for j, line := range lines {
 		if !strings.Contains(line, name) {
 			continue
 		}
-		for len(line) > 0 {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
-			k, v, ok := strings.Cut(part, "=")
-			if !ok || !strings.HasPrefix(k, name) {
+		for rest := line; len(rest) > 0; {
+			off := len(line) - len(rest)
+			var k, v string
+			k, v, rest = nextCookie(rest)
+			idx := ourCookie(k, name)
+			if idx < 0 {
 				continue
 			}
-			idx := 0
-			if len(k) > len(name) {
-				if k[len(name)] != '.' {
-					continue
-				}
-				idx = chunkIndex(k[len(name)+1:], l.MaxChunks)
-				if idx <= 0 {
-					continue
-				}
+			c.seen[idx/64] |= 1 << (idx % 64)
+			if idx >= maxChunks {
+				continue
 			}
-			if len(k)+len(v) > l.CookieSize {
-				c.over = true
+			if n := len(k) + len(v); n > l.CookieSize {
+				c.over = max(c.over, n)
+				continue
+			}
+			if firstLine < 0 {
+				firstLine, firstOff = j, off
+			}
+			switch {
+			case idx == 0:
+				bases++
+			case counts[idx] <= maxCandidates:
+				counts[idx]++
+			}
+			last = max(last, idx)
+		}
+	}
+	if firstLine < 0 {
+		return c
+	}
+	// 2. Collect into one backing array, each list at its own offset.
+	total := bases
+	for _, n := range counts[1 : last+1] {
+		total += int(n)
+	}
+	store := make([]string, total)
+	c.bases, store = store[:0:bases], store[bases:]
+	if last > 0 {
+		c.chunks = make(chunkLists, last)
+		for i := range c.chunks {
+			n := int(counts[i+1])
+			c.chunks[i], store = store[:0:n], store[n:]
+		}
+	}
+	var taken [maxChunksLimit]uint8 // values of name.i considered so far
+	for j, line := range lines[firstLine:] {
+		if j == 0 {
+			line = line[firstOff:]
+		} else if !strings.Contains(line, name) {
+			continue
+		}
+		for len(line) > 0 {
+			var k, v string
+			k, v, line = nextCookie(line)
+			idx := ourCookie(k, name)
+			if idx < 0 || idx >= maxChunks || len(k)+len(v) > l.CookieSize {
 				continue
 			}
 			if idx == 0 {
 				c.bases = append(c.bases, v)
 				continue
 			}
-			if c.chunks == nil {
-				c.chunks = make(chunkLists, l.MaxChunks-1)
+			// The first counts[idx] values, identical ones once: at
+			// most maxCandidates+1 comparisons of each value.
+			if taken[idx] == counts[idx] {
+				continue
 			}
-			c.chunks[idx-1] = append(c.chunks[idx-1], v)
+			taken[idx]++
+			if vs := c.chunks[idx-1]; !slices.Contains(vs, v) {
+				c.chunks[idx-1] = append(vs, v)
+			}
 		}
 	}
 	return c
+}
+
+// nextCookie cuts the first name=value pair off a Cookie header line.
+// A pair without "=" gives an empty name.
+func nextCookie(line string) (k, v, rest string) {
+	part, rest, _ := strings.Cut(line, ";")
+	k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+	if !ok {
+		return "", "", rest
+	}
+	return k, v, rest
+}
+
+// ourCookie returns the chunk index of the cookie named k in the session
+// called name: 0 for name, i for name.i with a canonical decimal
+// 1 ≤ i < maxChunksLimit, and -1 for any other name.
+func ourCookie(k, name string) int {
+	switch {
+	case !strings.HasPrefix(k, name):
+		return -1
+	case len(k) == len(name):
+		return 0
+	case k[len(name)] != '.':
+		return -1
+	}
+	return chunkIndex(k[len(name)+1:], maxChunksLimit)
 }
 
 // chunkIndex parses a canonical chunk index in 1..max-1, or returns -1.
@@ -222,35 +303,36 @@ func chunkIndex(s string, max int) int {
 	return n
 }
 
-// names returns the cookie names the request carried for the session.
+// names returns the cookie names the request carried for the session,
+// in index order: readable or not, and past MaxChunks too.
 func (c *carried) names(name string) []string {
 	var out []string
-	if len(c.bases) > 0 {
-		out = append(out, name)
-	}
-	for i, vs := range c.chunks {
-		if len(vs) > 0 {
-			out = append(out, chunkName(name, i+1))
+	for i := range maxChunksLimit {
+		if c.has(i) {
+			out = append(out, chunkName(name, i))
 		}
 	}
 	return out
 }
 
-func (c *carried) empty() bool { return len(c.bases) == 0 && c.chunks == nil && !c.over }
+// has reports whether the request carried a cookie named chunkName(name, i).
+func (c *carried) has(i int) bool { return c.seen[i/64]&(1<<(i%64)) != 0 }
+
+func (c *carried) empty() bool { return len(c.bases) == 0 && c.chunks == nil && c.over == 0 }
 
 // join tries every candidate set of cookies (bounded by maxCandidates) and
 // calls open with each joined value and the count of cookies it spans. It
-// returns nil when exactly one candidate opened, ErrAmbiguous when several
-// did, errNoCookie when the request carried none of the session's cookies,
-// and otherwise the most telling failure (ErrExpired before ErrTooLarge
-// before ErrInvalid).
+// returns nil when exactly one candidate opened (candidates that join to
+// the same value are one), ErrAmbiguous when several did, errNoCookie when
+// the request carried none of the session's cookies, and otherwise the
+// most telling failure (ErrExpired before ErrTooLarge before ErrInvalid).
 func (c *carried) join(name string, l Limits, open func(value string, chunks int) error) error {
 	if c.empty() {
 		return errNoCookie
 	}
 	var failure error = ErrInvalid
-	if c.over {
-		failure = &SizeError{What: "cookie", Name: name, Size: l.CookieSize + 1, Limit: l.CookieSize}
+	if c.over > 0 {
+		failure = &SizeError{What: "cookie", Name: name, Size: c.over, Limit: l.CookieSize}
 	}
 	note := func(err error) {
 		switch {
@@ -261,6 +343,7 @@ func (c *carried) join(name string, l Limits, open func(value string, chunks int
 		}
 	}
 	opened, tries := 0, 0
+	var first string // the first value that opened
 	var picks [maxChunksLimit]int
 	for _, base := range c.bases {
 		h, err := peekHeader(base)
@@ -273,14 +356,12 @@ func (c *carried) join(name string, l Limits, open func(value string, chunks int
 		}
 		// Every index 1..chunks-1 must be present: contiguous, nothing
 		// missing. Duplicates are tried in turn (cookie tossing).
-		size, missing := len(base), false
+		missing := false
 		for i := 1; i < h.chunks; i++ {
-			vs := c.chunks.at(i)
-			if len(vs) == 0 {
+			if len(c.chunks.at(i)) == 0 {
 				missing = true
 				break
 			}
-			size += len(vs[0])
 			picks[i] = 0
 		}
 		if missing {
@@ -291,18 +372,30 @@ func (c *carried) join(name string, l Limits, open func(value string, chunks int
 				return failure
 			}
 			tries++
-			var b strings.Builder
-			b.Grow(size)
-			b.WriteString(base)
+			// The size first: nothing is copied past the limit.
+			size := len(base)
 			for i := 1; i < h.chunks; i++ {
-				b.WriteString(c.chunks[i-1][picks[i]])
+				size += len(c.chunks[i-1][picks[i]])
 			}
-			if b.Len() > l.TotalSize {
-				note(&SizeError{What: "session cookies", Name: name, Size: b.Len(), Limit: l.TotalSize})
-			} else if err := open(b.String(), h.chunks); err != nil {
-				note(err)
+			if size > l.TotalSize {
+				note(&SizeError{What: "session cookies", Name: name, Size: size, Limit: l.TotalSize})
 			} else {
-				opened++
+				v := base
+				if h.chunks > 1 {
+					var b strings.Builder
+					b.Grow(size)
+					b.WriteString(base)
+					for i := 1; i < h.chunks; i++ {
+						b.WriteString(c.chunks[i-1][picks[i]])
+					}
+					v = b.String()
+				}
+				if err := open(v, h.chunks); err != nil {
+					note(err)
+				} else if opened == 0 || v != first {
+					first = v
+					opened++
+				}
 			}
 			if !c.next(picks[:h.chunks]) {
 				break
@@ -407,7 +500,8 @@ func (cc *CookieCodec) readRaw(h http.Header) ([]byte, Meta, error) {
 // any Set-Cookie this session already had on w and expiring every other
 // cookie of the session that r carried. A value over the limits is an error
 // matching [ErrTooLarge] and w is left untouched, so the browser keeps its
-// previous cookies.
+// previous cookies. Limits that [New] would reject for the Template's name
+// are an error too.
 func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, expires time.Time) (Meta, error) {
 	data, err := cc.Codec.ser.Marshal(value)
 	if err != nil {
@@ -429,6 +523,9 @@ func (cc *CookieCodec) Clear(w http.ResponseWriter, r *http.Request) {
 func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires time.Time) (Meta, error) {
 	l := cc.Limits.withDefaults()
 	name := cc.Template.Name
+	if err := cc.Limits.validate(name); err != nil {
+		return Meta{}, err // a CookieCodec is built without New: check here
+	}
 	data, flags, err := cc.Codec.prepare(name, data)
 	if err != nil {
 		return Meta{}, err
@@ -442,7 +539,7 @@ func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires
 	if err != nil {
 		return Meta{}, err
 	}
-	cc.setCookies(wh, rh, l.split(name, s, chunks), expires)
+	cc.setCookiesAt(wh, rh, l.split(name, s, chunks), issued, expires)
 	return Meta{
 		Version: formatVersion, KeyID: cc.Codec.keys[0].id, Compressed: flags != 0,
 		Chunks: chunks, Issued: issued, Expires: expires, Size: len(s),
@@ -452,32 +549,53 @@ func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires
 // setCookies replaces the session's Set-Cookie lines on wh with parts (none:
 // clear) and expires every other cookie of the session that rh carried.
 func (cc *CookieCodec) setCookies(wh, rh http.Header, parts []string, expires time.Time) {
+	cc.setCookiesAt(wh, rh, parts, cc.Codec.now(), expires)
+}
+
+// setCookiesAt is setCookies for a value sealed at now: Max-Age counts
+// from the same instant as the sealed expiry, rounded down, so the browser
+// never keeps a cookie past the time the server stops accepting it.
+func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, expires time.Time) {
 	l := cc.Limits.withDefaults()
 	name := cc.Template.Name
-	removeSetCookies(wh, name, l)
+	removeSetCookies(wh, name)
 	c := cookieTemplate(&cc.Template)
 	if !cc.BrowserSession && len(parts) > 0 {
 		c.Expires = expires.UTC()
-		c.MaxAge = max(int(expires.Sub(cc.Codec.now())/time.Second), 1)
+		// Whole seconds, rounded down so the cookie never outlives the
+		// sealed expiry, but with a millisecond of slack for the moment
+		// between a caller computing expires and the seal: 30 days stay
+		// 2592000 seconds, not 2591999.
+		c.MaxAge = max(int((expires.Sub(now)+time.Millisecond)/time.Second), 1)
 	}
+	// Every cookie has the same attributes: format them once. The values
+	// are base64url, which net/http would neither change nor quote.
+	c.Name, c.Value = name, "x"
+	attrs, ok := strings.CutPrefix(c.String(), name+"=x")
 	for i, p := range parts {
-		c.Name, c.Value = chunkName(name, i), p
-		wh.Add("Set-Cookie", c.String())
-	}
-	carried := scanCookies(rh, name, l)
-	for _, n := range carried.names(name) {
-		if i := chunkIndexOf(n, name, l); i < len(parts) {
+		if !ok { // not a valid cookie: as net/http renders it
+			c.Name, c.Value = chunkName(name, i), p
+			wh.Add("Set-Cookie", c.String())
 			continue
 		}
-		wh.Add("Set-Cookie", expiredCookie(&cc.Template, n).String())
+		var b strings.Builder
+		b.Grow(chunkNameLen(name, i) + 1 + len(p) + len(attrs))
+		b.WriteString(name)
+		if i > 0 {
+			b.WriteByte('.')
+			b.WriteString(strconv.Itoa(i))
+		}
+		b.WriteByte('=')
+		b.WriteString(p)
+		b.WriteString(attrs)
+		wh.Add("Set-Cookie", b.String())
 	}
-}
-
-func chunkIndexOf(cookie, name string, l Limits) int {
-	if cookie == name {
-		return 0
+	carried := scanCookies(rh, name, l)
+	for i := len(parts); i < maxChunksLimit; i++ {
+		if carried.has(i) {
+			wh.Add("Set-Cookie", expiredCookie(&cc.Template, chunkName(name, i)).String())
+		}
 	}
-	return chunkIndex(cookie[len(name)+1:], l.MaxChunks)
 }
 
 // cookieTemplate copies the attributes of t.
@@ -500,7 +618,7 @@ func expiredCookie(t *http.Cookie, name string) *http.Cookie {
 
 // removeSetCookies drops the Set-Cookie lines already on wh for the
 // session's cookies, so saving twice yields one coherent set.
-func removeSetCookies(wh http.Header, name string, l Limits) {
+func removeSetCookies(wh http.Header, name string) {
 	lines := wh["Set-Cookie"]
 	if len(lines) == 0 {
 		return
@@ -508,7 +626,7 @@ func removeSetCookies(wh http.Header, name string, l Limits) {
 	kept := lines[:0]
 	for _, line := range lines {
 		k, _, _ := strings.Cut(line, "=")
-		if k == name || (strings.HasPrefix(k, name+".") && chunkIndex(k[len(name)+1:], l.MaxChunks) > 0) {
+		if ourCookie(k, name) >= 0 {
 			continue
 		}
 		kept = append(kept, line)

@@ -96,7 +96,10 @@ type Session[T any] struct {
 	meta     Meta          // of the cookie as read or last written
 	isNew    bool
 	saved    []byte // serialized Data as read or last written; nil: none
-	force    bool   // write at the end even if Data did not change
+	force    bool   // write at the end even if Data did not change (Touch, Regenerate, SetMaxAge)
+	renew    bool   // re-seal at the end though nothing changed (opened with an old key)
+	onWire   bool   // the browser holds cookies of the session, as of this response
+	sealed   bool   // this response already carries a fresh seal of the session
 }
 
 // ID returns the session's random 128-bit identifier, base64url-encoded.
@@ -124,6 +127,7 @@ func (s *Session[T]) Regenerate() {
 func (s *Session[T]) Destroy() {
 	s.reset()
 	s.Data = nil
+	s.force = true // even a zero Data assigned afterwards replaces the old session
 }
 
 func (s *Session[T]) reset() {
@@ -166,9 +170,18 @@ func (s *Session[T]) lastSeal() time.Time {
 }
 
 // Reload reads the session again from the request's cookies, dropping
-// unsaved changes. A cookie that does not open leaves a new session and
+// unsaved changes; inside the middleware, before the header goes out, it
+// also withdraws what Save put in the response, so that the browser and
+// the session agree. A cookie that does not open leaves a new session and
 // returns the reason.
 func (s *Session[T]) Reload() error {
+	if st := s.state; st != nil {
+		st.mu.Lock()
+		if !st.committed {
+			removeSetCookies(st.rw.Header(), s.m.opts.Name)
+		}
+		st.mu.Unlock()
+	}
 	err := s.m.read(s, s.req)
 	if IsNoCookie(err) {
 		return nil
@@ -236,13 +249,14 @@ func (m *Manager[T]) Load(r *http.Request) (*Session[T], error) {
 func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 	s.req = r
 	data, meta, err := m.cc.readRaw(r.Header)
+	s.onWire = !IsNoCookie(err)
 	if err == nil {
 		err = m.decode(s, data, meta)
 	}
 	if err != nil {
 		s.reset()
 		s.Data = new(T)
-		s.force = false
+		s.force, s.renew = false, false
 		return err
 	}
 	return nil
@@ -262,7 +276,8 @@ func (m *Manager[T]) decode(s *Session[T], payload []byte, meta Meta) error {
 	s.meta = meta
 	s.isNew = false
 	s.saved = data
-	s.force = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
+	s.force = false
+	s.renew = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
 	// A creation time after the seal (beyond the clock skew) would push
 	// the absolute deadline out; no writer of ours produces one.
 	if s.lifetime < 0 || s.created.After(meta.Issued.Add(m.cc.Codec.skew)) || !m.deadline(s, meta.Issued).After(m.opts.Now()) {
@@ -292,36 +307,45 @@ func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
 }
 
 // pending reports what the end of the request must do for s: write its
-// serialized data, clear its cookies, or nothing.
-func (m *Manager[T]) pending(s *Session[T], rh http.Header) (data []byte, clear bool, err error) {
+// serialized data, clear its cookies, or nothing. changed is false when the
+// write is only a renewal (rolling or idle expiry, key rotation) that the
+// application did not ask for.
+func (m *Manager[T]) pending(s *Session[T]) (data []byte, clear, changed bool, err error) {
 	if s.Data == nil {
-		c := scanCookies(rh, m.opts.Name, m.cc.Limits.withDefaults())
-		return nil, !c.empty() || s.saved != nil, nil
+		return nil, s.onWire, s.onWire, nil
 	}
 	data, err = m.cc.Codec.ser.Marshal(s.Data)
 	if err != nil {
-		return nil, false, fmt.Errorf("cookiesession: encoding session: %w", err)
+		return nil, false, true, fmt.Errorf("cookiesession: encoding session: %w", err)
 	}
 	prev := s.saved
 	if prev == nil {
 		prev = m.zeroData
 	}
-	now := m.opts.Now()
 	switch {
 	case s.force, !bytes.Equal(data, prev):
-	case m.opts.Rolling && !s.isNew:
-	case m.opts.IdleTimeout > 0 && !s.isNew && now.Sub(s.meta.Issued) > m.opts.IdleTimeout/2:
-	default:
-		return nil, false, nil
+		return data, false, true, nil
+	case s.isNew || s.sealed:
+	case s.renew, m.opts.Rolling,
+		m.opts.IdleTimeout > 0 && m.opts.Now().Sub(s.meta.Issued) > m.opts.IdleTimeout/2:
+		return data, false, false, nil
 	}
-	return data, false, nil
+	return nil, false, false, nil
+}
+
+// settle records that the state of s as of data (nil: cleared) has been
+// dealt with, written or reported, so that it is not written or reported
+// again.
+func (s *Session[T]) settle(data []byte) {
+	s.saved, s.force, s.renew = data, false, false
+	s.onWire, s.sealed = data != nil, data != nil
 }
 
 // write seals s with data into wh's Set-Cookie lines (or clears it).
 func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear bool) error {
 	if clear || s.Data == nil {
 		m.cc.setCookies(wh, rh, nil, time.Time{})
-		s.saved, s.force = nil, false
+		s.settle(nil)
 		noStore(wh)
 		return nil
 	}
@@ -330,7 +354,8 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 	if err != nil {
 		return err
 	}
-	s.meta, s.saved, s.force = meta, data, false
+	s.meta = meta
+	s.settle(data)
 	noStore(wh)
 	return nil
 }
@@ -358,16 +383,19 @@ func (m *Manager[T]) Save(w http.ResponseWriter, r *http.Request, s *Session[T])
 	if st := s.state; st != nil {
 		return st.save(s)
 	}
-	data, clear, err := m.pending(s, r.Header)
+	return m.saveNow(w.Header(), r.Header, s)
+}
+
+// saveNow writes s into wh whether or not it changed.
+func (m *Manager[T]) saveNow(wh, rh http.Header, s *Session[T]) error {
+	if s.Data == nil {
+		return m.write(wh, rh, s, nil, true)
+	}
+	data, err := m.cc.Codec.ser.Marshal(s.Data)
 	if err != nil {
-		return err
+		return fmt.Errorf("cookiesession: encoding session: %w", err)
 	}
-	if data == nil && !clear && s.Data != nil {
-		if data, err = m.cc.Codec.ser.Marshal(s.Data); err != nil {
-			return fmt.Errorf("cookiesession: encoding session: %w", err)
-		}
-	}
-	return m.write(w.Header(), r.Header, s, data, clear)
+	return m.write(wh, rh, s, data, false)
 }
 
 // Get returns the request's session, reading it from the cookies on first
@@ -393,7 +421,10 @@ func (m *Manager[T]) Get(r *http.Request) *Session[T] {
 // the response header goes out: on the first WriteHeader, Write, ReadFrom
 // or Flush, or when next returns without writing. It never buffers the
 // body. The ResponseWriter next sees supports http.ResponseController
-// (Flush, Hijack, deadlines) through Unwrap.
+// (Flush, Hijack, deadlines) through Unwrap. A change made after the header
+// went out (or after Hijack) cannot reach the browser: it is reported to
+// OnError as [ErrHeaderWritten], once. A renewal that fell due then (Rolling,
+// IdleTimeout, key rotation) is not a change and waits for a later request.
 func (m *Manager[T]) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &state[T]{Context: r.Context(), m: m, rw: w}
@@ -414,9 +445,8 @@ type state[T any] struct {
 
 	mu        sync.Mutex
 	sess      *Session[T]
-	committed bool   // the response header has gone out (or the connection was hijacked)
-	attempted []byte // the data commit wrote, or failed to write and reported
-	cleared   bool   // commit expired the session's cookies
+	committed bool // the response header has gone out (or the connection was hijacked)
+	failed    bool // commit failed and reported it
 }
 
 // Value returns the state for its Manager and defers every other key.
@@ -429,16 +459,20 @@ func (st *state[T]) Value(key any) any {
 
 func (st *state[T]) session() *Session[T] {
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.sess == nil {
-		s := st.m.newSession(st.req)
+	s, err := st.sess, error(nil)
+	if s == nil {
+		s = st.m.newSession(st.req)
 		s.state = st
-		if err := st.m.read(s, st.req); err != nil && !IsNoCookie(err) {
-			st.m.opts.OnError(st.req, err)
+		if err = st.m.read(s, st.req); IsNoCookie(err) {
+			err = nil
 		}
 		st.sess = s
 	}
-	return st.sess
+	st.mu.Unlock()
+	if err != nil {
+		st.m.opts.OnError(st.req, err)
+	}
+	return s
 }
 
 // save is Session.Save inside the middleware.
@@ -448,46 +482,48 @@ func (st *state[T]) save(s *Session[T]) error {
 	if st.committed {
 		return ErrHeaderWritten
 	}
-	data, clear, err := st.m.pending(s, st.req.Header)
-	if err != nil {
-		return err
-	}
-	if data == nil && !clear && s.Data != nil {
-		if data, err = st.m.cc.Codec.ser.Marshal(s.Data); err != nil {
-			return fmt.Errorf("cookiesession: encoding session: %w", err)
-		}
-	}
-	return st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
+	return st.m.saveNow(st.rw.Header(), st.req.Header, s)
 }
 
 // commit writes the session's cookies into the header, once, just before
-// the header goes out.
+// the header goes out, and reports a failure to OnError.
 func (st *state[T]) commit() {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	if st.committed {
+		st.mu.Unlock()
 		return
 	}
 	st.committed = true
 	s := st.sess
-	if s == nil {
-		return
+	var err error
+	if s != nil {
+		var (
+			data  []byte
+			clear bool
+		)
+		data, clear, _, err = st.m.pending(s)
+		if err == nil && (data != nil || clear) {
+			err = st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
+		}
+		if err != nil {
+			// Reported once, here: finish must not report this state again.
+			s.saved, s.force, s.renew, s.sealed = data, false, false, true
+			st.failed = true
+		}
 	}
-	data, clear, err := st.m.pending(s, st.req.Header)
-	if err == nil && (data != nil || clear) {
-		st.attempted, st.cleared = data, clear || s.Data == nil
-		err = st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
-	}
+	st.mu.Unlock()
 	if err != nil {
 		st.m.opts.OnError(st.req, err)
 	}
 }
 
 // finish runs after the handler: it commits if the handler wrote nothing,
-// and otherwise reports a change the browser will never see.
+// and otherwise reports a change the browser will never see. A renewal
+// that came due (rolling or idle expiry, key rotation) is not a change and
+// is left for the next request.
 func (st *state[T]) finish() {
 	st.mu.Lock()
-	committed, s, attempted, cleared := st.committed, st.sess, st.attempted, st.cleared
+	committed, s := st.committed, st.sess
 	st.mu.Unlock()
 	if !committed {
 		st.commit()
@@ -496,15 +532,13 @@ func (st *state[T]) finish() {
 	if s == nil {
 		return
 	}
-	data, clear, err := st.m.pending(s, st.req.Header)
-	// Data that commit already wrote (Rolling asks again) or already
-	// reported as not fitting, or a clear commit already made, is not a
-	// change after the header.
-	if err == nil && (data != nil || clear) && !(clear && cleared) && (data == nil || !bytes.Equal(data, attempted)) {
-		err = ErrHeaderWritten
-	}
-	if err != nil {
+	_, _, changed, err := st.m.pending(s)
+	switch {
+	case err != nil && st.failed: // the same failure, already reported
+	case err != nil:
 		st.m.opts.OnError(st.req, err)
+	case changed:
+		st.m.opts.OnError(st.req, ErrHeaderWritten)
 	}
 }
 

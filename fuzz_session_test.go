@@ -82,7 +82,7 @@ func sealedHeader(t testing.TB, m *Manager[map[string]any], data map[string]any)
 	if err := m.Save(rec, req, s); err != nil {
 		return ""
 	}
-	return cookieHeader(rec.Result().Cookies())
+	return jarHeader(rec.Result().Cookies())
 }
 
 // FuzzSessionCookieHeader feeds arbitrary Cookie headers to the path a
@@ -209,7 +209,7 @@ func FuzzSessionRoundTrip(f *testing.F) {
 			t.Fatalf("cookies total %d bytes, limit %d", sum, lim.TotalSize)
 		}
 		back := httptest.NewRequest("GET", "/", nil)
-		back.Header.Set("Cookie", cookieHeader(cookies))
+		back.Header.Set("Cookie", jarHeader(cookies))
 		got, err := m.Load(back)
 		if err != nil || got.IsNew() {
 			t.Fatalf("round trip failed: %v", err)

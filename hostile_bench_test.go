@@ -50,10 +50,10 @@ func forgedHeaderPrefix(keyID uint32) string {
 	return b64.EncodeToString(h[:])
 }
 
-// hostileHeaders are garbage 8 KiB Cookie headers for a session named
+// garbageHeaders are garbage 8 KiB Cookie headers for a session named
 // "session", from an attacker who does not know the key. The last one
 // also knows the key id (any cookie the site issued shows it).
-func hostileHeaders(keyID uint32) []struct{ name, header string } {
+func garbageHeaders(keyID uint32) []struct{ name, header string } {
 	r := rand.New(rand.NewPCG(1, 2))
 	return []struct{ name, header string }{
 		{"random-bytes", fillHeader(func(int) string { return randB64(r, 200) })},
@@ -90,7 +90,7 @@ func benchManager(tb testing.TB, opens *atomic.Int64) *Manager[map[string]any] {
 func TestHostileHeaderCost(t *testing.T) {
 	var opens atomic.Int64
 	m := benchManager(t, &opens)
-	for _, h := range hostileHeaders(m.cc.Codec.KeyID(0)) {
+	for _, h := range garbageHeaders(m.cc.Codec.KeyID(0)) {
 		t.Run(h.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "/", nil)
 			req.Header.Set("Cookie", h.header)
@@ -164,7 +164,7 @@ func BenchmarkHostileCookieHeader(b *testing.B) {
 			}
 		}
 	}
-	for _, h := range hostileHeaders(m.cc.Codec.KeyID(0)) {
+	for _, h := range garbageHeaders(m.cc.Codec.KeyID(0)) {
 		// No cookie of the session at all: a new visitor, not an error
 		// (for the peer, http.ErrNoCookie).
 		notOurs := h.name == "random-bytes" || h.name == "unrelated-cookies"

@@ -38,7 +38,7 @@ type Options struct {
 	// Required: no key is an error.
 	Keys [][]byte
 
-	// Path is the cookies' Path. Zero: "/".
+	// Path is the cookies' Path; it must start with "/". Zero: "/".
 	Path string
 
 	// Domain is the cookies' Domain. Zero: none, so the cookies go back
@@ -146,6 +146,8 @@ func (o Options) normalize() (Options, error) {
 		return o, errors.New("cookiesession: Options.MaxAge is negative")
 	case o.IdleTimeout < 0:
 		return o, errors.New("cookiesession: Options.IdleTimeout is negative")
+	case !strings.HasPrefix(o.Path, "/"):
+		return o, fmt.Errorf("cookiesession: Options.Path %q does not start with \"/\"", o.Path)
 	case strings.HasPrefix(o.Name, "__Host-") && (!secure || o.Domain != "" || o.Path != "/"):
 		return o, fmt.Errorf("cookiesession: cookie name %q requires Secure, no Domain and Path \"/\"", o.Name)
 	case strings.HasPrefix(o.Name, "__Secure-") && !secure:

@@ -127,7 +127,7 @@ func (u *rotUser) login(t *testing.T, s *rotServer) {
 
 func (u *rotUser) header(s *rotServer) http.Header {
 	su, _ := url.Parse(s.srv.URL)
-	return http.Header{"Cookie": {cookieHeader(u.jar.Cookies(su))}}
+	return http.Header{"Cookie": {jarHeader(u.jar.Cookies(su))}}
 }
 
 // sealedKey returns the key id of the user's session cookie.

@@ -1,0 +1,215 @@
+package cookiesession_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+
+	"github.com/cookiesession/cookiesession"
+)
+
+// exampleClient returns a client with a cookie jar, as a browser.
+func exampleClient() *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return &http.Client{Jar: jar}
+}
+
+// exampleGet requests u and returns the body.
+func exampleGet(c *http.Client, u string) string {
+	resp, err := c.Get(u)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return string(b)
+}
+
+// exampleCookies lists the cookies c holds for u.
+func exampleCookies(c *http.Client, u string) []string {
+	pu, _ := url.Parse(u)
+	var names []string
+	for _, ck := range c.Jar.Cookies(pu) {
+		names = append(names, ck.Name)
+	}
+	return names
+}
+
+// A visit counter: wrap the mux with Handler, and use Get in handlers. The
+// session is saved when the response header goes out.
+func Example() {
+	type visits struct {
+		N int `json:"n"`
+	}
+	m, err := cookiesession.New[visits](cookiesession.Options{
+		Keys:              [][]byte{cookiesession.GenerateKey()}, // in production: cookiesession.KeysFromEnv()
+		InsecureAllowHTTP: true,                                  // httptest serves plain HTTP
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		s.Data.N++
+		fmt.Fprintf(w, "visit %d", s.Data.N)
+	})
+	srv := httptest.NewServer(m.Handler(mux))
+	defer srv.Close()
+
+	c := exampleClient()
+	for range 3 {
+		fmt.Println(exampleGet(c, srv.URL))
+	}
+	// Output:
+	// visit 1
+	// visit 2
+	// visit 3
+}
+
+// Assigning nil to Data clears the session: the response expires every
+// cookie of it, however many chunks it had grown into.
+func ExampleSession_nil() {
+	type notes struct {
+		Text string `json:"text"`
+	}
+	m, err := cookiesession.New[notes](cookiesession.Options{
+		Keys:              [][]byte{cookiesession.GenerateKey()},
+		InsecureAllowHTTP: true,
+		Limits:            cookiesession.Limits{TotalSize: 12000},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		if r.URL.Path == "/forget" {
+			s.Data = nil
+			return
+		}
+		s.Data.Text = strings.Repeat("a long note ", 500) // 6 KB: more than one cookie holds
+	})))
+	defer srv.Close()
+
+	c := exampleClient()
+	exampleGet(c, srv.URL+"/write")
+	fmt.Println("after writing:", exampleCookies(c, srv.URL))
+	exampleGet(c, srv.URL+"/forget")
+	fmt.Println("after forgetting:", exampleCookies(c, srv.URL))
+	// Output:
+	// after writing: [session session.1 session.2]
+	// after forgetting: []
+}
+
+// Sign-in: Regenerate gives the session a new ID (and empties it), so that
+// an ID an attacker planted before sign-in is worth nothing after it.
+func ExampleSession_Regenerate() {
+	type account struct {
+		User string `json:"user,omitempty"`
+	}
+	m, err := cookiesession.New[account](cookiesession.Options{
+		Keys:              [][]byte{cookiesession.GenerateKey()},
+		InsecureAllowHTTP: true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var lastID string
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		// … check the credentials, then:
+		s.Regenerate()
+		s.Data.User = r.FormValue("user")
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
+		m.Get(r).Destroy()
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		s.Touch() // save even an empty session, to show its ID across requests
+		changed := s.ID() != lastID
+		lastID = s.ID()
+		fmt.Fprintf(w, "user %q, new ID: %v", s.Data.User, changed)
+	})
+	srv := httptest.NewServer(m.Handler(mux))
+	defer srv.Close()
+
+	c := exampleClient()
+	fmt.Println(exampleGet(c, srv.URL+"/"))
+	fmt.Println(exampleGet(c, srv.URL+"/"))
+	fmt.Println(exampleGet(c, srv.URL+"/login?user=ada"))
+	fmt.Println(exampleGet(c, srv.URL+"/"))
+	fmt.Println(exampleGet(c, srv.URL+"/logout"))
+	// Output:
+	// user "", new ID: true
+	// user "", new ID: false
+	// user "ada", new ID: true
+	// user "ada", new ID: false
+	// user "", new ID: true
+}
+
+// A handler that flushes before writing anything (server-sent events)
+// still saves its session: the cookie goes out with the header, on the
+// first Flush. Nothing is buffered.
+func ExampleManager_Handler_flush() {
+	type progress struct {
+		Streams int `json:"streams"`
+	}
+	m, err := cookiesession.New[progress](cookiesession.Options{
+		Keys:              [][]byte{cookiesession.GenerateKey()},
+		InsecureAllowHTTP: true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		s.Data.Streams++
+		w.Header().Set("Content-Type", "text/event-stream")
+		rc := http.NewResponseController(w)
+		rc.Flush() // the header, with the session cookie, goes out now
+		for i := 1; i <= 2; i++ {
+			fmt.Fprintf(w, "data: stream %d, event %d\n\n", s.Data.Streams, i)
+			rc.Flush()
+		}
+	})))
+	defer srv.Close()
+
+	c := exampleClient()
+	for range 2 {
+		resp, err := c.Get(srv.URL)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("cookies set:", len(resp.Cookies()))
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if sc.Text() != "" {
+				fmt.Println(sc.Text())
+			}
+		}
+		resp.Body.Close()
+	}
+	// Output:
+	// cookies set: 1
+	// data: stream 1, event 1
+	// data: stream 1, event 2
+	// cookies set: 1
+	// data: stream 2, event 1
+	// data: stream 2, event 2
+}

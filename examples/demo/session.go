@@ -1,0 +1,41 @@
+package main
+
+import "fmt"
+
+// DemoSession is what the demo keeps in its session cookies.
+type DemoSession struct {
+	// Visits counts the pages this session has viewed.
+	Visits int `json:"visits,omitempty"`
+
+	// User is the signed-in user's name; empty when signed out.
+	User string `json:"user,omitempty"`
+
+	// Cart is the shopping cart, which can grow past one cookie.
+	Cart []CartItem `json:"cart,omitempty"`
+
+	// SocketCounter is the counter of the WebSocket page.
+	SocketCounter int `json:"socketCounter,omitempty"`
+}
+
+// CartItem is one line of the cart.
+type CartItem struct {
+	SKU   string `json:"sku"`
+	Name  string `json:"name"`
+	Qty   int    `json:"qty"`
+	Price int    `json:"price"` // in cents
+}
+
+// PriceText formats the price, for the page.
+func (it CartItem) PriceText() string { return fmt.Sprintf("€%d.%02d", it.Price/100, it.Price%100) }
+
+// catalog is what "Add to cart" picks from, in turn.
+var catalog = []CartItem{
+	{"MUG-0042", "Hand-thrown stoneware mug, speckled oat glaze, 350 ml", 1, 2400},
+	{"TEA-0107", "Loose-leaf first flush Darjeeling, 100 g tin", 1, 1650},
+	{"NBK-0311", "A5 dot-grid notebook, 192 pages, lay-flat binding", 1, 1900},
+	{"PEN-0205", "Brass fountain pen, fine nib, with converter", 1, 6500},
+	{"CLT-0518", "Linen tea towel, natural flax, 50 × 70 cm", 2, 1200},
+	{"CDL-0733", "Beeswax pillar candle, 7 × 10 cm, unscented", 1, 1450},
+	{"BWL-0908", "Walnut serving bowl, oiled finish, 24 cm", 1, 5800},
+	{"SOC-1120", "Merino wool socks, charcoal, size 39–42", 3, 1800},
+}

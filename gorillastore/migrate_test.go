@@ -1,0 +1,130 @@
+package gorillastore
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/cookiesession/cookiesession"
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+)
+
+// A user who logged in while the application ran gorilla's CookieStore
+// stays logged in after the application switches to this Store with the
+// same key pairs as Options.Legacy, and their cookie is rewritten in the
+// new format on the next save.
+func TestMigrationFromGorillaCookieStore(t *testing.T) {
+	hashKey := bytes.Repeat([]byte("h"), 64)
+	blockKey := bytes.Repeat([]byte("b"), 32)
+	for name, pairs := range map[string][][]byte{
+		"signed only": {hashKey},
+		"encrypted":   {hashKey, blockKey},
+	} {
+		t.Run(name, func(t *testing.T) {
+			site := newSite(t)
+
+			// Before the switch: gorilla's CookieStore, as the app built it.
+			gstore := sessions.NewCookieStore(pairs...)
+			gstore.Options = httpOptions()
+			site.do(func(w http.ResponseWriter, r *http.Request) {
+				s, _ := gstore.Get(r, "app")
+				s.Values["user"] = "alice"
+				s.Values["uid"] = 42
+				if err := s.Save(r, w); err != nil {
+					fail(w, "gorilla Save: %v", err)
+				}
+			})
+			legacyValue := site.cookies()["app"]
+			var check map[interface{}]interface{}
+			if err := securecookie.DecodeMulti("app", legacyValue, &check, securecookie.CodecsFromPairs(pairs...)...); err != nil {
+				t.Fatalf("the jar does not hold a gorilla cookie: %v", err)
+			}
+
+			// After the switch: only the line building the store changed.
+			store := newStore(t, func(o *Options) { o.Legacy = securecookie.CodecsFromPairs(pairs...) })
+			loggedIn := func(w http.ResponseWriter, r *http.Request) {
+				s, err := store.Get(r, "app")
+				if err != nil {
+					fail(w, "Get: %v", err)
+					return
+				}
+				if s.IsNew || s.Values["user"] != "alice" || s.Values["uid"] != 42 {
+					fail(w, "logged out: IsNew %v, values %v", s.IsNew, s.Values)
+					return
+				}
+				s.Values["visits"] = 1
+				if err := s.Save(r, w); err != nil {
+					fail(w, "Save: %v", err)
+				}
+			}
+			site.do(loggedIn)
+			newValue := site.cookies()["app"]
+			if newValue == legacyValue || securecookie.DecodeMulti("app", newValue, &check, securecookie.CodecsFromPairs(pairs...)...) == nil {
+				t.Fatal("the cookie was not rewritten in the new format")
+			}
+			// The rewritten cookie opens without the legacy codecs.
+			strict := newStore(t, nil)
+			if s, err := strict.New(requestWith([]*http.Cookie{{Name: "app", Value: newValue}}), "app"); err != nil || s.Values["visits"] != 1 {
+				t.Fatalf("rewritten cookie: %v", err)
+			}
+			site.do(loggedIn)
+
+			// Without Legacy, the same gorilla cookie is a new session and
+			// an error, as any foreign cookie.
+			s, err := strict.New(requestWith([]*http.Cookie{{Name: "app", Value: legacyValue}}), "app")
+			if err == nil || !s.IsNew {
+				t.Fatalf("gorilla cookie without Legacy: %v, IsNew %v", err, s.IsNew)
+			}
+			// A gorilla cookie under other keys is not accepted either.
+			other := newStore(t, func(o *Options) {
+				o.Legacy = securecookie.CodecsFromPairs(bytes.Repeat([]byte("x"), 64))
+			})
+			if s, err := other.New(requestWith([]*http.Cookie{{Name: "app", Value: legacyValue}}), "app"); err == nil || !s.IsNew {
+				t.Fatal("a gorilla cookie opened under the wrong legacy key")
+			}
+			if !strings.HasPrefix(err.Error(), "cookiesession:") {
+				t.Errorf("error %q", err)
+			}
+		})
+	}
+}
+
+// A gorilla cookie close to gorilla's 4096-byte limit is longer than one
+// cookiesession chunk may be; it still migrates.
+func TestMigrationOfALongGorillaCookie(t *testing.T) {
+	hashKey := bytes.Repeat([]byte("h"), 64)
+	gstore := sessions.NewCookieStore(hashKey)
+	var cookie *http.Cookie
+	for n := 2000; n < 3200 && cookie == nil; n += 8 {
+		r := httptest.NewRequest("GET", "/", nil)
+		w := httptest.NewRecorder()
+		s, _ := gstore.New(r, "app")
+		s.Values["notes"] = bigValue(n)
+		if err := s.Save(r, w); err != nil {
+			break
+		}
+		if c := w.Result().Cookies()[0]; len(c.Name)+len(c.Value) > cookiesession.DefaultCookieSize {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatal("found no gorilla cookie between 4000 and 4096 bytes")
+	}
+	store := newStore(t, func(o *Options) { o.Legacy = securecookie.CodecsFromPairs(hashKey) })
+	r := requestWith([]*http.Cookie{cookie})
+	s, err := store.New(r, "app")
+	if err != nil || s.IsNew || len(s.Values["notes"].(string)) < 2000 {
+		t.Fatalf("long gorilla cookie: %v, IsNew %v", err, s.IsNew)
+	}
+	w := httptest.NewRecorder()
+	if err := s.Save(r, w); err != nil {
+		t.Fatal(err)
+	}
+	back, err := store.New(requestWith(w.Result().Cookies()), "app")
+	if err != nil || back.Values["notes"] != s.Values["notes"] {
+		t.Fatalf("rewritten long session: %v", err)
+	}
+}

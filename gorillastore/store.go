@@ -1,0 +1,340 @@
+// Package gorillastore implements gorilla/sessions' Store interface on top
+// of cookiesession's sealed, chunked cookies, so code written for gorilla's
+// stores (directly, or through echo-contrib/session or gin-contrib/sessions)
+// switches by changing the line that builds the store.
+//
+// # What changes for the application
+//
+// Nothing in the handlers: [Store.Get] goes through gorilla's per-request
+// registry, [Store.New] returns a new session and the reason when the cookie
+// is missing or does not open, and [Store.Save] honours each session's
+// Options (MaxAge < 0 deletes every cookie of the session; MaxAge == 0 makes
+// a browser-session cookie). What changes is on the wire: the session is
+// encrypted and authenticated with XChaCha20-Poly1305, its expiry is sealed
+// inside and enforced by the server, and a session larger than one cookie is
+// split across several instead of failing at 4 KB.
+//
+// # Values keep their types
+//
+// Values are encoded with [ValuesSerializer], a compact type-tagged binary
+// form: strings, bools, every integer and float type, []byte, time.Time,
+// time.Duration, []interface{}, []string, []int, map[string]interface{},
+// map[string]string and map[interface{}]interface{} have their own encoding;
+// any other type (a struct, a pointer, a custom flash type) goes through
+// encoding/gob and must be registered with gob.Register, as with gorilla's
+// CookieStore. A key or value that cannot be encoded makes Save fail with a
+// *[ValueError] naming the key and the type; nothing is converted.
+//
+// # Session ID
+//
+// Every session gets a random 128-bit ID (22 characters of base64url) when
+// it is created, sealed in the cookie with the values, so session.ID is
+// stable for the life of the session, as with gorilla's server-side stores
+// (gorilla's CookieStore leaves it empty).
+//
+// # Migrating from gorilla's CookieStore
+//
+// Pass the codecs the application gave gorilla (securecookie.CodecsFromPairs
+// of the key pairs it passed to sessions.NewCookieStore) as
+// [Options.Legacy]: a request carrying a cookie written by gorilla is read
+// with them, and the next Save rewrites it in the new format, so users stay
+// logged in.
+//
+// # echo and gin
+//
+// echo-contrib/session takes the Store as it is. gin-contrib/sessions wants
+// a method Options(ginsessions.Options) on top of sessions.Store; wrap the
+// Store (see the README):
+//
+//	type ginStore struct{ *gorillastore.Store }
+//
+//	func (s ginStore) Options(o ginsessions.Options) { s.Store.Options = o.ToGorillaOptions() }
+package gorillastore
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cookiesession/cookiesession"
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+)
+
+// DefaultLifetime is the server-side lifetime of a session whose cookie
+// has no Max-Age (Options.MaxAge == 0): 30 days, gorilla's default MaxAge.
+const DefaultLifetime = 30 * 24 * time.Hour
+
+// Options configures a [Store]. [New] validates it; a bad configuration is
+// an error there, never at request time. The zero value of every field but
+// Keys is a safe default.
+type Options struct {
+	// Keys are the secrets, each at least 32 bytes (see
+	// cookiesession.GenerateKey and cookiesession.ParseKeys). Keys[0]
+	// seals; all open. Required: no key is an error.
+	Keys [][]byte
+
+	// Session is the default cookie configuration, copied into every new
+	// session (gorilla's Store.Options). Nil: Path "/", MaxAge 30 days,
+	// HttpOnly, Secure and SameSite=Lax. Note gorilla's CookieStore
+	// defaults to SameSite=None and no HttpOnly; set them here to keep
+	// those. Secure=false sends the cookies over plain HTTP, for local
+	// development only.
+	Session *sessions.Options
+
+	// Lifetime is how long the server accepts a session whose cookie is a
+	// browser-session cookie (Options.MaxAge == 0): the browser drops it
+	// when it closes, and the server rejects it after Lifetime even if the
+	// browser stays open. A session with MaxAge > 0 is sealed for MaxAge
+	// seconds. Zero: 30 days. Negative is an error.
+	Lifetime time.Duration
+
+	// Legacy are codecs that open cookies written by gorilla's CookieStore
+	// (pass securecookie.CodecsFromPairs(the same key pairs)). A cookie
+	// that does not open in the new format is tried with them; the session
+	// it holds is loaded (IsNew false) and re-sealed in the new format on
+	// the next Save. Zero: no migration.
+	Legacy []securecookie.Codec
+
+	// Limits bound the cookies one session occupies. Zero: the defaults of
+	// cookiesession.Limits (4000 bytes a cookie, 10 cookies, 6144 bytes in
+	// total).
+	Limits cookiesession.Limits
+
+	// Compress deflates sessions when that makes them smaller. Zero: off.
+	// See cookiesession.CodecOptions for the length leak this can open.
+	Compress bool
+
+	// MaxDecodedSize bounds a session's encoded values. Zero: 64 KiB.
+	MaxDecodedSize int
+
+	// ClockSkew is how far in the future a session's seal time may lie.
+	// Zero: 1 minute.
+	ClockSkew time.Duration
+
+	// Now is the clock, for tests. Zero: time.Now.
+	Now func() time.Time
+}
+
+// Store is a gorilla/sessions Store that keeps each session in sealed,
+// chunked cookies. It is safe for concurrent use; change Options only
+// before serving, as with gorilla's stores.
+type Store struct {
+	// Options is the default configuration copied into every new session,
+	// as in gorilla's CookieStore: assign it, or its fields, before
+	// serving. New sets it from Options.Session. A nil Options means the
+	// defaults of Options.Session.
+	Options *sessions.Options
+
+	cc       cookiesession.CookieCodec
+	lifetime time.Duration
+	legacy   []securecookie.Codec
+	now      func() time.Time
+}
+
+var _ sessions.Store = (*Store)(nil)
+
+func defaultSessionOptions() *sessions.Options {
+	return &sessions.Options{
+		Path:     "/",
+		MaxAge:   int(DefaultLifetime / time.Second),
+		HttpOnly: true,
+		Secure:   true,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// New returns a Store after validating o. It fails on a missing or short
+// key, a negative Lifetime, bad Limits or a bad default cookie
+// configuration.
+func New(o Options) (*Store, error) {
+	if o.Lifetime < 0 {
+		return nil, errors.New("cookiesession: gorillastore Options.Lifetime is negative")
+	}
+	if o.Lifetime == 0 {
+		o.Lifetime = DefaultLifetime
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if len(o.Keys) == 0 {
+		return nil, errors.New("cookiesession: gorillastore Options.Keys is empty: generate a key with cookiesession.GenerateKey")
+	}
+	codec, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{
+		MaxAge:         o.Lifetime,
+		Compress:       o.Compress,
+		MaxDecodedSize: o.MaxDecodedSize,
+		ClockSkew:      o.ClockSkew,
+		Serializer:     ValuesSerializer,
+		Now:            o.Now,
+	}, o.Keys...)
+	if err != nil {
+		return nil, err
+	}
+	// Let the core validate the limits and the cookie attributes.
+	sopts := defaultSessionOptions()
+	if o.Session != nil {
+		c := *o.Session
+		sopts = &c
+	}
+	if _, err := cookiesession.New[struct{}](cookiesession.Options{
+		Name: "session", Keys: o.Keys, Limits: o.Limits,
+		Path: sopts.Path, Domain: sopts.Domain,
+		InsecureAllowHTTP: !sopts.Secure, InsecureAllowScriptAccess: !sopts.HttpOnly,
+		SameSite: sopts.SameSite, Partitioned: sopts.Partitioned,
+	}); err != nil {
+		return nil, err
+	}
+	for i, c := range o.Legacy {
+		if c == nil {
+			return nil, fmt.Errorf("cookiesession: gorillastore Options.Legacy[%d] is nil", i)
+		}
+	}
+	return &Store{
+		Options:  sopts,
+		cc:       cookiesession.CookieCodec{Codec: codec, Limits: o.Limits},
+		lifetime: o.Lifetime,
+		legacy:   o.Legacy,
+		now:      o.Now,
+	}, nil
+}
+
+// MaxAge sets the default MaxAge of new sessions, in seconds, as gorilla's
+// CookieStore.MaxAge does. It does not change Lifetime.
+func (s *Store) MaxAge(age int) {
+	if s.Options == nil {
+		s.Options = defaultSessionOptions()
+	}
+	s.Options.MaxAge = age
+}
+
+// Get returns the session called name, through gorilla's per-request
+// registry: two Gets in one request return the same *sessions.Session.
+// Otherwise it behaves as [Store.New].
+func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New reads the session called name from r's cookies, without the
+// registry. It always returns a session: a new one (IsNew true, a fresh
+// ID, the Store's Options) when r carries no cookie of the session or its
+// cookies do not open; in the second case it also returns why, an error
+// matching cookiesession.ErrInvalid, ErrExpired, ErrTooLarge or
+// ErrAmbiguous. A cookie written by gorilla's CookieStore opens with
+// Options.Legacy.
+func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
+	session := sessions.NewSession(s, name)
+	opts := *s.defaults()
+	session.Options = &opts
+	session.IsNew = true
+	if err := validName(name); err != nil {
+		session.ID = newID()
+		return session, err
+	}
+	cc := s.cc
+	cc.Template.Name = name
+	var env envelope
+	_, err := cc.Read(r, &env)
+	switch {
+	case err == nil:
+		session.ID, session.Values, session.IsNew = env.id, env.values, false
+		if session.ID == "" {
+			session.ID = newID()
+		}
+		return session, nil
+	case cookiesession.IsNoCookie(err):
+		session.ID = newID()
+		return session, nil
+	}
+	session.ID = newID()
+	if len(s.legacy) > 0 {
+		if c, cerr := r.Cookie(name); cerr == nil {
+			values := make(map[interface{}]interface{})
+			if securecookie.DecodeMulti(name, c.Value, &values, s.legacy...) == nil {
+				session.Values, session.IsNew = values, false
+				return session, nil
+			}
+		}
+	}
+	return session, err
+}
+
+// Save writes session into w's Set-Cookie header: sealed, split across as
+// many cookies as it needs, every stale chunk the request carried expired.
+// With session.Options.MaxAge < 0 it deletes every cookie of the session
+// instead. A session over the size limits is an error matching
+// cookiesession.ErrTooLarge, and a key or value that cannot be encoded a
+// *[ValueError]; either way w is left untouched, so the browser keeps its
+// previous cookies.
+func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
+	name := session.Name()
+	if err := validName(name); err != nil {
+		return err
+	}
+	opts := session.Options
+	if opts == nil {
+		opts = s.defaults()
+	}
+	cc := s.cc
+	cc.Template = http.Cookie{
+		Name: name, Path: opts.Path, Domain: opts.Domain, Secure: opts.Secure,
+		HttpOnly: opts.HttpOnly, SameSite: opts.SameSite, Partitioned: opts.Partitioned,
+	}
+	if opts.MaxAge < 0 {
+		cc.Clear(w, r)
+		if !hasSetCookie(w.Header(), name) {
+			// Delete the base cookie even when r did not carry it (the
+			// browser may hold it under this Path), as gorilla does.
+			c := cc.Template
+			c.MaxAge, c.Expires = -1, time.Unix(0, 0).UTC()
+			w.Header().Add("Set-Cookie", c.String())
+		}
+		return nil
+	}
+	if session.ID == "" {
+		session.ID = newID()
+	}
+	life := s.lifetime
+	if opts.MaxAge > 0 {
+		life = time.Duration(opts.MaxAge) * time.Second
+	}
+	cc.BrowserSession = opts.MaxAge == 0
+	_, err := cc.Write(w, r, &envelope{id: session.ID, values: session.Values}, s.now().Add(life))
+	return err
+}
+
+func (s *Store) defaults() *sessions.Options {
+	if s.Options == nil {
+		return defaultSessionOptions()
+	}
+	return s.Options
+}
+
+func hasSetCookie(h http.Header, name string) bool {
+	for _, line := range h["Set-Cookie"] {
+		if strings.HasPrefix(line, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// validName reports a name that cannot be a cookie name.
+func validName(name string) error {
+	c := http.Cookie{Name: name, Value: "x"}
+	if name == "" || c.Valid() != nil {
+		return fmt.Errorf("cookiesession: invalid session cookie name %q", name)
+	}
+	return nil
+}
+
+// newID returns a random 128-bit session ID in base64url.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

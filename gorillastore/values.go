@@ -1,0 +1,595 @@
+package gorillastore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"time"
+
+	"github.com/cookiesession/cookiesession"
+)
+
+// The values encoding is a compact, type-tagged binary form of gorilla's
+// map[interface{}]interface{}. Every value starts with a one-byte tag naming
+// its Go type, so an int comes back an int, a []byte a []byte and a
+// time.Time a time.Time. Types without a tag of their own are encoded with
+// encoding/gob as an interface value, exactly as gorilla's CookieStore
+// encodes them: such types must be registered with gob.Register, as they
+// must be for gorilla.
+//
+// Payload layout: a format byte (formatValues, or formatEnvelope followed by
+// the session ID as a length-prefixed string), then the number of entries
+// (uvarint) and each key and value.
+const (
+	formatValues   = 1 // a bare Values map (ValuesSerializer inside gorilla's CookieStore)
+	formatEnvelope = 2 // session ID, then the Values map (Store)
+
+	maxDepth = 32 // nesting of slices and maps
+)
+
+// Value tags.
+const (
+	tagNil byte = iota
+	tagFalse
+	tagTrue
+	tagString
+	tagInt
+	tagInt8
+	tagInt16
+	tagInt32
+	tagInt64
+	tagUint
+	tagUint8
+	tagUint16
+	tagUint32
+	tagUint64
+	tagFloat32
+	tagFloat64
+	tagBytes
+	tagTime
+	tagDuration
+	tagSlice        // []interface{}
+	tagMapString    // map[string]interface{}
+	tagMapAny       // map[interface{}]interface{}
+	tagStrings      // []string
+	tagInts         // []int
+	tagMapStringStr // map[string]string
+	tagGob          // anything else, gob-encoded as an interface value
+)
+
+// ValuesSerializer is a [cookiesession.Serializer] for gorilla's session
+// Values (map[interface{}]interface{}) that keeps every value's Go type:
+// strings, bools, every integer and float type, []byte, time.Time,
+// time.Duration, []interface{}, []string, []int, map[string]interface{},
+// map[string]string and map[interface{}]interface{} (nested to a depth of
+// 32) have their own compact encoding; any other type is gob-encoded and
+// must be registered with gob.Register, as gorilla's CookieStore requires.
+// A key or value that cannot be encoded is an error naming the key and the
+// type; nothing is ever converted to another type.
+//
+// Marshal accepts a map[interface{}]interface{} (or a pointer to one);
+// Unmarshal fills a *map[interface{}]interface{}. Use it to put a
+// [cookiesession.Codec] inside gorilla's own CookieStore; the [Store] uses
+// it already.
+var ValuesSerializer cookiesession.Serializer = valuesSerializer{}
+
+type valuesSerializer struct{}
+
+// envelope is what the Store seals: the session ID and its values.
+type envelope struct {
+	id     string
+	values map[interface{}]interface{}
+}
+
+func (valuesSerializer) Marshal(v any) ([]byte, error) {
+	switch v := v.(type) {
+	case *envelope:
+		b := make([]byte, 0, 256)
+		b = append(b, formatEnvelope)
+		b = appendString(b, v.id)
+		return appendValues(b, v.values)
+	case map[interface{}]interface{}:
+		return appendValues(append(make([]byte, 0, 256), formatValues), v)
+	case *map[interface{}]interface{}:
+		return appendValues(append(make([]byte, 0, 256), formatValues), *v)
+	}
+	return nil, fmt.Errorf("cookiesession: ValuesSerializer encodes map[interface{}]interface{}, not %T", v)
+}
+
+func (valuesSerializer) Unmarshal(data []byte, v any) (err error) {
+	defer func() {
+		// The payload is authenticated before it gets here, so this only
+		// guards against a bug: bad input must never panic.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: values do not decode", cookiesession.ErrInvalid)
+		}
+	}()
+	d := decoder{data: data}
+	if len(data) == 0 {
+		return errInvalidValues
+	}
+	format := d.data[0]
+	d.pos = 1
+	var id string
+	switch format {
+	case formatValues:
+	case formatEnvelope:
+		if id, err = d.string(); err != nil {
+			return err
+		}
+	default:
+		return errInvalidValues
+	}
+	m, err := d.mapAny(0)
+	if err != nil {
+		return err
+	}
+	if d.pos != len(d.data) {
+		return errInvalidValues
+	}
+	switch v := v.(type) {
+	case *envelope:
+		v.id, v.values = id, m
+	case *map[interface{}]interface{}:
+		*v = m
+	default:
+		return fmt.Errorf("cookiesession: ValuesSerializer decodes into *map[interface{}]interface{}, not %T", v)
+	}
+	return nil
+}
+
+var errInvalidValues = fmt.Errorf("%w: values do not decode", cookiesession.ErrInvalid)
+
+// ValueError reports a key or value of a session's Values that cannot be
+// saved: its key, the Go type that failed and why.
+type ValueError struct {
+	Key  interface{} // the top-level key of Values the problem is under
+	Type string      // the Go type that cannot be encoded
+	Err  error       // the cause, such as gob's "type not registered"
+}
+
+func (e *ValueError) Error() string {
+	return fmt.Sprintf("cookiesession: session value %#v: cannot encode type %s: %v", e.Key, e.Type, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *ValueError) Unwrap() error { return e.Err }
+
+// typeError is a ValueError before the key is known.
+type typeError struct {
+	typ string
+	err error
+}
+
+func (e *typeError) Error() string { return "cannot encode type " + e.typ + ": " + e.err.Error() }
+
+func appendValues(b []byte, m map[interface{}]interface{}) ([]byte, error) {
+	b = binary.AppendUvarint(b, uint64(len(m)))
+	for k, v := range m {
+		var err error
+		if b, err = appendValue(b, k, 0); err != nil {
+			return nil, keyError(k, err, true)
+		}
+		if b, err = appendValue(b, v, 0); err != nil {
+			return nil, keyError(k, err, false)
+		}
+	}
+	return b, nil
+}
+
+func keyError(k interface{}, err error, inKey bool) error {
+	var te *typeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	cause := te.err
+	if inKey {
+		cause = fmt.Errorf("in the key: %w", cause)
+	}
+	return &ValueError{Key: k, Type: te.typ, Err: cause}
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendValue(b []byte, v interface{}, depth int) ([]byte, error) {
+	if depth > maxDepth {
+		return nil, &typeError{typ: fmt.Sprintf("%T", v), err: fmt.Errorf("nested deeper than %d", maxDepth)}
+	}
+	switch v := v.(type) {
+	case nil:
+		return append(b, tagNil), nil
+	case bool:
+		if v {
+			return append(b, tagTrue), nil
+		}
+		return append(b, tagFalse), nil
+	case string:
+		return appendString(append(b, tagString), v), nil
+	case int:
+		return binary.AppendVarint(append(b, tagInt), int64(v)), nil
+	case int8:
+		return binary.AppendVarint(append(b, tagInt8), int64(v)), nil
+	case int16:
+		return binary.AppendVarint(append(b, tagInt16), int64(v)), nil
+	case int32:
+		return binary.AppendVarint(append(b, tagInt32), int64(v)), nil
+	case int64:
+		return binary.AppendVarint(append(b, tagInt64), v), nil
+	case uint:
+		return binary.AppendUvarint(append(b, tagUint), uint64(v)), nil
+	case uint8:
+		return binary.AppendUvarint(append(b, tagUint8), uint64(v)), nil
+	case uint16:
+		return binary.AppendUvarint(append(b, tagUint16), uint64(v)), nil
+	case uint32:
+		return binary.AppendUvarint(append(b, tagUint32), uint64(v)), nil
+	case uint64:
+		return binary.AppendUvarint(append(b, tagUint64), v), nil
+	case float32:
+		return binary.BigEndian.AppendUint32(append(b, tagFloat32), math.Float32bits(v)), nil
+	case float64:
+		return binary.BigEndian.AppendUint64(append(b, tagFloat64), math.Float64bits(v)), nil
+	case []byte:
+		b = binary.AppendUvarint(append(b, tagBytes), uint64(len(v)))
+		return append(b, v...), nil
+	case time.Time:
+		t, err := v.MarshalBinary()
+		if err != nil {
+			return nil, &typeError{typ: "time.Time", err: err}
+		}
+		b = binary.AppendUvarint(append(b, tagTime), uint64(len(t)))
+		return append(b, t...), nil
+	case time.Duration:
+		return binary.AppendVarint(append(b, tagDuration), int64(v)), nil
+	case []string:
+		b = binary.AppendUvarint(append(b, tagStrings), uint64(len(v)))
+		for _, s := range v {
+			b = appendString(b, s)
+		}
+		return b, nil
+	case []int:
+		b = binary.AppendUvarint(append(b, tagInts), uint64(len(v)))
+		for _, n := range v {
+			b = binary.AppendVarint(b, int64(n))
+		}
+		return b, nil
+	case map[string]string:
+		b = binary.AppendUvarint(append(b, tagMapStringStr), uint64(len(v)))
+		for k, s := range v {
+			b = appendString(appendString(b, k), s)
+		}
+		return b, nil
+	case []interface{}:
+		b = binary.AppendUvarint(append(b, tagSlice), uint64(len(v)))
+		var err error
+		for _, e := range v {
+			if b, err = appendValue(b, e, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	case map[string]interface{}:
+		b = binary.AppendUvarint(append(b, tagMapString), uint64(len(v)))
+		var err error
+		for k, e := range v {
+			b = appendString(b, k)
+			if b, err = appendValue(b, e, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	case map[interface{}]interface{}:
+		b = binary.AppendUvarint(append(b, tagMapAny), uint64(len(v)))
+		var err error
+		for k, e := range v {
+			if b, err = appendValue(b, k, depth+1); err != nil {
+				return nil, err
+			}
+			if b, err = appendValue(b, e, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	}
+	return appendGob(b, v)
+}
+
+// appendGob encodes v as gob encodes an interface value: the registered
+// type name, then the value. This is how gorilla's CookieStore stores the
+// same value, so the same types work (and need the same gob.Register).
+func appendGob(b []byte, v interface{}) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&v); err != nil {
+		return nil, &typeError{typ: fmt.Sprintf("%T", v), err: err}
+	}
+	b = binary.AppendUvarint(append(b, tagGob), uint64(buf.Len()))
+	return append(b, buf.Bytes()...), nil
+}
+
+// decoder reads the values encoding. Every count is checked against the
+// bytes left before anything is allocated.
+type decoder struct {
+	data []byte
+	pos  int
+}
+
+func (d *decoder) uvarint() (uint64, error) {
+	v, n := binary.Uvarint(d.data[d.pos:])
+	if n <= 0 {
+		return 0, errInvalidValues
+	}
+	d.pos += n
+	return v, nil
+}
+
+func (d *decoder) varint() (int64, error) {
+	v, n := binary.Varint(d.data[d.pos:])
+	if n <= 0 {
+		return 0, errInvalidValues
+	}
+	d.pos += n
+	return v, nil
+}
+
+// count reads a length or element count; each element takes at least one
+// byte, so a count over the bytes left is invalid.
+func (d *decoder) count() (int, error) {
+	n, err := d.uvarint()
+	if err != nil {
+		return 0, err
+	}
+	if n > uint64(len(d.data)-d.pos) {
+		return 0, errInvalidValues
+	}
+	return int(n), nil
+}
+
+func (d *decoder) bytes() ([]byte, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	b := d.data[d.pos : d.pos+n : d.pos+n]
+	d.pos += n
+	return b, nil
+}
+
+func (d *decoder) string() (string, error) {
+	b, err := d.bytes()
+	return string(b), err
+}
+
+func (d *decoder) fixed(n int) ([]byte, error) {
+	if len(d.data)-d.pos < n {
+		return nil, errInvalidValues
+	}
+	b := d.data[d.pos : d.pos+n]
+	d.pos += n
+	return b, nil
+}
+
+func (d *decoder) mapAny(depth int) (map[interface{}]interface{}, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[interface{}]interface{}, n)
+	for range n {
+		k, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		if k != nil && !reflect.TypeOf(k).Comparable() {
+			return nil, errInvalidValues
+		}
+		v, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func (d *decoder) value(depth int) (interface{}, error) {
+	if depth > maxDepth+1 {
+		return nil, errInvalidValues
+	}
+	tag, err := d.fixed(1)
+	if err != nil {
+		return nil, err
+	}
+	switch tag[0] {
+	case tagNil:
+		return nil, nil
+	case tagFalse:
+		return false, nil
+	case tagTrue:
+		return true, nil
+	case tagString:
+		return d.string()
+	case tagInt, tagInt8, tagInt16, tagInt32, tagInt64, tagDuration:
+		v, err := d.varint()
+		if err != nil {
+			return nil, err
+		}
+		return signed(tag[0], v)
+	case tagUint, tagUint8, tagUint16, tagUint32, tagUint64:
+		v, err := d.uvarint()
+		if err != nil {
+			return nil, err
+		}
+		return unsigned(tag[0], v)
+	case tagFloat32:
+		b, err := d.fixed(4)
+		if err != nil {
+			return nil, err
+		}
+		return math.Float32frombits(binary.BigEndian.Uint32(b)), nil
+	case tagFloat64:
+		b, err := d.fixed(8)
+		if err != nil {
+			return nil, err
+		}
+		return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
+	case tagBytes:
+		b, err := d.bytes()
+		if err != nil {
+			return nil, err
+		}
+		return bytes.Clone(b), nil
+	case tagTime:
+		b, err := d.bytes()
+		if err != nil {
+			return nil, err
+		}
+		var t time.Time
+		if err := t.UnmarshalBinary(b); err != nil {
+			return nil, errInvalidValues
+		}
+		return t, nil
+	case tagStrings:
+		n, err := d.count()
+		if err != nil {
+			return nil, err
+		}
+		s := make([]string, n)
+		for i := range s {
+			if s[i], err = d.string(); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	case tagInts:
+		n, err := d.count()
+		if err != nil {
+			return nil, err
+		}
+		s := make([]int, n)
+		for i := range s {
+			v, err := d.varint()
+			if err != nil {
+				return nil, err
+			}
+			if int64(int(v)) != v {
+				return nil, errInvalidValues
+			}
+			s[i] = int(v)
+		}
+		return s, nil
+	case tagMapStringStr:
+		n, err := d.count()
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[string]string, n)
+		for range n {
+			k, err := d.string()
+			if err != nil {
+				return nil, err
+			}
+			if m[k], err = d.string(); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	case tagSlice:
+		n, err := d.count()
+		if err != nil {
+			return nil, err
+		}
+		s := make([]interface{}, n)
+		for i := range s {
+			if s[i], err = d.value(depth + 1); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	case tagMapString:
+		n, err := d.count()
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[string]interface{}, n)
+		for range n {
+			k, err := d.string()
+			if err != nil {
+				return nil, err
+			}
+			if m[k], err = d.value(depth + 1); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	case tagMapAny:
+		return d.mapAny(depth + 1)
+	case tagGob:
+		b, err := d.bytes()
+		if err != nil {
+			return nil, err
+		}
+		var v interface{}
+		if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&v); err != nil {
+			return nil, fmt.Errorf("%w: gob value does not decode (is its type registered with gob.Register?): %w", cookiesession.ErrInvalid, err)
+		}
+		return v, nil
+	}
+	return nil, errInvalidValues
+}
+
+func signed(tag byte, v int64) (interface{}, error) {
+	switch tag {
+	case tagInt:
+		if int64(int(v)) == v {
+			return int(v), nil
+		}
+	case tagInt8:
+		if v >= math.MinInt8 && v <= math.MaxInt8 {
+			return int8(v), nil
+		}
+	case tagInt16:
+		if v >= math.MinInt16 && v <= math.MaxInt16 {
+			return int16(v), nil
+		}
+	case tagInt32:
+		if v >= math.MinInt32 && v <= math.MaxInt32 {
+			return int32(v), nil
+		}
+	case tagInt64:
+		return v, nil
+	case tagDuration:
+		return time.Duration(v), nil
+	}
+	return nil, errInvalidValues
+}
+
+func unsigned(tag byte, v uint64) (interface{}, error) {
+	switch tag {
+	case tagUint:
+		if uint64(uint(v)) == v {
+			return uint(v), nil
+		}
+	case tagUint8:
+		if v <= math.MaxUint8 {
+			return uint8(v), nil
+		}
+	case tagUint16:
+		if v <= math.MaxUint16 {
+			return uint16(v), nil
+		}
+	case tagUint32:
+		if v <= math.MaxUint32 {
+			return uint32(v), nil
+		}
+	case tagUint64:
+		return v, nil
+	}
+	return nil, errInvalidValues
+}

@@ -1,0 +1,275 @@
+// Package bench measures cookiesession's middleware beside
+// gorilla/sessions' CookieStore, in the same run. It lives apart from the
+// core package so that gorilla/sessions never appears in the core's test
+// imports.
+//
+//	go test -run '^$' -bench . -count 6 ./internal/bench > new.txt
+//	benchstat -col /impl new.txt
+package bench
+
+import (
+	"encoding/gob"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/cookiesession/cookiesession"
+)
+
+// payload is a session fixture, decoded into the generic shape both
+// libraries can store without a schema: for cookiesession-map a
+// map[string]any as T (encoding/json), for gorilla/sessions the same map
+// as one value of Session.Values (encoding/gob, its default). The
+// cookiesession case uses the typed struct session instead.
+type payload = map[string]any
+
+func init() {
+	gob.Register(map[string]any{})
+	gob.Register([]any{})
+}
+
+func loadPayload(b *testing.B, name string) payload {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "payloads", name+".json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var p payload
+	if err := json.Unmarshal(raw, &p); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// roundTrip is a pair of handlers: one saves the payload, the next
+// request's loads it.
+type roundTrip struct {
+	save, load http.Handler
+	loaded     *int // fields of the payload the last load saw
+}
+
+// session is the fixtures' shape as an application would declare it:
+// cookiesession's intended use is a typed session.
+type session struct {
+	UID         int64    `json:"uid"`
+	CSRF        string   `json:"csrf"`
+	Exp         int64    `json:"exp"`
+	Auth        bool     `json:"auth"`
+	SID         string   `json:"sid,omitempty"`
+	TenantID    int      `json:"tenant_id,omitempty"`
+	DeviceID    string   `json:"device_id,omitempty"`
+	Profile     *profile `json:"profile,omitempty"`
+	Roles       []string `json:"roles,omitempty"`
+	Permissions []string `json:"permissions,omitempty"`
+	Locale      string   `json:"locale,omitempty"`
+	Timezone    string   `json:"timezone,omitempty"`
+	Currency    string   `json:"currency,omitempty"`
+	Theme       string   `json:"theme,omitempty"`
+	Flash       []flash  `json:"flash,omitempty"`
+	LastSeenIP  string   `json:"last_seen_ip,omitempty"`
+	LoginMethod string   `json:"login_method,omitempty"`
+	RememberMe  *bool    `json:"remember_me,omitempty"`
+	CartCount   int      `json:"cart_count,omitempty"`
+	UAHash      string   `json:"ua_hash,omitempty"`
+}
+
+type profile struct {
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name"`
+	Email       string `json:"email"`
+	DisplayName string `json:"display_name"`
+	AvatarURL   string `json:"avatar_url"`
+	Verified    bool   `json:"verified"`
+	MFAEnabled  bool   `json:"mfa_enabled"`
+	CreatedAt   string `json:"created_at"`
+}
+
+type flash struct {
+	Level string `json:"level"`
+	Msg   string `json:"msg"`
+}
+
+// typed converts a fixture to the typed session, checking that nothing is
+// lost on the way.
+func typed(b *testing.B, p payload) session {
+	raw, _ := json.Marshal(p)
+	var s session
+	if err := json.Unmarshal(raw, &s); err != nil {
+		b.Fatal(err)
+	}
+	back, _ := json.Marshal(s)
+	var q payload
+	json.Unmarshal(back, &q)
+	if !reflect.DeepEqual(p, q) {
+		b.Fatalf("the typed session does not carry the fixture:\n%s\n%s", raw, back)
+	}
+	return s
+}
+
+func cookiesessionHandlers[T any](b *testing.B, v T, fields func(*T) int) roundTrip {
+	m, err := cookiesession.New[T](cookiesession.Options{
+		Keys:              [][]byte{cookiesession.GenerateKey()},
+		InsecureAllowHTTP: true,
+		OnError:           func(_ *http.Request, err error) { b.Fatal(err) },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var loaded int
+	return roundTrip{
+		save: m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			*m.Get(r).Data = v
+		})),
+		load: m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			loaded = fields(m.Get(r).Data)
+		})),
+		loaded: &loaded,
+	}
+}
+
+func gorillaHandlers(b *testing.B, p payload) roundTrip {
+	// Authenticated and encrypted, as cookiesession: HMAC-SHA256 and
+	// AES-256 keys.
+	store := sessions.NewCookieStore(cookiesession.GenerateKey(), cookiesession.GenerateKey())
+	store.Options.HttpOnly = true
+	var loaded int
+	return roundTrip{
+		save: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, err := store.Get(r, "session")
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Values["data"] = p
+			if err := s.Save(r, w); err != nil {
+				b.Fatal(err)
+			}
+		}),
+		load: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, err := store.Get(r, "session")
+			if err != nil {
+				b.Fatal(err)
+			}
+			v, _ := s.Values["data"].(payload)
+			loaded = len(v)
+		}),
+		loaded: &loaded,
+	}
+}
+
+// BenchmarkRoundTrip saves a session in one request and loads it in the
+// next, through httptest: the Set-Cookie lines of the first response
+// become the Cookie header of the second.
+func BenchmarkRoundTrip(b *testing.B) {
+	for _, size := range []string{"100b", "1kb"} {
+		p := loadPayload(b, size)
+		ts := typed(b, p)
+		for _, impl := range []struct {
+			name string
+			new  func() roundTrip
+		}{
+			// The typed session cookiesession is made for.
+			{"cookiesession", func() roundTrip {
+				return cookiesessionHandlers(b, ts, func(s *session) int {
+					if s.CSRF != ts.CSRF {
+						return 0
+					}
+					return len(p)
+				})
+			}},
+			// The same untyped map gorilla/sessions stores.
+			{"cookiesession-map", func() roundTrip {
+				return cookiesessionHandlers(b, p, func(m *payload) int { return len(*m) })
+			}},
+			{"gorilla", func() roundTrip { return gorillaHandlers(b, p) }},
+			// The harness alone (requests, recorders, the Cookie
+			// header): what every case above pays besides sessions.
+			{"none", func() roundTrip {
+				var loaded int
+				return roundTrip{
+					save:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header().Add("Set-Cookie", "a=b") }),
+					load:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { loaded = len(p) }),
+					loaded: &loaded,
+				}
+			}},
+		} {
+			b.Run("payload="+size+"/impl="+impl.name, func(b *testing.B) {
+				rt := impl.new()
+				raw, _ := json.Marshal(p)
+				b.SetBytes(int64(len(raw)))
+				b.ReportAllocs()
+				var cookieBytes int
+				cpu := cpuTime()
+				for b.Loop() {
+					w := httptest.NewRecorder()
+					rt.save.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+					r := httptest.NewRequest("GET", "/", nil)
+					r.Header.Set("Cookie", cookieHeader(w.Header()))
+					*rt.loaded = 0
+					rt.load.ServeHTTP(httptest.NewRecorder(), r)
+					if *rt.loaded != len(p) {
+						b.Fatalf("loaded %d fields, want %d", *rt.loaded, len(p))
+					}
+					cookieBytes = len(r.Header.Get("Cookie"))
+				}
+				reportCPU(b, cpu)
+				b.ReportMetric(float64(cookieBytes), "cookie-B")
+			})
+		}
+	}
+}
+
+// cookieHeader turns Set-Cookie lines into a Cookie header, as a browser
+// would send them back.
+func cookieHeader(h http.Header) string {
+	var parts []string
+	for _, line := range h["Set-Cookie"] {
+		nv, _, _ := strings.Cut(line, ";")
+		parts = append(parts, nv)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// nopWriter is a ResponseWriter that discards everything, so that the
+// untouched benchmark measures the middleware, not a recorder.
+type nopWriter struct{ h http.Header }
+
+func (w nopWriter) Header() http.Header         { return w.h }
+func (w nopWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w nopWriter) WriteHeader(int)             {}
+
+// BenchmarkUntouched is a request whose handler never asks for its
+// session, through the middleware and on the bare handler. The request
+// carries a session cookie, which must not be opened.
+func BenchmarkUntouched(b *testing.B) {
+	m, err := cookiesession.New[payload](cookiesession.Options{Keys: [][]byte{cookiesession.GenerateKey()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hello := []byte("hello")
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(hello) })
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", "session="+strings.Repeat("A", 3000))
+	for _, impl := range []struct {
+		name string
+		h    http.Handler
+	}{{"bare", bare}, {"cookiesession", m.Handler(bare)}} {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			w := nopWriter{h: http.Header{}}
+			b.ReportAllocs()
+			cpu := cpuTime()
+			for b.Loop() {
+				impl.h.ServeHTTP(w, r)
+			}
+			reportCPU(b, cpu)
+			if len(w.h["Set-Cookie"]) != 0 {
+				b.Fatal("an untouched session set a cookie")
+			}
+		})
+	}
+}
