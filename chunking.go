@@ -495,23 +495,27 @@ func (cc *CookieCodec) readRaw(h http.Header) ([]byte, Meta, error) {
 	return data, meta, nil
 }
 
-// Write serializes value, seals it to expire at expires (zero: the codec's
-// MaxAge from now), splits it across cookies and sets them on w, replacing
-// any Set-Cookie this session already had on w and expiring every other
-// cookie of the session that r carried. A value over the limits is an error
-// matching [ErrTooLarge] and w is left untouched, so the browser keeps its
-// previous cookies. Limits that [New] would reject for the Template's name
-// are an error too.
-func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, expires time.Time) (Meta, error) {
+// Write serializes value, seals it to expire lifetime after the seal (zero:
+// the codec's MaxAge), splits it across cookies and sets them on w,
+// replacing any Set-Cookie this session already had on w and expiring every
+// other cookie of the session that r carried. The cookies' Max-Age is the
+// lifetime in whole seconds. A value over the limits is an error matching
+// [ErrTooLarge] and w is left untouched, so the browser keeps its previous
+// cookies. A negative lifetime, or Limits that [New] would reject for the
+// Template's name, are an error too.
+func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, lifetime time.Duration) (Meta, error) {
+	if lifetime < 0 {
+		return Meta{}, errors.New("cookiesession: CookieCodec.Write with a negative lifetime")
+	}
 	data, err := cc.Codec.ser.Marshal(value)
 	if err != nil {
 		return Meta{}, fmt.Errorf("cookiesession: encoding value: %w", err)
 	}
-	now := cc.Codec.now()
-	if expires.IsZero() {
-		expires = now.Add(cc.Codec.maxAge)
+	if lifetime == 0 {
+		lifetime = cc.Codec.maxAge
 	}
-	return cc.writeRaw(w.Header(), r.Header, data, now, expires)
+	now := cc.Codec.now()
+	return cc.writeRaw(w.Header(), r.Header, data, now, now.Add(lifetime))
 }
 
 // Clear expires every cookie of the session that r carried (and removes
@@ -562,11 +566,8 @@ func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, exp
 	c := cookieTemplate(&cc.Template)
 	if !cc.BrowserSession && len(parts) > 0 {
 		c.Expires = expires.UTC()
-		// Whole seconds, rounded down so the cookie never outlives the
-		// sealed expiry, but with a millisecond of slack for the moment
-		// between a caller computing expires and the seal: 30 days stay
-		// 2592000 seconds, not 2591999.
-		c.MaxAge = max(int((expires.Sub(now)+time.Millisecond)/time.Second), 1)
+		// Whole seconds, rounded down: the cookie never outlives the seal.
+		c.MaxAge = max(int(expires.Sub(now)/time.Second), 1)
 	}
 	// Every cookie has the same attributes: format them once. The values
 	// are base64url, which net/http would neither change nor quote.

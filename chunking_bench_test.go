@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gorilla/securecookie"
 )
@@ -33,7 +32,7 @@ func benchCodec(b *testing.B) (CookieCodec, []string) {
 	}
 	cc := CookieCodec{Codec: codec, Template: http.Cookie{Name: "session", Path: "/"}}
 	w := httptest.NewRecorder()
-	meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), benchPayload(b, "4kb.json"), time.Time{})
+	meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), benchPayload(b, "4kb.json"), 0)
 	if err != nil || meta.Chunks != 2 {
 		b.Fatalf("sealing: %d chunks, %v", meta.Chunks, err)
 	}
@@ -179,7 +178,7 @@ func BenchmarkCookieCodecWrite(b *testing.B) {
 	rec := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "/", nil)
 	// The previous session: five cookies.
-	if _, err := cc.Write(rec, r, chunkData{Blob: blob(1, 12000)}, time.Time{}); err != nil {
+	if _, err := cc.Write(rec, r, chunkData{Blob: blob(1, 12000)}, 0); err != nil {
 		b.Fatal(err)
 	}
 	var prev []string
@@ -205,7 +204,7 @@ func BenchmarkCookieCodecWrite(b *testing.B) {
 			var meta Meta
 			for b.Loop() {
 				clear(w.h)
-				meta, err = cc.Write(w, r, tc.value, time.Time{})
+				meta, err = cc.Write(w, r, tc.value, 0)
 			}
 			if err != nil || meta.Chunks != tc.chunks {
 				b.Fatalf("%d chunks, %v", meta.Chunks, err)
@@ -237,7 +236,7 @@ func BenchmarkReadPeer(b *testing.B) {
 	cc := CookieCodec{Codec: codec, Template: http.Cookie{Name: "session", Path: "/"}}
 	payload := benchPayload(b, "1kb.json")
 	w := httptest.NewRecorder()
-	if _, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), payload, time.Time{}); err != nil {
+	if _, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), payload, 0); err != nil {
 		b.Fatal(err)
 	}
 	ours := w.Result().Cookies()[0]

@@ -585,7 +585,7 @@ func codecServer(t *testing.T, cc CookieCodec) *httptest.Server {
 		switch r.URL.Path {
 		case "/write":
 			size, _ := strconv.Atoi(r.URL.Query().Get("size"))
-			meta, err := cc.Write(w, r, chunkData{N: size, Blob: blob(uint64(size), size)}, time.Time{})
+			meta, err := cc.Write(w, r, chunkData{N: size, Blob: blob(uint64(size), size)}, 0)
 			if err != nil {
 				w.Header().Set("X-Error", err.Error())
 				return
@@ -720,7 +720,7 @@ func newJoinFixture(t testing.TB) *joinFixture {
 func sealValues(t testing.TB, cc CookieCodec, v chunkData, chunks int) []string {
 	t.Helper()
 	w := httptest.NewRecorder()
-	meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), v, time.Time{})
+	meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), v, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1158,7 +1158,7 @@ func TestWriteExpiresUnreadableCookies(t *testing.T) {
 			r.Header.Set("Cookie", carried)
 			w := httptest.NewRecorder()
 			if what == "write" {
-				if _, err := f.cc.Write(w, r, chunkData{N: 1}, time.Time{}); err != nil {
+				if _, err := f.cc.Write(w, r, chunkData{N: 1}, 0); err != nil {
 					t.Fatal(err)
 				}
 			} else {
@@ -1196,10 +1196,10 @@ func TestMaxAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	cc := CookieCodec{Codec: codec, Template: http.Cookie{Name: "s", Path: "/"}}
-	write := func(expires time.Time) *http.Cookie {
+	write := func(lifetime time.Duration) (*http.Cookie, Meta) {
 		t.Helper()
 		w := httptest.NewRecorder()
-		meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), "v", expires)
+		meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), "v", lifetime)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1212,20 +1212,22 @@ func TestMaxAge(t *testing.T) {
 		if gone := meta.Issued.Add(time.Duration(c.MaxAge) * time.Second); c.MaxAge > 1 && gone.After(meta.Expires) {
 			t.Errorf("Max-Age %d keeps the cookie until %v, after the sealed expiry %v", c.MaxAge, gone, meta.Expires)
 		}
-		return c
+		return c, meta
 	}
-	if c := write(time.Time{}); c.MaxAge != 3600 {
+	if c, _ := write(0); c.MaxAge != 3600 {
 		t.Errorf("default expiry: Max-Age %d, want 3600", c.MaxAge)
 	}
-	exp := start.Add(90*time.Second + 900*time.Millisecond)
-	if c := write(exp); c.MaxAge != 90 || !c.Expires.Equal(exp.Truncate(time.Second)) {
+	if c, meta := write(90*time.Second + 900*time.Millisecond); c.MaxAge != 90 || !c.Expires.Equal(meta.Expires.Truncate(time.Second)) {
 		t.Errorf("expiry in 90.9 s: Max-Age %d, Expires %v", c.MaxAge, c.Expires)
 	}
-	if c := write(start.Add(500 * time.Millisecond)); c.MaxAge != 1 {
+	if c, _ := write(500 * time.Millisecond); c.MaxAge != 1 {
 		t.Errorf("expiry in 0.5 s: Max-Age %d, want 1 (0 would mean none)", c.MaxAge)
 	}
+	if _, err := cc.Write(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil), "v", -time.Second); err == nil {
+		t.Error("a negative lifetime was accepted")
+	}
 	cc.BrowserSession = true
-	if c := write(time.Time{}); c.MaxAge != 0 || !c.Expires.IsZero() {
+	if c, _ := write(0); c.MaxAge != 0 || !c.Expires.IsZero() {
 		t.Errorf("BrowserSession: Max-Age %d, Expires %v", c.MaxAge, c.Expires)
 	}
 }
@@ -1325,7 +1327,7 @@ func TestWriteAtBoundaries(t *testing.T) {
 			}
 			value := strings.Repeat("x", d-2)
 			w := httptest.NewRecorder()
-			meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), value, time.Time{})
+			meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), value, 0)
 			want := k + 1
 			if n > capacity {
 				want = k + 2
@@ -1378,7 +1380,7 @@ func TestBadLimitsDoNotPanic(t *testing.T) {
 		var d chunkData
 		_, rerr := cc.Read(r, &d)
 		w := httptest.NewRecorder()
-		_, werr := cc.Write(w, r, chunkData{N: 1, Blob: blob(1, 200)}, time.Time{})
+		_, werr := cc.Write(w, r, chunkData{N: 1, Blob: blob(1, 200)}, 0)
 		if werr == nil && l.validate("session") != nil {
 			t.Errorf("%+v: Write accepted invalid Limits", l)
 		}
@@ -1404,7 +1406,7 @@ func TestSetCookieLines(t *testing.T) {
 		for _, browserSession := range []bool{false, true} {
 			cc := CookieCodec{Codec: codec, Limits: Limits{CookieSize: 500, TotalSize: 4000}, Template: tmpl, BrowserSession: browserSession}
 			w := httptest.NewRecorder()
-			if _, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), blob(1, 1200), time.Time{}); err != nil {
+			if _, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), blob(1, 1200), 0); err != nil {
 				t.Fatal(err)
 			}
 			lines := w.Header()["Set-Cookie"]

@@ -14,6 +14,7 @@ import (
 	"io"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
@@ -91,7 +92,11 @@ func (e *SizeError) Error() string {
 func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
 
 // Serializer turns values into bytes and back. The codec seals whatever
-// Marshal returns; Unmarshal must reject trailing data. The default is [JSON].
+// Marshal returns; Unmarshal must reject trailing data. Marshal must be
+// deterministic (equal values give equal bytes): the session manager
+// compares serialized bytes to decide whether a session changed, so a
+// serializer that orders map keys at random rewrites the cookie on every
+// request. The default is [JSON].
 type Serializer interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error
@@ -295,19 +300,55 @@ type Meta struct {
 // a cookie value. It fails with an error matching [ErrTooLarge] when the
 // serialized value exceeds MaxDecodedSize.
 func (c *Codec) Encode(name string, value any) (string, error) {
-	data, err := c.ser.Marshal(value)
-	if err != nil {
-		return "", fmt.Errorf("cookiesession: encoding value: %w", err)
+	var data []byte
+	if _, ok := c.ser.(jsonSerializer); ok {
+		// The built-in JSON serializer writes into a reused buffer
+		// instead of a new slice per value.
+		e := jsonEncoderPool.Get().(*jsonEncoder)
+		defer e.put()
+		e.buf.Reset()
+		if err := e.enc.Encode(value); err != nil {
+			return "", fmt.Errorf("cookiesession: encoding value: %w", err)
+		}
+		data = e.buf.Bytes()
+		data = data[:len(data)-1] // Encode ends the value with a newline
+	} else {
+		var err error
+		if data, err = c.ser.Marshal(value); err != nil {
+			return "", fmt.Errorf("cookiesession: encoding value: %w", err)
+		}
 	}
 	now := c.now()
 	return c.seal(name, data, now, now.Add(c.maxAge), 1)
+}
+
+// jsonEncoder is a reusable encoding/json encoder and its output buffer.
+// Its output is what json.Marshal returns, plus a newline.
+type jsonEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var jsonEncoderPool = sync.Pool{New: func() any {
+	e := new(jsonEncoder)
+	e.enc = json.NewEncoder(&e.buf)
+	return e
+}}
+
+func (e *jsonEncoder) put() {
+	if e.buf.Cap() <= maxPooledScratch {
+		e.buf.Reset()
+		jsonEncoderPool.Put(e)
+	}
 }
 
 // Decode opens a value made by [Codec.Encode] for the same cookie name and
 // deserializes it into dst. It returns [ErrInvalid] for anything that does
 // not authenticate or parse, [ErrExpired] for an authentic but expired
 // value, and an error matching [ErrTooLarge] for an oversized one. dst is
-// left untouched on error.
+// left untouched when the value does not open; a value that opens but does
+// not deserialize into dst (also ErrInvalid) may have filled part of it, as
+// encoding/json does.
 func (c *Codec) Decode(name, value string, dst any) error {
 	_, err := c.DecodeMeta(name, value, dst)
 	return err
@@ -315,7 +356,14 @@ func (c *Codec) Decode(name, value string, dst any) error {
 
 // DecodeMeta is [Codec.Decode] that also returns the value's [Meta].
 func (c *Codec) DecodeMeta(name, value string, dst any) (Meta, error) {
-	data, meta, err := c.open(name, value, 1)
+	// The built-in JSON serializer never retains its input, so the payload
+	// can be opened in a reused buffer; another Serializer might keep it.
+	var sp *[]byte
+	if _, ok := c.ser.(jsonSerializer); ok {
+		sp = getScratch()
+		defer putScratch(sp, true)
+	}
+	data, meta, err := c.openInto(sp, name, value, 1)
 	if err != nil {
 		return meta, err
 	}
@@ -331,6 +379,37 @@ func encodedLen(n int) int { return b64.EncodedLen(n + Overhead) }
 
 // maxEncodedLen is the longest value open accepts before any decoding.
 func (c *Codec) maxEncodedLen() int { return encodedLen(c.maxDecoded) }
+
+// scratchPool holds buffers for sealing and opening, so that a value
+// costs one allocation (the encoded string) on the way out and none of its
+// own on the way in.
+var scratchPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledScratch bounds the buffers kept in scratchPool: one oversized
+// value must not pin memory.
+const maxPooledScratch = 64 << 10
+
+func getScratch() *[]byte { return scratchPool.Get().(*[]byte) }
+
+// putScratch returns a buffer to the pool, zeroing its used part first if
+// it held plaintext.
+func putScratch(sp *[]byte, wipe bool) {
+	if wipe {
+		clear(*sp)
+	}
+	if cap(*sp) <= maxPooledScratch {
+		scratchPool.Put(sp)
+	}
+}
+
+// grow sets *sp to length n, reallocating when its capacity is short.
+func grow(sp *[]byte, n int) []byte {
+	if cap(*sp) < n {
+		*sp = make([]byte, n)
+	}
+	*sp = (*sp)[:n]
+	return *sp
+}
 
 var flatePool = sync.Pool{New: func() any {
 	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
@@ -385,7 +464,12 @@ func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expir
 	}
 	k := &c.keys[0]
 	sealedLen := Overhead + len(data)
-	buf := make([]byte, sealedLen, sealedLen+16)
+	// One scratch buffer holds the sealed bytes, then the associated data.
+	sp := getScratch()
+	defer putScratch(sp, false) // it holds only ciphertext and the header
+	buf := grow(sp, sealedLen+headerSize+len(name))
+	ad := buf[sealedLen:]
+	buf = buf[:sealedLen]
 
 	// 1. Header: version, key id, flags, chunk count. All of it is
 	// associated data, so none of it can be changed without detection.
@@ -407,18 +491,20 @@ func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expir
 	copy(pt[timesSize:], data)
 
 	// 4. Seal in place, with the header and cookie name as associated data.
-	ad := associatedData(buf[:headerSize], name)
+	setAssociatedData(ad, buf[:headerSize], name)
 	k.aead.Seal(pt[:0], nonce, pt, ad)
 
-	// 5. base64url without padding.
-	return b64.EncodeToString(buf), nil
+	// 5. base64url without padding, straight into the string's memory.
+	out := make([]byte, b64.EncodedLen(sealedLen))
+	b64.Encode(out, buf)
+	return unsafe.String(unsafe.SliceData(out), len(out)), nil // out is never written again
 }
 
-// associatedData binds the header and the cookie name.
-func associatedData(header []byte, name string) []byte {
-	ad := make([]byte, 0, len(header)+len(name))
-	ad = append(ad, header...)
-	return append(ad, name...)
+// setAssociatedData fills ad (headerSize+len(name) bytes) with the header
+// and the cookie name, which the seal binds.
+func setAssociatedData(ad, header []byte, name string) {
+	copy(ad, header)
+	copy(ad[len(header):], name)
 }
 
 // header is the cleartext part of a sealed value, read before decryption.
@@ -451,6 +537,12 @@ func peekHeader(s string) (header, error) {
 // open is the opening pipeline for a joined value that spanned chunks
 // cookies. It returns the serialized payload.
 func (c *Codec) open(name, s string, chunks int) ([]byte, Meta, error) {
+	return c.openInto(nil, name, s, chunks)
+}
+
+// openInto is open decoding into the scratch buffer sp (nil: a new one);
+// the payload it returns may alias *sp.
+func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, error) {
 	meta := Meta{Size: len(s)}
 
 	// 1. Sizes first: nothing is decoded past the limit.
@@ -480,8 +572,18 @@ func (c *Codec) open(name, s string, chunks int) ([]byte, Meta, error) {
 
 	// 3. Strict base64url: no padding, no other alphabet, no stray bits,
 	// no skipped newlines (the length check catches those).
-	buf := make([]byte, b64.DecodedLen(len(s)))
-	n, err := b64.Decode(buf, []byte(s))
+	// One buffer holds the decoded bytes, then the associated data. The
+	// string is read in place: Decode does not write to its source.
+	decodedLen := b64.DecodedLen(len(s))
+	var buf []byte
+	if sp != nil {
+		buf = grow(sp, decodedLen+headerSize+len(name))
+	} else {
+		buf = make([]byte, decodedLen+headerSize+len(name))
+	}
+	ad := buf[decodedLen:]
+	buf = buf[:decodedLen]
+	n, err := b64.Decode(buf, unsafe.Slice(unsafe.StringData(s), len(s)))
 	if err != nil || n != len(buf) || n < Overhead {
 		return nil, meta, ErrInvalid
 	}
@@ -489,7 +591,8 @@ func (c *Codec) open(name, s string, chunks int) ([]byte, Meta, error) {
 	// 4. Authenticate and decrypt in place.
 	nonce := buf[headerSize : headerSize+nonceSize]
 	ct := buf[headerSize+nonceSize:]
-	pt, err := k.aead.Open(ct[:0], nonce, ct, associatedData(buf[:headerSize], name))
+	setAssociatedData(ad, buf[:headerSize], name)
+	pt, err := k.aead.Open(ct[:0], nonce, ct, ad)
 	if err != nil {
 		return nil, meta, ErrInvalid
 	}
@@ -536,14 +639,25 @@ func inflate(name string, data []byte, limit int) ([]byte, error) {
 		r = flate.NewReader(src)
 	}
 	defer inflatePool.Put(r)
-	var buf bytes.Buffer
-	buf.Grow(min(limit+1, 4*len(data)+64))
-	n, err := io.Copy(&buf, io.LimitReader(r, int64(limit)+1))
-	if err != nil {
-		return nil, ErrInvalid
+	// Read into a buffer that doubles up to limit+1 bytes and no further,
+	// so that memory follows the limit, not what the stream claims.
+	buf := make([]byte, 0, min(limit+1, 4*len(data)+64))
+	for {
+		if len(buf) > limit {
+			return nil, &SizeError{What: "inflated payload", Name: name, Size: len(buf), Limit: limit}
+		}
+		if len(buf) == cap(buf) {
+			bigger := make([]byte, len(buf), min(2*cap(buf), limit+1))
+			copy(bigger, buf)
+			buf = bigger
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF && len(buf) <= limit {
+			return buf, nil
+		}
+		if err != nil && err != io.EOF {
+			return nil, ErrInvalid
+		}
 	}
-	if n > int64(limit) {
-		return nil, &SizeError{What: "inflated payload", Name: name, Size: int(n), Limit: limit}
-	}
-	return buf.Bytes(), nil
 }

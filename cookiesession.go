@@ -39,6 +39,7 @@ const envelopeSize = 16 + 8 + 8
 type Manager[T any] struct {
 	opts     Options
 	cc       CookieCodec
+	commit   *Codec // seals commit tokens (see commit.go)
 	zeroData []byte // serialized zero T: a new session equal to it is not saved
 }
 
@@ -64,6 +65,24 @@ func New[T any](opts Options) (*Manager[T], error) {
 	m := &Manager[T]{
 		opts: o,
 		cc:   CookieCodec{Codec: codec, Limits: o.Limits, Template: o.template(), BrowserSession: o.BrowserSession},
+	}
+	// Commit tokens (commit.go): the same settings under their own
+	// purpose, so a token never opens as a cookie nor a cookie as a token,
+	// with room for the token's 8-byte base time.
+	maxDecoded := o.MaxDecodedSize
+	if maxDecoded == 0 {
+		maxDecoded = defaultMaxDecoded
+	}
+	if m.commit, err = NewCodecWithOptions(CodecOptions{
+		MaxAge:         o.MaxAge,
+		Compress:       o.Compress,
+		MaxDecodedSize: maxDecoded + 8,
+		ClockSkew:      o.ClockSkew,
+		Serializer:     o.Serializer,
+		Purpose:        "commit",
+		Now:            o.Now,
+	}, o.Keys...); err != nil {
+		return nil, err
 	}
 	if m.zeroData, err = codec.ser.Marshal(new(T)); err != nil {
 		return nil, fmt.Errorf("cookiesession: session type %T does not serialize: %w", *new(T), err)
@@ -350,6 +369,12 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 		return nil
 	}
 	now := m.opts.Now()
+	// Seal strictly after the cookie this replaces, even within its
+	// millisecond or behind another server's clock: commit tokens
+	// (commit.go) order a session's states by their seal times.
+	if prev := s.meta.Issued.UnixMilli(); !s.meta.Issued.IsZero() && now.UnixMilli() <= prev {
+		now = time.UnixMilli(prev + 1)
+	}
 	meta, err := m.cc.writeRaw(wh, rh, s.frame(data), now, m.deadline(s, now))
 	if err != nil {
 		return err

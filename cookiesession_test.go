@@ -41,6 +41,12 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
 func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
@@ -765,7 +771,7 @@ func TestSetMaxAge(t *testing.T) {
 // TestKeyRotation: a session sealed with a key that is now second in the
 // ring opens and is re-sealed with Keys[0] without any change; then the
 // old key can go.
-func TestKeyRotation(t *testing.T) {
+func TestManagerKeyRotation(t *testing.T) {
 	oldKey, newKey := cookiesession.GenerateKey(), cookiesession.GenerateKey()
 	ring := [][]byte{oldKey}
 	var mu sync.Mutex

@@ -64,6 +64,46 @@
 // the old key are re-sealed with the new one on their next response; remove
 // the old key once MaxAge has passed.
 //
+// # WebSockets
+//
+// A WebSocket starts as an HTTP request, so its handler reads the session
+// like any other: [Manager.Get] inside [Manager.Handler] (the middleware's
+// writer lets the WebSocket library hijack the connection, directly or
+// through http.ResponseController) or [Manager.Load] on the upgrade
+// request. Once the connection is upgraded no response header is left to
+// carry a cookie, so a change made on the socket travels in two steps:
+//
+//  1. The server calls [Manager.CommitToken] with the changed session and
+//     sends the token over the socket.
+//  2. The page posts it to [Manager.CommitHandler] (the helper that
+//     [CommitScript] serves does this), which checks it and sets the
+//     session's cookies exactly as the middleware would.
+//
+// A commit token is sealed like a cookie but under a key derived for the
+// purpose "commit", so a token never opens as a session cookie and a
+// session cookie never opens as a token. It carries the session's ID,
+// creation time, lifetime and data, and two times: the seal time of the
+// session state it was derived from (its base) and its own seal time,
+// which becomes the seal time of the cookie it is committed into. The
+// handler accepts a token only if the browser's current session cookie
+// has the same session ID and was not sealed after the token's base. A
+// commit therefore moves the cookie's seal time forward to the token's,
+// so replaying a token, or committing an older one after a newer, fails;
+// a change the browser made over HTTP after the socket read the session
+// also makes the socket's tokens fail (409), instead of being silently
+// overwritten; the socket's copy of the session is then stale, and the
+// page should reopen the socket, whose upgrade request reads the current
+// cookies. Successive tokens from one socket chain: each is based on the
+// one before, and a token that was never committed does not block the
+// next.
+//
+// Seal times only move forward along a session: every write seals after
+// the cookie it replaces, by at least a millisecond, whatever the clock
+// says. So the ordering holds across servers whose clocks differ; only a
+// token's age is measured on a clock. As with any cookie session, two
+// requests in flight at once that both change the session end with the
+// last response's cookie.
+//
 // # Wire format
 //
 // A cookie value (after joining chunks) is the unpadded base64url encoding

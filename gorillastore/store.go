@@ -303,7 +303,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		life = time.Duration(opts.MaxAge) * time.Second
 	}
 	cc.BrowserSession = opts.MaxAge == 0
-	_, err := cc.Write(w, r, &envelope{id: session.ID, values: session.Values}, s.now().Add(life))
+	_, err := cc.Write(w, r, &envelope{id: session.ID, values: session.Values}, life)
 	return err
 }
 

@@ -1,6 +1,7 @@
 // Command demo is a small web application that keeps its whole session in
 // cookies with cookiesession: a visit counter, sign-in and sign-out with
-// Regenerate, and a cart that grows past 4 KB into several cookies.
+// Regenerate, a cart that grows past 4 KB into several cookies, and a
+// counter changed over a WebSocket that survives a reload.
 //
 //	go run ./examples/demo             # serves on http://127.0.0.1:8080
 //	go run ./examples/demo -addr 127.0.0.1:9000
@@ -54,9 +55,10 @@ func newManager(keys [][]byte) (*cookiesession.Manager[DemoSession], error) {
 	return cookiesession.New[DemoSession](cookiesession.Options{
 		Name: "demo",
 		Keys: keys,
-		// The demo serves plain HTTP on 127.0.0.1, where browsers would
-		// not send Secure cookies back. Never set this in production:
-		// serve HTTPS and leave Secure on.
+		// The demo serves plain HTTP on 127.0.0.1, where many clients
+		// (curl, Go's cookiejar, some browsers) would not send Secure
+		// cookies back. Never set this in production: serve HTTPS and
+		// leave Secure on.
 		InsecureAllowHTTP: true,
 		// Room for a cart of about 10 KB: up to 4 cookies of 4000 bytes.
 		// Behind nginx or Apache, raise their request header limits to
@@ -70,6 +72,7 @@ func newManager(keys [][]byte) (*cookiesession.Manager[DemoSession], error) {
 func newMux(m *cookiesession.Manager[DemoSession]) http.Handler {
 	mux := http.NewServeMux()
 	registerPages(mux, m)
+	registerSocket(mux, m)
 	return m.Handler(mux)
 }
 

@@ -1,0 +1,722 @@
+package cookiesession_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gorilla/securecookie"
+
+	"github.com/cookiesession/cookiesession"
+)
+
+// The codec plugs into code written for gorilla/securecookie.
+var _ securecookie.Codec = (*cookiesession.Codec)(nil)
+
+// Regions of a sealed value (after base64 decoding), in bytes.
+const (
+	offVersion = 0
+	offKeyID   = 1
+	offFlags   = 5
+	offChunks  = 6
+	offNonce   = 7
+	offCT      = offNonce + 24
+	tagLen     = 16
+)
+
+var (
+	keyA = bytes.Repeat([]byte{0xa1}, 32)
+	keyB = bytes.Repeat([]byte{0xb2}, 32)
+	keyC = bytes.Repeat([]byte{0xc3}, 48)
+
+	t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// newCodec builds a codec on a fake clock set at t0.
+func newCodec(t testing.TB, o cookiesession.CodecOptions, keys ...[]byte) (*cookiesession.Codec, *clock) {
+	t.Helper()
+	clk := &clock{t: t0}
+	if o.Now == nil {
+		o.Now = clk.Now
+	}
+	c, err := cookiesession.NewCodecWithOptions(o, keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, clk
+}
+
+func mustEncode(t testing.TB, c *cookiesession.Codec, name string, v any) string {
+	t.Helper()
+	s, err := c.Encode(name, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func rawBytes(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func rawString(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// checkErr fails unless err matches want, starts with "cookiesession:" and
+// does not reveal the value it rejected.
+func checkErr(t testing.TB, err, want error, value string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("error %v, want %v", err, want)
+	}
+	checkErrText(t, err, value)
+}
+
+func checkErrText(t testing.TB, err error, secrets ...string) {
+	t.Helper()
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "cookiesession:") {
+		t.Errorf("error %q does not start with %q", msg, "cookiesession:")
+	}
+	for _, s := range secrets {
+		probes := []string{s}
+		if len(s) > 16 {
+			probes = []string{s[:16], s[(len(s)-16)/2 : (len(s)+16)/2], s[len(s)-16:]}
+		}
+		for _, p := range probes {
+			if len(p) >= 8 && strings.Contains(msg, p) {
+				t.Errorf("error %q reveals the value %.20q…", msg, s)
+			}
+		}
+	}
+}
+
+func TestNewCodecErrors(t *testing.T) {
+	short := bytes.Repeat([]byte{1}, cookiesession.MinKeySize-1)
+	tooMany := make([][]byte, 256)
+	for i := range tooMany {
+		tooMany[i] = bytes.Repeat([]byte{byte(i)}, 32)
+	}
+	for _, tc := range []struct {
+		name string
+		o    cookiesession.CodecOptions
+		keys [][]byte
+	}{
+		{"no key", cookiesession.CodecOptions{}, nil},
+		{"empty key", cookiesession.CodecOptions{}, [][]byte{{}}},
+		{"short key", cookiesession.CodecOptions{}, [][]byte{short}},
+		{"short second key", cookiesession.CodecOptions{}, [][]byte{keyA, short}},
+		{"duplicate key", cookiesession.CodecOptions{}, [][]byte{keyA, keyB, bytes.Clone(keyA)}},
+		{"too many keys", cookiesession.CodecOptions{}, tooMany},
+		{"negative MaxAge", cookiesession.CodecOptions{MaxAge: -time.Second}, [][]byte{keyA}},
+		{"negative MaxDecodedSize", cookiesession.CodecOptions{MaxDecodedSize: -1}, [][]byte{keyA}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := cookiesession.NewCodecWithOptions(tc.o, tc.keys...)
+			if err == nil {
+				t.Fatalf("got a codec, want an error")
+			}
+			if c != nil {
+				t.Errorf("got a non-nil codec with the error %v", err)
+			}
+			secrets := []string{base64.RawURLEncoding.EncodeToString(keyA), string(keyA), fmt.Sprintf("%x", keyA)}
+			checkErrText(t, err, secrets...)
+		})
+	}
+	// NewCodec is NewCodecWithOptions with zero options.
+	if _, err := cookiesession.NewCodec(); err == nil {
+		t.Error("NewCodec() without a key succeeded")
+	}
+	if _, err := cookiesession.NewCodec(keyA, keyB); err != nil {
+		t.Errorf("NewCodec with two good keys: %v", err)
+	}
+	// Negative ClockSkew is documented as "no tolerance", not an error.
+	if _, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{ClockSkew: -1}, keyA); err != nil {
+		t.Errorf("negative ClockSkew: %v", err)
+	}
+}
+
+type roundTripValue struct {
+	Name    string
+	N       int64
+	F       float64
+	OK      bool
+	Tags    []string
+	Attrs   map[string]int
+	Nested  *roundTripValue
+	When    time.Time
+	Blob    []byte
+	Unicode string
+	Empty   string `json:",omitempty"`
+}
+
+func TestRoundTrip(t *testing.T) {
+	c, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
+	cz, _ := newCodec(t, cookiesession.CodecOptions{Compress: true}, keyA)
+	_, p1k := loadPayload(t, "1kb")
+	_, p16k := loadPayload(t, "16kb")
+	full := roundTripValue{
+		Name: "Amélie", N: math.MaxInt64, F: 0.1, OK: true,
+		Tags:    []string{"a", "", "<script>&amp;"},
+		Attrs:   map[string]int{"x": 1, "y": -2},
+		Nested:  &roundTripValue{Name: "inner", When: t0.Add(time.Nanosecond)},
+		When:    t0.In(time.FixedZone("X", 3600)),
+		Blob:    []byte{0, 1, 2, 0xff},
+		Unicode: "日本語 ✓ \u2028 \x00",
+	}
+	cases := []struct {
+		name string
+		v    any
+		dst  func() any // a pointer to a fresh zero value of v's type
+	}{
+		{"struct", full, func() any { return new(roundTripValue) }},
+		{"zero struct", roundTripValue{}, func() any { return new(roundTripValue) }},
+		{"map 1kb", p1k, func() any { return new(map[string]any) }},
+		{"map 16kb", p16k, func() any { return new(map[string]any) }},
+		{"string", "hello", func() any { return new(string) }},
+		{"empty string", "", func() any { return new(string) }},
+		{"slice", []int{1, 2, 3}, func() any { return new([]int) }},
+		{"nil", nil, func() any { return new(any) }},
+	}
+	for _, codec := range []struct {
+		name string
+		c    *cookiesession.Codec
+	}{{"plain", c}, {"compress", cz}} {
+		for _, tc := range cases {
+			t.Run(codec.name+"/"+tc.name, func(t *testing.T) {
+				s := mustEncode(t, codec.c, "session", tc.v)
+				dst := tc.dst()
+				meta, err := codec.c.DecodeMeta("session", s, dst)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := func() any { return reflectElem(dst) }()
+				if d := cmp.Diff(tc.v, got, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); d != "" {
+					t.Errorf("round trip differs (-want +got):\n%s", d)
+				}
+				want := cookiesession.Meta{
+					Version: 1, KeyID: codec.c.KeyID(0), KeyIndex: 0, Compressed: meta.Compressed,
+					Chunks: 1, Issued: t0, Expires: t0.Add(30 * 24 * time.Hour), Size: len(s),
+				}
+				if d := cmp.Diff(want, meta); d != "" {
+					t.Errorf("meta differs (-want +got):\n%s", d)
+				}
+				if meta.Compressed && codec.c == c {
+					t.Error("a codec without Compress produced a compressed value")
+				}
+				if strings.ContainsAny(s, "=+/ \n") {
+					t.Errorf("value is not raw base64url: %q", s)
+				}
+			})
+		}
+	}
+	// Two encodings of one value differ (fresh nonce each time).
+	if mustEncode(t, c, "session", "x") == mustEncode(t, c, "session", "x") {
+		t.Error("two encodings of the same value are identical")
+	}
+}
+
+// reflectElem dereferences the pointers the round-trip test decodes into.
+func reflectElem(p any) any {
+	switch p := p.(type) {
+	case *roundTripValue:
+		return *p
+	case *map[string]any:
+		return *p
+	case *string:
+		return *p
+	case *[]int:
+		return *p
+	case *any:
+		return *p
+	}
+	panic(fmt.Sprintf("unexpected %T", p))
+}
+
+// TestBitFlips flips every bit of the header and one bit of every byte of
+// the nonce, ciphertext and tag: each must fail with ErrInvalid.
+func TestBitFlips(t *testing.T) {
+	c, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
+	s := mustEncode(t, c, "session", map[string]any{"uid": 42, "secret": "do-not-leak-this-value"})
+	raw := rawBytes(t, s)
+	if len(raw) != cookiesession.Overhead+len(`{"secret":"do-not-leak-this-value","uid":42}`) {
+		t.Fatalf("sealed length %d", len(raw))
+	}
+	regions := []struct {
+		name       string
+		start, end int
+		allBits    bool
+	}{
+		{"version", offVersion, offKeyID, true},
+		{"key id", offKeyID, offFlags, true},
+		{"flags", offFlags, offChunks, true},
+		{"chunk count", offChunks, offNonce, true},
+		{"nonce", offNonce, offCT, false},
+		{"ciphertext", offCT, len(raw) - tagLen, false},
+		{"tag", len(raw) - tagLen, len(raw), false},
+	}
+	for _, r := range regions {
+		t.Run(r.name, func(t *testing.T) {
+			n := 0
+			for i := r.start; i < r.end; i++ {
+				bits := []int{i % 8}
+				if r.allBits {
+					bits = []int{0, 1, 2, 3, 4, 5, 6, 7}
+				}
+				for _, bit := range bits {
+					mod := bytes.Clone(raw)
+					mod[i] ^= 1 << bit
+					v := rawString(mod)
+					var dst map[string]any
+					err := c.Decode("session", v, &dst)
+					checkErr(t, err, cookiesession.ErrInvalid, v)
+					if dst != nil {
+						t.Fatalf("dst written on error: %v", dst)
+					}
+					n++
+				}
+			}
+			if n == 0 {
+				t.Fatal("region is empty")
+			}
+		})
+	}
+	// The untouched value still opens.
+	var dst map[string]any
+	if err := c.Decode("session", s, &dst); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	c, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
+	// The "standard alphabet" case needs a value whose encoding uses '-'
+	// or '_'; about 4% of nonces give one without: draw again.
+	s := mustEncode(t, c, "session", "hello, world")
+	for i := 0; i < 100 && !strings.ContainsAny(s, "-_"); i++ {
+		s = mustEncode(t, c, "session", "hello, world")
+	}
+	raw := rawBytes(t, s)
+	cases := map[string]string{
+		"empty":              "",
+		"one char":           "A",
+		"header only":        s[:12],
+		"truncated by one":   s[:len(s)-1],
+		"truncated by four":  s[:len(s)-4],
+		"extended by one":    s + "A",
+		"extended by four":   s + "AAAA",
+		"padded":             base64.URLEncoding.EncodeToString(raw),
+		"standard alphabet":  base64.RawStdEncoding.EncodeToString(raw),
+		"newline":            s[:20] + "\n" + s[20:],
+		"carriage return":    s[:20] + "\r" + s[20:],
+		"space":              s[:20] + " " + s[20:],
+		"trailing newline":   s + "\n",
+		"quoted":             `"` + s + `"`,
+		"non-ascii":          s[:20] + "é" + s[22:],
+		"version 2":          rawString(append([]byte{2}, raw[1:]...)),
+		"version 0":          rawString(append([]byte{0}, raw[1:]...)),
+		"overhead minus one": rawString(raw[:cookiesession.Overhead-1]),
+	}
+	if len(raw)%3 == 0 {
+		t.Fatalf("test value needs a sealed length that is not a multiple of 3, got %d", len(raw))
+	}
+	// Non-zero trailing bits: the last character carries bits that the
+	// decoding drops; setting one gives another string for the same bytes.
+	last := strings.IndexByte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", s[len(s)-1])
+	cases["trailing bits"] = s[:len(s)-1] + string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last|1])
+	if cases["standard alphabet"] == s {
+		t.Fatalf("no value among 100 encodes differently in the two alphabets")
+	}
+	for name, v := range cases {
+		t.Run(name, func(t *testing.T) {
+			var dst string
+			err := c.Decode("session", v, &dst)
+			checkErr(t, err, cookiesession.ErrInvalid, v)
+			if dst != "" {
+				t.Errorf("dst written on error: %q", dst)
+			}
+		})
+	}
+}
+
+func TestNameBinding(t *testing.T) {
+	c, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
+	s := mustEncode(t, c, "session", 1)
+	for _, name := range []string{"other", "session.1", "Session", "", "session "} {
+		var n int
+		checkErr(t, c.Decode(name, s, &n), cookiesession.ErrInvalid, s)
+	}
+	var n int
+	if err := c.Decode("session", s, &n); err != nil || n != 1 {
+		t.Fatalf("Decode = %d, %v", n, err)
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	c, clk := newCodec(t, cookiesession.CodecOptions{MaxAge: time.Hour}, keyA)
+	s := mustEncode(t, c, "session", "v")
+	for _, tc := range []struct {
+		at   time.Duration // clock offset from the issue time
+		want error
+	}{
+		{0, nil},
+		{time.Hour - time.Millisecond, nil},
+		{time.Hour, cookiesession.ErrExpired},
+		{31 * 24 * time.Hour, cookiesession.ErrExpired},
+		{-59 * time.Second, nil},                                    // within the default skew of one minute
+		{-time.Minute, nil},                                         // at the edge of the skew
+		{-time.Minute - time.Millisecond, cookiesession.ErrExpired}, // issued in the future
+		{-24 * time.Hour, cookiesession.ErrExpired},
+	} {
+		clk.Set(t0.Add(tc.at))
+		var v string
+		meta, err := c.DecodeMeta("session", s, &v)
+		if tc.want == nil {
+			if err != nil || v != "v" {
+				t.Errorf("at %v: Decode = %q, %v", tc.at, v, err)
+			}
+			continue
+		}
+		checkErr(t, err, tc.want, s)
+		if v != "" {
+			t.Errorf("at %v: dst written on error", tc.at)
+		}
+		if !meta.Expires.Equal(t0.Add(time.Hour)) {
+			t.Errorf("at %v: Meta.Expires = %v on ErrExpired", tc.at, meta.Expires)
+		}
+	}
+
+	// No tolerance with a negative ClockSkew.
+	strict, clk := newCodec(t, cookiesession.CodecOptions{ClockSkew: -1}, keyA)
+	s = mustEncode(t, strict, "session", "v")
+	clk.Set(t0.Add(-time.Millisecond))
+	var v string
+	checkErr(t, strict.Decode("session", s, &v), cookiesession.ErrExpired, s)
+
+	// A tampered expired value is invalid, not expired: authentication
+	// comes before the clock.
+	raw := rawBytes(t, s)
+	raw[len(raw)-1] ^= 1
+	clk.Set(t0.Add(365 * 24 * time.Hour))
+	checkErr(t, strict.Decode("session", rawString(raw), &v), cookiesession.ErrInvalid, s)
+}
+
+func TestCodecKeyRotation(t *testing.T) {
+	old, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
+	s := mustEncode(t, old, "session", "sealed with A")
+
+	rotated, _ := newCodec(t, cookiesession.CodecOptions{}, keyB, keyA)
+	var v string
+	meta, err := rotated.DecodeMeta("session", s, &v)
+	if err != nil || v != "sealed with A" {
+		t.Fatalf("ring [B, A] opening a value sealed with A: %q, %v", v, err)
+	}
+	if meta.KeyIndex != 1 || meta.KeyID != old.KeyID(0) || meta.KeyID != rotated.KeyID(1) {
+		t.Errorf("Meta key = index %d id %08x, want index 1 id %08x", meta.KeyIndex, meta.KeyID, old.KeyID(0))
+	}
+	// The first key seals.
+	s2 := mustEncode(t, rotated, "session", "sealed with B")
+	if got := binary.BigEndian.Uint32(rawBytes(t, s2)[offKeyID:]); got != rotated.KeyID(0) {
+		t.Errorf("rotated codec sealed with key id %08x, want %08x", got, rotated.KeyID(0))
+	}
+	meta, err = rotated.DecodeMeta("session", s2, &v)
+	if err != nil || meta.KeyIndex != 0 {
+		t.Errorf("new value: KeyIndex %d, %v", meta.KeyIndex, err)
+	}
+
+	// Once A leaves the ring, its values no longer open.
+	removed, _ := newCodec(t, cookiesession.CodecOptions{}, keyB)
+	checkErr(t, removed.Decode("session", s, &v), cookiesession.ErrInvalid, s)
+	// A ring of other keys does not open it either.
+	other, _ := newCodec(t, cookiesession.CodecOptions{}, keyC, keyB)
+	checkErr(t, other.Decode("session", s, &v), cookiesession.ErrInvalid, s)
+}
+
+// TestKeyIDPicksKey checks that opening uses the key the header names and
+// never tries the others: an unknown key id is rejected before anything is
+// decoded (no allocation), and a ring of 255 keys opens (or rejects) a value
+// as fast as a ring of one.
+func TestKeyIDPicksKey(t *testing.T) {
+	ring := make([][]byte, 255)
+	for i := range ring {
+		ring[i] = bytes.Repeat([]byte{byte(i), 0x5a}, 16)
+	}
+	big, _ := newCodec(t, cookiesession.CodecOptions{}, ring...)
+	last, _ := newCodec(t, cookiesession.CodecOptions{}, ring[254])
+	payload := strings.Repeat("x", 16<<10)
+	s := mustEncode(t, last, "session", payload)
+
+	var v string
+	meta, err := big.DecodeMeta("session", s, &v)
+	if err != nil || meta.KeyIndex != 254 {
+		t.Fatalf("ring of 255: KeyIndex %d, %v", meta.KeyIndex, err)
+	}
+
+	// Unknown key id: rejected before base64 decoding.
+	raw := rawBytes(t, s)
+	binary.BigEndian.PutUint32(raw[offKeyID:], ^big.KeyID(0))
+	unknown := rawString(raw)
+	var dst string
+	checkErr(t, big.Decode("session", unknown, &dst), cookiesession.ErrInvalid, unknown)
+	if n := testing.AllocsPerRun(20, func() { _ = big.Decode("session", unknown, &dst) }); n != 0 {
+		t.Errorf("rejecting an unknown key id allocated %v times; want 0 (nothing decoded)", n)
+	}
+
+	// Tampered tag under a known key id: a trial decryption over the ring
+	// would cost up to 255 AEAD openings of 16 KiB instead of one.
+	raw = rawBytes(t, s)
+	raw[len(raw)-1] ^= 1
+	tampered := rawString(raw)
+	timeIt := func(c *cookiesession.Codec) time.Duration {
+		best := time.Duration(math.MaxInt64)
+		for range 5 {
+			start := time.Now()
+			for range 10 {
+				_ = c.Decode("session", tampered, &dst)
+			}
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	one, many := timeIt(last), timeIt(big)
+	if many > 20*one {
+		t.Errorf("rejecting a tampered value: ring of 255 took %v, ring of 1 took %v: looks like trial decryption", many, one)
+	}
+}
+
+func TestPurposeSeparation(t *testing.T) {
+	a, _ := newCodec(t, cookiesession.CodecOptions{Purpose: "a"}, keyA)
+	b, _ := newCodec(t, cookiesession.CodecOptions{Purpose: "b"}, keyA)
+	def, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
+	if a.KeyID(0) != b.KeyID(0) {
+		t.Fatal("key id depends on the purpose; the test needs the same id to reach the AEAD")
+	}
+	s := mustEncode(t, a, "session", "for a")
+	var v string
+	checkErr(t, b.Decode("session", s, &v), cookiesession.ErrInvalid, s)
+	checkErr(t, def.Decode("session", s, &v), cookiesession.ErrInvalid, s)
+	a2, _ := newCodec(t, cookiesession.CodecOptions{Purpose: "a"}, keyA)
+	if err := a2.Decode("session", s, &v); err != nil || v != "for a" {
+		t.Fatalf("same purpose: %q, %v", v, err)
+	}
+	// The default purpose is "cookie".
+	cookie, _ := newCodec(t, cookiesession.CodecOptions{Purpose: "cookie"}, keyA)
+	s = mustEncode(t, def, "session", "default")
+	if err := cookie.Decode("session", s, &v); err != nil || v != "default" {
+		t.Fatalf("default purpose is not %q: %v", "cookie", err)
+	}
+}
+
+// allocatedBytes returns the bytes f allocates per call, averaged over n calls.
+func allocatedBytes(n int, f func()) float64 {
+	f() // warm pools
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range n {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return float64(after.TotalAlloc-before.TotalAlloc) / float64(n)
+}
+
+func TestSizeCheckedFirst(t *testing.T) {
+	c, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
+	huge := strings.Repeat("A", 1<<20)
+	var dst string
+	err := c.Decode("session", huge, &dst)
+	checkErr(t, err, cookiesession.ErrTooLarge, huge)
+	var se *cookiesession.SizeError
+	if !errors.As(err, &se) || se.Size != len(huge) || se.Limit >= len(huge) || se.Name != "session" {
+		t.Fatalf("SizeError = %+v", se)
+	}
+	decode := func() { _ = c.Decode("session", huge, &dst) }
+	if n := testing.AllocsPerRun(50, decode); n > 1 {
+		t.Errorf("rejecting a 1 MiB value allocated %v times, want at most 1 (the error)", n)
+	}
+	// AllocsPerRun counts allocations, not their size: a single buffer of
+	// 1 MiB would pass it. Count the bytes too.
+	if b := allocatedBytes(50, decode); b > 1024 {
+		t.Errorf("rejecting a 1 MiB value allocated %.0f bytes per call; want no allocation proportional to it", b)
+	}
+
+	// An authentic value over a smaller codec's limit is too large for it.
+	small, _ := newCodec(t, cookiesession.CodecOptions{MaxDecodedSize: 100}, keyA)
+	s := mustEncode(t, c, "session", strings.Repeat("x", 200))
+	checkErr(t, small.Decode("session", s, &dst), cookiesession.ErrTooLarge, s)
+	// Encode refuses to seal what it could not open.
+	_, err = small.Encode("session", strings.Repeat("x", 200))
+	checkErr(t, err, cookiesession.ErrTooLarge, strings.Repeat("x", 200))
+	if _, err := small.Encode("session", strings.Repeat("x", 98)); err != nil {
+		t.Errorf("100-byte value at the 100-byte limit: %v", err)
+	}
+}
+
+func TestCompression(t *testing.T) {
+	plain, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
+	z, _ := newCodec(t, cookiesession.CodecOptions{Compress: true}, keyA)
+	_, p4k := loadPayload(t, "4kb")
+
+	// Compressible: flagged and shorter.
+	sp := mustEncode(t, plain, "session", p4k)
+	sz := mustEncode(t, z, "session", p4k)
+	if rawBytes(t, sp)[offFlags] != 0 || rawBytes(t, sz)[offFlags] != 1 {
+		t.Errorf("flags: plain %d, compressed %d", rawBytes(t, sp)[offFlags], rawBytes(t, sz)[offFlags])
+	}
+	if len(sz) >= len(sp) {
+		t.Errorf("compressed value %d bytes, uncompressed %d", len(sz), len(sp))
+	}
+	var got map[string]any
+	meta, err := z.DecodeMeta("session", sz, &got)
+	if err != nil || !meta.Compressed || !cmp.Equal(got, p4k) {
+		t.Fatalf("compressed round trip: Compressed=%v, %v", meta.Compressed, err)
+	}
+	// Any codec with the key opens it, compressing or not.
+	got = nil
+	if err := plain.Decode("session", sz, &got); err != nil || !cmp.Equal(got, p4k) {
+		t.Fatalf("plain codec opening a compressed value: %v", err)
+	}
+
+	// Incompressible: not flagged, same length as without compression.
+	for _, v := range []any{"q8Zr-2Lw_xPk", 7, nil} {
+		s1 := mustEncode(t, z, "session", v)
+		s2 := mustEncode(t, plain, "session", v)
+		if rawBytes(t, s1)[offFlags] != 0 || len(s1) != len(s2) {
+			t.Errorf("%v: compressed codec flags %d, length %d vs %d", v, rawBytes(t, s1)[offFlags], len(s1), len(s2))
+		}
+	}
+}
+
+// TestCompressionBomb seals, with the real key, a value that inflates to
+// 4 MiB and checks that opening it stops at the cap plus one byte.
+func TestCompressionBomb(t *testing.T) {
+	const inflated = 4 << 20
+	sealer, _ := newCodec(t, cookiesession.CodecOptions{Compress: true, MaxDecodedSize: 2 * inflated}, keyA)
+	bomb := mustEncode(t, sealer, "session", strings.Repeat("a", inflated))
+	if len(bomb) > 16<<10 {
+		t.Fatalf("bomb is %d bytes; deflate should shrink it more", len(bomb))
+	}
+	c, _ := newCodec(t, cookiesession.CodecOptions{}, keyA) // cap: 64 KiB
+	const limit = 64 << 10
+	var dst string
+	_, err := c.DecodeMeta("session", bomb, &dst)
+	checkErr(t, err, cookiesession.ErrTooLarge, bomb)
+	var se *cookiesession.SizeError
+	if !errors.As(err, &se) {
+		t.Fatalf("%v is not a *SizeError", err)
+	}
+	if se.Limit != limit || se.Size != limit+1 {
+		t.Errorf("SizeError: size %d limit %d; want inflation stopped at %d", se.Size, se.Limit, limit+1)
+	}
+	if dst != "" {
+		t.Error("dst written on error")
+	}
+	// Memory follows the cap, not the bomb.
+	if b := allocatedBytes(5, func() { _ = c.Decode("session", bomb, &dst) }); b > 4*limit {
+		t.Errorf("opening the bomb allocated %.0f bytes per call; want at most %d", b, 4*limit)
+	}
+	// A value that inflates to exactly the cap opens.
+	exact := mustEncode(t, sealer, "session", strings.Repeat("a", limit-2)) // plus 2 quotes
+	if err := c.Decode("session", exact, &dst); err != nil || len(dst) != limit-2 {
+		t.Errorf("value inflating to the cap: %d bytes, %v", len(dst), err)
+	}
+	// One byte more is too large.
+	over := mustEncode(t, sealer, "session", strings.Repeat("a", limit-1))
+	err = c.Decode("session", over, &dst)
+	if !errors.As(err, &se) || se.Size != limit+1 {
+		t.Errorf("value inflating to the cap plus one: %v", err)
+	}
+}
+
+type secretHolder struct {
+	Token string
+	Count int
+}
+
+// TestErrorsDoNotLeak collects the errors of every failure mode and checks
+// their text: the "cookiesession:" prefix, no cookie value, no plaintext.
+func TestErrorsDoNotLeak(t *testing.T) {
+	const secret = "tok-4f1d2e3c5b6a79880123456789abcdef"
+	c, clk := newCodec(t, cookiesession.CodecOptions{MaxAge: time.Hour}, keyA)
+	s := mustEncode(t, c, "session", secretHolder{Token: secret, Count: 3})
+	raw := rawBytes(t, s)
+	raw[40] ^= 0x10
+	var dst secretHolder
+	errs := []error{
+		c.Decode("session", s[:len(s)-3], &dst),
+		c.Decode("session", rawString(raw), &dst),
+		c.Decode("other", s, &dst),
+		c.Decode("session", strings.Repeat(s, 100), &dst),
+	}
+	// Authentic, but not a string: the deserialization error.
+	var wrongType struct{ Token int }
+	err := c.Decode("session", s, &wrongType)
+	checkErr(t, err, cookiesession.ErrInvalid, s)
+	errs = append(errs, err)
+	// Authentic, but the destination is not a pointer.
+	errs = append(errs, c.Decode("session", s, dst))
+	clk.Set(t0.Add(2 * time.Hour))
+	errs = append(errs, c.Decode("session", s, &dst))
+	_, err = c.Encode("session", func() {}) // not serializable
+	errs = append(errs, err)
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("case %d: no error", i)
+			continue
+		}
+		checkErrText(t, err, s, secret, s[len(s)-20:])
+	}
+	if dst != (secretHolder{}) {
+		t.Errorf("dst written on error: %+v", dst)
+	}
+}
+
+// TestConcurrentUse seals and opens distinct values from many goroutines
+// through one codec: the reused buffers must never mix two values. Run it
+// with -race.
+func TestConcurrentUse(t *testing.T) {
+	for _, compress := range []bool{false, true} {
+		c, _ := newCodec(t, cookiesession.CodecOptions{Compress: compress}, keyA)
+		errs := make(chan error, 8)
+		for g := range 8 {
+			go func() {
+				for i := range 200 {
+					want := map[string]any{"g": float64(g), "i": float64(i), "pad": strings.Repeat(string(rune('a'+g)), i*10)}
+					name := fmt.Sprintf("s%d", g)
+					s, err := c.Encode(name, want)
+					if err != nil {
+						errs <- err
+						return
+					}
+					var got map[string]any
+					if err := c.Decode(name, s, &got); err != nil {
+						errs <- err
+						return
+					}
+					if !cmp.Equal(got, want) {
+						errs <- fmt.Errorf("goroutine %d value %d: got %v", g, i, got)
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range 8 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

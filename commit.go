@@ -1,0 +1,274 @@
+package cookiesession
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// DefaultCommitMaxAge is how long after [Manager.CommitToken] a token is
+// accepted when [CommitOptions.MaxAge] is zero.
+const DefaultCommitMaxAge = 30 * time.Second
+
+const (
+	commitBaseSize = 8       // base seal time, Unix milliseconds, before the session envelope (and in New)
+	commitFormSlop = 256     // room for the form's field name and other fields
+	commitField    = "token" // the form field the handler reads
+	commitMethod   = "POST"  // the only method the handler accepts
+	commitScriptCT = "text/javascript; charset=utf-8"
+)
+
+// ErrNotCommittable reports [Manager.CommitToken] on a session the
+// browser does not hold as a cookie: a new, regenerated or destroyed
+// session, or one of another Manager. The commit handler only accepts a
+// token for the session ID the browser's cookie already carries, so such a
+// change must be saved over HTTP instead.
+var ErrNotCommittable = errors.New("cookiesession: session is not in the browser's cookies (new, regenerated, destroyed or of another Manager); save it over HTTP")
+
+// CommitToken seals s's current state into a commit token: a base64url
+// string, good for [CommitOptions.MaxAge] (30 s by default) at the
+// [Manager.CommitHandler], to send to the browser over a WebSocket (or any
+// channel that cannot set cookies). The token carries the session's data,
+// so treat it like the session cookie: send it only to the session's own
+// browser, over TLS.
+//
+// CommitToken records the token as s's latest saved state: the middleware
+// does not report the change as lost when the socket's handler returns, and
+// the next token for s is based on this one.
+//
+// It fails with [ErrNotCommittable] when the browser holds no cookie for s
+// (see there), with [ErrExpired] when s is past its deadline, and with an
+// error matching [ErrTooLarge] when the session would not fit the cookie
+// limits (so the handler could not write it).
+func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
+	if s == nil || s.m != m || s.Data == nil || s.isNew || s.meta.Issued.IsZero() {
+		return "", ErrNotCommittable
+	}
+	data, err := m.cc.Codec.ser.Marshal(s.Data)
+	if err != nil {
+		return "", fmt.Errorf("cookiesession: encoding session: %w", err)
+	}
+	// The token's seal time is strictly after its base, so that the cookie
+	// it becomes is strictly newer than every token based on an older one.
+	base := s.meta.Issued.UnixMilli()
+	issued := time.UnixMilli(max(m.opts.Now().UnixMilli(), base+1))
+	expires := m.deadline(s, issued)
+	if s.lifetime < 0 || !expires.After(m.opts.Now()) {
+		return "", ErrExpired
+	}
+
+	// Check now that the session fits the cookies the handler will write.
+	name := m.opts.Name
+	frame := s.frame(data)
+	prepared, _, err := m.cc.Codec.prepare(name, frame)
+	if err != nil {
+		return "", err
+	}
+	if _, err := m.cc.Limits.withDefaults().plan(name, encodedLen(len(prepared))); err != nil {
+		return "", err
+	}
+
+	payload := make([]byte, commitBaseSize, commitBaseSize+len(frame))
+	binary.BigEndian.PutUint64(payload, uint64(base))
+	payload = append(payload, frame...)
+	token, err := m.commit.seal(name, payload, issued, expires, 1)
+	if err != nil {
+		return "", err
+	}
+	s.meta.Issued, s.meta.Expires = issued, expires
+	s.saved, s.force = data, false
+	return token, nil
+}
+
+// CommitOptions configures [Manager.CommitHandler]. The zero value is
+// the safe default.
+type CommitOptions struct {
+	// MaxAge is how long after [Manager.CommitToken] the handler accepts a
+	// token. A token is never accepted past its session's deadline either.
+	// Zero or negative: [DefaultCommitMaxAge], 30 seconds.
+	MaxAge time.Duration
+
+	// CrossOrigin rejects cross-origin posts (by Sec-Fetch-Site, or by
+	// Origin against Host) with 403 before the token is read. Configure
+	// it to trust other origins. Nil: http.NewCrossOriginProtection(),
+	// which accepts same-origin browser requests and requests without
+	// either header (non-browser clients).
+	CrossOrigin *http.CrossOriginProtection
+}
+
+// CommitHandler returns the handler that turns a commit token from
+// [Manager.CommitToken] into the session's cookies. Mount it at any path,
+// inside or outside [Manager.Handler]; the page posts the token to it as
+// the form field "token" (application/x-www-form-urlencoded), as the
+// helper served by [CommitScript] does.
+//
+// It answers 204 No Content and sets the cookies (chunked, stale chunks
+// expired, as the middleware writes them) when every check passes. It
+// answers with a short plain-text reason and changes nothing otherwise:
+//
+//   - 405: not a POST.
+//   - 403: a cross-origin request; or the request carries no valid session
+//     cookie; or the token belongs to another session ID than the cookie.
+//   - 400: no token, or a token that does not open (tampered, foreign,
+//     sealed for another purpose or cookie name, such as a session cookie).
+//   - 413: a request body or token over the size limits.
+//   - 410: a token older than opts.MaxAge, or past its session's deadline.
+//   - 409: a token older than the session the browser holds: replayed,
+//     superseded by a newer token, or overtaken by a change over HTTP. A
+//     socket whose token got 409 holds a stale session: reopen it.
+//
+// The handler reads only the request's cookies (as [Manager.Load]) and
+// never the middleware's session, so it costs nothing to mount it inside
+// [Manager.Handler].
+func (m *Manager[T]) CommitHandler(opts CommitOptions) http.Handler {
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = DefaultCommitMaxAge
+	}
+	cop := opts.CrossOrigin
+	if cop == nil {
+		cop = http.NewCrossOriginProtection()
+	}
+	h := &commitHandler[T]{m: m, maxAge: opts.MaxAge}
+	h.maxBody = int64(len(commitField) + 1 + m.commit.maxEncodedLen() + commitFormSlop)
+	return cop.Handler(h)
+}
+
+type commitHandler[T any] struct {
+	m       *Manager[T]
+	maxAge  time.Duration
+	maxBody int64
+}
+
+func commitFail(w http.ResponseWriter, code int, reason string) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, "cookiesession: "+reason, code)
+}
+
+func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := h.m
+	if r.Method != commitMethod {
+		w.Header().Set("Allow", commitMethod)
+		commitFail(w, http.StatusMethodNotAllowed, "commit tokens are posted")
+		return
+	}
+
+	// 1. The form, bounded before it is read.
+	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
+	if err := r.ParseForm(); err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			commitFail(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return
+		}
+		commitFail(w, http.StatusBadRequest, "malformed form")
+		return
+	}
+	token := r.PostForm.Get(commitField)
+	if token == "" {
+		commitFail(w, http.StatusBadRequest, "no commit token in the form field \"token\"")
+		return
+	}
+
+	// 2. The token opens under the commit key, for this cookie name, and
+	// is young enough.
+	payload, meta, err := m.commit.open(m.opts.Name, token, 1)
+	switch {
+	case errors.Is(err, ErrExpired):
+		commitFail(w, http.StatusGone, "commit token expired")
+		return
+	case errors.Is(err, ErrTooLarge):
+		commitFail(w, http.StatusRequestEntityTooLarge, "commit token too large")
+		return
+	case err != nil || len(payload) < commitBaseSize:
+		commitFail(w, http.StatusBadRequest, "invalid commit token")
+		return
+	}
+	now := m.opts.Now()
+	if now.Sub(meta.Issued) > h.maxAge {
+		commitFail(w, http.StatusGone, "commit token expired")
+		return
+	}
+	base := int64(binary.BigEndian.Uint64(payload[:commitBaseSize]))
+	tok := Session[T]{m: m}
+	frame := payload[commitBaseSize:]
+	if _, ok := tok.unframe(frame); !ok {
+		commitFail(w, http.StatusBadRequest, "invalid commit token")
+		return
+	}
+	if tok.lifetime < 0 || !m.deadline(&tok, meta.Issued).After(now) {
+		commitFail(w, http.StatusGone, "session expired")
+		return
+	}
+
+	// 3. The browser already holds this session, sealed no later than the
+	// token's base.
+	cur := m.newSession(r)
+	if err := m.read(cur, r); err != nil {
+		commitFail(w, http.StatusForbidden, "no valid session cookie to commit to")
+		return
+	}
+	if subtle.ConstantTimeCompare(cur.id[:], tok.id[:]) != 1 {
+		commitFail(w, http.StatusForbidden, "commit token belongs to another session")
+		return
+	}
+	held := cur.meta.Issued.UnixMilli()
+	if base < held || meta.Issued.UnixMilli() <= held {
+		commitFail(w, http.StatusConflict, "commit token is older than the browser's session")
+		return
+	}
+
+	// 4. The cookies, sealed at the token's time so that this token and
+	// every token based before it are now stale.
+	if _, err := m.cc.writeRaw(w.Header(), r.Header, frame, meta.Issued, m.deadline(&tok, meta.Issued)); err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			commitFail(w, http.StatusRequestEntityTooLarge, "session too large for its cookies")
+			return
+		}
+		commitFail(w, http.StatusInternalServerError, "sealing the session failed")
+		return
+	}
+	noStore(w.Header())
+	w.WriteHeader(http.StatusNoContent)
+}
+
+//go:embed commit.js
+var commitJS string
+
+// commitJSTag is the script's entity tag: a digest of its text.
+var commitJSTag = func() string {
+	sum := sha256.Sum256([]byte(commitJS))
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+}()
+
+// CommitScript returns a handler serving the browser side of
+// [Manager.CommitHandler]: a small dependency-free script (GET or HEAD;
+// any other method is 405) that defines
+//
+//	cookiesession.commit(url, token) → Promise
+//
+// which posts token to url (same-origin credentials) and resolves on 204,
+// or rejects with an Error whose status field is the HTTP status and whose
+// message carries the handler's reason. Commits are sent one at a time, in
+// call order. Mount it at any path and load it with a script tag. The
+// response has an ETag and is revalidated on each use.
+func CommitScript() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "cookiesession: method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", commitScriptCT)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("ETag", commitJSTag)
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader(commitJS))
+	})
+}

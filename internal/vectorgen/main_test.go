@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestCommittedVectorsAreGenerated regenerates the vectors into a temporary
+// directory and compares them with testdata/vectors: same files, same
+// bytes. Run "go run ./internal/vectorgen" from the module root after
+// changing the generator.
+func TestCommittedVectorsAreGenerated(t *testing.T) {
+	committed := filepath.Join("..", "..", "testdata", "vectors")
+	tmp := t.TempDir()
+	if err := generateFrom(filepath.Join("..", "..", "testdata", "payloads"), tmp); err != nil {
+		t.Fatal(err)
+	}
+	// Twice: generation is deterministic within a run too.
+	tmp2 := t.TempDir()
+	if err := generateFrom(filepath.Join("..", "..", "testdata", "payloads"), tmp2); err != nil {
+		t.Fatal(err)
+	}
+	gen := readDir(t, tmp)
+	if len(gen) < 40 {
+		t.Fatalf("generator wrote %d vectors", len(gen))
+	}
+	if gen2 := readDir(t, tmp2); len(gen2) != len(gen) {
+		t.Fatalf("two runs wrote %d and %d files", len(gen), len(gen2))
+	} else {
+		for name, data := range gen {
+			if !bytes.Equal(data, gen2[name]) {
+				t.Errorf("%s differs between two runs", name)
+			}
+		}
+	}
+	com := readDir(t, committed)
+	delete(com, "README.md")
+	for name, data := range gen {
+		c, ok := com[name]
+		switch {
+		case !ok:
+			t.Errorf("%s is generated but not committed", name)
+		case !bytes.Equal(c, data):
+			t.Errorf("%s: committed file differs from the generated one", name)
+		}
+	}
+	for name := range com {
+		if _, ok := gen[name]; !ok {
+			t.Errorf("%s is committed but no longer generated", name)
+		}
+	}
+}
+
+func readDir(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string][]byte{}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[e.Name()] = b
+	}
+	return m
+}
+
+// TestGenerateRemovesStale checks that regeneration removes a vector file
+// the generator no longer writes, and keeps README.md.
+func TestGenerateRemovesStale(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"stale_vector", "README.md"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := generateFrom(filepath.Join("..", "..", "testdata", "payloads"), dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "stale_vector")); !os.IsNotExist(err) {
+		t.Errorf("stale vector kept: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
+		t.Errorf("README.md removed: %v", err)
+	}
+}

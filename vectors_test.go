@@ -1,0 +1,260 @@
+package cookiesession_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cookiesession/cookiesession"
+)
+
+// vector is a parsed file of testdata/vectors; see its README.md.
+type vector struct {
+	file       string
+	expect     string
+	keys       [][]byte
+	name       string
+	now        time.Time
+	purpose    string
+	maxDecoded int
+	keyIndex   int
+	compressed bool
+	payload    []byte
+	comment    string
+	value      string
+}
+
+var expectations = map[string]error{
+	"success":   nil,
+	"invalid":   cookiesession.ErrInvalid,
+	"expired":   cookiesession.ErrExpired,
+	"too-large": cookiesession.ErrTooLarge,
+}
+
+// parseVector parses a vector file strictly: known header keys only, each
+// at most once, required ones present, "key: value" with one space, a blank
+// line, then the value and one final newline.
+func parseVector(file string, data []byte) (*vector, error) {
+	v := &vector{file: file}
+	header, body, ok := bytes.Cut(data, []byte("\n\n"))
+	if !ok {
+		return nil, errors.New("no blank line after the header")
+	}
+	if !bytes.HasSuffix(body, []byte("\n")) {
+		return nil, errors.New("the value does not end with a newline")
+	}
+	v.value = string(body[:len(body)-1])
+	seen := map[string]bool{}
+	for _, line := range strings.Split(string(header), "\n") {
+		k, val, ok := strings.Cut(line, ": ")
+		if !ok || k == "" || val == "" || strings.TrimSpace(val) != val {
+			return nil, fmt.Errorf("malformed header line %q", line)
+		}
+		if seen[k] {
+			return nil, fmt.Errorf("header %q repeated", k)
+		}
+		seen[k] = true
+		var err error
+		switch k {
+		case "expect":
+			if _, ok := expectations[val]; !ok {
+				return nil, fmt.Errorf("unknown expectation %q", val)
+			}
+			v.expect = val
+		case "key":
+			for _, s := range strings.Split(val, ",") {
+				var k []byte
+				k, err = base64.RawURLEncoding.Strict().DecodeString(s)
+				if err != nil {
+					break
+				}
+				v.keys = append(v.keys, k)
+			}
+		case "name":
+			v.name = val
+		case "now":
+			v.now, err = time.Parse(time.RFC3339Nano, val)
+		case "purpose":
+			v.purpose = val
+		case "max-decoded-size":
+			v.maxDecoded, err = strconv.Atoi(val)
+			if err == nil && v.maxDecoded <= 0 {
+				err = errors.New("not positive")
+			}
+		case "key-index":
+			v.keyIndex, err = strconv.Atoi(val)
+			if err == nil && v.keyIndex < 0 {
+				err = errors.New("negative")
+			}
+		case "compressed":
+			v.compressed, err = strconv.ParseBool(val)
+			if val != "true" && val != "false" {
+				err = errors.New("not true or false")
+			}
+		case "payload":
+			if !json.Valid([]byte(val)) {
+				err = errors.New("not JSON")
+			}
+			v.payload = []byte(val)
+		case "comment":
+			v.comment = val
+		default:
+			return nil, fmt.Errorf("unknown header %q", k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("header %q: %w", k, err)
+		}
+	}
+	for _, k := range []string{"expect", "key", "name", "now"} {
+		if !seen[k] {
+			return nil, fmt.Errorf("header %q missing", k)
+		}
+	}
+	for _, k := range []string{"key-index", "compressed", "payload"} {
+		if seen[k] != (v.expect == "success") {
+			return nil, fmt.Errorf("header %q must appear exactly when expect is success", k)
+		}
+	}
+	return v, nil
+}
+
+// loadVectors reads and parses every vector, failing on an empty folder or
+// a malformed file.
+func loadVectors(tb testing.TB) []*vector {
+	tb.Helper()
+	dir := filepath.Join("testdata", "vectors")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var vs []*vector
+	for _, e := range entries {
+		if e.Name() == "README.md" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		v, err := parseVector(e.Name(), data)
+		if err != nil {
+			tb.Fatalf("%s: %v", e.Name(), err)
+		}
+		vs = append(vs, v)
+	}
+	if len(vs) == 0 {
+		tb.Fatalf("no vectors in %s", dir)
+	}
+	return vs
+}
+
+// codec builds the codec a vector is opened with.
+func (v *vector) codec() (*cookiesession.Codec, error) {
+	return cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{
+		Purpose:        v.purpose,
+		MaxDecodedSize: v.maxDecoded,
+		Now:            func() time.Time { return v.now },
+	}, v.keys...)
+}
+
+// check opens the vector's value and compares the outcome with its
+// expectation.
+func (v *vector) check() error {
+	c, err := v.codec()
+	if err != nil {
+		return err
+	}
+	var got json.RawMessage
+	meta, err := c.DecodeMeta(v.name, v.value, &got)
+	want := expectations[v.expect]
+	if want == nil {
+		switch {
+		case err != nil:
+			return fmt.Errorf("want success, got %w", err)
+		case !bytes.Equal(got, v.payload):
+			return fmt.Errorf("payload %s, want %s", got, v.payload)
+		case meta.KeyIndex != v.keyIndex:
+			return fmt.Errorf("key index %d, want %d", meta.KeyIndex, v.keyIndex)
+		case meta.Compressed != v.compressed:
+			return fmt.Errorf("compressed %v, want %v", meta.Compressed, v.compressed)
+		case meta.KeyID != c.KeyID(v.keyIndex) || meta.Version != 1 || meta.Chunks != 1 || meta.Size != len(v.value):
+			return fmt.Errorf("meta %+v", meta)
+		}
+		return nil
+	}
+	if !errors.Is(err, want) {
+		return fmt.Errorf("want %v, got %v", want, err)
+	}
+	for other, e := range expectations {
+		if e != nil && other != v.expect && errors.Is(err, e) {
+			return fmt.Errorf("error %v also matches %s", err, other)
+		}
+	}
+	if got != nil {
+		return fmt.Errorf("dst written on error: %s", got)
+	}
+	return nil
+}
+
+func TestVectors(t *testing.T) {
+	vs := loadVectors(t)
+	count := map[string]int{}
+	for _, v := range vs {
+		count[v.expect]++
+		t.Run(v.file, func(t *testing.T) {
+			if err := v.check(); err != nil {
+				t.Errorf("%v (%s)", err, v.comment)
+			}
+		})
+	}
+	for e := range expectations {
+		if count[e] == 0 {
+			t.Errorf("no vector expects %s", e)
+		}
+	}
+}
+
+// TestVectorParserStrict checks that the parser rejects malformed files, so
+// that a typo in a vector cannot silently weaken it.
+func TestVectorParserStrict(t *testing.T) {
+	good := "expect: invalid\nkey: AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\nname: session\nnow: 2026-01-01T01:00:00Z\n\nAAAA\n"
+	if _, err := parseVector("good", []byte(good)); err != nil {
+		t.Fatalf("good vector rejected: %v", err)
+	}
+	success := "expect: success\nkey: AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\nname: session\nnow: 2026-01-01T01:00:00Z\nkey-index: 0\ncompressed: false\npayload: {}\n\nAAAA\n"
+	if _, err := parseVector("success", []byte(success)); err != nil {
+		t.Fatalf("good success vector rejected: %v", err)
+	}
+	for name, bad := range map[string]string{
+		"unknown key":         strings.Replace(good, "name: session\n", "name: session\ncolour: blue\n", 1),
+		"unknown expectation": strings.Replace(good, "expect: invalid", "expect: fail", 1),
+		"repeated key":        strings.Replace(good, "name: session\n", "name: session\nname: other\n", 1),
+		"missing now":         strings.Replace(good, "now: 2026-01-01T01:00:00Z\n", "", 1),
+		"missing expect":      strings.Replace(good, "expect: invalid\n", "", 1),
+		"no space":            strings.Replace(good, "name: session", "name:session", 1),
+		"two spaces":          strings.Replace(good, "name: session", "name:  session", 1),
+		"empty value":         strings.Replace(good, "name: session", "name: ", 1),
+		"bad time":            strings.Replace(good, "2026-01-01T01:00:00Z", "2026-01-01 01:00", 1),
+		"padded key":          strings.Replace(good, "Hh8", "Hh8=", 1),
+		"no blank line":       strings.Replace(good, "\n\n", "\n", 1),
+		"no final newline":    strings.TrimSuffix(good, "\n"),
+		"payload on failure":  strings.Replace(good, "name: session\n", "name: session\npayload: {}\n", 1),
+		"success no payload":  strings.Replace(success, "payload: {}\n", "", 1),
+		"success bad payload": strings.Replace(success, "payload: {}", "payload: {", 1),
+		"bad bool":            strings.Replace(success, "compressed: false", "compressed: no", 1),
+		"bad index":           strings.Replace(success, "key-index: 0", "key-index: -1", 1),
+		"bad size":            strings.Replace(good, "name: session\n", "name: session\nmax-decoded-size: 0\n", 1),
+	} {
+		if _, err := parseVector(name, []byte(bad)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
