@@ -593,6 +593,40 @@ func hostileCases() []hostileCase {
 			},
 		},
 		hostileCase{
+			// A WebSocket commit token is sealed for the purpose "commit"
+			// under the session's own name: it never opens as the cookie.
+			name: "integrity/websocket-commit-token-as-session-cookie", want: ErrInvalid, fresh: true,
+			setup: func(e *hEnv) []string {
+				req := httptest.NewRequest("GET", "/", nil)
+				req.Header.Set("Cookie", e.line(e.login(10)))
+				s, err := e.m.Load(req)
+				if err != nil {
+					e.t.Fatal(err)
+				}
+				tok, err := e.m.CommitToken(s)
+				if err != nil {
+					e.t.Fatal(err)
+				}
+				return []string{e.m.Name() + "=" + tok}
+			},
+		},
+		hostileCase{
+			// … and the session cookie never opens as a commit token.
+			name:  "integrity/session-cookie-posted-as-commit-token",
+			setup: validSession(10),
+			check: func(t *testing.T, e *hEnv, res hResult) {
+				value := strings.TrimPrefix(e.sent[0], e.m.Name()+"=")
+				req := httptest.NewRequest("POST", "/commit", strings.NewReader(url.Values{"token": {value}}.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Cookie", e.sent[0])
+				rec := httptest.NewRecorder()
+				e.m.CommitHandler(CommitOptions{}).ServeHTTP(rec, req)
+				if rec.Code != http.StatusBadRequest || len(rec.Result().Cookies()) != 0 {
+					t.Errorf("a session cookie posted as a commit token: %d %q %v", rec.Code, rec.Body, rec.Result().Cookies())
+				}
+			},
+		},
+		hostileCase{
 			name: "integrity/version-downgrade-to-0", want: ErrInvalid, fresh: true,
 			setup: func(e *hEnv) []string {
 				raw := decoded(e.t, e.login(10))
