@@ -297,7 +297,9 @@ func (m *Manager[T]) decode(s *Session[T], payload []byte, meta Meta) error {
 	s.saved = data
 	s.force = false
 	s.renew = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
-	if s.lifetime < 0 || !m.deadline(s, meta.Issued).After(m.opts.Now()) {
+	// A creation time after the seal (beyond the clock skew) would push
+	// the absolute deadline out; no writer of ours produces one.
+	if s.lifetime < 0 || s.created.After(meta.Issued.Add(m.cc.Codec.skew)) || !m.deadline(s, meta.Issued).After(m.opts.Now()) {
 		return ErrExpired // the absolute deadline passed, or a hostile lifetime
 	}
 	return nil
