@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/cookiesession/cookiesession"
@@ -24,6 +26,13 @@ import (
 // Payload layout: a format byte (formatValues, or formatEnvelope followed by
 // the session ID as a length-prefixed string), then the number of entries
 // (uvarint) and each key and value.
+//
+// Marshal is deterministic, as [cookiesession.Serializer] requires: the
+// entries of every map, at any depth, are written in a fixed order rather
+// than Go's random iteration order (string-keyed maps by key,
+// map[interface{}]interface{} by the bytes of each encoded entry). Decoding
+// does not depend on that order. (A gob-encoded value is as deterministic
+// as gob makes it: a map inside one is in gob's own order.)
 const (
 	formatValues   = 1 // a bare Values map (ValuesSerializer inside gorilla's CookieStore)
 	formatEnvelope = 2 // session ID, then the Values map (Store)
@@ -168,17 +177,87 @@ type typeError struct {
 func (e *typeError) Error() string { return "cannot encode type " + e.typ + ": " + e.err.Error() }
 
 func appendValues(b []byte, m map[interface{}]interface{}) ([]byte, error) {
+	return appendMapAny(b, m, 0, true)
+}
+
+// span is one encoded map entry, b[start:end], while a map is sorted.
+type span struct{ start, end int }
+
+// appendMapAny appends the entry count and the entries of m, keys and values
+// encoded at depth. The entries are written sorted by their encoded bytes
+// (key, then value), so equal maps encode identically whatever the
+// iteration order. Sorting whole entries, not just keys, keeps the order
+// fixed even when two distinct keys encode alike (NaNs, pointers to equal
+// gob values): the entry multiset is the same, so is its sorted form. If
+// top, errors name the key as a ValueError.
+func appendMapAny(b []byte, m map[interface{}]interface{}, depth int, top bool) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(m)))
+	base := len(b)
+	var spanBuf [32]span
+	spans := spanBuf[:0]
 	for k, v := range m {
+		start := len(b)
 		var err error
-		if b, err = appendValue(b, k, 0); err != nil {
-			return nil, keyError(k, err, true)
+		if b, err = appendValue(b, k, depth); err != nil {
+			if top {
+				return nil, keyError(k, err, true)
+			}
+			return nil, err
 		}
-		if b, err = appendValue(b, v, 0); err != nil {
-			return nil, keyError(k, err, false)
+		if b, err = appendValue(b, v, depth); err != nil {
+			if top {
+				return nil, keyError(k, err, false)
+			}
+			return nil, err
 		}
+		spans = append(spans, span{start, len(b)})
+	}
+	byBytes := func(x, y span) int { return bytes.Compare(b[x.start:x.end], b[y.start:y.end]) }
+	if len(spans) < 2 || slices.IsSortedFunc(spans, byBytes) {
+		return b, nil
+	}
+	slices.SortFunc(spans, byBytes)
+	// Rewrite the entries in place from a copy, in sorted order: small
+	// maps copy to the stack, large ones to a pooled buffer (nested maps
+	// are all encoded by now, so it is not shared).
+	if len(b)-base <= 512 {
+		var tmpBuf [512]byte
+		return reorder(b, base, spans, append(tmpBuf[:0], b[base:]...)), nil
+	}
+	pooled := sortBufs.Get().(*[]byte)
+	tmp := append((*pooled)[:0], b[base:]...)
+	b = reorder(b, base, spans, tmp)
+	if cap(tmp) <= maxPooledSortBuf {
+		*pooled = tmp
+		sortBufs.Put(pooled)
 	}
 	return b, nil
+}
+
+// reorder writes the entries spans name, copied in tmp (which holds
+// b[base:]), back to b[base:] in the order of spans.
+func reorder(b []byte, base int, spans []span, tmp []byte) []byte {
+	out := b[:base]
+	for _, s := range spans {
+		out = append(out, tmp[s.start-base:s.end-base]...)
+	}
+	return out
+}
+
+// sortBufs holds the buffers appendMapAny reorders large maps in.
+var sortBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledSortBuf = 64 << 10
+
+// sortedStringKeys returns the keys of a string-keyed map in increasing
+// order, in buf if it is large enough.
+func sortedStringKeys[V any](m map[string]V, buf []string) []string {
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func keyError(k interface{}, err error, inKey bool) error {
@@ -262,8 +341,9 @@ func appendValue(b []byte, v interface{}, depth int) ([]byte, error) {
 		return b, nil
 	case map[string]string:
 		b = binary.AppendUvarint(append(b, tagMapStringStr), uint64(len(v)))
-		for k, s := range v {
-			b = appendString(appendString(b, k), s)
+		var buf [16]string
+		for _, k := range sortedStringKeys(v, buf[:]) {
+			b = appendString(appendString(b, k), v[k])
 		}
 		return b, nil
 	case []interface{}:
@@ -277,26 +357,17 @@ func appendValue(b []byte, v interface{}, depth int) ([]byte, error) {
 		return b, nil
 	case map[string]interface{}:
 		b = binary.AppendUvarint(append(b, tagMapString), uint64(len(v)))
+		var buf [16]string
 		var err error
-		for k, e := range v {
+		for _, k := range sortedStringKeys(v, buf[:]) {
 			b = appendString(b, k)
-			if b, err = appendValue(b, e, depth+1); err != nil {
+			if b, err = appendValue(b, v[k], depth+1); err != nil {
 				return nil, err
 			}
 		}
 		return b, nil
 	case map[interface{}]interface{}:
-		b = binary.AppendUvarint(append(b, tagMapAny), uint64(len(v)))
-		var err error
-		for k, e := range v {
-			if b, err = appendValue(b, k, depth+1); err != nil {
-				return nil, err
-			}
-			if b, err = appendValue(b, e, depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return b, nil
+		return appendMapAny(append(b, tagMapAny), v, depth+1, false)
 	}
 	return appendGob(b, v)
 }

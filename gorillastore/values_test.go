@@ -1,6 +1,7 @@
 package gorillastore
 
 import (
+	"bytes"
 	"encoding/gob"
 	"errors"
 	"math"
@@ -335,4 +336,96 @@ func FuzzValuesUnmarshal(f *testing.F) {
 			t.Fatalf("decode-encode-decode changed values:\n%s", diff)
 		}
 	})
+}
+
+// structKey is a gob-registered struct used as a map key.
+type structKey struct {
+	Kind string
+	ID   int
+}
+
+func init() { gob.Register(structKey{}) }
+
+// mapsValues is a value with maps of every kind, nested and with mixed key
+// types. Each call builds new maps, so each has its own iteration order.
+func mapsValues() map[interface{}]interface{} {
+	strs := map[string]string{}
+	anys := map[string]interface{}{}
+	mixed := map[interface{}]interface{}{}
+	for i := range 12 {
+		s := string(rune('a' + i))
+		strs[s] = s + s
+		anys[s] = map[string]string{s: s, "x" + s: "y", "z": s}
+		mixed[i] = s
+		mixed[s] = i
+		mixed[int64(i)] = []interface{}{map[interface{}]interface{}{i: s, s: i, uint8(i): true}}
+		mixed[structKey{s, i}] = map[string]interface{}{"n": i, "s": s, "m": map[string]string{s: s, "k": "v"}}
+	}
+	return map[interface{}]interface{}{
+		"strs":                  strs,
+		"anys":                  anys,
+		"mixed":                 mixed,
+		"slice":                 []interface{}{strs, anys, mixed},
+		7:                       map[interface{}]interface{}{"deep": map[string]interface{}{"deeper": map[interface{}]interface{}{1: 2, "3": 4, 5.5: 6, true: false}}},
+		int8(-1):                "small key",
+		userKey(3):              "custom key",
+		structKey{"top", 1}:     map[string]interface{}{"a": 1, "b": 2, "c": 3, "d": 4},
+		structKey{"top", 2}:     map[string]string{"a": "1", "b": "2", "c": "3"},
+		time.Unix(1e9, 0).UTC(): "time key",
+	}
+}
+
+// Marshal is deterministic, as cookiesession.Serializer requires: the
+// Manager compares the bytes to see whether a session changed.
+func TestValuesMarshalIsDeterministic(t *testing.T) {
+	first, err := ValuesSerializer.Marshal(mapsValues())
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := mapsValues()
+	for i := range 200 {
+		v := same
+		if i%2 == 1 {
+			v = mapsValues() // new maps, new hash seeds
+		}
+		b, err := ValuesSerializer.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, first) {
+			t.Fatalf("Marshal %d gave different bytes", i)
+		}
+		env, err := ValuesSerializer.Marshal(&envelope{id: "id", values: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(env[1+1+2:], first[1:]) {
+			t.Fatalf("Marshal %d of an envelope gave different bytes", i)
+		}
+	}
+	var back map[interface{}]interface{}
+	if err := ValuesSerializer.Unmarshal(first, &back); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(mapsValues(), back); diff != "" {
+		t.Fatalf("round trip changed values (-want +got):\n%s", diff)
+	}
+
+	// Distinct keys that encode alike (NaNs, pointers to equal gob values)
+	// are ordered by their values too.
+	alike := func() map[interface{}]interface{} {
+		return map[interface{}]interface{}{
+			math.NaN(): 1, math.NaN(): 2, math.NaN(): 3,
+			&Profile{Name: "p"}: "one", &Profile{Name: "p"}: "two", &Profile{Name: "p"}: "three",
+		}
+	}
+	want, err := ValuesSerializer.Marshal(alike())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		if b, err := ValuesSerializer.Marshal(alike()); err != nil || !bytes.Equal(b, want) {
+			t.Fatalf("Marshal %d of alike keys gave different bytes (%v)", i, err)
+		}
+	}
 }
