@@ -303,18 +303,6 @@ func chunkIndex(s string, max int) int {
 	return n
 }
 
-// names returns the cookie names the request carried for the session,
-// in index order: readable or not, and past MaxChunks too.
-func (c *carried) names(name string) []string {
-	var out []string
-	for i := range maxChunksLimit {
-		if c.has(i) {
-			out = append(out, chunkName(name, i))
-		}
-	}
-	return out
-}
-
 // has reports whether the request carried a cookie named chunkName(name, i).
 func (c *carried) has(i int) bool { return c.seen[i/64]&(1<<(i%64)) != 0 }
 
@@ -515,19 +503,42 @@ func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, 
 		lifetime = cc.Codec.maxAge
 	}
 	now := cc.Codec.now()
-	return cc.writeRaw(w.Header(), r.Header, data, now, now.Add(lifetime))
+	return cc.writeRaw(w.Header(), r.Header, data, now, now.Add(lifetime), now)
 }
 
 // Clear expires every cookie of the session that r carried (and removes
 // any Set-Cookie for it already on w).
 func (cc *CookieCodec) Clear(w http.ResponseWriter, r *http.Request) {
+	if cc.valid() != nil {
+		return // no cookie of an invalid name can have been set
+	}
 	cc.setCookies(w.Header(), r.Header, nil, time.Time{})
 }
 
-func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires time.Time) (Meta, error) {
-	l := cc.Limits.withDefaults()
+// valid checks the Limits and that every cookie of the session (up to the
+// last chunk name) is a valid cookie with the Template's attributes.
+func (cc *CookieCodec) valid() error {
 	name := cc.Template.Name
 	if err := cc.Limits.validate(name); err != nil {
+		return err
+	}
+	c := cookieTemplate(&cc.Template)
+	for _, i := range []int{0, cc.Limits.withDefaults().MaxChunks - 1} {
+		c.Name, c.Value = chunkName(name, i), "x"
+		if err := c.Valid(); err != nil {
+			return fmt.Errorf("cookiesession: invalid cookie template: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeRaw seals data as issued at issued and expiring at expires, and sets
+// the cookies, whose Max-Age counts from now (the moment of the response,
+// which a commit token's seal time precedes).
+func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires, now time.Time) (Meta, error) {
+	l := cc.Limits.withDefaults()
+	name := cc.Template.Name
+	if err := cc.valid(); err != nil {
 		return Meta{}, err // a CookieCodec is built without New: check here
 	}
 	data, flags, err := cc.Codec.prepare(name, data)
@@ -543,11 +554,18 @@ func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires
 	if err != nil {
 		return Meta{}, err
 	}
-	cc.setCookiesAt(wh, rh, l.split(name, s, chunks), issued, expires)
+	cc.setCookiesAt(wh, rh, l.split(name, s, chunks), later(issued, now), expires)
 	return Meta{
 		Version: formatVersion, KeyID: cc.Codec.keys[0].id, Compressed: flags != 0,
 		Chunks: chunks, Issued: issued, Expires: expires, Size: len(s),
 	}, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // setCookies replaces the session's Set-Cookie lines on wh with parts (none:
@@ -617,20 +635,30 @@ func expiredCookie(t *http.Cookie, name string) *http.Cookie {
 	return &c
 }
 
+// hasSetCookies reports whether wh sets or deletes any cookie of the
+// session.
+func hasSetCookies(wh http.Header, name string) bool {
+	for _, line := range wh["Set-Cookie"] {
+		if k, _, _ := strings.Cut(line, "="); ourCookie(k, name) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // removeSetCookies drops the Set-Cookie lines already on wh for the
 // session's cookies, so saving twice yields one coherent set.
 func removeSetCookies(wh http.Header, name string) {
-	lines := wh["Set-Cookie"]
-	if len(lines) == 0 {
+	if !hasSetCookies(wh, name) {
 		return
 	}
+	lines := wh["Set-Cookie"]
 	kept := lines[:0]
 	for _, line := range lines {
 		k, _, _ := strings.Cut(line, "=")
-		if ourCookie(k, name) >= 0 {
-			continue
+		if ourCookie(k, name) < 0 {
+			kept = append(kept, line)
 		}
-		kept = append(kept, line)
 	}
 	if len(kept) == 0 {
 		wh.Del("Set-Cookie")

@@ -1390,17 +1390,36 @@ func TestBadLimitsDoNotPanic(t *testing.T) {
 }
 
 // TestSetCookieLines: each Set-Cookie line written is exactly what
-// net/http renders for that cookie, whatever the template's attributes.
+// net/http renders for that cookie, whatever the template's attributes; a
+// template net/http would have to mangle is an error, with nothing written.
 func TestSetCookieLines(t *testing.T) {
 	codec, err := NewCodec(testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, bad := range []http.Cookie{
+		{Name: "sid", Path: "/a;b"},
+		{Name: "s id"},
+		{Name: ""},
+		{Name: "sid", Partitioned: true}, // Partitioned without Secure
+	} {
+		cc := CookieCodec{Codec: codec, Template: bad}
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", bad.Name+"=x")
+		if _, err := cc.Write(w, r, "v", 0); err == nil {
+			t.Errorf("%+v: Write accepted an invalid template", bad)
+		}
+		cc.Clear(w, r)
+		if lines := w.Header()["Set-Cookie"]; len(lines) != 0 {
+			t.Errorf("%+v: invalid template wrote %q", bad, lines)
+		}
+	}
 	for _, tmpl := range []http.Cookie{
 		{Name: "s"},
 		{Name: "session", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode},
 		{Name: "__Host-s", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode, Partitioned: true},
-		{Name: "sid", Path: "/a b;c", Domain: "example.com", Secure: true, SameSite: http.SameSiteStrictMode},
+		{Name: "sid", Path: "/a b", Domain: "example.com", Secure: true, SameSite: http.SameSiteStrictMode},
 		{Name: "sid", Domain: ".example.com", SameSite: http.SameSiteDefaultMode},
 	} {
 		for _, browserSession := range []bool{false, true} {

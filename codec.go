@@ -284,7 +284,8 @@ func deriveKey(secret []byte, purpose string) (codecKey, error) {
 }
 
 // KeyID returns the identifier that values sealed with the i-th key carry in
-// their header, as printed by the cookiesession command's inspect.
+// their header, as printed by the cookiesession command's inspect. It
+// panics if i is not in [0, number of keys), like a slice index.
 func (c *Codec) KeyID(i int) uint32 { return c.keys[i].id }
 
 // Meta describes a sealed value: what Decode checked and the session

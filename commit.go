@@ -124,9 +124,18 @@ type CommitOptions struct {
 //     superseded by a newer token, or overtaken by a change over HTTP. A
 //     socket whose token got 409 holds a stale session: reopen it.
 //
-// The handler reads only the request's cookies (as [Manager.Load]) and
-// never the middleware's session, so it costs nothing to mount it inside
-// [Manager.Handler].
+// The handler checks the token against the request's cookies (as
+// [Manager.Load]). Mounted inside [Manager.Handler], it makes the committed
+// session the request's session (a *Session a handler already holds from
+// Get is updated in place), so the middleware neither overwrites the new
+// cookies nor renews them.
+//
+// Any write of the session over HTTP after the token's base makes the token
+// stale (409), including a renewal that changes no data: with
+// [Options.Rolling], every page request that reads the session re-seals it,
+// and with [Options.IdleTimeout] a request past half the idle time does. A
+// page that keeps a socket open beside such requests should expect 409 and
+// reopen the socket, as the demo's page does.
 func (m *Manager[T]) CommitHandler(opts CommitOptions) http.Handler {
 	if opts.MaxAge <= 0 {
 		opts.MaxAge = DefaultCommitMaxAge
@@ -195,13 +204,15 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := int64(binary.BigEndian.Uint64(payload[:commitBaseSize]))
-	tok := Session[T]{m: m}
+	tok := &Session[T]{m: m, req: r}
 	frame := payload[commitBaseSize:]
-	if _, ok := tok.unframe(frame); !ok {
+	data, ok := tok.unframe(frame)
+	tok.Data = new(T)
+	if !ok || m.cc.Codec.ser.Unmarshal(data, tok.Data) != nil {
 		commitFail(w, http.StatusBadRequest, "invalid commit token")
 		return
 	}
-	if tok.lifetime < 0 || !m.deadline(&tok, meta.Issued).After(now) {
+	if tok.lifetime < 0 || !m.deadline(tok, meta.Issued).After(now) {
 		commitFail(w, http.StatusGone, "session expired")
 		return
 	}
@@ -225,13 +236,24 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// 4. The cookies, sealed at the token's time so that this token and
 	// every token based before it are now stale.
-	if _, err := m.cc.writeRaw(w.Header(), r.Header, frame, meta.Issued, m.deadline(&tok, meta.Issued)); err != nil {
+	wmeta, err := m.cc.writeRaw(w.Header(), r.Header, frame, meta.Issued, m.deadline(tok, meta.Issued), now)
+	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			commitFail(w, http.StatusRequestEntityTooLarge, "session too large for its cookies")
 			return
 		}
 		commitFail(w, http.StatusInternalServerError, "sealing the session failed")
 		return
+	}
+	tok.meta = wmeta
+	tok.settle(data)
+
+	// 5. Inside the Manager's own middleware, the request's session is now
+	// the committed one, already written: the middleware must neither
+	// overwrite the cookies with the session it read before the commit
+	// nor renew them (which would make the socket's next token stale).
+	if st, ok := r.Context().Value(m).(*state[T]); ok {
+		st.adopt(tok)
 	}
 	noStore(w.Header())
 	w.WriteHeader(http.StatusNoContent)

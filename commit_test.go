@@ -603,3 +603,87 @@ func FuzzCommitHandler(f *testing.F) {
 		}
 	})
 }
+
+// TestCommitInsideMiddleware mounts the commit handler inside the Manager's
+// own middleware, behind a handler that reads the session first (as an
+// authentication middleware would), with Rolling on: the committed state
+// must reach the browser, not be overwritten by the session read before
+// the commit or by its renewal. The cookie's Max-Age counts from the
+// commit, not from the token's seal.
+func TestCommitInsideMiddleware(t *testing.T) {
+	clk := &commitClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), frozen: true}
+	m, err := cookiesession.New[wsCounter](cookiesession.Options{
+		Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, Rolling: true,
+		IdleTimeout: time.Minute, Now: clk.Now,
+		OnError: func(_ *http.Request, err error) { t.Errorf("OnError: %v", err) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookieHeader := func(h http.Header) string {
+		var pairs []string
+		for _, c := range (&http.Response{Header: h}).Cookies() {
+			pairs = append(pairs, c.Name+"="+c.Value)
+		}
+		return strings.Join(pairs, "; ")
+	}
+
+	// The browser holds N=1.
+	s, _ := m.Load(httptest.NewRequest("GET", "/", nil))
+	s.Data.N = 1
+	rec := httptest.NewRecorder()
+	if err := m.Save(rec, httptest.NewRequest("GET", "/", nil), s); err != nil {
+		t.Fatal(err)
+	}
+	cookie := cookieHeader(rec.Header())
+
+	// The socket reads it, sets N=2 and gets a token.
+	clk.Advance(time.Second)
+	up := httptest.NewRequest("GET", "/ws", nil)
+	up.Header.Set("Cookie", cookie)
+	s, err = m.Load(up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Data.N = 2
+	token, err := m.CommitToken(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// 20 s later the page posts it, through an auth layer that reads the
+	// session inside the middleware.
+	clk.Advance(20 * time.Second)
+	var seen *cookiesession.Session[wsCounter]
+	auth := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			seen = m.Get(r)
+			next.ServeHTTP(w, r)
+		})
+	}
+	h := m.Handler(auth(m.CommitHandler(cookiesession.CommitOptions{})))
+	req := httptest.NewRequest("POST", "/commit", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", cookie)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("commit: %d %s", rec.Code, rec.Body)
+	}
+	if seen.Data.N != 2 {
+		t.Errorf("the session the auth layer holds shows N=%d after the commit, want 2", seen.Data.N)
+	}
+	after := httptest.NewRequest("GET", "/", nil)
+	after.Header.Set("Cookie", cookieHeader(rec.Header()))
+	got, err := m.Load(after)
+	if err != nil || got.Data.N != 2 {
+		t.Fatalf("the browser's cookie holds N=%d (err %v), want the committed 2", got.Data.N, err)
+	}
+	// The token was sealed 20 s ago with a 1-minute idle deadline: the
+	// cookie must not outlive the 40 s the server still accepts it.
+	for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
+		if c.MaxAge > 40 {
+			t.Errorf("%s: Max-Age %d outlives the sealed expiry 40 s away", c.Name, c.MaxAge)
+		}
+	}
+}

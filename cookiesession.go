@@ -372,10 +372,20 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 	// Seal strictly after the cookie this replaces, even within its
 	// millisecond or behind another server's clock: commit tokens
 	// (commit.go) order a session's states by their seal times.
+	issued := now
 	if prev := s.meta.Issued.UnixMilli(); !s.meta.Issued.IsZero() && now.UnixMilli() <= prev {
-		now = time.UnixMilli(prev + 1)
+		issued = time.UnixMilli(prev + 1)
 	}
-	meta, err := m.cc.writeRaw(wh, rh, s.frame(data), now, m.deadline(s, now))
+	expires := m.deadline(s, issued)
+	if !expires.After(now) {
+		// SetMaxAge shortened the session below its age: it is over.
+		m.cc.setCookies(wh, rh, nil, time.Time{})
+		s.Data = nil
+		s.settle(nil)
+		noStore(wh)
+		return fmt.Errorf("%w: the session's lifetime ended at %s", ErrExpired, expires.UTC().Format(time.RFC3339))
+	}
+	meta, err := m.cc.writeRaw(wh, rh, s.frame(data), issued, expires, now)
 	if err != nil {
 		return err
 	}
@@ -500,6 +510,20 @@ func (st *state[T]) session() *Session[T] {
 	return s
 }
 
+// adopt makes s, already written to the response, the request's session.
+// A session a handler already holds from Get is updated in place, so that
+// it sees the adopted state.
+func (st *state[T]) adopt(s *Session[T]) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s.state, s.req = st, st.req
+	if st.sess == nil {
+		st.sess = s
+		return
+	}
+	*st.sess = *s
+}
+
 // save is Session.Save inside the middleware.
 func (st *state[T]) save(s *Session[T]) error {
 	st.mu.Lock()
@@ -594,21 +618,35 @@ func (st *state[T]) ReadFrom(src io.Reader) (int64, error) {
 
 // Flush commits the session's cookies and flushes, if the underlying
 // writer can.
-func (st *state[T]) Flush() {
+func (st *state[T]) Flush() { _ = st.FlushError() }
+
+// FlushError is Flush that reports the underlying writer's error
+// ([http.ErrNotSupported] when it cannot flush), as
+// [http.ResponseController] expects.
+func (st *state[T]) FlushError() error {
 	st.commit()
-	_ = http.NewResponseController(st.rw).Flush()
+	return http.NewResponseController(st.rw).Flush()
 }
 
 // Hijack hands over the connection, if the underlying writer can. The
-// session can no longer be saved: a change after this is reported.
+// session can no longer be saved: a change after this is reported, and so
+// are cookies already set in the header that never went out (a WebSocket
+// library that writes its own 101 response drops them).
 func (st *state[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	st.mu.Lock()
+	lost := !st.committed && st.sess != nil && hasSetCookies(st.rw.Header(), st.m.opts.Name)
+	st.mu.Unlock()
 	conn, brw, err := http.NewResponseController(st.rw).Hijack()
-	if err == nil {
-		st.mu.Lock()
-		st.committed = true
-		st.mu.Unlock()
+	if err != nil {
+		return conn, brw, err
 	}
-	return conn, brw, err
+	st.mu.Lock()
+	st.committed = true
+	st.mu.Unlock()
+	if lost {
+		st.m.opts.OnError(st.req, ErrHeaderWritten)
+	}
+	return conn, brw, nil
 }
 
 // Unwrap returns the underlying ResponseWriter, for http.ResponseController.

@@ -753,9 +753,12 @@ func TestSetMaxAge(t *testing.T) {
 	if isNew || left != 50*24*time.Hour {
 		t.Fatalf("at 40 days: IsNew %v, MaxAge %v", isNew, left)
 	}
-	c.get("/forget") // back to 24h from creation: already past
+	resp, _ = c.get("/forget") // back to 24h from creation: already past
 	if left > 0 {
 		t.Fatalf("after SetMaxAge(0): MaxAge %v", left)
+	}
+	if len(c.cookies()) != 0 {
+		t.Fatalf("a session shortened below its age kept its cookies: %q", resp.Header["Set-Cookie"])
 	}
 	c.get("/")
 	if !isNew {
@@ -981,6 +984,52 @@ func TestResponseController(t *testing.T) {
 		t.Fatalf("hijack: %q", body)
 	}
 	h.expect(t, cookiesession.ErrHeaderWritten)
+}
+
+// TestHijackDropsSavedCookies: a WebSocket library that hijacks without
+// WriteHeader writes its own response, so cookies Save put in the header
+// never go out: that is reported, not lost silently.
+func TestHijackDropsSavedCookies(t *testing.T) {
+	m, h := newManager[cart](t, nil)
+	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		s.Data.N = 7
+		if err := s.Save(); err != nil {
+			t.Errorf("Save: %v", err)
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+		brw.Flush()
+	})))
+	if _, body := c.get("/"); body != "hijacked" {
+		t.Fatalf("hijack: %q", body)
+	}
+	h.expect(t, cookiesession.ErrHeaderWritten)
+}
+
+// plainWriter is a ResponseWriter that cannot flush or hijack.
+type plainWriter struct{ h http.Header }
+
+func (w *plainWriter) Header() http.Header         { return w.h }
+func (w *plainWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *plainWriter) WriteHeader(int)             {}
+
+// TestFlushNotSupported: the middleware's writer passes on the underlying
+// writer's "not supported" through http.ResponseController.
+func TestFlushNotSupported(t *testing.T) {
+	m, _ := newManager[cart](t, nil)
+	var err error
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err = http.NewResponseController(w).Flush()
+	})).ServeHTTP(&plainWriter{h: http.Header{}}, httptest.NewRequest("GET", "/", nil))
+	if !errors.Is(err, http.ErrNotSupported) {
+		t.Fatalf("Flush through the middleware over a writer that cannot flush: %v", err)
+	}
 }
 
 func TestVaryAndCacheControl(t *testing.T) {

@@ -100,7 +100,7 @@ type Options struct {
 
 	// ClockSkew is how far in the future a session's seal time may lie
 	// (another server's clock running ahead) before it is rejected.
-	// Zero: 1 minute.
+	// Zero: 1 minute. Negative: no tolerance.
 	ClockSkew time.Duration
 
 	// Serializer encodes session data. Zero: [JSON].
