@@ -96,24 +96,25 @@ func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
 // deterministic (equal values give equal bytes): the session manager
 // compares serialized bytes to decide whether a session changed, so a
 // serializer that orders map keys at random rewrites the cookie on every
-// request. The default is [JSON].
+// request. The default is [JSONSerializer].
 type Serializer interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error
 }
 
-// JSON is the default [Serializer]: encoding/json. It is the floor of the
+// JSONSerializer is the default [Serializer]: encoding/json. It is the floor of the
 // codec's cost (85–95 % of an encode and decode). A faster JSON package fits
 // behind [Serializer]; measured on our payloads, the encoding/json/v2
 // prototype (github.com/go-json-experiment/json, with Deterministic(true))
 // is 1.2–1.45× faster on maps, and Go's GOEXPERIMENT=jsonv2 brings much of
 // that to encoding/json itself, so the default stays in the standard library.
-var JSON Serializer = jsonSerializer{}
+type JSONSerializer struct{}
 
-type jsonSerializer struct{}
+// Marshal is json.Marshal.
+func (JSONSerializer) Marshal(v any) ([]byte, error) { return json.Marshal(v) }
 
-func (jsonSerializer) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
-func (jsonSerializer) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+// Unmarshal is json.Unmarshal.
+func (JSONSerializer) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // CodecOptions configures a [Codec]. The zero value is usable and is what
 // [NewCodec] uses.
@@ -144,7 +145,7 @@ type CodecOptions struct {
 	// ErrExpired. Zero: 1 minute. Negative: no tolerance.
 	ClockSkew time.Duration
 
-	// Serializer encodes values. Zero: [JSON].
+	// Serializer encodes values. Zero: [JSONSerializer].
 	Serializer Serializer
 
 	// Purpose separates keys: the sealing key is derived from each secret
@@ -224,7 +225,7 @@ func NewCodecWithOptions(o CodecOptions, keys ...[]byte) (*Codec, error) {
 		c.skew = time.Minute
 	}
 	if c.ser == nil {
-		c.ser = JSON
+		c.ser = JSONSerializer{}
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -307,7 +308,7 @@ type Meta struct {
 // serialized value exceeds MaxDecodedSize.
 func (c *Codec) Encode(name string, value any) (string, error) {
 	var data []byte
-	if _, ok := c.ser.(jsonSerializer); ok {
+	if _, ok := c.ser.(JSONSerializer); ok {
 		// The built-in JSON serializer writes into a reused buffer
 		// instead of a new slice per value.
 		e := jsonEncoderPool.Get().(*jsonEncoder)
@@ -365,7 +366,7 @@ func (c *Codec) DecodeMeta(name, value string, dst any) (Meta, error) {
 	// The built-in JSON serializer never retains its input, so the payload
 	// can be opened in a reused buffer; another Serializer might keep it.
 	var sp *[]byte
-	if _, ok := c.ser.(jsonSerializer); ok {
+	if _, ok := c.ser.(JSONSerializer); ok {
 		sp = getScratch()
 		defer putScratch(sp, true)
 	}

@@ -185,7 +185,7 @@ func BenchmarkHostileCookieHeader(b *testing.B) {
 		b.Fatal(err)
 	}
 	var data map[string]any
-	if err := JSON.Unmarshal(payload, &data); err != nil {
+	if err := (JSONSerializer{}).Unmarshal(payload, &data); err != nil {
 		b.Fatal(err)
 	}
 	peerValue, err := sc.Encode("session", data)

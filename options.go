@@ -103,7 +103,7 @@ type Options struct {
 	// Zero: 1 minute. Negative: no tolerance.
 	ClockSkew time.Duration
 
-	// Serializer encodes session data. Zero: [JSON].
+	// Serializer encodes session data. Zero: [JSONSerializer].
 	Serializer Serializer
 
 	// OnError receives every problem the middleware cannot return to the

@@ -169,7 +169,7 @@ func New(o Options) (*Store, error) {
 		Compress:       o.Compress,
 		MaxDecodedSize: o.MaxDecodedSize,
 		ClockSkew:      o.ClockSkew,
-		Serializer:     ValuesSerializer,
+		Serializer:     ValuesSerializer{},
 		Now:            o.Now,
 	}, o.Keys...)
 	if err != nil {

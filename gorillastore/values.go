@@ -84,9 +84,9 @@ const (
 // Unmarshal fills a *map[interface{}]interface{}. Use it to put a
 // [cookiesession.Codec] inside gorilla's own CookieStore; the [Store] uses
 // it already.
-var ValuesSerializer cookiesession.Serializer = valuesSerializer{}
+type ValuesSerializer struct{}
 
-type valuesSerializer struct{}
+var _ cookiesession.Serializer = ValuesSerializer{}
 
 // envelope is what the Store seals: the session ID and its values.
 type envelope struct {
@@ -94,7 +94,8 @@ type envelope struct {
 	values map[interface{}]interface{}
 }
 
-func (valuesSerializer) Marshal(v any) ([]byte, error) {
+// Marshal encodes a map[interface{}]interface{} (or a pointer to one).
+func (ValuesSerializer) Marshal(v any) ([]byte, error) {
 	switch v := v.(type) {
 	case *envelope:
 		b := make([]byte, 0, 256)
@@ -109,7 +110,8 @@ func (valuesSerializer) Marshal(v any) ([]byte, error) {
 	return nil, fmt.Errorf("cookiesession: ValuesSerializer encodes map[interface{}]interface{}, not %T", v)
 }
 
-func (valuesSerializer) Unmarshal(data []byte, v any) (err error) {
+// Unmarshal decodes into a *map[interface{}]interface{}.
+func (ValuesSerializer) Unmarshal(data []byte, v any) (err error) {
 	defer func() {
 		// The payload is authenticated before it gets here, so this only
 		// guards against a bug: bad input must never panic.

@@ -201,23 +201,23 @@ func TestUnsupportedValueIsAnErrorNamingKeyAndType(t *testing.T) {
 }
 
 func TestValuesSerializerRejectsBadInput(t *testing.T) {
-	good, err := ValuesSerializer.Marshal(typedValues())
+	good, err := (ValuesSerializer{}).Marshal(typedValues())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var m map[interface{}]interface{}
-	if err := ValuesSerializer.Unmarshal(good, &m); err != nil {
+	if err := (ValuesSerializer{}).Unmarshal(good, &m); err != nil {
 		t.Fatal(err)
 	}
 	for i := range good {
 		var m map[interface{}]interface{}
-		if err := ValuesSerializer.Unmarshal(good[:i], &m); err == nil {
+		if err := (ValuesSerializer{}).Unmarshal(good[:i], &m); err == nil {
 			t.Fatalf("truncated at %d: no error", i)
 		} else if !errors.Is(err, cookiesession.ErrInvalid) {
 			t.Fatalf("truncated at %d: %v", i, err)
 		}
 	}
-	if err := ValuesSerializer.Unmarshal(append(good, 0), &m); err == nil {
+	if err := (ValuesSerializer{}).Unmarshal(append(good, 0), &m); err == nil {
 		t.Fatal("trailing data accepted")
 	}
 	for _, bad := range [][]byte{
@@ -232,15 +232,15 @@ func TestValuesSerializerRejectsBadInput(t *testing.T) {
 		append([]byte{formatValues, 1, tagString, 1, 'k'}, deep()...), // too deep
 	} {
 		var m map[interface{}]interface{}
-		if err := ValuesSerializer.Unmarshal(bad, &m); err == nil {
+		if err := (ValuesSerializer{}).Unmarshal(bad, &m); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
 	}
-	if _, err := ValuesSerializer.Marshal("not a map"); err == nil {
+	if _, err := (ValuesSerializer{}).Marshal("not a map"); err == nil {
 		t.Error("Marshal of a string succeeded")
 	}
 	var s string
-	if err := ValuesSerializer.Unmarshal(good, &s); err == nil {
+	if err := (ValuesSerializer{}).Unmarshal(good, &s); err == nil {
 		t.Error("Unmarshal into *string succeeded")
 	}
 }
@@ -258,7 +258,7 @@ func TestTooDeepValueIsAnError(t *testing.T) {
 	for range maxDepth + 2 {
 		v = []interface{}{v}
 	}
-	_, err := ValuesSerializer.Marshal(map[interface{}]interface{}{"deep": v})
+	_, err := (ValuesSerializer{}).Marshal(map[interface{}]interface{}{"deep": v})
 	var ve *ValueError
 	if !errors.As(err, &ve) || ve.Key != "deep" {
 		t.Fatalf("too deep: %v", err)
@@ -271,7 +271,7 @@ var _ securecookie.Codec = (*cookiesession.Codec)(nil)
 // The core Codec, given ValuesSerializer, drops into gorilla's own
 // CookieStore: the README's recipe.
 func TestCodecInsideGorillaCookieStore(t *testing.T) {
-	codec, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{Serializer: ValuesSerializer}, testKey)
+	codec, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{Serializer: ValuesSerializer{}}, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,23 +311,23 @@ func TestCodecInsideGorillaCookieStore(t *testing.T) {
 }
 
 func FuzzValuesUnmarshal(f *testing.F) {
-	good, _ := ValuesSerializer.Marshal(typedValues())
+	good, _ := (ValuesSerializer{}).Marshal(typedValues())
 	f.Add(good)
-	env, _ := ValuesSerializer.Marshal(&envelope{id: "abc", values: map[interface{}]interface{}{"a": []interface{}{1, "x"}}})
+	env, _ := (ValuesSerializer{}).Marshal(&envelope{id: "abc", values: map[interface{}]interface{}{"a": []interface{}{1, "x"}}})
 	f.Add(env)
 	f.Add([]byte{formatValues, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m map[interface{}]interface{}
-		if err := ValuesSerializer.Unmarshal(data, &m); err != nil {
+		if err := (ValuesSerializer{}).Unmarshal(data, &m); err != nil {
 			return
 		}
 		// Whatever decodes re-encodes and decodes to the same values.
-		again, err := ValuesSerializer.Marshal(m)
+		again, err := (ValuesSerializer{}).Marshal(m)
 		if err != nil {
 			t.Fatalf("decoded values do not re-encode: %v", err)
 		}
 		var m2 map[interface{}]interface{}
-		if err := ValuesSerializer.Unmarshal(again, &m2); err != nil {
+		if err := (ValuesSerializer{}).Unmarshal(again, &m2); err != nil {
 			t.Fatalf("re-encoded values do not decode: %v", err)
 		}
 		if diff := cmp.Diff(m, m2, cmp.Comparer(func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }),
@@ -378,7 +378,7 @@ func mapsValues() map[interface{}]interface{} {
 // Marshal is deterministic, as cookiesession.Serializer requires: the
 // Manager compares the bytes to see whether a session changed.
 func TestValuesMarshalIsDeterministic(t *testing.T) {
-	first, err := ValuesSerializer.Marshal(mapsValues())
+	first, err := (ValuesSerializer{}).Marshal(mapsValues())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,14 +388,14 @@ func TestValuesMarshalIsDeterministic(t *testing.T) {
 		if i%2 == 1 {
 			v = mapsValues() // new maps, new hash seeds
 		}
-		b, err := ValuesSerializer.Marshal(v)
+		b, err := (ValuesSerializer{}).Marshal(v)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(b, first) {
 			t.Fatalf("Marshal %d gave different bytes", i)
 		}
-		env, err := ValuesSerializer.Marshal(&envelope{id: "id", values: v})
+		env, err := (ValuesSerializer{}).Marshal(&envelope{id: "id", values: v})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -404,7 +404,7 @@ func TestValuesMarshalIsDeterministic(t *testing.T) {
 		}
 	}
 	var back map[interface{}]interface{}
-	if err := ValuesSerializer.Unmarshal(first, &back); err != nil {
+	if err := (ValuesSerializer{}).Unmarshal(first, &back); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(mapsValues(), back); diff != "" {
@@ -419,12 +419,12 @@ func TestValuesMarshalIsDeterministic(t *testing.T) {
 			&Profile{Name: "p"}: "one", &Profile{Name: "p"}: "two", &Profile{Name: "p"}: "three",
 		}
 	}
-	want, err := ValuesSerializer.Marshal(alike())
+	want, err := (ValuesSerializer{}).Marshal(alike())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 200 {
-		if b, err := ValuesSerializer.Marshal(alike()); err != nil || !bytes.Equal(b, want) {
+		if b, err := (ValuesSerializer{}).Marshal(alike()); err != nil || !bytes.Equal(b, want) {
 			t.Fatalf("Marshal %d of alike keys gave different bytes (%v)", i, err)
 		}
 	}
