@@ -59,10 +59,46 @@
 // Each key is a secret of at least 32 random bytes ([GenerateKey], or the
 // cookiesession command's keygen), kept in configuration as base64url text
 // ([FormatKey], [ParseKeys]); [KeysFromEnv] reads a comma-separated list
-// from COOKIESESSION_KEYS. Options.Keys[0] seals; every key opens. To rotate:
-// put the new key first and keep the old one second; sessions sealed with
-// the old key are re-sealed with the new one on their next response; remove
-// the old key once MaxAge has passed.
+// from COOKIESESSION_KEYS. Options.Keys[0] seals; every key opens, and a
+// session opened with another key is re-sealed with Keys[0] on its next
+// response. To rotate on a fleet: add the new key behind the old one
+// everywhere; then put it first everywhere; once every cookie the old key
+// sealed has expired (IdleTimeout, or the longest lifetime a session can
+// have), remove the old key. Putting the new key first on one server before
+// every server can open it logs users out.
+//
+// # Security properties
+//
+// Protected: the session's confidentiality and integrity (XChaCha20-Poly1305
+// under a key only the servers hold; a cookie reveals its key id, chunk
+// count and approximate length); its binding to the cookie name, format
+// version, key and purpose; its expiry, enforced by the server from sealed
+// times (MaxAge counts from creation and is never extended by re-sealing;
+// seal times up to [Options.ClockSkew], 1 minute, in the future are
+// accepted); the server's work on hostile input (sizes checked before
+// decoding, no decryption for an unknown key id, at most 8 candidates when
+// cookies are tossed).
+//
+// Not protected: replay of a copied cookie within its lifetime (clearing a
+// cookie does not revoke copies; keep lifetimes short, keep a deny list of
+// [Session.ID] values if you need revocation, or remove the key); rollback
+// by the user to an older cookie of their own session (keep balances and
+// one-time flags on the server); concurrent requests of one browser (the
+// last response's cookie wins); the session's length (and, with Compress,
+// its compressed length); cookies sealed under a stolen key (no forward
+// secrecy).
+//
+// Recommended: the name "__Host-session", the default Secure, HttpOnly and
+// SameSite=Lax, an IdleTimeout and a MaxAge sized for the application
+// (OWASP suggests idle timeouts of 15–30 minutes for low-risk applications,
+// 2–5 for high-value ones), and [Session.Regenerate] at login. The session
+// is no defence against cross-site request forgery: wrap the handler with
+// [net/http.CrossOriginProtection].
+//
+// The AEAD's 192-bit random nonces make nonce reuse negligible (a collision
+// is expected after about 2^96 seals under one key); Poly1305 forgery odds
+// are below 2^-94 per attempt for a 6 KiB session. The key derivation
+// (HKDF-SHA256) expects random secrets, not passwords.
 //
 // # WebSockets
 //
