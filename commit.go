@@ -59,10 +59,10 @@ func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 	// it becomes is strictly newer than every token based on an older one.
 	base := s.meta.Issued.UnixMilli()
 	issued := time.UnixMilli(max(m.opts.Now().UnixMilli(), base+1))
-	expires := m.deadline(s, issued)
-	if s.lifetime < 0 || !expires.After(m.opts.Now()) {
+	if m.expired(s, issued) {
 		return "", ErrExpired
 	}
+	expires := m.deadline(s, issued)
 
 	// Check now that the session fits the cookies the handler will write.
 	name := m.opts.Name
@@ -212,7 +212,7 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		commitFail(w, http.StatusBadRequest, "invalid commit token")
 		return
 	}
-	if tok.lifetime < 0 || !m.deadline(tok, meta.Issued).After(now) {
+	if m.expired(tok, meta.Issued) {
 		commitFail(w, http.StatusGone, "session expired")
 		return
 	}

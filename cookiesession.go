@@ -69,14 +69,10 @@ func New[T any](opts Options) (*Manager[T], error) {
 	// Commit tokens (commit.go): the same settings under their own
 	// purpose, so a token never opens as a cookie nor a cookie as a token,
 	// with room for the token's 8-byte base time.
-	maxDecoded := o.MaxDecodedSize
-	if maxDecoded == 0 {
-		maxDecoded = defaultMaxDecoded
-	}
 	if m.commit, err = NewCodecWithOptions(CodecOptions{
 		MaxAge:         o.MaxAge,
 		Compress:       o.Compress,
-		MaxDecodedSize: maxDecoded + 8,
+		MaxDecodedSize: codec.maxDecoded + commitBaseSize,
 		ClockSkew:      o.ClockSkew,
 		Serializer:     o.Serializer,
 		Purpose:        "commit",
@@ -234,6 +230,12 @@ func (m *Manager[T]) newSession(r *http.Request) *Session[T] {
 	return s
 }
 
+// expired reports whether s, sealed at sealed, is past its deadline, or
+// carries a lifetime no Manager writes (a hostile payload).
+func (m *Manager[T]) expired(s *Session[T], sealed time.Time) bool {
+	return s.lifetime < 0 || !m.deadline(s, sealed).After(m.opts.Now())
+}
+
 // deadline is the session's expiry if sealed at t.
 func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 	lifetime := s.lifetime
@@ -299,7 +301,7 @@ func (m *Manager[T]) decode(s *Session[T], payload []byte, meta Meta) error {
 	s.renew = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
 	// A creation time after the seal (beyond the clock skew) would push
 	// the absolute deadline out; no writer of ours produces one.
-	if s.lifetime < 0 || s.created.After(meta.Issued.Add(m.cc.Codec.skew)) || !m.deadline(s, meta.Issued).After(m.opts.Now()) {
+	if s.created.After(meta.Issued.Add(m.cc.Codec.skew)) || m.expired(s, meta.Issued) {
 		return ErrExpired // the absolute deadline passed, or a hostile lifetime
 	}
 	return nil
