@@ -219,8 +219,8 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// 3. The browser already holds this session, sealed no later than the
 	// token's base.
-	cur := m.newSession(r)
-	if err := m.read(cur, r); err != nil {
+	cur, err := m.load(r)
+	if err != nil {
 		commitFail(w, http.StatusForbidden, "no valid session cookie to commit to")
 		return
 	}

@@ -223,11 +223,11 @@ func newID() [16]byte {
 	return id
 }
 
-// newSession returns a fresh session for r.
-func (m *Manager[T]) newSession(r *http.Request) *Session[T] {
-	s := &Session[T]{m: m, req: r, Data: new(T)}
-	s.reset()
-	return s
+// load returns the session in r's cookies, or a new one (with the reason
+// it could not be read): the random ID is drawn only for a new session.
+func (m *Manager[T]) load(r *http.Request) (*Session[T], error) {
+	s := &Session[T]{m: m}
+	return s, m.read(s, r)
 }
 
 // expired reports whether s, sealed at sealed, is past its deadline, or
@@ -257,8 +257,7 @@ func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 // in which case the error says why (matching ErrInvalid, ErrExpired,
 // ErrTooLarge or ErrAmbiguous). A request without cookies is not an error.
 func (m *Manager[T]) Load(r *http.Request) (*Session[T], error) {
-	s := m.newSession(r)
-	err := m.read(s, r)
+	s, err := m.load(r)
 	if IsNoCookie(err) {
 		err = nil
 	}
@@ -498,11 +497,10 @@ func (st *state[T]) session() *Session[T] {
 	st.mu.Lock()
 	s, err := st.sess, error(nil)
 	if s == nil {
-		s = st.m.newSession(st.req)
-		s.state = st
-		if err = st.m.read(s, st.req); IsNoCookie(err) {
+		if s, err = st.m.load(st.req); IsNoCookie(err) {
 			err = nil
 		}
+		s.state = st
 		st.sess = s
 	}
 	st.mu.Unlock()
