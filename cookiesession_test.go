@@ -949,7 +949,10 @@ func TestFlushFirst(t *testing.T) {
 // middleware's writer, on a real connection.
 func TestResponseController(t *testing.T) {
 	m, h := newManager[cart](t, nil)
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// done is signalled once the middleware has finished a request: the
+	// client may read a hijacked response before that.
+	done := make(chan struct{}, 2)
+	mw := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		s := m.Get(r)
 		switch r.URL.Path {
@@ -976,13 +979,19 @@ func TestResponseController(t *testing.T) {
 			brw.Flush()
 			s.Data.N = 5 // cannot reach the browser
 		}
-	})))
+	}))
+	c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mw.ServeHTTP(w, r)
+		done <- struct{}{}
+	}))
 	if resp, body := c.get("/deadline"); body != "ok" || len(resp.Cookies()) != 1 {
 		t.Fatalf("deadline: %q %q", body, resp.Header["Set-Cookie"])
 	}
+	<-done
 	if _, body := c.get("/hijack"); body != "hijacked" {
 		t.Fatalf("hijack: %q", body)
 	}
+	<-done
 	h.expect(t, cookiesession.ErrHeaderWritten)
 }
 
