@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testpayload"
 )
 
 // The benchmarks seal and open the session payloads in testdata/payloads as
@@ -22,16 +21,13 @@ import (
 // session bag. (A typed struct is faster to serialize for every
 // implementation alike; map[string]any is the common denominator that
 // gorilla/sessions users have.)
-var benchPayloads = []string{"100b", "1kb", "4kb", "16kb"}
+var benchPayloads = testpayload.Names
 
 // loadPayload returns the raw bytes of testdata/payloads/<name>.json and
 // the value they decode to.
 func loadPayload(tb testing.TB, name string) ([]byte, map[string]any) {
 	tb.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "payloads", name+".json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	raw := testpayload.Read(tb, name)
 	var v map[string]any
 	if err := json.Unmarshal(raw, &v); err != nil {
 		tb.Fatal(err)

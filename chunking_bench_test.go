@@ -5,21 +5,18 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/gorilla/securecookie"
+
+	"github.com/cookiesession/cookiesession/internal/testpayload"
 )
 
 // benchPayload reads a session payload from testdata/payloads.
 func benchPayload(b *testing.B, name string) json.RawMessage {
 	b.Helper()
-	data, err := os.ReadFile("testdata/payloads/" + name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return json.RawMessage(strings.TrimSpace(string(data)))
+	return json.RawMessage(testpayload.Read(b, name))
 }
 
 // benchCodec returns a CookieCodec named "session" with the default limits
@@ -32,7 +29,7 @@ func benchCodec(b *testing.B) (CookieCodec, []string) {
 	}
 	cc := CookieCodec{Codec: codec, Template: http.Cookie{Name: "session", Path: "/"}}
 	w := httptest.NewRecorder()
-	meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), benchPayload(b, "4kb.json"), 0)
+	meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), benchPayload(b, "4kb"), 0)
 	if err != nil || meta.Chunks != 2 {
 		b.Fatalf("sealing: %d chunks, %v", meta.Chunks, err)
 	}
@@ -194,8 +191,8 @@ func BenchmarkCookieCodecWrite(b *testing.B) {
 		chunks int
 		value  any
 	}{
-		{1, benchPayload(b, "1kb.json")},
-		{2, benchPayload(b, "4kb.json")},
+		{1, benchPayload(b, "1kb")},
+		{2, benchPayload(b, "4kb")},
 		{5, chunkData{Blob: blob(2, 12000)}},
 	} {
 		b.Run(fmt.Sprintf("cookiesession/chunks=%d", tc.chunks), func(b *testing.B) {
@@ -234,7 +231,7 @@ func BenchmarkReadPeer(b *testing.B) {
 		b.Fatal(err)
 	}
 	cc := CookieCodec{Codec: codec, Template: http.Cookie{Name: "session", Path: "/"}}
-	payload := benchPayload(b, "1kb.json")
+	payload := benchPayload(b, "1kb")
 	w := httptest.NewRecorder()
 	if _, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), payload, 0); err != nil {
 		b.Fatal(err)

@@ -6,12 +6,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/gorilla/securecookie"
+
+	"github.com/cookiesession/cookiesession/internal/testpayload"
 )
 
 // hostileHeaderSize is the size of the attacker's Cookie header: the 8 KiB
@@ -180,10 +181,7 @@ func BenchmarkHostileCookieHeader(b *testing.B) {
 		b.Run("header="+h.name+"/impl=securecookie", peer(h.header, true))
 	}
 
-	payload, err := os.ReadFile("testdata/payloads/1kb.json")
-	if err != nil {
-		b.Fatal(err)
-	}
+	payload := testpayload.Read(b, "1kb")
 	var data map[string]any
 	if err := (JSONSerializer{}).Unmarshal(payload, &data); err != nil {
 		b.Fatal(err)

@@ -5,23 +5,20 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/gorilla/sessions"
+
+	"github.com/cookiesession/cookiesession/internal/testpayload"
 )
 
 // loadValues decodes a payload from the core's testdata into gorilla's
 // Values map, as an application holding that session would have it.
 func loadValues(tb testing.TB, name string) map[interface{}]interface{} {
 	tb.Helper()
-	data, err := os.ReadFile("../testdata/payloads/" + name + ".json")
-	if err != nil {
-		tb.Fatal(err)
-	}
 	var m map[string]interface{}
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := json.Unmarshal(testpayload.Read(tb, name), &m); err != nil {
 		tb.Fatal(err)
 	}
 	v := make(map[interface{}]interface{}, len(m))

@@ -12,8 +12,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -21,13 +19,14 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testpayload"
 )
 
 // payload is a session fixture, decoded into the generic shape both
 // libraries can store without a schema: for cookiesession-map a
 // map[string]any as T (encoding/json), for gorilla/sessions the same map
 // as one value of Session.Values (encoding/gob, its default). The
-// cookiesession case uses the typed struct session instead.
+// cookiesession case uses the typed testpayload.Session instead.
 type payload = map[string]any
 
 func init() {
@@ -36,12 +35,8 @@ func init() {
 }
 
 func loadPayload(b *testing.B, name string) payload {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "payloads", name+".json"))
-	if err != nil {
-		b.Fatal(err)
-	}
 	var p payload
-	if err := json.Unmarshal(raw, &p); err != nil {
+	if err := json.Unmarshal(testpayload.Read(b, name), &p); err != nil {
 		b.Fatal(err)
 	}
 	return p
@@ -54,52 +49,11 @@ type roundTrip struct {
 	loaded     *int // fields of the payload the last load saw
 }
 
-// session is the fixtures' shape as an application would declare it:
-// cookiesession's intended use is a typed session.
-type session struct {
-	UID         int64    `json:"uid"`
-	CSRF        string   `json:"csrf"`
-	Exp         int64    `json:"exp"`
-	Auth        bool     `json:"auth"`
-	SID         string   `json:"sid,omitempty"`
-	TenantID    int      `json:"tenant_id,omitempty"`
-	DeviceID    string   `json:"device_id,omitempty"`
-	Profile     *profile `json:"profile,omitempty"`
-	Roles       []string `json:"roles,omitempty"`
-	Permissions []string `json:"permissions,omitempty"`
-	Locale      string   `json:"locale,omitempty"`
-	Timezone    string   `json:"timezone,omitempty"`
-	Currency    string   `json:"currency,omitempty"`
-	Theme       string   `json:"theme,omitempty"`
-	Flash       []flash  `json:"flash,omitempty"`
-	LastSeenIP  string   `json:"last_seen_ip,omitempty"`
-	LoginMethod string   `json:"login_method,omitempty"`
-	RememberMe  *bool    `json:"remember_me,omitempty"`
-	CartCount   int      `json:"cart_count,omitempty"`
-	UAHash      string   `json:"ua_hash,omitempty"`
-}
-
-type profile struct {
-	FirstName   string `json:"first_name"`
-	LastName    string `json:"last_name"`
-	Email       string `json:"email"`
-	DisplayName string `json:"display_name"`
-	AvatarURL   string `json:"avatar_url"`
-	Verified    bool   `json:"verified"`
-	MFAEnabled  bool   `json:"mfa_enabled"`
-	CreatedAt   string `json:"created_at"`
-}
-
-type flash struct {
-	Level string `json:"level"`
-	Msg   string `json:"msg"`
-}
-
 // typed converts a fixture to the typed session, checking that nothing is
 // lost on the way.
-func typed(b *testing.B, p payload) session {
+func typed(b *testing.B, p payload) testpayload.Session {
 	raw, _ := json.Marshal(p)
-	var s session
+	var s testpayload.Session
 	if err := json.Unmarshal(raw, &s); err != nil {
 		b.Fatal(err)
 	}
@@ -175,7 +129,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 		}{
 			// The typed session cookiesession is made for.
 			{"cookiesession", func() roundTrip {
-				return cookiesessionHandlers(b, ts, func(s *session) int {
+				return cookiesessionHandlers(b, ts, func(s *testpayload.Session) int {
 					if s.CSRF != ts.CSRF {
 						return 0
 					}
