@@ -526,7 +526,7 @@ func (cc *CookieCodec) valid() error {
 	for _, i := range []int{0, cc.Limits.withDefaults().MaxChunks - 1} {
 		c.Name, c.Value = chunkName(name, i), "x"
 		if err := c.Valid(); err != nil {
-			return fmt.Errorf("cookiesession: invalid cookie template: %w", err)
+			return fmt.Errorf("cookiesession: invalid cookie options: %w", err)
 		}
 	}
 	return nil

@@ -157,13 +157,9 @@ func (o Options) normalize() (Options, error) {
 	case o.Partitioned && !secure:
 		return o, errors.New("cookiesession: Partitioned requires Secure")
 	}
-	if err := o.Limits.validate(o.Name); err != nil {
+	cc := CookieCodec{Limits: o.Limits, Template: o.template()}
+	if err := cc.valid(); err != nil {
 		return o, err
-	}
-	c := o.template()
-	c.Name, c.Value = chunkName(o.Name, o.Limits.withDefaults().MaxChunks-1), "x"
-	if err := c.Valid(); err != nil {
-		return o, fmt.Errorf("cookiesession: invalid cookie options: %w", err)
 	}
 	return o, nil
 }
