@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -106,15 +107,17 @@ type Session[T any] struct {
 	state *state[T] // the middleware's, nil outside it
 
 	id       [16]byte
+	subject  string // who the session belongs to (SetSubject); "" none
 	created  time.Time
 	lifetime time.Duration // 0: the Manager's MaxAge
 	meta     Meta          // of the cookie as read or last written
 	isNew    bool
-	saved    []byte // serialized Data as read or last written; nil: none
-	force    bool   // write at the end even if Data did not change (Touch, Regenerate, SetMaxAge)
-	renew    bool   // re-seal at the end though nothing changed (opened with an old key)
-	onWire   bool   // the browser holds cookies of the session, as of this response
-	sealed   bool   // this response already carries a fresh seal of the session
+	saved    []byte         // serialized Data as read or last written; nil: none
+	force    bool           // write at the end even if Data did not change (Touch, Regenerate, SetMaxAge)
+	renew    bool           // re-seal at the end though nothing changed (opened with an old key)
+	ended    []endedSession // sessions replaced by Destroy or Regenerate, to revoke on write
+	onWire   bool           // the browser holds cookies of the session, as of this response
+	sealed   bool           // this response already carries a fresh seal of the session
 }
 
 // ID returns the session's random 128-bit identifier, base64url-encoded.
@@ -131,6 +134,9 @@ func (s *Session[T]) IsNew() bool { return s.isNew }
 // express-session's regenerate. Call it at login, so that a session
 // identifier planted before login is worth nothing after it.
 func (s *Session[T]) Regenerate() {
+	if s.subject != "" {
+		s.end()
+	}
 	s.reset()
 	s.Data = new(T)
 	s.force = true
@@ -140,13 +146,32 @@ func (s *Session[T]) Regenerate() {
 // every cookie of the session. Assigning a new Data afterwards starts a new
 // session with a new ID.
 func (s *Session[T]) Destroy() {
+	s.end()
 	s.reset()
 	s.Data = nil
 	s.force = true // even a zero Data assigned afterwards replaces the old session
 }
 
+// end records that the session the browser holds is over: with a
+// [Revoker], its ID is revoked when the response is written, so that
+// copies of its cookies stop opening. A session not yet in the browser
+// needs nothing.
+func (s *Session[T]) end() {
+	if s.onWire && !s.isNew {
+		s.ended = append(s.ended, endedSession{s.id, s.m.deadline(s, s.lastSeal())})
+	}
+}
+
+// endedSession is a session ID to revoke, and the deadline after which
+// no copy of it can open anyway.
+type endedSession struct {
+	id    [16]byte
+	until time.Time
+}
+
 func (s *Session[T]) reset() {
 	s.id = newID()
+	s.subject = ""
 	s.created = s.m.opts.Now()
 	s.lifetime = 0
 	s.isNew = true
@@ -242,7 +267,7 @@ func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 	if lifetime == 0 {
 		lifetime = m.opts.MaxAge
 	}
-	d := s.created.Add(lifetime)
+	d := s.created.Add(min(lifetime, MaxLifetime))
 	if m.opts.IdleTimeout > 0 {
 		if idle := t.Add(m.opts.IdleTimeout); idle.Before(d) {
 			d = idle
@@ -271,7 +296,7 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 	data, meta, err := m.cc.readRaw(r.Header)
 	s.onWire = !IsNoCookie(err)
 	if err == nil {
-		err = m.decode(s, data, meta)
+		err = m.decode(r.Context(), s, data, meta)
 	}
 	if err != nil {
 		s.reset()
@@ -283,11 +308,21 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 }
 
 // decode fills s from an opened payload: the envelope, then the data.
-func (m *Manager[T]) decode(s *Session[T], payload []byte, meta Meta) error {
+func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, meta Meta) error {
 	data, ok := s.unframe(payload)
 	if !ok {
 		return ErrInvalid
 	}
+	// 1. Time. A creation time after the seal (beyond the clock skew)
+	// would push the absolute deadline out; no writer of ours produces one.
+	if s.created.After(meta.Issued.Add(m.cc.Codec.skew)) || m.expired(s, meta.Issued) {
+		return ErrExpired // the absolute deadline passed, or a hostile lifetime
+	}
+	// 2. Revocation, before the data is deserialized.
+	if err := m.checkRevoked(ctx, s); err != nil {
+		return err
+	}
+	// 3. The data.
 	v := new(T)
 	if err := m.cc.Codec.ser.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: session data does not deserialize into %T", ErrInvalid, *v)
@@ -298,32 +333,73 @@ func (m *Manager[T]) decode(s *Session[T], payload []byte, meta Meta) error {
 	s.saved = data
 	s.force = false
 	s.renew = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
-	// A creation time after the seal (beyond the clock skew) would push
-	// the absolute deadline out; no writer of ours produces one.
-	if s.created.After(meta.Issued.Add(m.cc.Codec.skew)) || m.expired(s, meta.Issued) {
-		return ErrExpired // the absolute deadline passed, or a hostile lifetime
-	}
 	return nil
 }
 
-// frame prefixes data with s's envelope.
+// Envelope: the session's framing inside the sealed payload. Bit 63 of the
+// lifetime field says that a subject follows: one length byte (1..255),
+// then the subject. A server without subjects reads that bit as a negative
+// lifetime, which it rejects as expired: a subject never opens as a
+// session without one.
+const (
+	envelopeSubject    = 1 << 63
+	maxSubjectLen      = 255
+	maxEnvelopeLifeMs  = math.MaxInt64 / int64(time.Millisecond)
+	hostileEnvelopeAge = -1 // a lifetime no writer of ours produces
+)
+
+// frame prefixes data with s's envelope. The subject's length is checked
+// before (see checkSubject).
 func (s *Session[T]) frame(data []byte) []byte {
-	payload := make([]byte, envelopeSize, envelopeSize+len(data))
+	n := envelopeSize
+	if s.subject != "" {
+		n += 1 + len(s.subject)
+	}
+	payload := make([]byte, n, n+len(data))
 	copy(payload, s.id[:])
 	binary.BigEndian.PutUint64(payload[16:24], uint64(s.created.UnixMilli()))
-	binary.BigEndian.PutUint64(payload[24:32], uint64(s.lifetime.Milliseconds()))
+	life := uint64(s.lifetime.Milliseconds())
+	if s.subject != "" {
+		life |= envelopeSubject
+		payload[envelopeSize] = byte(len(s.subject))
+		copy(payload[envelopeSize+1:], s.subject)
+	}
+	binary.BigEndian.PutUint64(payload[24:32], life)
 	return append(payload, data...)
 }
 
 // unframe reads s's envelope from payload and returns the data after it.
+// A lifetime no writer produces (negative or past the range of a
+// Duration) is kept as negative, which expired rejects.
 func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
 	if len(payload) < envelopeSize {
 		return nil, false
 	}
 	copy(s.id[:], payload[:16])
 	s.created = time.UnixMilli(int64(binary.BigEndian.Uint64(payload[16:24])))
-	s.lifetime = time.Duration(int64(binary.BigEndian.Uint64(payload[24:32]))) * time.Millisecond
-	return payload[envelopeSize:], true
+	life := binary.BigEndian.Uint64(payload[24:32])
+	data := payload[envelopeSize:]
+	s.subject, s.lifetime = "", time.Duration(life&^envelopeSubject)*time.Millisecond
+	if life&^envelopeSubject > uint64(maxEnvelopeLifeMs) {
+		s.lifetime = hostileEnvelopeAge // rejected as expired, whatever follows
+		return data, true
+	}
+	if life&envelopeSubject != 0 {
+		if len(data) < 1 || data[0] == 0 || len(data) < 1+int(data[0]) {
+			return nil, false
+		}
+		s.subject = string(data[1 : 1+int(data[0])])
+		data = data[1+int(data[0]):]
+	}
+	return data, true
+}
+
+// checkSubject reports a subject too long for the envelope.
+func (s *Session[T]) checkSubject() error {
+	if len(s.subject) > maxSubjectLen {
+		return &SizeError{What: "session subject", Name: s.m.opts.Name, Size: len(s.subject), Limit: maxSubjectLen}
+	}
+	return nil
 }
 
 // pending reports what the end of the request must do for s: write its
@@ -365,9 +441,13 @@ func (s *Session[T]) settle(data []byte) {
 func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear bool) error {
 	if clear || s.Data == nil {
 		m.cc.setCookies(wh, rh, nil, time.Time{})
+		err := m.revokeEnded(s, true)
 		s.settle(nil)
 		noStore(wh)
-		return nil
+		return err
+	}
+	if err := s.checkSubject(); err != nil {
+		return err
 	}
 	now := m.opts.Now()
 	// Seal strictly after the cookie this replaces, even within its
@@ -393,7 +473,7 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 	s.meta = meta
 	s.settle(data)
 	noStore(wh)
-	return nil
+	return m.revokeEnded(s, false) // what Destroy or Regenerate replaced
 }
 
 // noStore keeps shared caches from storing a response that sets a session

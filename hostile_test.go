@@ -206,6 +206,9 @@ func hHandler(m *Manager[hData]) http.Handler {
 		case "/login":
 			s.Regenerate()
 			s.Data.User, s.Data.N, s.Data.Blob = hSecret, 1, hBlob(hAtoi(q.Get("blob")))
+			if sub := q.Get("subject"); sub != "" {
+				s.SetSubject(sub)
+			}
 		case "/inc":
 			s.Data.N++
 		case "/touch":
@@ -1242,6 +1245,7 @@ func hostileCases() []hostileCase {
 			check: expectOpens(0),
 		},
 	)
+	add(revocationCases()...) // hostile_revoke_test.go
 	return cases
 }
 
@@ -1389,8 +1393,10 @@ func secretsOf(e *hEnv, lines []string, res hResult) []string {
 	return s
 }
 
-func TestHostile(t *testing.T) {
-	cases := hostileCases()
+func TestHostile(t *testing.T) { runHostile(t, hostileCases(), nil) }
+
+// runHostile runs cases, each with also applied to its options (nil: none).
+func runHostile(t *testing.T, cases []hostileCase, also func(*Options)) {
 	groups := map[string]int{}
 	for _, c := range cases {
 		g, _, _ := strings.Cut(c.name, "/")
@@ -1408,7 +1414,16 @@ func TestHostile(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := newHEnv(t, c.opts)
+			tweak := c.opts
+			if also != nil {
+				tweak = func(o *Options) {
+					also(o)
+					if c.opts != nil {
+						c.opts(o)
+					}
+				}
+			}
+			e := newHEnv(t, tweak)
 			lines := c.setup(e)
 			if errs := e.takeErrs(); len(errs) > 0 {
 				t.Fatalf("setup reported errors: %v", errs)

@@ -48,7 +48,8 @@ type Options struct {
 	// MaxAge is the absolute lifetime of a session, counted from its
 	// creation (or Regenerate) and enforced by the server from the sealed
 	// creation time: renewing the cookie never extends it. Zero: 30 days.
-	// A session can override it with [Session.SetMaxAge].
+	// A session can override it with [Session.SetMaxAge]. At most
+	// [MaxLifetime] (400 days).
 	MaxAge time.Duration
 
 	// IdleTimeout ends a session that has not been saved for this long; a
@@ -103,6 +104,14 @@ type Options struct {
 	// Zero: 1 minute. Negative: no tolerance.
 	ClockSkew time.Duration
 
+	// Revoker is the record of revoked sessions shared by the servers
+	// (see [Revoker]; the redisstore module provides one). With it, every
+	// session opened is checked against it, Destroy and logout revoke the
+	// session so that copies of its cookies stop opening, and
+	// [Manager.RevokeSubject] and [Manager.RevokeAll] work. Zero: none; a
+	// copied cookie opens until its deadline.
+	Revoker Revoker
+
 	// Serializer encodes session data. Zero: [JSONSerializer].
 	Serializer Serializer
 
@@ -144,6 +153,8 @@ func (o Options) normalize() (Options, error) {
 		return o, errors.New("cookiesession: Options.Keys is empty: generate a key with GenerateKey or the cookiesession command")
 	case o.MaxAge < 0:
 		return o, errors.New("cookiesession: Options.MaxAge is negative")
+	case o.MaxAge > MaxLifetime:
+		return o, fmt.Errorf("cookiesession: Options.MaxAge %v is over MaxLifetime (%v)", o.MaxAge, MaxLifetime)
 	case o.IdleTimeout < 0:
 		return o, errors.New("cookiesession: Options.IdleTimeout is negative")
 	case !strings.HasPrefix(o.Path, "/"):

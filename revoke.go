@@ -2,7 +2,9 @@ package cookiesession
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -99,3 +101,167 @@ type Overflow interface {
 // ErrOverflowMissing reports a session whose cookie refers to a value the
 // [Overflow] store no longer holds.
 var ErrOverflowMissing = errors.New("cookiesession: overflowed session not in the store")
+
+// ErrNoRevoker reports [Manager.RevokeSubject] or [Manager.RevokeAll] on a
+// Manager without [Options.Revoker].
+var ErrNoRevoker = errors.New("cookiesession: no Revoker configured (Options.Revoker)")
+
+// MaxLifetime is the longest lifetime a session can have: a longer
+// [Options.MaxAge] or [Session.SetMaxAge] is cut to it. Browsers keep a
+// cookie at most 400 days; a revocation is kept as long, so that no session
+// it concerns can outlive it.
+const MaxLifetime = 400 * 24 * time.Hour
+
+// SetSubject names who the session belongs to, typically the user ID at
+// login, after [Session.Regenerate]. The subject is sealed in the cookie's
+// envelope, apart from Data, so that [Manager.RevokeSubject] ends every
+// session of that user created before it. It is at most 255 bytes (a
+// longer one fails the save with an error matching [ErrTooLarge]); ""
+// removes it. Regenerate and Destroy clear it. The session is re-sealed.
+func (s *Session[T]) SetSubject(subject string) {
+	s.subject = subject
+	s.force = true
+}
+
+// Subject returns the session's subject, or "" when it has none.
+func (s *Session[T]) Subject() string { return s.subject }
+
+// revokes reports whether r revokes a session created at created (with a
+// subject or not). Times compare in milliseconds, the resolution of the
+// sealed creation time: a session created in the millisecond of a
+// revocation, or after it, is not revoked by it.
+func (r Revocations) revokes(created time.Time, hasSubject bool) bool {
+	c := created.UnixMilli()
+	return r.ID ||
+		hasSubject && !r.Subject.IsZero() && c < r.Subject.UnixMilli() ||
+		!r.All.IsZero() && c < r.All.UnixMilli()
+}
+
+// checkRevoked is the revocation rule of opening a session: nil without a
+// Revoker or when nothing revokes s.
+func (m *Manager[T]) checkRevoked(ctx context.Context, s *Session[T]) error {
+	rv := m.opts.Revoker
+	if rv == nil {
+		return nil
+	}
+	r, err := rv.Revocations(ctx, s.ID(), s.subject)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRevocationUnavailable, err)
+	}
+	if r.revokes(s.created, s.subject != "") {
+		return ErrRevoked
+	}
+	return nil
+}
+
+// revokeEnded revokes the sessions s replaced (Destroy, Regenerate of a
+// session with a subject) and, when s is being cleared, s itself. It runs
+// when the response clears or replaces the cookies, with the request's
+// context values but not its cancellation: a client that hangs up does not
+// undo its logout.
+func (m *Manager[T]) revokeEnded(s *Session[T], clearing bool) error {
+	if clearing && s.onWire && !s.isNew {
+		s.end()
+	}
+	ended := s.ended
+	s.ended = nil
+	rv := m.opts.Revoker
+	if rv == nil || len(ended) == 0 {
+		return nil
+	}
+	ctx := context.Background()
+	if s.req != nil {
+		ctx = context.WithoutCancel(s.req.Context())
+	}
+	var errs []error
+	for _, e := range ended {
+		id := base64.RawURLEncoding.EncodeToString(e.id[:])
+		if err := rv.RevokeID(ctx, id, e.until); err != nil {
+			errs = append(errs, fmt.Errorf("cookiesession: revoking the ended session: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RevokeSubject ends every session of subject (see [Session.SetSubject])
+// created before now, on every server sharing the [Options.Revoker];
+// sessions created afterwards (a new login) are not affected. It fails
+// with [ErrNoRevoker] without a Revoker, and with the Revoker's error when
+// the revocation could not be recorded.
+func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
+	if m.opts.Revoker == nil {
+		return ErrNoRevoker
+	}
+	if subject == "" {
+		return errors.New("cookiesession: RevokeSubject with an empty subject")
+	}
+	now := m.opts.Now()
+	return m.opts.Revoker.RevokeSubject(ctx, subject, now, now.Add(MaxLifetime))
+}
+
+// RevokeAll ends every session created before now, on every server
+// sharing the [Options.Revoker]: a panic button that needs no key
+// rotation. Sessions created afterwards are not affected. It fails with
+// [ErrNoRevoker] without a Revoker, and with the Revoker's error when the
+// revocation could not be recorded.
+func (m *Manager[T]) RevokeAll(ctx context.Context) error {
+	if m.opts.Revoker == nil {
+		return ErrNoRevoker
+	}
+	now := m.opts.Now()
+	return m.opts.Revoker.RevokeAll(ctx, now, now.Add(MaxLifetime))
+}
+
+// watchPoll is how often Watch re-checks a Revoker that cannot notify.
+const watchPoll = time.Second
+
+// Watch returns a context for a long-lived connection of the session s
+// (a WebSocket or server-sent events): it is canceled, with
+// [context.Cause] ErrRevoked or ErrExpired, as soon as s is revoked (on any
+// server sharing the Revoker) or reaches the deadline it had when Watch was
+// called, and when ctx ends. Close the connection when it is done. The
+// returned cancel releases the watch; call it when the connection ends.
+// Without a Revoker, only the deadline and ctx end it. A Revoker that
+// implements [RevocationNotifier] is followed at once; any other is
+// checked every second.
+func (m *Manager[T]) Watch(ctx context.Context, s *Session[T]) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	snap := &Session[T]{m: m, id: s.id, subject: s.subject, created: s.created}
+	deadline := s.ExpiresAt()
+	if s.Data == nil {
+		deadline = m.opts.Now() // a destroyed session has nothing to watch
+	}
+	go func() {
+		timer := time.NewTimer(max(deadline.Sub(m.opts.Now()), 0))
+		defer timer.Stop()
+		notifier, _ := m.opts.Revoker.(RevocationNotifier)
+		var poll <-chan time.Time
+		if notifier == nil && m.opts.Revoker != nil {
+			t := time.NewTicker(watchPoll)
+			defer t.Stop()
+			poll = t.C
+		}
+		for {
+			// Take the channel before checking, so that no change between
+			// the check and the wait is missed.
+			var changed <-chan struct{}
+			if notifier != nil {
+				changed = notifier.Changed()
+			}
+			if err := m.checkRevoked(ctx, snap); err != nil {
+				cancel(err)
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+				cancel(ErrExpired)
+				return
+			case <-changed:
+			case <-poll:
+			}
+		}
+	}()
+	return ctx, func() { cancel(context.Canceled) }
+}

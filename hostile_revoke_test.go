@@ -1,0 +1,224 @@
+package cookiesession
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// memRevoker is a Revoker kept in memory: the core's rule under test, with
+// the redisstore module's Store standing for it in the fleet tests there.
+type memRevoker struct {
+	mu       sync.Mutex
+	ids      map[string]time.Time
+	subjects map[string]time.Time
+	all      time.Time
+	down     bool // Revocations fails, as a store that is unreachable
+	changed  chan struct{}
+	checks   int
+}
+
+func newMemRevoker() *memRevoker {
+	return &memRevoker{ids: map[string]time.Time{}, subjects: map[string]time.Time{}, changed: make(chan struct{})}
+}
+
+var errMemDown = errors.New("memRevoker: down")
+
+func (r *memRevoker) Revocations(_ context.Context, id, subject string) (Revocations, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.checks++
+	if r.down {
+		return Revocations{}, errMemDown
+	}
+	_, revoked := r.ids[id]
+	out := Revocations{ID: revoked, All: r.all}
+	if subject != "" {
+		out.Subject = r.subjects[subject]
+	}
+	return out, nil
+}
+
+func (r *memRevoker) RevokeID(_ context.Context, id string, until time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ids[id] = until
+	r.notify()
+	return nil
+}
+
+func (r *memRevoker) RevokeSubject(_ context.Context, subject string, at, _ time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if at.After(r.subjects[subject]) {
+		r.subjects[subject] = at
+	}
+	r.notify()
+	return nil
+}
+
+func (r *memRevoker) RevokeAll(_ context.Context, at, _ time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if at.After(r.all) {
+		r.all = at
+	}
+	r.notify()
+	return nil
+}
+
+func (r *memRevoker) setDown(down bool) {
+	r.mu.Lock()
+	r.down = down
+	r.notify()
+	r.mu.Unlock()
+}
+
+// notify closes the current change channel; r.mu is held.
+func (r *memRevoker) notify() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+func (r *memRevoker) Changed() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changed
+}
+
+// withRevoker gives a case's Manager a fresh memRevoker.
+func withRevoker(o *Options) { o.Revoker = newMemRevoker() }
+
+// revoker returns the memRevoker of e's Manager.
+func (e *hEnv) revoker() *memRevoker { return e.opts.Revoker.(*memRevoker) }
+
+// loginAs logs in with a subject and returns the session's cookie line.
+func (e *hEnv) loginAs(subject string) string {
+	e.t.Helper()
+	res := e.do("/login?subject=" + subject)
+	if errs := e.takeErrs(); len(errs) > 0 {
+		e.t.Fatalf("login reported %v", errs)
+	}
+	return e.line(pieces(res.cookies, e.m.Name()))
+}
+
+// revocationCases are the attacks on revocation: a copied cookie replayed
+// after logout, after "log out everywhere" or after RevokeAll, and a store
+// that cannot answer. The subject is sealed apart from the data.
+func revocationCases() []hostileCase {
+	ctx := context.Background()
+	return []hostileCase{
+		{
+			name: "revocation/copy-replayed-after-destroy", opts: withRevoker, want: ErrRevoked, fresh: true,
+			setup: func(e *hEnv) []string {
+				copied := e.loginAs("alice")
+				e.do("/logout", copied)
+				return []string{copied}
+			},
+		},
+		{
+			name: "revocation/copy-without-subject-replayed-after-destroy", opts: withRevoker, want: ErrRevoked, fresh: true,
+			setup: func(e *hEnv) []string {
+				copied := e.line(e.login(10))
+				e.do("/logout", copied)
+				return []string{copied}
+			},
+		},
+		{
+			name: "revocation/subject-revoked-everywhere", opts: withRevoker, want: ErrRevoked, fresh: true,
+			setup: func(e *hEnv) []string {
+				copied := e.loginAs("alice")
+				e.clock.Add(time.Millisecond)
+				if err := e.m.RevokeSubject(ctx, "alice"); err != nil {
+					e.t.Fatal(err)
+				}
+				return []string{copied}
+			},
+		},
+		{
+			name: "revocation/other-subject-unaffected", opts: withRevoker,
+			setup: func(e *hEnv) []string {
+				bob := e.loginAs("bob")
+				e.clock.Add(time.Millisecond)
+				if err := e.m.RevokeSubject(ctx, "alice"); err != nil {
+					e.t.Fatal(err)
+				}
+				return []string{bob}
+			},
+		},
+		{
+			name: "revocation/login-after-subject-revocation-opens", opts: withRevoker,
+			setup: func(e *hEnv) []string {
+				if err := e.m.RevokeSubject(ctx, "alice"); err != nil {
+					e.t.Fatal(err)
+				}
+				e.clock.Add(time.Millisecond)
+				return []string{e.loginAs("alice")}
+			},
+		},
+		{
+			// A second-resolution "issued before" check kills this one.
+			name: "revocation/login-in-the-millisecond-of-the-revocation-opens", opts: withRevoker,
+			setup: func(e *hEnv) []string {
+				e.clock.Add(999 * time.Millisecond)
+				if err := e.m.RevokeSubject(ctx, "alice"); err != nil {
+					e.t.Fatal(err)
+				}
+				return []string{e.loginAs("alice")}
+			},
+		},
+		{
+			name: "revocation/revoke-all", opts: withRevoker, want: ErrRevoked, fresh: true,
+			setup: func(e *hEnv) []string {
+				copied := e.line(e.login(10))
+				e.clock.Add(time.Millisecond)
+				if err := e.m.RevokeAll(ctx); err != nil {
+					e.t.Fatal(err)
+				}
+				return []string{copied}
+			},
+		},
+		{
+			name: "revocation/store-unavailable-fails-closed", opts: withRevoker, want: ErrRevocationUnavailable, fresh: true,
+			setup: func(e *hEnv) []string {
+				copied := e.loginAs("alice")
+				e.revoker().setDown(true)
+				return []string{copied}
+			},
+		},
+		{
+			name: "revocation/checked-before-the-data-is-deserialized", opts: withRevoker, want: ErrRevoked, fresh: true,
+			setup: func(e *hEnv) []string {
+				copied := e.loginAs("alice")
+				e.do("/logout", copied)
+				return []string{copied}
+			},
+			check: func(t *testing.T, e *hEnv, res hResult) {
+				if e.revoker().checks == 0 {
+					t.Error("the Revoker was never asked")
+				}
+			},
+		},
+	}
+}
+
+// TestHostileWithRevoker runs the whole hostile suite with a Revoker
+// configured: every case must come out the same, but the one that
+// documents what a Revoker is for.
+func TestHostileWithRevoker(t *testing.T) {
+	cases := hostileCases()
+	changed := 0
+	for i, c := range cases {
+		if c.name == "integrity/replay-after-logout-is-accepted" {
+			cases[i].name = "integrity/replay-after-logout-is-revoked"
+			cases[i].want, cases[i].fresh, cases[i].check = ErrRevoked, true, nil
+			changed++
+		}
+	}
+	if changed != 1 {
+		t.Fatalf("the replay-after-logout case changed %d times", changed)
+	}
+	runHostile(t, cases, withRevoker)
+}
