@@ -79,14 +79,13 @@
 // decoding, no decryption for an unknown key id, at most 8 candidates when
 // cookies are tossed).
 //
-// Not protected: replay of a copied cookie within its lifetime (clearing a
-// cookie does not revoke copies; keep lifetimes short, keep a deny list of
-// [Session.ID] values if you need revocation, or remove the key); rollback
-// by the user to an older cookie of their own session (keep balances and
-// one-time flags on the server); concurrent requests of one browser (the
-// last response's cookie wins); the session's length (and, with Compress,
-// its compressed length); cookies sealed under a stolen key (no forward
-// secrecy).
+// Not protected without a [Revoker]: replay of a copied cookie within its
+// lifetime (clearing a cookie does not revoke copies; see Revocation
+// below). Not protected at all: rollback by the user to an older cookie of
+// their own session (keep balances and one-time flags on the server);
+// concurrent requests of one browser (the last response's cookie wins); the
+// session's length (and, with Compress, its compressed length); cookies
+// sealed under a stolen key (no forward secrecy).
 //
 // Recommended: the name "__Host-session", the default Secure, HttpOnly and
 // SameSite=Lax, an IdleTimeout and a MaxAge sized for the application
@@ -99,6 +98,30 @@
 // is expected after about 2^96 seals under one key); Poly1305 forgery odds
 // are below 2^-94 per attempt for a 6 KiB session. The key derivation
 // (HKDF-SHA256) expects random secrets, not passwords.
+//
+// # Revocation
+//
+// With [Options.Revoker] (the redisstore module provides one on Redis or
+// Valkey), a session can be taken back before its deadline, on every
+// server that shares the Revoker:
+//
+//   - logout: [Session.Destroy] or Data = nil revokes the session's ID, so
+//     a copy of its cookies taken earlier stops opening;
+//   - "log out everywhere": [Manager.RevokeSubject] revokes every session
+//     of a subject (named at login with [Session.SetSubject]) created
+//     before the call, and none created after it;
+//   - everything: [Manager.RevokeAll] revokes every session created before
+//     the call, without a key rotation.
+//
+// A revoked session reads as a new one and [ErrRevoked] goes to
+// [Options.OnError]. The check runs on every session opened, after the
+// time checks and before the data is deserialized; the Revoker answers
+// from memory, so it costs no network round trip. Creation times and
+// revocation times compare in milliseconds: a session created in the
+// millisecond of a revocation is not revoked by it. A Revoker that cannot
+// vouch for its state refuses sessions with [ErrRevocationUnavailable]
+// (its policy says when). [Manager.Watch] gives a long-lived connection a
+// context that ends when its session is revoked or expires.
 //
 // # WebSockets
 //
@@ -164,7 +187,11 @@
 // A [Manager]'s payload is the session envelope — the 16-byte session ID,
 // its creation time (Unix milliseconds) and its lifetime override
 // (milliseconds, 0 for the Manager's MaxAge), 8 bytes each, big endian —
-// followed by the serialized data. A [Codec]'s payload (Encode, Decode) is
+// followed by the serialized data. When bit 63 of the lifetime field is
+// set, the session's subject ([Session.SetSubject]) follows the lifetime:
+// one length byte (1 to 255) and the subject's bytes. Sessions without a
+// subject are written exactly as before; a release without subjects reads
+// the bit as a negative lifetime and refuses the session as expired. A [Codec]'s payload (Encode, Decode) is
 // the serialized value alone.
 //
 // Compatibility promise: values sealed in format version 1 will open in
