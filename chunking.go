@@ -24,6 +24,10 @@ const (
 	DefaultMaxChunks  = 10
 	DefaultTotalSize  = 6144
 
+	// whatCookies is the SizeError.What of a session over its cookie
+	// budget (the case the Overflow store takes).
+	whatCookies = "session cookies"
+
 	maxCookieSize  = 4096
 	maxChunksLimit = 255 // the header's chunk count is one byte
 
@@ -122,7 +126,7 @@ func (l Limits) plan(name string, n int) (int, error) {
 	chunks, names, left := 0, 0, n
 	for {
 		if chunks == l.MaxChunks {
-			return 0, &SizeError{What: "session cookies", Name: name, Size: n + names, Limit: min(l.TotalSize, names+n-left)}
+			return 0, &SizeError{What: whatCookies, Name: name, Size: n + names, Limit: min(l.TotalSize, names+n-left)}
 		}
 		names += chunkNameLen(name, chunks)
 		left -= l.CookieSize - chunkNameLen(name, chunks)
@@ -132,7 +136,7 @@ func (l Limits) plan(name string, n int) (int, error) {
 		}
 	}
 	if n+names > l.TotalSize {
-		return 0, &SizeError{What: "session cookies", Name: name, Size: n + names, Limit: l.TotalSize}
+		return 0, &SizeError{What: whatCookies, Name: name, Size: n + names, Limit: l.TotalSize}
 	}
 	return chunks, nil
 }
@@ -366,7 +370,7 @@ func (c *carried) join(name string, l Limits, open func(value string, chunks int
 				size += len(c.chunks[i-1][picks[i]])
 			}
 			if size > l.TotalSize {
-				note(&SizeError{What: "session cookies", Name: name, Size: size, Limit: l.TotalSize})
+				note(&SizeError{What: whatCookies, Name: name, Size: size, Limit: l.TotalSize})
 			} else {
 				v := base
 				if h.chunks > 1 {
@@ -536,6 +540,11 @@ func (cc *CookieCodec) valid() error {
 // the cookies, whose Max-Age counts from now (the moment of the response,
 // which a commit token's seal time precedes).
 func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires, now time.Time) (Meta, error) {
+	return cc.writeFlags(wh, rh, data, 0, issued, expires, now)
+}
+
+// writeFlags is writeRaw with extra header flags (flagReference).
+func (cc *CookieCodec) writeFlags(wh, rh http.Header, data []byte, extra byte, issued, expires, now time.Time) (Meta, error) {
 	l := cc.Limits.withDefaults()
 	name := cc.Template.Name
 	if err := cc.valid(); err != nil {
@@ -545,6 +554,7 @@ func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires
 	if err != nil {
 		return Meta{}, err
 	}
+	flags |= extra
 	n := encodedLen(len(data))
 	chunks, err := l.plan(name, n)
 	if err != nil {
@@ -556,7 +566,7 @@ func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires
 	}
 	cc.setCookiesAt(wh, rh, l.split(name, s, chunks), later(issued, now), expires)
 	return Meta{
-		Version: formatVersion, KeyID: cc.Codec.keys[0].id, Compressed: flags != 0,
+		Version: formatVersion, KeyID: cc.Codec.keys[0].id, Compressed: flags&flagCompressed != 0, Reference: flags&flagReference != 0,
 		Chunks: chunks, Issued: issued, Expires: expires, Size: len(s),
 	}, nil
 }

@@ -36,7 +36,8 @@ const (
 	Overhead = headerSize + nonceSize + timesSize + tagSize
 
 	flagCompressed = 1 << 0
-	knownFlags     = flagCompressed
+	flagReference  = 1 << 1 // the payload is a reference to the Overflow store (overflow.go)
+	knownFlags     = flagCompressed | flagReference
 
 	// MinKeySize is the shortest secret NewCodec accepts, in bytes.
 	MinKeySize = 32
@@ -296,6 +297,7 @@ type Meta struct {
 	KeyID      uint32    // id of the key that sealed the value
 	KeyIndex   int       // that key's position in the ring; > 0 means re-seal with the primary
 	Compressed bool      // the payload was deflated
+	Reference  bool      // the payload is a reference to a session in the Overflow store
 	Chunks     int       // number of cookies the value was split across
 	Issued     time.Time // when it was sealed
 	Expires    time.Time // when it stops opening
@@ -373,6 +375,9 @@ func (c *Codec) DecodeMeta(name, value string, dst any) (Meta, error) {
 	data, meta, err := c.openInto(sp, name, value, 1)
 	if err != nil {
 		return meta, err
+	}
+	if meta.Reference {
+		return meta, ErrInvalid // a Manager's overflowed session, not a value
 	}
 	if err := c.ser.Unmarshal(data, dst); err != nil {
 		return meta, fmt.Errorf("%w: payload does not deserialize: %w", ErrInvalid, err)
@@ -606,6 +611,7 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 	meta.Version = int(h.version)
 	meta.KeyID = h.keyID
 	meta.Compressed = h.flags&flagCompressed != 0
+	meta.Reference = h.flags&flagReference != 0
 	meta.Chunks = h.chunks
 	issuedMs := int64(binary.BigEndian.Uint64(pt[0:8]))
 	expiresMs := int64(binary.BigEndian.Uint64(pt[8:16]))

@@ -116,6 +116,9 @@ type Session[T any] struct {
 	force    bool           // write at the end even if Data did not change (Touch, Regenerate, SetMaxAge)
 	renew    bool           // re-seal at the end though nothing changed (opened with an old key)
 	ended    []endedSession // sessions replaced by Destroy or Regenerate, to revoke on write
+
+	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
+	overflowOld []string // Overflow keys no cookie refers to any more, to delete
 	onWire   bool           // the browser holds cookies of the session, as of this response
 	sealed   bool           // this response already carries a fresh seal of the session
 }
@@ -293,8 +296,15 @@ func (m *Manager[T]) Load(r *http.Request) (*Session[T], error) {
 // when there is none or it does not open.
 func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 	s.req = r
+	if s.overflowKey != "" { // a write this read withdraws (Reload)
+		s.overflowOld = append(s.overflowOld, s.overflowKey)
+		s.overflowKey = ""
+	}
 	data, meta, err := m.cc.readRaw(r.Header)
 	s.onWire = !IsNoCookie(err)
+	if err == nil && meta.Reference {
+		data, err = m.openOverflow(r.Context(), s, data)
+	}
 	if err == nil {
 		err = m.decode(r.Context(), s, data, meta)
 	}
@@ -441,7 +451,7 @@ func (s *Session[T]) settle(data []byte) {
 func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear bool) error {
 	if clear || s.Data == nil {
 		m.cc.setCookies(wh, rh, nil, time.Time{})
-		err := m.revokeEnded(s, true)
+		err := errors.Join(m.revokeEnded(s, true), m.settleOverflow(s, ""))
 		s.settle(nil)
 		noStore(wh)
 		return err
@@ -461,19 +471,27 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 	if !expires.After(now) {
 		// SetMaxAge shortened the session below its age: it is over.
 		m.cc.setCookies(wh, rh, nil, time.Time{})
+		m.settleOverflow(s, "") // a failure leaves the value to expire
 		s.Data = nil
 		s.settle(nil)
 		noStore(wh)
 		return fmt.Errorf("%w: the session's lifetime ended at %s", ErrExpired, expires.UTC().Format(time.RFC3339))
 	}
-	meta, err := m.cc.writeRaw(wh, rh, s.frame(data), issued, expires, now)
+	frame := s.frame(data)
+	key := "" // the Overflow key the cookie refers to
+	meta, err := m.cc.writeRaw(wh, rh, frame, issued, expires, now)
+	if overBudget(err) && m.opts.Overflow != nil {
+		meta, key, err = m.writeOverflow(s, wh, rh, frame, issued, expires, now)
+	}
 	if err != nil {
 		return err
 	}
 	s.meta = meta
 	s.settle(data)
 	noStore(wh)
-	return m.revokeEnded(s, false) // what Destroy or Regenerate replaced
+	// What Destroy or Regenerate replaced, and the stored value the
+	// browser's cookie referred to.
+	return errors.Join(m.revokeEnded(s, false), m.settleOverflow(s, key))
 }
 
 // noStore keeps shared caches from storing a response that sets a session
@@ -640,9 +658,16 @@ func (st *state[T]) commit() {
 			st.failed = true
 		}
 	}
+	var dropErr error
+	if s != nil && len(s.overflowOld) > 0 {
+		// The header goes out: stored values it no longer refers to go.
+		dropErr = st.m.dropOverflows(s)
+	}
 	st.mu.Unlock()
-	if err != nil {
-		st.m.opts.OnError(st.req, err)
+	for _, e := range []error{err, dropErr} {
+		if e != nil {
+			st.m.opts.OnError(st.req, e)
+		}
 	}
 }
 

@@ -112,6 +112,16 @@ type Options struct {
 	// copied cookie opens until its deadline.
 	Revoker Revoker
 
+	// Overflow is where sessions too large for their cookies go (see
+	// [Overflow]; the redisstore module provides one). A session whose
+	// cookies would exceed Limits is sealed under a fresh random key and
+	// stored there, and its cookie carries only a sealed reference of
+	// about 200 bytes; a session that shrinks back moves back into its
+	// cookies. Reading such a session costs one store round trip. Zero:
+	// none; a session over Limits is an error at save time. Sessions stay
+	// bounded by MaxDecodedSize either way.
+	Overflow Overflow
+
 	// Serializer encodes session data. Zero: [JSONSerializer].
 	Serializer Serializer
 

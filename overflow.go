@@ -1,0 +1,198 @@
+package cookiesession
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// Overflow: a session whose cookies would exceed the Limits moves to the
+// [Options.Overflow] store. Its envelope and data are sealed under a fresh
+// random data key, and stored under a fresh random store key; the cookie
+// holds a reference, sealed like any session:
+//
+//	store key (16 bytes) ‖ data key (32 bytes)
+//
+// with flag bit 1 set in the header. The stored value is
+//
+//	nonce (24 bytes) ‖ XChaCha20-Poly1305(data key, envelope ‖ data)
+//
+// with the store key and the cookie name as associated data, so a value
+// moved to another key, or swapped between two sessions, does not open.
+// The store never sees a key that opens what it holds; a cookie without
+// the store opens nothing.
+
+const (
+	refStoreKeySize = 16
+	refDataKeySize  = chacha20poly1305.KeySize
+	refSize         = refStoreKeySize + refDataKeySize
+
+	// overflowTimeout bounds one store operation on the request path.
+	overflowTimeout = 2 * time.Second
+)
+
+var (
+	// ErrOverflowUnavailable reports a session in the [Overflow] store
+	// that could not be read (the store is down or timed out), or a save
+	// that could not reach it. Reading, the request goes on with a new
+	// session and the cookie stays, so the session opens again once the
+	// store is back; saving, the previous cookies stay.
+	ErrOverflowUnavailable = errors.New("cookiesession: overflow store unavailable")
+)
+
+// overflowRef is a reference cookie's payload, opened.
+type overflowRef struct {
+	key     string // the store key, base64url
+	dataKey [refDataKeySize]byte
+}
+
+// parseRef reads a reference payload.
+func parseRef(payload []byte) (overflowRef, error) {
+	var ref overflowRef
+	if len(payload) != refSize {
+		return ref, ErrInvalid
+	}
+	ref.key = base64.RawURLEncoding.EncodeToString(payload[:refStoreKeySize])
+	copy(ref.dataKey[:], payload[refStoreKeySize:])
+	return ref, nil
+}
+
+// overflowAD is the associated data of a stored value.
+func overflowAD(key, name string) []byte { return []byte("cookiesession overflow " + key + " " + name) }
+
+// overflowCtx bounds a store operation made for r (nil: none), keeping
+// r's values but not its cancellation.
+func overflowCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), overflowTimeout)
+}
+
+// openOverflow fetches and opens the value a reference cookie points to,
+// and returns the framed session (envelope and data).
+func (m *Manager[T]) openOverflow(ctx context.Context, s *Session[T], payload []byte) ([]byte, error) {
+	ref, err := parseRef(payload)
+	if err != nil {
+		return nil, err
+	}
+	if m.opts.Overflow == nil {
+		return nil, fmt.Errorf("%w: the cookie refers to an overflow store and Options.Overflow is not set", ErrInvalid)
+	}
+	ctx, cancel := overflowCtx(ctx)
+	defer cancel()
+	value, err := m.opts.Overflow.Get(ctx, ref.key)
+	switch {
+	case errors.Is(err, ErrOverflowMissing):
+		return nil, ErrOverflowMissing
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrOverflowUnavailable, err)
+	}
+	aead, err := chacha20poly1305.NewX(ref.dataKey[:])
+	if err != nil {
+		return nil, ErrInvalid
+	}
+	if len(value) < aead.NonceSize()+aead.Overhead() || len(value) > m.cc.Codec.maxDecoded+aead.NonceSize()+aead.Overhead()+envelopeSize+1+maxSubjectLen {
+		return nil, ErrInvalid
+	}
+	nonce, ct := value[:aead.NonceSize()], value[aead.NonceSize():]
+	frame, err := aead.Open(nil, nonce, ct, overflowAD(ref.key, m.opts.Name))
+	if err != nil {
+		return nil, ErrInvalid
+	}
+	s.overflowKey = ref.key
+	return frame, nil
+}
+
+// writeOverflow stores the framed session under a fresh key and writes
+// the reference cookie. The store is written first: if it fails, no
+// cookie is set and the browser keeps its previous ones.
+func (m *Manager[T]) writeOverflow(s *Session[T], wh, rh http.Header, frame []byte, issued, expires, now time.Time) (Meta, string, error) {
+	var ref [refSize]byte
+	if _, err := io.ReadFull(rand.Reader, ref[:]); err != nil {
+		return Meta{}, "", fmt.Errorf("cookiesession: reading an overflow key: %w", err)
+	}
+	key := base64.RawURLEncoding.EncodeToString(ref[:refStoreKeySize])
+	aead, err := chacha20poly1305.NewX(ref[refStoreKeySize:])
+	if err != nil {
+		return Meta{}, "", err
+	}
+	value := make([]byte, aead.NonceSize(), aead.NonceSize()+len(frame)+aead.Overhead())
+	if _, err := io.ReadFull(rand.Reader, value); err != nil {
+		return Meta{}, "", fmt.Errorf("cookiesession: reading a nonce: %w", err)
+	}
+	value = aead.Seal(value, value, frame, overflowAD(key, m.opts.Name))
+	ctx, cancel := overflowCtx(s.context())
+	defer cancel()
+	if err := m.opts.Overflow.Put(ctx, key, value, expires); err != nil {
+		return Meta{}, "", fmt.Errorf("%w: %w", ErrOverflowUnavailable, err)
+	}
+	meta, err := m.cc.writeFlags(wh, rh, ref[:], flagReference, issued, expires, now)
+	if err != nil {
+		m.dropOverflow(s.context(), key) // never set: nothing refers to it
+		return Meta{}, "", err
+	}
+	return meta, key, nil
+}
+
+// dropOverflow deletes a stored value no cookie will refer to any more.
+// A failure leaves it to expire at its session's deadline.
+func (m *Manager[T]) dropOverflow(ctx context.Context, key string) error {
+	if key == "" || m.opts.Overflow == nil {
+		return nil
+	}
+	ctx, cancel := overflowCtx(ctx)
+	defer cancel()
+	if err := m.opts.Overflow.Delete(ctx, key); err != nil {
+		return fmt.Errorf("%w: deleting a replaced session: %w", ErrOverflowUnavailable, err)
+	}
+	return nil
+}
+
+// settleOverflow records that s's cookies now refer to key ("" for a
+// session in its cookies, or cleared): the value they referred to before
+// is no longer needed. Outside the middleware it is deleted now; inside,
+// when the response header goes out (see dropOverflows), since Reload can
+// still withdraw this write.
+func (m *Manager[T]) settleOverflow(s *Session[T], key string) error {
+	if s.overflowKey != "" && s.overflowKey != key {
+		s.overflowOld = append(s.overflowOld, s.overflowKey)
+	}
+	s.overflowKey = key
+	if s.state == nil {
+		return m.dropOverflows(s)
+	}
+	return nil
+}
+
+// dropOverflows deletes the stored values no cookie of s refers to any
+// more. A failure leaves them to expire at their session's deadline.
+func (m *Manager[T]) dropOverflows(s *Session[T]) error {
+	var errs []error
+	for _, key := range s.overflowOld {
+		if key != s.overflowKey {
+			errs = append(errs, m.dropOverflow(s.context(), key))
+		}
+	}
+	s.overflowOld = nil
+	return errors.Join(errs...)
+}
+
+// overBudget reports whether err is a session too large for its cookies
+// (and not for the codec): the case the overflow store is for.
+func overBudget(err error) bool {
+	var se *SizeError
+	return errors.As(err, &se) && se.What == whatCookies
+}
+
+// context returns the context of the request s was read for.
+func (s *Session[T]) context() context.Context {
+	if s.req != nil {
+		return s.req.Context()
+	}
+	return context.Background()
+}

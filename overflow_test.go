@@ -1,0 +1,344 @@
+package cookiesession
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// memOverflow is an Overflow kept in memory, counting its calls; the
+// redisstore module's tests run the same rules on Redis.
+type memOverflow struct {
+	mu    sync.Mutex
+	vals  map[string][]byte
+	exp   map[string]time.Time
+	calls int
+	down  bool
+}
+
+func newMemOverflow() *memOverflow {
+	return &memOverflow{vals: map[string][]byte{}, exp: map[string]time.Time{}}
+}
+
+var errOverflowDown = errors.New("memOverflow: down")
+
+func (o *memOverflow) Put(_ context.Context, key string, v []byte, expires time.Time) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls++
+	if o.down {
+		return errOverflowDown
+	}
+	o.vals[key], o.exp[key] = append([]byte(nil), v...), expires
+	return nil
+}
+
+func (o *memOverflow) Get(_ context.Context, key string) ([]byte, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls++
+	if o.down {
+		return nil, errOverflowDown
+	}
+	v, ok := o.vals[key]
+	if !ok {
+		return nil, ErrOverflowMissing
+	}
+	return v, nil
+}
+
+func (o *memOverflow) Delete(_ context.Context, key string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls++
+	if o.down {
+		return errOverflowDown
+	}
+	delete(o.vals, key)
+	delete(o.exp, key)
+	return nil
+}
+
+func (o *memOverflow) snapshot() (map[string][]byte, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m := map[string][]byte{}
+	for k, v := range o.vals {
+		m[k] = v
+	}
+	return m, o.calls
+}
+
+type ovData struct {
+	Blob string
+	N    int
+}
+
+type ovEnv struct {
+	t    *testing.T
+	ov   *memOverflow
+	m    *Manager[ovData]
+	srv  *httptest.Server
+	mu   sync.Mutex
+	errs []error
+}
+
+func newOvEnv(t *testing.T, tweak func(*Options)) *ovEnv {
+	e := &ovEnv{t: t, ov: newMemOverflow()}
+	o := Options{
+		Keys: [][]byte{hKey(1)}, InsecureAllowHTTP: true, Overflow: e.ov,
+		OnError: func(_ *http.Request, err error) { e.mu.Lock(); e.errs = append(e.errs, err); e.mu.Unlock() },
+	}
+	if tweak != nil {
+		tweak(&o)
+	}
+	m, err := New[ovData](o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.m = m
+	e.srv = httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		q := r.URL.Query()
+		switch r.URL.Path {
+		case "/set":
+			n, _ := strconv.Atoi(q.Get("n"))
+			s.Data.Blob = strings.Repeat("secret-cart-line ", n/17+1)[:n]
+		case "/inc":
+			s.Data.N++
+		case "/destroy":
+			s.Destroy()
+		case "/login":
+			s.Regenerate()
+			s.SetSubject("alice")
+			s.Data.Blob = strings.Repeat("secret-cart-line ", 600)
+		case "/save-reload":
+			s.Data.Blob = "short"
+			if err := s.Save(); err != nil {
+				t.Error(err)
+			}
+			if err := s.Reload(); err != nil {
+				t.Error(err)
+			}
+		}
+		if s.Data != nil {
+			io.WriteString(w, strconv.Itoa(len(s.Data.Blob))+"/"+strconv.Itoa(s.Data.N))
+		}
+	})))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *ovEnv) takeErrs() []error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	errs := e.errs
+	e.errs = nil
+	return errs
+}
+
+// client is a browser: a cookie jar.
+func (e *ovEnv) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar}
+}
+
+func (e *ovEnv) get(c *http.Client, path string) (string, *http.Response) {
+	e.t.Helper()
+	res, err := c.Get(e.srv.URL + path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b), res
+}
+
+// cookieBytes is the size of the Cookie header the jar sends.
+func (e *ovEnv) cookieBytes(c *http.Client) int {
+	req, _ := http.NewRequest("GET", e.srv.URL, nil)
+	for _, ck := range c.Jar.Cookies(req.URL) {
+		req.AddCookie(ck)
+	}
+	return len(req.Header.Get("Cookie"))
+}
+
+// TestOverflowGrowAndShrink: a session grows past the cookie budget into
+// the store (the cookie becomes a reference under 200 bytes, the store
+// holds no plaintext), keeps working there, and moves back into its
+// cookies when it shrinks, deleting the stored value; Destroy deletes it
+// too. Small sessions never touch the store.
+func TestOverflowGrowAndShrink(t *testing.T) {
+	e := newOvEnv(t, nil)
+	c := e.client()
+	if body, _ := e.get(c, "/set?n=1000"); body != "1000/0" {
+		t.Fatalf("small session: %q", body)
+	}
+	if _, calls := e.ov.snapshot(); calls != 0 {
+		t.Fatalf("a small session made %d store calls", calls)
+	}
+	for _, n := range []int{8000, 32000} {
+		body, _ := e.get(c, "/set?n="+strconv.Itoa(n))
+		if body != strconv.Itoa(n)+"/0" {
+			t.Fatalf("grow to %d: %q", n, body)
+		}
+		if size := e.cookieBytes(c); size >= 200 {
+			t.Errorf("%d-byte session: Cookie header of %d bytes, want < 200", n, size)
+		}
+		vals, _ := e.ov.snapshot()
+		if len(vals) != 1 {
+			t.Fatalf("%d stored values after a write, want 1 (the previous one deleted)", len(vals))
+		}
+		for _, v := range vals {
+			if bytes.Contains(v, []byte("secret-cart-line")) {
+				t.Error("the store holds plaintext")
+			}
+		}
+	}
+	if body, _ := e.get(c, "/inc"); body != "32000/1" {
+		t.Fatalf("overflowed session after a change: %q", body)
+	}
+	if body, _ := e.get(c, "/"); body != "32000/1" {
+		t.Fatalf("overflowed session read back: %q", body)
+	}
+	e.get(c, "/set?n=100")
+	if vals, _ := e.ov.snapshot(); len(vals) != 0 {
+		t.Errorf("shrinking left %d stored values", len(vals))
+	}
+	if size := e.cookieBytes(c); size < 100 {
+		t.Errorf("after shrinking the cookie is %d bytes: not the session", size)
+	}
+	e.get(c, "/set?n=9000")
+	e.get(c, "/destroy")
+	if vals, _ := e.ov.snapshot(); len(vals) != 0 {
+		t.Errorf("Destroy left %d stored values", len(vals))
+	}
+	if errs := e.takeErrs(); len(errs) != 0 {
+		t.Errorf("errors: %v", errs)
+	}
+}
+
+// TestOverflowFailures: a store that is down, a missing value, a value
+// tampered with or swapped between two sessions, and a save that cannot
+// reach the store.
+func TestOverflowFailures(t *testing.T) {
+	e := newOvEnv(t, nil)
+	a, b := e.client(), e.client()
+	e.get(a, "/set?n=9000")
+	e.get(b, "/set?n=100")
+	e.ov.mu.Lock()
+	e.ov.down = true
+	e.ov.mu.Unlock()
+	if body, res := e.get(a, "/"); body != "0/0" || len(res.Cookies()) != 0 {
+		t.Errorf("store down: read %q, set %v", body, res.Cookies())
+	}
+	if errs := e.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], ErrOverflowUnavailable) {
+		t.Errorf("store down: %v", errs)
+	}
+	if _, res := e.get(b, "/set?n=9100"); len(res.Cookies()) != 0 {
+		t.Errorf("a save with the store down set cookies: %v", res.Cookies())
+	}
+	if errs := e.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], ErrOverflowUnavailable) {
+		t.Errorf("save with the store down: %v", errs)
+	}
+	e.ov.mu.Lock()
+	e.ov.down = false
+	e.ov.mu.Unlock()
+	if body, _ := e.get(a, "/"); body != "9000/0" {
+		t.Errorf("store back: %q", body)
+	}
+	if body, _ := e.get(b, "/"); body != "100/0" {
+		t.Errorf("the session before the failed save: %q", body)
+	}
+	e.get(b, "/set?n=9100")
+
+	// Swap the two stored values, then tamper with one.
+	e.ov.mu.Lock()
+	var keys []string
+	for k := range e.ov.vals {
+		keys = append(keys, k)
+	}
+	e.ov.vals[keys[0]], e.ov.vals[keys[1]] = e.ov.vals[keys[1]], e.ov.vals[keys[0]]
+	e.ov.mu.Unlock()
+	for _, c := range []*http.Client{a, b} {
+		if body, _ := e.get(c, "/"); body != "0/0" {
+			t.Errorf("swapped value read as %q", body)
+		}
+	}
+	if errs := e.takeErrs(); len(errs) != 2 || !errors.Is(errs[0], ErrInvalid) || !errors.Is(errs[1], ErrInvalid) {
+		t.Errorf("swapped values: %v", errs)
+	}
+	e.ov.mu.Lock()
+	e.ov.vals[keys[0]], e.ov.vals[keys[1]] = e.ov.vals[keys[1]], e.ov.vals[keys[0]]
+	e.ov.vals[keys[0]][30] ^= 1
+	e.ov.mu.Unlock()
+	bad := 0
+	for _, c := range []*http.Client{a, b} {
+		if body, _ := e.get(c, "/"); body == "0/0" {
+			bad++
+		}
+	}
+	if errs := e.takeErrs(); bad != 1 || len(errs) != 1 || !errors.Is(errs[0], ErrInvalid) {
+		t.Errorf("tampered value: %d sessions lost, errors %v", bad, errs)
+	}
+	e.ov.mu.Lock()
+	e.ov.vals = map[string][]byte{}
+	e.ov.mu.Unlock()
+	e.get(a, "/")
+	if errs := e.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], ErrOverflowMissing) {
+		t.Errorf("missing value: %v", errs)
+	}
+}
+
+// TestOverflowReferenceRevoked: a reference cookie copied before logout
+// does not open afterwards; its stored value is gone.
+func TestOverflowReferenceRevoked(t *testing.T) {
+	rv := newMemRevoker()
+	e := newOvEnv(t, func(o *Options) { o.Revoker = rv })
+	c := e.client()
+	e.get(c, "/login")
+	u, _ := http.NewRequest("GET", e.srv.URL, nil)
+	stolen := c.Jar.Cookies(u.URL)
+	e.get(c, "/destroy")
+	thief := e.client()
+	thief.Jar.SetCookies(u.URL, stolen)
+	if body, _ := e.get(thief, "/"); body != "0/0" {
+		t.Errorf("copied reference read as %q after logout", body)
+	}
+	if vals, _ := e.ov.snapshot(); len(vals) != 0 {
+		t.Errorf("logout left %d stored values", len(vals))
+	}
+	if errs := e.takeErrs(); len(errs) != 1 || !(errors.Is(errs[0], ErrOverflowMissing) || errors.Is(errs[0], ErrRevoked)) {
+		t.Errorf("errors %v", errs)
+	}
+}
+
+// TestOverflowSaveThenReload: Reload withdraws a Save; the value the
+// browser's cookie refers to must survive, and the one the withdrawn Save
+// stored must not linger.
+func TestOverflowSaveThenReload(t *testing.T) {
+	e := newOvEnv(t, nil)
+	c := e.client()
+	e.get(c, "/set?n=9000")
+	if body, _ := e.get(c, "/save-reload"); body != "9000/0" {
+		t.Fatalf("after Save and Reload: %q", body)
+	}
+	if body, _ := e.get(c, "/"); body != "9000/0" {
+		t.Fatalf("next request: %q", body)
+	}
+	if vals, _ := e.ov.snapshot(); len(vals) != 1 {
+		t.Errorf("%d stored values, want 1", len(vals))
+	}
+	if errs := e.takeErrs(); len(errs) != 0 {
+		t.Errorf("errors: %v", errs)
+	}
+}
