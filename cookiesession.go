@@ -119,8 +119,8 @@ type Session[T any] struct {
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
 	overflowOld []string // Overflow keys no cookie refers to any more, to delete
-	onWire   bool           // the browser holds cookies of the session, as of this response
-	sealed   bool           // this response already carries a fresh seal of the session
+	onWire      bool     // the browser holds cookies of the session, as of this response
+	sealed      bool     // this response already carries a fresh seal of the session
 }
 
 // ID returns the session's random 128-bit identifier, base64url-encoded.
