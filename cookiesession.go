@@ -116,11 +116,11 @@ type Session[T any] struct {
 	force    bool           // write at the end even if Data did not change (Touch, Regenerate, SetMaxAge)
 	renew    bool           // re-seal at the end though nothing changed (opened with an old key)
 	ended    []endedSession // sessions replaced by Destroy or Regenerate, to revoke on write
+	onWire   bool           // the browser holds cookies of the session, as of this response
+	sealed   bool           // this response already carries a fresh seal of the session
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
 	overflowOld []string // Overflow keys no cookie refers to any more, to delete
-	onWire      bool     // the browser holds cookies of the session, as of this response
-	sealed      bool     // this response already carries a fresh seal of the session
 }
 
 // ID returns the session's random 128-bit identifier, base64url-encoded.
