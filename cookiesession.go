@@ -118,6 +118,7 @@ type Session[T any] struct {
 	ended    []endedSession // sessions replaced by Destroy or Regenerate, to revoke on write
 	onWire   bool           // the browser holds cookies of the session, as of this response
 	sealed   bool           // this response already carries a fresh seal of the session
+	refused  bool           // the request's cookies did not open: expire them unless the session is written
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
 	overflowOld []string // Overflow keys no cookie refers to any more, to delete
@@ -308,12 +309,20 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 	if err == nil {
 		err = m.decode(r.Context(), s, data, meta)
 	}
+	s.refused = false
 	if err != nil {
 		s.reset()
 		s.Data = new(T)
 		s.force, s.renew = false, false
-		return err
+		if IsNoCookie(err) {
+			m.emit("read", "none", 0, 0)
+			return err
+		}
+		s.refused = refusable(err)
+		m.emit("read", Reason(err), 0, 0)
+		return &readError{err}
 	}
+	m.emit("read", "ok", 0, 0)
 	return nil
 }
 
@@ -332,16 +341,22 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	if err := m.checkRevoked(ctx, s); err != nil {
 		return err
 	}
-	// 3. The data.
-	v := new(T)
+	// 3. The data, or what Migrate makes of it.
+	v, migrated := new(T), false
 	if err := m.cc.Codec.ser.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%w: session data does not deserialize into %T", ErrInvalid, *v)
+		if m.opts.Migrate == nil {
+			return &undecodableError{fmt.Sprintf("%T", *v)}
+		}
+		v, migrated = new(T), true
+		if err := m.opts.Migrate(data, v); err != nil {
+			return &undecodableError{fmt.Sprintf("%T", *v)}
+		}
 	}
 	s.Data = v
 	s.meta = meta
 	s.isNew = false
 	s.saved = data
-	s.force = false
+	s.force = migrated          // re-sealed in the new form
 	s.renew = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
 	return nil
 }
@@ -451,6 +466,7 @@ func (s *Session[T]) settle(data []byte) {
 func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear bool) error {
 	if clear || s.Data == nil {
 		m.cc.setCookies(wh, rh, nil, time.Time{})
+		m.emit("clear", "logout", 0, 0)
 		err := errors.Join(m.revokeEnded(s, true), m.settleOverflow(s, ""))
 		s.settle(nil)
 		noStore(wh)
@@ -472,6 +488,7 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 		// SetMaxAge shortened the session below its age: it is over.
 		m.cc.setCookies(wh, rh, nil, time.Time{})
 		m.settleOverflow(s, "") // a failure leaves the value to expire
+		m.emit("clear", "lifetime", 0, 0)
 		s.Data = nil
 		s.settle(nil)
 		noStore(wh)
@@ -489,6 +506,11 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 	s.meta = meta
 	s.settle(data)
 	noStore(wh)
+	if key != "" {
+		m.emit("write", "overflow", meta.Size, meta.Chunks)
+	} else {
+		m.emit("write", "cookie", meta.Size, meta.Chunks)
+	}
 	// What Destroy or Regenerate replaced, and the stored value the
 	// browser's cookie referred to.
 	return errors.Join(m.revokeEnded(s, false), m.settleOverflow(s, key))
@@ -649,9 +671,18 @@ func (st *state[T]) commit() {
 			clear bool
 		)
 		data, clear, _, err = st.m.pending(s)
-		if err == nil && (data != nil || clear) {
+		switch {
+		case err == nil && (data != nil || clear):
 			err = st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
+		case err == nil && s.refused:
+			// Cookies that did not open are expired once, here, so that
+			// the browser stops sending them (and OnError hears of them
+			// once, not on every request).
+			st.m.cc.setCookies(st.rw.Header(), st.req.Header, nil, time.Time{})
+			noStore(st.rw.Header())
+			st.m.emit("clear", "refused", 0, 0)
 		}
+		s.refused = false
 		if err != nil {
 			// Reported once, here: finish must not report this state again.
 			s.saved, s.force, s.renew, s.sealed = data, false, false, true

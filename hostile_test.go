@@ -18,7 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/cookiejar"
@@ -112,14 +112,14 @@ func (b *syncBuffer) Reset()         { b.mu.Lock(); b.b.Reset(); b.mu.Unlock() }
 // hEnv is one case's server: a Manager with a fake clock, an error hook
 // that records and logs like the default, and a counter of AEAD opens.
 type hEnv struct {
-	t      *testing.T
-	opts   Options
-	clock  *hClock
-	m      *Manager[hData]
-	srv    *httptest.Server
-	opens  atomic.Int64
-	logs   syncBuffer
-	logger *log.Logger
+	t     *testing.T
+	opts  Options
+	clock *hClock
+	m     *Manager[hData]
+	srv   *httptest.Server
+	opens atomic.Int64
+	logs  syncBuffer
+	slog  *slog.Logger
 
 	sent []string // the Cookie lines of the case's request
 
@@ -130,7 +130,7 @@ type hEnv struct {
 func newHEnv(t *testing.T, tweak func(*Options)) *hEnv {
 	t.Helper()
 	e := &hEnv{t: t, clock: &hClock{t: hT0}}
-	e.logger = log.New(&e.logs, "", log.LstdFlags)
+	e.slog = slog.New(slog.NewTextHandler(&e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	o := Options{
 		Keys:              [][]byte{hKey(1)},
 		InsecureAllowHTTP: true,
@@ -144,8 +144,8 @@ func newHEnv(t *testing.T, tweak func(*Options)) *hEnv {
 		e.mu.Lock()
 		e.errs = append(e.errs, err)
 		e.mu.Unlock()
-		// The same line the default hook writes.
-		e.logger.Printf("%v (%s %s)", err, r.Method, r.URL.Path)
+		// The record the default hook writes, every level.
+		logReport(e.slog, e.m.Name(), r, err)
 	}
 	e.opts = o
 	m, err := New[hData](o)
@@ -1246,6 +1246,7 @@ func hostileCases() []hostileCase {
 		},
 	)
 	add(revocationCases()...) // hostile_revoke_test.go
+	add(quietCases()...)      // hostile_quiet_test.go
 	return cases
 }
 

@@ -5,7 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -129,9 +129,35 @@ type Options struct {
 	// handler, once per problem: a bad or expired cookie (the request
 	// goes on with a new session), a session that did not fit at save
 	// time, a change made after the response header went out. Match the
-	// error with errors.Is or errors.As; it never contains a cookie value,
-	// plaintext or key. Zero: the error is written with the log package.
+	// error with errors.Is or errors.As, or name it with [Reason]; it
+	// never contains a cookie value, plaintext or key. Zero: a structured
+	// record on Logger.
 	OnError func(r *http.Request, err error)
+
+	// Logger receives the default report of each problem (when OnError is
+	// zero): one record whose message is the error and whose attributes
+	// are reason (see [Reason]), cookie (the name), limit, size and max
+	// (for a [SizeError]), method and path. A problem the client caused
+	// (a tampered, foreign or planted cookie) is logged at Info, an
+	// expired cookie at Debug, a problem of the application or the server
+	// (a session too large to save, a change after the header went out)
+	// at Warn, and a store that is down at Error. Zero: [slog.Default].
+	Logger *slog.Logger
+
+	// OnEvent receives every read, write, clear and revocation, for
+	// metrics (see [Event]; the otelmetrics module turns them into
+	// OpenTelemetry counters). It runs on the request path: keep it fast.
+	// Zero: none.
+	OnEvent func(Event)
+
+	// Migrate reads a session whose data opened but does not deserialize
+	// into the session type (sealed before a deploy that changed it): it
+	// gets the old serialized data and dst, a pointer to a zero session
+	// value (*T), to fill. On success the session opens and is re-sealed
+	// in the new form on this response; on failure the request gets a new
+	// session and OnError an error matching [ErrUndecodable]. Zero: every
+	// such session is dropped with ErrUndecodable.
+	Migrate func(old []byte, dst any) error
 
 	// Now is the clock, for tests. Zero: time.Now.
 	Now func() time.Time
@@ -153,9 +179,6 @@ func (o Options) normalize() (Options, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.OnError == nil {
-		o.OnError = func(r *http.Request, err error) { log.Printf("%v (%s %s)", err, r.Method, r.URL.Path) }
 	}
 	secure := !o.InsecureAllowHTTP
 	switch {
@@ -181,6 +204,13 @@ func (o Options) normalize() (Options, error) {
 	cc := CookieCodec{Limits: o.Limits, Template: o.template()}
 	if err := cc.valid(); err != nil {
 		return o, err
+	}
+	if o.OnError == nil {
+		logger, name := o.Logger, o.Name
+		if logger == nil {
+			logger = slog.Default()
+		}
+		o.OnError = func(r *http.Request, err error) { logReport(logger, name, r, err) }
 	}
 	return o, nil
 }

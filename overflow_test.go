@@ -277,9 +277,18 @@ func TestOverflowFailures(t *testing.T) {
 	if errs := e.takeErrs(); len(errs) != 2 || !errors.Is(errs[0], ErrInvalid) || !errors.Is(errs[1], ErrInvalid) {
 		t.Errorf("swapped values: %v", errs)
 	}
+	// The refused cookies were expired: fresh sessions, then tamper with
+	// one stored value.
 	e.ov.mu.Lock()
-	e.ov.vals[keys[0]], e.ov.vals[keys[1]] = e.ov.vals[keys[1]], e.ov.vals[keys[0]]
-	e.ov.vals[keys[0]][30] ^= 1
+	e.ov.vals = map[string][]byte{}
+	e.ov.mu.Unlock()
+	e.get(a, "/set?n=9000")
+	e.get(b, "/set?n=9100")
+	e.ov.mu.Lock()
+	for k := range e.ov.vals {
+		e.ov.vals[k][30] ^= 1
+		break
+	}
 	e.ov.mu.Unlock()
 	bad := 0
 	for _, c := range []*http.Client{a, b} {
@@ -294,6 +303,7 @@ func TestOverflowFailures(t *testing.T) {
 	e.ov.vals = map[string][]byte{}
 	e.ov.mu.Unlock()
 	e.get(a, "/")
+	e.get(b, "/")
 	if errs := e.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], ErrOverflowMissing) {
 		t.Errorf("missing value: %v", errs)
 	}

@@ -176,7 +176,9 @@ func (m *Manager[T]) revokeEnded(s *Session[T], clearing bool) error {
 	var errs []error
 	for _, e := range ended {
 		id := base64.RawURLEncoding.EncodeToString(e.id[:])
-		if err := rv.RevokeID(ctx, id, e.until); err != nil {
+		err := rv.RevokeID(ctx, id, e.until)
+		m.emitRevoke("id", err)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("cookiesession: revoking the ended session: %w", err))
 		}
 	}
@@ -196,7 +198,9 @@ func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
 		return errors.New("cookiesession: RevokeSubject with an empty subject")
 	}
 	now := m.opts.Now()
-	return m.opts.Revoker.RevokeSubject(ctx, subject, now, now.Add(MaxLifetime))
+	err := m.opts.Revoker.RevokeSubject(ctx, subject, now, now.Add(MaxLifetime))
+	m.emitRevoke("subject", err)
+	return err
 }
 
 // RevokeAll ends every session created before now, on every server
@@ -209,7 +213,9 @@ func (m *Manager[T]) RevokeAll(ctx context.Context) error {
 		return ErrNoRevoker
 	}
 	now := m.opts.Now()
-	return m.opts.Revoker.RevokeAll(ctx, now, now.Add(MaxLifetime))
+	err := m.opts.Revoker.RevokeAll(ctx, now, now.Add(MaxLifetime))
+	m.emitRevoke("all", err)
+	return err
 }
 
 // watchPoll is how often Watch re-checks a Revoker that cannot notify.
@@ -264,4 +270,12 @@ func (m *Manager[T]) Watch(ctx context.Context, s *Session[T]) (context.Context,
 		}
 	}()
 	return ctx, func() { cancel(context.Canceled) }
+}
+
+// emitRevoke reports a revocation of kind, or its failure, to OnEvent.
+func (m *Manager[T]) emitRevoke(kind string, err error) {
+	if err != nil {
+		kind = "error"
+	}
+	m.emit("revoke", kind, 0, 0)
 }

@@ -1,0 +1,158 @@
+package cookiesession
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+)
+
+// Observing a Manager: every problem goes to [Options.OnError] (by
+// default a structured record on [Options.Logger]), and every read, write,
+// clear and revocation to [Options.OnEvent] (for metrics; the otelmetrics
+// module turns events into OpenTelemetry counters).
+
+// Event is one thing a Manager did, for metrics ([Options.OnEvent]). It
+// never carries a cookie value, session data or a key.
+type Event struct {
+	// Kind is what happened:
+	//   - "read": a request's session was read (the first Get, or Load);
+	//   - "write": the session's cookies were set;
+	//   - "clear": the session's cookies were expired;
+	//   - "revoke": a revocation was recorded.
+	Kind string
+
+	// Outcome qualifies Kind:
+	//   - read: "ok", "none" (no cookie: a new visitor) or the reason the
+	//     cookies were refused, as [Reason] names it;
+	//   - write: "cookie", or "overflow" (the session went to the
+	//     Overflow store and the cookie holds a reference);
+	//   - clear: "logout" (Destroy or Data = nil), "refused" (cookies that
+	//     did not open, expired once so the browser stops sending them) or
+	//     "lifetime" (SetMaxAge ended the session);
+	//   - revoke: "id", "subject" or "all"; "error" when it failed.
+	Outcome string
+
+	// Bytes is the length of the cookie values written (write only).
+	Bytes int
+
+	// Cookies is the number of cookies written (write only).
+	Cookies int
+}
+
+// Reason names the condition err reports, for logs and metrics:
+// "invalid", "expired", "too_large", "ambiguous", "revoked",
+// "revocation_unavailable", "overflow_missing", "overflow_unavailable",
+// "undecodable", "header_written", "no_middleware", or "error" for any
+// other.
+func Reason(err error) string {
+	switch {
+	case errors.Is(err, ErrUndecodable):
+		return "undecodable"
+	case errors.Is(err, ErrRevoked):
+		return "revoked"
+	case errors.Is(err, ErrRevocationUnavailable):
+		return "revocation_unavailable"
+	case errors.Is(err, ErrOverflowMissing):
+		return "overflow_missing"
+	case errors.Is(err, ErrOverflowUnavailable):
+		return "overflow_unavailable"
+	case errors.Is(err, ErrAmbiguous):
+		return "ambiguous"
+	case errors.Is(err, ErrExpired):
+		return "expired"
+	case errors.Is(err, ErrTooLarge):
+		return "too_large"
+	case errors.Is(err, ErrInvalid):
+		return "invalid"
+	case errors.Is(err, ErrHeaderWritten):
+		return "header_written"
+	case errors.Is(err, ErrNoMiddleware):
+		return "no_middleware"
+	}
+	return "error"
+}
+
+// ErrUndecodable reports a session that opened (it is authentic) but
+// whose data does not deserialize into the session type: typically cookies
+// sealed before a deploy that changed the type. It also matches
+// [ErrInvalid]; match ErrUndecodable first to tell it from tampering, and
+// see [Options.Migrate] to read such sessions instead of dropping them.
+var ErrUndecodable = errors.New("cookiesession: session data does not deserialize into the session type")
+
+// undecodableError is ErrUndecodable for a type; it matches ErrInvalid
+// too, as every session that does not open does.
+type undecodableError struct{ typ string }
+
+func (e *undecodableError) Error() string {
+	return "cookiesession: session data does not deserialize into " + e.typ
+}
+
+func (e *undecodableError) Is(target error) bool {
+	return target == ErrUndecodable || target == ErrInvalid
+}
+
+// refusable reports whether cookies that failed to open with err are
+// expired in the response, so that the browser stops sending them: not
+// when the failure may pass (a store that is down) or when another
+// candidate may be the user's real session (ErrAmbiguous: expiring our
+// cookie would leave a planted one alone).
+func refusable(err error) bool {
+	switch {
+	case errors.Is(err, ErrAmbiguous), errors.Is(err, ErrRevocationUnavailable), errors.Is(err, ErrOverflowUnavailable):
+		return false
+	}
+	return true
+}
+
+// readError marks an error found reading a request's cookies: caused by
+// the client (or a store), not by the application. It prints and matches
+// as the error it wraps.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// emit sends an event to OnEvent, if set.
+func (m *Manager[T]) emit(kind, outcome string, bytes, cookies int) {
+	if m.opts.OnEvent != nil {
+		m.opts.OnEvent(Event{Kind: kind, Outcome: outcome, Bytes: bytes, Cookies: cookies})
+	}
+}
+
+// logReport is the default OnError: one structured record on logger.
+// Problems a client causes (a bad, expired or foreign cookie) are logged
+// at Info (expired cookies, the everyday case, at Debug); problems of the
+// server or the application (a session too large to save, a change after
+// the header went out, a store that is down) at Warn, or Error for a
+// store that is down.
+func logReport(logger *slog.Logger, name string, r *http.Request, err error) {
+	reason := Reason(err)
+	level := slog.LevelWarn
+	var re *readError
+	switch {
+	case reason == "revocation_unavailable" || reason == "overflow_unavailable":
+		level = slog.LevelError
+	case errors.As(err, &re) && reason == "expired":
+		level = slog.LevelDebug
+	case errors.As(err, &re):
+		level = slog.LevelInfo
+	}
+	ctx := context.Background()
+	if r != nil {
+		ctx = r.Context()
+	}
+	if !logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 8)
+	attrs = append(attrs, slog.String("reason", reason), slog.String("cookie", name))
+	var se *SizeError
+	if errors.As(err, &se) {
+		attrs = append(attrs, slog.String("limit", se.What), slog.Int("size", se.Size), slog.Int("max", se.Limit))
+	}
+	if r != nil {
+		attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	}
+	logger.LogAttrs(ctx, level, err.Error(), attrs...)
+}
