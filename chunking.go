@@ -39,9 +39,18 @@ const (
 var (
 	// ErrAmbiguous reports a request carrying more than one authentic
 	// session under the same cookie name (for example one planted by a
-	// sibling subdomain, or one set for another Path). The session is
-	// treated as absent.
+	// sibling subdomain, or one set for another Path), or more candidate
+	// cookies under the name than the search tries (more than 8
+	// combinations, or more than 9 distinct values of one cookie;
+	// identical copies count once), so that the real session might be
+	// among those not tried. The session is treated as absent, and nothing
+	// is written unless the handler changes the new session.
 	ErrAmbiguous = errors.New("cookiesession: several authentic sessions under one cookie name")
+
+	// errCutShort reports a request carrying more candidate cookies under
+	// the session's name than the search tries: the real session may be
+	// among those not tried, so none is taken.
+	errCutShort = fmt.Errorf("%w, or more candidates than the %d tried", ErrAmbiguous, maxCandidates)
 
 	// errNoCookie reports a request without any cookie of the session:
 	// not an error for the application.
@@ -50,6 +59,18 @@ var (
 
 // Limits bound the cookies one session occupies. The zero value means the
 // defaults.
+//
+// They also bound what a write puts in the response header, whatever
+// cookies the request carried (a sibling subdomain can plant hundreds): at
+// most MaxChunks Set-Cookie lines for the session, namely the cookies of
+// the new value (at most TotalSize bytes of names and values) and
+// deletions, without a value, of the other cookies of the session that the
+// request carried with an index below MaxChunks, the only ones a write with
+// these Limits can have created. Cookies with a higher index are ignored on
+// read and left alone on write. Each line is the cookie's name and value
+// plus the attributes (about 100 bytes with the defaults), so with the
+// default Limits a session never adds more than 7.5 KB of Set-Cookie lines
+// to a response.
 type Limits struct {
 	// CookieSize is the most bytes of name plus value in one cookie.
 	// Zero: 4000 (browsers drop cookies over 4096). At most 4096.
@@ -159,29 +180,36 @@ func (l Limits) split(name, s string, chunks int) []string {
 // carried is what a request holds of one session's cookies, as substrings
 // of its Cookie header lines.
 type carried struct {
-	bases  []string   // values of cookies named name, in header order
-	chunks chunkLists // chunks[i-1]: distinct values of cookies named name.i, at most maxCandidates+1
+	bases  []string   // distinct values of cookies named name that start with a format header, in header order, at most maxCandidates+1
+	chunks chunkLists // chunks[i-1]: distinct values of cookies named name.i, in header order, at most maxCandidates+1
+	cut    [4]uint64  // bit i: the request carried more distinct values of chunkName(name, i) than were kept
+	junk   bool       // a cookie named name was no sealed value (not kept, but not "no cookie" either)
 	over   int        // size (name plus value) of the largest cookie over CookieSize; 0: none
-	seen   [4]uint64  // bit i: a cookie named chunkName(name, i), i < maxChunksLimit, was present
+	seen   [4]uint64  // bit i: a cookie named chunkName(name, i), i < MaxChunks, was present
 }
 
 // scanCookies collects the session's cookies from the request header
 // without parsing or allocating for unrelated cookies, and with a constant
 // number of allocations however many cookies the header holds. Names that
 // are not name or name.i for a canonical decimal 1 ≤ i < 255 (no sign, no
-// leading zero) are not ours and are skipped; those with i ≥ MaxChunks,
-// and cookies over CookieSize, are only recorded as present (so that
-// writing expires them). Of each chunk, only the first maxCandidates+1
-// values are kept (join never reaches further ones within its budget),
-// identical ones once.
+// leading zero) are not ours and are skipped, and so are those with
+// i ≥ MaxChunks, which no write of these Limits creates. Cookies over
+// CookieSize are only recorded as present (so that writing expires them),
+// and so are base cookies that do not start with a format header. Of each
+// chunk index, and of the base cookies, the first maxCandidates+1 distinct
+// values are kept (identical ones count once, so that copies planted on
+// several Paths cannot push the real value out); a further distinct value
+// marks the list as cut, and join then yields no session.
 func scanCookies(h http.Header, name string, l Limits) carried {
 	var c carried
 	maxChunks := min(max(l.MaxChunks, 1), maxChunksLimit)
-	// 1. Count, to allocate once, and note where our first readable
-	// cookie starts, so that the second pass skips what comes before.
-	var counts [maxChunksLimit]uint8 // values of name.i to keep, at most maxCandidates+1
+	// 1. Count occurrences, at most maxCandidates+1 per index (a bound on
+	// the distinct values kept), to allocate once, and note where our
+	// first readable cookie starts, so that the second pass skips what
+	// comes before.
+	var counts [maxChunksLimit]uint8
 	lines := h["Cookie"]
-	bases, last, firstLine, firstOff := 0, 0, -1, 0
+	last, firstLine, firstOff := 0, -1, 0
 	for j, line := range lines {
 		if !strings.Contains(line, name) {
 			continue
@@ -191,13 +219,10 @@ func scanCookies(h http.Header, name string, l Limits) carried {
 			var k, v string
 			k, v, rest = nextCookie(rest)
 			idx := ourCookie(k, name)
-			if idx < 0 {
+			if idx < 0 || idx >= maxChunks {
 				continue
 			}
 			c.seen[idx/64] |= 1 << (idx % 64)
-			if idx >= maxChunks {
-				continue
-			}
 			if n := len(k) + len(v); n > l.CookieSize {
 				c.over = max(c.over, n)
 				continue
@@ -205,10 +230,7 @@ func scanCookies(h http.Header, name string, l Limits) carried {
 			if firstLine < 0 {
 				firstLine, firstOff = j, off
 			}
-			switch {
-			case idx == 0:
-				bases++
-			case counts[idx] <= maxCandidates:
+			if counts[idx] <= maxCandidates {
 				counts[idx]++
 			}
 			last = max(last, idx)
@@ -217,13 +239,14 @@ func scanCookies(h http.Header, name string, l Limits) carried {
 	if firstLine < 0 {
 		return c
 	}
-	// 2. Collect into one backing array, each list at its own offset.
-	total := bases
-	for _, n := range counts[1 : last+1] {
+	// 2. Collect the distinct values into one backing array, each list at
+	// its own offset.
+	total := 0
+	for _, n := range counts[:last+1] {
 		total += int(n)
 	}
 	store := make([]string, total)
-	c.bases, store = store[:0:bases], store[bases:]
+	c.bases, store = store[:0:counts[0]], store[counts[0]:]
 	if last > 0 {
 		c.chunks = make(chunkLists, last)
 		for i := range c.chunks {
@@ -231,7 +254,6 @@ func scanCookies(h http.Header, name string, l Limits) carried {
 			c.chunks[i], store = store[:0:n], store[n:]
 		}
 	}
-	var taken [maxChunksLimit]uint8 // values of name.i considered so far
 	for j, line := range lines[firstLine:] {
 		if j == 0 {
 			line = line[firstOff:]
@@ -242,22 +264,28 @@ func scanCookies(h http.Header, name string, l Limits) carried {
 			var k, v string
 			k, v, line = nextCookie(line)
 			idx := ourCookie(k, name)
-			if idx < 0 || idx >= maxChunks || len(k)+len(v) > l.CookieSize {
+			if idx < 0 || idx >= maxChunks || len(k)+len(v) > l.CookieSize || c.isCut(idx) {
+				continue
+			}
+			list := &c.bases
+			if idx > 0 {
+				list = &c.chunks[idx-1]
+			}
+			// At most maxCandidates+1 comparisons of each value.
+			if slices.Contains(*list, v) {
 				continue
 			}
 			if idx == 0 {
-				c.bases = append(c.bases, v)
+				if _, err := peekHeader(v); err != nil {
+					c.junk = true
+					continue
+				}
+			}
+			if len(*list) == cap(*list) {
+				c.cut[idx/64] |= 1 << (idx % 64)
 				continue
 			}
-			// The first counts[idx] values, identical ones once: at
-			// most maxCandidates+1 comparisons of each value.
-			if taken[idx] == counts[idx] {
-				continue
-			}
-			taken[idx]++
-			if vs := c.chunks[idx-1]; !slices.Contains(vs, v) {
-				c.chunks[idx-1] = append(vs, v)
-			}
+			*list = append(*list, v)
 		}
 	}
 	return c
@@ -307,20 +335,33 @@ func chunkIndex(s string, max int) int {
 	return n
 }
 
-// has reports whether the request carried a cookie named chunkName(name, i).
+// has reports whether the request carried a cookie named chunkName(name,
+// i), for i < MaxChunks.
 func (c *carried) has(i int) bool { return c.seen[i/64]&(1<<(i%64)) != 0 }
 
-func (c *carried) empty() bool { return len(c.bases) == 0 && c.chunks == nil && c.over == 0 }
+// isCut reports whether more distinct values of chunkName(name, i) were
+// carried than kept.
+func (c *carried) isCut(i int) bool { return c.cut[i/64]&(1<<(i%64)) != 0 }
+
+func (c *carried) empty() bool {
+	return len(c.bases) == 0 && c.chunks == nil && c.over == 0 && !c.junk
+}
 
 // join tries every candidate set of cookies (bounded by maxCandidates) and
 // calls open with each joined value and the count of cookies it spans. It
 // returns nil when exactly one candidate opened (candidates that join to
-// the same value are one), ErrAmbiguous when several did, errNoCookie when
-// the request carried none of the session's cookies, and otherwise the
-// most telling failure (ErrExpired before ErrTooLarge before ErrInvalid).
+// the same value are one), ErrAmbiguous when several did or when the
+// search was cut short (a list it needed was cut by scanCookies, or more
+// than maxCandidates combinations were left to try: whichever opened,
+// another one not tried might have too), errNoCookie when the request
+// carried none of the session's cookies, and otherwise the most telling
+// failure (ErrExpired before ErrTooLarge before ErrInvalid).
 func (c *carried) join(name string, l Limits, open func(value string, chunks int) error) error {
 	if c.empty() {
 		return errNoCookie
+	}
+	if c.isCut(0) {
+		return errCutShort
 	}
 	var failure error = ErrInvalid
 	if c.over > 0 {
@@ -347,7 +388,8 @@ func (c *carried) join(name string, l Limits, open func(value string, chunks int
 			continue
 		}
 		// Every index 1..chunks-1 must be present: contiguous, nothing
-		// missing. Duplicates are tried in turn (cookie tossing).
+		// missing. Duplicates are tried in turn (cookie tossing); a list
+		// cut short leaves combinations untried.
 		missing := false
 		for i := 1; i < h.chunks; i++ {
 			if len(c.chunks.at(i)) == 0 {
@@ -359,9 +401,14 @@ func (c *carried) join(name string, l Limits, open func(value string, chunks int
 		if missing {
 			continue
 		}
+		for i := 1; i < h.chunks; i++ {
+			if c.isCut(i) {
+				return errCutShort
+			}
+		}
 		for {
 			if tries == maxCandidates {
-				return failure
+				return errCutShort
 			}
 			tries++
 			// The size first: nothing is copied past the limit.
@@ -586,7 +633,10 @@ func (cc *CookieCodec) setCookies(wh, rh http.Header, parts []string, expires ti
 
 // setCookiesAt is setCookies for a value sealed at now: Max-Age counts
 // from the same instant as the sealed expiry, rounded down, so the browser
-// never keeps a cookie past the time the server stops accepting it.
+// never keeps a cookie past the time the server stops accepting it. It
+// deletes only chunk indexes below MaxChunks, so that the session's lines
+// stay within the bound documented on [Limits] (at most MaxChunks of them)
+// however many cookies were planted under the session's name.
 func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, expires time.Time) {
 	l := cc.Limits.withDefaults()
 	name := cc.Template.Name
@@ -620,7 +670,7 @@ func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, exp
 		wh.Add("Set-Cookie", b.String())
 	}
 	carried := scanCookies(rh, name, l)
-	for i := len(parts); i < maxChunksLimit; i++ {
+	for i := len(parts); i < min(l.MaxChunks, maxChunksLimit); i++ {
 		if carried.has(i) {
 			wh.Add("Set-Cookie", expiredCookie(&cc.Template, chunkName(name, i)).String())
 		}

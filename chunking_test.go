@@ -954,8 +954,10 @@ func TestJoinSizeErrors(t *testing.T) {
 }
 
 // TestJoinCandidateBound: the cookie-tossing search tries at most
-// maxCandidates combinations, and junk that does not even parse as a
-// header costs no try.
+// maxCandidates combinations, junk that does not even parse as a header
+// costs no try, identical copies count once, and a search cut short (more
+// combinations than it tries, or more distinct values of one cookie than
+// it keeps) yields ErrAmbiguous, never a session.
 func TestJoinCandidateBound(t *testing.T) {
 	f := newJoinFixture(t)
 	c := pairs("session", f.c)
@@ -983,10 +985,46 @@ func TestJoinCandidateBound(t *testing.T) {
 	if err := read(cookieHeader(c[:1], dups, c[1:])); err != nil {
 		t.Fatalf("session behind %d duplicates: %v", len(dups), err)
 	}
-	// One more, and the search gives up: no session.
+	// One more, and the search gives up: no session, whether the real
+	// chunk comes last (never tried) or first (opened, but another one
+	// might have too).
 	dups = append(dups, "session.1="+strings.Repeat("B", 100))
-	if err := read(cookieHeader(c[:1], dups, c[1:])); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("session behind %d duplicates: %v, want ErrInvalid", len(dups), err)
+	if err := read(cookieHeader(c[:1], dups, c[1:])); !errors.Is(err, ErrAmbiguous) {
+		t.Fatalf("session behind %d duplicates: %v, want ErrAmbiguous", len(dups), err)
+	}
+	if err := read(cookieHeader(c, dups)); !errors.Is(err, ErrAmbiguous) {
+		t.Fatalf("session before %d duplicates: %v, want ErrAmbiguous", len(dups), err)
+	}
+	// 1000 identical copies of a junk chunk, before the real one: one
+	// distinct value, found.
+	same := slices.Repeat([]string{"session.1=" + strings.Repeat("A", 100)}, 1000)
+	if err := read(cookieHeader(c[:1], same, c[1:])); err != nil {
+		t.Fatalf("session behind 1000 identical junk chunks: %v", err)
+	}
+	// maxCandidates+2 distinct junk chunks: the list is cut, ambiguous at
+	// once (the real one is not even kept).
+	var distinct []string
+	for i := range maxCandidates + 2 {
+		distinct = append(distinct, fmt.Sprintf("session.1=J%d", i))
+	}
+	if err := read(cookieHeader(c[:1], distinct, c[1:])); !errors.Is(err, ErrAmbiguous) {
+		t.Fatalf("session behind %d distinct junk chunks: %v, want ErrAmbiguous", len(distinct), err)
+	}
+	// … but a cut list of an index the session does not use cuts nothing.
+	var unused []string
+	for _, d := range distinct {
+		unused = append(unused, strings.Replace(d, "session.1", "session.7", 1))
+	}
+	if err := read(cookieHeader(c, unused)); err != nil {
+		t.Fatalf("session beside a cut list of an unused index: %v", err)
+	}
+	// Distinct plausible bases past the bound: ambiguous before any try.
+	var bases []string
+	for i := range maxCandidates + 2 {
+		bases = append(bases, fmt.Sprintf("session=%s%03d", f.c[0][:len(f.c[0])-3], i))
+	}
+	if err := read(cookieHeader(bases, c)); !errors.Is(err, ErrAmbiguous) {
+		t.Fatalf("session behind %d distinct bases: %v, want ErrAmbiguous", len(bases), err)
 	}
 }
 
@@ -1140,10 +1178,11 @@ func TestSecondSaveReplaces(t *testing.T) {
 }
 
 // TestWriteExpiresUnreadableCookies: cookies of the session that the
-// request carried but that cannot be read (over CookieSize, or an index at
-// or past MaxChunks, left by a configuration with other Limits) are
-// deleted on write and on clear too; names that are not the session's are
-// left alone.
+// request carried but that cannot be read (over CookieSize) are deleted on
+// write and on clear too; indexes at or past MaxChunks, which no write of
+// these Limits creates, are left alone, so that planted cookies cannot
+// make a response carry one deletion each (the bound documented on
+// Limits); names that are not the session's are left alone.
 func TestWriteExpiresUnreadableCookies(t *testing.T) {
 	f := newJoinFixture(t)
 	carried := cookieHeader(pairs("session", f.single), []string{
@@ -1151,7 +1190,7 @@ func TestWriteExpiresUnreadableCookies(t *testing.T) {
 		"session.12=x", "session.254=x",         // at or past MaxChunks (10)
 		"session.255=x", "session.01=x", "session.x=x", "sessionx=1", // not the session's
 	})
-	wantDeleted := []string{"session.1", "session.12", "session.254"}
+	wantDeleted := []string{"session.1"}
 	for _, what := range []string{"write", "clear"} {
 		t.Run(what, func(t *testing.T) {
 			r := httptest.NewRequest("GET", "/", nil)

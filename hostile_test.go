@@ -10,6 +10,7 @@ package cookiesession
 import (
 	"bytes"
 	"compress/flate"
+	"context"
 	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/base64"
@@ -20,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -1154,6 +1156,57 @@ func hostileCases() []hostileCase {
 			},
 		},
 		hostileCase{
+			// 3.7 KB of planted session.1 … session.254 beside a valid
+			// one-cookie session, on a request that writes: the response
+			// deletes only the indexes below MaxChunks (the most its own
+			// writes can have created), never one line per planted cookie.
+			name: "write/planted-chunk-flood-deletions-bounded", path: "/inc",
+			setup: func(e *hEnv) []string {
+				var b strings.Builder
+				b.WriteString(e.line(e.login(10)))
+				for i := 1; i < maxChunksLimit; i++ {
+					fmt.Fprintf(&b, "; %s.%d=x", e.m.Name(), i)
+				}
+				if b.Len() < 3700 {
+					e.t.Fatalf("planted header is %d bytes", b.Len())
+				}
+				return []string{b.String()}
+			},
+			check: func(t *testing.T, e *hEnv, res hResult) {
+				want := map[string]bool{"session": true}
+				for i := 1; i < DefaultMaxChunks; i++ {
+					want[chunkName("session", i)] = false
+				}
+				expectSetCookies(t, res, want)
+				if got, bound := setCookieBytes(res.header), maxSetCookieBytes(&e.m.cc); got > bound {
+					t.Errorf("%d bytes of Set-Cookie, over the documented bound of %d", got, bound)
+				}
+			},
+		},
+		hostileCase{
+			// The same flood on logout: one deletion per index below
+			// MaxChunks, the base included.
+			name: "write/planted-chunk-flood-on-logout-deletions-bounded", path: "/logout", fresh: true,
+			setup: func(e *hEnv) []string {
+				var b strings.Builder
+				b.WriteString(e.line(e.login(10)))
+				for i := 1; i < maxChunksLimit; i++ {
+					fmt.Fprintf(&b, "; %s.%d=x", e.m.Name(), i)
+				}
+				return []string{b.String()}
+			},
+			check: func(t *testing.T, e *hEnv, res hResult) {
+				want := map[string]bool{}
+				for i := range DefaultMaxChunks {
+					want[chunkName("session", i)] = false
+				}
+				expectSetCookies(t, res, want)
+				if got, bound := setCookieBytes(res.header), maxSetCookieBytes(&e.m.cc); got > bound {
+					t.Errorf("%d bytes of Set-Cookie, over the documented bound of %d", got, bound)
+				}
+			},
+		},
+		hostileCase{
 			name: "write/bad-cookie-then-login", path: "/login", want: ErrInvalid, fresh: true,
 			setup: func(e *hEnv) []string { return []string{e.m.Name() + "=" + strings.Repeat("A", 200)} },
 			check: func(t *testing.T, e *hEnv, res hResult) {
@@ -1204,16 +1257,135 @@ func hostileCases() []hostileCase {
 			},
 		},
 		hostileCase{
-			// The search is bounded: past maxCandidates tossed values the
-			// real session is not tried. A planted-cookie flood can log a
-			// user out (it could anyway by filling the cookie jar) but
-			// never costs more than maxCandidates openings.
-			name: "tossing/more-candidates-than-the-bound", want: ErrInvalid, fresh: true,
+			// Identical planted copies (one per Path) are one candidate:
+			// twenty of them cost one try and hide nothing.
+			name: "tossing/twenty-identical-junk-bases-count-once",
 			setup: func(e *hEnv) []string {
 				p := e.login(10)
 				var b strings.Builder
 				for range 20 {
 					b.WriteString(e.m.Name() + "=" + p[0][:len(p[0])-3] + "AAA; ")
+				}
+				b.WriteString(e.line(p))
+				return []string{b.String()}
+			},
+			check: expectOpensAtMost(2),
+		},
+		hostileCase{
+			// The search is bounded: past maxCandidates+1 distinct tossed
+			// values the real session may be among those not kept, so the
+			// request has no session at all (never whichever candidate was
+			// kept). A planted-cookie flood can log a user out (it could
+			// anyway by filling the cookie jar) but costs no opening.
+			name: "tossing/more-distinct-candidates-than-the-bound", want: ErrAmbiguous, fresh: true,
+			setup: func(e *hEnv) []string {
+				p := e.login(10)
+				var b strings.Builder
+				for i := range 20 {
+					fmt.Fprintf(&b, "%s=%s%03d; ", e.m.Name(), p[0][:len(p[0])-3], i)
+				}
+				b.WriteString(e.line(p))
+				return []string{b.String()}
+			},
+			check: expectOpens(0),
+		},
+		hostileCase{
+			// Eight distinct plausible values and the real one: all kept,
+			// but the tries run out before the real one; the cut-short
+			// search yields no session.
+			name: "tossing/tries-run-out-before-the-real-session", want: ErrAmbiguous, fresh: true,
+			setup: func(e *hEnv) []string {
+				p := e.login(10)
+				var b strings.Builder
+				for i := range maxCandidates {
+					fmt.Fprintf(&b, "%s=%s%03d; ", e.m.Name(), p[0][:len(p[0])-3], i)
+				}
+				b.WriteString(e.line(p))
+				return []string{b.String()}
+			},
+			check: expectOpensAtMost(maxCandidates),
+		},
+		hostileCase{
+			// The takeover of the cookie-tossing report: the victim's
+			// session spans two cookies; a sibling subdomain plants nine
+			// identical one-character session.1 cookies on Paths that all
+			// match /shop/cart/items/42/edit, and its own one-cookie
+			// session on /shop. The browser sends longer Paths first, so
+			// the victim's real chunk comes tenth. Counting occurrences,
+			// the scan kept only the nine copies, the victim's session
+			// failed and the attacker's opened alone (and Rolling
+			// re-sealed it under Path=/). Counting distinct values, both
+			// open: ambiguous, no session, nothing re-sealed.
+			name: "tossing/nine-identical-chunks-and-attackers-session-on-deeper-paths",
+			opts: func(o *Options) { o.Rolling = true }, path: "/shop/cart/items/42/edit",
+			want: ErrAmbiguous, fresh: true,
+			setup: func(e *hEnv) []string {
+				return []string{plantedDeepPaths(e, true)}
+			},
+			check: func(t *testing.T, e *hEnv, res hResult) {
+				if p := pieces(res.cookies, e.m.Name()); len(p) > 0 || len(res.cookies) > 0 {
+					t.Errorf("an ambiguous request re-sealed a session: %v", res.cookies)
+				}
+			},
+		},
+		hostileCase{
+			// The same nine identical junk chunks without the attacker's
+			// session: one distinct value beside the real chunk, so the
+			// victim's session opens (counting occurrences logged the
+			// victim out).
+			name: "tossing/nine-identical-junk-chunks-before-the-real-one",
+			path: "/shop/cart/items/42/edit",
+			setup: func(e *hEnv) []string {
+				return []string{plantedDeepPaths(e, false)}
+			},
+		},
+		hostileCase{
+			// Ten distinct junk values of session.1 beside a two-cookie
+			// session: the list of chunk 1 is cut short, so the search
+			// cannot be complete and yields no session.
+			name: "tossing/more-distinct-chunk-values-than-the-bound", want: ErrAmbiguous, fresh: true,
+			setup: func(e *hEnv) []string {
+				p := victimTwoChunks(e)
+				var b strings.Builder
+				for i := range maxCandidates + 2 {
+					fmt.Fprintf(&b, "%s.1=J%d; ", e.m.Name(), i)
+				}
+				b.WriteString(e.line(p))
+				return []string{b.String()}
+			},
+			check: expectOpens(0),
+		},
+		hostileCase{
+			// A flood of chunk values for an index the session does not
+			// use cuts nothing short: the one-cookie session opens.
+			name: "tossing/flood-of-an-unused-chunk-index",
+			setup: func(e *hEnv) []string {
+				var b strings.Builder
+				for i := range 40 {
+					fmt.Fprintf(&b, "%s.3=J%d; ", e.m.Name(), i)
+				}
+				b.WriteString(e.line(e.login(10)))
+				return []string{b.String()}
+			},
+			check: expectOpens(1),
+		},
+		hostileCase{
+			// A pre-migration gorilla/securecookie cookie planted first
+			// (longest Path), then a flood of eight plausible values, then
+			// the victim's session. The core has no legacy fallback; the
+			// flood makes the request ambiguous, never the first cookie's.
+			name: "tossing/planted-gorilla-cookie-after-a-flood", want: ErrAmbiguous, fresh: true,
+			setup: func(e *hEnv) []string {
+				sc := securecookie.New(hKey(1), nil)
+				g, err := sc.Encode(e.m.Name(), map[string]any{"user": "mallory"})
+				if err != nil {
+					e.t.Fatal(err)
+				}
+				p := e.login(10)
+				var b strings.Builder
+				b.WriteString(e.m.Name() + "=" + g + "; ")
+				for i := range maxCandidates {
+					fmt.Fprintf(&b, "%s=%s%03d; ", e.m.Name(), p[0][:len(p[0])-3], i)
 				}
 				b.WriteString(e.line(p))
 				return []string{b.String()}
@@ -1248,6 +1420,48 @@ func hostileCases() []hostileCase {
 	add(revocationCases()...) // hostile_revoke_test.go
 	add(quietCases()...)      // hostile_quiet_test.go
 	return cases
+}
+
+// victimTwoChunks logs in with a session of exactly two cookies under the
+// default limits.
+func victimTwoChunks(e *hEnv) []string {
+	e.t.Helper()
+	p := e.login(3500)
+	if len(p) != 2 {
+		e.t.Fatalf("victim's session spans %d cookies, want 2", len(p))
+	}
+	return p
+}
+
+// deepPaths are the nine Paths that match /shop/cart/items/42/edit,
+// longest first: the order in which a browser sends their cookies.
+var deepPaths = []string{
+	"/shop/cart/items/42/edit", "/shop/cart/items/42/", "/shop/cart/items/42",
+	"/shop/cart/items/", "/shop/cart/items", "/shop/cart/", "/shop/cart", "/shop/", "/shop",
+}
+
+// plantedDeepPaths is the Cookie header a browser sends to
+// /shop/cart/items/42/edit when a sibling subdomain planted a one-character
+// session.1 on each of deepPaths (and, with attacker, its own one-cookie
+// session on /shop, after the session.1 planted there) and the victim holds
+// a two-cookie session on Path=/.
+func plantedDeepPaths(e *hEnv, attacker bool) string {
+	e.t.Helper()
+	var own []string
+	if attacker {
+		own = e.login(10)
+	}
+	victim := victimTwoChunks(e)
+	n := e.m.Name()
+	var pairs []string
+	for range deepPaths {
+		pairs = append(pairs, n+".1=A")
+	}
+	if attacker {
+		pairs = append(pairs, n+"="+own[0])
+	}
+	pairs = append(pairs, e.line(victim))
+	return strings.Join(pairs, "; ")
 }
 
 // forgedFrame returns data inside a session envelope created now.
@@ -1342,6 +1556,24 @@ func expectResealedWithPrimary(t *testing.T, e *hEnv, res hResult) {
 	if err != nil || h.keyID != e.m.cc.Codec.KeyID(0) {
 		t.Errorf("re-sealed with key id %x (%v), want the primary's %x", h.keyID, err, e.m.cc.Codec.KeyID(0))
 	}
+}
+
+// setCookieBytes is the size of h's Set-Cookie lines as sent.
+func setCookieBytes(h http.Header) int {
+	n := 0
+	for _, l := range h["Set-Cookie"] {
+		n += len("Set-Cookie: ") + len(l) + len("\r\n")
+	}
+	return n
+}
+
+// maxSetCookieBytes is the bound documented on Limits: at most MaxChunks
+// lines, whose values total at most TotalSize, each line otherwise as long
+// as a deletion of the last chunk name with a Max-Age of up to ten digits.
+func maxSetCookieBytes(cc *CookieCodec) int {
+	l := cc.Limits.withDefaults()
+	del := expiredCookie(&cc.Template, chunkName(cc.Template.Name, l.MaxChunks-1)).String()
+	return l.TotalSize + l.MaxChunks*(len("Set-Cookie: ")+len(del)+9+len("\r\n"))
 }
 
 // expectSetCookies checks the response's Set-Cookie lines: each name
@@ -1492,5 +1724,83 @@ func runHostile(t *testing.T, cases []hostileCase, also func(*Options)) {
 				c.check(t, e, res)
 			}
 		})
+	}
+}
+
+// TestTossingTakeoverThroughCookieJar is the takeover of the
+// cookie-tossing report with a real cookie jar as the browser: the victim
+// logs in on www.example.test and holds a two-cookie session on Path=/;
+// evil.example.test, a sibling, plants a one-character session.1 with
+// Domain=example.test on each of the nine Paths that match
+// /shop/cart/items/42/edit, and its own one-cookie session on /shop. The
+// jar sends longer Paths first, so the victim's real chunk comes after the
+// nine copies. The request to the deep page must get no session (both
+// sessions open: ErrAmbiguous) and no Set-Cookie for it, even with Rolling,
+// and the victim's session must still open on other pages.
+func TestTossingTakeoverThroughCookieJar(t *testing.T) {
+	e := newHEnv(t, func(o *Options) { o.Rolling = true })
+	attacker := e.login(10) // the attacker's own session, from the real site
+
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := e.srv.Listener.Addr().String()
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr) // every host is the test server
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	browser := &http.Client{Jar: jar, Transport: tr}
+	get := func(path string) (hView, *http.Response) {
+		t.Helper()
+		resp, err := browser.Get("http://www.example.test" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v hView
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v, resp
+	}
+
+	victim, _ := get("/login?blob=3500")
+	site, _ := url.Parse("http://www.example.test/")
+	if n := len(jar.Cookies(site)); n != 2 {
+		t.Fatalf("the victim's session spans %d cookies, want 2", n)
+	}
+	if errs := e.takeErrs(); len(errs) > 0 {
+		t.Fatalf("login reported %v", errs)
+	}
+
+	// The sibling subdomain's responses plant these.
+	evil, _ := url.Parse("http://evil.example.test/")
+	var planted []*http.Cookie
+	for _, p := range deepPaths {
+		planted = append(planted, &http.Cookie{Name: e.m.Name() + ".1", Value: "A", Domain: "example.test", Path: p})
+	}
+	planted = append(planted, &http.Cookie{Name: e.m.Name(), Value: attacker[0], Domain: "example.test", Path: "/shop"})
+	jar.SetCookies(evil, planted)
+	deep, _ := url.Parse("http://www.example.test/shop/cart/items/42/edit")
+	sent := jar.Cookies(deep)
+	if len(sent) != 12 || sent[len(sent)-1].Name != e.m.Name()+".1" || sent[len(sent)-1].Value == "A" {
+		t.Fatalf("the jar does not send the victim's chunk last: %v", sent)
+	}
+
+	v, resp := get("/shop/cart/items/42/edit")
+	errs := e.takeErrs()
+	if !v.New || v.User != "" || v.ID == victim.ID {
+		t.Errorf("the deep page shows a session (victim's ID %s): %+v", victim.ID, v)
+	}
+	if len(errs) != 1 || !errors.Is(errs[0], ErrAmbiguous) {
+		t.Errorf("errors %v, want one ErrAmbiguous", errs)
+	}
+	if lines := resp.Header["Set-Cookie"]; len(lines) > 0 {
+		t.Errorf("the ambiguous request set cookies: %q", lines)
+	}
+	if v, _ := get("/"); v.ID != victim.ID || v.New {
+		t.Errorf("the victim's session on / is %+v, want ID %s", v, victim.ID)
 	}
 }

@@ -2,6 +2,8 @@ package gorillastore
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -126,5 +128,103 @@ func TestMigrationOfALongGorillaCookie(t *testing.T) {
 	back, err := store.New(requestWith(w.Result().Cookies()), "app")
 	if err != nil || back.Values["notes"] != s.Values["notes"] {
 		t.Fatalf("rewritten long session: %v", err)
+	}
+}
+
+// TestLegacyFallbackRefusesPlantedCookies: the legacy codecs are tried only
+// when the request carries exactly one cookie of the session's name and the
+// new-format read did not fail for ambiguity or a flood. An attacker who
+// can plant cookies (a sibling subdomain) puts their own pre-migration
+// gorilla cookie first (the longest Path, sent first) and makes the
+// new-format read fail: before, the first cookie of the name was decoded
+// with Options.Legacy, accepted with a nil error, and the next Save made
+// the attacker's session permanent.
+func TestLegacyFallbackRefusesPlantedCookies(t *testing.T) {
+	hashKey := bytes.Repeat([]byte("h"), 64)
+	legacy := securecookie.CodecsFromPairs(hashKey)
+	store := newStore(t, func(o *Options) { o.Legacy = legacy })
+
+	// The attacker's session from before the migration, and their own
+	// session in the new format; the victim's session in the new format.
+	planted, err := securecookie.EncodeMulti("app", map[interface{}]interface{}{"user": "mallory"}, legacy...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacker := savedCookies(t, store, "app", map[interface{}]interface{}{"user": "mallory"})[0].Value
+	victim := savedCookies(t, store, "app", map[interface{}]interface{}{"user": "alice"})[0].Value
+	// Eight junk values shaped like real ones: the victim's header, a
+	// wrong tail.
+	var flood []string
+	for i := range 8 {
+		flood = append(flood, fmt.Sprintf("app=%s%03d", victim[:len(victim)-3], i))
+	}
+
+	type view struct {
+		New  bool   `json:"new"`
+		User string `json:"user"`
+		Err  string `json:"err"`
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := store.Get(r, "app")
+		v := view{New: s.IsNew}
+		v.User, _ = s.Values["user"].(string)
+		if err != nil {
+			v.Err = err.Error()
+		}
+		s.Values["visits"] = 1 // the application saves on every page
+		if err := s.Save(r, w); err != nil {
+			fail(w, "Save: %v", err)
+			return
+		}
+		json.NewEncoder(w).Encode(v)
+	}))
+	defer srv.Close()
+	get := func(header string) (view, []*http.Cookie) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"/account", nil)
+		req.Header.Set("Cookie", header)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v view
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v, resp.Cookies()
+	}
+
+	for _, tc := range []struct {
+		name, header string
+	}{
+		{"after a flood", strings.Join(append(append([]string{"app=" + planted}, flood...), "app="+victim), "; ")},
+		{"after an ambiguity", strings.Join([]string{"app=" + planted, "app=" + attacker, "app=" + victim}, "; ")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, cookies := get(tc.header)
+			if !v.New || v.User != "" || !strings.Contains(v.Err, cookiesession.ErrAmbiguous.Error()) {
+				t.Errorf("got %+v, want a new session and ErrAmbiguous", v)
+			}
+			// Whatever the response saved is a fresh session, not the
+			// attacker's.
+			var pairs []string
+			for _, c := range cookies {
+				pairs = append(pairs, c.Name+"="+c.Value)
+			}
+			if back, _ := get(strings.Join(pairs, "; ")); back.User != "" {
+				t.Errorf("the response saved the session of %q", back.User)
+			}
+		})
+	}
+
+	// The migration itself still works: one gorilla cookie alone opens.
+	if v, _ := get("app=" + planted); v.New || v.User != "mallory" || v.Err != "" {
+		t.Errorf("a lone gorilla cookie: %+v, want it migrated", v)
+	}
+	// … but not beside another cookie of the name, even one that does not
+	// open in either format.
+	if v, _ := get("app=" + planted + "; app=junk"); !v.New || v.User != "" {
+		t.Errorf("a gorilla cookie beside junk: %+v, want a new session", v)
 	}
 }

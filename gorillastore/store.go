@@ -95,9 +95,11 @@ type Options struct {
 
 	// Legacy are codecs that open cookies written by gorilla's CookieStore
 	// (pass securecookie.CodecsFromPairs(the same key pairs)). A cookie
-	// that does not open in the new format is tried with them; the session
-	// it holds is loaded (IsNew false) and re-sealed in the new format on
-	// the next Save. Zero: no migration.
+	// that does not open in the new format is tried with them when it is
+	// the request's only cookie of that name and the new-format read did
+	// not fail with ErrAmbiguous (so a planted cookie beside the user's
+	// never wins); the session it holds is loaded (IsNew false) and
+	// re-sealed in the new format on the next Save. Zero: no migration.
 	Legacy []securecookie.Codec
 
 	// Limits bound the cookies one session occupies. Zero: the defaults of
@@ -225,7 +227,7 @@ func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 // cookies do not open; in the second case it also returns why, an error
 // matching cookiesession.ErrInvalid, ErrExpired, ErrTooLarge or
 // ErrAmbiguous. A cookie written by gorilla's CookieStore opens with
-// Options.Legacy.
+// Options.Legacy when it is the request's only cookie of that name.
 func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session := sessions.NewSession(s, name)
 	opts := *s.defaults()
@@ -251,16 +253,33 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		return session, nil
 	}
 	session.ID = newID()
-	if len(s.legacy) > 0 {
-		if c, cerr := r.Cookie(name); cerr == nil {
-			values := make(map[interface{}]interface{})
-			if securecookie.DecodeMulti(name, c.Value, &values, s.legacy...) == nil {
-				session.Values, session.IsNew = values, false
-				return session, nil
-			}
-		}
+	if values, ok := s.readLegacy(r, name, err); ok {
+		session.Values, session.IsNew = values, false
+		return session, nil
 	}
 	return session, err
+}
+
+// readLegacy opens a cookie written by gorilla's CookieStore with
+// Options.Legacy, after the new-format read failed with err. It is tried
+// only when r carries exactly one cookie named name and err is not
+// ErrAmbiguous (several authentic sessions, or a flood of candidates): a
+// fallback after the strict path refused must not let a cookie planted
+// beside the user's (a sibling subdomain's pre-migration session, sent
+// first) win.
+func (s *Store) readLegacy(r *http.Request, name string, err error) (map[interface{}]interface{}, bool) {
+	if len(s.legacy) == 0 || errors.Is(err, cookiesession.ErrAmbiguous) {
+		return nil, false
+	}
+	cs := r.CookiesNamed(name)
+	if len(cs) != 1 {
+		return nil, false
+	}
+	values := make(map[interface{}]interface{})
+	if securecookie.DecodeMulti(name, cs[0].Value, &values, s.legacy...) != nil {
+		return nil, false
+	}
+	return values, true
 }
 
 // Save writes session into w's Set-Cookie header: sealed, split across as
