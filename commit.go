@@ -18,10 +18,12 @@ import (
 const DefaultCommitMaxAge = 30 * time.Second
 
 const (
-	commitBaseSize = 8       // base seal time, Unix milliseconds, before the session envelope (and in New)
-	commitFormSlop = 256     // room for the form's field name and other fields
-	commitField    = "token" // the form field the handler reads
-	commitMethod   = "POST"  // the only method the handler accepts
+	commitMarkSize = sha256.Size                         // one state's mark (see stateMark)
+	commitWindow   = 8                                   // a chain's latest states a token may replace, besides its origin
+	commitHeadMax  = 1 + (1+commitWindow)*commitMarkSize // a token's head before the frame, at most (and in New)
+	commitFormSlop = 256                                 // room for the form's field name and other fields
+	commitField    = "token"                             // the form field the handler reads
+	commitMethod   = "POST"                              // the only method the handler accepts
 	commitScriptCT = "text/javascript; charset=utf-8"
 )
 
@@ -39,14 +41,19 @@ var ErrNotCommittable = errors.New("cookiesession: session is not in the browser
 // so treat it like the session cookie: send it only to the session's own
 // browser, over TLS.
 //
-// CommitToken records the token as s's latest saved state: the middleware
-// does not report the change as lost when the socket's handler returns, and
-// the next token for s is based on this one.
+// Successive tokens for s form a chain, which starts from the cookie s was
+// read from (or last written to over HTTP). Each token names the states it
+// may replace: the chain's origin and the states the chain's previous
+// tokens carry (the latest 8 of them), and the handler commits it only
+// over one of those (see [Manager.CommitHandler]). CommitToken records the
+// token as s's latest saved state: the middleware does not report the
+// change as lost when the socket's handler returns.
 //
 // It fails with [ErrNotCommittable] when the browser holds no cookie for s
 // (see there), with [ErrExpired] when s is past its deadline, and with an
 // error matching [ErrTooLarge] when the session would not fit the cookie
-// limits (so the handler could not write it).
+// limits (so the handler could not write it). A failure leaves s and its
+// chain as they were.
 func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 	if s == nil || s.m != m || s.Data == nil || s.isNew || s.meta.Issued.IsZero() {
 		return "", ErrNotCommittable
@@ -55,10 +62,10 @@ func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cookiesession: encoding session: %w", err)
 	}
-	// The token's seal time is strictly after its base, so that the cookie
-	// it becomes is strictly newer than every token based on an older one.
-	base := s.meta.Issued.UnixMilli()
-	issued := time.UnixMilli(max(m.opts.Now().UnixMilli(), base+1))
+	// The token's seal time is strictly after the state it follows, so
+	// that the cookie it becomes is strictly newer than every state the
+	// chain carried before.
+	issued := time.UnixMilli(max(m.opts.Now().UnixMilli(), s.meta.Issued.UnixMilli()+1))
 	if m.expired(s, issued) {
 		return "", ErrExpired
 	}
@@ -75,16 +82,107 @@ func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 		return "", err
 	}
 
-	payload := make([]byte, commitBaseSize, commitBaseSize+len(frame))
-	binary.BigEndian.PutUint64(payload, uint64(base))
+	// The head: the states this token may replace. A new chain starts
+	// from the cookie as it was sealed.
+	chain := s.chain
+	if chain == nil {
+		chain = &commitChain{}
+		chain.push(s.sealedMark())
+	}
+	payload := make([]byte, 0, 1+chain.n*commitMarkSize+len(frame))
+	payload = append(payload, byte(chain.n))
+	for _, mark := range chain.marks[:chain.n] {
+		payload = append(payload, mark[:]...)
+	}
 	payload = append(payload, frame...)
 	token, err := m.commit.seal(name, payload, issued, expires, 1)
 	if err != nil {
 		return "", err
 	}
+	next := *chain
+	next.push(stateMark(issued, frame))
+	s.chain = &next
 	s.meta.Issued, s.meta.Expires = issued, expires
+	s.sealLife = s.lifetime
 	s.saved, s.force = data, false
 	return token, nil
+}
+
+// stateMark identifies one sealed state of a session: the SHA-256 of its
+// seal time (Unix milliseconds) and its frame (the session's envelope and
+// data), so that two states sealed in the same millisecond by two writers
+// differ unless they are the same session, byte for byte.
+func stateMark(issued time.Time, frame []byte) [commitMarkSize]byte {
+	h := sha256.New()
+	var t [8]byte
+	binary.BigEndian.PutUint64(t[:], uint64(issued.UnixMilli()))
+	h.Write(t[:])
+	h.Write(frame)
+	var mark [commitMarkSize]byte
+	h.Sum(mark[:0])
+	return mark
+}
+
+// sealedAs records meta as the state of the cookie s was read from or
+// last written to; a new commit chain starts from it.
+func (s *Session[T]) sealedAs(meta Meta) {
+	s.meta, s.sealLife, s.chain = meta, s.lifetime, nil
+}
+
+// sealedMark returns the mark of the state s was read in or last saved in
+// (cookie or commit token): its data as saved, under the lifetime sealed
+// then.
+func (s *Session[T]) sealedMark() [commitMarkSize]byte {
+	sealed := *s
+	sealed.lifetime = s.sealLife
+	return stateMark(s.meta.Issued, sealed.frame(s.saved))
+}
+
+// commitChain is the head of a session's next commit token: the states it
+// may replace, the chain's origin first, then the chain's latest
+// commitWindow states, oldest first.
+type commitChain struct {
+	marks [1 + commitWindow][commitMarkSize]byte
+	n     int
+}
+
+// push adds a state to the chain, dropping the oldest after the origin
+// when the window is full.
+func (c *commitChain) push(mark [commitMarkSize]byte) {
+	if c.n < len(c.marks) {
+		c.marks[c.n] = mark
+		c.n++
+		return
+	}
+	copy(c.marks[1:], c.marks[2:])
+	c.marks[len(c.marks)-1] = mark
+}
+
+// splitToken reads a commit token's payload: count (1 byte, 1 to
+// 1+commitWindow) ‖ count marks ‖ frame. ok is false for a payload of
+// another shape; count is 0 for a token of the earlier layout (an 8-byte
+// base time first, whose top byte is 0 until the year 10889), which names
+// no state the handler can check.
+func splitToken(payload []byte) (marks, frame []byte, count int, ok bool) {
+	if len(payload) < 1 {
+		return nil, nil, 0, false
+	}
+	count = int(payload[0])
+	head := 1 + count*commitMarkSize
+	if count > 1+commitWindow || len(payload) < head {
+		return nil, nil, 0, false
+	}
+	return payload[1:head], payload[head:], count, true
+}
+
+// holdsMark reports whether mark is one of marks, comparing every one in
+// constant time.
+func holdsMark(marks []byte, mark [commitMarkSize]byte) bool {
+	found := 0
+	for i := 0; i+commitMarkSize <= len(marks); i += commitMarkSize {
+		found |= subtle.ConstantTimeCompare(marks[i:i+commitMarkSize], mark[:])
+	}
+	return found == 1
 }
 
 // CommitOptions configures [Manager.CommitHandler]. The zero value is
@@ -120,9 +218,22 @@ type CommitOptions struct {
 //     sealed for another purpose or cookie name, such as a session cookie).
 //   - 413: a request body or token over the size limits.
 //   - 410: a token older than opts.MaxAge, or past its session's deadline.
-//   - 409: a token older than the session the browser holds: replayed,
-//     superseded by a newer token, or overtaken by a change over HTTP. A
-//     socket whose token got 409 holds a stale session: reopen it.
+//   - 409: a stale token: the cookie the browser holds is not a state the
+//     token may replace (below). A socket whose token got 409 holds a stale
+//     session, and so do all its later tokens: reopen it.
+//
+// A token replaces only the exact state its chain (the tokens of one
+// session value, see [Manager.CommitToken]) started from, or the state one
+// of the 8 tokens before it in its chain carries (the state the handler
+// wrote if that token was committed); each state is named by its seal
+// time and a SHA-256 digest of its content, compared in constant time. So
+// a token is refused after any other writer, even one that sealed in the
+// same millisecond: a change over HTTP, or a token of another socket's
+// chain (another tab); every token of the chain is refused from then on,
+// so no later token can undo that change. A replayed token, or one
+// committed after a later token of its chain, is refused too. A token
+// never committed (lost, expired) does not block the next ones: any number
+// before the chain's first commit, up to 7 in a row after one.
 //
 // The handler checks the token against the request's cookies (as
 // [Manager.Load]). Mounted inside [Manager.Handler], it makes the committed
@@ -130,8 +241,8 @@ type CommitOptions struct {
 // Get is updated in place), so the middleware neither overwrites the new
 // cookies nor renews them.
 //
-// Any write of the session over HTTP after the token's base makes the token
-// stale (409), including a renewal that changes no data: with
+// Any write of the session over HTTP after the chain started makes its
+// tokens stale (409), including a renewal that changes no data: with
 // [Options.Rolling], every page request that reads the session re-seals it,
 // and with [Options.IdleTimeout] a request past half the idle time does. A
 // page that keeps a socket open beside such requests should expect 409 and
@@ -194,7 +305,9 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrTooLarge):
 		commitFail(w, http.StatusRequestEntityTooLarge, "commit token too large")
 		return
-	case err != nil || len(payload) < commitBaseSize:
+	}
+	marks, frame, count, ok := splitToken(payload)
+	if err != nil || !ok {
 		commitFail(w, http.StatusBadRequest, "invalid commit token")
 		return
 	}
@@ -203,9 +316,11 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		commitFail(w, http.StatusGone, "commit token expired")
 		return
 	}
-	base := int64(binary.BigEndian.Uint64(payload[:commitBaseSize]))
+	if count == 0 {
+		commitFail(w, http.StatusConflict, "commit token of an earlier format; reopen the socket")
+		return
+	}
 	tok := &Session[T]{m: m, req: r}
-	frame := payload[commitBaseSize:]
 	data, ok := tok.unframe(frame)
 	tok.Data = new(T)
 	if !ok || m.cc.Codec.ser.Unmarshal(data, tok.Data) != nil {
@@ -217,8 +332,10 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// 3. The browser already holds this session, sealed no later than the
-	// token's base.
+	// 3. The browser holds this session, in one of the states the token
+	// may replace: the state its chain started from, or one the chain
+	// wrote. Any other writer in between (a request over HTTP, another
+	// socket's chain) makes the token stale.
 	cur, err := m.load(r)
 	if err != nil {
 		commitFail(w, http.StatusForbidden, "no valid session cookie to commit to")
@@ -228,14 +345,14 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		commitFail(w, http.StatusForbidden, "commit token belongs to another session")
 		return
 	}
-	held := cur.meta.Issued.UnixMilli()
-	if base < held || meta.Issued.UnixMilli() <= held {
+	if !holdsMark(marks, cur.sealedMark()) || !meta.Issued.After(cur.meta.Issued) {
 		commitFail(w, http.StatusConflict, "commit token is older than the browser's session")
 		return
 	}
 
-	// 4. The cookies, sealed at the token's time so that this token and
-	// every token based before it are now stale.
+	// 4. The cookies, sealed at the token's time: a state no earlier
+	// token of the chain names, so this token and every earlier one are
+	// now stale.
 	wmeta, err := m.cc.writeRaw(w.Header(), r.Header, frame, meta.Issued, m.deadline(tok, meta.Issued), now)
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
@@ -245,7 +362,7 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		commitFail(w, http.StatusInternalServerError, "sealing the session failed")
 		return
 	}
-	tok.meta = wmeta
+	tok.sealedAs(wmeta)
 	tok.settle(data)
 
 	// 5. Inside the Manager's own middleware, the request's session is now

@@ -69,11 +69,11 @@ func New[T any](opts Options) (*Manager[T], error) {
 	}
 	// Commit tokens (commit.go): the same settings under their own
 	// purpose, so a token never opens as a cookie nor a cookie as a token,
-	// with room for the token's 8-byte base time.
+	// with room for the token's head (the states it may replace).
 	if m.commit, err = NewCodecWithOptions(CodecOptions{
 		MaxAge:         o.MaxAge,
 		Compress:       o.Compress,
-		MaxDecodedSize: codec.maxDecoded + commitBaseSize,
+		MaxDecodedSize: codec.maxDecoded + commitHeadMax,
 		ClockSkew:      o.ClockSkew,
 		Serializer:     o.Serializer,
 		Purpose:        "commit",
@@ -110,7 +110,9 @@ type Session[T any] struct {
 	subject  string // who the session belongs to (SetSubject); "" none
 	created  time.Time
 	lifetime time.Duration // 0: the Manager's MaxAge
-	meta     Meta          // of the cookie as read or last written
+	meta     Meta          // of the cookie as read or last written (or of the last commit token)
+	sealLife time.Duration // the lifetime sealed in that cookie (SetMaxAge may change lifetime since)
+	chain    *commitChain  // the commit tokens issued since that cookie (commit.go); nil: none
 	isNew    bool
 	saved    []byte         // serialized Data as read or last written; nil: none
 	force    bool           // write at the end even if Data did not change (Touch, Regenerate, SetMaxAge)
@@ -180,7 +182,7 @@ func (s *Session[T]) reset() {
 	s.lifetime = 0
 	s.isNew = true
 	s.saved = nil
-	s.meta = Meta{}
+	s.sealedAs(Meta{})
 }
 
 // Touch asks for the session to be re-sealed at the end of the request
@@ -353,7 +355,7 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 		}
 	}
 	s.Data = v
-	s.meta = meta
+	s.sealedAs(meta)
 	s.isNew = false
 	s.saved = data
 	s.force = migrated          // re-sealed in the new form
@@ -503,7 +505,7 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 	if err != nil {
 		return err
 	}
-	s.meta = meta
+	s.sealedAs(meta)
 	s.settle(data)
 	noStore(wh)
 	if key != "" {

@@ -141,20 +141,23 @@
 // A commit token is sealed like a cookie but under a key derived for the
 // purpose "commit", so a token never opens as a session cookie and a
 // session cookie never opens as a token. It carries the session's ID,
-// creation time, lifetime and data, and two times: the seal time of the
-// session state it was derived from (its base) and its own seal time,
-// which becomes the seal time of the cookie it is committed into. The
-// handler accepts a token only if the browser's current session cookie
-// has the same session ID and was not sealed after the token's base. A
-// commit therefore moves the cookie's seal time forward to the token's,
-// so replaying a token, or committing an older one after a newer, fails;
-// a change the browser made over HTTP after the socket read the session
-// also makes the socket's tokens fail (409), instead of being silently
-// overwritten; the socket's copy of the session is then stale, and the
-// page should reopen the socket, whose upgrade request reads the current
-// cookies. Successive tokens from one socket chain: each is based on the
-// one before, and a token that was never committed does not block the
-// next.
+// creation time, lifetime and data, its own seal time (which becomes the
+// seal time of the cookie it is committed into), and the states of the
+// session it may replace, each named by its seal time and a SHA-256
+// digest of its content. Successive tokens from one socket form a chain,
+// which starts from the cookie the socket read: a token may replace that
+// state, or the state one of the 8 tokens before it in the chain carries.
+// The handler accepts a token only if the browser's current session
+// cookie has the same session ID and is exactly one of those states. So
+// replaying a token, or committing an older one after a newer, fails; and
+// any other writer since the chain started (a change over HTTP, or a
+// token of another socket's chain, from another tab) makes every token of
+// the chain fail (409), the first and the ones chained after it, instead
+// of silently overwriting that change. The socket's copy of the session
+// is then stale, and the page should reopen the socket, whose upgrade
+// request reads the current cookies. A token that was never committed
+// does not block the next ones (up to 7 in a row after the chain's last
+// commit).
 //
 // Seal times only move forward along a session: every write seals after
 // the cookie it replaces, by at least a millisecond, whatever the clock
@@ -193,6 +196,17 @@
 // subject are written exactly as before; a release without subjects reads
 // the bit as a negative lifetime and refuses the session as expired. A [Codec]'s payload (Encode, Decode) is
 // the serialized value alone.
+//
+// A commit token is a value of the same format, in one chunk, sealed for
+// the cookie's name under the purpose "commit". Its payload is a count n
+// (1 byte, 1 to 9), n state marks of 32 bytes, then the session's payload
+// as above. A mark is SHA-256(issued (8 bytes, Unix milliseconds, big
+// endian) ‖ session payload) of a state the token may replace: the
+// chain's origin first, then the latest states of the chain, oldest first.
+// Tokens live seconds and their layout carries no promise across releases:
+// the commit handler answers 409 to a token of the earlier layout (an
+// 8-byte base time, then the session's payload), and the page reopens its
+// socket.
 //
 // Compatibility promise: values sealed in format version 1 will open in
 // every later release of this module, given the key and the cookie name.
