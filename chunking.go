@@ -453,7 +453,7 @@ func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
 		return meta, err
 	}
 	if err := cc.Codec.ser.Unmarshal(data, dst); err != nil {
-		return meta, fmt.Errorf("%w: payload does not deserialize: %w", ErrInvalid, err)
+		return meta, undecodable(dst)
 	}
 	return meta, nil
 }

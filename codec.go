@@ -375,9 +375,17 @@ func (c *Codec) DecodeMeta(name, value string, dst any) (Meta, error) {
 		return meta, err
 	}
 	if err := c.ser.Unmarshal(data, dst); err != nil {
-		return meta, fmt.Errorf("%w: payload does not deserialize: %w", ErrInvalid, err)
+		return meta, undecodable(dst)
 	}
 	return meta, nil
+}
+
+// undecodable is the error for an authentic payload that does not
+// deserialize into dst (its type changed between deploys, say). It names
+// dst's type only: the serializer's own error can quote the payload
+// (encoding/json's time parsing error does), so it is dropped.
+func undecodable(dst any) error {
+	return fmt.Errorf("%w: payload does not deserialize into %T", ErrInvalid, dst)
 }
 
 // encodedLen is the length of the base64url text sealing a payload of n

@@ -290,7 +290,7 @@ func (m *Manager[T]) decode(s *Session[T], payload []byte, meta Meta) error {
 	}
 	v := new(T)
 	if err := m.cc.Codec.ser.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%w: session data does not deserialize into %T", ErrInvalid, *v)
+		return undecodable(v)
 	}
 	s.Data = v
 	s.meta = meta

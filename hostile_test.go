@@ -1078,6 +1078,19 @@ func hostileCases() []hostileCase {
 			name: "payload/envelope-shorter-than-its-frame", want: ErrInvalid, fresh: true,
 			setup: func(e *hEnv) []string { return []string{e.line(e.forge(forgery{payload: []byte("short")}))} },
 		},
+		hostileCase{
+			// encoding/json quotes the value it could not store ("cannot
+			// unmarshal number 7254…"); the report names the type only.
+			name: "payload/deserializer-error-quoting-the-data-is-not-repeated", want: ErrInvalid, fresh: true,
+			setup: func(e *hEnv) []string {
+				return []string{e.line(e.forge(forgery{data: []byte(`{"user":"x","n":72540000000000000000000000000000061}`)}))}
+			},
+			check: func(t *testing.T, e *hEnv, res hResult) {
+				if logs := e.logs.String(); strings.Contains(logs, "7254") || !strings.Contains(logs, "hData") {
+					t.Errorf("the report quotes the data or misses the type: %q", logs)
+				}
+			},
+		},
 	)
 
 	// The write path.
