@@ -161,9 +161,13 @@ func (s *Session[T]) Touch() { s.force = true }
 
 // SetMaxAge overrides the Manager's MaxAge for this session, counted from
 // its creation: for example a long lifetime when the user ticks "remember
-// me". Zero restores the Manager's MaxAge. The session is re-sealed.
+// me". Zero restores the Manager's MaxAge. The session is re-sealed. A
+// lifetime the session has already outlived, and any negative one (say
+// time.Until of a window that has closed), ends the session now: the
+// response clears its cookies and reports [ErrExpired] (from Save, or to
+// OnError at the end of the request).
 func (s *Session[T]) SetMaxAge(d time.Duration) {
-	s.lifetime = max(d, 0)
+	s.lifetime = d
 	s.force = true
 }
 
@@ -236,9 +240,13 @@ func (m *Manager[T]) expired(s *Session[T], sealed time.Time) bool {
 	return s.lifetime < 0 || !m.deadline(s, sealed).After(m.opts.Now())
 }
 
-// deadline is the session's expiry if sealed at t.
+// deadline is the session's expiry if sealed at t. A negative lifetime
+// (SetMaxAge) has ended the session: its deadline is now at the latest.
 func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 	lifetime := s.lifetime
+	if lifetime < 0 {
+		return earlier(s.created.Add(lifetime), m.opts.Now())
+	}
 	if lifetime == 0 {
 		lifetime = m.opts.MaxAge
 	}
@@ -249,6 +257,13 @@ func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 		}
 	}
 	return d
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // Load reads the session from r's cookies, without the middleware (for

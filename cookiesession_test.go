@@ -771,6 +771,59 @@ func TestSetMaxAge(t *testing.T) {
 	}
 }
 
+// TestSetMaxAgeNegative: a "remember me" window that ended (time.Until of
+// a past instant) ends the session now: its cookies are cleared, ErrExpired
+// is reported, and the next request starts a new session. It never falls
+// back to the Manager's full MaxAge.
+func TestSetMaxAgeNegative(t *testing.T) {
+	clk := newClock()
+	m, h := newManager[cart](t, func(o *cookiesession.Options) {
+		o.Now = clk.Now
+		o.MaxAge = 30 * 24 * time.Hour
+	})
+	var left time.Duration
+	var isNew bool
+	var saveErr error
+	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		switch r.URL.Path {
+		case "/login":
+			s.Data.User = "ada"
+		case "/end":
+			s.SetMaxAge(time.Until(time.Now().Add(-time.Hour))) // the window ended an hour ago
+			left = s.MaxAge()
+		case "/end-and-save":
+			s.SetMaxAge(-time.Millisecond)
+			saveErr = s.Save()
+		}
+		isNew = s.IsNew()
+		fmt.Fprint(w, s.Data != nil && s.Data.User == "ada")
+	})))
+	for _, path := range []string{"/end", "/end-and-save"} {
+		c.get("/login")
+		clk.Advance(time.Hour)
+		resp, _ := c.get(path)
+		if len(c.cookies()) != 0 {
+			t.Fatalf("%s: the session kept its cookies: %q", path, resp.Header["Set-Cookie"])
+		}
+		if path == "/end" {
+			if left > 0 {
+				t.Errorf("%s: MaxAge %v after a negative SetMaxAge", path, left)
+			}
+			h.expect(t, cookiesession.ErrExpired)
+		} else {
+			if !errors.Is(saveErr, cookiesession.ErrExpired) {
+				t.Errorf("%s: Save returned %v, want ErrExpired", path, saveErr)
+			}
+			h.expect(t)
+		}
+		if _, body := c.get("/"); body != "false" || !isNew {
+			t.Fatalf("%s: the session outlived a negative SetMaxAge (body %q)", path, body)
+		}
+		h.expect(t)
+	}
+}
+
 // TestKeyRotation: a session sealed with a key that is now second in the
 // ring opens and is re-sealed with Keys[0] without any change; then the
 // old key can go.
