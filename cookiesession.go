@@ -427,14 +427,48 @@ func noStore(h http.Header) {
 
 // Save writes s's cookies into w's header now: for use without the
 // middleware, or before a redirect. It must run before the response header
-// is written. Data == nil clears the session. A session over the limits is
-// an error matching [ErrTooLarge] and w keeps no cookie for it, so the
+// is written: inside the Manager's Handler (found through r's context, or
+// through w and the Unwrap methods of the writers wrapping it), a Save
+// after the header went out fails with [ErrHeaderWritten], whether s came
+// from Get or from Load. Outside it, nothing can tell, and a late Save is
+// lost. Data == nil clears the session. A session over the limits is an
+// error matching [ErrTooLarge] and w keeps no cookie for it, so the
 // browser keeps the previous ones.
 func (m *Manager[T]) Save(w http.ResponseWriter, r *http.Request, s *Session[T]) error {
 	if st := s.state; st != nil {
 		return st.save(s)
 	}
+	if st := m.stateOf(w, r); st != nil {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.committed {
+			return ErrHeaderWritten
+		}
+	}
 	return m.saveNow(w.Header(), r.Header, s)
+}
+
+// maxUnwrap bounds the chain of ResponseWriters stateOf follows.
+const maxUnwrap = 32
+
+// stateOf returns the state of m's middleware serving w or r, or nil: the
+// first state of m among w and the writers it unwraps to, else the one in
+// r's context.
+func (m *Manager[T]) stateOf(w http.ResponseWriter, r *http.Request) *state[T] {
+	for range maxUnwrap {
+		if st, ok := w.(*state[T]); ok && st.m == m {
+			return st
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		if w = u.Unwrap(); w == nil {
+			break
+		}
+	}
+	st, _ := r.Context().Value(m).(*state[T])
+	return st
 }
 
 // saveNow writes s into wh whether or not it changed.

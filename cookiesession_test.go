@@ -2,6 +2,7 @@ package cookiesession_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -561,6 +562,69 @@ func TestWithoutMiddleware(t *testing.T) {
 		if path == "/get" {
 			h.expect(t, cookiesession.ErrNoMiddleware)
 		}
+	}
+	h.expect(t)
+}
+
+// unwrapWriter is an inner middleware's ResponseWriter that exposes the
+// writer it wraps, as http.ResponseController expects.
+type unwrapWriter struct{ http.ResponseWriter }
+
+func (w unwrapWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// opaqueWriter wraps a ResponseWriter without any way to reach it.
+type opaqueWriter struct{ http.ResponseWriter }
+
+// TestManagerSaveAfterHeaderInsideHandler: a logout written with Load and
+// Manager.Save inside the middleware, after the body went out, cannot set
+// a cookie any more. Save must say so (ErrHeaderWritten) rather than
+// report success while the user stays logged in. The middleware's writer is
+// found from the request's context, or from w through Unwrap when the
+// handler passes another context.
+func TestManagerSaveAfterHeaderInsideHandler(t *testing.T) {
+	m, h := newManager[cart](t, nil)
+	var saveErr error
+	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			m.Get(r).Data.User = "ada"
+			return
+		}
+		s, err := m.Load(r)
+		if err != nil {
+			t.Errorf("Load: %v", err)
+		}
+		switch r.URL.Path {
+		case "/logout-early": // before the header: works as before
+			s.Destroy()
+			saveErr = m.Save(w, r, s)
+			fmt.Fprint(w, "bye")
+			return
+		case "/logout-late":
+		case "/logout-late-wrapped": // another context, w wrapped by an inner middleware
+			r = r.WithContext(context.Background())
+			w = unwrapWriter{w}
+		case "/logout-late-opaque": // w wrapped without Unwrap: the context knows
+			w = opaqueWriter{w}
+		}
+		fmt.Fprint(w, "bye")
+		s.Destroy()
+		saveErr = m.Save(w, r, s)
+	})))
+	for _, path := range []string{"/logout-late", "/logout-late-wrapped", "/logout-late-opaque"} {
+		c.get("/login")
+		saveErr = nil
+		resp, _ := c.get(path)
+		if !errors.Is(saveErr, cookiesession.ErrHeaderWritten) {
+			t.Errorf("%s: Manager.Save after the header returned %v, want ErrHeaderWritten", path, saveErr)
+		}
+		if len(resp.Header["Set-Cookie"]) != 0 || len(c.cookies()) == 0 {
+			t.Errorf("%s: Set-Cookie %q, jar %v", path, resp.Header["Set-Cookie"], c.cookies())
+		}
+	}
+	c.get("/login")
+	resp, _ := c.get("/logout-early")
+	if saveErr != nil || len(c.cookies()) != 0 {
+		t.Errorf("logout before the header: Save %v, Set-Cookie %q", saveErr, resp.Header["Set-Cookie"])
 	}
 	h.expect(t)
 }
