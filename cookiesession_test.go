@@ -173,6 +173,13 @@ func TestOptionsValidation(t *testing.T) {
 		{"__Host- over HTTP", cookiesession.Options{Name: "__Host-s", InsecureAllowHTTP: true}, false},
 		{"__Secure- ok with Domain and Path", cookiesession.Options{Name: "__Secure-s", Domain: "example.com", Path: "/app"}, true},
 		{"__Secure- over HTTP", cookiesession.Options{Name: "__Secure-s", InsecureAllowHTTP: true}, false},
+		// RFC 6265bis matches the prefixes case-insensitively.
+		{"__HOST- with Path", cookiesession.Options{Name: "__HOST-s", Path: "/app"}, false},
+		{"__host- with Domain", cookiesession.Options{Name: "__host-s", Domain: "example.com"}, false},
+		{"__hOsT- over HTTP", cookiesession.Options{Name: "__hOsT-s", InsecureAllowHTTP: true}, false},
+		{"__SECURE- over HTTP", cookiesession.Options{Name: "__SECURE-s", InsecureAllowHTTP: true}, false},
+		{"__secure- ok", cookiesession.Options{Name: "__secure-s", Path: "/app"}, true},
+		{"__Hostile is no prefix", cookiesession.Options{Name: "__Hostile", Path: "/app", InsecureAllowHTTP: true}, true},
 		{"SameSite None", cookiesession.Options{SameSite: http.SameSiteNoneMode}, true},
 		{"SameSite None over HTTP", cookiesession.Options{SameSite: http.SameSiteNoneMode, InsecureAllowHTTP: true}, false},
 		{"Partitioned", cookiesession.Options{Partitioned: true}, true},

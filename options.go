@@ -28,8 +28,9 @@ const (
 type Options struct {
 	// Name is the cookie name, and the base of the chunk cookies' names
 	// (Name.1, Name.2, …). Zero: "session". The prefixes "__Host-" and
-	// "__Secure-" are checked: "__Host-" requires Path "/", no Domain and
-	// Secure; "__Secure-" requires Secure.
+	// "__Secure-" are checked, in any case as browsers match them (RFC
+	// 6265bis): "__Host-" requires Path "/", no Domain and Secure;
+	// "__Secure-" requires Secure.
 	Name string
 
 	// Keys are the secrets, each at least 32 bytes (see [GenerateKey] and
@@ -148,20 +149,37 @@ func (o Options) normalize() (Options, error) {
 		return o, errors.New("cookiesession: Options.IdleTimeout is negative")
 	case !strings.HasPrefix(o.Path, "/"):
 		return o, fmt.Errorf("cookiesession: Options.Path %q does not start with \"/\"", o.Path)
-	case strings.HasPrefix(o.Name, "__Host-") && (!secure || o.Domain != "" || o.Path != "/"):
-		return o, fmt.Errorf("cookiesession: cookie name %q requires Secure, no Domain and Path \"/\"", o.Name)
-	case strings.HasPrefix(o.Name, "__Secure-") && !secure:
-		return o, fmt.Errorf("cookiesession: cookie name %q requires Secure", o.Name)
 	case o.SameSite == http.SameSiteNoneMode && !secure:
 		return o, errors.New("cookiesession: SameSite=None requires Secure")
 	case o.Partitioned && !secure:
 		return o, errors.New("cookiesession: Partitioned requires Secure")
 	}
+	// The cookie-name prefixes, the cookie syntax and the Limits: the
+	// check every write makes.
 	cc := CookieCodec{Limits: o.Limits, Template: o.template()}
 	if err := cc.valid(); err != nil {
 		return o, err
 	}
 	return o, nil
+}
+
+// prefixRule checks the rules a cookie-name prefix sets (RFC 6265bis),
+// matched without regard to case as browsers match them: a name starting
+// with "__Secure-" requires Secure; one starting with "__Host-" requires
+// Secure, no Domain and Path "/". A browser silently drops a cookie that
+// breaks them, so writing one is an error.
+func prefixRule(c *http.Cookie) error {
+	switch {
+	case hasPrefixFold(c.Name, "__Host-") && (!c.Secure || c.Domain != "" || c.Path != "/"):
+		return fmt.Errorf("cookiesession: cookie name %q requires Secure, no Domain and Path \"/\" (the __Host- prefix)", c.Name)
+	case hasPrefixFold(c.Name, "__Secure-") && !c.Secure:
+		return fmt.Errorf("cookiesession: cookie name %q requires Secure (the __Secure- prefix)", c.Name)
+	}
+	return nil
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // template returns the cookie attributes o asks for.

@@ -269,7 +269,9 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 // instead. A session over the size limits is an error matching
 // cookiesession.ErrTooLarge, and a key or value that cannot be encoded a
 // *[ValueError]; either way w is left untouched, so the browser keeps its
-// previous cookies.
+// previous cookies. Options a browser would refuse for the session's name
+// are an error too, and nothing is written: a "__Host-" name (in any case)
+// requires Secure, Path "/" and no Domain, a "__Secure-" name Secure.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
 	name := session.Name()
 	if err := validName(name); err != nil {
@@ -283,6 +285,12 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	cc.Template = http.Cookie{
 		Name: name, Path: opts.Path, Domain: opts.Domain, Secure: opts.Secure,
 		HttpOnly: opts.HttpOnly, SameSite: opts.SameSite, Partitioned: opts.Partitioned,
+	}
+	// The core's check (the one cookiesession.New makes): a cookie the
+	// browser would drop, such as a __Host- name with a Path other than
+	// "/", is an error, for a deletion too.
+	if err := cc.Valid(); err != nil {
+		return err
 	}
 	if opts.MaxAge < 0 {
 		cc.Clear(w, r)

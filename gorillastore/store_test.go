@@ -635,3 +635,52 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("old key does not open after rotation: %v", err)
 	}
 }
+
+// TestSaveRefusesBrokenCookiePrefix: per-session options that break the
+// rules of a cookie-name prefix (RFC 6265bis, matched case-insensitively)
+// would be written and then silently dropped by the browser. Save refuses
+// them with an error, for a write and for a deletion, and sets nothing.
+func TestSaveRefusesBrokenCookiePrefix(t *testing.T) {
+	store := newStore(t, nil)
+	site := newSite(t)
+	secure := func(o *sessions.Options) { o.Secure = true }
+	for _, tt := range []struct {
+		name string
+		edit func(*sessions.Options)
+	}{
+		{"__Host-s", func(o *sessions.Options) { secure(o); o.Path = "/app" }},
+		{"__Host-s", func(o *sessions.Options) { secure(o); o.Domain = "example.com" }},
+		{"__Host-s", func(o *sessions.Options) {}}, // not Secure
+		{"__HOST-s", func(o *sessions.Options) { secure(o); o.Path = "/app" }},
+		{"__host-s", func(o *sessions.Options) { secure(o); o.Domain = "example.com" }},
+		{"__Secure-s", func(o *sessions.Options) {}},
+		{"__SECURE-s", func(o *sessions.Options) {}},
+		{"__Host-s", func(o *sessions.Options) { secure(o); o.Path = "/app"; o.MaxAge = -1 }},
+		{"__secure-s", func(o *sessions.Options) { o.MaxAge = -1 }},
+	} {
+		var saveErr error
+		site.do(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := store.Get(r, tt.name)
+			s.Values["user"] = "ada"
+			tt.edit(s.Options)
+			saveErr = s.Save(r, w)
+		})
+		if saveErr == nil || !strings.HasPrefix(saveErr.Error(), "cookiesession: ") || !strings.Contains(saveErr.Error(), tt.name) {
+			t.Errorf("%s %+v: Save returned %v, want an error naming the cookie", tt.name, site.last.Get("Set-Cookie"), saveErr)
+		}
+		if sc := site.last["Set-Cookie"]; len(sc) != 0 {
+			t.Errorf("%s: Save set %q", tt.name, sc)
+		}
+	}
+	// The rules met: saved.
+	var saveErr error
+	site.do(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := store.Get(r, "__Host-ok")
+		s.Values["user"] = "ada"
+		s.Options.Secure = true
+		saveErr = s.Save(r, w)
+	})
+	if saveErr != nil || !strings.HasPrefix(site.last.Get("Set-Cookie"), "__Host-ok=") {
+		t.Errorf("a valid __Host- session: Save %v, Set-Cookie %q", saveErr, site.last["Set-Cookie"])
+	}
+}
