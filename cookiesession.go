@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -411,18 +412,94 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 	return nil
 }
 
-// noStore keeps shared caches from storing a response that sets a session
-// cookie, unless the application chose its own caching.
-func noStore(h http.Header) {
-	if h.Get("Cache-Control") == "" {
+// NoSharedCache makes a response that sets or deletes session cookies
+// uncacheable by shared caches (proxies, CDNs), which would otherwise hand
+// the cookie, or the page it came with, to other visitors. The rule:
+//
+//   - no Cache-Control: it becomes "no-store";
+//   - the application's Cache-Control keeps its directives (max-age,
+//     no-cache, …: the browser's own cache may still use them) except
+//     public, s-maxage and a qualified private="…", and gains an
+//     unqualified private unless it holds no-store (without
+//     must-understand, which lets some caches ignore no-store);
+//   - CDN-Cache-Control and Surrogate-Control, which a CDN obeys instead of
+//     Cache-Control, are removed;
+//   - Vary gains Cookie, unless it already lists Cookie or "*".
+//
+// [Manager] applies it to every response that carries its Set-Cookie lines,
+// when the header goes out (so a Cache-Control set after Save is covered),
+// and gorillastore's Save applies it too. Call it when writing cookies
+// with [CookieCodec] directly.
+func NoSharedCache(h http.Header) {
+	h.Del("CDN-Cache-Control")
+	h.Del("Surrogate-Control")
+	if cc := h.Values("Cache-Control"); len(cc) == 0 {
 		h.Set("Cache-Control", "no-store")
+	} else {
+		h.Set("Cache-Control", privateCacheControl(strings.Join(cc, ", ")))
 	}
 	for _, v := range h.Values("Vary") {
-		if v == "Cookie" || v == "*" {
-			return
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, "Cookie") {
+				return
+			}
 		}
 	}
 	h.Add("Vary", "Cookie")
+}
+
+// noStore is NoSharedCache.
+func noStore(h http.Header) { NoSharedCache(h) }
+
+// privateCacheControl rewrites the Cache-Control value cc as NoSharedCache
+// describes: without public, s-maxage or a qualified private, with an
+// unqualified private.
+func privateCacheControl(cc string) string {
+	var kept []string
+	private, nostore, mustUnderstand := false, false, false
+	for _, d := range splitDirectives(cc) {
+		name, arg, _ := strings.Cut(d, "=")
+		name = strings.TrimSpace(name)
+		switch {
+		case strings.EqualFold(name, "public"), strings.EqualFold(name, "s-maxage"):
+			continue
+		case strings.EqualFold(name, "private"):
+			if strings.TrimSpace(arg) != "" {
+				continue // private="field": the rest stays shareable
+			}
+			private = true
+		case strings.EqualFold(name, "no-store"):
+			nostore = true
+		case strings.EqualFold(name, "must-understand"):
+			mustUnderstand = true // lets a cache that knows the status ignore no-store
+		}
+		kept = append(kept, d)
+	}
+	if !private && (!nostore || mustUnderstand) {
+		kept = append(kept, "private")
+	}
+	return strings.Join(kept, ", ")
+}
+
+// splitDirectives splits a Cache-Control value at the commas outside
+// quoted strings, trimming spaces and dropping empty elements.
+func splitDirectives(v string) []string {
+	var out []string
+	start, quoted := 0, false
+	for i := 0; i <= len(v); i++ {
+		switch {
+		case i == len(v), !quoted && v[i] == ',':
+			if d := strings.TrimSpace(v[start:i]); d != "" {
+				out = append(out, d)
+			}
+			start = i + 1
+		case v[i] == '\\' && quoted:
+			i++ // a quoted pair
+		case v[i] == '"':
+			quoted = !quoted
+		}
+	}
+	return out
 }
 
 // Save writes s's cookies into w's header now: for use without the
@@ -602,6 +679,10 @@ func (st *state[T]) commit() {
 		data, clear, _, err = st.m.pending(s)
 		if err == nil && (data != nil || clear) {
 			err = st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
+		}
+		// Again now, over what the handler set after a Save.
+		if hasSetCookies(st.rw.Header(), st.m.opts.Name) {
+			noStore(st.rw.Header())
 		}
 		if err != nil {
 			// Reported once, here: finish must not report this state again.

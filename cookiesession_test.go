@@ -1191,6 +1191,66 @@ func TestVaryAndCacheControl(t *testing.T) {
 	}
 }
 
+// TestSessionResponseNeverSharedCacheable: a response that sets or
+// deletes a session cookie must never be stored by a shared cache (a CDN
+// would hand the cookie, or the page it was set with, to other visitors),
+// whatever Cache-Control the handler chose. The application's max-age and
+// other directives stay; public, s-maxage and a qualified private go,
+// private is added, and the targeted fields a CDN prefers
+// (CDN-Cache-Control, Surrogate-Control) are removed.
+func TestSessionResponseNeverSharedCacheable(t *testing.T) {
+	m, h := newManager[cart](t, nil)
+	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		s.Data.N++
+		if r.URL.Path == "/save-then-public" {
+			if err := s.Save(); err != nil {
+				t.Error(err)
+			}
+		}
+		if cc := r.URL.Query().Get("cc"); cc != "" {
+			w.Header().Set("Cache-Control", cc)
+		}
+		if r.URL.Query().Has("cdn") {
+			w.Header().Set("CDN-Cache-Control", "max-age=3600")
+			w.Header().Set("Surrogate-Control", "max-age=3600")
+		}
+		if v := r.URL.Query().Get("vary"); v != "" {
+			w.Header().Set("Vary", v)
+		}
+	})))
+	for _, tt := range []struct{ path, want, vary string }{
+		{"/", "no-store", "Cookie"},
+		{"/?cc=public,+max-age%3D600", "max-age=600, private", "Cookie"},
+		{"/?cc=s-maxage%3D600", "private", "Cookie"},
+		{"/?cc=max-age%3D60,+PUBLIC,+S-MAXAGE%3D60", "max-age=60, private", "Cookie"},
+		{"/?cc=private%3D\"Set-Cookie,+Authorization\",+max-age%3D60", "max-age=60, private", "Cookie"},
+		{"/?cc=must-understand,+no-store", "must-understand, no-store, private", "Cookie"},
+		{"/?cc=private,+max-age%3D60", "private, max-age=60", "Cookie"},
+		{"/?cc=no-cache&cdn=1", "no-cache, private", "Cookie"},
+		{"/?cc=no-store,+max-age%3D0", "no-store, max-age=0", "Cookie"},
+		{"/save-then-public?cc=public,+max-age%3D600", "max-age=600, private", "Cookie"},
+		{"/?vary=Accept-Encoding,+cookie", "no-store", "Accept-Encoding, cookie"},
+		{"/?vary=Accept-Encoding", "no-store", "Accept-Encoding,Cookie"},
+	} {
+		resp, _ := c.get(tt.path)
+		if len(resp.Header["Set-Cookie"]) == 0 {
+			t.Fatalf("%s: no Set-Cookie", tt.path)
+		}
+		got := strings.Join(resp.Header.Values("Cache-Control"), ", ")
+		if got != tt.want {
+			t.Errorf("%s: Cache-Control %q, want %q", tt.path, got, tt.want)
+		}
+		if v := strings.Join(resp.Header.Values("Vary"), ","); v != tt.vary {
+			t.Errorf("%s: Vary %q, want %q", tt.path, v, tt.vary)
+		}
+		if cdn := resp.Header.Get("CDN-Cache-Control") + resp.Header.Get("Surrogate-Control"); cdn != "" {
+			t.Errorf("%s: a targeted cache field survived: %v", tt.path, resp.Header)
+		}
+	}
+	h.expect(t)
+}
+
 type prefs struct {
 	Theme string `json:"theme"`
 }

@@ -229,6 +229,12 @@ func hHandler(m *Manager[hData]) http.Handler {
 			view(w, s) // the header goes out here
 			s.Data.N++
 			return
+		case "/public": // a handler that marks its page cacheable by anyone
+			s.Data.N++
+			w.Header().Set("Cache-Control", "public, max-age=600, s-maxage=3600")
+			w.Header().Set("CDN-Cache-Control", "max-age=3600")
+		case "/end": // a "remember me" window that has closed
+			s.SetMaxAge(-time.Second)
 		}
 		view(w, s)
 	}))
@@ -1002,6 +1008,18 @@ func hostileCases() []hostileCase {
 				return []string{e.line(e.forge(forgery{created: e.clock.Now().AddDate(1, 0, 0)}))}
 			},
 		},
+		hostileCase{
+			// A negative lifetime ends the session now; it never falls
+			// back to the Manager's full MaxAge.
+			name: "time/negative-set-max-age-ends-the-session-now", path: "/end", want: ErrExpired,
+			setup: validSession(10),
+			check: func(t *testing.T, e *hEnv, res hResult) {
+				expectSetCookies(t, res, map[string]bool{"session": false})
+				if again := e.do("/", e.line(pieces(res.cookies, e.m.Name()))); !again.view.New {
+					t.Errorf("the session outlived a negative SetMaxAge: %+v", again.view)
+				}
+			},
+		},
 	)
 
 	// Keys.
@@ -1171,6 +1189,20 @@ func hostileCases() []hostileCase {
 					t.Errorf("login after a bad cookie: %+v", res.view)
 				}
 				expectSetCookies(t, res, map[string]bool{"session": true})
+			},
+		},
+		hostileCase{
+			// A shared cache must never store a response that sets a
+			// session cookie, whatever the handler asked for.
+			name: "write/handler-public-cache-control-made-private", path: "/public",
+			setup: validSession(10),
+			check: func(t *testing.T, e *hEnv, res hResult) {
+				expectSetCookies(t, res, map[string]bool{"session": true})
+				cc := strings.ToLower(strings.Join(res.header.Values("Cache-Control"), ","))
+				if strings.Contains(cc, "public") || strings.Contains(cc, "s-maxage") || !strings.Contains(cc, "private") ||
+					res.header.Get("CDN-Cache-Control") != "" || res.header.Get("Vary") != "Cookie" {
+					t.Errorf("shared-cacheable session response: %v", res.header)
+				}
 			},
 		},
 	)

@@ -272,6 +272,10 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 // previous cookies. Options a browser would refuse for the session's name
 // are an error too, and nothing is written: a "__Host-" name (in any case)
 // requires Secure, Path "/" and no Domain, a "__Secure-" name Secure.
+//
+// A response Save writes cookies into is made uncacheable by shared caches
+// (cookiesession.NoSharedCache): set Cache-Control before Save, since Save
+// cannot see what the handler sets afterwards.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
 	name := session.Name()
 	if err := validName(name); err != nil {
@@ -301,6 +305,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 			c.MaxAge, c.Expires = -1, time.Unix(0, 0).UTC()
 			w.Header().Add("Set-Cookie", c.String())
 		}
+		cookiesession.NoSharedCache(w.Header())
 		return nil
 	}
 	if session.ID == "" {
@@ -311,8 +316,11 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		life = time.Duration(opts.MaxAge) * time.Second
 	}
 	cc.BrowserSession = opts.MaxAge == 0
-	_, err := cc.Write(w, r, &envelope{id: session.ID, values: session.Values}, life)
-	return err
+	if _, err := cc.Write(w, r, &envelope{id: session.ID, values: session.Values}, life); err != nil {
+		return err
+	}
+	cookiesession.NoSharedCache(w.Header())
+	return nil
 }
 
 func (s *Store) defaults() *sessions.Options {

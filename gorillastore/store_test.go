@@ -684,3 +684,40 @@ func TestSaveRefusesBrokenCookiePrefix(t *testing.T) {
 		t.Errorf("a valid __Host- session: Save %v, Set-Cookie %q", saveErr, site.last["Set-Cookie"])
 	}
 }
+
+// TestSaveNeverSharedCacheable: a response carrying the session's
+// Set-Cookie is never cacheable by a shared cache, by the same rule as the
+// Manager's (cookiesession.NoSharedCache): Cache-Control no-store by
+// default, the handler's public turned private, Vary: Cookie.
+func TestSaveNeverSharedCacheable(t *testing.T) {
+	store := newStore(t, nil)
+	site := newSite(t)
+	for _, tt := range []struct {
+		cc, want string
+		maxAge   int
+	}{
+		{"", "no-store", 0},
+		{"public, max-age=600", "max-age=600, private", 0},
+		{"s-maxage=600", "private", -1},
+	} {
+		site.do(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := store.Get(r, "s")
+			s.Values["n"] = 1
+			if tt.maxAge != 0 {
+				s.Options.MaxAge = tt.maxAge
+			}
+			if tt.cc != "" {
+				w.Header().Set("Cache-Control", tt.cc)
+			}
+			if err := s.Save(r, w); err != nil {
+				fail(w, "Save: %v", err)
+			}
+		})
+		if len(site.last["Set-Cookie"]) == 0 {
+			t.Fatalf("%q: no Set-Cookie", tt.cc)
+		}
+		if got := site.last.Get("Cache-Control"); got != tt.want || site.last.Get("Vary") != "Cookie" {
+			t.Errorf("%q: Cache-Control %q (want %q), Vary %q", tt.cc, got, tt.want, site.last.Get("Vary"))
+		}
+	}
+}
