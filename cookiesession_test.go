@@ -252,7 +252,7 @@ func TestDefaults(t *testing.T) {
 			t.Fatalf("%d cookies set", len(cs))
 		}
 		ck := cs[0]
-		if ck.Name != "session" || ck.Path != "/" || ck.Domain != "" || !ck.Secure || !ck.HttpOnly ||
+		if ck.Name != cookiesession.DefaultHostName || ck.Path != "/" || ck.Domain != "" || !ck.Secure || !ck.HttpOnly ||
 			ck.SameSite != http.SameSiteLaxMode || ck.Partitioned {
 			t.Errorf("cookie attributes: %s", resp.Header.Get("Set-Cookie"))
 		}
@@ -260,8 +260,37 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Max-Age %v, want about 30 days", d)
 		}
 	}
-	if m.Name() != "session" {
+	if m.Name() != "__Host-session" {
 		t.Errorf("Name() = %q", m.Name())
+	}
+}
+
+// TestDefaultName: the default cookie name is "__Host-session" whenever
+// the options allow the prefix (Secure, Path "/", no Domain), so that the
+// browser refuses cookies planted by a sibling subdomain or over plain
+// HTTP; "session" otherwise. An explicit Name is kept.
+func TestDefaultName(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		o    cookiesession.Options
+		want string
+	}{
+		{"defaults", cookiesession.Options{}, "__Host-session"},
+		{"Path /", cookiesession.Options{Path: "/"}, "__Host-session"},
+		{"InsecureAllowHTTP", cookiesession.Options{InsecureAllowHTTP: true}, "session"},
+		{"Path /app", cookiesession.Options{Path: "/app"}, "session"},
+		{"Domain", cookiesession.Options{Domain: "example.com"}, "session"},
+		{"explicit", cookiesession.Options{Name: "sid"}, "sid"},
+		{"explicit over HTTP", cookiesession.Options{Name: "sid", InsecureAllowHTTP: true}, "sid"},
+	} {
+		tt.o.Keys = [][]byte{testKey}
+		m, err := cookiesession.New[cart](tt.o)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if m.Name() != tt.want {
+			t.Errorf("%s: Name() = %q, want %q", tt.name, m.Name(), tt.want)
+		}
 	}
 }
 

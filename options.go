@@ -14,7 +14,22 @@ import (
 
 // Default option values.
 const (
-	DefaultName   = "session"
+	// DefaultHostName is the cookie name when Options.Name is empty and
+	// the options allow the "__Host-" prefix: Secure (no
+	// InsecureAllowHTTP), Path "/" and no Domain, the defaults. A browser
+	// accepts a __Host- cookie only from a secure origin, for the host that
+	// set it, with Path "/" and without Domain, so no sibling subdomain and
+	// no plain-HTTP page can plant, overwrite or shadow it: every
+	// cookie-tossing attack stops at the browser.
+	DefaultHostName = "__Host-session"
+
+	// DefaultName is the cookie name when Options.Name is empty and the
+	// options rule out the "__Host-" prefix: InsecureAllowHTTP (a browser
+	// refuses __Host- cookies from a plain-HTTP origin), a Path other than
+	// "/", or a Domain. The tossing defences of the server (see
+	// [ErrAmbiguous]) still apply; the browser's do not.
+	DefaultName = "session"
+
 	DefaultMaxAge = 30 * 24 * time.Hour
 
 	// KeysEnv is the environment variable [KeysFromEnv] reads and the
@@ -27,7 +42,12 @@ const (
 // but Keys is a safe default.
 type Options struct {
 	// Name is the cookie name, and the base of the chunk cookies' names
-	// (Name.1, Name.2, …). Zero: "session". The prefixes "__Host-" and
+	// (Name.1, Name.2, …). Zero: "__Host-session" ([DefaultHostName])
+	// when the options allow that prefix (Secure, Path "/", no Domain: the
+	// defaults), which makes the browser refuse cookies planted by a
+	// sibling subdomain or a plain-HTTP page; "session" ([DefaultName])
+	// otherwise, for example with InsecureAllowHTTP. Read the name in force
+	// with [Manager.Name]. The prefixes "__Host-" and
 	// "__Secure-" are checked, in any case as browsers match them (RFC
 	// 6265bis): "__Host-" requires Path "/", no Domain and Secure;
 	// "__Secure-" requires Secure.
@@ -121,11 +141,14 @@ type Options struct {
 
 // normalize fills in defaults and validates o.
 func (o Options) normalize() (Options, error) {
-	if o.Name == "" {
-		o.Name = DefaultName
-	}
 	if o.Path == "" {
 		o.Path = "/"
+	}
+	if o.Name == "" {
+		o.Name = DefaultName
+		if !o.InsecureAllowHTTP && o.Path == "/" && o.Domain == "" {
+			o.Name = DefaultHostName
+		}
 	}
 	if o.MaxAge == 0 {
 		o.MaxAge = DefaultMaxAge
