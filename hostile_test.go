@@ -235,6 +235,14 @@ func hHandler(m *Manager[hData]) http.Handler {
 			w.Header().Set("CDN-Cache-Control", "max-age=3600")
 		case "/end": // a "remember me" window that has closed
 			s.SetMaxAge(-time.Second)
+		case "/late-logout": // Load and Manager.Save after the body went out
+			l, _ := m.Load(r)
+			view(w, s)
+			l.Destroy()
+			if err := m.Save(w, r, l); err != nil {
+				m.opts.OnError(r, err) // the handler reports what Save returned
+			}
+			return
 		}
 		view(w, s)
 	}))
@@ -1202,6 +1210,16 @@ func hostileCases() []hostileCase {
 				if strings.Contains(cc, "public") || strings.Contains(cc, "s-maxage") || !strings.Contains(cc, "private") ||
 					res.header.Get("CDN-Cache-Control") != "" || res.header.Get("Vary") != "Cookie" {
 					t.Errorf("shared-cacheable session response: %v", res.header)
+				}
+			},
+		},
+		hostileCase{
+			// A logout saved too late must not pass for a success.
+			name: "write/late-manager-save-of-a-loaded-session-reported", path: "/late-logout", want: ErrHeaderWritten,
+			setup: validSession(10),
+			check: func(t *testing.T, e *hEnv, res hResult) {
+				if len(res.cookies) != 0 {
+					t.Errorf("late save set cookies: %v", res.cookies)
 				}
 			},
 		},
