@@ -19,8 +19,9 @@ const (
 	// InsecureAllowHTTP), Path "/" and no Domain, the defaults. A browser
 	// accepts a __Host- cookie only from a secure origin, for the host that
 	// set it, with Path "/" and without Domain, so no sibling subdomain and
-	// no plain-HTTP page can plant, overwrite or shadow it: every
-	// cookie-tossing attack stops at the browser.
+	// no plain-HTTP page can plant, overwrite or shadow it (nor its chunks,
+	// whose names carry the same prefix): in browsers that implement the
+	// prefixes, as current ones do, cookie tossing stops at the browser.
 	DefaultHostName = "__Host-session"
 
 	// DefaultName is the cookie name when Options.Name is empty and the
@@ -47,10 +48,9 @@ type Options struct {
 	// defaults), which makes the browser refuse cookies planted by a
 	// sibling subdomain or a plain-HTTP page; "session" ([DefaultName])
 	// otherwise, for example with InsecureAllowHTTP. Read the name in force
-	// with [Manager.Name]. The prefixes "__Host-" and
-	// "__Secure-" are checked, in any case as browsers match them (RFC
-	// 6265bis): "__Host-" requires Path "/", no Domain and Secure;
-	// "__Secure-" requires Secure.
+	// with [Manager.Name]. The prefixes "__Host-" and "__Secure-" are
+	// checked, in any case as browsers match them (RFC 6265bis): "__Host-"
+	// requires Path "/", no Domain and Secure; "__Secure-" requires Secure.
 	Name string
 
 	// Keys are the secrets, each at least 32 bytes (see [GenerateKey] and
