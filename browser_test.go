@@ -119,7 +119,7 @@ func TestBrowserChunkedSession(t *testing.T) {
 				t.Errorf("%s: cookie %s is %d bytes", step, c.Name, len(c.Name)+len(c.Value))
 			}
 		}
-		if diff := cmp.Diff(wantNames("session", chunks), sortedNames(names)); diff != "" {
+		if diff := cmp.Diff(wantNames(m.Name(), chunks), sortedNames(names)); diff != "" {
 			t.Fatalf("%s: cookie names in Chromium's store (-want +got):\n%s", step, diff)
 		}
 		if chunks == 0 {

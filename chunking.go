@@ -504,7 +504,7 @@ func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
 		return meta, err
 	}
 	if err := cc.Codec.ser.Unmarshal(data, dst); err != nil {
-		return meta, fmt.Errorf("%w: payload does not deserialize: %w", ErrInvalid, err)
+		return meta, undecodable(dst)
 	}
 	return meta, nil
 }
@@ -566,11 +566,20 @@ func (cc *CookieCodec) Clear(w http.ResponseWriter, r *http.Request) {
 	cc.setCookies(w.Header(), r.Header, nil, time.Time{})
 }
 
-// valid checks the Limits and that every cookie of the session (up to the
-// last chunk name) is a valid cookie with the Template's attributes.
+// Valid reports whether cc can write its cookies: the Limits, the
+// cookie-name prefix rules (__Host-, __Secure-, in any case) and the syntax
+// of every cookie name and attribute, the check [New] and every write make.
+func (cc *CookieCodec) Valid() error { return cc.valid() }
+
+// valid checks the Limits, the rules of the name's prefix, and that every
+// cookie of the session (up to the last chunk name) is a valid cookie with
+// the Template's attributes.
 func (cc *CookieCodec) valid() error {
 	name := cc.Template.Name
 	if err := cc.Limits.validate(name); err != nil {
+		return err
+	}
+	if err := prefixRule(&cc.Template); err != nil {
 		return err
 	}
 	c := cookieTemplate(&cc.Template)

@@ -380,9 +380,17 @@ func (c *Codec) DecodeMeta(name, value string, dst any) (Meta, error) {
 		return meta, ErrInvalid // a Manager's overflowed session, not a value
 	}
 	if err := c.ser.Unmarshal(data, dst); err != nil {
-		return meta, fmt.Errorf("%w: payload does not deserialize: %w", ErrInvalid, err)
+		return meta, undecodable(dst)
 	}
 	return meta, nil
+}
+
+// undecodable is the error for an authentic payload that does not
+// deserialize into dst (its type changed between deploys, say). It names
+// dst's type only: the serializer's own error can quote the payload
+// (encoding/json's time parsing error does), so it is dropped.
+func undecodable(dst any) error {
+	return &undecodableError{fmt.Sprintf("%T", dst)}
 }
 
 // encodedLen is the length of the base64url text sealing a payload of n

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -717,6 +718,53 @@ func TestConcurrentUse(t *testing.T) {
 			if err := <-errs; err != nil {
 				t.Fatal(err)
 			}
+		}
+	}
+}
+
+// TestDecodeErrorNamesTypeNotContent deploys a new version of a type
+// between two requests: a field that held a string now holds a time.Time.
+// The cookie is authentic, but its data no longer deserializes, and the
+// serializer's own error quotes the old value. Codec.Decode and
+// CookieCodec.Read must report the destination type, never that content.
+func TestDecodeErrorNamesTypeNotContent(t *testing.T) {
+	const secret = "reset-token-6f1d9a7c"
+	type before struct{ Reset string }
+	type after struct{ Reset time.Time }
+	c, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
+	cc := cookiesession.CookieCodec{Codec: c, Template: http.Cookie{Name: "cc", Path: "/"}}
+	var errs []error
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/set":
+			v, err := c.Encode("codec", before{secret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			http.SetCookie(w, &http.Cookie{Name: "codec", Value: v, Path: "/"})
+			if _, err := cc.Write(w, r, before{secret}, 0); err != nil {
+				t.Fatal(err)
+			}
+		case "/read":
+			ck, err := r.Cookie("codec")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a, b after
+			errs = append(errs, c.Decode("codec", ck.Value, &a))
+			_, err = cc.Read(r, &b)
+			errs = append(errs, err)
+		}
+	}))
+	srv.get("/set")
+	srv.get("/read")
+	for i, err := range errs {
+		if !errors.Is(err, cookiesession.ErrInvalid) {
+			t.Fatalf("error %d: %v, want ErrInvalid", i, err)
+		}
+		checkErrText(t, err, secret)
+		if !strings.Contains(err.Error(), "after") {
+			t.Errorf("error %q does not name the type", err)
 		}
 	}
 }

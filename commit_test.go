@@ -554,9 +554,9 @@ func FuzzCommitHandler(f *testing.F) {
 	rec := httptest.NewRecorder()
 	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.Get(r).Touch() })).
 		ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	cookie := strings.TrimPrefix(strings.SplitN(rec.Header().Get("Set-Cookie"), ";", 2)[0], "session=")
+	cookie := strings.TrimPrefix(strings.SplitN(rec.Header().Get("Set-Cookie"), ";", 2)[0], m.Name()+"=")
 	req := httptest.NewRequest("GET", "/", nil)
-	req.Header.Set("Cookie", "session="+cookie)
+	req.Header.Set("Cookie", m.Name()+"="+cookie)
 	s, err := m.Load(req)
 	if err != nil {
 		f.Fatal(err)
@@ -575,7 +575,7 @@ func FuzzCommitHandler(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tok, ck string) {
 		req := httptest.NewRequest("POST", "/commit", strings.NewReader(url.Values{"token": {tok}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Cookie", "session="+ck)
+		req.Header.Set("Cookie", m.Name()+"="+ck)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		switch rec.Code {

@@ -13,6 +13,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -192,9 +193,13 @@ func (s *Session[T]) Touch() { s.force = true }
 
 // SetMaxAge overrides the Manager's MaxAge for this session, counted from
 // its creation: for example a long lifetime when the user ticks "remember
-// me". Zero restores the Manager's MaxAge. The session is re-sealed.
+// me". Zero restores the Manager's MaxAge. The session is re-sealed. A
+// lifetime the session has already outlived, and any negative one (say
+// time.Until of a window that has closed), ends the session now: the
+// response clears its cookies and reports [ErrExpired] (from Save, or to
+// OnError at the end of the request).
 func (s *Session[T]) SetMaxAge(d time.Duration) {
-	s.lifetime = max(d, 0)
+	s.lifetime = d
 	s.force = true
 }
 
@@ -267,9 +272,13 @@ func (m *Manager[T]) expired(s *Session[T], sealed time.Time) bool {
 	return s.lifetime < 0 || !m.deadline(s, sealed).After(m.opts.Now())
 }
 
-// deadline is the session's expiry if sealed at t.
+// deadline is the session's expiry if sealed at t. A negative lifetime
+// (SetMaxAge) has ended the session: its deadline is now at the latest.
 func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 	lifetime := s.lifetime
+	if lifetime < 0 {
+		return earlier(s.created.Add(lifetime), m.opts.Now())
+	}
 	if lifetime == 0 {
 		lifetime = m.opts.MaxAge
 	}
@@ -280,6 +289,13 @@ func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 		}
 	}
 	return d
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // Load reads the session from r's cookies, without the middleware (for
@@ -347,11 +363,11 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	v, migrated := new(T), false
 	if err := m.cc.Codec.ser.Unmarshal(data, v); err != nil {
 		if m.opts.Migrate == nil {
-			return &undecodableError{fmt.Sprintf("%T", *v)}
+			return undecodable(v)
 		}
 		v, migrated = new(T), true
 		if err := m.opts.Migrate(data, v); err != nil {
-			return &undecodableError{fmt.Sprintf("%T", *v)}
+			return undecodable(v)
 		}
 	}
 	s.Data = v
@@ -518,30 +534,140 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 	return errors.Join(m.revokeEnded(s, false), m.settleOverflow(s, key))
 }
 
-// noStore keeps shared caches from storing a response that sets a session
-// cookie, unless the application chose its own caching.
-func noStore(h http.Header) {
-	if h.Get("Cache-Control") == "" {
+// NoSharedCache makes a response that sets or deletes session cookies
+// uncacheable by shared caches (proxies, CDNs), which would otherwise hand
+// the cookie, or the page it came with, to other visitors. The rule:
+//
+//   - no Cache-Control: it becomes "no-store";
+//   - the application's Cache-Control keeps its directives (max-age,
+//     no-cache, …: the browser's own cache may still use them) except
+//     public, s-maxage and a qualified private="…", and gains an
+//     unqualified private unless it holds no-store (without
+//     must-understand, which lets some caches ignore no-store);
+//   - CDN-Cache-Control and Surrogate-Control, which a CDN obeys instead of
+//     Cache-Control, are removed;
+//   - Vary gains Cookie, unless it already lists Cookie or "*".
+//
+// [Manager] applies it to every response that carries its Set-Cookie lines,
+// when the header goes out (so a Cache-Control set after Save is covered),
+// and gorillastore's Save applies it too. Call it when writing cookies
+// with [CookieCodec] directly.
+func NoSharedCache(h http.Header) {
+	h.Del("CDN-Cache-Control")
+	h.Del("Surrogate-Control")
+	if cc := h.Values("Cache-Control"); len(cc) == 0 {
 		h.Set("Cache-Control", "no-store")
+	} else {
+		h.Set("Cache-Control", privateCacheControl(strings.Join(cc, ", ")))
 	}
 	for _, v := range h.Values("Vary") {
-		if v == "Cookie" || v == "*" {
-			return
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, "Cookie") {
+				return
+			}
 		}
 	}
 	h.Add("Vary", "Cookie")
 }
 
+// noStore is NoSharedCache.
+func noStore(h http.Header) { NoSharedCache(h) }
+
+// privateCacheControl rewrites the Cache-Control value cc as NoSharedCache
+// describes: without public, s-maxage or a qualified private, with an
+// unqualified private.
+func privateCacheControl(cc string) string {
+	var kept []string
+	private, nostore, mustUnderstand := false, false, false
+	for _, d := range splitDirectives(cc) {
+		name, arg, _ := strings.Cut(d, "=")
+		name = strings.TrimSpace(name)
+		switch {
+		case strings.EqualFold(name, "public"), strings.EqualFold(name, "s-maxage"):
+			continue
+		case strings.EqualFold(name, "private"):
+			if strings.TrimSpace(arg) != "" {
+				continue // private="field": the rest stays shareable
+			}
+			private = true
+		case strings.EqualFold(name, "no-store"):
+			nostore = true
+		case strings.EqualFold(name, "must-understand"):
+			mustUnderstand = true // lets a cache that knows the status ignore no-store
+		}
+		kept = append(kept, d)
+	}
+	if !private && (!nostore || mustUnderstand) {
+		kept = append(kept, "private")
+	}
+	return strings.Join(kept, ", ")
+}
+
+// splitDirectives splits a Cache-Control value at the commas outside
+// quoted strings, trimming spaces and dropping empty elements.
+func splitDirectives(v string) []string {
+	var out []string
+	start, quoted := 0, false
+	for i := 0; i <= len(v); i++ {
+		switch {
+		case i == len(v), !quoted && v[i] == ',':
+			if d := strings.TrimSpace(v[start:i]); d != "" {
+				out = append(out, d)
+			}
+			start = i + 1
+		case v[i] == '\\' && quoted:
+			i++ // a quoted pair
+		case v[i] == '"':
+			quoted = !quoted
+		}
+	}
+	return out
+}
+
 // Save writes s's cookies into w's header now: for use without the
 // middleware, or before a redirect. It must run before the response header
-// is written. Data == nil clears the session. A session over the limits is
-// an error matching [ErrTooLarge] and w keeps no cookie for it, so the
+// is written: inside the Manager's Handler (found through r's context, or
+// through w and the Unwrap methods of the writers wrapping it), a Save
+// after the header went out fails with [ErrHeaderWritten], whether s came
+// from Get or from Load. Outside it, nothing can tell, and a late Save is
+// lost. Data == nil clears the session. A session over the limits is an
+// error matching [ErrTooLarge] and w keeps no cookie for it, so the
 // browser keeps the previous ones.
 func (m *Manager[T]) Save(w http.ResponseWriter, r *http.Request, s *Session[T]) error {
 	if st := s.state; st != nil {
 		return st.save(s)
 	}
+	if st := m.stateOf(w, r); st != nil {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.committed {
+			return ErrHeaderWritten
+		}
+	}
 	return m.saveNow(w.Header(), r.Header, s)
+}
+
+// maxUnwrap bounds the chain of ResponseWriters stateOf follows.
+const maxUnwrap = 32
+
+// stateOf returns the state of m's middleware serving w or r, or nil: the
+// first state of m among w and the writers it unwraps to, else the one in
+// r's context.
+func (m *Manager[T]) stateOf(w http.ResponseWriter, r *http.Request) *state[T] {
+	for range maxUnwrap {
+		if st, ok := w.(*state[T]); ok && st.m == m {
+			return st
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		if w = u.Unwrap(); w == nil {
+			break
+		}
+	}
+	st, _ := r.Context().Value(m).(*state[T])
+	return st
 }
 
 // saveNow writes s into wh whether or not it changed.
@@ -685,6 +811,10 @@ func (st *state[T]) commit() {
 			st.m.emit("clear", "refused", 0, 0)
 		}
 		s.refused = false
+		// Again now, over what the handler set after a Save.
+		if hasSetCookies(st.rw.Header(), st.m.opts.Name) {
+			noStore(st.rw.Header())
+		}
 		if err != nil {
 			// Reported once, here: finish must not report this state again.
 			s.saved, s.force, s.renew, s.sealed = data, false, false, true

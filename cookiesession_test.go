@@ -2,6 +2,7 @@ package cookiesession_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -172,6 +173,13 @@ func TestOptionsValidation(t *testing.T) {
 		{"__Host- over HTTP", cookiesession.Options{Name: "__Host-s", InsecureAllowHTTP: true}, false},
 		{"__Secure- ok with Domain and Path", cookiesession.Options{Name: "__Secure-s", Domain: "example.com", Path: "/app"}, true},
 		{"__Secure- over HTTP", cookiesession.Options{Name: "__Secure-s", InsecureAllowHTTP: true}, false},
+		// RFC 6265bis matches the prefixes case-insensitively.
+		{"__HOST- with Path", cookiesession.Options{Name: "__HOST-s", Path: "/app"}, false},
+		{"__host- with Domain", cookiesession.Options{Name: "__host-s", Domain: "example.com"}, false},
+		{"__hOsT- over HTTP", cookiesession.Options{Name: "__hOsT-s", InsecureAllowHTTP: true}, false},
+		{"__SECURE- over HTTP", cookiesession.Options{Name: "__SECURE-s", InsecureAllowHTTP: true}, false},
+		{"__secure- ok", cookiesession.Options{Name: "__secure-s", Path: "/app"}, true},
+		{"__Hostile is no prefix", cookiesession.Options{Name: "__Hostile", Path: "/app", InsecureAllowHTTP: true}, true},
 		{"SameSite None", cookiesession.Options{SameSite: http.SameSiteNoneMode}, true},
 		{"SameSite None over HTTP", cookiesession.Options{SameSite: http.SameSiteNoneMode, InsecureAllowHTTP: true}, false},
 		{"Partitioned", cookiesession.Options{Partitioned: true}, true},
@@ -244,7 +252,7 @@ func TestDefaults(t *testing.T) {
 			t.Fatalf("%d cookies set", len(cs))
 		}
 		ck := cs[0]
-		if ck.Name != "session" || ck.Path != "/" || ck.Domain != "" || !ck.Secure || !ck.HttpOnly ||
+		if ck.Name != cookiesession.DefaultHostName || ck.Path != "/" || ck.Domain != "" || !ck.Secure || !ck.HttpOnly ||
 			ck.SameSite != http.SameSiteLaxMode || ck.Partitioned {
 			t.Errorf("cookie attributes: %s", resp.Header.Get("Set-Cookie"))
 		}
@@ -252,8 +260,37 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Max-Age %v, want about 30 days", d)
 		}
 	}
-	if m.Name() != "session" {
+	if m.Name() != "__Host-session" {
 		t.Errorf("Name() = %q", m.Name())
+	}
+}
+
+// TestDefaultName: the default cookie name is "__Host-session" whenever
+// the options allow the prefix (Secure, Path "/", no Domain), so that the
+// browser refuses cookies planted by a sibling subdomain or over plain
+// HTTP; "session" otherwise. An explicit Name is kept.
+func TestDefaultName(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		o    cookiesession.Options
+		want string
+	}{
+		{"defaults", cookiesession.Options{}, "__Host-session"},
+		{"Path /", cookiesession.Options{Path: "/"}, "__Host-session"},
+		{"InsecureAllowHTTP", cookiesession.Options{InsecureAllowHTTP: true}, "session"},
+		{"Path /app", cookiesession.Options{Path: "/app"}, "session"},
+		{"Domain", cookiesession.Options{Domain: "example.com"}, "session"},
+		{"explicit", cookiesession.Options{Name: "sid"}, "sid"},
+		{"explicit over HTTP", cookiesession.Options{Name: "sid", InsecureAllowHTTP: true}, "sid"},
+	} {
+		tt.o.Keys = [][]byte{testKey}
+		m, err := cookiesession.New[cart](tt.o)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if m.Name() != tt.want {
+			t.Errorf("%s: Name() = %q, want %q", tt.name, m.Name(), tt.want)
+		}
 	}
 }
 
@@ -565,6 +602,69 @@ func TestWithoutMiddleware(t *testing.T) {
 	h.expect(t)
 }
 
+// unwrapWriter is an inner middleware's ResponseWriter that exposes the
+// writer it wraps, as http.ResponseController expects.
+type unwrapWriter struct{ http.ResponseWriter }
+
+func (w unwrapWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// opaqueWriter wraps a ResponseWriter without any way to reach it.
+type opaqueWriter struct{ http.ResponseWriter }
+
+// TestManagerSaveAfterHeaderInsideHandler: a logout written with Load and
+// Manager.Save inside the middleware, after the body went out, cannot set
+// a cookie any more. Save must say so (ErrHeaderWritten) rather than
+// report success while the user stays logged in. The middleware's writer is
+// found from the request's context, or from w through Unwrap when the
+// handler passes another context.
+func TestManagerSaveAfterHeaderInsideHandler(t *testing.T) {
+	m, h := newManager[cart](t, nil)
+	var saveErr error
+	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			m.Get(r).Data.User = "ada"
+			return
+		}
+		s, err := m.Load(r)
+		if err != nil {
+			t.Errorf("Load: %v", err)
+		}
+		switch r.URL.Path {
+		case "/logout-early": // before the header: works as before
+			s.Destroy()
+			saveErr = m.Save(w, r, s)
+			fmt.Fprint(w, "bye")
+			return
+		case "/logout-late":
+		case "/logout-late-wrapped": // another context, w wrapped by an inner middleware
+			r = r.WithContext(context.Background())
+			w = unwrapWriter{w}
+		case "/logout-late-opaque": // w wrapped without Unwrap: the context knows
+			w = opaqueWriter{w}
+		}
+		fmt.Fprint(w, "bye")
+		s.Destroy()
+		saveErr = m.Save(w, r, s)
+	})))
+	for _, path := range []string{"/logout-late", "/logout-late-wrapped", "/logout-late-opaque"} {
+		c.get("/login")
+		saveErr = nil
+		resp, _ := c.get(path)
+		if !errors.Is(saveErr, cookiesession.ErrHeaderWritten) {
+			t.Errorf("%s: Manager.Save after the header returned %v, want ErrHeaderWritten", path, saveErr)
+		}
+		if len(resp.Header["Set-Cookie"]) != 0 || len(c.cookies()) == 0 {
+			t.Errorf("%s: Set-Cookie %q, jar %v", path, resp.Header["Set-Cookie"], c.cookies())
+		}
+	}
+	c.get("/login")
+	resp, _ := c.get("/logout-early")
+	if saveErr != nil || len(c.cookies()) != 0 {
+		t.Errorf("logout before the header: Save %v, Set-Cookie %q", saveErr, resp.Header["Set-Cookie"])
+	}
+	h.expect(t)
+}
+
 // TestLoadErrors: Load reports a tampered cookie and returns a new session.
 func TestLoadErrors(t *testing.T) {
 	m, _ := newManager[cart](t, nil)
@@ -768,6 +868,59 @@ func TestSetMaxAge(t *testing.T) {
 		if !errors.Is(err, cookiesession.ErrExpired) {
 			t.Errorf("unexpected report %v", err)
 		}
+	}
+}
+
+// TestSetMaxAgeNegative: a "remember me" window that ended (time.Until of
+// a past instant) ends the session now: its cookies are cleared, ErrExpired
+// is reported, and the next request starts a new session. It never falls
+// back to the Manager's full MaxAge.
+func TestSetMaxAgeNegative(t *testing.T) {
+	clk := newClock()
+	m, h := newManager[cart](t, func(o *cookiesession.Options) {
+		o.Now = clk.Now
+		o.MaxAge = 30 * 24 * time.Hour
+	})
+	var left time.Duration
+	var isNew bool
+	var saveErr error
+	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		switch r.URL.Path {
+		case "/login":
+			s.Data.User = "ada"
+		case "/end":
+			s.SetMaxAge(time.Until(time.Now().Add(-time.Hour))) // the window ended an hour ago
+			left = s.MaxAge()
+		case "/end-and-save":
+			s.SetMaxAge(-time.Millisecond)
+			saveErr = s.Save()
+		}
+		isNew = s.IsNew()
+		fmt.Fprint(w, s.Data != nil && s.Data.User == "ada")
+	})))
+	for _, path := range []string{"/end", "/end-and-save"} {
+		c.get("/login")
+		clk.Advance(time.Hour)
+		resp, _ := c.get(path)
+		if len(c.cookies()) != 0 {
+			t.Fatalf("%s: the session kept its cookies: %q", path, resp.Header["Set-Cookie"])
+		}
+		if path == "/end" {
+			if left > 0 {
+				t.Errorf("%s: MaxAge %v after a negative SetMaxAge", path, left)
+			}
+			h.expect(t, cookiesession.ErrExpired)
+		} else {
+			if !errors.Is(saveErr, cookiesession.ErrExpired) {
+				t.Errorf("%s: Save returned %v, want ErrExpired", path, saveErr)
+			}
+			h.expect(t)
+		}
+		if _, body := c.get("/"); body != "false" || !isNew {
+			t.Fatalf("%s: the session outlived a negative SetMaxAge (body %q)", path, body)
+		}
+		h.expect(t)
 	}
 }
 
@@ -1065,6 +1218,66 @@ func TestVaryAndCacheControl(t *testing.T) {
 	if strings.Join(resp.Header.Values("Vary"), ",") != "*" {
 		t.Errorf("Vary: *: %v", resp.Header)
 	}
+}
+
+// TestSessionResponseNeverSharedCacheable: a response that sets or
+// deletes a session cookie must never be stored by a shared cache (a CDN
+// would hand the cookie, or the page it was set with, to other visitors),
+// whatever Cache-Control the handler chose. The application's max-age and
+// other directives stay; public, s-maxage and a qualified private go,
+// private is added, and the targeted fields a CDN prefers
+// (CDN-Cache-Control, Surrogate-Control) are removed.
+func TestSessionResponseNeverSharedCacheable(t *testing.T) {
+	m, h := newManager[cart](t, nil)
+	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		s.Data.N++
+		if r.URL.Path == "/save-then-public" {
+			if err := s.Save(); err != nil {
+				t.Error(err)
+			}
+		}
+		if cc := r.URL.Query().Get("cc"); cc != "" {
+			w.Header().Set("Cache-Control", cc)
+		}
+		if r.URL.Query().Has("cdn") {
+			w.Header().Set("CDN-Cache-Control", "max-age=3600")
+			w.Header().Set("Surrogate-Control", "max-age=3600")
+		}
+		if v := r.URL.Query().Get("vary"); v != "" {
+			w.Header().Set("Vary", v)
+		}
+	})))
+	for _, tt := range []struct{ path, want, vary string }{
+		{"/", "no-store", "Cookie"},
+		{"/?cc=public,+max-age%3D600", "max-age=600, private", "Cookie"},
+		{"/?cc=s-maxage%3D600", "private", "Cookie"},
+		{"/?cc=max-age%3D60,+PUBLIC,+S-MAXAGE%3D60", "max-age=60, private", "Cookie"},
+		{"/?cc=private%3D\"Set-Cookie,+Authorization\",+max-age%3D60", "max-age=60, private", "Cookie"},
+		{"/?cc=must-understand,+no-store", "must-understand, no-store, private", "Cookie"},
+		{"/?cc=private,+max-age%3D60", "private, max-age=60", "Cookie"},
+		{"/?cc=no-cache&cdn=1", "no-cache, private", "Cookie"},
+		{"/?cc=no-store,+max-age%3D0", "no-store, max-age=0", "Cookie"},
+		{"/save-then-public?cc=public,+max-age%3D600", "max-age=600, private", "Cookie"},
+		{"/?vary=Accept-Encoding,+cookie", "no-store", "Accept-Encoding, cookie"},
+		{"/?vary=Accept-Encoding", "no-store", "Accept-Encoding,Cookie"},
+	} {
+		resp, _ := c.get(tt.path)
+		if len(resp.Header["Set-Cookie"]) == 0 {
+			t.Fatalf("%s: no Set-Cookie", tt.path)
+		}
+		got := strings.Join(resp.Header.Values("Cache-Control"), ", ")
+		if got != tt.want {
+			t.Errorf("%s: Cache-Control %q, want %q", tt.path, got, tt.want)
+		}
+		if v := strings.Join(resp.Header.Values("Vary"), ","); v != tt.vary {
+			t.Errorf("%s: Vary %q, want %q", tt.path, v, tt.vary)
+		}
+		if cdn := resp.Header.Get("CDN-Cache-Control") + resp.Header.Get("Surrogate-Control"); cdn != "" {
+			t.Errorf("%s: a targeted cache field survived: %v", tt.path, resp.Header)
+		}
+	}
+	h.expect(t)
 }
 
 type prefs struct {

@@ -77,7 +77,9 @@
 // seal times up to [Options.ClockSkew], 1 minute, in the future are
 // accepted); the server's work on hostile input (sizes checked before
 // decoding, no decryption for an unknown key id, at most 8 candidates when
-// cookies are tossed).
+// cookies are tossed). A response that sets or deletes session cookies is
+// never stored by a shared cache ([NoSharedCache]: no-store by default; a
+// handler's Cache-Control loses public and s-maxage and gains private).
 //
 // Not protected without a [Revoker]: replay of a copied cookie within its
 // lifetime (clearing a cookie does not revoke copies; see Revocation
@@ -87,8 +89,9 @@
 // session's length (and, with Compress, its compressed length); cookies
 // sealed under a stolen key (no forward secrecy).
 //
-// Recommended: the name "__Host-session", the default Secure, HttpOnly and
-// SameSite=Lax, an IdleTimeout and a MaxAge sized for the application
+// Recommended: the name "__Host-session" (the default whenever Secure,
+// Path "/" and no Domain allow it: a sibling subdomain cannot plant it),
+// the default Secure, HttpOnly and SameSite=Lax, an IdleTimeout and a MaxAge sized for the application
 // (OWASP suggests idle timeouts of 15–30 minutes for low-risk applications,
 // 2–5 for high-value ones), and [Session.Regenerate] at login. The session
 // is no defence against cross-site request forgery: wrap the handler with

@@ -234,6 +234,20 @@ func hHandler(m *Manager[hData]) http.Handler {
 			view(w, s) // the header goes out here
 			s.Data.N++
 			return
+		case "/public": // a handler that marks its page cacheable by anyone
+			s.Data.N++
+			w.Header().Set("Cache-Control", "public, max-age=600, s-maxage=3600")
+			w.Header().Set("CDN-Cache-Control", "max-age=3600")
+		case "/end": // a "remember me" window that has closed
+			s.SetMaxAge(-time.Second)
+		case "/late-logout": // Load and Manager.Save after the body went out
+			l, _ := m.Load(r)
+			view(w, s)
+			l.Destroy()
+			if err := m.Save(w, r, l); err != nil {
+				m.opts.OnError(r, err) // the handler reports what Save returned
+			}
+			return
 		}
 		view(w, s)
 	}))
@@ -1007,6 +1021,18 @@ func hostileCases() []hostileCase {
 				return []string{e.line(e.forge(forgery{created: e.clock.Now().AddDate(1, 0, 0)}))}
 			},
 		},
+		hostileCase{
+			// A negative lifetime ends the session now; it never falls
+			// back to the Manager's full MaxAge.
+			name: "time/negative-set-max-age-ends-the-session-now", path: "/end", want: ErrExpired,
+			setup: validSession(10),
+			check: func(t *testing.T, e *hEnv, res hResult) {
+				expectSetCookies(t, res, map[string]bool{"session": false})
+				if again := e.do("/", e.line(pieces(res.cookies, e.m.Name()))); !again.view.New {
+					t.Errorf("the session outlived a negative SetMaxAge: %+v", again.view)
+				}
+			},
+		},
 	)
 
 	// Keys.
@@ -1082,6 +1108,19 @@ func hostileCases() []hostileCase {
 		hostileCase{
 			name: "payload/envelope-shorter-than-its-frame", want: ErrInvalid, fresh: true,
 			setup: func(e *hEnv) []string { return []string{e.line(e.forge(forgery{payload: []byte("short")}))} },
+		},
+		hostileCase{
+			// encoding/json quotes the value it could not store ("cannot
+			// unmarshal number 7254…"); the report names the type only.
+			name: "payload/deserializer-error-quoting-the-data-is-not-repeated", want: ErrInvalid, fresh: true,
+			setup: func(e *hEnv) []string {
+				return []string{e.line(e.forge(forgery{data: []byte(`{"user":"x","n":72540000000000000000000000000000061}`)}))}
+			},
+			check: func(t *testing.T, e *hEnv, res hResult) {
+				if logs := e.logs.String(); strings.Contains(logs, "7254") || !strings.Contains(logs, "hData") {
+					t.Errorf("the report quotes the data or misses the type: %q", logs)
+				}
+			},
 		},
 	)
 
@@ -1214,6 +1253,30 @@ func hostileCases() []hostileCase {
 					t.Errorf("login after a bad cookie: %+v", res.view)
 				}
 				expectSetCookies(t, res, map[string]bool{"session": true})
+			},
+		},
+		hostileCase{
+			// A shared cache must never store a response that sets a
+			// session cookie, whatever the handler asked for.
+			name: "write/handler-public-cache-control-made-private", path: "/public",
+			setup: validSession(10),
+			check: func(t *testing.T, e *hEnv, res hResult) {
+				expectSetCookies(t, res, map[string]bool{"session": true})
+				cc := strings.ToLower(strings.Join(res.header.Values("Cache-Control"), ","))
+				if strings.Contains(cc, "public") || strings.Contains(cc, "s-maxage") || !strings.Contains(cc, "private") ||
+					res.header.Get("CDN-Cache-Control") != "" || res.header.Get("Vary") != "Cookie" {
+					t.Errorf("shared-cacheable session response: %v", res.header)
+				}
+			},
+		},
+		hostileCase{
+			// A logout saved too late must not pass for a success.
+			name: "write/late-manager-save-of-a-loaded-session-reported", path: "/late-logout", want: ErrHeaderWritten,
+			setup: validSession(10),
+			check: func(t *testing.T, e *hEnv, res hResult) {
+				if len(res.cookies) != 0 {
+					t.Errorf("late save set cookies: %v", res.cookies)
+				}
 			},
 		},
 	)

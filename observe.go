@@ -85,7 +85,7 @@ var ErrUndecodable = errors.New("cookiesession: session data does not deserializ
 type undecodableError struct{ typ string }
 
 func (e *undecodableError) Error() string {
-	return "cookiesession: session data does not deserialize into " + e.typ
+	return "cookiesession: payload does not deserialize into " + e.typ
 }
 
 func (e *undecodableError) Is(target error) bool {

@@ -14,7 +14,23 @@ import (
 
 // Default option values.
 const (
-	DefaultName   = "session"
+	// DefaultHostName is the cookie name when Options.Name is empty and
+	// the options allow the "__Host-" prefix: Secure (no
+	// InsecureAllowHTTP), Path "/" and no Domain, the defaults. A browser
+	// accepts a __Host- cookie only from a secure origin, for the host that
+	// set it, with Path "/" and without Domain, so no sibling subdomain and
+	// no plain-HTTP page can plant, overwrite or shadow it (nor its chunks,
+	// whose names carry the same prefix): in browsers that implement the
+	// prefixes, as current ones do, cookie tossing stops at the browser.
+	DefaultHostName = "__Host-session"
+
+	// DefaultName is the cookie name when Options.Name is empty and the
+	// options rule out the "__Host-" prefix: InsecureAllowHTTP (a browser
+	// refuses __Host- cookies from a plain-HTTP origin), a Path other than
+	// "/", or a Domain. The tossing defences of the server (see
+	// [ErrAmbiguous]) still apply; the browser's do not.
+	DefaultName = "session"
+
 	DefaultMaxAge = 30 * 24 * time.Hour
 
 	// KeysEnv is the environment variable [KeysFromEnv] reads and the
@@ -27,9 +43,14 @@ const (
 // but Keys is a safe default.
 type Options struct {
 	// Name is the cookie name, and the base of the chunk cookies' names
-	// (Name.1, Name.2, …). Zero: "session". The prefixes "__Host-" and
-	// "__Secure-" are checked: "__Host-" requires Path "/", no Domain and
-	// Secure; "__Secure-" requires Secure.
+	// (Name.1, Name.2, …). Zero: "__Host-session" ([DefaultHostName])
+	// when the options allow that prefix (Secure, Path "/", no Domain: the
+	// defaults), which makes the browser refuse cookies planted by a
+	// sibling subdomain or a plain-HTTP page; "session" ([DefaultName])
+	// otherwise, for example with InsecureAllowHTTP. Read the name in force
+	// with [Manager.Name]. The prefixes "__Host-" and "__Secure-" are
+	// checked, in any case as browsers match them (RFC 6265bis): "__Host-"
+	// requires Path "/", no Domain and Secure; "__Secure-" requires Secure.
 	Name string
 
 	// Keys are the secrets, each at least 32 bytes (see [GenerateKey] and
@@ -165,11 +186,14 @@ type Options struct {
 
 // normalize fills in defaults and validates o.
 func (o Options) normalize() (Options, error) {
-	if o.Name == "" {
-		o.Name = DefaultName
-	}
 	if o.Path == "" {
 		o.Path = "/"
+	}
+	if o.Name == "" {
+		o.Name = DefaultName
+		if !o.InsecureAllowHTTP && o.Path == "/" && o.Domain == "" {
+			o.Name = DefaultHostName
+		}
 	}
 	if o.MaxAge == 0 {
 		o.MaxAge = DefaultMaxAge
@@ -192,15 +216,13 @@ func (o Options) normalize() (Options, error) {
 		return o, errors.New("cookiesession: Options.IdleTimeout is negative")
 	case !strings.HasPrefix(o.Path, "/"):
 		return o, fmt.Errorf("cookiesession: Options.Path %q does not start with \"/\"", o.Path)
-	case strings.HasPrefix(o.Name, "__Host-") && (!secure || o.Domain != "" || o.Path != "/"):
-		return o, fmt.Errorf("cookiesession: cookie name %q requires Secure, no Domain and Path \"/\"", o.Name)
-	case strings.HasPrefix(o.Name, "__Secure-") && !secure:
-		return o, fmt.Errorf("cookiesession: cookie name %q requires Secure", o.Name)
 	case o.SameSite == http.SameSiteNoneMode && !secure:
 		return o, errors.New("cookiesession: SameSite=None requires Secure")
 	case o.Partitioned && !secure:
 		return o, errors.New("cookiesession: Partitioned requires Secure")
 	}
+	// The cookie-name prefixes, the cookie syntax and the Limits: the
+	// check every write makes.
 	cc := CookieCodec{Limits: o.Limits, Template: o.template()}
 	if err := cc.valid(); err != nil {
 		return o, err
@@ -213,6 +235,25 @@ func (o Options) normalize() (Options, error) {
 		o.OnError = func(r *http.Request, err error) { logReport(logger, name, r, err) }
 	}
 	return o, nil
+}
+
+// prefixRule checks the rules a cookie-name prefix sets (RFC 6265bis),
+// matched without regard to case as browsers match them: a name starting
+// with "__Secure-" requires Secure; one starting with "__Host-" requires
+// Secure, no Domain and Path "/". A browser silently drops a cookie that
+// breaks them, so writing one is an error.
+func prefixRule(c *http.Cookie) error {
+	switch {
+	case hasPrefixFold(c.Name, "__Host-") && (!c.Secure || c.Domain != "" || c.Path != "/"):
+		return fmt.Errorf("cookiesession: cookie name %q requires Secure, no Domain and Path \"/\" (the __Host- prefix)", c.Name)
+	case hasPrefixFold(c.Name, "__Secure-") && !c.Secure:
+		return fmt.Errorf("cookiesession: cookie name %q requires Secure (the __Secure- prefix)", c.Name)
+	}
+	return nil
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // template returns the cookie attributes o asks for.

@@ -288,7 +288,13 @@ func (s *Store) readLegacy(r *http.Request, name string, err error) (map[interfa
 // instead. A session over the size limits is an error matching
 // cookiesession.ErrTooLarge, and a key or value that cannot be encoded a
 // *[ValueError]; either way w is left untouched, so the browser keeps its
-// previous cookies.
+// previous cookies. Options a browser would refuse for the session's name
+// are an error too, and nothing is written: a "__Host-" name (in any case)
+// requires Secure, Path "/" and no Domain, a "__Secure-" name Secure.
+//
+// A response Save writes cookies into is made uncacheable by shared caches
+// (cookiesession.NoSharedCache): set Cache-Control before Save, since Save
+// cannot see what the handler sets afterwards.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
 	name := session.Name()
 	if err := validName(name); err != nil {
@@ -303,6 +309,12 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		Name: name, Path: opts.Path, Domain: opts.Domain, Secure: opts.Secure,
 		HttpOnly: opts.HttpOnly, SameSite: opts.SameSite, Partitioned: opts.Partitioned,
 	}
+	// The core's check (the one cookiesession.New makes): a cookie the
+	// browser would drop, such as a __Host- name with a Path other than
+	// "/", is an error, for a deletion too.
+	if err := cc.Valid(); err != nil {
+		return err
+	}
 	if opts.MaxAge < 0 {
 		cc.Clear(w, r)
 		if !hasSetCookie(w.Header(), name) {
@@ -312,6 +324,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 			c.MaxAge, c.Expires = -1, time.Unix(0, 0).UTC()
 			w.Header().Add("Set-Cookie", c.String())
 		}
+		cookiesession.NoSharedCache(w.Header())
 		return nil
 	}
 	if session.ID == "" {
@@ -322,8 +335,11 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		life = time.Duration(opts.MaxAge) * time.Second
 	}
 	cc.BrowserSession = opts.MaxAge == 0
-	_, err := cc.Write(w, r, &envelope{id: session.ID, values: session.Values}, life)
-	return err
+	if _, err := cc.Write(w, r, &envelope{id: session.ID, values: session.Values}, life); err != nil {
+		return err
+	}
+	cookiesession.NoSharedCache(w.Header())
+	return nil
 }
 
 func (s *Store) defaults() *sessions.Options {

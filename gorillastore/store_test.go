@@ -635,3 +635,89 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("old key does not open after rotation: %v", err)
 	}
 }
+
+// TestSaveRefusesBrokenCookiePrefix: per-session options that break the
+// rules of a cookie-name prefix (RFC 6265bis, matched case-insensitively)
+// would be written and then silently dropped by the browser. Save refuses
+// them with an error, for a write and for a deletion, and sets nothing.
+func TestSaveRefusesBrokenCookiePrefix(t *testing.T) {
+	store := newStore(t, nil)
+	site := newSite(t)
+	secure := func(o *sessions.Options) { o.Secure = true }
+	for _, tt := range []struct {
+		name string
+		edit func(*sessions.Options)
+	}{
+		{"__Host-s", func(o *sessions.Options) { secure(o); o.Path = "/app" }},
+		{"__Host-s", func(o *sessions.Options) { secure(o); o.Domain = "example.com" }},
+		{"__Host-s", func(o *sessions.Options) {}}, // not Secure
+		{"__HOST-s", func(o *sessions.Options) { secure(o); o.Path = "/app" }},
+		{"__host-s", func(o *sessions.Options) { secure(o); o.Domain = "example.com" }},
+		{"__Secure-s", func(o *sessions.Options) {}},
+		{"__SECURE-s", func(o *sessions.Options) {}},
+		{"__Host-s", func(o *sessions.Options) { secure(o); o.Path = "/app"; o.MaxAge = -1 }},
+		{"__secure-s", func(o *sessions.Options) { o.MaxAge = -1 }},
+	} {
+		var saveErr error
+		site.do(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := store.Get(r, tt.name)
+			s.Values["user"] = "ada"
+			tt.edit(s.Options)
+			saveErr = s.Save(r, w)
+		})
+		if saveErr == nil || !strings.HasPrefix(saveErr.Error(), "cookiesession: ") || !strings.Contains(saveErr.Error(), tt.name) {
+			t.Errorf("%s %+v: Save returned %v, want an error naming the cookie", tt.name, site.last.Get("Set-Cookie"), saveErr)
+		}
+		if sc := site.last["Set-Cookie"]; len(sc) != 0 {
+			t.Errorf("%s: Save set %q", tt.name, sc)
+		}
+	}
+	// The rules met: saved.
+	var saveErr error
+	site.do(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := store.Get(r, "__Host-ok")
+		s.Values["user"] = "ada"
+		s.Options.Secure = true
+		saveErr = s.Save(r, w)
+	})
+	if saveErr != nil || !strings.HasPrefix(site.last.Get("Set-Cookie"), "__Host-ok=") {
+		t.Errorf("a valid __Host- session: Save %v, Set-Cookie %q", saveErr, site.last["Set-Cookie"])
+	}
+}
+
+// TestSaveNeverSharedCacheable: a response carrying the session's
+// Set-Cookie is never cacheable by a shared cache, by the same rule as the
+// Manager's (cookiesession.NoSharedCache): Cache-Control no-store by
+// default, the handler's public turned private, Vary: Cookie.
+func TestSaveNeverSharedCacheable(t *testing.T) {
+	store := newStore(t, nil)
+	site := newSite(t)
+	for _, tt := range []struct {
+		cc, want string
+		maxAge   int
+	}{
+		{"", "no-store", 0},
+		{"public, max-age=600", "max-age=600, private", 0},
+		{"s-maxage=600", "private", -1},
+	} {
+		site.do(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := store.Get(r, "s")
+			s.Values["n"] = 1
+			if tt.maxAge != 0 {
+				s.Options.MaxAge = tt.maxAge
+			}
+			if tt.cc != "" {
+				w.Header().Set("Cache-Control", tt.cc)
+			}
+			if err := s.Save(r, w); err != nil {
+				fail(w, "Save: %v", err)
+			}
+		})
+		if len(site.last["Set-Cookie"]) == 0 {
+			t.Fatalf("%q: no Set-Cookie", tt.cc)
+		}
+		if got := site.last.Get("Cache-Control"); got != tt.want || site.last.Get("Vary") != "Cookie" {
+			t.Errorf("%q: Cache-Control %q (want %q), Vary %q", tt.cc, got, tt.want, site.last.Get("Vary"))
+		}
+	}
+}

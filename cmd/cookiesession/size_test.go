@@ -111,7 +111,8 @@ func TestSizePayloads(t *testing.T) {
 					t.Errorf("Cookie header %d bytes, the client sent %d", p.CookieHeaderBytes, len(h))
 				}
 			} else {
-				m, _ := cookiesession.New[json.RawMessage](cookiesession.Options{Keys: [][]byte{key}})
+				// The name size assumes by default (-name).
+				m, _ := cookiesession.New[json.RawMessage](cookiesession.Options{Keys: [][]byte{key}, Name: cookiesession.DefaultName})
 				r := httptest.NewRequest("GET", "/", nil)
 				s, _ := m.Load(r)
 				*s.Data = payload
