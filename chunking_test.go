@@ -1061,10 +1061,6 @@ func FuzzCookieCodecRead(f *testing.F) {
 // set of Set-Cookie lines: the second save's cookies, the deletions its
 // shrink needs, each name once, and other cookies' lines untouched.
 func TestSecondSaveReplaces(t *testing.T) {
-	type step struct {
-		size    int  // blob size; -1: Destroy
-		explict bool // call Session.Save (the last step is saved by the middleware)
-	}
 	m, err := New[chunkData](Options{Keys: [][]byte{testKey}, InsecureAllowHTTP: true, Limits: Limits{TotalSize: 24000},
 		OnError: func(r *http.Request, err error) { t.Errorf("OnError: %v", err) }})
 	if err != nil {

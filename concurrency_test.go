@@ -14,12 +14,10 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/gorillastore"
-	"github.com/gorilla/securecookie"
-	"github.com/gorilla/sessions"
 )
 
-// These tests use only the exported API, as an application would.
+// These tests use only the exported API, as an application would. The same
+// storm against the gorilla/sessions adapter is in gorillastore's module.
 
 var concT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -250,103 +248,4 @@ func TestConcurrentHostileRequests(t *testing.T) {
 		}
 	}
 	t.Logf("Manager: %d concurrent requests %v in %v", n, kinds, elapsed)
-}
-
-// TestConcurrentHostileRequestsAdapter is the same storm against one
-// gorillastore.Store, the gorilla/sessions adapter, under the handler code
-// written for gorilla's stores: Get, change Values, Save. Legacy cookies
-// written by gorilla's CookieStore are a sixth kind.
-func TestConcurrentHostileRequestsAdapter(t *testing.T) {
-	const n = 1000
-	now := func() time.Time { return concT0 }
-	legacy := securecookie.CodecsFromPairs(concKey(9))
-	newStore := func(now func() time.Time, keys ...[]byte) *gorillastore.Store {
-		s, err := gorillastore.New(gorillastore.Options{
-			Keys: keys, Now: now, Legacy: legacy,
-			Session: &sessions.Options{Path: "/", MaxAge: 86400, HttpOnly: true, SameSite: http.SameSiteLaxMode},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	store := newStore(now, concKey(1), concKey(2))
-	var errs errsByRequest
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := store.Get(r, "session")
-		if err != nil {
-			errs.add(r, err)
-		}
-		user, _ := s.Values["user"].(string)
-		n, _ := s.Values["n"].(int)
-		if r.URL.Path == "/inc" {
-			n++
-			s.Values["n"] = n
-			if err := s.Save(r, w); err != nil {
-				errs.add(r, err)
-			}
-		}
-		json.NewEncoder(w).Encode(concView{New: s.IsNew, ID: s.ID, User: user, N: n})
-	}))
-	defer srv.Close()
-
-	seal := func(st *gorillastore.Store, user string, n int) string {
-		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("GET", "/", nil)
-		s, _ := st.New(req, "session")
-		s.Values["user"], s.Values["n"] = user, n
-		if err := st.Save(req, rec, s); err != nil {
-			t.Fatal(err)
-		}
-		return setCookieHeader(rec.Result().Cookies())
-	}
-	expiredS := newStore(func() time.Time { return concT0.Add(-25 * time.Hour) }, concKey(1))
-	foreignS := newStore(now, concKey(77))
-	oldKeyS := newStore(now, concKey(2))
-	gorillaCS := sessions.NewCookieStore(concKey(9))
-
-	jobs := make([]concJob, n)
-	for i := range jobs {
-		user := "user-" + strconv.Itoa(i)
-		switch i % 6 {
-		case 0:
-			jobs[i] = concJob{kind: "valid-inc", path: "/inc", cookie: seal(store, user, i), user: user, n: i + 1}
-		case 1:
-			jobs[i] = concJob{kind: "valid-old-key", path: "/inc", cookie: seal(oldKeyS, user, i), user: user, n: i + 1}
-		case 2:
-			jobs[i] = concJob{kind: "garbage", path: "/inc", cookie: "session=" + strings.Repeat("Zz", 40+i%50), want: cookiesession.ErrInvalid, fresh: true, n: 1}
-		case 3:
-			jobs[i] = concJob{kind: "expired", path: "/inc", cookie: seal(expiredS, user, i), want: cookiesession.ErrExpired, fresh: true, n: 1}
-		case 4:
-			jobs[i] = concJob{kind: "foreign", path: "/", cookie: seal(foreignS, user, i), want: cookiesession.ErrInvalid, fresh: true}
-		case 5:
-			// Written by gorilla's CookieStore: read through Legacy.
-			rec := httptest.NewRecorder()
-			req := httptest.NewRequest("GET", "/", nil)
-			s, _ := gorillaCS.New(req, "session")
-			s.Values["user"], s.Values["n"] = user, i
-			if err := s.Save(req, rec); err != nil {
-				t.Fatal(err)
-			}
-			jobs[i] = concJob{kind: "gorilla-legacy", path: "/inc", cookie: setCookieHeader(rec.Result().Cookies()), user: user, n: i + 1}
-		}
-	}
-	out, elapsed := storm(t, srv.URL, jobs)
-	kinds := checkStorm(t, jobs, out, errs.of)
-
-	// Every cookie a response set opens in the new format, under the
-	// primary key, to what its handler saw.
-	for i, j := range jobs {
-		h := setCookieHeader(out[i].cookies)
-		if j.path != "/inc" {
-			continue
-		}
-		req := httptest.NewRequest("GET", "/", nil)
-		req.Header.Set("Cookie", h)
-		s, err := newStore(now, concKey(1)).New(req, "session")
-		if n, _ := s.Values["n"].(int); err != nil || s.IsNew || n != out[i].view.N || s.ID != out[i].view.ID {
-			t.Errorf("request %d (%s): its cookie reads back as %v (%v), the handler saw %+v", i, j.kind, s.Values, err, out[i].view)
-		}
-	}
-	t.Logf("gorillastore: %d concurrent requests %v in %v", n, kinds, elapsed)
 }

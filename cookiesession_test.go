@@ -151,9 +151,6 @@ func (c *client) cookies() map[string]string {
 	return out
 }
 
-// setCookies returns the Set-Cookie lines of resp, parsed.
-func setCookies(resp *http.Response) []*http.Cookie { return resp.Cookies() }
-
 func TestOptionsValidation(t *testing.T) {
 	key := cookiesession.GenerateKey()
 	tests := []struct {

@@ -1,9 +1,9 @@
 // Package bench measures cookiesession's middleware beside
-// gorilla/sessions' CookieStore, in the same run. It lives apart from the
-// core package so that gorilla/sessions never appears in the core's test
-// imports.
+// gorilla/sessions' CookieStore, in the same run. It lives in the
+// internal/e2e module, apart from the core's, so that gorilla/sessions never
+// appears in the module graph of an application that imports the core.
 //
-//	go test -run '^$' -bench . -count 6 ./internal/bench > new.txt
+//	go test -run '^$' -bench . -count 6 ./internal/e2e/bench > new.txt
 //	benchstat -col /impl new.txt
 package bench
 

@@ -1,4 +1,4 @@
-package cookiesession_test
+package e2e_test
 
 import (
 	"bytes"
@@ -206,7 +206,7 @@ func TestHijackThroughMiddleware(t *testing.T) {
 
 func TestCommitScript(t *testing.T) {
 	e := newCommitEnv(t, "session")
-	want, err := os.ReadFile("commit.js")
+	want, err := os.ReadFile("../../commit.js") // the script the core package embeds
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,22 +1,60 @@
-package gorillastore
+package e2e_test
 
 import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gorilla/sessions"
 
+	"github.com/cookiesession/cookiesession/gorillastore"
 	"github.com/cookiesession/cookiesession/internal/browsertest"
 )
 
-// In a real Chromium: a session above 4 KB lives in several cookies and
+// newStore returns a gorillastore.Store under testKey whose cookies a
+// browser or a cookie jar keeps over plain HTTP, after edit (if not nil)
+// changed its options.
+func newStore(t testing.TB, edit func(*gorillastore.Options)) *gorillastore.Store {
+	t.Helper()
+	o := gorillastore.Options{Keys: [][]byte{testKey}, Session: &sessions.Options{Path: "/", MaxAge: 86400 * 30, HttpOnly: true, SameSite: http.SameSiteLaxMode}}
+	if edit != nil {
+		edit(&o)
+	}
+	s, err := gorillastore.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// bigValue returns n bytes of deterministic text that does not compress.
+func bigValue(n int) string {
+	var b strings.Builder
+	x := uint32(2463534242)
+	for b.Len() < n {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b.WriteByte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"[x%64])
+	}
+	return b.String()
+}
+
+// fail answers a request with a 500 and the formatted reason.
+func fail(w http.ResponseWriter, format string, args ...any) {
+	http.Error(w, fmt.Sprintf(format, args...), http.StatusInternalServerError)
+}
+
+// TestBrowserChunksAndLogout drives gorillastore, the gorilla/sessions
+// adapter, in a real Chromium: a session above 4 KB lives in several cookies and
 // comes back whole, MaxAge 0 makes browser-session cookies, and MaxAge -1
 // removes every chunk.
 func TestBrowserChunksAndLogout(t *testing.T) {
 	ctx := browsertest.New(t)
-	store := newStore(t, func(o *Options) { o.Limits.TotalSize = 12000 })
+	store := newStore(t, func(o *gorillastore.Options) { o.Limits.TotalSize = 12000 })
 	big := bigValue(7000)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {

@@ -1,13 +1,16 @@
-package cookiesession
+package e2e_test
 
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"html"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,8 +20,60 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/browsertest"
 )
+
+// chunkData is the session of the browser test: a counter and an
+// incompressible blob that sets the session's size.
+type chunkData struct {
+	N    int
+	Blob string
+}
+
+// testKey is a fixed secret, so failures reproduce.
+var testKey = []byte("0123456789abcdef0123456789abcdef-browser")
+
+// blob returns n bytes of deterministic, incompressible base64url text
+// (no JSON escaping, so the JSON length is predictable).
+func blob(seed uint64, n int) string {
+	r := rand.New(rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16)}))
+	raw := make([]byte, n)
+	for i := range raw {
+		raw[i] = byte(r.Uint32())
+	}
+	return base64.RawURLEncoding.EncodeToString(raw)[:n]
+}
+
+// wantNames lists the cookie names of a session split into k cookies, in
+// chunk order: name, name.1, name.2, …
+func wantNames(name string, k int) []string {
+	var out []string
+	for i := range k {
+		if i == 0 {
+			out = append(out, name)
+		} else {
+			out = append(out, name+"."+strconv.Itoa(i))
+		}
+	}
+	return out
+}
+
+// sortedNames orders chunk names by index (name, name.1, …, name.10).
+func sortedNames(names []string) []string {
+	out := slices.Clone(names)
+	slices.SortFunc(out, func(a, b string) int {
+		ia, ib := 0, 0
+		if _, s, ok := strings.Cut(a, "."); ok {
+			ia, _ = strconv.Atoi(s)
+		}
+		if _, s, ok := strings.Cut(b, "."); ok {
+			ib, _ = strconv.Atoi(s)
+		}
+		return ia - ib
+	})
+	return out
+}
 
 // digest is a short fingerprint of a session blob, shown on the page.
 func digest(s string) string {
@@ -41,9 +96,9 @@ func TestBrowserChunkedSession(t *testing.T) {
 		reported []error
 		writes   int // responses that set the session's cookies
 	)
-	m, err := New[chunkData](Options{
+	m, err := cookiesession.New[chunkData](cookiesession.Options{
 		Keys:              [][]byte{testKey},
-		Limits:            Limits{TotalSize: 20000}, // a 12 KB session takes about 16.5 KB of cookies
+		Limits:            cookiesession.Limits{TotalSize: 20000}, // a 12 KB session takes about 16.5 KB of cookies
 		InsecureAllowHTTP: !secure,
 		OnError: func(r *http.Request, err error) {
 			mu.Lock()
@@ -115,7 +170,7 @@ func TestBrowserChunkedSession(t *testing.T) {
 			if c.Secure != secure || !c.HTTPOnly || c.SameSite != network.CookieSameSiteLax || c.Path != "/" || c.Session {
 				t.Errorf("%s: cookie %s: Secure %v, HttpOnly %v, SameSite %q, Path %q, Session %v", step, c.Name, c.Secure, c.HTTPOnly, c.SameSite, c.Path, c.Session)
 			}
-			if len(c.Name)+len(c.Value) > DefaultCookieSize {
+			if len(c.Name)+len(c.Value) > cookiesession.DefaultCookieSize {
 				t.Errorf("%s: cookie %s is %d bytes", step, c.Name, len(c.Name)+len(c.Value))
 			}
 		}

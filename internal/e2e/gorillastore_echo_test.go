@@ -1,4 +1,4 @@
-package gorillastore
+package e2e_test
 
 import (
 	"net/http"
@@ -12,7 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// The Store plugs into echo through echo-contrib/session unchanged, and a
+// TestEchoContribSession: gorillastore.Store plugs into echo through echo-contrib/session unchanged, and a
 // session above 4 KB survives the round trip in several cookies.
 func TestEchoContribSession(t *testing.T) {
 	store := newStore(t, nil)
