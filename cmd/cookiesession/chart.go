@@ -327,9 +327,9 @@ func drawChart(w io.Writer, ms measurer, b budgets) error {
 	for i, sr := range all {
 		f(`<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2.5"/>`+"\n", legendX, legendX+26, ly, ly, sr.color)
 		f(`<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", legendX+34, ly+4, sr.label)
-		holds := "holds no payload of the chart"
+		holds := "no payload of the chart fits"
 		if fitsUpTo[i] > 0 {
-			holds = "holds up to " + thousands(fitsUpTo[i]) + " bytes of JSON"
+			holds = "largest that fits: " + thousands(fitsUpTo[i]) + " bytes"
 		}
 		f(`<text x="%d" y="%d" fill="#444">%s</text>`+"\n", legendX+34, ly+20, holds)
 		ly += 48
