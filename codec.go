@@ -82,11 +82,39 @@ type SizeError struct {
 	Limit int    // the limit, in the same unit
 }
 
+// Error says what is over which limit, in bytes (in cookies for the
+// chunk count), the option that sets the limit and how to raise it:
+//
+//	cookiesession: session cookies of "session" are 6152 bytes, over the limit of 6144 bytes set by Limits.TotalSize (…); to allow more, raise it in the options (…), or store less in the session
+//
+// It names the cookie, never a cookie value or the data.
 func (e *SizeError) Error() string {
-	if e.Name != "" {
-		return fmt.Sprintf("cookiesession: %s of %q is %d, over the limit of %d", e.What, e.Name, e.Size, e.Limit)
+	verb, unit, at, tail := "is", "bytes", "", ""
+	switch e.What {
+	case "session cookies":
+		verb = "are"
+		tail = " set by Limits.TotalSize (or by Limits.MaxChunks × Limits.CookieSize if smaller); to allow more, raise it in the options (and the proxies' header limits), or store less in the session"
+	case "cookie":
+		tail = " set by Limits.CookieSize; to allow more, raise it in the options (at most 4096)"
+	case "chunk count":
+		unit = "cookies"
+		tail = " set by Limits.MaxChunks; to allow more, raise it in the options (at most 255)"
+	case "serialized value":
+		tail = " set by MaxDecodedSize; to allow more, raise it in the options, or store less in the session"
+	case "decoded payload":
+		tail = " set by MaxDecodedSize; to allow more, raise it in the options"
+	case "inflated payload":
+		at, tail = "at least ", " set by MaxDecodedSize; to allow more, raise it in the options"
+	case "cookie value":
+		tail = " (the encoded length of MaxDecodedSize); to allow more, raise MaxDecodedSize in the options"
+	case "session subject":
+		tail = ", which is fixed: use a shorter subject"
 	}
-	return fmt.Sprintf("cookiesession: %s is %d, over the limit of %d", e.What, e.Size, e.Limit)
+	what := e.What
+	if e.Name != "" {
+		what = fmt.Sprintf("%s of %q", e.What, e.Name)
+	}
+	return fmt.Sprintf("cookiesession: %s %s %s%d %s, over the limit of %d %s%s", what, verb, at, e.Size, unit, e.Limit, unit, tail)
 }
 
 // Is reports whether target is [ErrTooLarge].
