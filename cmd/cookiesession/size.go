@@ -244,7 +244,7 @@ func (ms measurer) seeded(key []byte) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc := cookiesession.CookieCodec{Codec: codec, Template: http.Cookie{Name: ms.name}}
+	cc := cookiesession.CookieCodec{Codec: codec, Template: http.Cookie{Name: ms.name, Path: "/", Secure: true, HttpOnly: true}}
 	envelope := make([]byte, 32, 36)
 	copy(envelope, fixedID[:])
 	binary.BigEndian.PutUint64(envelope[16:24], uint64(sizeEpoch.UnixMilli()))
