@@ -490,9 +490,6 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 		noStore(wh)
 		return err
 	}
-	if err := s.checkSubject(); err != nil {
-		return err
-	}
 	now := m.opts.Now()
 	// Seal strictly after the cookie this replaces, even within its
 	// millisecond or behind another server's clock: commit tokens
@@ -500,6 +497,17 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 	issued := now
 	if prev := s.meta.Issued.UnixMilli(); !s.meta.Issued.IsZero() && now.UnixMilli() <= prev {
 		issued = time.UnixMilli(prev + 1)
+	}
+	return m.writeAt(wh, rh, s, data, issued, now)
+}
+
+// writeAt seals s with data as issued at issued (a commit token's seal
+// time, or now) into wh's Set-Cookie lines: in its cookies, or in the
+// Overflow store behind a reference; the cookies' Max-Age counts from
+// now. It is the one path by which a session's cookies are written.
+func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, issued, now time.Time) error {
+	if err := s.checkSubject(); err != nil {
+		return err
 	}
 	expires := m.deadline(s, issued)
 	if !expires.After(now) {
