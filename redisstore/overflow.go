@@ -46,7 +46,6 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	get := s.client.B().Get().Key(s.ovPrefix + key)
 	var v []byte
 	var err error
 	if s.cache {
@@ -54,15 +53,19 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		// given here only caps it. The caller gets its own copy, never
 		// the cache's bytes.
 		var str string
-		str, err = s.client.DoCache(ctx, get.Cache(), s.maxLifetime).ToString()
+		str, err = s.client.DoCache(ctx, s.client.B().Get().Key(s.ovPrefix+key).Cache(), s.maxLifetime).ToString()
 		if err == nil {
 			v = []byte(str)
 		}
-	} else {
-		v, err = s.client.Do(ctx, get.Build()).AsBytes()
+	}
+	if !s.cache || rueidis.IsRedisNil(err) {
+		// A miss is never taken from the cache: the invalidation of a
+		// cached miss by another server's Put travels apart from that
+		// Put's acknowledgement, so it may not have arrived yet.
+		v, err = s.client.Do(ctx, s.client.B().Get().Key(s.ovPrefix+key).Build()).AsBytes()
 	}
 	if rueidis.IsRedisNil(err) {
-		return nil, fmt.Errorf("%w (key %q)", cookiesession.ErrOverflowMissing, key)
+		return nil, cookiesession.ErrOverflowMissing
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cookiesession: redisstore: get overflow value: %w", err)
