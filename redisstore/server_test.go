@@ -30,7 +30,21 @@ type redisServer struct {
 	exit  chan struct{}
 }
 
-// needRedis returns the path of redis-server, skipping the test when it is
+// Binaries: redis-server and redis-cli unless REDIS_SERVER and REDIS_CLI
+// name others (valkey-server and valkey-cli, say).
+var (
+	serverBin = envOr("REDIS_SERVER", "redis-server")
+	cliBin    = envOr("REDIS_CLI", "redis-cli")
+)
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// needRedis returns the path of a binary, skipping the test when it is
 // absent, unless the CI environment variable is set: then it fails.
 func needRedis(t testing.TB, name string) string {
 	t.Helper()
@@ -73,7 +87,7 @@ func freePort(t testing.TB) int {
 // directory; it is stopped at the end of the test.
 func startRedis(t testing.TB, extra ...string) *redisServer {
 	t.Helper()
-	needRedis(t, "redis-server")
+	needRedis(t, serverBin)
 	r := &redisServer{t: t, port: freePort(t), dir: t.TempDir(), extra: extra}
 	r.start()
 	t.Cleanup(r.stop)
@@ -91,7 +105,7 @@ func (r *redisServer) start() {
 		"--save", "", "--appendonly", "yes", "--appendfsync", "always",
 		"--logfile", filepath.Join(r.dir, "redis.log"),
 	}, r.extra...)
-	r.cmd = exec.Command("redis-server", args...)
+	r.cmd = exec.Command(serverBin, args...)
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
@@ -108,11 +122,11 @@ func (r *redisServer) start() {
 		select {
 		case <-r.exit:
 			log, _ := os.ReadFile(filepath.Join(r.dir, "redis.log"))
-			r.t.Fatalf("redis-server exited at start:\n%s", log)
+			r.t.Fatalf("%s exited at start:\n%s", serverBin, log)
 		default:
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("redis-server on %s does not answer", r.addr())
+			r.t.Fatalf("%s on %s does not answer", serverBin, r.addr())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -219,8 +233,8 @@ type cluster struct{ nodes []*redisServer }
 
 func startCluster(t testing.TB) *cluster {
 	t.Helper()
-	needRedis(t, "redis-server")
-	cli := needRedis(t, "redis-cli")
+	needRedis(t, serverBin)
+	cli := needRedis(t, cliBin)
 	c := &cluster{}
 	args := []string{"--cluster", "create"}
 	for range 3 {
