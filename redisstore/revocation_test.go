@@ -411,3 +411,30 @@ func TestRevocationsSendNoCommand(t *testing.T) {
 		}
 	}
 }
+
+// The default staleness bound, on a fake clock: Revocations answers from
+// memory for 30 s after the last read from Redis, then fails closed.
+func TestDefaultStaleness(t *testing.T) {
+	r := startRedis(t)
+	clock := newFakeClock()
+	s := newTestStore(t, r.addr(), Options{Now: clock.Now})
+	ctx := context.Background()
+	if err := s.RevokeSubject(ctx, "alice", clock.Now(), clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	r.freeze()
+	defer r.thaw()
+	clock.Add(DefaultStaleness - time.Second)
+	if got := revoked(t, s, "", "alice"); got.Subject.IsZero() {
+		t.Fatalf("within the bound: %+v", got)
+	}
+	clock.Add(2 * time.Second)
+	if _, err := s.Revocations(ctx, "", "alice"); !errors.Is(err, cookiesession.ErrRevocationUnavailable) {
+		t.Fatalf("past the bound: %v, want ErrRevocationUnavailable", err)
+	}
+	r.thaw()
+	eventually(t, 3*propagation, "answers again once Redis is back", func() bool {
+		got, err := s.Revocations(ctx, "", "alice")
+		return err == nil && !got.Subject.IsZero()
+	})
+}

@@ -270,10 +270,13 @@ func newStore(client rueidis.Client, owns bool, opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.stop()
-		<-s.done
 		if s.ownsClient {
+			// Closing the client ends the follower's blocked read
+			// at once; a caller's client is left alone, and the read
+			// ends within a second.
 			s.client.Close()
 		}
+		<-s.done
 	})
 	return nil
 }
