@@ -14,6 +14,12 @@ func TestCluster(t *testing.T) {
 	addr := c.nodes[0].addr()
 	t.Run("revocation", func(t *testing.T) { testTwoServers(t, addr) })
 	t.Run("overflow", func(t *testing.T) { testOverflow(t, addr) })
+	t.Run("propagation", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("-short")
+		}
+		measurePropagation(t, addr)
+	})
 	t.Run("keys on every master", func(t *testing.T) {
 		ctx := context.Background()
 		s := newTestStore(t, c.nodes[1].addr(), Options{})
