@@ -94,7 +94,8 @@ type Options struct {
 	// by Get, per connection to Redis. The cache is kept current by the
 	// server (client-side caching with tracking): a Delete on any server
 	// evicts the value everywhere. Default [DefaultCacheBytes] (8 MiB);
-	// -1 disables the cache. Used by [New] only: a client passed to
+	// -1 disables the cache, as a server that refuses CLIENT TRACKING or
+	// speaks only RESP2 requires. Used by [New] only: a client passed to
 	// [NewFromClient] caches according to its own options.
 	CacheBytes int
 
