@@ -35,11 +35,12 @@
 //
 // The stream does not grow without bound: each XADD trims the entries
 // older than Options.MaxLifetime plus an hour (MINID). An entry is needed
-// only until its until time, which is never more than MaxLifetime away, so
-// trimming drops nothing a session could still need; a revocation whose
-// until lies further away is refused. MaxLifetime must therefore be at
-// least the Manager's MaxAge plus its ClockSkew (the default, 30 days, is
-// the core's default MaxAge). Memory and the stream both hold one entry
+// only until its until time, which is never more than MaxLifetime plus
+// 10 minutes away, so trimming drops nothing a session could still need
+// while the clocks of the servers and of Redis agree within 50 minutes; a
+// revocation whose until lies further away is refused. MaxLifetime must
+// therefore be at least the Manager's MaxAge (the default, 30 days, is the
+// core's default MaxAge). Memory and the stream both hold one entry
 // per revocation made within MaxLifetime: about 100 bytes each, so a
 // million logouts a month cost about 100 MB on every server.
 //

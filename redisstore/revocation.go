@@ -22,11 +22,12 @@ const (
 	kindSubject = "sub"
 	kindAll     = "all"
 
-	readCount   = 1000            // entries per read
-	followBlock = 1000            // ms a follower read blocks
-	trimMargin  = time.Hour       // slack for clocks when trimming
-	sweepEvery  = time.Minute     // how often expired entries leave memory
-	retryMax    = 1 * time.Second // longest pause between failed reads
+	readCount   = 1000             // entries per read
+	followBlock = 1000             // ms a follower read blocks
+	untilSlack  = 10 * time.Minute // how far past MaxLifetime an until may lie (a Manager's ClockSkew)
+	trimMargin  = time.Hour        // how far past MaxLifetime entries are kept: untilSlack plus slack for clocks
+	sweepEvery  = time.Minute      // how often expired entries leave memory
+	retryMax    = 1 * time.Second  // longest pause between failed reads
 )
 
 // errClosed reports a call on a closed Store.
@@ -122,7 +123,7 @@ func (s *Store) revoke(ctx context.Context, kind, value string, at, until time.T
 		return errClosed
 	}
 	now := s.now()
-	if until.After(now.Add(s.maxLifetime)) {
+	if until.After(now.Add(s.maxLifetime + untilSlack)) {
 		return fmt.Errorf("cookiesession: redisstore: revocation needed until %v, beyond Options.MaxLifetime %v", until.UTC(), s.maxLifetime)
 	}
 	e := entry{kind: kind, value: value, until: until.UnixNano()}

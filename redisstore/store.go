@@ -64,11 +64,12 @@ type Options struct {
 	KeyPrefix string
 
 	// MaxLifetime is the longest lifetime of a session: at least the
-	// Manager's MaxAge plus its ClockSkew. Revocations older than
-	// MaxLifetime (plus an hour of margin for clocks) are trimmed from
-	// Redis; a revocation whose until lies further than MaxLifetime in
+	// Manager's MaxAge. A revocation whose until lies further than
+	// MaxLifetime plus 10 minutes (room for the Manager's ClockSkew) in
 	// the future is refused with an error, since it would be trimmed
-	// while still needed. Default [DefaultMaxLifetime] (30 days).
+	// while still needed; revocations older than MaxLifetime plus an hour
+	// are trimmed from Redis. Default [DefaultMaxLifetime] (30 days, the
+	// core's default MaxAge).
 	MaxLifetime time.Duration
 
 	// Staleness is how long Revocations keeps answering from the last
