@@ -556,7 +556,7 @@ func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires
 	}
 	cc.setCookiesAt(wh, rh, l.split(name, s, chunks), later(issued, now), expires)
 	return Meta{
-		Version: formatVersion, KeyID: cc.Codec.keys[0].id, Compressed: flags != 0,
+		Version: formatVersion, KeyID: sealedKeyID(s), Compressed: flags != 0,
 		Chunks: chunks, Issued: issued, Expires: expires, Size: len(s),
 	}, nil
 }
