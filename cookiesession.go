@@ -88,6 +88,14 @@ func New[T any](opts Options) (*Manager[T], error) {
 	return m, nil
 }
 
+// SetKeys replaces the Manager's key ring while it serves, as if it had been
+// built with Options.Keys = keys, without a restart: keys[0] seals from the
+// next write on, every key opens, and a session opened with another key is
+// re-sealed with keys[0] on its next response. Commit tokens are re-keyed
+// too. It validates keys as [New] does; on an error the old ring stays.
+// See [Codec.SetKeys] and, to follow a key file, [WatchKeyFile].
+func (m *Manager[T]) SetKeys(keys ...[]byte) error { return setKeys(keys, m.cc.Codec, m.commit) }
+
 // Name returns the session's cookie name.
 func (m *Manager[T]) Name() string { return m.opts.Name }
 
