@@ -201,7 +201,8 @@ func (s *Session[T]) Touch() { s.force = true }
 
 // SetMaxAge overrides the Manager's MaxAge for this session, counted from
 // its creation: for example a long lifetime when the user ticks "remember
-// me". Zero restores the Manager's MaxAge. The session is re-sealed. A
+// me", up to [Options.MaxLifetime] (a longer one is cut to it). Zero
+// restores the Manager's MaxAge. The session is re-sealed. A
 // lifetime the session has already outlived, and any negative one (say
 // time.Until of a window that has closed), ends the session now: the
 // response clears its cookies and reports [ErrExpired] (from Save, or to
@@ -290,7 +291,7 @@ func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 	if lifetime == 0 {
 		lifetime = m.opts.MaxAge
 	}
-	d := s.created.Add(min(lifetime, MaxLifetime))
+	d := s.created.Add(min(lifetime, m.opts.MaxLifetime))
 	if m.opts.IdleTimeout > 0 {
 		if idle := t.Add(m.opts.IdleTimeout); idle.Before(d) {
 			d = idle
