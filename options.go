@@ -212,7 +212,6 @@ func (o Options) normalize() (Options, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	secure := !o.InsecureAllowHTTP
 	switch {
 	case len(o.Keys) == 0:
 		return o, errors.New("cookiesession: Options.Keys is empty: generate a key with GenerateKey or the cookiesession command")
@@ -226,10 +225,6 @@ func (o Options) normalize() (Options, error) {
 		return o, errors.New("cookiesession: Options.IdleTimeout is negative")
 	case !strings.HasPrefix(o.Path, "/"):
 		return o, fmt.Errorf("cookiesession: Options.Path %q does not start with \"/\"", o.Path)
-	case o.SameSite == http.SameSiteNoneMode && !secure:
-		return o, errors.New("cookiesession: SameSite=None requires Secure")
-	case o.Partitioned && !secure:
-		return o, errors.New("cookiesession: Partitioned requires Secure")
 	}
 	// The cookie-name prefixes, the cookie syntax and the Limits: the
 	// check every write makes.
@@ -253,14 +248,19 @@ func (o Options) normalize() (Options, error) {
 // prefixRule checks the rules a cookie-name prefix sets (RFC 6265bis),
 // matched without regard to case as browsers match them: a name starting
 // with "__Secure-" requires Secure; one starting with "__Host-" requires
-// Secure, no Domain and Path "/". A browser silently drops a cookie that
-// breaks them, so writing one is an error.
+// Secure, no Domain and Path "/". So do SameSite=None and Partitioned. A
+// browser silently drops a cookie that breaks them, so writing one is an
+// error.
 func prefixRule(c *http.Cookie) error {
 	switch {
 	case hasPrefixFold(c.Name, "__Host-") && (!c.Secure || c.Domain != "" || c.Path != "/"):
 		return fmt.Errorf("cookiesession: cookie name %q requires Secure, no Domain and Path \"/\" (the __Host- prefix)", c.Name)
 	case hasPrefixFold(c.Name, "__Secure-") && !c.Secure:
 		return fmt.Errorf("cookiesession: cookie name %q requires Secure (the __Secure- prefix)", c.Name)
+	case c.SameSite == http.SameSiteNoneMode && !c.Secure:
+		return errors.New("cookiesession: SameSite=None requires Secure")
+	case c.Partitioned && !c.Secure:
+		return errors.New("cookiesession: Partitioned requires Secure")
 	}
 	return nil
 }
