@@ -52,7 +52,10 @@
 //
 // When a request carries several cookies under the session's name (a
 // sibling subdomain can plant one), the one that authenticates is used; if
-// several do, the session is treated as absent and [ErrAmbiguous] reported.
+// several do, or if there are more distinct candidates than the search
+// bound (8 combinations, 9 distinct values per cookie name) so that the
+// search was cut short, the session is treated as absent and
+// [ErrAmbiguous] reported.
 //
 // # Keys
 //
