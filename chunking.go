@@ -622,7 +622,7 @@ func (cc *CookieCodec) writeFlags(wh, rh http.Header, data []byte, extra byte, i
 	}
 	cc.setCookiesAt(wh, rh, l.split(name, s, chunks), later(issued, now), expires)
 	return Meta{
-		Version: formatVersion, KeyID: cc.Codec.keys[0].id, Compressed: flags&flagCompressed != 0, Reference: flags&flagReference != 0,
+		Version: formatVersion, KeyID: sealedKeyID(s), Compressed: flags&flagCompressed != 0, Reference: flags&flagReference != 0,
 		Chunks: chunks, Issued: issued, Expires: expires, Size: len(s),
 	}, nil
 }

@@ -205,6 +205,13 @@ func New(o Options) (*Store, error) {
 	}, nil
 }
 
+// SetKeys replaces the Store's key ring while it serves, without a
+// restart: keys[0] seals from the next Save on and every key opens, as if
+// the Store had been built with Options.Keys = keys. It validates keys as
+// [New] does; on an error the old ring stays. Options.Legacy is not
+// affected. To follow a key file, pass it to cookiesession.WatchKeyFile.
+func (s *Store) SetKeys(keys ...[]byte) error { return s.cc.Codec.SetKeys(keys...) }
+
 // MaxAge sets the default MaxAge of new sessions, in seconds, as gorilla's
 // CookieStore.MaxAge does. It does not change Lifetime.
 func (s *Store) MaxAge(age int) {
