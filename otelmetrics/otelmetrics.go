@@ -101,8 +101,8 @@ type recorder struct {
 // mp nil means the global provider, otel.GetMeterProvider(): instruments
 // made before the application installs its provider with
 // otel.SetMeterProvider forward to it once it is installed. New fails,
-// with an error wrapping the provider's, when an instrument cannot be
-// created; it never fails with the SDK or the global provider.
+// with an error wrapping the provider's, when the provider cannot create
+// an instrument (the SDK and the global provider create them all).
 func New(mp metric.MeterProvider) (func(cookiesession.Event), error) {
 	if mp == nil {
 		mp = otel.GetMeterProvider()

@@ -383,3 +383,37 @@ func BenchmarkHook(b *testing.B) {
 		})
 	}
 }
+
+// TestConcurrentEvents: one hook shared by concurrent requests (and by
+// several Managers) loses no event; run it under -race.
+func TestConcurrentEvents(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	hook, err := otelmetrics.New(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, events = 8, 500
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range events {
+				hook(cookiesession.Event{Kind: "read", Outcome: "ok"})
+				hook(cookiesession.Event{Kind: "write", Outcome: "cookie", Bytes: 100, Cookies: 1})
+			}
+		}()
+	}
+	wg.Wait()
+	got := collect(t, reader)
+	want := map[string]map[string]int64{
+		"cookiesession.session.reads":  {"ok": workers * events},
+		"cookiesession.session.writes": {"cookie": workers * events},
+	}
+	if !reflect.DeepEqual(got.sums, want) {
+		t.Errorf("got %v, want %v", got.sums, want)
+	}
+	if p := got.hists["cookiesession.session.write.size"]["cookie"]; p.Count != workers*events || p.Sum != 100*workers*events {
+		t.Errorf("size: count %d sum %d", p.Count, p.Sum)
+	}
+}
