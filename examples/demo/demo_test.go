@@ -101,12 +101,20 @@ func (b *browser) do(method, path string, form url.Values) page {
 	return page(text)
 }
 
-func TestDemo(t *testing.T) {
-	m, err := newManager([][]byte{cookiesession.GenerateKey()})
+// newTestDemo returns the demo with a fresh key.
+func newTestDemo(t *testing.T, cfg config) *demo {
+	t.Helper()
+	d, err := newDemo([][]byte{cookiesession.GenerateKey()}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBrowser(t, newMux(m))
+	return d
+}
+
+// TestDemo: the demo without the overflow store, whose cart stops at the
+// cookie budget.
+func TestDemo(t *testing.T) {
+	b := newBrowser(t, newTestDemo(t, config{}).handler())
 
 	// The counter.
 	p := b.do("GET", "/", nil)
@@ -176,16 +184,13 @@ func TestDemo(t *testing.T) {
 }
 
 func TestDemoSocketLink(t *testing.T) {
-	m, err := newManager([][]byte{cookiesession.GenerateKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := newTestDemo(t, config{})
 	mux := http.NewServeMux()
-	registerPages(mux, m)
-	if p := newBrowser(t, m.Handler(mux)).do("GET", "/", nil); strings.Contains(string(p), socketPage) {
+	d.registerPages(mux)
+	if p := newBrowser(t, d.m.Handler(mux)).do("GET", "/", nil); strings.Contains(string(p), socketPage) {
 		t.Error("a link to a WebSocket page that does not exist")
 	}
-	if p := newBrowser(t, newMux(m)).do("GET", "/", nil); !strings.Contains(string(p), `href="`+socketPage+`"`) {
+	if p := newBrowser(t, d.handler()).do("GET", "/", nil); !strings.Contains(string(p), `href="`+socketPage+`"`) {
 		t.Error("no link to the WebSocket page")
 	}
 }

@@ -58,7 +58,8 @@ const socketIdle = 10 * time.Minute
 
 // registerSocket adds the WebSocket page, its socket, the commit handler
 // and the commit helper to mux.
-func registerSocket(mux *http.ServeMux, m *cookiesession.Manager[DemoSession]) {
+func (d *demo) registerSocket(mux *http.ServeMux) {
+	m := d.m
 	mux.HandleFunc("GET "+socketPage, func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		if s.IsNew() {
@@ -82,11 +83,36 @@ func registerSocket(mux *http.ServeMux, m *cookiesession.Manager[DemoSession]) {
 			return // Accept has answered
 		}
 		defer c.CloseNow()
+		// Close the socket as soon as its session is revoked (sign-out
+		// or "log out everywhere", in any tab) or reaches its deadline.
+		watch, stop := m.Watch(r.Context(), s)
+		defer stop()
+		go closeWhenEnded(watch, c)
 		serveSocket(r.Context(), c, m, s)
 	})
 
 	mux.Handle("POST "+socketCommit, m.CommitHandler(cookiesession.CommitOptions{}))
 	mux.Handle("GET "+socketScript, cookiesession.CommitScript())
+}
+
+// The close codes (application codes, 4000-4999) of a socket whose session
+// ended; the page shows why.
+const (
+	statusRevoked websocket.StatusCode = 4001 // the session was revoked
+	statusExpired websocket.StatusCode = 4002 // the session reached its deadline
+)
+
+// closeWhenEnded closes c, with the reason, when watch (from
+// Manager.Watch) ends because the session was revoked or expired; it
+// returns without closing when the connection ended first.
+func closeWhenEnded(watch context.Context, c *websocket.Conn) {
+	<-watch.Done()
+	switch cause := context.Cause(watch); {
+	case errors.Is(cause, cookiesession.ErrRevoked):
+		c.Close(statusRevoked, "session revoked")
+	case errors.Is(cause, cookiesession.ErrExpired):
+		c.Close(statusExpired, "session expired")
+	}
 }
 
 // serveSocket runs one socket: the counter on open, then a new counter and
