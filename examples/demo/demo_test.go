@@ -30,11 +30,17 @@ type browser struct {
 func newBrowser(t *testing.T, h http.Handler) *browser {
 	srv := httptest.NewServer(h) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
+	return newBrowserAt(t, srv.URL)
+}
+
+// newBrowserAt is a browser of its own (its own cookie jar) for the
+// server at base.
+func newBrowserAt(t *testing.T, base string) *browser {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &browser{t: t, base: srv.URL, jar: jar}
+	b := &browser{t: t, base: base, jar: jar}
 	b.c = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		b.sent = b.cookies()
 		return nil
@@ -132,6 +138,9 @@ func TestDemo(t *testing.T) {
 	if p.field("user") != "Ada" || p.field("session-id") == first || p.num(t, "visits") != 1 {
 		t.Fatalf("after sign-in: user %q, id %s (was %s), visits %s", p.field("user"), p.field("session-id"), first, p.field("visits"))
 	}
+	if note := p.field("note"); !strings.Contains(note, "Regenerate") || !strings.Contains(note, "new session") || !strings.Contains(note, "visit counter") {
+		t.Errorf("sign-in does not say that Regenerate started a new session: %q", note)
+	}
 	if p = b.do("POST", "/login", url.Values{"user": {""}}); p.field("problem") == "" {
 		t.Error("an empty name was accepted")
 	}
@@ -214,5 +223,34 @@ func TestDemoKeys(t *testing.T) {
 	keys, err = demoKeys(&out)
 	if err != nil || len(keys) != 1 || len(keys[0]) != 32 || !strings.Contains(out.String(), "not set") {
 		t.Fatalf("generated: %v, %q", err, out.String())
+	}
+}
+
+// TestDemoMetrics: the Manager's events, counted by kind and outcome, on
+// /metrics as plain text and on the index page's panel.
+func TestDemoMetrics(t *testing.T) {
+	d := newTestDemo(t, config{Overflow: true})
+	srv := httptest.NewServer(d.handler())
+	t.Cleanup(srv.Close)
+	b := newBrowserAt(t, srv.URL)
+	b.do("GET", "/", nil)
+	p := b.do("GET", "/", nil)
+	if !strings.Contains(string(p), `<td><code>read</code></td><td><code>none</code></td><td class="num">1</td>`) {
+		t.Errorf("the index page's panel lacks the first read:\n%s", p)
+	}
+	text := getText(t, srv.URL+metricsPage)
+	for _, want := range []string{
+		"# TYPE cookiesession_events_total counter\n",
+		`cookiesession_events_total{kind="read",outcome="none"} 1` + "\n",
+		`cookiesession_events_total{kind="read",outcome="ok"} 1` + "\n",
+		`cookiesession_events_total{kind="write",outcome="cookie"} 2` + "\n",
+		"demo_overflow_values 0\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(text, "cookiesession_write_bytes_total ") || strings.Contains(text, "cookiesession_write_bytes_total 0\n") {
+		t.Errorf("/metrics counts no bytes written:\n%s", text)
 	}
 }

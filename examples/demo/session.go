@@ -27,8 +27,11 @@ type CartItem struct {
 	Price int    `json:"price"` // in cents
 }
 
-// PriceText formats the price, for the page.
+// PriceText formats the unit price, for the page.
 func (it CartItem) PriceText() string { return fmt.Sprintf("€%d.%02d", it.Price/100, it.Price%100) }
+
+// TotalText formats the line's total (price times quantity), for the page.
+func (it CartItem) TotalText() string { return CartItem{Price: it.Price * it.Qty}.PriceText() }
 
 // Lines returns the cart with the lines of each product merged into one,
 // their quantities added, in the order the products were first added.

@@ -139,7 +139,17 @@ func serveSocket(ctx context.Context, c *websocket.Conn, m *cookiesession.Manage
 		s.Data.SocketCounter += cmd.Add
 		msg := socketMsg{Counter: s.Data.SocketCounter}
 		if msg.Token, err = m.CommitToken(s); err != nil {
+			// Refuse the click: undo it, so that the socket's copy of
+			// the session stays the one the browser holds.
+			s.Data.SocketCounter -= cmd.Add
+			msg.Counter = s.Data.SocketCounter
 			msg.Error = err.Error()
+			if errors.Is(err, cookiesession.ErrTooLarge) {
+				// A commit token carries the whole session and must fit
+				// the cookies: a session in the overflow store (a large
+				// cart) cannot be committed over a socket.
+				msg.Error = "refused: the session is too large for the cookies, and a commit token carries the whole session; empty the cart on the demo page and try again"
+			}
 		}
 		if err := wsjson.Write(ctx, c, msg); err != nil {
 			return
