@@ -557,13 +557,18 @@ func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, 
 	return cc.writeRaw(w.Header(), r.Header, data, now, now.Add(lifetime), now)
 }
 
-// Clear expires every cookie of the session that r carried (and removes
-// any Set-Cookie for it already on w).
+// Clear expires every cookie of the session that r carried, and the base
+// cookie in any case (the browser may hold it under this Path although r
+// did not carry it), and removes any Set-Cookie for the session already
+// on w.
 func (cc *CookieCodec) Clear(w http.ResponseWriter, r *http.Request) {
 	if cc.valid() != nil {
 		return // no cookie of an invalid name can have been set
 	}
 	cc.setCookies(w.Header(), r.Header, nil, time.Time{})
+	if !hasSetCookies(w.Header(), cc.Template.Name) {
+		w.Header().Add("Set-Cookie", expiredCookie(&cc.Template, cc.Template.Name).String())
+	}
 }
 
 // Valid reports whether cc can write its cookies: the Limits, the
@@ -622,7 +627,7 @@ func (cc *CookieCodec) writeFlags(wh, rh http.Header, data []byte, extra byte, i
 	}
 	cc.setCookiesAt(wh, rh, l.split(name, s, chunks), later(issued, now), expires)
 	return Meta{
-		Version: formatVersion, KeyID: cc.Codec.keys[0].id, Compressed: flags&flagCompressed != 0, Reference: flags&flagReference != 0,
+		Version: formatVersion, KeyID: sealedKeyID(s), Compressed: flags&flagCompressed != 0, Reference: flags&flagReference != 0,
 		Chunks: chunks, Issued: issued, Expires: expires, Size: len(s),
 	}, nil
 }

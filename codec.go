@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -82,11 +83,39 @@ type SizeError struct {
 	Limit int    // the limit, in the same unit
 }
 
+// Error says what is over which limit, in bytes (in cookies for the
+// chunk count), the option that sets the limit and how to raise it:
+//
+//	cookiesession: session cookies of "session" are 6152 bytes, over the limit of 6144 bytes set by Limits.TotalSize (…); to allow more, raise it in the options (…), or store less in the session
+//
+// It names the cookie, never a cookie value or the data.
 func (e *SizeError) Error() string {
-	if e.Name != "" {
-		return fmt.Sprintf("cookiesession: %s of %q is %d, over the limit of %d", e.What, e.Name, e.Size, e.Limit)
+	verb, unit, at, tail := "is", "bytes", "", ""
+	switch e.What {
+	case "session cookies":
+		verb = "are"
+		tail = " set by Limits.TotalSize (or by Limits.MaxChunks × Limits.CookieSize if smaller); to allow more, raise it in the options (and the proxies' header limits), or store less in the session"
+	case "cookie":
+		tail = " set by Limits.CookieSize; to allow more, raise it in the options (at most 4096)"
+	case "chunk count":
+		unit = "cookies"
+		tail = " set by Limits.MaxChunks; to allow more, raise it in the options (at most 255)"
+	case "serialized value":
+		tail = " set by MaxDecodedSize; to allow more, raise it in the options, or store less in the session"
+	case "decoded payload":
+		tail = " set by MaxDecodedSize; to allow more, raise it in the options"
+	case "inflated payload":
+		at, tail = "at least ", " set by MaxDecodedSize; to allow more, raise it in the options"
+	case "cookie value":
+		tail = " (the encoded length of MaxDecodedSize); to allow more, raise MaxDecodedSize in the options"
+	case "session subject":
+		tail = ", which is fixed: use a shorter subject"
 	}
-	return fmt.Sprintf("cookiesession: %s is %d, over the limit of %d", e.What, e.Size, e.Limit)
+	what := e.What
+	if e.Name != "" {
+		what = fmt.Sprintf("%s of %q", e.What, e.Name)
+	}
+	return fmt.Sprintf("cookiesession: %s %s %s%d %s, over the limit of %d %s%s", what, verb, at, e.Size, unit, e.Limit, unit, tail)
 }
 
 // Is reports whether target is [ErrTooLarge].
@@ -168,7 +197,7 @@ type CodecOptions struct {
 //
 // Codec satisfies gorilla/securecookie's Codec interface.
 type Codec struct {
-	keys       []codecKey // keys[0] seals
+	keys       *keySlot // the key ring, swapped whole by SetKeys
 	maxAge     time.Duration
 	compress   bool
 	maxDecoded int
@@ -184,6 +213,24 @@ type codecKey struct {
 	id   uint32
 	aead cipher.AEAD
 }
+
+// keyRing is one generation of a codec's keys: keys[0] seals, every key
+// opens. It is never modified once built; SetKeys replaces it whole.
+type keyRing struct {
+	keys []codecKey
+}
+
+// keySlot holds a codec's current key ring. Sealing and opening load it
+// once, without a lock; copies of a Codec (Inspect's) share it, so a new
+// ring reaches them too.
+type keySlot struct {
+	mu      sync.Mutex // serializes SetKeys, never taken to seal or open
+	purpose string
+	ring    atomic.Pointer[keyRing]
+}
+
+// ring returns the codec's current key ring.
+func (c *Codec) ring() *keyRing { return c.keys.ring.Load() }
 
 // NewCodec returns a codec with the default [CodecOptions] and the given
 // secrets. keys[0] seals; every key opens, so a new key goes first and the
@@ -238,12 +285,25 @@ func NewCodecWithOptions(o CodecOptions, keys ...[]byte) (*Codec, error) {
 	if purpose == "" {
 		purpose = defaultPurpose
 	}
+	r, err := newKeyRing(purpose, keys)
+	if err != nil {
+		return nil, err
+	}
+	c.keys = &keySlot{purpose: purpose}
+	c.keys.ring.Store(r)
+	return c, nil
+}
+
+// newKeyRing validates secrets (at least one, at most 255, each at least
+// MinKeySize bytes, no two alike) and derives the purpose's keys from them.
+func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("cookiesession: no key: at least one secret of 32 bytes or more is required")
 	}
 	if len(keys) > 255 {
 		return nil, fmt.Errorf("cookiesession: %d keys in the ring, at most 255", len(keys))
 	}
+	r := &keyRing{keys: make([]codecKey, 0, len(keys))}
 	for i, k := range keys {
 		if len(k) < MinKeySize {
 			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), MinKeySize)
@@ -257,14 +317,14 @@ func NewCodecWithOptions(o CodecOptions, keys ...[]byte) (*Codec, error) {
 		if err != nil {
 			return nil, err
 		}
-		for j, prev := range c.keys {
+		for j, prev := range r.keys {
 			if prev.id == ck.id {
 				return nil, fmt.Errorf("cookiesession: keys %d and %d have the same key id; generate a new key", j, i)
 			}
 		}
-		c.keys = append(c.keys, ck)
+		r.keys = append(r.keys, ck)
 	}
-	return c, nil
+	return r, nil
 }
 
 // deriveKey derives the key id (purpose-independent, so a cookie names its
@@ -285,10 +345,11 @@ func deriveKey(secret []byte, purpose string) (codecKey, error) {
 	return codecKey{id: binary.BigEndian.Uint32(id[:]), aead: aead}, nil
 }
 
-// KeyID returns the identifier that values sealed with the i-th key carry in
-// their header, as printed by the cookiesession command's inspect. It
-// panics if i is not in [0, number of keys), like a slice index.
-func (c *Codec) KeyID(i int) uint32 { return c.keys[i].id }
+// KeyID returns the identifier that values sealed with the i-th key of the
+// current ring carry in their header, as printed by the cookiesession
+// command's inspect. It panics if i is not in [0, number of keys), like a
+// slice index.
+func (c *Codec) KeyID(i int) uint32 { return c.ring().keys[i].id }
 
 // Meta describes a sealed value: what Decode checked and the session
 // manager and tools report.
@@ -482,7 +543,7 @@ func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expir
 	if chunks < 1 || chunks > 255 {
 		return "", fmt.Errorf("cookiesession: cannot seal into %d chunks", chunks)
 	}
-	k := &c.keys[0]
+	k := &c.ring().keys[0]
 	sealedLen := Overhead + len(data)
 	// One scratch buffer holds the sealed bytes, then the associated data.
 	sp := getScratch()
@@ -579,9 +640,10 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 
 	// 2. The key id picks the key: no trial decryption.
 	var k *codecKey
-	for i := range c.keys {
-		if c.keys[i].id == h.keyID {
-			k = &c.keys[i]
+	ring := c.ring() // one ring for the whole open, whatever SetKeys does meanwhile
+	for i := range ring.keys {
+		if ring.keys[i].id == h.keyID {
+			k = &ring.keys[i]
 			meta.KeyIndex = i
 			break
 		}

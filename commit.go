@@ -320,17 +320,21 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		commitFail(w, http.StatusConflict, "commit token of an earlier format; reopen the socket")
 		return
 	}
+	// The session in the token opens by the rules every session does
+	// (envelope, deadlines, revocation, the data).
 	tok := &Session[T]{m: m, req: r}
-	data, ok := tok.unframe(frame)
-	tok.Data = new(T)
-	if !ok || m.cc.Codec.ser.Unmarshal(data, tok.Data) != nil {
+	switch err := m.decode(r.Context(), tok, frame, meta); {
+	case errors.Is(err, ErrExpired):
+		commitFail(w, http.StatusGone, "session expired")
+		return
+	case errors.Is(err, ErrRevoked), errors.Is(err, ErrRevocationUnavailable):
+		commitFail(w, http.StatusForbidden, "session revoked")
+		return
+	case err != nil:
 		commitFail(w, http.StatusBadRequest, "invalid commit token")
 		return
 	}
-	if m.expired(tok, meta.Issued) {
-		commitFail(w, http.StatusGone, "session expired")
-		return
-	}
+	data := tok.saved
 
 	// 3. The browser holds this session, in one of the states the token
 	// may replace: the state its chain started from, or one the chain
@@ -353,8 +357,8 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// 4. The cookies, sealed at the token's time: a state no earlier
 	// token of the chain names, so this token and every earlier one are
 	// now stale.
-	wmeta, err := m.cc.writeRaw(w.Header(), r.Header, frame, meta.Issued, m.deadline(tok, meta.Issued), now)
-	if err != nil {
+	tok.onWire, tok.overflowKey = true, cur.overflowKey
+	if err := m.writeAt(w.Header(), r.Header, tok, data, meta.Issued, now); err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			commitFail(w, http.StatusRequestEntityTooLarge, "session too large for its cookies")
 			return
@@ -362,8 +366,6 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		commitFail(w, http.StatusInternalServerError, "sealing the session failed")
 		return
 	}
-	tok.sealedAs(wmeta)
-	tok.settle(data)
 
 	// 5. Inside the Manager's own middleware, the request's session is now
 	// the committed one, already written: the middleware must neither
@@ -372,7 +374,6 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if st, ok := r.Context().Value(m).(*state[T]); ok {
 		st.adopt(tok)
 	}
-	noStore(w.Header())
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -88,6 +88,14 @@ func New[T any](opts Options) (*Manager[T], error) {
 	return m, nil
 }
 
+// SetKeys replaces the Manager's key ring while it serves, as if it had been
+// built with Options.Keys = keys, without a restart: keys[0] seals from the
+// next write on, every key opens, and a session opened with another key is
+// re-sealed with keys[0] on its next response. Commit tokens are re-keyed
+// too. It validates keys as [New] does; on an error the old ring stays.
+// See [Codec.SetKeys] and, to follow a key file, [WatchKeyFile].
+func (m *Manager[T]) SetKeys(keys ...[]byte) error { return setKeys(keys, m.cc.Codec, m.commit) }
+
 // Name returns the session's cookie name.
 func (m *Manager[T]) Name() string { return m.opts.Name }
 
@@ -193,7 +201,8 @@ func (s *Session[T]) Touch() { s.force = true }
 
 // SetMaxAge overrides the Manager's MaxAge for this session, counted from
 // its creation: for example a long lifetime when the user ticks "remember
-// me". Zero restores the Manager's MaxAge. The session is re-sealed. A
+// me", up to [Options.MaxLifetime] (a longer one is cut to it). Zero
+// restores the Manager's MaxAge. The session is re-sealed. A
 // lifetime the session has already outlived, and any negative one (say
 // time.Until of a window that has closed), ends the session now: the
 // response clears its cookies and reports [ErrExpired] (from Save, or to
@@ -282,7 +291,7 @@ func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 	if lifetime == 0 {
 		lifetime = m.opts.MaxAge
 	}
-	d := s.created.Add(min(lifetime, MaxLifetime))
+	d := s.created.Add(min(lifetime, m.opts.MaxLifetime))
 	if m.opts.IdleTimeout > 0 {
 		if idle := t.Add(m.opts.IdleTimeout); idle.Before(d) {
 			d = idle
@@ -490,9 +499,6 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 		noStore(wh)
 		return err
 	}
-	if err := s.checkSubject(); err != nil {
-		return err
-	}
 	now := m.opts.Now()
 	// Seal strictly after the cookie this replaces, even within its
 	// millisecond or behind another server's clock: commit tokens
@@ -500,6 +506,17 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 	issued := now
 	if prev := s.meta.Issued.UnixMilli(); !s.meta.Issued.IsZero() && now.UnixMilli() <= prev {
 		issued = time.UnixMilli(prev + 1)
+	}
+	return m.writeAt(wh, rh, s, data, issued, now)
+}
+
+// writeAt seals s with data as issued at issued (a commit token's seal
+// time, or now) into wh's Set-Cookie lines: in its cookies, or in the
+// Overflow store behind a reference; the cookies' Max-Age counts from
+// now. It is the one path by which a session's cookies are written.
+func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, issued, now time.Time) error {
+	if err := s.checkSubject(); err != nil {
+		return err
 	}
 	expires := m.deadline(s, issued)
 	if !expires.After(now) {

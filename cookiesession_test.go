@@ -827,6 +827,7 @@ func TestSetMaxAge(t *testing.T) {
 	m, h := newManager[cart](t, func(o *cookiesession.Options) {
 		o.Now = clk.Now
 		o.MaxAge = 24 * time.Hour
+		o.MaxLifetime = 90 * 24 * time.Hour // "remember me" may reach it
 	})
 	var left time.Duration
 	var isNew bool

@@ -52,7 +52,10 @@
 //
 // When a request carries several cookies under the session's name (a
 // sibling subdomain can plant one), the one that authenticates is used; if
-// several do, the session is treated as absent and [ErrAmbiguous] reported.
+// several do, or if there are more distinct candidates than the search
+// bound (8 combinations, 9 distinct values per cookie name) so that the
+// search was cut short, the session is treated as absent and
+// [ErrAmbiguous] reported.
 //
 // # Keys
 //
@@ -61,11 +64,10 @@
 // ([FormatKey], [ParseKeys]); [KeysFromEnv] reads a comma-separated list
 // from COOKIESESSION_KEYS. Options.Keys[0] seals; every key opens, and a
 // session opened with another key is re-sealed with Keys[0] on its next
-// response. To rotate on a fleet: add the new key behind the old one
-// everywhere; then put it first everywhere; once every cookie the old key
-// sealed has expired (IdleTimeout, or the longest lifetime a session can
-// have), remove the old key. Putting the new key first on one server before
-// every server can open it logs users out.
+// response. A running Manager takes a new ring with [Manager.SetKeys], and
+// [WatchKeyFile] reloads it whenever a key file changes, so rotating needs
+// no restart; the steps of a rotation are in the README, section "Key
+// rotation".
 //
 // # Security properties
 //

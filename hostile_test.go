@@ -26,6 +26,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,9 +93,11 @@ func (a countingAEAD) Open(dst, nonce, ct, ad []byte) ([]byte, error) {
 
 // countOpens wraps every key of c so that n counts AEAD opens.
 func countOpens(c *Codec, n *atomic.Int64) {
-	for i := range c.keys {
-		c.keys[i].aead = countingAEAD{AEAD: c.keys[i].aead, n: n}
+	r := &keyRing{keys: slices.Clone(c.ring().keys)}
+	for i := range r.keys {
+		r.keys[i].aead = countingAEAD{AEAD: r.keys[i].aead, n: n}
 	}
+	c.keys.ring.Store(r)
 }
 
 // syncBuffer is a bytes.Buffer safe for the log package and a reader.
@@ -1061,7 +1064,7 @@ func hostileCases() []hostileCase {
 				if err != nil {
 					e.t.Fatal(err)
 				}
-				impostor.keys[0].id = e.m.cc.Codec.keys[0].id
+				impostor.ring().keys[0].id = e.m.cc.Codec.KeyID(0)
 				return []string{e.line(e.forge(forgery{codec: impostor}))}
 			},
 			check: expectOpens(1), // one attempt with the named key, no trial of others

@@ -69,9 +69,17 @@ type Options struct {
 	// MaxAge is the absolute lifetime of a session, counted from its
 	// creation (or Regenerate) and enforced by the server from the sealed
 	// creation time: renewing the cookie never extends it. Zero: 30 days.
-	// A session can override it with [Session.SetMaxAge]. At most
-	// [MaxLifetime] (400 days).
+	// A session can override it with [Session.SetMaxAge], up to
+	// MaxLifetime.
 	MaxAge time.Duration
+
+	// MaxLifetime is the longest lifetime any session can have: a longer
+	// [Session.SetMaxAge] (say for "remember me") is cut to it. A
+	// [Revoker] keeps revocations of subjects and of everything this
+	// long, so that no session they concern outlives them. Zero: MaxAge.
+	// At least MaxAge; at most 400 days (browsers keep a cookie no
+	// longer).
+	MaxLifetime time.Duration
 
 	// IdleTimeout ends a session that has not been saved for this long; a
 	// session is re-sealed when more than half of it has passed, or on
@@ -204,25 +212,25 @@ func (o Options) normalize() (Options, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	secure := !o.InsecureAllowHTTP
 	switch {
 	case len(o.Keys) == 0:
 		return o, errors.New("cookiesession: Options.Keys is empty: generate a key with GenerateKey or the cookiesession command")
 	case o.MaxAge < 0:
 		return o, errors.New("cookiesession: Options.MaxAge is negative")
-	case o.MaxAge > MaxLifetime:
-		return o, fmt.Errorf("cookiesession: Options.MaxAge %v is over MaxLifetime (%v)", o.MaxAge, MaxLifetime)
+	case o.MaxLifetime != 0 && o.MaxLifetime < o.MaxAge:
+		return o, fmt.Errorf("cookiesession: Options.MaxLifetime %v is shorter than MaxAge %v", o.MaxLifetime, o.MaxAge)
+	case max(o.MaxAge, o.MaxLifetime) > lifetimeCap:
+		return o, fmt.Errorf("cookiesession: Options.MaxAge or MaxLifetime is over 400 days, longer than browsers keep a cookie")
 	case o.IdleTimeout < 0:
 		return o, errors.New("cookiesession: Options.IdleTimeout is negative")
 	case !strings.HasPrefix(o.Path, "/"):
 		return o, fmt.Errorf("cookiesession: Options.Path %q does not start with \"/\"", o.Path)
-	case o.SameSite == http.SameSiteNoneMode && !secure:
-		return o, errors.New("cookiesession: SameSite=None requires Secure")
-	case o.Partitioned && !secure:
-		return o, errors.New("cookiesession: Partitioned requires Secure")
 	}
 	// The cookie-name prefixes, the cookie syntax and the Limits: the
 	// check every write makes.
+	if o.MaxLifetime == 0 {
+		o.MaxLifetime = o.MaxAge
+	}
 	cc := CookieCodec{Limits: o.Limits, Template: o.template()}
 	if err := cc.valid(); err != nil {
 		return o, err
@@ -240,14 +248,19 @@ func (o Options) normalize() (Options, error) {
 // prefixRule checks the rules a cookie-name prefix sets (RFC 6265bis),
 // matched without regard to case as browsers match them: a name starting
 // with "__Secure-" requires Secure; one starting with "__Host-" requires
-// Secure, no Domain and Path "/". A browser silently drops a cookie that
-// breaks them, so writing one is an error.
+// Secure, no Domain and Path "/". So do SameSite=None and Partitioned. A
+// browser silently drops a cookie that breaks them, so writing one is an
+// error.
 func prefixRule(c *http.Cookie) error {
 	switch {
 	case hasPrefixFold(c.Name, "__Host-") && (!c.Secure || c.Domain != "" || c.Path != "/"):
 		return fmt.Errorf("cookiesession: cookie name %q requires Secure, no Domain and Path \"/\" (the __Host- prefix)", c.Name)
 	case hasPrefixFold(c.Name, "__Secure-") && !c.Secure:
 		return fmt.Errorf("cookiesession: cookie name %q requires Secure (the __Secure- prefix)", c.Name)
+	case c.SameSite == http.SameSiteNoneMode && !c.Secure:
+		return errors.New("cookiesession: SameSite=None requires Secure")
+	case c.Partitioned && !c.Secure:
+		return errors.New("cookiesession: Partitioned requires Secure")
 	}
 	return nil
 }

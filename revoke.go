@@ -106,11 +106,9 @@ var ErrOverflowMissing = errors.New("cookiesession: overflowed session not in th
 // Manager without [Options.Revoker].
 var ErrNoRevoker = errors.New("cookiesession: no Revoker configured (Options.Revoker)")
 
-// MaxLifetime is the longest lifetime a session can have: a longer
-// [Options.MaxAge] or [Session.SetMaxAge] is cut to it. Browsers keep a
-// cookie at most 400 days; a revocation is kept as long, so that no session
-// it concerns can outlive it.
-const MaxLifetime = 400 * 24 * time.Hour
+// lifetimeCap is the most Options.MaxLifetime can be: browsers keep a
+// cookie at most 400 days.
+const lifetimeCap = 400 * 24 * time.Hour
 
 // SetSubject names who the session belongs to, typically the user ID at
 // login, after [Session.Regenerate]. The subject is sealed in the cookie's
@@ -198,7 +196,7 @@ func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
 		return errors.New("cookiesession: RevokeSubject with an empty subject")
 	}
 	now := m.opts.Now()
-	err := m.opts.Revoker.RevokeSubject(ctx, subject, now, now.Add(MaxLifetime))
+	err := m.opts.Revoker.RevokeSubject(ctx, subject, now, m.revokedUntil(now))
 	m.emitRevoke("subject", err)
 	return err
 }
@@ -213,9 +211,16 @@ func (m *Manager[T]) RevokeAll(ctx context.Context) error {
 		return ErrNoRevoker
 	}
 	now := m.opts.Now()
-	err := m.opts.Revoker.RevokeAll(ctx, now, now.Add(MaxLifetime))
+	err := m.opts.Revoker.RevokeAll(ctx, now, m.revokedUntil(now))
 	m.emitRevoke("all", err)
 	return err
+}
+
+// revokedUntil is the last deadline a session created before now can
+// have, on any server whose clock runs up to ClockSkew ahead: how long a
+// revocation of a subject or of everything must be kept.
+func (m *Manager[T]) revokedUntil(now time.Time) time.Time {
+	return now.Add(m.opts.MaxLifetime + max(m.cc.Codec.skew, 0))
 }
 
 // watchPoll is how often Watch re-checks a Revoker that cannot notify.

@@ -336,3 +336,47 @@ func TestRevokeWithoutRevoker(t *testing.T) {
 		t.Errorf("RevokeAll: %v", err)
 	}
 }
+
+// TestMaxLifetime: SetMaxAge is cut to MaxLifetime (zero: MaxAge), and
+// revocations of subjects are kept that long (plus the clock skew).
+func TestMaxLifetime(t *testing.T) {
+	for _, c := range []struct {
+		maxLifetime, want time.Duration
+	}{{0, 24 * time.Hour}, {48 * time.Hour, 48 * time.Hour}} {
+		rv := &untilRevoker{memRevoker: newMemRevoker()}
+		m, err := New[revUser](Options{Keys: [][]byte{hKey(1)}, MaxAge: 24 * time.Hour, MaxLifetime: c.maxLifetime, Now: func() time.Time { return hT0 }, Revoker: rv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &Session[revUser]{m: m, created: hT0, Data: new(revUser)}
+		s.SetMaxAge(90 * 24 * time.Hour)
+		if got := s.ExpiresAt().Sub(hT0); got != c.want {
+			t.Errorf("MaxLifetime %v: SetMaxAge(90 days) lasts %v, want %v", c.maxLifetime, got, c.want)
+		}
+		if err := m.RevokeSubject(context.Background(), "a"); err != nil {
+			t.Fatal(err)
+		}
+		if got := rv.until.Sub(hT0); got != c.want+time.Minute {
+			t.Errorf("MaxLifetime %v: subject revocation kept %v, want %v", c.maxLifetime, got, c.want+time.Minute)
+		}
+	}
+	for _, o := range []Options{
+		{Keys: [][]byte{hKey(1)}, MaxAge: 48 * time.Hour, MaxLifetime: 24 * time.Hour},
+		{Keys: [][]byte{hKey(1)}, MaxLifetime: 401 * 24 * time.Hour},
+	} {
+		if _, err := New[revUser](o); err == nil {
+			t.Errorf("New accepted MaxAge %v, MaxLifetime %v", o.MaxAge, o.MaxLifetime)
+		}
+	}
+}
+
+// untilRevoker records the until of the last subject revocation.
+type untilRevoker struct {
+	*memRevoker
+	until time.Time
+}
+
+func (r *untilRevoker) RevokeSubject(ctx context.Context, subject string, at, until time.Time) error {
+	r.until = until
+	return r.memRevoker.RevokeSubject(ctx, subject, at, until)
+}

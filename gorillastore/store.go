@@ -52,22 +52,16 @@
 package gorillastore
 
 import (
-	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 )
-
-// DefaultLifetime is the server-side lifetime of a session whose cookie
-// has no Max-Age (Options.MaxAge == 0): 30 days, gorilla's default MaxAge.
-const DefaultLifetime = 30 * 24 * time.Hour
 
 // Options configures a [Store]. [New] validates it; a bad configuration is
 // an error there, never at request time. The zero value of every field but
@@ -143,7 +137,7 @@ var _ sessions.Store = (*Store)(nil)
 func defaultSessionOptions() *sessions.Options {
 	return &sessions.Options{
 		Path:     "/",
-		MaxAge:   int(DefaultLifetime / time.Second),
+		MaxAge:   int(cookiesession.DefaultMaxAge / time.Second),
 		HttpOnly: true,
 		Secure:   true,
 		SameSite: http.SameSiteLaxMode,
@@ -158,7 +152,7 @@ func New(o Options) (*Store, error) {
 		return nil, errors.New("cookiesession: gorillastore Options.Lifetime is negative")
 	}
 	if o.Lifetime == 0 {
-		o.Lifetime = DefaultLifetime
+		o.Lifetime = cookiesession.DefaultMaxAge
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -177,18 +171,16 @@ func New(o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Let the core validate the limits and the cookie attributes.
+	// The core's check of the limits and the cookie attributes (the one
+	// every write makes), on the default options; Save checks each
+	// session's own.
 	sopts := defaultSessionOptions()
 	if o.Session != nil {
 		c := *o.Session
 		sopts = &c
 	}
-	if _, err := cookiesession.New[struct{}](cookiesession.Options{
-		Name: "session", Keys: o.Keys, Limits: o.Limits,
-		Path: sopts.Path, Domain: sopts.Domain,
-		InsecureAllowHTTP: !sopts.Secure, InsecureAllowScriptAccess: !sopts.HttpOnly,
-		SameSite: sopts.SameSite, Partitioned: sopts.Partitioned,
-	}); err != nil {
+	cc := cookiesession.CookieCodec{Codec: codec, Limits: o.Limits, Template: template("session", sopts)}
+	if err := cc.Valid(); err != nil {
 		return nil, err
 	}
 	for i, c := range o.Legacy {
@@ -204,6 +196,13 @@ func New(o Options) (*Store, error) {
 		now:      o.Now,
 	}, nil
 }
+
+// SetKeys replaces the Store's key ring while it serves, without a
+// restart: keys[0] seals from the next Save on and every key opens, as if
+// the Store had been built with Options.Keys = keys. It validates keys as
+// [New] does; on an error the old ring stays. Options.Legacy is not
+// affected. To follow a key file, pass it to cookiesession.WatchKeyFile.
+func (s *Store) SetKeys(keys ...[]byte) error { return s.cc.Codec.SetKeys(keys...) }
 
 // MaxAge sets the default MaxAge of new sessions, in seconds, as gorilla's
 // CookieStore.MaxAge does. It does not change Lifetime.
@@ -305,10 +304,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		opts = s.defaults()
 	}
 	cc := s.cc
-	cc.Template = http.Cookie{
-		Name: name, Path: opts.Path, Domain: opts.Domain, Secure: opts.Secure,
-		HttpOnly: opts.HttpOnly, SameSite: opts.SameSite, Partitioned: opts.Partitioned,
-	}
+	cc.Template = template(name, opts)
 	// The core's check (the one cookiesession.New makes): a cookie the
 	// browser would drop, such as a __Host- name with a Path other than
 	// "/", is an error, for a deletion too.
@@ -317,13 +313,6 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	}
 	if opts.MaxAge < 0 {
 		cc.Clear(w, r)
-		if !hasSetCookie(w.Header(), name) {
-			// Delete the base cookie even when r did not carry it (the
-			// browser may hold it under this Path), as gorilla does.
-			c := cc.Template
-			c.MaxAge, c.Expires = -1, time.Unix(0, 0).UTC()
-			w.Header().Add("Set-Cookie", c.String())
-		}
 		cookiesession.NoSharedCache(w.Header())
 		return nil
 	}
@@ -349,13 +338,12 @@ func (s *Store) defaults() *sessions.Options {
 	return s.Options
 }
 
-func hasSetCookie(h http.Header, name string) bool {
-	for _, line := range h["Set-Cookie"] {
-		if strings.HasPrefix(line, name+"=") {
-			return true
-		}
+// template is the cookie of the session name with opts' attributes.
+func template(name string, opts *sessions.Options) http.Cookie {
+	return http.Cookie{
+		Name: name, Path: opts.Path, Domain: opts.Domain, Secure: opts.Secure,
+		HttpOnly: opts.HttpOnly, SameSite: opts.SameSite, Partitioned: opts.Partitioned,
 	}
-	return false
 }
 
 // validName reports a name that cannot be a cookie name.
@@ -369,7 +357,5 @@ func validName(name string) error {
 
 // newID returns a random 128-bit session ID in base64url.
 func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	return base64.RawURLEncoding.EncodeToString(cookiesession.GenerateKey()[:16])
 }

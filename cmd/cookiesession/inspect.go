@@ -32,6 +32,7 @@ The input, from the arguments or else standard input, is any of:
   name=value pairs:     session=...; session.1=...
   a bare value:         the value of the base cookie (one chunk only)
 Other header lines (as in a dumped request or response) are ignored.
+Quotes pasted around the input, a line, a value or the keys are removed.
 
 The keys come from -keys-file, -keys or COOKIESESSION_KEYS, in the form
 cookiesession keygen prints; prefer the file or the environment to -keys,
@@ -62,10 +63,7 @@ func runInspect(e *env, args []string) int {
 		keysFile     = fs.String("keys-file", "", "read the comma-separated keys from `file`")
 		maxAge       = fs.Duration("max-age", cookiesession.DefaultMaxAge, "the application's Options.MaxAge")
 		idleTimeout  = fs.Duration("idle-timeout", 0, "the application's Options.IdleTimeout (0: none)")
-		cookieSize   = fs.Int("cookie-size", 0, "the application's Options.Limits.CookieSize (0: 4000)")
-		maxChunks    = fs.Int("max-chunks", 0, "the application's Options.Limits.MaxChunks (0: 10)")
-		totalSize    = fs.Int("total-size", 0, "the application's Options.Limits.TotalSize (0: 6144)")
-		maxDecoded   = fs.Int("max-decoded", 0, "the application's Options.MaxDecodedSize (0: 65536)")
+		limits       = addLimitFlags(fs)
 		allowExpired = fs.Bool("allow-expired", false, "print an expired session, marked EXPIRED, instead of failing")
 		jsonOut      = fs.Bool("json", false, "print one JSON object")
 	)
@@ -84,8 +82,8 @@ func runInspect(e *env, args []string) int {
 		Keys:           keys,
 		MaxAge:         *maxAge,
 		IdleTimeout:    *idleTimeout,
-		Limits:         cookiesession.Limits{CookieSize: *cookieSize, MaxChunks: *maxChunks, TotalSize: *totalSize},
-		MaxDecodedSize: *maxDecoded,
+		Limits:         limits.limits(),
+		MaxDecodedSize: *limits.maxDecoded,
 	})
 	if err != nil {
 		return usageErr(e, cmd, "%s", msg(err))
@@ -156,22 +154,45 @@ func loadKeys(list, file string, listSet bool) ([][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading -keys-file: %w", err)
 		}
-		keys, err := cookiesession.ParseKeys(string(b))
+		keys, err := parseKeys(string(b))
 		if err != nil {
 			return nil, fmt.Errorf("%w (from -keys-file)", err)
 		}
 		return keys, nil
 	case listSet:
-		keys, err := cookiesession.ParseKeys(list)
+		keys, err := parseKeys(list)
 		if err != nil {
 			return nil, fmt.Errorf("%w (from -keys)", err)
 		}
 		return keys, nil
 	}
-	if _, ok := os.LookupEnv(cookiesession.KeysEnv); !ok {
+	env, ok := os.LookupEnv(cookiesession.KeysEnv)
+	if !ok {
 		return nil, fmt.Errorf("no keys: set %s or pass -keys-file", cookiesession.KeysEnv)
 	}
-	return cookiesession.KeysFromEnv()
+	keys, err := parseKeys(env)
+	if err != nil {
+		return nil, fmt.Errorf("%w (from %s)", err, cookiesession.KeysEnv)
+	}
+	return keys, nil
+}
+
+// parseKeys is cookiesession.ParseKeys after removing quotes around the
+// list and around each key (see unquote), as an env file or a shell leaves
+// them. Its errors name positions, never keys.
+func parseKeys(list string) ([][]byte, error) {
+	if u, ok := unquote(list); ok && !strings.ContainsAny(u, `"'`) {
+		list = u // "k1,k2"; but not 'k1','k2', whose quotes are each key's
+	}
+	fields := strings.Split(list, ",")
+	for i, f := range fields {
+		fields[i], _ = unquote(f)
+	}
+	keys, err := cookiesession.ParseKeys(strings.Join(fields, ","))
+	if err != nil && strings.ContainsAny(list, `"'`) {
+		return nil, fmt.Errorf("%w; the keys hold quote characters: remove them", err)
+	}
+	return keys, err
 }
 
 // cookiePair is one cookie of the input.
@@ -182,10 +203,15 @@ type cookiePair struct{ name, value string }
 // name=value lists, or a bare value for the cookie called name. Other
 // header lines are ignored. It never fails: what it cannot read it skips,
 // and the caller reports a missing or unopenable cookie.
+//
+// Quotes around the whole input, around a line or around a value are
+// removed (one level, see unquote): a header pasted in quotes is read as
+// the header.
 func parseCookieInput(text, name string) []cookiePair {
 	var pairs []cookiePair
+	text, _ = unquote(text)
 	for line := range strings.Lines(text) {
-		line = strings.TrimSpace(line)
+		line, _ = unquote(line)
 		if line == "" {
 			continue
 		}
@@ -196,9 +222,10 @@ func parseCookieInput(text, name string) []cookiePair {
 			case "cookie":
 				pairs = append(pairs, cookieList(value)...)
 			case "set-cookie":
-				c, err := http.ParseSetCookie(value)
-				if err == nil && c.Value != "" && c.MaxAge >= 0 {
-					pairs = append(pairs, cookiePair{c.Name, c.Value})
+				if c, err := http.ParseSetCookie(value); err == nil && c.MaxAge >= 0 {
+					if v, _ := unquote(c.Value); v != "" {
+						pairs = append(pairs, cookiePair{c.Name, v})
+					}
 				}
 			}
 			continue
@@ -217,12 +244,13 @@ func parseCookieInput(text, name string) []cookiePair {
 var setCookieAttrs = []string{"path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "partitioned", "priority"}
 
 // cookieList splits a "name=value; name=value" list, skipping empty values
-// and cookie attributes.
+// and cookie attributes, and unquotes the values.
 func cookieList(s string) []cookiePair {
 	var pairs []cookiePair
 	for part := range strings.SplitSeq(s, ";") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		k, v = strings.TrimSpace(k), strings.Trim(strings.TrimSpace(v), `"`)
+		k = strings.TrimSpace(k)
+		v, _ = unquote(v)
 		if !ok || k == "" || v == "" || slices.Contains(setCookieAttrs, strings.ToLower(k)) {
 			continue
 		}
@@ -275,7 +303,10 @@ func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header
 		}
 		return "the session expired; pass -allow-expired to print it"
 	case errors.Is(err, cookiesession.ErrTooLarge):
-		return fmt.Sprintf("the session does not open: %s (if the application changed Options.Limits or MaxDecodedSize, pass the same -cookie-size, -max-chunks, -total-size or -max-decoded)", msg(err))
+		// The library's advice (raise the limit in the options) is for
+		// the application; here the flags must match it.
+		text, _, _ := strings.Cut(msg(err), "; to allow more")
+		return fmt.Sprintf("the session does not open: %s (if the application changed Options.Limits or MaxDecodedSize, pass the same -cookie-size, -max-chunks, -total-size or -max-decoded)", text)
 	case errors.Is(err, cookiesession.ErrAmbiguous):
 		return fmt.Sprintf("the session does not open: %s (the input holds more than one session)", msg(err))
 	case errors.Is(err, cookiesession.ErrInvalid):
@@ -298,6 +329,9 @@ func diagnose(name string, pairs []cookiePair, ring []uint32) string {
 	}
 	if base == "" {
 		return fmt.Sprintf("the input has chunk cookies but no base cookie %q", name)
+	}
+	if strings.ContainsAny(base, `"'`) {
+		return "the value holds quote characters, which a sealed value never does: remove them"
 	}
 	hd, ok := peekHeader(base)
 	if !ok {

@@ -11,6 +11,7 @@
 //	cookiesession keygen [-n N]
 //	cookiesession inspect [flags] [header ...]
 //	cookiesession size [flags] [file]
+//	cookiesession size [limit flags] -chart out.svg
 //	cookiesession help [command]
 //
 // Every command prints its usage with -h.
@@ -48,10 +49,21 @@
 // size reads a JSON payload from a file or standard input and prints what
 // a session holding it costs: sealed bytes, the cookies and the bytes of
 // each under the default budgets (4000 bytes a cookie, 10 cookies, 6144
-// bytes in all), with and without compression, the length of the Cookie
-// header line the browser sends back, whether it fits, and the same
-// payload through gorilla/securecookie (JSON serializer, AES-256) for
-// comparison. -json prints one JSON object.
+// bytes in all) or the application's (-cookie-size, -max-chunks,
+// -total-size, -max-decoded, as for inspect), with and without
+// compression, the length of the Cookie header line the browser sends
+// back, whether it fits, and the same payload through
+// gorilla/securecookie (JSON serializer, AES-256) for comparison. -json
+// prints one JSON object. -chart file draws an SVG chart of cookie bytes
+// and cookies against session JSON size for generated payloads of growing
+// size instead; the repository's docs/size-chart.svg is its output.
+//
+// # Input
+//
+// Every input, a Cookie header, a cookie value, a key list, a JSON
+// payload, may come with one level of quotes around it, single or double,
+// as a shell, a copied log line or an env file leaves them: they are
+// removed. Quotes that remain are named in the error.
 //
 // # Exit status
 //
@@ -59,8 +71,8 @@
 //	1  a negative answer: inspect found no session cookie, or one that
 //	   does not open (tampered, sealed with another key, expired without
 //	   -allow-expired, over a limit, ambiguous); size found that the
-//	   payload does not fit the default budgets (judged with compression
-//	   when -compress is given)
+//	   payload does not fit the budgets (judged with compression when
+//	   -compress is given)
 //	2  the command could not run as asked: unknown command, bad flags or
 //	   arguments, missing or malformed keys, unreadable or non-JSON input
 //
@@ -74,6 +86,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/cookiesession/cookiesession"
 )
 
 // Exit statuses, documented in the package comment and the usage text.
@@ -197,6 +211,59 @@ func parseFlags(e *env, fs *flag.FlagSet, args []string) ([]string, int) {
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
+}
+
+// limitFlags are the flags that give an application's size limits, the
+// same for every command that opens or seals a session (inspect, size).
+type limitFlags struct {
+	cookieSize, maxChunks, totalSize, maxDecoded *int
+}
+
+// addLimitFlags defines -cookie-size, -max-chunks, -total-size and
+// -max-decoded on fs.
+func addLimitFlags(fs *flag.FlagSet) limitFlags {
+	return limitFlags{
+		cookieSize: fs.Int("cookie-size", 0, fmt.Sprintf("the application's Options.Limits.CookieSize (0: %d)", cookiesession.DefaultCookieSize)),
+		maxChunks:  fs.Int("max-chunks", 0, fmt.Sprintf("the application's Options.Limits.MaxChunks (0: %d)", cookiesession.DefaultMaxChunks)),
+		totalSize:  fs.Int("total-size", 0, fmt.Sprintf("the application's Options.Limits.TotalSize (0: %d)", cookiesession.DefaultTotalSize)),
+		maxDecoded: fs.Int("max-decoded", 0, "the application's Options.MaxDecodedSize (0: 65536)"),
+	}
+}
+
+// limits returns the Limits the flags give, zero meaning the default as
+// in Options.
+func (f limitFlags) limits() cookiesession.Limits {
+	return cookiesession.Limits{CookieSize: *f.cookieSize, MaxChunks: *f.maxChunks, TotalSize: *f.totalSize}
+}
+
+// budgets returns the limits the flags give with the defaults filled in,
+// for printing.
+func (f limitFlags) budgets() budgets {
+	b := budgets{*f.cookieSize, *f.maxChunks, *f.totalSize}
+	if b.CookieSize == 0 {
+		b.CookieSize = cookiesession.DefaultCookieSize
+	}
+	if b.MaxChunks == 0 {
+		b.MaxChunks = cookiesession.DefaultMaxChunks
+	}
+	if b.TotalSize == 0 {
+		b.TotalSize = cookiesession.DefaultTotalSize
+	}
+	return b
+}
+
+// unquote removes spaces and then one level of matching quotes, single or
+// double, around s, as a shell, a copied log line or an env file leaves
+// them around a Cookie header, a cookie value, a key list or a JSON
+// document. It reports whether it removed quotes. Every input of the
+// commands goes through it, so that "Cookie: a=b" in quotes reads as the
+// header it is rather than as a cookie named `"Cookie: a`.
+func unquote(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
+		return strings.TrimSpace(s[1 : len(s)-1]), true
+	}
+	return s, false
 }
 
 // usageErr prints a one-line error and the hint to run -h, and returns

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,8 +81,15 @@ func New(t testing.TB) context.Context {
 	t.Helper()
 	execPath := findChromium()
 	if execPath == "" {
-		const msg = "browsertest: Chromium not found (looked for chromium and chromium-browser on PATH, and " +
-			debianChromium + "); install Debian's chromium package: apt-get install -y chromium"
+		// Go's test cache replays this skip as a pass until the test's
+		// inputs change, and it does not see a browser installed since:
+		// it hashes the environment variables a test reads and the files
+		// it opens or stats, but only files inside the module. Hence the
+		// -count=1 in the message.
+		top, _, _ := strings.Cut(t.Name(), "/")
+		msg := "browsertest: Chromium not found (looked for chromium and chromium-browser on PATH, and " +
+			debianChromium + "); to run this test, install Debian's chromium package (apt-get install -y chromium), " +
+			"then run it with -count=1 so that Go's test cache does not replay this skip: go test -count=1 -run '^" + top + "$' in this package"
 		if os.Getenv("CI") != "" {
 			t.Fatal(msg + " (CI is set, so a missing browser is a failure)")
 		}

@@ -1,0 +1,201 @@
+package gorillastore
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/cookiesession/cookiesession"
+)
+
+// ringKeyID returns the key id values sealed with secret carry.
+func ringKeyID(t *testing.T, secret []byte) uint32 {
+	t.Helper()
+	c, err := cookiesession.NewCodec(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.KeyID(0)
+}
+
+// storeUser is a browser with its own cookie jar, and the session it
+// last saw.
+type storeUser struct {
+	name   string
+	jar    *cookiejar.Jar
+	client *http.Client
+	n      int
+	id     string
+}
+
+// storeView is what the load handler answers.
+type storeView struct {
+	New bool   `json:"new"`
+	ID  string `json:"id"`
+	N   int    `json:"n"`
+}
+
+// inc visits the site and returns an error unless it answered with the
+// user's session, its counter one higher.
+func (u *storeUser) inc(srv *httptest.Server) error {
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	req.Header.Set("X-User", u.name)
+	resp, err := u.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var v storeView
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return fmt.Errorf("%s: status %d: %v", u.name, resp.StatusCode, err)
+	}
+	kept := !v.New && v.ID == u.id && v.N == u.n+1
+	was := u.n
+	u.n, u.id = v.N, v.ID
+	if !kept {
+		return fmt.Errorf("%s: session lost: new %v, n %d after %d", u.name, v.New, v.N, was)
+	}
+	return nil
+}
+
+// sealedWith returns the key id in the header of the user's cookie "s".
+func (u *storeUser) sealedWith(srv *httptest.Server) uint32 {
+	su, _ := url.Parse(srv.URL)
+	for _, c := range u.jar.Cookies(su) {
+		if c.Name == "s" && len(c.Value) >= 12 {
+			raw, err := base64.RawURLEncoding.DecodeString(c.Value[:12])
+			if err == nil {
+				return binary.BigEndian.Uint32(raw[1:5])
+			}
+		}
+	}
+	return 0
+}
+
+// A Store's ring is replaced while requests are in flight, K1 → [K2 K1] →
+// [K2]: no session sealed with a key still in the ring is lost, each Save
+// re-seals with K2 once it leads, and a session still sealed with K1 when
+// K1 goes fails as ErrInvalid once, then starts over. A rejected ring
+// leaves the Store's keys alone.
+func TestStoreSetKeys(t *testing.T) {
+	const (
+		active  = 10
+		perUser = 50
+	)
+	k1, k2 := bytes.Repeat([]byte("1"), 32), bytes.Repeat([]byte("2"), 32)
+	id1, id2 := ringKeyID(t, k1), ringKeyID(t, k2)
+	store := newStore(t, func(o *Options) { o.Keys = [][]byte{k1} })
+	if err := store.SetKeys(k2, k2); err == nil {
+		t.Error("SetKeys with the same key twice: no error")
+	}
+	if err := store.SetKeys(); err == nil {
+		t.Error("SetKeys with no key: no error")
+	}
+
+	var mu sync.Mutex
+	reports := map[string][]error{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := store.Get(r, "s")
+		if err != nil {
+			mu.Lock()
+			reports[r.Header.Get("X-User")] = append(reports[r.Header.Get("X-User")], err)
+			mu.Unlock()
+		}
+		n, _ := s.Values["n"].(int)
+		s.Values["n"] = n + 1
+		if err := s.Save(r, w); err != nil {
+			fail(w, "save: %v", err)
+			return
+		}
+		json.NewEncoder(w).Encode(storeView{New: s.IsNew, ID: s.ID, N: n + 1})
+	}))
+	defer srv.Close()
+	transport := &http.Transport{}
+	defer transport.CloseIdleConnections()
+	takeReports := func() map[string][]error {
+		mu.Lock()
+		defer mu.Unlock()
+		r := reports
+		reports = map[string][]error{}
+		return r
+	}
+
+	users := make([]*storeUser, active+1) // the last one goes idle
+	for i := range users {
+		jar, _ := cookiejar.New(nil)
+		u := &storeUser{name: fmt.Sprint("u", i), jar: jar, client: &http.Client{Jar: jar, Transport: transport}}
+		u.inc(srv) // a new session: "lost" as there was none
+		if u.n != 1 || u.sealedWith(srv) != id1 {
+			t.Fatalf("%s: first visit: n=%d, key %08x, want 1 and K1 %08x", u.name, u.n, u.sealedWith(srv), id1)
+		}
+		users[i] = u
+	}
+	idle := users[active]
+	takeReports()
+
+	load := func(ring ...[]byte) {
+		t.Helper()
+		var done atomic.Int64
+		half, reloaded := make(chan struct{}), make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			<-half
+			if err := store.SetKeys(ring...); err != nil {
+				t.Error(err)
+			}
+			close(reloaded)
+		})
+		for _, u := range users[:active] {
+			wg.Go(func() {
+				for range perUser {
+					if err := u.inc(srv); err != nil {
+						t.Error(err)
+					}
+					if done.Add(1) == active*perUser/2 {
+						close(half)
+					}
+				}
+				<-reloaded
+				if err := u.inc(srv); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+
+	load(k2, k1)
+	for u, errs := range takeReports() {
+		t.Errorf("after [K2 K1]: %s had errors: %v", u, errs)
+	}
+	for _, u := range users[:active] {
+		if got := u.sealedWith(srv); got != id2 {
+			t.Errorf("after [K2 K1]: %s sealed with %08x, want K2 %08x", u.name, got, id2)
+		}
+	}
+
+	load(k2)
+	for u, errs := range takeReports() {
+		t.Errorf("after [K2]: %s had errors: %v", u, errs)
+	}
+	for range 2 {
+		idle.inc(srv)
+	}
+	got := takeReports()
+	if errs := got[idle.name]; len(got) != 1 || len(errs) != 1 || !errors.Is(errs[0], cookiesession.ErrInvalid) {
+		t.Errorf("after [K2], the idle user's two visits reported %v, want one ErrInvalid", got)
+	}
+	if idle.n != 2 || idle.sealedWith(srv) != id2 {
+		t.Errorf("idle user: n=%d, key %08x, want a new session at 2, sealed with K2 %08x", idle.n, idle.sealedWith(srv), id2)
+	}
+}

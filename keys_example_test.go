@@ -1,0 +1,53 @@
+package cookiesession_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cookiesession/cookiesession"
+)
+
+// A Manager whose keys come from a file, reloaded whenever the file changes
+// (a Kubernetes Secret volume, a file a secret agent renders). In a server,
+// WatchKeyFile runs in its own goroutine until the server's context ends;
+// here it stops after its first read.
+func ExampleWatchKeyFile() {
+	dir, err := os.MkdirTemp("", "keys")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	keyFile := filepath.Join(dir, "keys")
+	ring := cookiesession.FormatKey(cookiesession.GenerateKey()) + "," + cookiesession.FormatKey(cookiesession.GenerateKey())
+	if err := os.WriteFile(keyFile, []byte(ring+"\n"), 0o600); err != nil {
+		log.Fatal(err)
+	}
+
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		log.Fatal(err)
+	}
+	keys, err := cookiesession.ParseKeys(string(b))
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := cookiesession.New[struct{ User string }](cookiesession.Options{Keys: keys})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cookiesession.WatchKeyFile(ctx, keyFile, time.Minute, func(keys ...[]byte) error {
+		defer cancel() // for the example only: stop after the first read
+		if err := m.SetKeys(keys...); err != nil {
+			return err
+		}
+		fmt.Println("session keys reloaded:", len(keys))
+		return nil
+	}, func(err error) { fmt.Println(err) })
+	// Output: session keys reloaded: 2
+}

@@ -1,0 +1,532 @@
+package cookiesession
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// keyID returns the id of the key derived from secret.
+func keyID(t *testing.T, secret []byte) uint32 {
+	t.Helper()
+	c, err := NewCodec(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.KeyID(0)
+}
+
+// ringIDs returns the key ids of c's current ring, in order.
+func ringIDs(c *Codec) []uint32 {
+	var ids []uint32
+	for _, k := range c.ring().keys {
+		ids = append(ids, k.id)
+	}
+	return ids
+}
+
+func TestCodecSetKeys(t *testing.T) {
+	k1, k2 := hKey(31), hKey(32)
+	id1, id2 := keyID(t, k1), keyID(t, k2)
+	c, err := NewCodec(k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := c.Encode("s", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	many := make([][]byte, 256)
+	for i := range many {
+		many[i] = hKey(1000 + i)
+	}
+	for name, ring := range map[string][][]byte{
+		"no key":    nil,
+		"short key": {k2, k1[:MinKeySize-1]},
+		"same key":  {k2, k1, k2},
+		"256 keys":  many,
+	} {
+		err := c.SetKeys(ring...)
+		if err == nil || !strings.HasPrefix(err.Error(), "cookiesession: ") {
+			t.Errorf("SetKeys(%s) = %v, want a cookiesession error", name, err)
+		}
+		if got := ringIDs(c); len(got) != 1 || got[0] != id1 {
+			t.Errorf("after SetKeys(%s) failed, ring %08x, want the old one [%08x]", name, got, id1)
+		}
+	}
+
+	// Add the new key first: it seals, the old one still opens.
+	if err := c.SetKeys(k2, k1); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	meta, err := c.DecodeMeta("s", v1, &n)
+	if err != nil || n != 1 || meta.KeyIndex != 1 || meta.KeyID != id1 {
+		t.Errorf("old value under [K2 K1]: n=%d, KeyIndex %d, KeyID %08x, %v", n, meta.KeyIndex, meta.KeyID, err)
+	}
+	v2, err := c.Encode("s", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := sealedKeyID(v2); id != id2 || c.KeyID(0) != id2 || c.KeyID(1) != id1 {
+		t.Errorf("sealed with %08x, KeyID(0) %08x, KeyID(1) %08x; want %08x, %08x, %08x", id, c.KeyID(0), c.KeyID(1), id2, id2, id1)
+	}
+
+	// Remove the old key: its values stop opening, the new ones do not.
+	if err := c.SetKeys(k2); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Decode("s", v1, &n); !errors.Is(err, ErrInvalid) {
+		t.Errorf("old value after its key was removed: %v, want ErrInvalid", err)
+	}
+	if err := c.Decode("s", v2, &n); err != nil || n != 2 {
+		t.Errorf("new value: n=%d, %v", n, err)
+	}
+}
+
+// A ring set later is derived under the codec's own purpose, exactly as
+// NewCodecWithOptions derives it.
+func TestCodecSetKeysKeepsPurpose(t *testing.T) {
+	k1, k2 := hKey(33), hKey(34)
+	csrf, err := NewCodecWithOptions(CodecOptions{Purpose: "csrf"}, k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie, err := NewCodec(k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := NewCodecWithOptions(CodecOptions{Purpose: "csrf"}, k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := csrf.SetKeys(k2); err != nil {
+		t.Fatal(err)
+	}
+	if err := cookie.SetKeys(k2); err != nil {
+		t.Fatal(err)
+	}
+	v, err := fresh.Encode("s", "token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s string
+	if err := csrf.Decode("s", v, &s); err != nil || s != "token" {
+		t.Errorf("re-keyed csrf codec opening a fresh csrf codec's value: %q, %v", s, err)
+	}
+	if err := cookie.Decode("s", v, &s); !errors.Is(err, ErrInvalid) {
+		t.Errorf("cookie codec opened a csrf value: %v", err)
+	}
+}
+
+// Manager.SetKeys re-keys the cookie codec and the commit-token codec
+// together, and a bad ring changes neither.
+func TestManagerSetKeys(t *testing.T) {
+	k1, k2, k3 := hKey(35), hKey(36), hKey(37)
+	m, err := New[hData](Options{Keys: [][]byte{k1}, InsecureAllowHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetKeys(k2, k2); err == nil {
+		t.Error("SetKeys with the same key twice: no error")
+	}
+	if m.cc.Codec.KeyID(0) != keyID(t, k1) || m.commit.KeyID(0) != keyID(t, k1) {
+		t.Error("a rejected ring replaced a key")
+	}
+
+	if err := m.SetKeys(k2, k3); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := ringIDs(m.cc.Codec), ringIDs(m.commit); fmt.Sprint(a) != fmt.Sprint(b) || len(a) != 2 {
+		t.Errorf("cookie ring %08x, commit ring %08x: want both [K2 K3]", a, b)
+	}
+
+	// Inspect works on a copy of the codec: it sees the new ring too.
+	if err := m.SetKeys(k1); err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{"Cookie": {cookieLine(m.Name(), loginWith(t, m, 10))}}
+	if err := m.SetKeys(k2, k1); err != nil {
+		t.Fatal(err)
+	}
+	if in, err := m.Inspect(h, true); err != nil || in.Meta.KeyIndex != 1 {
+		t.Errorf("Inspect after SetKeys: %+v, %v", in, err)
+	}
+}
+
+// keyUser is a browser of the load test: its own cookie jar, and what the
+// server last told it.
+type keyUser struct {
+	name   string
+	client *http.Client
+	jar    *cookiejar.Jar
+	n      int
+	id     string
+}
+
+// inc visits /inc and returns an error unless the server answered with the
+// user's session, its counter one higher. A user whose session was lost
+// (new, or another ID) takes the new one, so that the next visit is
+// checked against it.
+func (u *keyUser) inc(srv *httptest.Server) error {
+	req, _ := http.NewRequest("GET", srv.URL+"/inc", nil)
+	req.Header.Set("X-User", u.name)
+	resp, err := u.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var v hView
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return fmt.Errorf("%s: status %d: %v", u.name, resp.StatusCode, err)
+	}
+	kept := !v.New && v.ID == u.id && v.N == u.n+1
+	was := u.n
+	u.n, u.id = v.N, v.ID
+	if !kept {
+		return fmt.Errorf("%s: session lost: new %v, n %d after %d", u.name, v.New, v.N, was)
+	}
+	return nil
+}
+
+// sealedWith returns the key id of the user's session cookie.
+func (u *keyUser) sealedWith(srv *httptest.Server) uint32 {
+	su, _ := url.Parse(srv.URL)
+	for _, c := range u.jar.Cookies(su) {
+		if c.Name == DefaultName {
+			return sealedKeyID(c.Value)
+		}
+	}
+	return 0
+}
+
+// The ring is replaced while 1,000 requests are in flight, twice: K1 →
+// [K2 K1] → [K2]. No session sealed with a key still in the ring is lost,
+// sessions sealed with K1 are re-sealed with K2 once K2 leads, and after K1
+// is removed each session still sealed with it fails as ErrInvalid exactly
+// once (its next response carries a new session, which then holds).
+func TestSetKeysUnderLoad(t *testing.T) {
+	const (
+		active   = 20 // users who keep coming back
+		late     = 5  // come back once between the two reloads
+		gone     = 5  // come back only after K1 is removed
+		requests = 1000
+		perUser  = requests / active
+	)
+	k1, k2 := hKey(41), hKey(42)
+	id1, id2 := keyID(t, k1), keyID(t, k2)
+
+	var mu sync.Mutex
+	reports := map[string][]error{}
+	m, err := New[hData](Options{
+		Keys: [][]byte{k1}, InsecureAllowHTTP: true,
+		OnError: func(r *http.Request, err error) {
+			mu.Lock()
+			reports[r.Header.Get("X-User")] = append(reports[r.Header.Get("X-User")], err)
+			mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hHandler(m))
+	defer srv.Close()
+	transport := &http.Transport{MaxIdleConnsPerHost: active}
+	defer transport.CloseIdleConnections()
+
+	newUsers := func(kind string, n int) []*keyUser {
+		us := make([]*keyUser, n)
+		for i := range us {
+			jar, _ := cookiejar.New(nil)
+			us[i] = &keyUser{name: fmt.Sprintf("%s%d", kind, i), jar: jar, client: &http.Client{Jar: jar, Transport: transport}}
+			// A first visit makes the session (N=1), sealed with K1.
+			u := us[i]
+			u.inc(srv) // "lost": there was no session yet
+			if u.n != 1 || u.id == "" {
+				t.Fatalf("%s: first visit: n=%d, id %q", u.name, u.n, u.id)
+			}
+			if got := u.sealedWith(srv); got != id1 {
+				t.Fatalf("%s: sealed with %08x, want K1 %08x", u.name, got, id1)
+			}
+		}
+		return us
+	}
+	actives, lates, gones := newUsers("active", active), newUsers("late", late), newUsers("gone", gone)
+	takeReports := func() map[string][]error {
+		mu.Lock()
+		defer mu.Unlock()
+		r := reports
+		reports = map[string][]error{}
+		return r
+	}
+	takeReports() // the first visits found no cookie: nothing to report
+
+	// load runs perUser requests for every active user, all users at once,
+	// replaces the ring with ring once half of the requests are answered, and
+	// then lets each active user make one more request, and each of after
+	// make three.
+	load := func(ring [][]byte, after []*keyUser) {
+		t.Helper()
+		var done atomic.Int64
+		half, reloaded := make(chan struct{}), make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			<-half
+			if err := m.SetKeys(ring...); err != nil {
+				t.Error(err)
+			}
+			close(reloaded)
+		})
+		for _, u := range actives {
+			wg.Go(func() {
+				for range perUser {
+					if err := u.inc(srv); err != nil {
+						t.Error(err)
+					}
+					if done.Add(1) == requests/2 {
+						close(half)
+					}
+				}
+				<-reloaded
+				if err := u.inc(srv); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		for _, u := range after {
+			wg.Go(func() {
+				<-reloaded
+				for range 3 {
+					u.inc(srv) // checked through the reports below
+				}
+			})
+		}
+		wg.Wait()
+	}
+
+	// 1. K2 first, K1 behind it: every session opens and is re-sealed with K2.
+	load([][]byte{k2, k1}, nil)
+	for _, u := range lates {
+		if err := u.inc(srv); err != nil {
+			t.Error(err)
+		}
+	}
+	for u, errs := range takeReports() {
+		t.Errorf("after [K2 K1]: %s had errors reported: %v", u, errs)
+	}
+	for _, u := range append(append([]*keyUser(nil), actives...), lates...) {
+		if got := u.sealedWith(srv); got != id2 {
+			t.Errorf("after [K2 K1]: %s's cookie sealed with %08x, want K2 %08x", u.name, got, id2)
+		}
+	}
+	for _, u := range gones {
+		if got := u.sealedWith(srv); got != id1 {
+			t.Errorf("after [K2 K1]: %s's cookie sealed with %08x, want still K1 %08x", u.name, got, id1)
+		}
+	}
+
+	// 2. K1 removed: the sessions sealed with K2 hold; each one still sealed
+	// with K1 is reported once, as ErrInvalid, and replaced.
+	load([][]byte{k2}, gones)
+	got := takeReports()
+	for _, u := range gones {
+		errs := got[u.name]
+		delete(got, u.name)
+		if len(errs) != 1 || !errors.Is(errs[0], ErrInvalid) {
+			t.Errorf("after [K2]: %s had %d reports %v, want one ErrInvalid", u.name, len(errs), errs)
+		}
+		if u.n != 3 {
+			t.Errorf("after [K2]: %s's new session counted %d, want 3 (one fresh start, two kept)", u.name, u.n)
+		}
+		if s := u.sealedWith(srv); s != id2 {
+			t.Errorf("after [K2]: %s's cookie sealed with %08x, want K2 %08x", u.name, s, id2)
+		}
+	}
+	for u, errs := range got {
+		t.Errorf("after [K2]: %s had errors reported: %v", u, errs)
+	}
+	for _, u := range actives {
+		if u.n != 1+2*(perUser+1) {
+			t.Errorf("%s: counter %d after %d visits", u.name, u.n, 1+2*(perUser+1))
+		}
+	}
+}
+
+// writeKeys writes the ring's text, as COOKIESESSION_KEYS holds it, to a
+// new file at path.
+func writeKeys(t *testing.T, path string, keys ...[]byte) {
+	t.Helper()
+	var s []string
+	for _, k := range keys {
+		s = append(s, FormatKey(k))
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(s, ",")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// swapKeyDir publishes a new version of a Kubernetes-style secret volume:
+// dir/keys is a link to ..data/keys, and ..data a link to the current
+// version's directory, replaced by an atomic rename of a new link.
+func swapKeyDir(t *testing.T, dir, version string, keys ...[]byte) {
+	t.Helper()
+	if err := os.Mkdir(filepath.Join(dir, version), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeKeys(t, filepath.Join(dir, version, "keys"), keys...)
+	tmp := filepath.Join(dir, "..data_tmp")
+	if err := os.Symlink(version, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "keys")); err != nil {
+		if err := os.Symlink(filepath.Join("..data", "keys"), filepath.Join(dir, "keys")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitFor polls cond every millisecond until it holds or 10 s have passed.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// A running Manager follows a key file through the symlink swaps of a
+// Kubernetes secret volume: K1 → [K2 K1] → [K2], with a user who keeps
+// their session across the first swap and is re-sealed with K2.
+func TestWatchKeyFileSymlinkSwap(t *testing.T) {
+	k1, k2 := hKey(51), hKey(52)
+	id1, id2 := keyID(t, k1), keyID(t, k2)
+	dir := t.TempDir()
+	swapKeyDir(t, dir, "v1", k1)
+	path := filepath.Join(dir, "keys")
+
+	m, err := New[hData](Options{Keys: [][]byte{k1}, InsecureAllowHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hHandler(m))
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	u := &keyUser{name: "u", jar: jar, client: &http.Client{Jar: jar}}
+	u.inc(srv) // a new session, sealed with K1
+	if u.n != 1 || u.sealedWith(srv) != id1 {
+		t.Fatalf("first visit: n=%d, key %08x", u.n, u.sealedWith(srv))
+	}
+
+	var applied atomic.Int64
+	var errs sync.Map
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		WatchKeyFile(ctx, path, 2*time.Millisecond, func(keys ...[]byte) error {
+			applied.Add(1)
+			return m.SetKeys(keys...)
+		}, func(err error) { errs.Store(err.Error(), err) })
+	}()
+	defer func() { cancel(); <-stopped }()
+
+	ring := func(want ...uint32) func() bool {
+		return func() bool { return fmt.Sprint(ringIDs(m.cc.Codec)) == fmt.Sprint(want) }
+	}
+	waitFor(t, "the first read", func() bool { return applied.Load() == 1 })
+
+	swapKeyDir(t, dir, "v2", k2, k1)
+	waitFor(t, "[K2 K1]", ring(id2, id1))
+	if fmt.Sprint(ringIDs(m.commit)) != fmt.Sprint([]uint32{id2, id1}) {
+		t.Errorf("commit ring %08x, want [K2 K1]", ringIDs(m.commit))
+	}
+	if err := u.inc(srv); err != nil {
+		t.Error(err)
+	}
+	if got := u.sealedWith(srv); got != id2 {
+		t.Errorf("after [K2 K1]: cookie sealed with %08x, want K2 %08x", got, id2)
+	}
+
+	swapKeyDir(t, dir, "v3", k2)
+	waitFor(t, "[K2]", ring(id2))
+	if err := u.inc(srv); err != nil {
+		t.Error(err)
+	}
+	if n := applied.Load(); n != 3 {
+		t.Errorf("apply called %d times for 3 versions of the file", n)
+	}
+	errs.Range(func(k, _ any) bool { t.Errorf("reported: %v", k); return true })
+}
+
+// keyFile.poll, one read at a time: what changes the ring, and what is
+// reported (once per failure, not once per read).
+func TestKeyFilePoll(t *testing.T) {
+	k1, k2 := hKey(61), hKey(62)
+	id1, id2 := keyID(t, k1), keyID(t, k2)
+	c, err := NewCodec(k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keys")
+	var reports []error
+	var applies int
+	w := &keyFile{path: path, apply: func(keys ...[]byte) error { applies++; return c.SetKeys(keys...) }, onError: func(err error) { reports = append(reports, err) }}
+	step := func(name string, polls int, wantApplies int, wantReports int, wantRing ...uint32) {
+		t.Helper()
+		reports, applies = nil, 0
+		for range polls {
+			w.poll()
+		}
+		if applies != wantApplies || len(reports) != wantReports || fmt.Sprint(ringIDs(c)) != fmt.Sprint(wantRing) {
+			t.Errorf("%s: %d applies, reports %v, ring %08x; want %d applies, %d reports, ring %08x",
+				name, applies, reports, ringIDs(c), wantApplies, wantReports, wantRing)
+		}
+		for _, err := range reports {
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "cookiesession: ") || !strings.Contains(msg, path) ||
+				strings.Contains(msg, FormatKey(k1)) || strings.Contains(msg, FormatKey(k2)) {
+				t.Errorf("%s: report %q: want a cookiesession error naming the file and no key", name, msg)
+			}
+		}
+	}
+
+	step("missing file", 3, 0, 1, id1)
+	writeKeys(t, path, k2, k1)
+	step("file appears", 3, 1, 0, id2, id1)
+	if err := os.WriteFile(path, []byte(FormatKey(k2)+","+FormatKey(k1)[:20]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	step("short key", 3, 0, 1, id2, id1)
+	writeKeys(t, path, k2, k2)
+	step("ring apply rejects", 3, 1, 1, id2, id1)
+	writeKeys(t, path, k2, k1)
+	step("back to the ring in force", 2, 0, 0, id2, id1)
+	if err := os.WriteFile(path, []byte(strings.Repeat(" ", maxKeyFileSize+1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	step("oversized", 2, 0, 1, id2, id1)
+	writeKeys(t, path, k2)
+	step("in-place edit", 2, 1, 0, id2)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	step("file removed", 2, 0, 1, id2)
+}

@@ -1,0 +1,445 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cookiesession/cookiesession"
+)
+
+var (
+	_ cookiesession.Revoker            = (*Store)(nil)
+	_ cookiesession.RevocationNotifier = (*Store)(nil)
+	_ cookiesession.Overflow           = (*Store)(nil)
+)
+
+const propagation = 5 * time.Second // the longest a test waits for a remote revocation
+
+// revoked reports the revocations s holds for a session, failing the test
+// on an error.
+func revoked(t testing.TB, s *Store, id, subject string) cookiesession.Revocations {
+	t.Helper()
+	r, err := s.Revocations(context.Background(), id, subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Two Stores on one Redis stand for two servers: what one revokes, the
+// other sees.
+func TestTwoServers(t *testing.T) {
+	r := startRedis(t)
+	testTwoServers(t, r.addr())
+}
+
+func testTwoServers(t *testing.T, addr string) {
+	ctx := context.Background()
+	a := newTestStore(t, addr, Options{})
+	b := newTestStore(t, addr, Options{})
+	now := time.Now()
+	until := now.Add(time.Hour)
+
+	t.Run("subject", func(t *testing.T) {
+		if got := revoked(t, b, "s1", "alice"); !got.Subject.IsZero() {
+			t.Fatalf("before: %+v", got)
+		}
+		at := now.Add(-time.Millisecond)
+		if err := a.RevokeSubject(ctx, "alice", at, until); err != nil {
+			t.Fatal(err)
+		}
+		if got := revoked(t, a, "s1", "alice"); !got.Subject.Equal(at) {
+			t.Fatalf("A right after its own revocation: %+v, want subject %v", got, at)
+		}
+		eventually(t, propagation, "B sees alice revoked", func() bool {
+			return revoked(t, b, "s1", "alice").Subject.Equal(at)
+		})
+		if got := revoked(t, b, "s1", "bob"); got != (cookiesession.Revocations{}) {
+			t.Fatalf("bob: %+v", got)
+		}
+		if got := revoked(t, b, "s1", ""); got != (cookiesession.Revocations{}) {
+			t.Fatalf("no subject: %+v", got)
+		}
+		// An older revocation of the same subject does not move it back.
+		if err := a.RevokeSubject(ctx, "alice", at.Add(-time.Hour), until); err != nil {
+			t.Fatal(err)
+		}
+		if got := revoked(t, a, "s1", "alice"); !got.Subject.Equal(at) {
+			t.Fatalf("after an older revocation: %+v", got)
+		}
+	})
+	t.Run("id", func(t *testing.T) {
+		if err := b.RevokeID(ctx, "session-1", until); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, propagation, "A sees session-1 revoked", func() bool {
+			return revoked(t, a, "session-1", "").ID
+		})
+		if revoked(t, a, "session-2", "").ID {
+			t.Fatal("session-2 revoked too")
+		}
+	})
+	t.Run("all", func(t *testing.T) {
+		at := time.Now()
+		if err := a.RevokeAll(ctx, at, until); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, propagation, "B sees everything revoked", func() bool {
+			return revoked(t, b, "any", "").All.Equal(at)
+		})
+	})
+	t.Run("nanoseconds", func(t *testing.T) {
+		// Times keep their nanoseconds: a session created in the same
+		// millisecond, after the revocation, is told apart.
+		at := time.Unix(1_800_000_000, 123_456_789)
+		if err := a.RevokeSubject(ctx, "carol", at, until); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, propagation, "B sees carol with her exact time", func() bool {
+			return revoked(t, b, "", "carol").Subject.Equal(at)
+		})
+	})
+}
+
+// A Store made later loads what was revoked before it started.
+func TestLoadAtStart(t *testing.T) {
+	r := startRedis(t)
+	a := newTestStore(t, r.addr(), Options{})
+	ctx := context.Background()
+	until := time.Now().Add(time.Hour)
+	// More than one read's worth, so the load pages.
+	for i := range readCount + 10 {
+		if err := a.RevokeID(ctx, fmt.Sprint("id-", i), until); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.RevokeSubject(ctx, "alice", time.Now(), until); err != nil {
+		t.Fatal(err)
+	}
+	b := newTestStore(t, r.addr(), Options{})
+	for _, id := range []string{"id-0", "id-999", fmt.Sprint("id-", readCount+9)} {
+		if !revoked(t, b, id, "").ID {
+			t.Errorf("%s not loaded", id)
+		}
+	}
+	if revoked(t, b, "", "alice").Subject.IsZero() {
+		t.Error("alice not loaded")
+	}
+}
+
+// Changed closes when another server revokes, and a new channel waits for
+// the next change.
+func TestChangedOnRemoteRevocation(t *testing.T) {
+	r := startRedis(t)
+	a := newTestStore(t, r.addr(), Options{})
+	b := newTestStore(t, r.addr(), Options{})
+	ch := b.Changed()
+	select {
+	case <-ch:
+		t.Fatal("closed before any change")
+	default:
+	}
+	if err := a.RevokeID(context.Background(), "s1", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(propagation):
+		t.Fatal("Changed not closed after a remote revocation")
+	}
+	if !revoked(t, b, "s1", "").ID {
+		t.Fatal("closed before the state changed")
+	}
+	select {
+	case <-b.Changed():
+		t.Fatal("the next channel is already closed")
+	default:
+	}
+}
+
+// Entries stop counting after their until, leave memory, and are trimmed
+// from Redis once older than the longest lifetime.
+func TestEntriesExpire(t *testing.T) {
+	r := startRedis(t)
+	clock := newFakeClock()
+	// Fail open: moving the clock by hours must not make the state stale.
+	s := newTestStore(t, r.addr(), Options{Now: clock.Now, MaxLifetime: 24 * time.Hour, InsecureFailOpen: true})
+	ctx := context.Background()
+	now := clock.Now()
+	for i := range 300 {
+		if err := s.RevokeID(ctx, fmt.Sprint("id-", i), now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RevokeSubject(ctx, "alice", now, now.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeAll(ctx, now, now.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeID(ctx, "too-long", now.Add(25*time.Hour)); err == nil {
+		t.Fatal("a revocation beyond MaxLifetime was accepted: it would be trimmed while needed")
+	}
+	// A Manager's clock skew (1 minute by default) past MaxLifetime fits.
+	if err := s.RevokeID(ctx, "skewed", now.Add(24*time.Hour+time.Minute)); err != nil {
+		t.Fatalf("a revocation MaxLifetime plus a minute ahead: %v", err)
+	}
+	got := revoked(t, s, "id-0", "alice")
+	if !got.ID || got.Subject.IsZero() || got.All.IsZero() {
+		t.Fatalf("before expiry: %+v", got)
+	}
+
+	clock.Add(time.Hour + time.Millisecond)
+	got = revoked(t, s, "id-0", "alice")
+	if got.ID || got.Subject.IsZero() || got.All.IsZero() {
+		t.Fatalf("after the ID's until: %+v", got)
+	}
+	clock.Add(2 * time.Hour)
+	if got = revoked(t, s, "id-0", "alice"); got != (cookiesession.Revocations{}) {
+		t.Fatalf("after every until: %+v", got)
+	}
+	eventually(t, propagation, "expired entries leave memory", func() bool {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		_, skewed := s.ids["skewed"]
+		return len(s.ids) == 1 && skewed && len(s.subjects) == 0 && s.all == timeRange{}
+	})
+
+	raw := rawClient(t, r.addr())
+	xlen := func() int64 {
+		n, err := raw.Do(ctx, raw.B().Xlen().Key(s.stream).Build()).AsInt64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := xlen(); n != 303 {
+		t.Fatalf("stream holds %d entries, want 303", n)
+	}
+	// A revocation made once the old ones are past the longest lifetime
+	// (plus the margin) trims them from Redis.
+	clock.Add(24*time.Hour + trimMargin)
+	if err := s.RevokeID(ctx, "new", clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := xlen(); n >= 100 {
+		t.Fatalf("stream holds %d entries after trimming", n)
+	}
+	if !revoked(t, s, "new", "").ID {
+		t.Fatal("the new revocation is lost")
+	}
+}
+
+// Redis killed and restarted on the same directory in the middle of a run
+// of revocations: every acknowledged revocation survives, and the Stores
+// recover without a restart.
+func TestRedisRestart(t *testing.T) {
+	r := startRedis(t)
+	opts := Options{Timeout: 500 * time.Millisecond}
+	a := newTestStore(t, r.addr(), opts)
+	b := newTestStore(t, r.addr(), opts)
+	ctx := context.Background()
+	until := time.Now().Add(time.Hour)
+
+	var (
+		mu    sync.Mutex
+		acked []string
+		stop  = make(chan struct{})
+		done  = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id := fmt.Sprint("id-", i)
+			if a.RevokeID(ctx, id, until) == nil {
+				mu.Lock()
+				acked = append(acked, id)
+				mu.Unlock()
+			}
+		}
+	}()
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	eventually(t, propagation, "some revocations acknowledged", func() bool { return count() >= 50 })
+	r.kill()
+	before := count()
+	r.start()
+	eventually(t, 3*propagation, "revocations acknowledged after the restart", func() bool { return count() >= before+50 })
+	close(stop)
+	<-done
+
+	c := newTestStore(t, r.addr(), opts)
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("%d revocations acknowledged, %d before the kill", len(acked), before)
+	for _, id := range acked {
+		if !revoked(t, c, id, "").ID {
+			t.Fatalf("acknowledged revocation of %s lost in the restart", id)
+		}
+	}
+	last := acked[len(acked)-1]
+	eventually(t, propagation, "B recovers and sees the revocations made after the restart", func() bool {
+		got, err := b.Revocations(ctx, last, "")
+		return err == nil && got.ID
+	})
+	for _, id := range acked {
+		if !revoked(t, b, id, "").ID {
+			t.Fatalf("B misses %s", id)
+		}
+	}
+}
+
+// A Redis that stops answering: Revocations keeps answering from memory,
+// at once, until the staleness bound, then fails closed; Revoke fails
+// within the timeout; everything recovers when Redis answers again.
+func TestRedisDown(t *testing.T) {
+	r := startRedis(t)
+	const (
+		staleness = time.Second
+		timeout   = 300 * time.Millisecond
+	)
+	opts := Options{Staleness: staleness, Timeout: timeout}
+	s := newTestStore(t, r.addr(), opts)
+	open := newTestStore(t, r.addr(), Options{Staleness: staleness, Timeout: timeout, InsecureFailOpen: true})
+	ctx := context.Background()
+	until := time.Now().Add(time.Hour)
+	if err := s.RevokeSubject(ctx, "alice", time.Now(), until); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, propagation, "the fail-open store sees alice", func() bool {
+		return !revoked(t, open, "", "alice").Subject.IsZero()
+	})
+
+	for _, stop := range []struct {
+		name       string
+		stop, back func()
+	}{
+		{"hung", r.freeze, r.thaw},
+		{"killed", r.kill, r.start},
+	} {
+		t.Run(stop.name, func(t *testing.T) {
+			changed := s.Changed()
+			stop.stop()
+			start := time.Now()
+			var slowest time.Duration
+			var err error
+			for err == nil {
+				t0 := time.Now()
+				_, err = s.Revocations(ctx, "s1", "alice")
+				slowest = max(slowest, time.Since(t0))
+				if time.Since(start) > staleness+followBlock*time.Millisecond+timeout+2*time.Second {
+					t.Fatalf("still answering %v after Redis stopped", time.Since(start))
+				}
+				time.Sleep(time.Millisecond)
+			}
+			if !errors.Is(err, cookiesession.ErrRevocationUnavailable) {
+				t.Fatalf("err = %v, want ErrRevocationUnavailable", err)
+			}
+			t.Logf("failed closed %v after Redis stopped (%v); slowest Revocations %v", time.Since(start).Round(time.Millisecond), err, slowest)
+			if slowest > 50*time.Millisecond {
+				t.Errorf("a Revocations call took %v", slowest)
+			}
+			select {
+			case <-changed:
+			default:
+				t.Error("Changed not closed when the state became unavailable")
+			}
+			if got, err := open.Revocations(ctx, "s1", "alice"); err != nil || got.Subject.IsZero() {
+				t.Errorf("fail-open store: %+v, %v", got, err)
+			}
+
+			t0 := time.Now()
+			err = s.RevokeID(ctx, "during", until)
+			if err == nil {
+				t.Fatal("RevokeID succeeded with Redis down")
+			}
+			if d := time.Since(t0); d > timeout+time.Second {
+				t.Errorf("RevokeID took %v with a timeout of %v", d, timeout)
+			}
+
+			stop.back()
+			eventually(t, 3*propagation, "Revocations answers again", func() bool {
+				_, err := s.Revocations(ctx, "s1", "alice")
+				return err == nil
+			})
+			if revoked(t, s, "s1", "alice").Subject.IsZero() {
+				t.Fatal("alice forgotten")
+			}
+			eventually(t, 3*propagation, "RevokeID works again", func() bool {
+				return s.RevokeID(ctx, "after", until) == nil
+			})
+		})
+	}
+}
+
+// A warm Store answers Revocations without sending any command: count
+// what the server saw.
+func TestRevocationsSendNoCommand(t *testing.T) {
+	r := startRedis(t)
+	s := newTestStore(t, r.addr(), Options{})
+	ctx := context.Background()
+	if err := s.RevokeSubject(ctx, "alice", time.Now(), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawClient(t, r.addr())
+	before := commandCalls(t, raw)
+	const n = 100_000
+	t0 := time.Now()
+	for i := range n {
+		if _, err := s.Revocations(ctx, fmt.Sprint(i), "alice"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elapsed := time.Since(t0)
+	after := commandCalls(t, raw)
+	for cmd, calls := range after {
+		d := calls - before[cmd]
+		switch cmd {
+		case "info": // this test's
+			continue
+		case "xread", "ping": // the follower's, once a second or so
+			if limit := int64(elapsed/time.Second) + 3; d > limit {
+				t.Errorf("%d %s in %v", d, cmd, elapsed)
+			}
+			continue
+		}
+		if d != 0 {
+			t.Errorf("%d Revocations sent %d %s", n, d, cmd)
+		}
+	}
+}
+
+// The default staleness bound, on a fake clock: Revocations answers from
+// memory for 30 s after the last read from Redis, then fails closed.
+func TestDefaultStaleness(t *testing.T) {
+	r := startRedis(t)
+	clock := newFakeClock()
+	s := newTestStore(t, r.addr(), Options{Now: clock.Now})
+	ctx := context.Background()
+	if err := s.RevokeSubject(ctx, "alice", clock.Now(), clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	r.freeze()
+	defer r.thaw()
+	clock.Add(DefaultStaleness - time.Second)
+	if got := revoked(t, s, "", "alice"); got.Subject.IsZero() {
+		t.Fatalf("within the bound: %+v", got)
+	}
+	clock.Add(2 * time.Second)
+	if _, err := s.Revocations(ctx, "", "alice"); !errors.Is(err, cookiesession.ErrRevocationUnavailable) {
+		t.Fatalf("past the bound: %v, want ErrRevocationUnavailable", err)
+	}
+	r.thaw()
+	eventually(t, 3*propagation, "answers again once Redis is back", func() bool {
+		got, err := s.Revocations(ctx, "", "alice")
+		return err == nil && !got.Subject.IsZero()
+	})
+}

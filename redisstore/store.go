@@ -1,0 +1,292 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/cookiesession/cookiesession"
+	"github.com/redis/rueidis"
+)
+
+// Defaults of [Options].
+const (
+	// DefaultKeyPrefix starts every key the Store writes.
+	DefaultKeyPrefix = "cookiesession:"
+
+	// DefaultMaxLifetime is the longest session lifetime the Store
+	// expects: the core's [cookiesession.DefaultMaxAge].
+	DefaultMaxLifetime = cookiesession.DefaultMaxAge
+
+	// DefaultStaleness is how long a Store answers from its last known
+	// revocation state while Redis cannot be read: long enough to ride
+	// out a restart or a Cluster failover (15 s of node timeout plus an
+	// election), short enough that a server cut off from Redis misses a
+	// revocation made elsewhere for at most this long.
+	DefaultStaleness = 30 * time.Second
+
+	// DefaultTimeout bounds every command the Store sends on behalf of a
+	// caller (Revoke*, Put, Get, Delete) and each connection attempt.
+	DefaultTimeout = 2 * time.Second
+
+	// DefaultCacheBytes is the size of the local cache of overflow
+	// values, per connection to Redis.
+	DefaultCacheBytes = 8 << 20
+
+	// maxKeyLen bounds an overflow key, a session ID and a subject.
+	maxKeyLen = 1024
+)
+
+// Options configures a [Store]. The zero value of each field selects its
+// default.
+type Options struct {
+	// Addr is the address (host:port) of the Redis or Valkey server, or
+	// of any node of a Cluster (the client discovers the others). Used
+	// by [New] only; required there.
+	Addr string
+
+	// Username and Password authenticate to the server (ACL user, or
+	// requirepass with an empty Username). Default: none. Used by [New]
+	// only.
+	Username, Password string
+
+	// TLS, when set, connects with TLS. Default: plain TCP, which is
+	// fit only for a trusted network. Used by [New] only.
+	TLS *tls.Config
+
+	// KeyPrefix starts every key the Store writes: the revocation stream
+	// is KeyPrefix+"{rev}" and an overflow value KeyPrefix+"ov:"+key.
+	// Default [DefaultKeyPrefix].
+	KeyPrefix string
+
+	// MaxLifetime is the longest lifetime of a session: at least the
+	// Manager's MaxAge. A revocation whose until lies further than
+	// MaxLifetime plus 10 minutes (room for the Manager's ClockSkew) in
+	// the future is refused with an error, since it would be trimmed
+	// while still needed; revocations older than MaxLifetime plus an hour
+	// are trimmed from Redis. Default [DefaultMaxLifetime] (30 days, the
+	// core's default MaxAge).
+	MaxLifetime time.Duration
+
+	// Staleness is how long Revocations keeps answering from the last
+	// known state after the Store last heard from Redis. Past it,
+	// Revocations fails with [cookiesession.ErrRevocationUnavailable]
+	// (fail closed: every session is refused until Redis is back),
+	// unless InsecureFailOpen is set. Default [DefaultStaleness] (30 s).
+	Staleness time.Duration
+
+	// InsecureFailOpen makes Revocations keep answering from the last
+	// known state however old it is, so an outage of Redis never refuses
+	// a session, at the price of accepting sessions revoked during the
+	// outage (or on a server cut off from Redis). Default false (fail
+	// closed).
+	InsecureFailOpen bool
+
+	// Timeout bounds each command sent for a caller and each connection
+	// attempt; a command that takes longer fails with an error wrapping
+	// [context.DeadlineExceeded]. Default [DefaultTimeout] (2 s).
+	Timeout time.Duration
+
+	// CacheBytes is the size of the local cache of overflow values read
+	// by Get, per connection to Redis. The cache is kept current by the
+	// server (client-side caching with tracking): a Delete on any server
+	// evicts the value everywhere. Default [DefaultCacheBytes] (8 MiB);
+	// -1 disables the cache, as a server that refuses CLIENT TRACKING or
+	// speaks only RESP2 requires. Used by [New] only: a client passed to
+	// [NewFromClient] caches according to its own options.
+	CacheBytes int
+
+	// Now is the clock. Default [time.Now].
+	Now func() time.Time
+}
+
+// Store keeps the revocation state of an application in Redis (or Valkey,
+// standalone or Cluster) and a copy of it in memory, and stores overflowed
+// sessions. It implements [cookiesession.Revoker],
+// [cookiesession.RevocationNotifier] and [cookiesession.Overflow]; one
+// Store can serve as both Options.Revoker and Options.Overflow. Build it
+// with [New] or [NewFromClient]; it is safe for concurrent use.
+type Store struct {
+	client      rueidis.Client
+	ownsClient  bool
+	now         func() time.Time
+	stream      string
+	ovPrefix    string
+	maxLifetime time.Duration
+	staleness   time.Duration
+	failOpen    bool
+	timeout     time.Duration
+	cache       bool
+
+	mu       sync.RWMutex
+	ids      map[string]int64     // session ID → until (Unix ns)
+	subjects map[string]timeRange // subject → latest revocation
+	all      timeRange            // latest RevokeAll
+	lastOK   time.Time            // the follower's last successful read
+	lastErr  error                // the follower's last failure
+	stale    bool                 // availability as last notified
+	changed  chan struct{}
+
+	lastID    string // the last stream entry applied; follower only
+	lastSweep time.Time
+	stop      context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// timeRange is one revocation: sessions created before at, until the last
+// deadline such a session can have (Unix ns).
+type timeRange struct{ at, until int64 }
+
+// New connects to opts.Addr and returns a Store whose revocation state is
+// loaded from Redis. It fails when the options are invalid or Redis cannot
+// be reached and read within opts.Timeout. Close releases the connection.
+func New(opts Options) (*Store, error) {
+	if opts.Addr == "" {
+		return nil, errors.New("cookiesession: redisstore: Options.Addr is empty")
+	}
+	if _, _, err := net.SplitHostPort(opts.Addr); err != nil {
+		return nil, fmt.Errorf("cookiesession: redisstore: Options.Addr: %w", err)
+	}
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	co := rueidis.ClientOption{
+		InitAddress:      []string{opts.Addr},
+		Username:         opts.Username,
+		Password:         opts.Password,
+		TLSConfig:        opts.TLS,
+		Dialer:           net.Dialer{Timeout: opts.Timeout},
+		ConnWriteTimeout: opts.Timeout,
+		DisableCache:     opts.CacheBytes < 0,
+	}
+	if opts.CacheBytes > 0 {
+		co.CacheSizeEachConn = opts.CacheBytes
+	}
+	client, err := rueidis.NewClient(co)
+	if err != nil {
+		return nil, fmt.Errorf("cookiesession: redisstore: connect to %s: %w", opts.Addr, err)
+	}
+	s, err := newStore(client, true, opts)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewFromClient returns a Store on an existing rueidis client (for
+// Sentinel, several seed addresses or any other client option), loaded
+// from Redis like [New]. opts.Addr, Username, Password, TLS and CacheBytes
+// are ignored. Close stops the Store but leaves the client open: it stays
+// the caller's.
+func NewFromClient(client rueidis.Client, opts Options) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("cookiesession: redisstore: nil client")
+	}
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	return newStore(client, false, opts)
+}
+
+func (o *Options) defaults() error {
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = DefaultKeyPrefix
+	}
+	if o.MaxLifetime == 0 {
+		o.MaxLifetime = DefaultMaxLifetime
+	}
+	if o.Staleness == 0 {
+		o.Staleness = DefaultStaleness
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.CacheBytes == 0 {
+		o.CacheBytes = DefaultCacheBytes
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	switch {
+	case o.MaxLifetime < 0:
+		return fmt.Errorf("cookiesession: redisstore: Options.MaxLifetime %v is negative", o.MaxLifetime)
+	case o.Staleness < 0:
+		return fmt.Errorf("cookiesession: redisstore: Options.Staleness %v is negative", o.Staleness)
+	case o.Timeout < 0:
+		return fmt.Errorf("cookiesession: redisstore: Options.Timeout %v is negative", o.Timeout)
+	case o.CacheBytes < -1:
+		return fmt.Errorf("cookiesession: redisstore: Options.CacheBytes %d is below -1", o.CacheBytes)
+	}
+	return nil
+}
+
+func newStore(client rueidis.Client, owns bool, opts Options) (*Store, error) {
+	s := &Store{
+		client:      client,
+		ownsClient:  owns,
+		now:         opts.Now,
+		stream:      opts.KeyPrefix + "{rev}",
+		ovPrefix:    opts.KeyPrefix + "ov:",
+		maxLifetime: opts.MaxLifetime,
+		staleness:   opts.Staleness,
+		failOpen:    opts.InsecureFailOpen,
+		timeout:     opts.Timeout,
+		cache:       opts.CacheBytes >= 0,
+		ids:         make(map[string]int64),
+		subjects:    make(map[string]timeRange),
+		changed:     make(chan struct{}),
+		lastID:      "0-0",
+		done:        make(chan struct{}),
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	// The initial load: read the whole stream before answering anything.
+	for {
+		rctx, cancel := context.WithTimeout(ctx, s.timeout)
+		n, err := s.read(rctx, 0)
+		cancel()
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("cookiesession: redisstore: load revocations: %w", err)
+		}
+		if n < readCount {
+			break
+		}
+	}
+	s.lastOK = s.now()
+	s.lastSweep = s.lastOK
+	go s.follow(ctx)
+	return s, nil
+}
+
+// Close stops following the revocation stream and, for a Store made by
+// [New], closes the connection. Revocations then fails (closed) once the
+// staleness bound passes; the other methods fail at once. Close is
+// idempotent and returns nil.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.stop()
+		if s.ownsClient {
+			// Closing the client ends the follower's blocked read
+			// at once; a caller's client is left alone, and the read
+			// ends within a second.
+			s.client.Close()
+		}
+		<-s.done
+	})
+	return nil
+}
+
+// withTimeout bounds a caller's command by the Store's timeout.
+func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return context.WithTimeout(ctx, s.timeout)
+}
