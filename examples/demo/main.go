@@ -77,6 +77,10 @@ type config struct {
 	// in-memory overflow store. False: such a save fails and the cart
 	// says it is full.
 	Overflow bool
+
+	// Now is the clock of the Manager and the stores. Zero: time.Now
+	// (tests inject a fake one).
+	Now func() time.Time
 }
 
 // demo is the demo application: its session manager, its stores and its
@@ -110,8 +114,14 @@ func newDemo(keys [][]byte, cfg config) (*demo, error) {
 		Logger:  slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		OnEvent: d.metrics.observe,
 	}
+	if cfg.Now != nil {
+		opts.Now, d.revoker.now = cfg.Now, cfg.Now
+	}
 	if cfg.Overflow {
 		d.overflow = newMemOverflow()
+		if cfg.Now != nil {
+			d.overflow.now = cfg.Now
+		}
 		opts.Overflow = d.overflow
 	}
 	m, err := cookiesession.New[DemoSession](opts)

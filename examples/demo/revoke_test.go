@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,5 +173,38 @@ func TestLogoutEverywhereChromium(t *testing.T) {
 	}
 	if signedIn, err := chromedp.Run(tab1, chromedp.Evaluate[bool](`document.getElementById("user") !== null`)); err != nil || signedIn {
 		t.Errorf("tab 1 still shows a signed-in user (%v)", err)
+	}
+}
+
+// TestSocketExpires: a socket whose session reaches its deadline while it
+// is open is closed with the expired status. The clock is a fake one set
+// just before the deadline; Watch's timer does the rest.
+func TestSocketExpires(t *testing.T) {
+	var now atomic.Pointer[time.Time]
+	start := time.Now()
+	now.Store(&start)
+	d := newTestDemo(t, config{Now: func() time.Time { return *now.Load() }})
+	srv := httptest.NewServer(d.handler())
+	t.Cleanup(srv.Close)
+	b := newBrowserAt(t, srv.URL)
+	socketLoaded(t, b.c, srv.URL) // creates the session
+
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	for _, c := range b.jar.Cookies(req.URL) {
+		req.AddCookie(c)
+	}
+	in, err := d.m.Inspect(req.Header, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := in.Meta.Expires.Add(-300 * time.Millisecond)
+	now.Store(&late)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws := dialSocket(t, ctx, b)
+	var msg socketMsg
+	if err := wsjson.Read(ctx, ws, &msg); websocket.CloseStatus(err) != statusExpired {
+		t.Fatalf("a socket at its session's deadline: %v, want closed with %d", err, statusExpired)
 	}
 }
