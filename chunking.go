@@ -492,6 +492,12 @@ type CookieCodec struct {
 	// the cookies when it closes; the server still enforces the sealed
 	// expiry. Zero: the cookies persist until the sealed expiry.
 	BrowserSession bool
+
+	// Overflow stores values too large for the cookies; the cookies then
+	// carry a sealed reference (see [Options.Overflow]). Write deletes the
+	// value the request's cookies referred to once it is replaced, and
+	// Clear deletes it too. Zero: none; a value over Limits is an error.
+	Overflow Overflow
 }
 
 // Read finds the session's cookies in r, joins them, opens the value and
@@ -500,6 +506,9 @@ type CookieCodec struct {
 // [ErrExpired], [ErrTooLarge] or [ErrAmbiguous].
 func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
 	data, meta, err := cc.readRaw(r.Header)
+	if err == nil && meta.Reference {
+		data, _, err = cc.openReference(r.Context(), data)
+	}
 	if err != nil {
 		return meta, err
 	}
@@ -538,10 +547,12 @@ func (cc *CookieCodec) readRaw(h http.Header) ([]byte, Meta, error) {
 // the codec's MaxAge), splits it across cookies and sets them on w,
 // replacing any Set-Cookie this session already had on w and expiring every
 // other cookie of the session that r carried. The cookies' Max-Age is the
-// lifetime in whole seconds. A value over the limits is an error matching
-// [ErrTooLarge] and w is left untouched, so the browser keeps its previous
-// cookies. A negative lifetime, or Limits that [New] would reject for the
-// Template's name, are an error too.
+// lifetime in whole seconds. A value over the limits goes to the Overflow
+// store when there is one (an error matching [ErrOverflowUnavailable] when
+// it cannot be reached), and is otherwise an error matching [ErrTooLarge];
+// either way w is left untouched on an error, so the browser keeps its
+// previous cookies. A negative lifetime, or Limits that [New] would reject
+// for the Template's name, are an error too.
 func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, lifetime time.Duration) (Meta, error) {
 	if lifetime < 0 {
 		return Meta{}, errors.New("cookiesession: CookieCodec.Write with a negative lifetime")
@@ -554,7 +565,16 @@ func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, 
 		lifetime = cc.Codec.maxAge
 	}
 	now := cc.Codec.now()
-	return cc.writeRaw(w.Header(), r.Header, data, now, now.Add(lifetime), now)
+	old := cc.referenceIn(r.Header)
+	meta, err := cc.writeRaw(w.Header(), r.Header, data, now, now.Add(lifetime), now)
+	key := ""
+	if overBudget(err) && cc.Overflow != nil {
+		meta, key, err = cc.writeReference(r.Context(), w.Header(), r.Header, data, now, now.Add(lifetime), now)
+	}
+	if err == nil && old != key {
+		cc.dropReference(r.Context(), old) // a failure leaves it to expire
+	}
+	return meta, err
 }
 
 // Clear expires every cookie of the session that r carried, and the base
@@ -565,6 +585,7 @@ func (cc *CookieCodec) Clear(w http.ResponseWriter, r *http.Request) {
 	if cc.valid() != nil {
 		return // no cookie of an invalid name can have been set
 	}
+	cc.dropReference(r.Context(), cc.referenceIn(r.Header)) // a failure leaves it to expire
 	cc.setCookies(w.Header(), r.Header, nil, time.Time{})
 	if !hasSetCookies(w.Header(), cc.Template.Name) {
 		w.Header().Add("Set-Cookie", expiredCookie(&cc.Template, cc.Template.Name).String())

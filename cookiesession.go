@@ -66,7 +66,7 @@ func New[T any](opts Options) (*Manager[T], error) {
 	}
 	m := &Manager[T]{
 		opts: o,
-		cc:   CookieCodec{Codec: codec, Limits: o.Limits, Template: o.template(), BrowserSession: o.BrowserSession},
+		cc:   CookieCodec{Codec: codec, Limits: o.Limits, Template: o.template(), BrowserSession: o.BrowserSession, Overflow: o.Overflow},
 	}
 	// Commit tokens (commit.go): the same settings under their own
 	// purpose, so a token never opens as a cookie nor a cookie as a token,
@@ -532,8 +532,8 @@ func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, iss
 	frame := s.frame(data)
 	key := "" // the Overflow key the cookie refers to
 	meta, err := m.cc.writeRaw(wh, rh, frame, issued, expires, now)
-	if overBudget(err) && m.opts.Overflow != nil {
-		meta, key, err = m.writeOverflow(s, wh, rh, frame, issued, expires, now)
+	if overBudget(err) && m.cc.Overflow != nil {
+		meta, key, err = m.cc.writeReference(s.context(), wh, rh, frame, issued, expires, now)
 	}
 	if err != nil {
 		return err

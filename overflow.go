@@ -76,42 +76,70 @@ func overflowCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 // openOverflow fetches and opens the value a reference cookie points to,
 // and returns the framed session (envelope and data).
 func (m *Manager[T]) openOverflow(ctx context.Context, s *Session[T], payload []byte) ([]byte, error) {
-	ref, err := parseRef(payload)
+	frame, key, err := m.cc.openReference(ctx, payload)
 	if err != nil {
 		return nil, err
 	}
-	if m.opts.Overflow == nil {
-		return nil, fmt.Errorf("%w: the cookie refers to an overflow store and Options.Overflow is not set", ErrInvalid)
-	}
-	ctx, cancel := overflowCtx(ctx)
-	defer cancel()
-	value, err := m.opts.Overflow.Get(ctx, ref.key)
-	switch {
-	case errors.Is(err, ErrOverflowMissing):
-		return nil, ErrOverflowMissing
-	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrOverflowUnavailable, err)
-	}
-	aead, err := chacha20poly1305.NewX(ref.dataKey[:])
-	if err != nil {
-		return nil, ErrInvalid
-	}
-	if len(value) < aead.NonceSize()+aead.Overhead() || len(value) > m.cc.Codec.maxDecoded+aead.NonceSize()+aead.Overhead()+envelopeSize+1+maxSubjectLen {
-		return nil, ErrInvalid
-	}
-	nonce, ct := value[:aead.NonceSize()], value[aead.NonceSize():]
-	frame, err := aead.Open(nil, nonce, ct, overflowAD(ref.key, m.opts.Name))
-	if err != nil {
-		return nil, ErrInvalid
-	}
-	s.overflowKey = ref.key
+	s.overflowKey = key
 	return frame, nil
 }
 
-// writeOverflow stores the framed session under a fresh key and writes
-// the reference cookie. The store is written first: if it fails, no
-// cookie is set and the browser keeps its previous ones.
-func (m *Manager[T]) writeOverflow(s *Session[T], wh, rh http.Header, frame []byte, issued, expires, now time.Time) (Meta, string, error) {
+// openReference fetches the value a reference payload points to from the
+// Overflow store and opens it, returning the sealed data and the store key.
+func (cc *CookieCodec) openReference(ctx context.Context, payload []byte) ([]byte, string, error) {
+	ref, err := parseRef(payload)
+	if err != nil {
+		return nil, "", err
+	}
+	if cc.Overflow == nil {
+		return nil, "", fmt.Errorf("%w: the cookie refers to an overflow store and none is configured", ErrInvalid)
+	}
+	ctx, cancel := overflowCtx(ctx)
+	defer cancel()
+	value, err := cc.Overflow.Get(ctx, ref.key)
+	switch {
+	case errors.Is(err, ErrOverflowMissing):
+		return nil, "", ErrOverflowMissing
+	case err != nil:
+		return nil, "", fmt.Errorf("%w: %w", ErrOverflowUnavailable, err)
+	}
+	aead, err := chacha20poly1305.NewX(ref.dataKey[:])
+	if err != nil {
+		return nil, "", ErrInvalid
+	}
+	if len(value) < aead.NonceSize()+aead.Overhead() || len(value) > cc.Codec.maxDecoded+aead.NonceSize()+aead.Overhead()+envelopeSize+1+maxSubjectLen {
+		return nil, "", ErrInvalid
+	}
+	nonce, ct := value[:aead.NonceSize()], value[aead.NonceSize():]
+	data, err := aead.Open(nil, nonce, ct, overflowAD(ref.key, cc.Template.Name))
+	if err != nil {
+		return nil, "", ErrInvalid
+	}
+	return data, ref.key, nil
+}
+
+// referenceIn returns the Overflow key the session's cookies in h refer
+// to, or "" (none, or they do not open).
+func (cc *CookieCodec) referenceIn(h http.Header) string {
+	if cc.Overflow == nil {
+		return ""
+	}
+	payload, meta, err := cc.readRaw(h)
+	if err != nil || !meta.Reference {
+		return ""
+	}
+	ref, err := parseRef(payload)
+	if err != nil {
+		return ""
+	}
+	return ref.key
+}
+
+// writeReference stores data (sealed under a fresh data key) in the
+// Overflow store under a fresh key and writes the reference cookie. The
+// store is written first: if it fails, no cookie is set and the browser
+// keeps its previous ones.
+func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, data []byte, issued, expires, now time.Time) (Meta, string, error) {
 	var ref [refSize]byte
 	if _, err := io.ReadFull(rand.Reader, ref[:]); err != nil {
 		return Meta{}, "", fmt.Errorf("cookiesession: reading an overflow key: %w", err)
@@ -121,33 +149,33 @@ func (m *Manager[T]) writeOverflow(s *Session[T], wh, rh http.Header, frame []by
 	if err != nil {
 		return Meta{}, "", err
 	}
-	value := make([]byte, aead.NonceSize(), aead.NonceSize()+len(frame)+aead.Overhead())
+	value := make([]byte, aead.NonceSize(), aead.NonceSize()+len(data)+aead.Overhead())
 	if _, err := io.ReadFull(rand.Reader, value); err != nil {
 		return Meta{}, "", fmt.Errorf("cookiesession: reading a nonce: %w", err)
 	}
-	value = aead.Seal(value, value, frame, overflowAD(key, m.opts.Name))
-	ctx, cancel := overflowCtx(s.context())
+	value = aead.Seal(value, value, data, overflowAD(key, cc.Template.Name))
+	sctx, cancel := overflowCtx(ctx)
 	defer cancel()
-	if err := m.opts.Overflow.Put(ctx, key, value, expires); err != nil {
+	if err := cc.Overflow.Put(sctx, key, value, expires); err != nil {
 		return Meta{}, "", fmt.Errorf("%w: %w", ErrOverflowUnavailable, err)
 	}
-	meta, err := m.cc.writeFlags(wh, rh, ref[:], flagReference, issued, expires, now)
+	meta, err := cc.writeFlags(wh, rh, ref[:], flagReference, issued, expires, now)
 	if err != nil {
-		m.dropOverflow(s.context(), key) // never set: nothing refers to it
+		cc.dropReference(ctx, key) // never set: nothing refers to it
 		return Meta{}, "", err
 	}
 	return meta, key, nil
 }
 
-// dropOverflow deletes a stored value no cookie will refer to any more.
-// A failure leaves it to expire at its session's deadline.
-func (m *Manager[T]) dropOverflow(ctx context.Context, key string) error {
-	if key == "" || m.opts.Overflow == nil {
+// dropReference deletes a stored value no cookie refers to any more. A
+// failure leaves it to expire at its session's deadline.
+func (cc *CookieCodec) dropReference(ctx context.Context, key string) error {
+	if key == "" || cc.Overflow == nil {
 		return nil
 	}
 	ctx, cancel := overflowCtx(ctx)
 	defer cancel()
-	if err := m.opts.Overflow.Delete(ctx, key); err != nil {
+	if err := cc.Overflow.Delete(ctx, key); err != nil {
 		return fmt.Errorf("%w: deleting a replaced session: %w", ErrOverflowUnavailable, err)
 	}
 	return nil
@@ -175,7 +203,7 @@ func (m *Manager[T]) dropOverflows(s *Session[T]) error {
 	var errs []error
 	for _, key := range s.overflowOld {
 		if key != s.overflowKey {
-			errs = append(errs, m.dropOverflow(s.context(), key))
+			errs = append(errs, m.cc.dropReference(s.context(), key))
 		}
 	}
 	s.overflowOld = nil

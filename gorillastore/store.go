@@ -101,6 +101,14 @@ type Options struct {
 	// total).
 	Limits cookiesession.Limits
 
+	// Overflow is where sessions too large for their cookies go, as with
+	// cookiesession.Options.Overflow (redisstore.Store is one): the
+	// cookie then carries a sealed reference, and the store holds only
+	// ciphertext it cannot open. Save deletes the value the request's
+	// cookie referred to once it is replaced, and a deletion (MaxAge < 0)
+	// deletes it too. Zero: none; a session over Limits is an error.
+	Overflow cookiesession.Overflow
+
 	// Compress deflates sessions when that makes them smaller. Zero: off.
 	// See cookiesession.CodecOptions for the length leak this can open.
 	Compress bool
@@ -190,7 +198,7 @@ func New(o Options) (*Store, error) {
 	}
 	return &Store{
 		Options:  sopts,
-		cc:       cookiesession.CookieCodec{Codec: codec, Limits: o.Limits},
+		cc:       cookiesession.CookieCodec{Codec: codec, Limits: o.Limits, Overflow: o.Overflow},
 		lifetime: o.Lifetime,
 		legacy:   o.Legacy,
 		now:      o.Now,
