@@ -42,9 +42,11 @@ func main() {
 	log.SetFlags(0)
 
 	if *redisAddr != "" {
-		// The place for the shared store: when the redisstore module is
-		// part of the repository, build it here from *redisAddr and use
-		// it as both the Revoker and the Overflow store.
+		// The place for the shared store. With the redisstore module:
+		//	st, err := redisstore.New(redisstore.Options{Addr: *redisAddr})
+		// and st (closed on exit) as both Options.Revoker and
+		// Options.Overflow in newDemo, instead of the in-memory
+		// stand-ins. Until then the flag is refused, not ignored.
 		log.Fatal(errRedisNotYet)
 	}
 	keys, err := demoKeys(os.Stderr)
