@@ -19,7 +19,9 @@ import (
 // WebSocket. The socket's handler reads the session of its upgrade request,
 // changes it, and sends the page a commit token; the page posts the token
 // to the commit handler, which sets the cookies. A reload shows the value,
-// read from the cookies by an ordinary HTTP request.
+// read from the cookies by an ordinary HTTP request. The socket watches its
+// session (Manager.Watch) and is closed as soon as the session is revoked
+// (sign-out or "log out everywhere" in another tab) or expires.
 const (
 	socketWS     = socketPage + "/ws"        // the WebSocket
 	socketCommit = socketPage + "/commit"    // Manager.CommitHandler
