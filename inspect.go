@@ -26,7 +26,10 @@ type CookieSize struct {
 // Inspect opens the session in h's Cookie lines for diagnosis, as the
 // cookiesession command's inspect does. With allowExpired, an authentic
 // session past its deadline is returned with Expired set instead of
-// ErrExpired. Errors are those of [Manager.Load].
+// ErrExpired. A cookie that refers to the [Options.Overflow] store is
+// reported with Meta.Reference set and its Cookies only: the session's ID,
+// times and Data are in the store, which Inspect does not read. Errors are
+// those of [Manager.Load].
 func (m *Manager[T]) Inspect(h http.Header, allowExpired bool) (*Inspection, error) {
 	cc := m.cc
 	if allowExpired {
@@ -38,21 +41,26 @@ func (m *Manager[T]) Inspect(h http.Header, allowExpired bool) (*Inspection, err
 	if err != nil {
 		return nil, err
 	}
-	s := Session[T]{m: m}
-	data, ok := s.unframe(payload)
-	if !ok {
-		return nil, ErrInvalid
-	}
-	in := &Inspection{Meta: meta, Data: data}
-	in.ID, in.Created = s.ID(), s.created
-	in.Lifetime = s.lifetime
-	if in.Lifetime == 0 {
-		in.Lifetime = m.opts.MaxAge
-	}
-	now := m.opts.Now()
-	in.Expired = !now.Before(meta.Expires) || !now.Before(m.deadline(&s, meta.Issued))
-	if in.Expired && !allowExpired {
-		return nil, ErrExpired
+	in := &Inspection{Meta: meta}
+	if !meta.Reference {
+		// A reference (Meta.Reference) has no envelope: the session,
+		// its ID and data are in the Overflow store.
+		s := Session[T]{m: m}
+		data, ok := s.unframe(payload)
+		if !ok {
+			return nil, ErrInvalid
+		}
+		in.Data = data
+		in.ID, in.Created = s.ID(), s.created
+		in.Lifetime = s.lifetime
+		if in.Lifetime == 0 {
+			in.Lifetime = m.opts.MaxAge
+		}
+		now := m.opts.Now()
+		in.Expired = !now.Before(meta.Expires) || !now.Before(m.deadline(&s, meta.Issued))
+		if in.Expired && !allowExpired {
+			return nil, ErrExpired
+		}
 	}
 	l := cc.Limits.withDefaults()
 	c := scanCookies(h, m.opts.Name, l)

@@ -30,11 +30,17 @@ type browser struct {
 func newBrowser(t *testing.T, h http.Handler) *browser {
 	srv := httptest.NewServer(h) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
+	return newBrowserAt(t, srv.URL)
+}
+
+// newBrowserAt is a browser of its own (its own cookie jar) for the
+// server at base.
+func newBrowserAt(t *testing.T, base string) *browser {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &browser{t: t, base: srv.URL, jar: jar}
+	b := &browser{t: t, base: base, jar: jar}
 	b.c = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		b.sent = b.cookies()
 		return nil
@@ -101,12 +107,20 @@ func (b *browser) do(method, path string, form url.Values) page {
 	return page(text)
 }
 
-func TestDemo(t *testing.T) {
-	m, err := newManager([][]byte{cookiesession.GenerateKey()})
+// newTestDemo returns the demo with a fresh key.
+func newTestDemo(t *testing.T, cfg config) *demo {
+	t.Helper()
+	d, err := newDemo([][]byte{cookiesession.GenerateKey()}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBrowser(t, newMux(m))
+	return d
+}
+
+// TestDemo: the demo without the overflow store, whose cart stops at the
+// cookie budget.
+func TestDemo(t *testing.T) {
+	b := newBrowser(t, newTestDemo(t, config{}).handler())
 
 	// The counter.
 	p := b.do("GET", "/", nil)
@@ -123,6 +137,9 @@ func TestDemo(t *testing.T) {
 	p = b.do("POST", "/login", url.Values{"user": {"Ada"}})
 	if p.field("user") != "Ada" || p.field("session-id") == first || p.num(t, "visits") != 1 {
 		t.Fatalf("after sign-in: user %q, id %s (was %s), visits %s", p.field("user"), p.field("session-id"), first, p.field("visits"))
+	}
+	if note := p.field("note"); !strings.Contains(note, "Regenerate") || !strings.Contains(note, "new session") || !strings.Contains(note, "visit counter") {
+		t.Errorf("sign-in does not say that Regenerate started a new session: %q", note)
 	}
 	if p = b.do("POST", "/login", url.Values{"user": {""}}); p.field("problem") == "" {
 		t.Error("an empty name was accepted")
@@ -176,16 +193,13 @@ func TestDemo(t *testing.T) {
 }
 
 func TestDemoSocketLink(t *testing.T) {
-	m, err := newManager([][]byte{cookiesession.GenerateKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := newTestDemo(t, config{})
 	mux := http.NewServeMux()
-	registerPages(mux, m)
-	if p := newBrowser(t, m.Handler(mux)).do("GET", "/", nil); strings.Contains(string(p), socketPage) {
+	d.registerPages(mux)
+	if p := newBrowser(t, d.m.Handler(mux)).do("GET", "/", nil); strings.Contains(string(p), socketPage) {
 		t.Error("a link to a WebSocket page that does not exist")
 	}
-	if p := newBrowser(t, newMux(m)).do("GET", "/", nil); !strings.Contains(string(p), `href="`+socketPage+`"`) {
+	if p := newBrowser(t, d.handler()).do("GET", "/", nil); !strings.Contains(string(p), `href="`+socketPage+`"`) {
 		t.Error("no link to the WebSocket page")
 	}
 }
@@ -209,5 +223,34 @@ func TestDemoKeys(t *testing.T) {
 	keys, err = demoKeys(&out)
 	if err != nil || len(keys) != 1 || len(keys[0]) != 32 || !strings.Contains(out.String(), "not set") {
 		t.Fatalf("generated: %v, %q", err, out.String())
+	}
+}
+
+// TestDemoMetrics: the Manager's events, counted by kind and outcome, on
+// /metrics as plain text and on the index page's panel.
+func TestDemoMetrics(t *testing.T) {
+	d := newTestDemo(t, config{Overflow: true})
+	srv := httptest.NewServer(d.handler())
+	t.Cleanup(srv.Close)
+	b := newBrowserAt(t, srv.URL)
+	b.do("GET", "/", nil)
+	p := b.do("GET", "/", nil)
+	if !strings.Contains(string(p), `<td><code>read</code></td><td><code>none</code></td><td class="num">1</td>`) {
+		t.Errorf("the index page's panel lacks the first read:\n%s", p)
+	}
+	text := getText(t, srv.URL+metricsPage)
+	for _, want := range []string{
+		"# TYPE cookiesession_events_total counter\n",
+		`cookiesession_events_total{kind="read",outcome="none"} 1` + "\n",
+		`cookiesession_events_total{kind="read",outcome="ok"} 1` + "\n",
+		`cookiesession_events_total{kind="write",outcome="cookie"} 2` + "\n",
+		"demo_overflow_values 0\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(text, "cookiesession_write_bytes_total ") || strings.Contains(text, "cookiesession_write_bytes_total 0\n") {
+		t.Errorf("/metrics counts no bytes written:\n%s", text)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"log"
@@ -17,6 +18,9 @@ import (
 // the index page links to it when the route exists.
 const socketPage = "/socket"
 
+// metricsPage is where the event counters are served as plain text.
+const metricsPage = "/metrics"
+
 //go:embed index.html
 var indexHTML string
 
@@ -24,15 +28,24 @@ var indexTemplate = template.Must(template.New("index").Parse(indexHTML))
 
 // indexPage is what index.html shows.
 type indexPage struct {
-	S         *DemoSession
-	ID        string
-	IsNew     bool
-	ExpiresIn string
-	Total     int // cart total, in cents
-	Cookies   []cookiesession.CookieSize
-	Bytes     int    // names plus values of the cookies the browser sent
-	Problem   string // why the last action did nothing
-	SocketURL string // the WebSocket page, when it exists
+	S            *DemoSession
+	ID           string
+	IsNew        bool
+	ExpiresIn    string
+	Total        int // cart total, in cents
+	SessionBytes int // the session's JSON, as it is saved
+	Cookies      []cookiesession.CookieSize
+	Bytes        int  // names plus values of the cookies the browser sent
+	Reference    bool // the cookie is a reference to the overflow store
+	Overflow     bool // the overflow store is on
+	StoreValues  int  // sessions in the overflow store
+	StoreBytes   int  // their sealed bytes
+	Budget       int  // the cookie budget, in bytes
+	Problem      string
+	Note         string // what the last action did
+	SocketURL    string // the WebSocket page, when it exists
+	Events       []eventCount
+	MetricsURL   string
 }
 
 // TotalText formats the cart total.
@@ -43,62 +56,101 @@ func (p *indexPage) TotalText() string { return CartItem{Price: p.Total}.PriceTe
 // SameSite=Lax cookies (the default) with cross-site POSTs, which is the
 // demo's only defence against cross-site request forgery; a real
 // application adds a CSRF token.
-func registerPages(mux *http.ServeMux, m *cookiesession.Manager[DemoSession]) {
+func (d *demo) registerPages(mux *http.ServeMux) {
+	m := d.m
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		s.Data.Visits++
 		p := &indexPage{
-			S:         s.Data,
-			ID:        s.ID(),
-			IsNew:     s.IsNew(),
-			ExpiresIn: duration(s.MaxAge()),
-			Problem:   problems[r.URL.Query().Get("problem")],
+			S:          s.Data,
+			ID:         s.ID(),
+			IsNew:      s.IsNew(),
+			ExpiresIn:  duration(s.MaxAge()),
+			Problem:    problems[r.URL.Query().Get("problem")],
+			Note:       notes[r.URL.Query().Get("note")],
+			Overflow:   d.overflow != nil,
+			Budget:     cookieBudget,
+			MetricsURL: metricsPage,
 		}
 		for _, it := range s.Data.Cart {
 			p.Total += it.Price * it.Qty
 		}
+		if b, err := json.Marshal(s.Data); err == nil {
+			p.SessionBytes = len(b)
+		}
 		// What the browser sent: the session as it was before this visit.
 		if in, err := m.Inspect(r.Header, false); err == nil {
-			p.Cookies = in.Cookies
+			p.Cookies, p.Reference = in.Cookies, in.Meta.Reference
 			for _, c := range in.Cookies {
 				p.Bytes += c.Size
 			}
 		}
+		if d.overflow != nil {
+			p.StoreValues, p.StoreBytes = d.overflow.Stats()
+		}
 		if hasRoute(mux, socketPage) {
 			p.SocketURL = socketPage
 		}
+		p.Events = d.metrics.counts()
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := indexTemplate.Execute(w, p); err != nil {
 			log.Printf("rendering the index page: %v", err)
 		}
 	})
 
+	mux.HandleFunc("GET "+metricsPage, d.serveMetrics)
+
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimSpace(r.PostFormValue("user"))
 		if name == "" || len(name) > 40 {
-			back(w, r, "name")
+			back(w, r, "name", "")
 			return
 		}
 		s := m.Get(r)
-		// A new session ID at sign-in: an ID planted before it is worth
-		// nothing after. Regenerate also empties the session, so keep
-		// what should survive sign-in.
+		// A new session at sign-in: an ID planted before it is worth
+		// nothing after. Regenerate also empties the session (the visit
+		// counter starts again), so keep what should survive sign-in.
 		cart := s.Data.Cart
 		s.Regenerate()
+		// The subject names whose session this is, for "log out
+		// everywhere" (Manager.RevokeSubject). A real application uses
+		// the user's ID, not a name typed in a form.
+		s.SetSubject(name)
 		s.Data.User = name
 		s.Data.Cart = cart
-		back(w, r, "")
+		back(w, r, "", "login")
 	})
 
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		m.Get(r).Destroy() // expires every cookie of the session
-		back(w, r, "")
+		// Expires every cookie of the session and, with a Revoker,
+		// revokes its ID: a copy of the cookies no longer opens.
+		m.Get(r).Destroy()
+		back(w, r, "", "logout")
+	})
+
+	mux.HandleFunc("POST /logout/everywhere", func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		if sub := s.Subject(); sub != "" {
+			// Every session of this user created before now, in every
+			// browser: their next request reads a new session, and
+			// their open sockets are closed (Manager.Watch).
+			if err := m.RevokeSubject(r.Context(), sub); err != nil {
+				log.Printf("log out everywhere: %v", err)
+				back(w, r, "revoke", "")
+				return
+			}
+		}
+		s.Destroy()
+		back(w, r, "", "everywhere")
 	})
 
 	mux.HandleFunc("POST /cart/add", func(w http.ResponseWriter, r *http.Request) {
 		n := 1
-		if r.PostFormValue("n") == "10" {
+		switch r.PostFormValue("n") {
+		case "10":
 			n = 10
+		case "100":
+			n = 100
 		}
 		s := m.Get(r)
 		for range n {
@@ -106,34 +158,50 @@ func registerPages(mux *http.ServeMux, m *cookiesession.Manager[DemoSession]) {
 			s.Data.Cart = append(s.Data.Cart, it)
 		}
 		// Save now rather than when the redirect goes out, to learn
-		// whether the cart still fits in the cookies.
+		// whether the cart still fits.
 		if err := s.Save(); errors.Is(err, cookiesession.ErrTooLarge) {
 			s.Reload() // keep the previous cart, still in the browser
-			back(w, r, "full")
+			if d.overflow != nil {
+				back(w, r, "full-store", "")
+			} else {
+				back(w, r, "full", "")
+			}
 			return
 		} else if err != nil {
 			log.Printf("saving the cart: %v", err)
 		}
-		back(w, r, "")
+		back(w, r, "", "")
 	})
 
 	mux.HandleFunc("POST /cart/empty", func(w http.ResponseWriter, r *http.Request) {
 		m.Get(r).Data.Cart = nil
-		back(w, r, "")
+		back(w, r, "", "")
 	})
 }
 
 // problems are the messages the index page shows after an action failed.
 var problems = map[string]string{
-	"full": "The cart is full: the session would no longer fit in the cookies the demo allows (16,000 bytes). Nothing was lost; your previous cart is still there.",
-	"name": "Type a name of 1 to 40 characters to sign in.",
+	"full":       "The cart is full: the session would no longer fit in the cookies the demo allows (16,000 bytes), and the overflow store is off (-overflow=false). Nothing was lost; your previous cart is still there.",
+	"full-store": "The cart is full: the session would pass the largest session the Manager accepts (MaxDecodedSize, 64 KiB by default), even in the overflow store. Nothing was lost; your previous cart is still there.",
+	"name":       "Type a name of 1 to 40 characters to sign in.",
+	"revoke":     "Could not record the revocation: nothing was signed out.",
 }
 
-// back redirects to the index page, with a problem to show.
-func back(w http.ResponseWriter, r *http.Request, problem string) {
+// notes are the messages the index page shows after an action succeeded.
+var notes = map[string]string{
+	"login":      "You signed in. Sign-in calls Regenerate, which starts a new session: a new session ID, and a new, empty session, so the visit counter started again at 1 (the demo carried your cart over). A session ID known before sign-in is worth nothing now.",
+	"logout":     "You signed out: the session's cookies were expired and its ID revoked, so a copy of them taken before no longer opens.",
+	"everywhere": "You signed out everywhere: every session of that user created before now was revoked, in every browser and tab, and their open sockets were closed.",
+}
+
+// back redirects to the index page, with a problem or a note to show.
+func back(w http.ResponseWriter, r *http.Request, problem, note string) {
 	to := "/"
-	if problem != "" {
+	switch {
+	case problem != "":
 		to += "?problem=" + problem
+	case note != "":
+		to += "?note=" + note
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }

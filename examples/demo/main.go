@@ -1,22 +1,31 @@
-// Command demo is a small web application that keeps its whole session in
-// cookies with cookiesession: a visit counter, sign-in and sign-out with
-// Regenerate, a cart that grows past 4 KB into several cookies, and a
-// counter changed over a WebSocket that survives a reload.
+// Command demo is a small web application that keeps its session in
+// cookies with cookiesession: a visit counter, sign-in with Regenerate and
+// SetSubject, sign-out and "log out everywhere" with revocation, a cart
+// that grows past the cookies into an overflow store, a counter changed
+// over a WebSocket that closes when its session is revoked, and the
+// Manager's events counted on /metrics.
 //
 //	go run ./examples/demo             # serves on http://127.0.0.1:8080
 //	go run ./examples/demo -addr 127.0.0.1:9000
+//	go run ./examples/demo -overflow=false   # the cart stops at the cookie budget
 //
 // With no configuration it generates a key at start, so sessions do not
 // survive a restart. To keep them, set COOKIESESSION_KEYS to one or more
 // comma-separated base64url keys (the first seals, all open), for example
 // with the output of the cookiesession command's keygen.
+//
+// Revocation and overflow use in-memory stand-ins (stores.go), good for
+// this one process only: a fleet of servers shares a store such as the
+// redisstore module's, which the -redis flag will select.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -27,14 +36,24 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	overflow := flag.Bool("overflow", true, "move sessions too large for the cookies to the in-memory overflow store")
+	redisAddr := flag.String("redis", "", "address of a Redis or Valkey server for revocation and overflow (not available yet: the demo uses in-memory stand-ins)")
 	flag.Parse()
 	log.SetFlags(0)
 
+	if *redisAddr != "" {
+		// The place for the shared store. With the redisstore module:
+		//	st, err := redisstore.New(redisstore.Options{Addr: *redisAddr})
+		// and st (closed on exit) as both Options.Revoker and
+		// Options.Overflow in newDemo, instead of the in-memory
+		// stand-ins. Until then the flag is refused, not ignored.
+		log.Fatal(errRedisNotYet)
+	}
 	keys, err := demoKeys(os.Stderr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	m, err := newManager(keys)
+	d, err := newDemo(keys, config{Overflow: *overflow})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,13 +65,42 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("cookiesession demo: http://%s/", ln.Addr())
-	srv := &http.Server{Handler: newMux(m), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.Serve(ln))
 }
 
-// newManager returns the demo's session manager.
-func newManager(keys [][]byte) (*cookiesession.Manager[DemoSession], error) {
-	return cookiesession.New[DemoSession](cookiesession.Options{
+// errRedisNotYet is the answer to -redis until the demo can use the
+// redisstore module.
+var errRedisNotYet = errors.New("-redis: the demo cannot use Redis yet; run it without -redis to use its in-memory stand-ins for one process")
+
+// config is what the demo's flags choose.
+type config struct {
+	// Overflow moves sessions too large for the cookies to the demo's
+	// in-memory overflow store. False: such a save fails and the cart
+	// says it is full.
+	Overflow bool
+
+	// Now is the clock of the Manager and the stores. Zero: time.Now
+	// (tests inject a fake one).
+	Now func() time.Time
+}
+
+// demo is the demo application: its session manager, its stores and its
+// counters.
+type demo struct {
+	m        *cookiesession.Manager[DemoSession]
+	revoker  *memRevoker
+	overflow *memOverflow // nil when the overflow store is off
+	metrics  *metrics
+}
+
+// cookieBudget is the demo's limit on the cookies of one session.
+const cookieBudget = 16000
+
+// newDemo returns the demo with its session manager.
+func newDemo(keys [][]byte, cfg config) (*demo, error) {
+	d := &demo{revoker: newMemRevoker(), metrics: newMetrics()}
+	opts := cookiesession.Options{
 		Name: "demo",
 		Keys: keys,
 		// The demo serves plain HTTP on 127.0.0.1, where many clients
@@ -63,17 +111,35 @@ func newManager(keys [][]byte) (*cookiesession.Manager[DemoSession], error) {
 		// Room for a cart of about 10 KB: up to 4 cookies of 4000 bytes.
 		// Behind nginx or Apache, raise their request header limits to
 		// match (the default Cookie line limit is about 8 KB).
-		Limits:  cookiesession.Limits{TotalSize: 16000},
-		OnError: func(r *http.Request, err error) { log.Printf("session: %v (%s %s)", err, r.Method, r.URL.Path) },
-	})
+		Limits:  cookiesession.Limits{TotalSize: cookieBudget},
+		Revoker: d.revoker,
+		Logger:  slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		OnEvent: d.metrics.observe,
+	}
+	if cfg.Now != nil {
+		opts.Now, d.revoker.now = cfg.Now, cfg.Now
+	}
+	if cfg.Overflow {
+		d.overflow = newMemOverflow()
+		if cfg.Now != nil {
+			d.overflow.now = cfg.Now
+		}
+		opts.Overflow = d.overflow
+	}
+	m, err := cookiesession.New[DemoSession](opts)
+	if err != nil {
+		return nil, err
+	}
+	d.m = m
+	return d, nil
 }
 
-// newMux builds the demo's routes behind the session middleware.
-func newMux(m *cookiesession.Manager[DemoSession]) http.Handler {
+// handler builds the demo's routes behind the session middleware.
+func (d *demo) handler() http.Handler {
 	mux := http.NewServeMux()
-	registerPages(mux, m)
-	registerSocket(mux, m)
-	return m.Handler(mux)
+	d.registerPages(mux)
+	d.registerSocket(mux)
+	return d.m.Handler(mux)
 }
 
 // demoKeys returns the keys from COOKIESESSION_KEYS, or a new random key

@@ -10,7 +10,9 @@ type DemoSession struct {
 	// User is the signed-in user's name; empty when signed out.
 	User string `json:"user,omitempty"`
 
-	// Cart is the shopping cart, which can grow past one cookie.
+	// Cart is the shopping cart: one line per addition, so that it grows
+	// with every click (what this demo is about); the page merges the
+	// lines of a product into one with its quantity (see Lines).
 	Cart []CartItem `json:"cart,omitempty"`
 
 	// SocketCounter is the counter of the WebSocket page.
@@ -25,8 +27,36 @@ type CartItem struct {
 	Price int    `json:"price"` // in cents
 }
 
-// PriceText formats the price, for the page.
+// PriceText formats the unit price, for the page.
 func (it CartItem) PriceText() string { return fmt.Sprintf("€%d.%02d", it.Price/100, it.Price%100) }
+
+// TotalText formats the line's total (price times quantity), for the page.
+func (it CartItem) TotalText() string { return CartItem{Price: it.Price * it.Qty}.PriceText() }
+
+// Lines returns the cart with the lines of each product merged into one,
+// their quantities added, in the order the products were first added.
+func (s *DemoSession) Lines() []CartItem {
+	var out []CartItem
+	at := map[string]int{}
+	for _, it := range s.Cart {
+		if i, ok := at[it.SKU]; ok {
+			out[i].Qty += it.Qty
+			continue
+		}
+		at[it.SKU] = len(out)
+		out = append(out, it)
+	}
+	return out
+}
+
+// Units returns the number of units in the cart.
+func (s *DemoSession) Units() int {
+	n := 0
+	for _, it := range s.Cart {
+		n += it.Qty
+	}
+	return n
+}
 
 // catalog is what "Add to cart" picks from, in turn.
 var catalog = []CartItem{

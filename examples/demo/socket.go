@@ -19,7 +19,9 @@ import (
 // WebSocket. The socket's handler reads the session of its upgrade request,
 // changes it, and sends the page a commit token; the page posts the token
 // to the commit handler, which sets the cookies. A reload shows the value,
-// read from the cookies by an ordinary HTTP request.
+// read from the cookies by an ordinary HTTP request. The socket watches its
+// session (Manager.Watch) and is closed as soon as the session is revoked
+// (sign-out or "log out everywhere" in another tab) or expires.
 const (
 	socketWS     = socketPage + "/ws"        // the WebSocket
 	socketCommit = socketPage + "/commit"    // Manager.CommitHandler
@@ -58,7 +60,8 @@ const socketIdle = 10 * time.Minute
 
 // registerSocket adds the WebSocket page, its socket, the commit handler
 // and the commit helper to mux.
-func registerSocket(mux *http.ServeMux, m *cookiesession.Manager[DemoSession]) {
+func (d *demo) registerSocket(mux *http.ServeMux) {
+	m := d.m
 	mux.HandleFunc("GET "+socketPage, func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		if s.IsNew() {
@@ -82,11 +85,36 @@ func registerSocket(mux *http.ServeMux, m *cookiesession.Manager[DemoSession]) {
 			return // Accept has answered
 		}
 		defer c.CloseNow()
+		// Close the socket as soon as its session is revoked (sign-out
+		// or "log out everywhere", in any tab) or reaches its deadline.
+		watch, stop := m.Watch(r.Context(), s)
+		defer stop()
+		go closeWhenEnded(watch, c)
 		serveSocket(r.Context(), c, m, s)
 	})
 
 	mux.Handle("POST "+socketCommit, m.CommitHandler(cookiesession.CommitOptions{}))
 	mux.Handle("GET "+socketScript, cookiesession.CommitScript())
+}
+
+// The close codes (application codes, 4000-4999) of a socket whose session
+// ended; the page shows why.
+const (
+	statusRevoked websocket.StatusCode = 4001 // the session was revoked
+	statusExpired websocket.StatusCode = 4002 // the session reached its deadline
+)
+
+// closeWhenEnded closes c, with the reason, when watch (from
+// Manager.Watch) ends because the session was revoked or expired; it
+// returns without closing when the connection ended first.
+func closeWhenEnded(watch context.Context, c *websocket.Conn) {
+	<-watch.Done()
+	switch cause := context.Cause(watch); {
+	case errors.Is(cause, cookiesession.ErrRevoked):
+		c.Close(statusRevoked, "session revoked")
+	case errors.Is(cause, cookiesession.ErrExpired):
+		c.Close(statusExpired, "session expired")
+	}
 }
 
 // serveSocket runs one socket: the counter on open, then a new counter and
@@ -113,7 +141,17 @@ func serveSocket(ctx context.Context, c *websocket.Conn, m *cookiesession.Manage
 		s.Data.SocketCounter += cmd.Add
 		msg := socketMsg{Counter: s.Data.SocketCounter}
 		if msg.Token, err = m.CommitToken(s); err != nil {
+			// Refuse the click: undo it, so that the socket's copy of
+			// the session stays the one the browser holds.
+			s.Data.SocketCounter -= cmd.Add
+			msg.Counter = s.Data.SocketCounter
 			msg.Error = err.Error()
+			if errors.Is(err, cookiesession.ErrTooLarge) {
+				// A commit token carries the whole session and must fit
+				// the cookies: a session in the overflow store (a large
+				// cart) cannot be committed over a socket.
+				msg.Error = "refused: the session is too large for the cookies, and a commit token carries the whole session; empty the cart on the demo page and try again"
+			}
 		}
 		if err := wsjson.Write(ctx, c, msg); err != nil {
 			return
