@@ -68,7 +68,7 @@ func (d *demo) registerPages(mux *http.ServeMux) {
 			ExpiresIn:  duration(s.MaxAge()),
 			Problem:    problems[r.URL.Query().Get("problem")],
 			Note:       notes[r.URL.Query().Get("note")],
-			Overflow:   d.overflow != nil,
+			Overflow:   d.overflowOn,
 			Budget:     cookieBudget,
 			MetricsURL: metricsPage,
 		}
@@ -161,7 +161,7 @@ func (d *demo) registerPages(mux *http.ServeMux) {
 		// whether the cart still fits.
 		if err := s.Save(); errors.Is(err, cookiesession.ErrTooLarge) {
 			s.Reload() // keep the previous cart, still in the browser
-			if d.overflow != nil {
+			if d.overflowOn {
 				back(w, r, "full-store", "")
 			} else {
 				back(w, r, "full", "")

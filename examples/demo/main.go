@@ -15,12 +15,13 @@
 // with the output of the cookiesession command's keygen.
 //
 // Revocation and overflow use in-memory stand-ins (stores.go), good for
-// this one process only: a fleet of servers shares a store such as the
-// redisstore module's, which the -redis flag will select.
+// this one process only. A fleet of servers shares a store instead: with
+// -redis host:port the demo uses the redisstore module's Store, on Redis 7
+// or Valkey, for both (several demos on other -addr ports and one Redis
+// then behave as one site).
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,28 +33,30 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/redisstore"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	overflow := flag.Bool("overflow", true, "move sessions too large for the cookies to the in-memory overflow store")
-	redisAddr := flag.String("redis", "", "address of a Redis or Valkey server for revocation and overflow (not available yet: the demo uses in-memory stand-ins)")
+	redisAddr := flag.String("redis", "", "address of a Redis or Valkey server for revocation and overflow (zero: in-memory stand-ins for this process)")
 	flag.Parse()
 	log.SetFlags(0)
 
-	if *redisAddr != "" {
-		// The place for the shared store. With the redisstore module:
-		//	st, err := redisstore.New(redisstore.Options{Addr: *redisAddr})
-		// and st (closed on exit) as both Options.Revoker and
-		// Options.Overflow in newDemo, instead of the in-memory
-		// stand-ins. Until then the flag is refused, not ignored.
-		log.Fatal(errRedisNotYet)
-	}
 	keys, err := demoKeys(os.Stderr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	d, err := newDemo(keys, config{Overflow: *overflow})
+	cfg := config{Overflow: *overflow}
+	if *redisAddr != "" {
+		st, err := redisstore.New(redisstore.Options{Addr: *redisAddr})
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer st.Close()
+		cfg.Shared = st
+	}
+	d, err := newDemo(keys, cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -69,10 +72,6 @@ func main() {
 	log.Fatal(srv.Serve(ln))
 }
 
-// errRedisNotYet is the answer to -redis until the demo can use the
-// redisstore module.
-var errRedisNotYet = errors.New("-redis: the demo cannot use Redis yet; run it without -redis to use its in-memory stand-ins for one process")
-
 // config is what the demo's flags choose.
 type config struct {
 	// Overflow moves sessions too large for the cookies to the demo's
@@ -83,15 +82,28 @@ type config struct {
 	// Now is the clock of the Manager and the stores. Zero: time.Now
 	// (tests inject a fake one).
 	Now func() time.Time
+
+	// Shared is a store shared by several servers (redisstore.Store),
+	// used as the Revoker and, with Overflow, the overflow store. Zero:
+	// the in-memory stand-ins.
+	Shared sharedStore
+}
+
+// sharedStore is a Revoker and an Overflow store in one, as
+// redisstore.Store is.
+type sharedStore interface {
+	cookiesession.Revoker
+	cookiesession.Overflow
 }
 
 // demo is the demo application: its session manager, its stores and its
 // counters.
 type demo struct {
-	m        *cookiesession.Manager[DemoSession]
-	revoker  *memRevoker
-	overflow *memOverflow // nil when the overflow store is off
-	metrics  *metrics
+	m          *cookiesession.Manager[DemoSession]
+	revoker    *memRevoker  // nil with a shared store
+	overflow   *memOverflow // nil when the overflow store is off or shared
+	overflowOn bool         // sessions too large for the cookies go to a store
+	metrics    *metrics
 }
 
 // cookieBudget is the demo's limit on the cookies of one session.
@@ -99,7 +111,7 @@ const cookieBudget = 16000
 
 // newDemo returns the demo with its session manager.
 func newDemo(keys [][]byte, cfg config) (*demo, error) {
-	d := &demo{revoker: newMemRevoker(), metrics: newMetrics()}
+	d := &demo{metrics: newMetrics(), overflowOn: cfg.Overflow}
 	opts := cookiesession.Options{
 		Name: "demo",
 		Keys: keys,
@@ -112,19 +124,31 @@ func newDemo(keys [][]byte, cfg config) (*demo, error) {
 		// Behind nginx or Apache, raise their request header limits to
 		// match (the default Cookie line limit is about 8 KB).
 		Limits:  cookiesession.Limits{TotalSize: cookieBudget},
-		Revoker: d.revoker,
 		Logger:  slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		OnEvent: d.metrics.observe,
 	}
-	if cfg.Now != nil {
-		opts.Now, d.revoker.now = cfg.Now, cfg.Now
+	switch {
+	case cfg.Shared != nil:
+		opts.Revoker = cfg.Shared
+		if cfg.Overflow {
+			opts.Overflow = cfg.Shared
+		}
+	default:
+		d.revoker = newMemRevoker()
+		opts.Revoker = d.revoker
+		if cfg.Overflow {
+			d.overflow = newMemOverflow()
+			opts.Overflow = d.overflow
+		}
 	}
-	if cfg.Overflow {
-		d.overflow = newMemOverflow()
-		if cfg.Now != nil {
+	if cfg.Now != nil {
+		opts.Now = cfg.Now
+		if d.revoker != nil {
+			d.revoker.now = cfg.Now
+		}
+		if d.overflow != nil {
 			d.overflow.now = cfg.Now
 		}
-		opts.Overflow = d.overflow
 	}
 	m, err := cookiesession.New[DemoSession](opts)
 	if err != nil {

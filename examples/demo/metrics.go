@@ -77,9 +77,11 @@ func (d *demo) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "# HELP cookiesession_write_cookies_total Cookies written.")
 	fmt.Fprintln(w, "# TYPE cookiesession_write_cookies_total counter")
 	fmt.Fprintf(w, "cookiesession_write_cookies_total %d\n", wc)
-	fmt.Fprintln(w, "# HELP demo_revocations Revocations the demo's in-memory Revoker holds.")
-	fmt.Fprintln(w, "# TYPE demo_revocations gauge")
-	fmt.Fprintf(w, "demo_revocations %d\n", d.revoker.Len())
+	if d.revoker != nil {
+		fmt.Fprintln(w, "# HELP demo_revocations Revocations the demo's in-memory Revoker holds.")
+		fmt.Fprintln(w, "# TYPE demo_revocations gauge")
+		fmt.Fprintf(w, "demo_revocations %d\n", d.revoker.Len())
+	}
 	if d.overflow != nil {
 		n, b := d.overflow.Stats()
 		fmt.Fprintln(w, "# HELP demo_overflow_values Sessions in the demo's in-memory Overflow store.")
