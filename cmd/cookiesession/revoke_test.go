@@ -138,13 +138,23 @@ func TestRevoke(t *testing.T) {
 		t.Errorf("a new login of alice: %q", got)
 	}
 
-	// -id with the ID inspect prints.
-	in := parseInspection(t, cli(t, "", []string{keysEnv(key)}, "inspect", "-json", f.cookie(bob)))
+	// -id with the ID inspect prints; inspect -redis tells a session in
+	// its cookies, and whether it is revoked.
+	bobHdr := f.cookie(bob)
+	in := parseInspection(t, cli(t, "", []string{keysEnv(key)}, "inspect", "-json", bobHdr))
+	res = cli(t, "", []string{keysEnv(key)}, "inspect", "-redis", r.addr, bobHdr)
+	if out := squash(res.stdout); res.code != 0 || !strings.Contains(out, "storage in its cookies") || !strings.Contains(out, `subject "bob"`) || !strings.Contains(out, "revoked no (checked on "+r.addr+")") {
+		t.Errorf("inspect -redis of bob's session: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
 	res = cli(t, "", nil, "revoke", "-redis", r.addr, "-id", in.SessionID)
 	if res.code != 0 || !strings.HasPrefix(res.stdout, "revoked session "+in.SessionID+", on ") {
 		t.Fatalf("revoke -id: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
 	}
 	eventually(t, 5*time.Second, "bob's session still opens", func() bool { return f.get(bob, "/whoami") == "anonymous" })
+	res = cli(t, "", []string{keysEnv(key)}, "inspect", "-redis", r.addr, bobHdr)
+	if out := squash(res.stdout); res.code != 0 || !strings.Contains(out, "status REVOKED") || !strings.Contains(out, "revoked yes") {
+		t.Errorf("inspect -redis of bob's revoked session: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
 	if got := f.get(alice3, "/whoami"); got != "alice" {
 		t.Errorf("alice after bob's revocation: %q", got)
 	}
