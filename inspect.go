@@ -1,6 +1,8 @@
 package cookiesession
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"time"
 )
@@ -11,10 +13,16 @@ type Inspection struct {
 	Meta     Meta          // the sealed value's header and times
 	Cookies  []CookieSize  // the cookies that carried it, in order
 	ID       string        // the session ID
+	Subject  string        // the session's subject (Session.SetSubject), "" when it has none
 	Created  time.Time     // when the session was created (or regenerated)
 	Lifetime time.Duration // the absolute lifetime in force: the session's override or the Manager's MaxAge
 	Data     []byte        // the serialized session data
 	Expired  bool          // the session is past its deadline (only with allowExpired)
+
+	// OverflowKey is the key under which the Options.Overflow store holds
+	// the session, when its cookie is a reference (Meta.Reference) that
+	// was opened; "" otherwise.
+	OverflowKey string
 }
 
 // CookieSize is one cookie of a session and its size.
@@ -26,10 +34,17 @@ type CookieSize struct {
 // Inspect opens the session in h's Cookie lines for diagnosis, as the
 // cookiesession command's inspect does. With allowExpired, an authentic
 // session past its deadline is returned with Expired set instead of
-// ErrExpired. A cookie that refers to the [Options.Overflow] store is
-// reported with Meta.Reference set and its Cookies only: the session's ID,
-// times and Data are in the store, which Inspect does not read. Errors are
-// those of [Manager.Load].
+// ErrExpired. Otherwise the session is opened by the rules [Manager.Load]
+// applies (envelope, deadlines, revocation when the Manager has a Revoker,
+// the data), and the errors are those of Load.
+//
+// A cookie that refers to a session in the overflow store (Meta.Reference)
+// is opened from [Options.Overflow] with one read, bounded like a
+// request's; a value the store no longer holds fails with
+// [ErrOverflowMissing], a store that does not answer with
+// [ErrOverflowUnavailable]. On a Manager without Options.Overflow, only
+// Meta and Cookies of such a cookie are filled: the session's ID, times and
+// Data are in the store.
 func (m *Manager[T]) Inspect(h http.Header, allowExpired bool) (*Inspection, error) {
 	cc := m.cc
 	if allowExpired {
@@ -41,37 +56,47 @@ func (m *Manager[T]) Inspect(h http.Header, allowExpired bool) (*Inspection, err
 	if err != nil {
 		return nil, err
 	}
-	in := &Inspection{Meta: meta}
-	if !meta.Reference {
-		// A reference (Meta.Reference) has no envelope: the session,
-		// its ID and data are in the Overflow store.
-		s := Session[T]{m: m}
-		data, ok := s.unframe(payload)
-		if !ok {
-			return nil, ErrInvalid
+	s := &Session[T]{m: m}
+	if meta.Reference {
+		if m.opts.Overflow == nil {
+			// The codec refused a sealed expiry in the past unless
+			// allowExpired.
+			expired := !m.opts.Now().Before(meta.Expires)
+			return &Inspection{Meta: meta, Cookies: m.inspectCookies(h, meta), Expired: expired}, nil
 		}
-		in.Data = data
-		in.ID, in.Created = s.ID(), s.created
-		in.Lifetime = s.lifetime
-		if in.Lifetime == 0 {
-			in.Lifetime = m.opts.MaxAge
-		}
-		now := m.opts.Now()
-		in.Expired = !now.Before(meta.Expires) || !now.Before(m.deadline(&s, meta.Issued))
-		if in.Expired && !allowExpired {
-			return nil, ErrExpired
+		if payload, err = m.openOverflow(context.Background(), s, payload); err != nil {
+			return nil, err
 		}
 	}
-	l := cc.Limits.withDefaults()
-	c := scanCookies(h, m.opts.Name, l)
+	err = m.decode(context.Background(), s, payload, meta)
+	expired := errors.Is(err, ErrExpired)
+	if err != nil && !(expired && allowExpired) {
+		return nil, err
+	}
+	data, _ := s.unframe(payload) // decode read it
+	in := &Inspection{Meta: meta, Data: data, OverflowKey: s.overflowKey, Expired: expired}
+	in.ID, in.Subject, in.Created = s.ID(), s.subject, s.created
+	in.Lifetime = s.lifetime
+	if in.Lifetime == 0 {
+		in.Lifetime = m.opts.MaxAge
+	}
+	in.Cookies = m.inspectCookies(h, meta)
+	return in, nil
+}
+
+// inspectCookies lists the cookies in h that carried the session meta
+// describes.
+func (m *Manager[T]) inspectCookies(h http.Header, meta Meta) []CookieSize {
+	var cs []CookieSize
+	c := scanCookies(h, m.opts.Name, m.cc.Limits.withDefaults())
 	if len(c.bases) > 0 {
-		in.Cookies = append(in.Cookies, CookieSize{m.opts.Name, len(m.opts.Name) + len(c.bases[0])})
+		cs = append(cs, CookieSize{m.opts.Name, len(m.opts.Name) + len(c.bases[0])})
 	}
 	for i := 1; i < meta.Chunks; i++ {
 		if vs := c.chunks.at(i); len(vs) > 0 {
 			n := chunkName(m.opts.Name, i)
-			in.Cookies = append(in.Cookies, CookieSize{n, len(n) + len(vs[0])})
+			cs = append(cs, CookieSize{n, len(n) + len(vs[0])})
 		}
 	}
-	return in, nil
+	return cs
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -43,16 +44,29 @@ The data is printed as the application serialized it: indented when it
 is JSON (the default Serializer), as a quoted string otherwise.
 Nothing printed, output or error, contains a key.
 
+A session too large for its cookies lives in the application's overflow
+store (Options.Overflow) and its cookie is a small sealed reference:
+inspect says so, and without -redis prints only what the cookie holds
+(its key id, times and size; status "reference"). With -redis host:port
+(the application's redisstore, the password in the
+COOKIESESSION_REDIS_PASSWORD environment variable, -redis-prefix its
+KeyPrefix), it fetches the stored value, opens it with the reference's
+key and prints the session, and it says whether the session is revoked.
+
 Examples:
   cookiesession inspect 'Cookie: session=AQ...; session.1=...'
   cookiesession inspect -json -keys-file keys.txt < response-headers.txt
   cookiesession inspect -allow-expired -idle-timeout 30m -name __Host-sid
+  cookiesession inspect -redis 10.0.0.5:6379 'Cookie: session=AQ...'
 
 Exit status: 0 the session opened and was printed (with -allow-expired,
-also an expired one, marked EXPIRED); 1 no session cookie in the input,
-or one that does not open (tampered, another key, expired, over a limit,
-ambiguous), said in one line on standard error; 2 bad flags, missing or
-malformed keys, unreadable input.
+also an expired one, marked EXPIRED; with -redis, also a revoked one,
+marked REVOKED; without -redis, also a reference, whose session is not
+printed); 1 no session cookie in the input, or one
+that does not open (tampered, another key, expired, over a limit,
+ambiguous, its stored value gone or changed, the store unreachable),
+said in one line on standard error; 2 bad flags, missing or malformed
+keys, unreadable input.
 `
 
 func runInspect(e *env, args []string) int {
@@ -66,6 +80,7 @@ func runInspect(e *env, args []string) int {
 		limits       = addLimitFlags(fs)
 		allowExpired = fs.Bool("allow-expired", false, "print an expired session, marked EXPIRED, instead of failing")
 		jsonOut      = fs.Bool("json", false, "print one JSON object")
+		rf           = addRedisFlags(fs, "open a session in the overflow store, and check revocation, on the application's Redis at `address` (host:port)")
 	)
 	args, code := parseFlags(e, fs, args)
 	if code >= 0 {
@@ -77,14 +92,15 @@ func runInspect(e *env, args []string) int {
 	if err != nil {
 		return usageErr(e, cmd, "%s", msg(err))
 	}
-	m, err := cookiesession.New[json.RawMessage](cookiesession.Options{
+	opts := cookiesession.Options{
 		Name:           *name,
 		Keys:           keys,
 		MaxAge:         *maxAge,
 		IdleTimeout:    *idleTimeout,
 		Limits:         limits.limits(),
 		MaxDecodedSize: *limits.maxDecoded,
-	})
+	}
+	m, err := cookiesession.New[json.RawMessage](opts)
 	if err != nil {
 		return usageErr(e, cmd, "%s", msg(err))
 	}
@@ -121,9 +137,37 @@ func runInspect(e *env, args []string) int {
 	if err != nil {
 		return fail(e, exitNo, cmd, "%s", explain(err, m, h, pairs, ring, *idleTimeout))
 	}
+	var store *storeCheck
+	if *rf.addr != "" {
+		// The cookie opened with the keys; the same Inspect on a Manager
+		// whose Overflow and Revoker are the application's store opens
+		// the stored value, and Load applies the revocation rule.
+		st, err := rf.open(0)
+		if err != nil {
+			return fail(e, exitUsage, cmd, "%s", err)
+		}
+		defer st.Close()
+		opts.Overflow, opts.Revoker = st, st
+		ms, err := cookiesession.New[json.RawMessage](opts)
+		if err != nil {
+			return usageErr(e, cmd, "%s", msg(err))
+		}
+		if in.Meta.Reference {
+			if in, err = ms.Inspect(h, *allowExpired); err != nil {
+				return fail(e, exitNo, cmd, "%s", explainStored(err, *rf.addr))
+			}
+		}
+		store = &storeCheck{addr: *rf.addr}
+		if !in.Expired {
+			_, err := ms.Load(&http.Request{Header: h})
+			store.revoked = errors.Is(err, cookiesession.ErrRevoked)
+			store.checked = true
+		}
+	}
 
 	now := time.Now()
 	rep := newInspectReport(m.Name(), in, now, *idleTimeout, len(keys))
+	rep.setStore(store, *rf.prefix)
 	if *jsonOut {
 		out, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {
@@ -315,6 +359,20 @@ func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header
 	return "the session does not open: " + msg(err)
 }
 
+// explainStored says why an authentic reference cookie did not open from
+// the store at addr.
+func explainStored(err error, addr string) string {
+	switch {
+	case errors.Is(err, cookiesession.ErrOverflowMissing):
+		return fmt.Sprintf("the cookie is an authentic reference, and the store on %s no longer holds its session: expired, ended at logout or replaced by a later write of the same session", addr)
+	case errors.Is(err, cookiesession.ErrOverflowUnavailable):
+		return fmt.Sprintf("the cookie is an authentic reference, and the store on %s could not be read: %s", addr, msg(err))
+	case errors.Is(err, cookiesession.ErrInvalid):
+		return fmt.Sprintf("the cookie is an authentic reference, and the value the store on %s holds for it does not open: changed, or moved from another key or session (or -name differs from the application's)", addr)
+	}
+	return "the session in the store does not open: " + msg(err)
+}
+
 // diagnose looks at the cleartext header of the base cookie to say why a
 // value did not open. The header is not authenticated: it tells what the
 // value claims, which is what a person debugging needs.
@@ -412,16 +470,22 @@ type inspectReport struct {
 	Expired           bool            `json:"expired"`
 	ExpiredBecause    string          `json:"expired_because,omitempty"`
 	SessionID         string          `json:"session_id"`
+	Subject           string          `json:"subject"`
+	Reference         bool            `json:"reference"`
+	Opened            bool            `json:"opened"`
+	OverflowKey       string          `json:"overflow_key,omitempty"`
+	Store             string          `json:"store,omitempty"`
+	Revoked           *bool           `json:"revoked,omitempty"`
 	KeyID             string          `json:"key_id"`
 	KeyIndex          int             `json:"key_index"`
 	Keys              int             `json:"keys_given"`
 	FormatVersion     int             `json:"format_version"`
 	Compressed        bool            `json:"compressed"`
-	Created           time.Time       `json:"created"`
+	Created           time.Time       `json:"created,omitzero"`
 	Issued            time.Time       `json:"issued"`
 	Expires           time.Time       `json:"expires"`
-	LifetimeSeconds   float64         `json:"lifetime_seconds"`
-	AbsoluteDeadline  time.Time       `json:"absolute_deadline"`
+	LifetimeSeconds   float64         `json:"lifetime_seconds,omitzero"`
+	AbsoluteDeadline  time.Time       `json:"absolute_deadline,omitzero"`
 	IdleDeadline      *time.Time      `json:"idle_deadline"`
 	Chunks            int             `json:"chunks"`
 	Cookies           []cookieSize    `json:"cookies"`
@@ -430,6 +494,28 @@ type inspectReport struct {
 	DataBytes         int             `json:"data_bytes"`
 	DataNotJSON       bool            `json:"data_not_json,omitempty"`
 	Data              json.RawMessage `json:"data"`
+}
+
+// storeCheck is what inspect learned from the application's Redis.
+type storeCheck struct {
+	addr             string
+	checked, revoked bool // checked: the revocation rule ran (not for an expired session)
+}
+
+// setStore records the store inspect consulted (nil: none) and the Redis
+// key of an overflowed session, under the application's prefix.
+func (r *inspectReport) setStore(st *storeCheck, prefix string) {
+	if r.OverflowKey != "" {
+		r.OverflowKey = prefix + "ov:" + r.OverflowKey
+	}
+	if st == nil {
+		return
+	}
+	r.Store = st.addr
+	if st.checked {
+		revoked := st.revoked
+		r.Revoked = &revoked
+	}
 }
 
 // cookieSize is one cookie and its size, name plus value, the measure
@@ -441,22 +527,40 @@ type cookieSize struct {
 
 func newInspectReport(name string, in *cookiesession.Inspection, now time.Time, idle time.Duration, nkeys int) *inspectReport {
 	r := &inspectReport{
-		Name:             name,
-		Expired:          in.Expired,
-		SessionID:        in.ID,
-		KeyID:            fmt.Sprintf("%08x", in.Meta.KeyID),
-		KeyIndex:         in.Meta.KeyIndex,
-		Keys:             nkeys,
-		FormatVersion:    in.Meta.Version,
-		Compressed:       in.Meta.Compressed,
-		Created:          in.Created.UTC(),
-		Issued:           in.Meta.Issued.UTC(),
-		Expires:          in.Meta.Expires.UTC(),
-		LifetimeSeconds:  in.Lifetime.Seconds(),
-		AbsoluteDeadline: absoluteDeadline(in).UTC(),
-		Chunks:           in.Meta.Chunks,
-		DataBytes:        len(in.Data),
+		Name:          name,
+		Expired:       in.Expired,
+		SessionID:     in.ID,
+		Subject:       in.Subject,
+		Reference:     in.Meta.Reference,
+		Opened:        !in.Meta.Reference || in.Data != nil,
+		KeyID:         fmt.Sprintf("%08x", in.Meta.KeyID),
+		KeyIndex:      in.Meta.KeyIndex,
+		Keys:          nkeys,
+		FormatVersion: in.Meta.Version,
+		Compressed:    in.Meta.Compressed,
+		Created:       in.Created.UTC(),
+		Issued:        in.Meta.Issued.UTC(),
+		Expires:       in.Meta.Expires.UTC(),
+		Chunks:        in.Meta.Chunks,
+		DataBytes:     len(in.Data),
 	}
+	if !r.Opened {
+		// A reference read without its store: only the cookie is known.
+		r.Expired = in.Expired
+		if r.Expired {
+			r.ExpiredBecause = "sealed expiry"
+		}
+		for _, c := range in.Cookies {
+			r.Cookies = append(r.Cookies, cookieSize{c.Name, c.Size})
+			r.TotalBytes += c.Size
+		}
+		r.CookieHeaderBytes = cookieHeaderLen(r.Cookies)
+		r.Data = json.RawMessage("null")
+		return r
+	}
+	r.LifetimeSeconds = in.Lifetime.Seconds()
+	r.AbsoluteDeadline = absoluteDeadline(in).UTC()
+	r.OverflowKey = in.OverflowKey
 	if t, ok := idleDeadline(in, idle); ok {
 		t = t.UTC()
 		r.IdleDeadline = &t
@@ -504,8 +608,42 @@ func (r *inspectReport) writeText(e *env, now time.Time) {
 	if r.Expired {
 		status = "EXPIRED: past its " + r.ExpiredBecause + " (" + rel(r.deadline(), now) + ")"
 	}
+	if !r.Opened {
+		status = "reference to a session in the overflow store; pass -redis host:port to open it"
+		if r.Expired {
+			status += " (EXPIRED: past its sealed expiry)"
+		}
+	}
+	if r.Revoked != nil && *r.Revoked {
+		status = "REVOKED (on " + r.Store + "): the application refuses it; " + status
+	}
 	fmt.Fprintf(tw, "status\t%s\n", status)
-	fmt.Fprintf(tw, "session\t%s\t(session ID)\n", r.SessionID)
+	switch {
+	case !r.Opened:
+		fmt.Fprintf(tw, "storage\treference\t(the session, its ID and subject are in the overflow store)\n")
+	case r.Reference:
+		fmt.Fprintf(tw, "storage\treference\t(opened from %s, key %s)\n", r.Store, r.OverflowKey)
+	default:
+		fmt.Fprintf(tw, "storage\tin its cookies\n")
+	}
+	if r.Opened {
+		fmt.Fprintf(tw, "session\t%s\t(session ID)\n", r.SessionID)
+		subject := r.Subject
+		if subject == "" {
+			subject = "none"
+		} else {
+			subject = strconv.Quote(subject)
+		}
+		fmt.Fprintf(tw, "subject\t%s\n", subject)
+	}
+	switch {
+	case r.Revoked != nil && *r.Revoked:
+		fmt.Fprintf(tw, "revoked\tyes\t(checked on %s)\n", r.Store)
+	case r.Revoked != nil:
+		fmt.Fprintf(tw, "revoked\tno\t(checked on %s)\n", r.Store)
+	case r.Store != "":
+		fmt.Fprintf(tw, "revoked\tnot checked\t(expired)\n")
+	}
 	role := "the primary"
 	if r.KeyIndex > 0 {
 		role = "not the primary: the application re-seals it with key 0 on its next response"
@@ -516,9 +654,15 @@ func (r *inspectReport) writeText(e *env, now time.Time) {
 		comp = "compressed (deflate)"
 	}
 	fmt.Fprintf(tw, "format\tversion %d, %s\n", r.FormatVersion, comp)
-	fmt.Fprintf(tw, "created\t%s\t(%s)\n", fmtTime(r.Created), rel(r.Created, now))
+	if r.Opened {
+		fmt.Fprintf(tw, "created\t%s\t(%s)\n", fmtTime(r.Created), rel(r.Created, now))
+	}
 	fmt.Fprintf(tw, "issued\t%s\t(%s; last sealed)\n", fmtTime(r.Issued), fmtDur(r.Issued.Sub(now)))
 	fmt.Fprintf(tw, "expires\t%s\t(%s; sealed expiry)\n", fmtTime(r.Expires), rel(r.Expires, now))
+	if !r.Opened {
+		r.writeCookies(e, tw)
+		return
+	}
 	lifetime := time.Duration(r.LifetimeSeconds * float64(time.Second))
 	fmt.Fprintf(tw, "absolute\t%s\t(%s; created + lifetime %s)\n", fmtTime(r.AbsoluteDeadline), rel(r.AbsoluteDeadline, now), fmtDur(lifetime))
 	if r.IdleDeadline != nil {
@@ -526,13 +670,7 @@ func (r *inspectReport) writeText(e *env, now time.Time) {
 	} else {
 		fmt.Fprintf(tw, "idle\tnone\t(no -idle-timeout given)\n")
 	}
-	fmt.Fprintf(tw, "chunks\t%d\t(%d bytes in all, name+value; Cookie header line %d bytes)\n", r.Chunks, r.TotalBytes, r.CookieHeaderBytes)
-	tw.Flush()
-	tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	for _, c := range r.Cookies {
-		fmt.Fprintf(tw, "  %s\t%d bytes\n", c.Name, c.Bytes)
-	}
-	tw.Flush()
+	r.writeCookies(e, tw)
 	if r.DataNotJSON {
 		fmt.Fprintf(e.stdout, "data (%d bytes, not JSON; quoted):\n%s\n", r.DataBytes, r.Data)
 		return
@@ -545,11 +683,22 @@ func (r *inspectReport) writeText(e *env, now time.Time) {
 	fmt.Fprintf(e.stdout, "data (%d bytes of JSON):\n%s\n", r.DataBytes, buf.Bytes())
 }
 
+// writeCookies ends the table tw with the cookies and their sizes.
+func (r *inspectReport) writeCookies(e *env, tw *tabwriter.Writer) {
+	fmt.Fprintf(tw, "chunks\t%d\t(%d bytes in all, name+value; Cookie header line %d bytes)\n", r.Chunks, r.TotalBytes, r.CookieHeaderBytes)
+	tw.Flush()
+	tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	for _, c := range r.Cookies {
+		fmt.Fprintf(tw, "  %s\t%d bytes\n", c.Name, c.Bytes)
+	}
+	tw.Flush()
+}
+
 // deadline is when the session stops opening: the earliest of its sealed
 // expiry, absolute deadline and idle deadline.
 func (r *inspectReport) deadline() time.Time {
 	t := r.Expires
-	if r.AbsoluteDeadline.Before(t) {
+	if !r.AbsoluteDeadline.IsZero() && r.AbsoluteDeadline.Before(t) {
 		t = r.AbsoluteDeadline
 	}
 	if r.IdleDeadline != nil && r.IdleDeadline.Before(t) {

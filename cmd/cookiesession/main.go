@@ -12,6 +12,7 @@
 //	cookiesession inspect [flags] [header ...]
 //	cookiesession size [flags] [file]
 //	cookiesession size [limit flags] -chart out.svg
+//	cookiesession revoke -redis host:port (-subject S | -id ID | -all) [flags]
 //	cookiesession help [command]
 //
 // Every command prints its usage with -h.
@@ -40,6 +41,17 @@
 // Options. An expired session is refused unless -allow-expired is given,
 // and then printed with an EXPIRED marker. -json prints one JSON object.
 //
+// A session too large for its cookies lives in the application's overflow
+// store, and its cookie is a sealed reference: inspect says so ("storage
+// reference") and prints what the cookie holds. Given the application's
+// Redis with -redis host:port (and -redis-prefix, the redisstore
+// KeyPrefix), it reads the stored value, opens it with the key the
+// reference carries (through the library's own Manager.Inspect, with the
+// store as Options.Overflow) and prints the session with its Redis key,
+// and it says whether the session is revoked (the library's Manager.Load,
+// with the store as Options.Revoker): a revoked session is printed marked
+// REVOKED.
+//
 // inspect never prints a key, in its output or in its errors. Prefer
 // COOKIESESSION_KEYS or -keys-file to -keys: a command line is visible to
 // the machine's other users.
@@ -58,6 +70,31 @@
 // and cookies against session JSON size for generated payloads of growing
 // size instead; the repository's docs/size-chart.svg is its output.
 //
+// # revoke
+//
+// revoke records a revocation in the application's Redis (the redisstore
+// module), for incident response: -subject S ends every session of the
+// subject (Session.SetSubject) created before now, on every server; -id
+// ID ends one session, by the ID inspect prints; -all ends every session
+// created before now, a panic button that needs no key rotation. Exactly
+// one is given. The revocation is kept until now + -max-lifetime + 1
+// minute; -max-lifetime must be the application's redisstore
+// Options.MaxLifetime (default 30 days): a smaller value would make this
+// write trim revocations the application still needs. It prints what it
+// revoked and until when:
+//
+//	$ cookiesession revoke -redis 10.0.0.5:6379 -subject user-1234
+//	revoked every session of subject "user-1234" created before 2026-11-28T15:59:15.092Z, on 10.0.0.5:6379; kept until 2026-12-28T16:00:15.092Z
+//
+// # Redis
+//
+// revoke and inspect reach Redis with -redis host:port (any node of a
+// Cluster), -redis-user (an ACL user), -redis-tls and -redis-timeout
+// (2s: connecting and each command). The password is read from the
+// COOKIESESSION_REDIS_PASSWORD environment variable only, never from a
+// flag, since a command line is visible to the machine's other users;
+// nothing printed contains it.
+//
 // # Input
 //
 // Every input, a Cookie header, a cookie value, a key list, a JSON
@@ -70,9 +107,12 @@
 //	0  success
 //	1  a negative answer: inspect found no session cookie, or one that
 //	   does not open (tampered, sealed with another key, expired without
-//	   -allow-expired, over a limit, ambiguous); size found that the
-//	   payload does not fit the budgets (judged with compression when
-//	   -compress is given)
+//	   -allow-expired, over a limit, ambiguous, its stored value gone or
+//	   changed); size found that the payload does not fit the budgets
+//	   (judged with compression when -compress is given); revoke could
+//	   not have Redis acknowledge the revocation (unreachable, login
+//	   refused, timeout): it may not be recorded, and repeating the
+//	   command is safe
 //	2  the command could not run as asked: unknown command, bad flags or
 //	   arguments, missing or malformed keys, unreadable or non-JSON input
 //
@@ -103,13 +143,15 @@ Commands:
   keygen   print new random keys for COOKIESESSION_KEYS
   inspect  open a session cookie and print the session and its metadata
   size     print what a JSON session payload costs in cookies
+  revoke   revoke sessions (a subject, a session ID, or all) on Redis
   help     print the usage of a command
 
 Run 'cookiesession <command> -h' for a command's flags.
 
 Exit status: 0 success; 1 a negative answer (the cookie does not open,
-the payload does not fit); 2 the command could not run as asked (bad
-flags or arguments, missing or malformed keys, unreadable input).
+the payload does not fit, Redis did not acknowledge a revocation); 2 the
+command could not run as asked (bad flags or arguments, missing or
+malformed keys, unreadable input).
 `
 
 // command is one subcommand: its name and body, which returns the exit
@@ -123,6 +165,7 @@ var commands = []command{
 	{"keygen", runKeygen},
 	{"inspect", runInspect},
 	{"size", runSize},
+	{"revoke", runRevoke},
 }
 
 // env is what a command reads and writes besides its arguments.

@@ -102,6 +102,9 @@ func secretsIn(env, args []string) []string {
 		if v, ok := strings.CutPrefix(kv, cookiesession.KeysEnv+"="); ok {
 			lists = append(lists, v)
 		}
+		if v, ok := strings.CutPrefix(kv, passwordEnv+"="); ok {
+			lists = append(lists, v)
+		}
 	}
 	for i, a := range args {
 		if i+1 < len(args) && (a == "-keys" || a == "--keys") {

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/redisstore"
+)
+
+const revokeUsage = `usage: cookiesession revoke -redis host:port (-subject S | -id ID | -all) [flags]
+
+Revokes sessions on every server of an application that shares its
+revocation state through Redis (the redisstore module), for incident
+response:
+  -subject S   every session of subject S (Session.SetSubject) created
+               before now: "log out everywhere"; a new login still works
+  -id ID       the one session with this ID, as 'cookiesession inspect'
+               prints it (22 characters of base64url)
+  -all         every session of every user created before now: a panic
+               button that needs no key rotation
+Give exactly one. The servers refuse the revoked sessions as soon as
+Redis hands them the revocation (typically within milliseconds).
+
+The revocation is kept until now + -max-lifetime + 1 minute (the clock
+skew a Manager allows): past it, no session it concerns can open.
+-max-lifetime must be the application's redisstore Options.MaxLifetime
+(30 days unless it set one): a smaller value makes this write trim
+revocations the application still needs; a larger one only keeps this
+revocation longer than it is needed.
+
+The password comes from the COOKIESESSION_REDIS_PASSWORD environment
+variable, never from a flag (other users of the machine see a command
+line); -redis-user names an ACL user. Nothing printed contains it.
+
+Examples:
+  cookiesession revoke -redis 10.0.0.5:6379 -subject user-1234
+  cookiesession revoke -redis 10.0.0.5:6379 -id 1EddOx08dymBFm_fq7QgAQ
+  COOKIESESSION_REDIS_PASSWORD=... cookiesession revoke -redis-tls -redis redis.internal:6380 -all
+
+Exit status: 0 the revocation was recorded (Redis acknowledged it);
+1 it may not have been recorded (Redis unreachable, refused the login or
+the command, or did not answer in -redis-timeout): repeating the command
+is safe; 2 bad flags or arguments.
+`
+
+func runRevoke(e *env, args []string) int {
+	fs := newFlags("revoke", revokeUsage)
+	var (
+		rf          = addRedisFlags(fs, "the `address` (host:port) of the application's Redis or Valkey, or of any node of its Cluster (required)")
+		subject     = fs.String("subject", "", "revoke every session of this `subject` created before now")
+		id          = fs.String("id", "", "revoke the session with this `ID`, as inspect prints it")
+		all         = fs.Bool("all", false, "revoke every session created before now")
+		maxLifetime = fs.Duration("max-lifetime", redisstore.DefaultMaxLifetime, "the application's redisstore Options.MaxLifetime: the longest a session lives")
+	)
+	args, code := parseFlags(e, fs, args)
+	if code >= 0 {
+		return code
+	}
+	cmd := fs.Name()
+	if len(args) > 0 {
+		return usageErr(e, cmd, "unexpected argument %q", args[0])
+	}
+	if *rf.addr == "" {
+		return usageErr(e, cmd, "no -redis address")
+	}
+	n := 0
+	for _, set := range []bool{isSet(fs, "subject"), isSet(fs, "id"), *all} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return usageErr(e, cmd, "give exactly one of -subject, -id and -all")
+	}
+	switch {
+	case isSet(fs, "subject") && (*subject == "" || len(*subject) > 255):
+		return usageErr(e, cmd, "-subject of %d bytes: a subject has 1 to 255", len(*subject))
+	case isSet(fs, "id"):
+		if raw, err := base64.RawURLEncoding.Strict().DecodeString(*id); err != nil || len(raw) != 16 {
+			return usageErr(e, cmd, "-id %q is not a session ID (22 characters of base64url, as inspect prints it)", *id)
+		}
+	}
+	if *maxLifetime <= 0 {
+		return usageErr(e, cmd, "-max-lifetime %v is not positive", *maxLifetime)
+	}
+
+	store, err := rf.open(*maxLifetime)
+	if err != nil {
+		return fail(e, exitNo, cmd, "nothing revoked: %s", err)
+	}
+	defer store.Close()
+	now := time.Now()
+	until := now.Add(*maxLifetime + time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), *rf.timeout)
+	defer cancel()
+	var did string
+	switch {
+	case *all:
+		err = store.RevokeAll(ctx, now, until)
+		did = fmt.Sprintf("revoked every session created before %s", fmtTime(now))
+	case *id != "":
+		err = store.RevokeID(ctx, *id, until)
+		did = fmt.Sprintf("revoked session %s", *id)
+	default:
+		err = store.RevokeSubject(ctx, *subject, now, until)
+		did = fmt.Sprintf("revoked every session of subject %q created before %s", *subject, fmtTime(now))
+	}
+	if err != nil {
+		return fail(e, exitNo, cmd, "the revocation may not have been recorded (repeating the command is safe): %s", msg(err))
+	}
+	fmt.Fprintf(e.stdout, "%s, on %s; kept until %s\n", did, *rf.addr, fmtTime(until))
+	return exitOK
+}
+
+// The Store must stay assignable to the core's Revoker, which is what the
+// application's servers read.
+var _ cookiesession.Revoker = (*redisstore.Store)(nil)
