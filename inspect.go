@@ -35,8 +35,10 @@ type CookieSize struct {
 // cookiesession command's inspect does. With allowExpired, an authentic
 // session past its deadline is returned with Expired set instead of
 // ErrExpired. Otherwise the session is opened by the rules [Manager.Load]
-// applies (envelope, deadlines, revocation when the Manager has a Revoker,
-// the data), and the errors are those of Load.
+// applies (envelope, deadlines, the data), and the errors are those of
+// Load, but for revocation, which Inspect does not check, so that a revoked
+// session can still be examined ([Manager.Load] says whether it is
+// revoked).
 //
 // A cookie that refers to a session in the overflow store (Meta.Reference)
 // is opened from [Options.Overflow] with one read, bounded like a
@@ -68,7 +70,9 @@ func (m *Manager[T]) Inspect(h http.Header, allowExpired bool) (*Inspection, err
 			return nil, err
 		}
 	}
-	err = m.decode(context.Background(), s, payload, meta)
+	unrevoked := *m
+	unrevoked.opts.Revoker = nil
+	err = unrevoked.decode(context.Background(), s, payload, meta)
 	expired := errors.Is(err, ErrExpired)
 	if err != nil && !(expired && allowExpired) {
 		return nil, err
