@@ -100,8 +100,11 @@
 // [Store.Put] stores a sealed session under KeyPrefix+"ov:"+key with SET …
 // PXAT, so Redis drops it at the session's deadline; [Store.Get] reads it
 // (a missing key matches cookiesession.ErrOverflowMissing); [Store.Delete]
-// removes it. Keys are spread over the slots of a Cluster: each request
-// touches one key, so no command spans slots.
+// removes it, and [Store.Expire] brings its expiry forward (PEXPIREAT …
+// LT): the Manager lets a value that a write replaced live a minute more,
+// for requests of the same browser still in flight with the old cookie.
+// Keys are spread over the slots of a Cluster: each request touches one
+// key, so no command spans slots.
 //
 // Get keeps recently read values in a client-side cache that the server
 // keeps current (RESP3 client tracking): a value deleted or expired on

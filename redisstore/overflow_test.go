@@ -49,6 +49,21 @@ func testOverflow(t *testing.T, addr string) {
 			}
 
 			// A Delete on A reaches B's cache.
+			// Expire brings the expiry forward, never back.
+			sooner := expires.Add(-30 * time.Minute)
+			for _, at := range []time.Time{sooner, expires} {
+				if err := a.Expire(ctx, key, at); err != nil {
+					t.Fatal(err)
+				}
+				got, err := raw.Do(ctx, raw.B().Pexpiretime().Key(a.ovPrefix+key).Build()).AsInt64()
+				if err != nil || got != sooner.UnixMilli() {
+					t.Fatalf("PEXPIRETIME after Expire(%v) = %d, %v; want %d", at, got, err, sooner.UnixMilli())
+				}
+			}
+			if err := a.Expire(ctx, rand.Text(), sooner); err != nil {
+				t.Errorf("Expire of a missing key: %v", err)
+			}
+
 			if err := a.Delete(ctx, key); err != nil {
 				t.Fatal(err)
 			}
