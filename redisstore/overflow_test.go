@@ -75,9 +75,11 @@ func testOverflow(t *testing.T, addr string) {
 				t.Fatalf("Delete of a missing key: %v", err)
 			}
 
-			// A value expires by itself.
+			// A value expires by itself. (Long enough for the first Get on a
+			// loaded machine: B may first have to reach another node of a
+			// Cluster.)
 			short := rand.Text()
-			if err := a.Put(ctx, short, value, time.Now().Add(100*time.Millisecond)); err != nil {
+			if err := a.Put(ctx, short, value, time.Now().Add(500*time.Millisecond)); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := b.Get(ctx, short); err != nil {
