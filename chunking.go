@@ -495,8 +495,10 @@ type CookieCodec struct {
 
 	// Overflow stores values too large for the cookies; the cookies then
 	// carry a sealed reference (see [Options.Overflow]). Write deletes the
-	// value the request's cookies referred to once it is replaced, and
-	// Clear deletes it too. Zero: none; a value over Limits is an error.
+	// value the request's cookies referred to once it is replaced (a
+	// minute later with an [OverflowExpirer], for requests in flight), and
+	// Clear deletes it at once. Zero: none; a value over Limits is an
+	// error.
 	Overflow Overflow
 }
 
@@ -572,7 +574,7 @@ func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, 
 		meta, key, err = cc.writeReference(r.Context(), w.Header(), r.Header, data, now, now.Add(lifetime), now)
 	}
 	if err == nil && old != key {
-		cc.dropReference(r.Context(), old) // a failure leaves it to expire
+		cc.retireReference(r.Context(), old) // a failure leaves it to expire
 	}
 	return meta, err
 }

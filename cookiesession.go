@@ -522,9 +522,9 @@ func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, iss
 	if !expires.After(now) {
 		// SetMaxAge shortened the session below its age: it is over.
 		m.cc.setCookies(wh, rh, nil, time.Time{})
+		s.Data = nil            // ended: its stored value goes at once
 		m.settleOverflow(s, "") // a failure leaves the value to expire
 		m.emit("clear", "lifetime", 0, 0)
-		s.Data = nil
 		s.settle(nil)
 		noStore(wh)
 		return fmt.Errorf("%w: the session's lifetime ended at %s", ErrExpired, expires.UTC().Format(time.RFC3339))

@@ -36,6 +36,12 @@ const (
 
 	// overflowTimeout bounds one store operation on the request path.
 	overflowTimeout = 2 * time.Second
+
+	// overflowGrace is how long a stored value stays readable after a
+	// write replaced it (see [OverflowExpirer]): requests of the same
+	// browser already in flight with the cookies that referred to it
+	// (another tab, parallel fetches) still open it.
+	overflowGrace = time.Minute
 )
 
 var (
@@ -181,6 +187,24 @@ func (cc *CookieCodec) dropReference(ctx context.Context, key string) error {
 	return nil
 }
 
+// retireReference lets a stored value that a write replaced expire
+// after overflowGrace, so that requests in flight with the cookies that
+// referred to it still open it, when the store can shorten a value's life
+// ([OverflowExpirer]); it deletes it otherwise. A failure leaves it to
+// expire at its session's deadline.
+func (cc *CookieCodec) retireReference(ctx context.Context, key string) error {
+	ex, ok := cc.Overflow.(OverflowExpirer)
+	if key == "" || !ok {
+		return cc.dropReference(ctx, key)
+	}
+	ctx, cancel := overflowCtx(ctx)
+	defer cancel()
+	if err := ex.Expire(ctx, key, cc.Codec.now().Add(overflowGrace)); err != nil {
+		return fmt.Errorf("%w: expiring a replaced session: %w", ErrOverflowUnavailable, err)
+	}
+	return nil
+}
+
 // settleOverflow records that s's cookies now refer to key ("" for a
 // session in its cookies, or cleared): the value they referred to before
 // is no longer needed. Outside the middleware it is deleted now; inside,
@@ -198,12 +222,18 @@ func (m *Manager[T]) settleOverflow(s *Session[T], key string) error {
 }
 
 // dropOverflows deletes the stored values no cookie of s refers to any
-// more. A failure leaves them to expire at their session's deadline.
+// more: at once when the session ended (Data is nil), after a grace
+// period when a write replaced them (see retireReference). A failure
+// leaves them to expire at their session's deadline.
 func (m *Manager[T]) dropOverflows(s *Session[T]) error {
 	var errs []error
 	for _, key := range s.overflowOld {
-		if key != s.overflowKey {
+		switch {
+		case key == s.overflowKey:
+		case s.Data == nil:
 			errs = append(errs, m.cc.dropReference(s.context(), key))
+		default:
+			errs = append(errs, m.cc.retireReference(s.context(), key))
 		}
 	}
 	s.overflowOld = nil

@@ -352,3 +352,91 @@ func TestOverflowSaveThenReload(t *testing.T) {
 		t.Errorf("errors: %v", errs)
 	}
 }
+
+// expiringOverflow is a memOverflow that can shorten a value's life
+// (OverflowExpirer), as the redisstore module's Store does.
+type expiringOverflow struct{ *memOverflow }
+
+func (o expiringOverflow) Expire(_ context.Context, key string, at time.Time) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls++
+	if o.down {
+		return errOverflowDown
+	}
+	if exp, ok := o.exp[key]; ok && at.Before(exp) {
+		o.exp[key] = at
+	}
+	return nil
+}
+
+// TestOverflowReplacedValueGrace: two tabs of one browser, the second
+// with a request in flight carrying the cookies the first one's write
+// replaced (or shrank back into cookies). The value those cookies refer
+// to must still open: deleting it at once read the second tab's session
+// as new (ErrOverflowMissing) and expired the browser's cookies, logging
+// the user out. With an OverflowExpirer, a replaced value expires after a
+// grace period instead; a session that ends (Destroy) deletes it at once.
+func TestOverflowReplacedValueGrace(t *testing.T) {
+	var ov expiringOverflow
+	e := newOvEnv(t, func(o *Options) {
+		ov = expiringOverflow{newMemOverflow()}
+		o.Overflow = ov
+	})
+	e.ov = ov.memOverflow
+	c := e.client()
+	u, _ := http.NewRequest("GET", e.srv.URL, nil)
+	inFlight := func() *http.Client { // the other tab, with the cookies as they are now
+		tab := e.client()
+		tab.Jar.SetCookies(u.URL, c.Jar.Cookies(u.URL))
+		return tab
+	}
+	keys := func() map[string]time.Time {
+		ov.mu.Lock()
+		defer ov.mu.Unlock()
+		m := map[string]time.Time{}
+		for k, t := range ov.exp {
+			m[k] = t
+		}
+		return m
+	}
+	e.get(c, "/set?n=9000")
+	for _, step := range []struct{ path, stale string }{
+		{"/set?n=9100", "9000/0"}, // replaced by another overflowed write
+		{"/set?n=100", "9100/0"},  // shrunk back into the cookies
+	} {
+		tab := inFlight()
+		before := keys()
+		start := time.Now()
+		e.get(c, step.path)
+		if body, _ := e.get(tab, "/"); body != step.stale {
+			t.Errorf("after %s, the other tab's request read %q, want %q", step.path, body, step.stale)
+		}
+		for k := range before {
+			exp, ok := keys()[k]
+			if !ok {
+				continue // deleted: the read above failed
+			}
+			if exp.After(start.Add(overflowGrace+time.Second)) || exp.Before(start) {
+				t.Errorf("after %s the replaced value expires at %v, want within %v", step.path, exp, overflowGrace)
+			}
+		}
+	}
+	if errs := e.takeErrs(); len(errs) != 0 {
+		t.Errorf("errors: %v", errs)
+	}
+	e.get(c, "/set?n=9000")
+	live := 0
+	for k, exp := range keys() {
+		if exp.After(time.Now().Add(overflowGrace + time.Second)) { // the session's, not a retired one
+			live++
+			e.get(c, "/destroy")
+			if _, ok := keys()[k]; ok {
+				t.Error("Destroy left the value in the store")
+			}
+		}
+	}
+	if live != 1 {
+		t.Errorf("%d values live for the overflowed session, want 1", live)
+	}
+}

@@ -38,9 +38,13 @@
 // only until its until time, which is never more than MaxLifetime plus
 // 10 minutes away, so trimming drops nothing a session could still need
 // while the clocks of the servers and of Redis agree within 50 minutes; a
-// revocation whose until lies further away is refused. MaxLifetime must
-// therefore be at least the Manager's MaxAge (the default, 30 days, is the
-// core's default MaxAge). Memory and the stream both hold one entry
+// revocation whose until lies further away is refused. The Manager keeps
+// a revocation of a subject or of everything until now plus its
+// Options.MaxLifetime plus its ClockSkew (1 minute by default), so the
+// Store's MaxLifetime must be at least the Manager's Options.MaxLifetime,
+// which defaults to the Manager's MaxAge (the Store's default, 30 days, is
+// the core's default MaxAge); a shorter one makes RevokeSubject and
+// RevokeAll fail with an error. Memory and the stream both hold one entry
 // per revocation made within MaxLifetime: about 100 bytes each, so a
 // million logouts a month cost about 100 MB on every server.
 //
@@ -96,8 +100,11 @@
 // [Store.Put] stores a sealed session under KeyPrefix+"ov:"+key with SET …
 // PXAT, so Redis drops it at the session's deadline; [Store.Get] reads it
 // (a missing key matches cookiesession.ErrOverflowMissing); [Store.Delete]
-// removes it. Keys are spread over the slots of a Cluster: each request
-// touches one key, so no command spans slots.
+// removes it, and [Store.Expire] brings its expiry forward (PEXPIREAT …
+// LT): the Manager lets a value that a write replaced live a minute more,
+// for requests of the same browser still in flight with the old cookie.
+// Keys are spread over the slots of a Cluster: each request touches one
+// key, so no command spans slots.
 //
 // Get keeps recently read values in a client-side cache that the server
 // keeps current (RESP3 client tracking): a value deleted or expired on

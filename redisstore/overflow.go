@@ -90,6 +90,27 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// Expire makes the value under key expire at at, unless it expires
+// sooner (PEXPIREAT … LT): the Manager calls it for a value a write
+// replaced, which requests still in flight may read for a short while
+// (see cookiesession.OverflowExpirer). A missing key is not an error. It
+// fails when Redis does not acknowledge within Options.Timeout.
+func (s *Store) Expire(ctx context.Context, key string, at time.Time) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if s.isClosed() {
+		return errClosed
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	cmd := s.client.B().Pexpireat().Key(s.ovPrefix + key).MillisecondsTimestamp(at.UnixMilli()).Lt().Build()
+	if err := s.client.Do(ctx, cmd).Error(); err != nil {
+		return fmt.Errorf("cookiesession: redisstore: expire overflow value: %w", err)
+	}
+	return nil
+}
+
 func checkKey(key string) error {
 	if key == "" || len(key) > maxKeyLen {
 		return fmt.Errorf("cookiesession: redisstore: overflow key of %d bytes", len(key))

@@ -49,6 +49,21 @@ func testOverflow(t *testing.T, addr string) {
 			}
 
 			// A Delete on A reaches B's cache.
+			// Expire brings the expiry forward, never back.
+			sooner := expires.Add(-30 * time.Minute)
+			for _, at := range []time.Time{sooner, expires} {
+				if err := a.Expire(ctx, key, at); err != nil {
+					t.Fatal(err)
+				}
+				got, err := raw.Do(ctx, raw.B().Pexpiretime().Key(a.ovPrefix+key).Build()).AsInt64()
+				if err != nil || got != sooner.UnixMilli() {
+					t.Fatalf("PEXPIRETIME after Expire(%v) = %d, %v; want %d", at, got, err, sooner.UnixMilli())
+				}
+			}
+			if err := a.Expire(ctx, rand.Text(), sooner); err != nil {
+				t.Errorf("Expire of a missing key: %v", err)
+			}
+
 			if err := a.Delete(ctx, key); err != nil {
 				t.Fatal(err)
 			}
@@ -60,9 +75,11 @@ func testOverflow(t *testing.T, addr string) {
 				t.Fatalf("Delete of a missing key: %v", err)
 			}
 
-			// A value expires by itself.
+			// A value expires by itself. (Long enough for the first Get on a
+			// loaded machine: B may first have to reach another node of a
+			// Cluster.)
 			short := rand.Text()
-			if err := a.Put(ctx, short, value, time.Now().Add(100*time.Millisecond)); err != nil {
+			if err := a.Put(ctx, short, value, time.Now().Add(500*time.Millisecond)); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := b.Get(ctx, short); err != nil {

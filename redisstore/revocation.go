@@ -124,7 +124,7 @@ func (s *Store) revoke(ctx context.Context, kind, value string, at, until time.T
 	}
 	now := s.now()
 	if until.After(now.Add(s.maxLifetime + untilSlack)) {
-		return fmt.Errorf("cookiesession: redisstore: revocation needed until %v, beyond Options.MaxLifetime %v", until.UTC(), s.maxLifetime)
+		return fmt.Errorf("cookiesession: redisstore: revocation needed until %v, beyond the Store's Options.MaxLifetime %v (plus %v): it must be at least the Manager's Options.MaxLifetime", until.UTC(), s.maxLifetime, untilSlack)
 	}
 	e := entry{kind: kind, value: value, until: until.UnixNano()}
 	if kind != kindID {

@@ -15,6 +15,7 @@ var (
 	_ cookiesession.Revoker            = (*Store)(nil)
 	_ cookiesession.RevocationNotifier = (*Store)(nil)
 	_ cookiesession.Overflow           = (*Store)(nil)
+	_ cookiesession.OverflowExpirer    = (*Store)(nil)
 )
 
 const propagation = 5 * time.Second // the longest a test waits for a remote revocation

@@ -64,9 +64,9 @@ type Options struct {
 	KeyPrefix string
 
 	// MaxLifetime is the longest lifetime of a session: at least the
-	// Manager's MaxAge. A revocation whose until lies further than
-	// MaxLifetime plus 10 minutes (room for the Manager's ClockSkew) in
-	// the future is refused with an error, since it would be trimmed
+	// Manager's Options.MaxLifetime (which defaults to its MaxAge). A
+	// revocation whose until lies further than MaxLifetime plus 10
+	// minutes (room for the Manager's ClockSkew) in the future is refused with an error, since it would be trimmed
 	// while still needed; revocations older than MaxLifetime plus an hour
 	// are trimmed from Redis. Default [DefaultMaxLifetime] (30 days, the
 	// core's default MaxAge).
