@@ -52,9 +52,10 @@ var (
 	// among those not tried, so none is taken.
 	errCutShort = fmt.Errorf("%w, or more candidates than the %d tried", ErrAmbiguous, maxCandidates)
 
-	// errNoCookie reports a request without any cookie of the session:
-	// not an error for the application.
-	errNoCookie = errors.New("cookiesession: no session cookie")
+	// ErrNoCookie reports a request without any cookie of the session (a
+	// new visitor, not an attack), from [CookieCodec.Read]. [Manager.Load]
+	// and the middleware do not report it: a new session is not an error.
+	ErrNoCookie = errors.New("cookiesession: no session cookie")
 )
 
 // Limits bound the cookies one session occupies. The zero value means the
@@ -353,12 +354,12 @@ func (c *carried) empty() bool {
 // the same value are one), ErrAmbiguous when several did or when the
 // search was cut short (a list it needed was cut by scanCookies, or more
 // than maxCandidates combinations were left to try: whichever opened,
-// another one not tried might have too), errNoCookie when the request
+// another one not tried might have too), ErrNoCookie when the request
 // carried none of the session's cookies, and otherwise the most telling
 // failure (ErrExpired before ErrTooLarge before ErrInvalid).
 func (c *carried) join(name string, l Limits, open func(value string, chunks int) error) error {
 	if c.empty() {
-		return errNoCookie
+		return ErrNoCookie
 	}
 	if c.isCut(0) {
 		return errCutShort
@@ -504,7 +505,7 @@ type CookieCodec struct {
 
 // Read finds the session's cookies in r, joins them, opens the value and
 // deserializes it into dst. A request without the cookies gives an error
-// for which [IsNoCookie] is true; otherwise errors match [ErrInvalid],
+// matching [ErrNoCookie]; otherwise errors match [ErrInvalid],
 // [ErrExpired], [ErrTooLarge] or [ErrAmbiguous].
 func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
 	data, meta, err := cc.readRaw(r.Header)
@@ -519,10 +520,6 @@ func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
 	}
 	return meta, nil
 }
-
-// IsNoCookie reports whether err says that the request carried no cookie of
-// the session at all: a new visitor, not an attack.
-func IsNoCookie(err error) bool { return errors.Is(err, errNoCookie) }
 
 func (cc *CookieCodec) readRaw(h http.Header) ([]byte, Meta, error) {
 	l := cc.Limits.withDefaults()

@@ -666,7 +666,7 @@ func TestCookieCodecGrowShrinkClear(t *testing.T) {
 		t.Fatalf("jar after Clear: %v", sortedKeys(jar))
 	}
 	resp, _ = cl.get("/read")
-	if e := resp.Header.Get("X-Error"); !strings.Contains(e, errNoCookie.Error()) {
+	if e := resp.Header.Get("X-Error"); !strings.Contains(e, ErrNoCookie.Error()) {
 		t.Fatalf("read after clear: %q", e)
 	}
 }
@@ -898,7 +898,7 @@ func TestJoinRules(t *testing.T) {
 			switch {
 			case err == nil:
 				got = ok
-			case IsNoCookie(err):
+			case errors.Is(err, ErrNoCookie):
 				got = noCookie
 			case errors.Is(err, ErrAmbiguous):
 				got = ambiguous

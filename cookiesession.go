@@ -243,7 +243,7 @@ func (s *Session[T]) Reload() error {
 		st.mu.Unlock()
 	}
 	err := s.m.read(s, s.req)
-	if IsNoCookie(err) {
+	if errors.Is(err, ErrNoCookie) {
 		return nil
 	}
 	return err
@@ -314,7 +314,7 @@ func earlier(a, b time.Time) time.Time {
 // ErrTooLarge or ErrAmbiguous). A request without cookies is not an error.
 func (m *Manager[T]) Load(r *http.Request) (*Session[T], error) {
 	s, err := m.load(r)
-	if IsNoCookie(err) {
+	if errors.Is(err, ErrNoCookie) {
 		err = nil
 	}
 	return s, err
@@ -329,7 +329,7 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 		s.overflowKey = ""
 	}
 	data, meta, err := m.cc.readRaw(r.Header)
-	s.onWire = !IsNoCookie(err)
+	s.onWire = !errors.Is(err, ErrNoCookie)
 	if err == nil && meta.Reference {
 		data, err = m.openOverflow(r.Context(), s, data)
 	}
@@ -341,7 +341,7 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 		s.reset()
 		s.Data = new(T)
 		s.force, s.renew = false, false
-		if IsNoCookie(err) {
+		if errors.Is(err, ErrNoCookie) {
 			m.emit("read", "none", 0, 0)
 			return err
 		}
@@ -762,7 +762,7 @@ func (st *state[T]) session() *Session[T] {
 	st.mu.Lock()
 	s, err := st.sess, error(nil)
 	if s == nil {
-		if s, err = st.m.load(st.req); IsNoCookie(err) {
+		if s, err = st.m.load(st.req); errors.Is(err, ErrNoCookie) {
 			err = nil
 		}
 		s.state = st

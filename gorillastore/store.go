@@ -255,7 +255,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 			session.ID = newID()
 		}
 		return session, nil
-	case cookiesession.IsNoCookie(err):
+	case errors.Is(err, cookiesession.ErrNoCookie):
 		session.ID = newID()
 		return session, nil
 	}

@@ -322,7 +322,7 @@ func isToken(s string) bool {
 func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header, pairs []cookiePair, ring []uint32, idle time.Duration) string {
 	name := m.Name()
 	switch {
-	case cookiesession.IsNoCookie(err):
+	case errors.Is(err, cookiesession.ErrNoCookie):
 		var seen []string
 		for _, p := range pairs {
 			if !slices.Contains(seen, p.name) {
