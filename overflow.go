@@ -29,6 +29,41 @@ import (
 // The store never sees a key that opens what it holds; a cookie without
 // the store opens nothing.
 
+// Overflow is a store for sessions too large for their cookies. The
+// Manager puts there only values sealed under a key that lives in the
+// cookie, so the store never holds anything it could read. Implementations
+// must be safe for concurrent use.
+type Overflow interface {
+	// Put stores value under key until expires, replacing any value.
+	Put(ctx context.Context, key string, value []byte, expires time.Time) error
+
+	// Get returns the value stored under key, or an error matching
+	// [ErrOverflowMissing] when there is none (expired or deleted).
+	Get(ctx context.Context, key string) ([]byte, error)
+
+	// Delete removes the value under key; a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+// OverflowExpirer is implemented by an [Overflow] store that can shorten
+// the life of a value (the redisstore module's Store does). The Manager
+// then lets a value that a write replaced (a new overflowed write, or a
+// session shrunk back into its cookies) expire a minute later instead of
+// deleting it at once, so that requests of the same browser already in
+// flight with the cookies that referred to it (another tab, parallel
+// fetches) still open it rather than losing the session. Without it,
+// replaced values are deleted at once. A session that ends (Destroy, Data
+// = nil) deletes its value at once either way.
+type OverflowExpirer interface {
+	// Expire makes the value under key expire at at, unless it expires
+	// sooner; a missing key is not an error.
+	Expire(ctx context.Context, key string, at time.Time) error
+}
+
+// ErrOverflowMissing reports a session whose cookie refers to a value the
+// [Overflow] store no longer holds.
+var ErrOverflowMissing = errors.New("cookiesession: overflowed session not in the store")
+
 const (
 	refStoreKeySize = 16
 	refDataKeySize  = chacha20poly1305.KeySize
