@@ -13,6 +13,8 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/cookiesession/cookiesession/internal/browsertest"
+	"github.com/cookiesession/cookiesession/internal/redistest"
+	"github.com/cookiesession/cookiesession/redisstore"
 )
 
 // TestDemoOverflow: with the overflow store on, the cart grows past the
@@ -118,7 +120,24 @@ func TestSocketSessionTooLarge(t *testing.T) {
 // Cookie header stays small, the Cookies panel is in view at the top of
 // the page and the cart shows one line per product.
 func TestDemoOverflowChromium(t *testing.T) {
-	srv := newSocketServer(t)
+	t.Run("memory", func(t *testing.T) { growInChromium(t, newSocketServer(t)) })
+	t.Run("redis", func(t *testing.T) {
+		// The same through a real redis-server, as with -redis.
+		r := redistest.Start(t)
+		st, err := redisstore.New(redisstore.Options{Addr: r.Addr()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		srv := httptest.NewServer(newTestDemo(t, config{Overflow: true, Shared: st}).handler())
+		t.Cleanup(srv.Close)
+		growInChromium(t, srv)
+	})
+}
+
+// growInChromium grows a signed-in session past 32 KB through the demo's
+// page in headless Chromium and checks it keeps working in the store.
+func growInChromium(t *testing.T, srv *httptest.Server) {
 	ctx := browsertest.New(t)
 	if err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(1280, 800),

@@ -1,0 +1,173 @@
+// Package redistest starts real redis-server processes on loopback for the
+// tests of this repository's modules: a random port, a temporary
+// directory, the persistence a revocation store needs (every write fsynced
+// before it is acknowledged), stopped when the test ends. It imports only
+// the standard library.
+package redistest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Binaries: redis-server and redis-cli unless REDIS_SERVER and REDIS_CLI
+// name others (valkey-server and valkey-cli, say).
+var (
+	ServerBin = envOr("REDIS_SERVER", "redis-server")
+	CLIBin    = envOr("REDIS_CLI", "redis-cli")
+)
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// Need returns the path of the binary name, skipping the test when it is
+// absent, unless the CI environment variable is set: then the test fails.
+func Need(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not found under CI: %v", name, err)
+		}
+		t.Skipf("%s not installed (apt-get install -y redis-server, then go test -count=1): %v", name, err)
+	}
+	return p
+}
+
+// FreePort returns a loopback port nobody listens on, and whose cluster
+// bus port (port+10000) is free too.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if port+10000 > 65535 {
+			continue
+		}
+		l2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port+10000))
+		if err != nil {
+			continue
+		}
+		l2.Close()
+		return port
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// Server is a redis-server of one test.
+type Server struct {
+	t     testing.TB
+	Port  int
+	Dir   string
+	extra []string
+	cmd   *exec.Cmd
+	exit  chan struct{}
+}
+
+// Start starts a redis-server on a free loopback port with a fresh
+// directory and extra arguments; it is stopped at the end of the test.
+func Start(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	Need(t, ServerBin)
+	s := &Server{t: t, Port: FreePort(t), Dir: t.TempDir(), extra: extra}
+	s.Restart()
+	t.Cleanup(s.Kill)
+	return s
+}
+
+// Addr is the server's host:port.
+func (s *Server) Addr() string { return fmt.Sprintf("127.0.0.1:%d", s.Port) }
+
+// Restart starts the server (again) on its port and directory and waits
+// until it answers PING.
+func (s *Server) Restart() {
+	s.t.Helper()
+	args := append([]string{
+		"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.Dir,
+		"--save", "", "--appendonly", "yes", "--appendfsync", "always",
+		"--logfile", filepath.Join(s.Dir, "redis.log"),
+	}, s.extra...)
+	s.cmd = exec.Command(ServerBin, args...)
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.exit = make(chan struct{})
+	go func(cmd *exec.Cmd, exit chan struct{}) {
+		cmd.Wait()
+		close(exit)
+	}(s.cmd, s.exit)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if Ping(s.Addr()) == nil {
+			return
+		}
+		select {
+		case <-s.exit:
+			log, _ := os.ReadFile(filepath.Join(s.Dir, "redis.log"))
+			s.t.Fatalf("%s exited at start:\n%s", ServerBin, log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s on %s does not answer", ServerBin, s.Addr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Kill stops the server at once, as a crash would (no shutdown, no final
+// save). Restart brings it back with what it had acknowledged.
+func (s *Server) Kill() {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGCONT)
+	s.cmd.Process.Kill()
+	<-s.exit
+	s.cmd = nil
+}
+
+// Freeze and Thaw stop and resume the process: its connections stay open
+// but nothing answers, like a hung server or a partition.
+func (s *Server) Freeze() { s.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen server.
+func (s *Server) Thaw() { s.cmd.Process.Signal(syscall.SIGCONT) }
+
+// Ping sends PING to addr over a fresh connection and waits for PONG.
+func Ping(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+PONG") {
+		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
+	}
+	return nil
+}
