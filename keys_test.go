@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // keyID returns the id of the key derived from secret.
@@ -38,7 +40,7 @@ func ringIDs(c *Codec) []uint32 {
 }
 
 func TestCodecSetKeys(t *testing.T) {
-	k1, k2 := hKey(31), hKey(32)
+	k1, k2 := testkit.Key(31), testkit.Key(32)
 	id1, id2 := keyID(t, k1), keyID(t, k2)
 	c, err := NewCodec(k1)
 	if err != nil {
@@ -51,7 +53,7 @@ func TestCodecSetKeys(t *testing.T) {
 
 	many := make([][]byte, 256)
 	for i := range many {
-		many[i] = hKey(1000 + i)
+		many[i] = testkit.Key(1000 + i)
 	}
 	for name, ring := range map[string][][]byte{
 		"no key":    nil,
@@ -100,7 +102,7 @@ func TestCodecSetKeys(t *testing.T) {
 // A ring set later is derived under the codec's own purpose, exactly as
 // NewCodecWithOptions derives it.
 func TestCodecSetKeysKeepsPurpose(t *testing.T) {
-	k1, k2 := hKey(33), hKey(34)
+	k1, k2 := testkit.Key(33), testkit.Key(34)
 	csrf, err := NewCodecWithOptions(CodecOptions{Purpose: "csrf"}, k1)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +137,7 @@ func TestCodecSetKeysKeepsPurpose(t *testing.T) {
 // Manager.SetKeys re-keys the cookie codec and the commit-token codec
 // together, and a bad ring changes neither.
 func TestManagerSetKeys(t *testing.T) {
-	k1, k2, k3 := hKey(35), hKey(36), hKey(37)
+	k1, k2, k3 := testkit.Key(35), testkit.Key(36), testkit.Key(37)
 	m, err := New[hData](Options{Keys: [][]byte{k1}, InsecureAllowHTTP: true})
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +228,7 @@ func TestSetKeysUnderLoad(t *testing.T) {
 		requests = 1000
 		perUser  = requests / active
 	)
-	k1, k2 := hKey(41), hKey(42)
+	k1, k2 := testkit.Key(41), testkit.Key(42)
 	id1, id2 := keyID(t, k1), keyID(t, k2)
 
 	var mu sync.Mutex
@@ -415,7 +417,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // Kubernetes secret volume: K1 → [K2 K1] → [K2], with a user who keeps
 // their session across the first swap and is re-sealed with K2.
 func TestWatchKeyFileSymlinkSwap(t *testing.T) {
-	k1, k2 := hKey(51), hKey(52)
+	k1, k2 := testkit.Key(51), testkit.Key(52)
 	id1, id2 := keyID(t, k1), keyID(t, k2)
 	dir := t.TempDir()
 	swapKeyDir(t, dir, "v1", k1)
@@ -478,7 +480,7 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 // keyFile.poll, one read at a time: what changes the ring, and what is
 // reported (once per failure, not once per read).
 func TestKeyFilePoll(t *testing.T) {
-	k1, k2 := hKey(61), hKey(62)
+	k1, k2 := testkit.Key(61), testkit.Key(62)
 	id1, id2 := keyID(t, k1), keyID(t, k2)
 	c, err := NewCodec(k1)
 	if err != nil {
