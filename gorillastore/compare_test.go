@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/sessions"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // One handler, written against gorilla's API, runs on gorilla's
@@ -17,7 +19,7 @@ import (
 // requests to both, and what the handler observes must be the same.
 // (session.ID is left out: gorilla's CookieStore leaves it empty.)
 func TestSameHandlerObservesTheSame(t *testing.T) {
-	gstore := sessions.NewCookieStore(testKey)
+	gstore := sessions.NewCookieStore(testkit.Key(0))
 	gstore.Options = httpOptions()
 	ours := newStore(t, nil)
 
