@@ -54,19 +54,6 @@ func wantChunks(name string, l Limits, n int) int {
 	return -1
 }
 
-// wantNames lists the cookie names of a session split into k cookies.
-func wantNames(name string, k int) []string {
-	var out []string
-	for i := range k {
-		if i == 0 {
-			out = append(out, name)
-		} else {
-			out = append(out, name+"."+strconv.Itoa(i))
-		}
-	}
-	return out
-}
-
 // sessionServer serves a Manager[chunkData] over httptest:
 //
 //	/set?n=N&size=S  sets Data to {N, testkit.Blob(N, S)} (with &save: Session.Save)
@@ -223,7 +210,7 @@ func TestManagerGrowShrinkClear(t *testing.T) {
 		// The response sets exactly chunks cookies and expires exactly the
 		// ones the jar had beyond them.
 		lines := sessionLines(t, resp.Header, "session")
-		for j, name := range wantNames("session", max(st.chunks, prev)) {
+		for j, name := range testkit.ChunkNames("session", max(st.chunks, prev)) {
 			c := lines[name]
 			switch {
 			case c == nil:
@@ -239,7 +226,7 @@ func TestManagerGrowShrinkClear(t *testing.T) {
 		}
 
 		jar := cl.Cookies()
-		if diff := cmp.Diff(wantNames("session", st.chunks), sortedNames(sortedKeys(jar))); diff != "" {
+		if diff := cmp.Diff(testkit.ChunkNames("session", st.chunks), sortedNames(sortedKeys(jar))); diff != "" {
 			t.Fatalf("step %d: jar cookie names (-want +got):\n%s", n, diff)
 		}
 		total := 0
@@ -572,7 +559,7 @@ func TestCookieCodecGrowShrinkClear(t *testing.T) {
 		if e := resp.Header.Get("X-Error"); e != "" {
 			t.Fatalf("%d chunks: %s", chunks, e)
 		}
-		if diff := cmp.Diff(wantNames("sid", chunks), sortedNames(sortedKeys(cl.Cookies()))); diff != "" {
+		if diff := cmp.Diff(testkit.ChunkNames("sid", chunks), sortedNames(sortedKeys(cl.Cookies()))); diff != "" {
 			t.Fatalf("%d chunks: jar names (-want +got):\n%s", chunks, diff)
 		}
 		resp, body := cl.Get("/read")
@@ -1073,7 +1060,7 @@ func TestSecondSaveReplaces(t *testing.T) {
 					set = append(set, name)
 				}
 			}
-			if diff := cmp.Diff(wantNames("session", tt.set), sortedNames(set)); diff != "" {
+			if diff := cmp.Diff(testkit.ChunkNames("session", tt.set), sortedNames(set)); diff != "" {
 				t.Errorf("set (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(tt.deleted, sortedNames(deleted)); diff != "" {
@@ -1256,7 +1243,7 @@ func TestPlanSplitBoundaries(t *testing.T) {
 		l.TotalSize = total
 		for n := 100; n < 1500; n++ {
 			k := wantChunks("s", l, n)
-			size := n + len(strings.Join(wantNames("s", k), ""))
+			size := n + len(strings.Join(testkit.ChunkNames("s", k), ""))
 			got, err := l.plan("s", n)
 			switch {
 			case k < 0: // over MaxChunks: a SizeError either way

@@ -30,20 +30,6 @@ type chunkData struct {
 	Blob string
 }
 
-// wantNames lists the cookie names of a session split into k cookies, in
-// chunk order: name, name.1, name.2, …
-func wantNames(name string, k int) []string {
-	var out []string
-	for i := range k {
-		if i == 0 {
-			out = append(out, name)
-		} else {
-			out = append(out, name+"."+strconv.Itoa(i))
-		}
-	}
-	return out
-}
-
 // sortedNames orders chunk names by index (name, name.1, …, name.10).
 func sortedNames(names []string) []string {
 	out := slices.Clone(names)
@@ -159,7 +145,7 @@ func TestBrowserChunkedSession(t *testing.T) {
 				t.Errorf("%s: cookie %s is %d bytes", step, c.Name, len(c.Name)+len(c.Value))
 			}
 		}
-		if diff := cmp.Diff(wantNames(m.Name(), chunks), sortedNames(names)); diff != "" {
+		if diff := cmp.Diff(testkit.ChunkNames(m.Name(), chunks), sortedNames(names)); diff != "" {
 			t.Fatalf("%s: cookie names in Chromium's store (-want +got):\n%s", step, diff)
 		}
 		if chunks == 0 {

@@ -6,6 +6,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -91,4 +92,19 @@ func SetCookieHeader(cs []*http.Cookie) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// ChunkNames returns the cookie names of a session named name split into
+// k cookies, in chunk order: name, name.1, name.2, … It is written from
+// the naming rule, independently of the library.
+func ChunkNames(name string, k int) []string {
+	var out []string
+	for i := range k {
+		if i == 0 {
+			out = append(out, name)
+		} else {
+			out = append(out, name+"."+strconv.Itoa(i))
+		}
+	}
+	return out
 }
