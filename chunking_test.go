@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -126,15 +127,6 @@ func (ss *sessionServer) takeErrors() []error {
 	return errs
 }
 
-func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
-}
-
 // sessionLines returns the Set-Cookie lines of resp for the session name,
 // parsed, keyed by cookie name; a name set twice fails the test.
 func sessionLines(t *testing.T, h http.Header, name string) map[string]*http.Cookie {
@@ -226,7 +218,7 @@ func TestManagerGrowShrinkClear(t *testing.T) {
 		}
 
 		jar := cl.Cookies()
-		if diff := cmp.Diff(testkit.ChunkNames("session", st.chunks), sortedNames(sortedKeys(jar))); diff != "" {
+		if diff := cmp.Diff(testkit.ChunkNames("session", st.chunks), sortedNames(slices.Sorted(maps.Keys(jar)))); diff != "" {
 			t.Fatalf("step %d: jar cookie names (-want +got):\n%s", n, diff)
 		}
 		total := 0
@@ -271,7 +263,7 @@ func TestManagerGrowShrinkClear(t *testing.T) {
 		}
 	}
 	if jar := cl.Cookies(); len(jar) != 0 {
-		t.Fatalf("jar after clear: %v", sortedKeys(jar))
+		t.Fatalf("jar after clear: %v", slices.Sorted(maps.Keys(jar)))
 	}
 	resp, _ = cl.Get("/get")
 	if resp.Header.Get("X-New") != "true" {
@@ -290,7 +282,7 @@ func TestShrinkThreeToTwo(t *testing.T) {
 	cl := testkit.NewClient(t, ss.URL)
 	cl.Get("/set?n=1&size=6000")
 	three := cl.Cookies()
-	if diff := cmp.Diff([]string{"session", "session.1", "session.2"}, sortedKeys(three)); diff != "" {
+	if diff := cmp.Diff([]string{"session", "session.1", "session.2"}, slices.Sorted(maps.Keys(three))); diff != "" {
 		t.Fatalf("after growing (-want +got):\n%s", diff)
 	}
 
@@ -300,7 +292,7 @@ func TestShrinkThreeToTwo(t *testing.T) {
 		t.Fatalf("session.2 not deleted on shrink: %v", lines["session.2"])
 	}
 	two := cl.Cookies()
-	if diff := cmp.Diff([]string{"session", "session.1"}, sortedKeys(two)); diff != "" {
+	if diff := cmp.Diff([]string{"session", "session.1"}, slices.Sorted(maps.Keys(two))); diff != "" {
 		t.Fatalf("after shrinking (-want +got):\n%s", diff)
 	}
 	if two["session"] == three["session"] || two["session.1"] == three["session.1"] {
@@ -386,7 +378,7 @@ func TestClearAttributes(t *testing.T) {
 				t.Fatalf("%d Set-Cookie lines, want 5: %q", len(lines), lines)
 			}
 			got := sessionLines(t, w.Header(), "__Secure-sid")
-			if diff := cmp.Diff(sortedKeys(toNames(set)), sortedKeys(toNames(got))); diff != "" {
+			if diff := cmp.Diff(slices.Sorted(maps.Keys(toNames(set))), slices.Sorted(maps.Keys(toNames(got)))); diff != "" {
 				t.Errorf("deleted names (-want +got):\n%s", diff)
 			}
 			for _, line := range lines {
@@ -415,11 +407,11 @@ func TestClearAttributes(t *testing.T) {
 	cl := testkit.NewClient(t, ss.URL)
 	cl.Get("/set?n=1&size=12000")
 	if len(cl.Cookies()) != 5 {
-		t.Fatalf("jar: %v", sortedKeys(cl.Cookies()))
+		t.Fatalf("jar: %v", slices.Sorted(maps.Keys(cl.Cookies())))
 	}
 	cl.Get("/destroy")
 	if jar := cl.Cookies(); len(jar) != 0 {
-		t.Fatalf("jar after Destroy: %v", sortedKeys(jar))
+		t.Fatalf("jar after Destroy: %v", slices.Sorted(maps.Keys(jar)))
 	}
 	if errs := ss.takeErrors(); len(errs) > 0 {
 		t.Fatalf("OnError: %v", errs)
@@ -443,7 +435,7 @@ func TestTooLargeKeepsPreviousCookies(t *testing.T) {
 	cl.Get("/set?n=1&size=4000") // two cookies under the default 6144 budget
 	before := cl.Cookies()
 	if len(before) != 2 {
-		t.Fatalf("jar: %v", sortedKeys(before))
+		t.Fatalf("jar: %v", slices.Sorted(maps.Keys(before)))
 	}
 
 	for _, path := range []string{"/set?n=2&size=12000", "/set?n=3&size=12000&save"} {
@@ -495,7 +487,7 @@ func TestTooLargeKeepsPreviousCookies(t *testing.T) {
 		t.Fatal(errs)
 	}
 	if jar := cl.Cookies(); len(jar) != 5 {
-		t.Fatalf("jar: %v", sortedKeys(jar))
+		t.Fatalf("jar: %v", slices.Sorted(maps.Keys(jar)))
 	}
 	_, body := cl.Get("/get")
 	var got chunkData
@@ -559,7 +551,7 @@ func TestCookieCodecGrowShrinkClear(t *testing.T) {
 		if e := resp.Header.Get("X-Error"); e != "" {
 			t.Fatalf("%d chunks: %s", chunks, e)
 		}
-		if diff := cmp.Diff(testkit.ChunkNames("sid", chunks), sortedNames(sortedKeys(cl.Cookies()))); diff != "" {
+		if diff := cmp.Diff(testkit.ChunkNames("sid", chunks), sortedNames(slices.Sorted(maps.Keys(cl.Cookies())))); diff != "" {
 			t.Fatalf("%d chunks: jar names (-want +got):\n%s", chunks, diff)
 		}
 		resp, body := cl.Get("/read")
@@ -591,7 +583,7 @@ func TestCookieCodecGrowShrinkClear(t *testing.T) {
 		}
 	}
 	if jar := cl.Cookies(); len(jar) != 0 {
-		t.Fatalf("jar after Clear: %v", sortedKeys(jar))
+		t.Fatalf("jar after Clear: %v", slices.Sorted(maps.Keys(jar)))
 	}
 	resp, _ = cl.Get("/read")
 	if e := resp.Header.Get("X-Error"); !strings.Contains(e, errNoCookie.Error()) {

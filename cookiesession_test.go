@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -301,12 +303,12 @@ func TestNilClearsEveryCookie(t *testing.T) {
 	}
 	c.Get("/shrink")
 	if got := c.Cookies(); len(got) != 1 || got["session"] == "" {
-		t.Fatalf("after shrinking: cookies %v", keys(got))
+		t.Fatalf("after shrinking: cookies %v", slices.Sorted(maps.Keys(got)))
 	}
 	c.Get("/grow")
 	resp, _ := c.Get("/clear")
 	if got := c.Cookies(); len(got) != 0 {
-		t.Fatalf("after Data = nil: cookies %v", keys(got))
+		t.Fatalf("after Data = nil: cookies %v", slices.Sorted(maps.Keys(got)))
 	}
 	if resp.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("clearing response: Cache-Control %q", resp.Header.Get("Cache-Control"))
@@ -316,14 +318,6 @@ func TestNilClearsEveryCookie(t *testing.T) {
 		t.Errorf("clearing an absent session set %q", resp.Header["Set-Cookie"])
 	}
 	h.expect(t)
-}
-
-func keys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 func TestRegenerateAndDestroy(t *testing.T) {
@@ -1231,7 +1225,7 @@ func TestTwoManagers(t *testing.T) {
 		t.Fatalf("body %q", body)
 	}
 	if got := c.Cookies(); len(got) != 3 {
-		t.Fatalf("cookies %v", keys(got))
+		t.Fatalf("cookies %v", slices.Sorted(maps.Keys(got)))
 	}
 	ha.expect(t)
 	hb.expect(t)

@@ -3,7 +3,9 @@ package gorillastore
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -32,7 +34,7 @@ func TestSameHandlerObservesTheSame(t *testing.T) {
 				fmt.Fprint(w, handle(store, step, w, r))
 			})
 			seen = append(seen, step+": "+body)
-			seen = append(seen, fmt.Sprintf("%s: jar %v set-cookie %v", step, sortedKeys(site.cookies()), attributes(site.last)))
+			seen = append(seen, fmt.Sprintf("%s: jar %v set-cookie %v", step, slices.Sorted(maps.Keys(site.cookies())), attributes(site.last)))
 		}
 		return seen
 	}
@@ -42,12 +44,6 @@ func TestSameHandlerObservesTheSame(t *testing.T) {
 		t.Fatalf("the handler saw different things (-gorilla +cookiesession):\n%s", diff)
 	}
 	t.Logf("observed on both:\n%s", strings.Join(got, "\n"))
-}
-
-func sortedKeys(m map[string]string) []string {
-	k := keys(m)
-	sort.Strings(k)
-	return k
 }
 
 // handle is an ordinary gorilla handler; it reports what it sees.

@@ -4,8 +4,10 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -379,7 +381,7 @@ func TestChunkedSessionAbove4KB(t *testing.T) {
 		}
 	})
 	if jar := site.cookies(); len(jar) != 1 || jar["s"] == "" {
-		t.Fatalf("after shrinking, the jar holds %v, want only s", keys(jar))
+		t.Fatalf("after shrinking, the jar holds %v, want only s", slices.Sorted(maps.Keys(jar)))
 	}
 	site.do(func(w http.ResponseWriter, r *http.Request) {
 		s, err := store.Get(r, "s")
@@ -401,14 +403,6 @@ func TestChunkedSessionAbove4KB(t *testing.T) {
 	if len(w.Header()["Set-Cookie"]) != 0 {
 		t.Fatal("an oversized Save set cookies")
 	}
-}
-
-func keys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // savedCookies saves a session holding values and returns its Set-Cookie
@@ -503,7 +497,7 @@ func TestMaxAgeNegativeClearsEveryChunk(t *testing.T) {
 		}
 	})
 	if jar := site.cookies(); len(jar) != 0 {
-		t.Fatalf("after MaxAge -1 the jar holds %v", keys(jar))
+		t.Fatalf("after MaxAge -1 the jar holds %v", slices.Sorted(maps.Keys(jar)))
 	}
 	deleted := map[string]bool{}
 	for _, line := range site.last["Set-Cookie"] {
@@ -519,7 +513,7 @@ func TestMaxAgeNegativeClearsEveryChunk(t *testing.T) {
 		}
 	}
 	if len(deleted) != len(before) {
-		t.Errorf("deleted %v, want %v", deleted, keys(before))
+		t.Errorf("deleted %v, want %v", deleted, slices.Sorted(maps.Keys(before)))
 	}
 	// With no cookie in the request, the base cookie is still deleted, as
 	// gorilla does.
