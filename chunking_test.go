@@ -154,22 +154,6 @@ func isDeletion(c *http.Cookie) bool {
 	return c.Value == "" && c.MaxAge < 0 && !c.Expires.IsZero() && c.Expires.Before(time.Now())
 }
 
-// sortedNames orders chunk names by index (name, name.1, name.2, …, name.10).
-func sortedNames(names []string) []string {
-	out := slices.Clone(names)
-	slices.SortFunc(out, func(a, b string) int {
-		ia, ib := 0, 0
-		if _, s, ok := strings.Cut(a, "."); ok {
-			ia, _ = strconv.Atoi(s)
-		}
-		if _, s, ok := strings.Cut(b, "."); ok {
-			ib, _ = strconv.Atoi(s)
-		}
-		return ia - ib
-	})
-	return out
-}
-
 // TestManagerGrowShrinkClear grows a session from one cookie to five and
 // back to one, then clears it, through a real Manager and cookiejar, and
 // checks after every step exactly which cookies the jar holds and that the
@@ -218,7 +202,7 @@ func TestManagerGrowShrinkClear(t *testing.T) {
 		}
 
 		jar := cl.Cookies()
-		if diff := cmp.Diff(testkit.ChunkNames("session", st.chunks), sortedNames(slices.Sorted(maps.Keys(jar)))); diff != "" {
+		if diff := cmp.Diff(testkit.ChunkNames("session", st.chunks), testkit.SortedChunkNames(slices.Sorted(maps.Keys(jar)))); diff != "" {
 			t.Fatalf("step %d: jar cookie names (-want +got):\n%s", n, diff)
 		}
 		total := 0
@@ -551,7 +535,7 @@ func TestCookieCodecGrowShrinkClear(t *testing.T) {
 		if e := resp.Header.Get("X-Error"); e != "" {
 			t.Fatalf("%d chunks: %s", chunks, e)
 		}
-		if diff := cmp.Diff(testkit.ChunkNames("sid", chunks), sortedNames(slices.Sorted(maps.Keys(cl.Cookies())))); diff != "" {
+		if diff := cmp.Diff(testkit.ChunkNames("sid", chunks), testkit.SortedChunkNames(slices.Sorted(maps.Keys(cl.Cookies())))); diff != "" {
 			t.Fatalf("%d chunks: jar names (-want +got):\n%s", chunks, diff)
 		}
 		resp, body := cl.Get("/read")
@@ -1052,10 +1036,10 @@ func TestSecondSaveReplaces(t *testing.T) {
 					set = append(set, name)
 				}
 			}
-			if diff := cmp.Diff(testkit.ChunkNames("session", tt.set), sortedNames(set)); diff != "" {
+			if diff := cmp.Diff(testkit.ChunkNames("session", tt.set), testkit.SortedChunkNames(set)); diff != "" {
 				t.Errorf("set (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.deleted, sortedNames(deleted)); diff != "" {
+			if diff := cmp.Diff(tt.deleted, testkit.SortedChunkNames(deleted)); diff != "" {
 				t.Errorf("deleted (-want +got):\n%s", diff)
 			}
 			// Other cookies' lines are kept, once each, in order.
@@ -1126,7 +1110,7 @@ func TestWriteExpiresUnreadableCookies(t *testing.T) {
 					deleted = append(deleted, name)
 				}
 			}
-			if diff := cmp.Diff(wantDeleted, sortedNames(deleted)); diff != "" {
+			if diff := cmp.Diff(wantDeleted, testkit.SortedChunkNames(deleted)); diff != "" {
 				t.Errorf("deleted (-want +got):\n%s", diff)
 			}
 		})

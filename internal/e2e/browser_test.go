@@ -8,7 +8,6 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,22 +27,6 @@ import (
 type chunkData struct {
 	N    int
 	Blob string
-}
-
-// sortedNames orders chunk names by index (name, name.1, …, name.10).
-func sortedNames(names []string) []string {
-	out := slices.Clone(names)
-	slices.SortFunc(out, func(a, b string) int {
-		ia, ib := 0, 0
-		if _, s, ok := strings.Cut(a, "."); ok {
-			ia, _ = strconv.Atoi(s)
-		}
-		if _, s, ok := strings.Cut(b, "."); ok {
-			ib, _ = strconv.Atoi(s)
-		}
-		return ia - ib
-	})
-	return out
 }
 
 // digest is a short fingerprint of a session blob, shown on the page.
@@ -145,7 +128,7 @@ func TestBrowserChunkedSession(t *testing.T) {
 				t.Errorf("%s: cookie %s is %d bytes", step, c.Name, len(c.Name)+len(c.Value))
 			}
 		}
-		if diff := cmp.Diff(testkit.ChunkNames(m.Name(), chunks), sortedNames(names)); diff != "" {
+		if diff := cmp.Diff(testkit.ChunkNames(m.Name(), chunks), testkit.SortedChunkNames(names)); diff != "" {
 			t.Fatalf("%s: cookie names in Chromium's store (-want +got):\n%s", step, diff)
 		}
 		if chunks == 0 {

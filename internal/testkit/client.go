@@ -6,6 +6,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -106,5 +107,22 @@ func ChunkNames(name string, k int) []string {
 			out = append(out, name+"."+strconv.Itoa(i))
 		}
 	}
+	return out
+}
+
+// SortedChunkNames returns names, cookie names of one session's chunks,
+// ordered by chunk index: name, name.1, name.2, …, name.10.
+func SortedChunkNames(names []string) []string {
+	out := slices.Clone(names)
+	slices.SortFunc(out, func(a, b string) int {
+		ia, ib := 0, 0
+		if _, s, ok := strings.Cut(a, "."); ok {
+			ia, _ = strconv.Atoi(s)
+		}
+		if _, s, ok := strings.Cut(b, "."); ok {
+			ib, _ = strconv.Atoi(s)
+		}
+		return ia - ib
+	})
 	return out
 }
