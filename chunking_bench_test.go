@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 
+	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/cookiesession/cookiesession/internal/testpayload"
 )
 
@@ -23,7 +24,7 @@ func benchPayload(b *testing.B, name string) json.RawMessage {
 // and a Cookie header pair list for the 4 KB payload (two cookies).
 func benchCodec(b *testing.B) (CookieCodec, []string) {
 	b.Helper()
-	codec, err := NewCodec(testKey)
+	codec, err := NewCodec(testkit.Key(0))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func (w *headerWriter) WriteHeader(int)             {}
 // every write also deletes stale chunks), with gorilla/securecookie's
 // Encode beside it where the payload fits it at all.
 func BenchmarkCookieCodecWrite(b *testing.B) {
-	codec, err := NewCodec(testKey)
+	codec, err := NewCodec(testkit.Key(0))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func BenchmarkCookieCodecWrite(b *testing.B) {
 	rec := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "/", nil)
 	// The previous session: five cookies.
-	if _, err := cc.Write(rec, r, chunkData{Blob: blob(1, 12000)}, 0); err != nil {
+	if _, err := cc.Write(rec, r, chunkData{Blob: testkit.Blob(1, 12000)}, 0); err != nil {
 		b.Fatal(err)
 	}
 	var prev []string
@@ -186,14 +187,14 @@ func BenchmarkCookieCodecWrite(b *testing.B) {
 		b.Fatalf("previous session in %d cookies", len(prev))
 	}
 	r.Header.Set("Cookie", strings.Join(prev, "; "))
-	sc := securecookie.New(testKey[:32], testKey[:32])
+	sc := securecookie.New(testkit.Key(0)[:32], testkit.Key(0)[:32])
 	for _, tc := range []struct {
 		chunks int
 		value  any
 	}{
 		{1, benchPayload(b, "1kb")},
 		{2, benchPayload(b, "4kb")},
-		{5, chunkData{Blob: blob(2, 12000)}},
+		{5, chunkData{Blob: testkit.Blob(2, 12000)}},
 	} {
 		b.Run(fmt.Sprintf("cookiesession/chunks=%d", tc.chunks), func(b *testing.B) {
 			b.ReportAllocs()
@@ -226,7 +227,7 @@ func BenchmarkCookieCodecWrite(b *testing.B) {
 // other cookies) with CookieCodec.Read and, beside it, gorilla/securecookie's
 // Decode of the same payload: the cost of reading when nobody is hostile.
 func BenchmarkReadPeer(b *testing.B) {
-	codec, err := NewCodec(testKey)
+	codec, err := NewCodec(testkit.Key(0))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -237,7 +238,7 @@ func BenchmarkReadPeer(b *testing.B) {
 		b.Fatal(err)
 	}
 	ours := w.Result().Cookies()[0]
-	sc := securecookie.New(testKey[:32], testKey[:32])
+	sc := securecookie.New(testkit.Key(0)[:32], testkit.Key(0)[:32])
 	theirs, err := sc.Encode("session", payload)
 	if err != nil {
 		b.Fatal(err)

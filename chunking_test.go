@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"maps"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // chunkData is the session type of the chunking tests: a counter and an
@@ -26,20 +27,6 @@ import (
 type chunkData struct {
 	N    int
 	Blob string
-}
-
-// testKey is a fixed secret, so failures reproduce.
-var testKey = []byte("0123456789abcdef0123456789abcdef-chunking")
-
-// blob returns n bytes of deterministic, incompressible base64url text
-// (no JSON escaping, so the JSON length is predictable).
-func blob(seed uint64, n int) string {
-	r := rand.New(rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16)}))
-	raw := make([]byte, n)
-	for i := range raw {
-		raw[i] = byte(r.Uint32())
-	}
-	return base64.RawURLEncoding.EncodeToString(raw)[:n]
 }
 
 // rooms returns how many value bytes cookie i of a session named name can
@@ -68,22 +55,9 @@ func wantChunks(name string, l Limits, n int) int {
 	return -1
 }
 
-// wantNames lists the cookie names of a session split into k cookies.
-func wantNames(name string, k int) []string {
-	var out []string
-	for i := range k {
-		if i == 0 {
-			out = append(out, name)
-		} else {
-			out = append(out, name+"."+strconv.Itoa(i))
-		}
-	}
-	return out
-}
-
 // sessionServer serves a Manager[chunkData] over httptest:
 //
-//	/set?n=N&size=S  sets Data to {N, blob(N, S)} (with &save: Session.Save)
+//	/set?n=N&size=S  sets Data to {N, testkit.Blob(N, S)} (with &save: Session.Save)
 //	/get             echoes Data as JSON, with the IsNew flag
 //	/clear           assigns nil to Data, then writes the body
 //	/destroy         calls Destroy, then writes the body
@@ -99,7 +73,7 @@ func newSessionServer(t *testing.T, o Options) *sessionServer {
 	t.Helper()
 	ss := &sessionServer{}
 	if o.Keys == nil {
-		o.Keys = [][]byte{testKey}
+		o.Keys = [][]byte{testkit.Key(0)}
 	}
 	o.InsecureAllowHTTP = true
 	o.OnError = func(r *http.Request, err error) {
@@ -124,7 +98,7 @@ func (ss *sessionServer) serve(w http.ResponseWriter, r *http.Request) {
 	case "/set":
 		n, _ := strconv.Atoi(q.Get("n"))
 		size, _ := strconv.Atoi(q.Get("size"))
-		s.Data.N, s.Data.Blob = n, blob(uint64(n), size)
+		s.Data.N, s.Data.Blob = n, testkit.Blob(uint64(n), size)
 		if q.Has("save") {
 			if err := s.Save(); err != nil {
 				w.Header().Set("X-Save-Error", err.Error())
@@ -151,60 +125,6 @@ func (ss *sessionServer) takeErrors() []error {
 	errs := ss.errors
 	ss.errors = nil
 	return errs
-}
-
-// client is a cookiejar-backed HTTP client, the stand-in for a browser.
-type client struct {
-	t    *testing.T
-	c    *http.Client
-	jar  *cookiejar.Jar
-	base *url.URL
-}
-
-func newClient(t *testing.T, base string) *client {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &client{t: t, c: &http.Client{Jar: jar}, jar: jar, base: u}
-}
-
-// get fetches path and returns the response (body read into body).
-func (c *client) get(path string) (resp *http.Response, body string) {
-	c.t.Helper()
-	resp, err := c.c.Get(c.base.String() + path)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return resp, string(b)
-}
-
-// cookies returns the jar's cookies for the server's root, sorted by name.
-func (c *client) cookies() map[string]string {
-	out := map[string]string{}
-	for _, ck := range c.jar.Cookies(c.base) {
-		out[ck.Name] = ck.Value
-	}
-	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
 
 // sessionLines returns the Set-Cookie lines of resp for the session name,
@@ -234,22 +154,6 @@ func isDeletion(c *http.Cookie) bool {
 	return c.Value == "" && c.MaxAge < 0 && !c.Expires.IsZero() && c.Expires.Before(time.Now())
 }
 
-// sortedNames orders chunk names by index (name, name.1, name.2, …, name.10).
-func sortedNames(names []string) []string {
-	out := slices.Clone(names)
-	slices.SortFunc(out, func(a, b string) int {
-		ia, ib := 0, 0
-		if _, s, ok := strings.Cut(a, "."); ok {
-			ia, _ = strconv.Atoi(s)
-		}
-		if _, s, ok := strings.Cut(b, "."); ok {
-			ib, _ = strconv.Atoi(s)
-		}
-		return ia - ib
-	})
-	return out
-}
-
 // TestManagerGrowShrinkClear grows a session from one cookie to five and
 // back to one, then clears it, through a real Manager and cookiejar, and
 // checks after every step exactly which cookies the jar holds and that the
@@ -257,7 +161,7 @@ func sortedNames(names []string) []string {
 func TestManagerGrowShrinkClear(t *testing.T) {
 	limits := Limits{TotalSize: 24000}
 	ss := newSessionServer(t, Options{Limits: limits})
-	cl := newClient(t, ss.URL)
+	cl := testkit.NewClient(t, ss.URL)
 	l := limits.withDefaults()
 
 	// Blob sizes that take 1, 2, 3, 4, 5 cookies, then back down.
@@ -268,21 +172,21 @@ func TestManagerGrowShrinkClear(t *testing.T) {
 	prev := 0
 	for i, st := range steps {
 		n := i + 1
-		want := chunkData{N: n, Blob: blob(uint64(n), st.size)}
+		want := chunkData{N: n, Blob: testkit.Blob(uint64(n), st.size)}
 		js, _ := json.Marshal(want)
 		encLen := base64.RawURLEncoding.EncodedLen(Overhead + envelopeSize + len(js))
 		if got := wantChunks("session", l, encLen); got != st.chunks {
 			t.Fatalf("step %d: test table wrong: %d bytes take %d cookies, not %d", n, encLen, got, st.chunks)
 		}
 
-		resp, _ := cl.get(fmt.Sprintf("/set?n=%d&size=%d", n, st.size))
+		resp, _ := cl.Get(fmt.Sprintf("/set?n=%d&size=%d", n, st.size))
 		if errs := ss.takeErrors(); len(errs) > 0 {
 			t.Fatalf("step %d: OnError: %v", n, errs)
 		}
 		// The response sets exactly chunks cookies and expires exactly the
 		// ones the jar had beyond them.
 		lines := sessionLines(t, resp.Header, "session")
-		for j, name := range wantNames("session", max(st.chunks, prev)) {
+		for j, name := range testkit.ChunkNames("session", max(st.chunks, prev)) {
 			c := lines[name]
 			switch {
 			case c == nil:
@@ -297,8 +201,8 @@ func TestManagerGrowShrinkClear(t *testing.T) {
 			t.Errorf("step %d: %d Set-Cookie lines for the session, want %d", n, len(lines), max(st.chunks, prev))
 		}
 
-		jar := cl.cookies()
-		if diff := cmp.Diff(wantNames("session", st.chunks), sortedNames(sortedKeys(jar))); diff != "" {
+		jar := cl.Cookies()
+		if diff := cmp.Diff(testkit.ChunkNames("session", st.chunks), testkit.SortedChunkNames(slices.Sorted(maps.Keys(jar)))); diff != "" {
 			t.Fatalf("step %d: jar cookie names (-want +got):\n%s", n, diff)
 		}
 		total := 0
@@ -310,7 +214,7 @@ func TestManagerGrowShrinkClear(t *testing.T) {
 		}
 
 		// The next request reads the session back from the jar.
-		resp, body := cl.get("/get")
+		resp, body := cl.Get("/get")
 		if resp.Header.Get("X-New") != "false" {
 			t.Fatalf("step %d: session not read back (errors %v)", n, ss.takeErrors())
 		}
@@ -328,11 +232,11 @@ func TestManagerGrowShrinkClear(t *testing.T) {
 	}
 
 	// Grow again to five, then clear: the jar must end up empty.
-	cl.get("/set?n=100&size=12000")
-	if got := len(cl.cookies()); got != 5 {
+	cl.Get("/set?n=100&size=12000")
+	if got := len(cl.Cookies()); got != 5 {
 		t.Fatalf("jar holds %d cookies, want 5", got)
 	}
-	resp, _ := cl.get("/clear")
+	resp, _ := cl.Get("/clear")
 	lines := sessionLines(t, resp.Header, "session")
 	if len(lines) != 5 {
 		t.Errorf("clear: %d Set-Cookie lines, want 5", len(lines))
@@ -342,10 +246,10 @@ func TestManagerGrowShrinkClear(t *testing.T) {
 			t.Errorf("clear: %s not deleted: %q", name, c.String())
 		}
 	}
-	if jar := cl.cookies(); len(jar) != 0 {
-		t.Fatalf("jar after clear: %v", sortedKeys(jar))
+	if jar := cl.Cookies(); len(jar) != 0 {
+		t.Fatalf("jar after clear: %v", slices.Sorted(maps.Keys(jar)))
 	}
-	resp, _ = cl.get("/get")
+	resp, _ = cl.Get("/get")
 	if resp.Header.Get("X-New") != "true" {
 		t.Fatal("session survived clear")
 	}
@@ -359,20 +263,20 @@ func TestManagerGrowShrinkClear(t *testing.T) {
 // client that still sends it must read the two-cookie session.
 func TestShrinkThreeToTwo(t *testing.T) {
 	ss := newSessionServer(t, Options{Limits: Limits{TotalSize: 12000}})
-	cl := newClient(t, ss.URL)
-	cl.get("/set?n=1&size=6000")
-	three := cl.cookies()
-	if diff := cmp.Diff([]string{"session", "session.1", "session.2"}, sortedKeys(three)); diff != "" {
+	cl := testkit.NewClient(t, ss.URL)
+	cl.Get("/set?n=1&size=6000")
+	three := cl.Cookies()
+	if diff := cmp.Diff([]string{"session", "session.1", "session.2"}, slices.Sorted(maps.Keys(three))); diff != "" {
 		t.Fatalf("after growing (-want +got):\n%s", diff)
 	}
 
-	resp, _ := cl.get("/set?n=2&size=4000")
+	resp, _ := cl.Get("/set?n=2&size=4000")
 	lines := sessionLines(t, resp.Header, "session")
 	if c := lines["session.2"]; c == nil || !isDeletion(c) {
 		t.Fatalf("session.2 not deleted on shrink: %v", lines["session.2"])
 	}
-	two := cl.cookies()
-	if diff := cmp.Diff([]string{"session", "session.1"}, sortedKeys(two)); diff != "" {
+	two := cl.Cookies()
+	if diff := cmp.Diff([]string{"session", "session.1"}, slices.Sorted(maps.Keys(two))); diff != "" {
 		t.Fatalf("after shrinking (-want +got):\n%s", diff)
 	}
 	if two["session"] == three["session"] || two["session.1"] == three["session.1"] {
@@ -400,7 +304,7 @@ func TestShrinkThreeToTwo(t *testing.T) {
 func TestClearAttributes(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	m, err := New[chunkData](Options{
-		Keys: [][]byte{testKey}, Name: "__Secure-sid", Path: "/app", Domain: "example.com",
+		Keys: [][]byte{testkit.Key(0)}, Name: "__Secure-sid", Path: "/app", Domain: "example.com",
 		SameSite: http.SameSiteStrictMode, Partitioned: true, Limits: Limits{TotalSize: 24000},
 		Now: func() time.Time { return now },
 	})
@@ -411,7 +315,7 @@ func TestClearAttributes(t *testing.T) {
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "https://www.example.com/app/", nil)
 	s, _ := m.Load(r)
-	s.Data.Blob = blob(1, 12000)
+	s.Data.Blob = testkit.Blob(1, 12000)
 	if err := m.Save(w, r, s); err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +362,7 @@ func TestClearAttributes(t *testing.T) {
 				t.Fatalf("%d Set-Cookie lines, want 5: %q", len(lines), lines)
 			}
 			got := sessionLines(t, w.Header(), "__Secure-sid")
-			if diff := cmp.Diff(sortedKeys(toNames(set)), sortedKeys(toNames(got))); diff != "" {
+			if diff := cmp.Diff(slices.Sorted(maps.Keys(toNames(set))), slices.Sorted(maps.Keys(toNames(got)))); diff != "" {
 				t.Errorf("deleted names (-want +got):\n%s", diff)
 			}
 			for _, line := range lines {
@@ -484,14 +388,14 @@ func TestClearAttributes(t *testing.T) {
 
 	// Through a cookiejar, with Destroy: the jar ends empty.
 	ss := newSessionServer(t, Options{Path: "/", Limits: Limits{TotalSize: 24000}})
-	cl := newClient(t, ss.URL)
-	cl.get("/set?n=1&size=12000")
-	if len(cl.cookies()) != 5 {
-		t.Fatalf("jar: %v", sortedKeys(cl.cookies()))
+	cl := testkit.NewClient(t, ss.URL)
+	cl.Get("/set?n=1&size=12000")
+	if len(cl.Cookies()) != 5 {
+		t.Fatalf("jar: %v", slices.Sorted(maps.Keys(cl.Cookies())))
 	}
-	cl.get("/destroy")
-	if jar := cl.cookies(); len(jar) != 0 {
-		t.Fatalf("jar after Destroy: %v", sortedKeys(jar))
+	cl.Get("/destroy")
+	if jar := cl.Cookies(); len(jar) != 0 {
+		t.Fatalf("jar after Destroy: %v", slices.Sorted(maps.Keys(jar)))
 	}
 	if errs := ss.takeErrors(); len(errs) > 0 {
 		t.Fatalf("OnError: %v", errs)
@@ -511,15 +415,15 @@ func toNames(m map[string]*http.Cookie) map[string]string {
 // Set-Cookie for the session, and the jar keeps the previous cookies.
 func TestTooLargeKeepsPreviousCookies(t *testing.T) {
 	ss := newSessionServer(t, Options{})
-	cl := newClient(t, ss.URL)
-	cl.get("/set?n=1&size=4000") // two cookies under the default 6144 budget
-	before := cl.cookies()
+	cl := testkit.NewClient(t, ss.URL)
+	cl.Get("/set?n=1&size=4000") // two cookies under the default 6144 budget
+	before := cl.Cookies()
 	if len(before) != 2 {
-		t.Fatalf("jar: %v", sortedKeys(before))
+		t.Fatalf("jar: %v", slices.Sorted(maps.Keys(before)))
 	}
 
 	for _, path := range []string{"/set?n=2&size=12000", "/set?n=3&size=12000&save"} {
-		resp, _ := cl.get(path)
+		resp, _ := cl.Get(path)
 		if lines := resp.Header["Set-Cookie"]; len(lines) != 0 {
 			t.Errorf("%s: Set-Cookie on a failed save: %q", path, lines)
 		}
@@ -540,7 +444,7 @@ func TestTooLargeKeepsPreviousCookies(t *testing.T) {
 		if !errors.Is(err, ErrTooLarge) || !errors.As(err, &se) {
 			t.Fatalf("%s: error %v, want a *SizeError", path, err)
 		}
-		js, _ := json.Marshal(chunkData{N: 2, Blob: blob(2, 12000)})
+		js, _ := json.Marshal(chunkData{N: 2, Blob: testkit.Blob(2, 12000)})
 		encLen := base64.RawURLEncoding.EncodedLen(Overhead + envelopeSize + len(js))
 		if se.Limit != DefaultTotalSize || se.Size < encLen || se.Name != "session" {
 			t.Errorf("%s: %+v, want Size ≥ %d, Limit %d", path, se, encLen, DefaultTotalSize)
@@ -548,10 +452,10 @@ func TestTooLargeKeepsPreviousCookies(t *testing.T) {
 		if !strings.Contains(err.Error(), strconv.Itoa(se.Size)) || !strings.Contains(err.Error(), strconv.Itoa(DefaultTotalSize)) {
 			t.Errorf("error text names no sizes: %v", err)
 		}
-		if diff := cmp.Diff(before, cl.cookies()); diff != "" {
+		if diff := cmp.Diff(before, cl.Cookies()); diff != "" {
 			t.Fatalf("%s: jar changed (-before +after):\n%s", path, diff)
 		}
-		resp, body := cl.get("/get")
+		resp, body := cl.Get("/get")
 		var got chunkData
 		json.Unmarshal([]byte(body), &got)
 		if resp.Header.Get("X-New") != "false" || got.N != 1 {
@@ -561,18 +465,18 @@ func TestTooLargeKeepsPreviousCookies(t *testing.T) {
 
 	// Raising the budget lets a 12 KB session through (same keys, name).
 	big := newSessionServer(t, Options{Limits: Limits{TotalSize: 20000}})
-	cl.base, _ = url.Parse(big.URL)
-	cl.get("/set?n=4&size=12000")
+	cl.URL, _ = url.Parse(big.URL)
+	cl.Get("/set?n=4&size=12000")
 	if errs := big.takeErrors(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if jar := cl.cookies(); len(jar) != 5 {
-		t.Fatalf("jar: %v", sortedKeys(jar))
+	if jar := cl.Cookies(); len(jar) != 5 {
+		t.Fatalf("jar: %v", slices.Sorted(maps.Keys(jar)))
 	}
-	_, body := cl.get("/get")
+	_, body := cl.Get("/get")
 	var got chunkData
 	json.Unmarshal([]byte(body), &got)
-	if got.N != 4 || got.Blob != blob(4, 12000) {
+	if got.N != 4 || got.Blob != testkit.Blob(4, 12000) {
 		t.Fatalf("12 KB session did not round-trip: N %d, %d bytes", got.N, len(got.Blob))
 	}
 }
@@ -585,7 +489,7 @@ func codecServer(t *testing.T, cc CookieCodec) *httptest.Server {
 		switch r.URL.Path {
 		case "/write":
 			size, _ := strconv.Atoi(r.URL.Query().Get("size"))
-			meta, err := cc.Write(w, r, chunkData{N: size, Blob: blob(uint64(size), size)}, 0)
+			meta, err := cc.Write(w, r, chunkData{N: size, Blob: testkit.Blob(uint64(size), size)}, 0)
 			if err != nil {
 				w.Header().Set("X-Error", err.Error())
 				return
@@ -609,7 +513,7 @@ func codecServer(t *testing.T, cc CookieCodec) *httptest.Server {
 }
 
 func TestCookieCodecGrowShrinkClear(t *testing.T) {
-	codec, err := NewCodec(testKey)
+	codec, err := NewCodec(testkit.Key(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -617,55 +521,55 @@ func TestCookieCodecGrowShrinkClear(t *testing.T) {
 	l := Limits{CookieSize: 600, MaxChunks: 12, TotalSize: 7000}
 	cc := CookieCodec{Codec: codec, Limits: l, Template: http.Cookie{Name: "sid", Path: "/", HttpOnly: true}}
 	srv := codecServer(t, cc)
-	cl := newClient(t, srv.URL)
+	cl := testkit.NewClient(t, srv.URL)
 	for _, chunks := range []int{1, 2, 3, 4, 5, 11, 5, 3, 2, 1} {
 		// A blob that takes exactly chunks cookies.
 		size := 0
 		for ; ; size++ {
-			js, _ := json.Marshal(chunkData{N: size, Blob: blob(uint64(size), size)})
+			js, _ := json.Marshal(chunkData{N: size, Blob: testkit.Blob(uint64(size), size)})
 			if wantChunks("sid", l, encodedLen(len(js))) == chunks {
 				break
 			}
 		}
-		resp, _ := cl.get(fmt.Sprintf("/write?size=%d", size))
+		resp, _ := cl.Get(fmt.Sprintf("/write?size=%d", size))
 		if e := resp.Header.Get("X-Error"); e != "" {
 			t.Fatalf("%d chunks: %s", chunks, e)
 		}
-		if diff := cmp.Diff(wantNames("sid", chunks), sortedNames(sortedKeys(cl.cookies()))); diff != "" {
+		if diff := cmp.Diff(testkit.ChunkNames("sid", chunks), testkit.SortedChunkNames(slices.Sorted(maps.Keys(cl.Cookies())))); diff != "" {
 			t.Fatalf("%d chunks: jar names (-want +got):\n%s", chunks, diff)
 		}
-		resp, body := cl.get("/read")
+		resp, body := cl.Get("/read")
 		var got chunkData
 		json.Unmarshal([]byte(body), &got)
-		if resp.Header.Get("X-Chunks") != strconv.Itoa(chunks) || got.N != size || got.Blob != blob(uint64(size), size) {
+		if resp.Header.Get("X-Chunks") != strconv.Itoa(chunks) || got.N != size || got.Blob != testkit.Blob(uint64(size), size) {
 			t.Fatalf("%d chunks: read %q chunks, N %d (error %q)", chunks, resp.Header.Get("X-Chunks"), got.N, resp.Header.Get("X-Error"))
 		}
 	}
 	// Over TotalSize: an error naming the sizes, no Set-Cookie at all,
 	// and the jar keeps the previous session.
-	cl.get("/write?size=2000")
-	before := cl.cookies()
-	resp, _ := cl.get("/write?size=6000")
+	cl.Get("/write?size=2000")
+	before := cl.Cookies()
+	resp, _ := cl.Get("/write?size=6000")
 	if e := resp.Header.Get("X-Error"); !strings.Contains(e, "over the limit of 7000") || len(resp.Header["Set-Cookie"]) != 0 {
 		t.Fatalf("too large: error %q, Set-Cookie %q", e, resp.Header["Set-Cookie"])
 	}
-	if diff := cmp.Diff(before, cl.cookies()); diff != "" {
+	if diff := cmp.Diff(before, cl.Cookies()); diff != "" {
 		t.Fatalf("too large: jar changed (-before +after):\n%s", diff)
 	}
-	if resp, _ := cl.get("/read"); resp.Header.Get("X-Chunks") != strconv.Itoa(len(before)) {
+	if resp, _ := cl.Get("/read"); resp.Header.Get("X-Chunks") != strconv.Itoa(len(before)) {
 		t.Fatalf("too large: previous session not read back: %q", resp.Header.Get("X-Error"))
 	}
-	resp, _ = cl.get("/clear")
+	resp, _ = cl.Get("/clear")
 	for _, line := range resp.Header["Set-Cookie"] {
 		c, _ := http.ParseSetCookie(line)
 		if !isDeletion(c) || c.Path != "/" || !c.HttpOnly {
 			t.Errorf("clear: %q", line)
 		}
 	}
-	if jar := cl.cookies(); len(jar) != 0 {
-		t.Fatalf("jar after Clear: %v", sortedKeys(jar))
+	if jar := cl.Cookies(); len(jar) != 0 {
+		t.Fatalf("jar after Clear: %v", slices.Sorted(maps.Keys(jar)))
 	}
-	resp, _ = cl.get("/read")
+	resp, _ = cl.Get("/read")
 	if e := resp.Header.Get("X-Error"); !strings.Contains(e, ErrNoCookie.Error()) {
 		t.Fatalf("read after clear: %q", e)
 	}
@@ -685,7 +589,7 @@ type joinFixture struct {
 
 func newJoinFixture(t testing.TB) *joinFixture {
 	t.Helper()
-	codec, err := NewCodec(testKey)
+	codec, err := NewCodec(testkit.Key(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -693,15 +597,15 @@ func newJoinFixture(t testing.TB) *joinFixture {
 	f := &joinFixture{cc: cc}
 	size := func(chunks int) int { // a blob size that takes chunks cookies
 		for n := 0; ; n++ {
-			js, _ := json.Marshal(chunkData{N: 9, Blob: blob(0, n)})
+			js, _ := json.Marshal(chunkData{N: 9, Blob: testkit.Blob(0, n)})
 			if wantChunks("session", cc.Limits, encodedLen(len(js))) == chunks {
 				return n + 20
 			}
 		}
 	}
-	f.a = sealValues(t, cc, chunkData{N: 1, Blob: blob(1, size(4))}, 4)
-	f.b = sealValues(t, cc, chunkData{N: 2, Blob: blob(2, size(4))}, 4)
-	f.c = sealValues(t, cc, chunkData{N: 3, Blob: blob(3, size(2))}, 2)
+	f.a = sealValues(t, cc, chunkData{N: 1, Blob: testkit.Blob(1, size(4))}, 4)
+	f.b = sealValues(t, cc, chunkData{N: 2, Blob: testkit.Blob(2, size(4))}, 4)
+	f.c = sealValues(t, cc, chunkData{N: 3, Blob: testkit.Blob(3, size(2))}, 2)
 	f.single = sealValues(t, cc, chunkData{N: 4}, 1)
 	f.single2 = sealValues(t, cc, chunkData{N: 5}, 1)
 	foreign := cc
@@ -712,7 +616,7 @@ func newJoinFixture(t testing.TB) *joinFixture {
 	f.other = sealValues(t, other, chunkData{N: 7}, 1)
 	many := cc
 	many.Limits.MaxChunks, many.Limits.TotalSize = 20, 6000
-	f.twelve = sealValues(t, many, chunkData{N: 8, Blob: blob(8, 2400)}, 12)
+	f.twelve = sealValues(t, many, chunkData{N: 8, Blob: testkit.Blob(8, 2400)}, 12)
 	return f
 }
 
@@ -1061,7 +965,7 @@ func FuzzCookieCodecRead(f *testing.F) {
 // set of Set-Cookie lines: the second save's cookies, the deletions its
 // shrink needs, each name once, and other cookies' lines untouched.
 func TestSecondSaveReplaces(t *testing.T) {
-	m, err := New[chunkData](Options{Keys: [][]byte{testKey}, InsecureAllowHTTP: true, Limits: Limits{TotalSize: 24000},
+	m, err := New[chunkData](Options{Keys: [][]byte{testkit.Key(0)}, InsecureAllowHTTP: true, Limits: Limits{TotalSize: 24000},
 		OnError: func(r *http.Request, err error) { t.Errorf("OnError: %v", err) }})
 	if err != nil {
 		t.Fatal(err)
@@ -1074,7 +978,7 @@ func TestSecondSaveReplaces(t *testing.T) {
 			if size < 0 {
 				s.Destroy()
 			} else {
-				s.Data = &chunkData{N: size, Blob: blob(uint64(size), size)}
+				s.Data = &chunkData{N: size, Blob: testkit.Blob(uint64(size), size)}
 			}
 			http.SetCookie(w, &http.Cookie{Name: "session_" + strconv.Itoa(i), Value: "x"})
 			if i < len(steps)-1 {
@@ -1089,7 +993,7 @@ func TestSecondSaveReplaces(t *testing.T) {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest("GET", "/", nil)
 		s, _ := m.Load(r)
-		s.Data.Blob = blob(9, 12000)
+		s.Data.Blob = testkit.Blob(9, 12000)
 		if err := m.Save(w, r, s); err != nil {
 			t.Fatal(err)
 		}
@@ -1132,10 +1036,10 @@ func TestSecondSaveReplaces(t *testing.T) {
 					set = append(set, name)
 				}
 			}
-			if diff := cmp.Diff(wantNames("session", tt.set), sortedNames(set)); diff != "" {
+			if diff := cmp.Diff(testkit.ChunkNames("session", tt.set), testkit.SortedChunkNames(set)); diff != "" {
 				t.Errorf("set (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.deleted, sortedNames(deleted)); diff != "" {
+			if diff := cmp.Diff(tt.deleted, testkit.SortedChunkNames(deleted)); diff != "" {
 				t.Errorf("deleted (-want +got):\n%s", diff)
 			}
 			// Other cookies' lines are kept, once each, in order.
@@ -1206,7 +1110,7 @@ func TestWriteExpiresUnreadableCookies(t *testing.T) {
 					deleted = append(deleted, name)
 				}
 			}
-			if diff := cmp.Diff(wantDeleted, sortedNames(deleted)); diff != "" {
+			if diff := cmp.Diff(wantDeleted, testkit.SortedChunkNames(deleted)); diff != "" {
 				t.Errorf("deleted (-want +got):\n%s", diff)
 			}
 		})
@@ -1226,7 +1130,7 @@ func TestMaxAge(t *testing.T) {
 		calls++
 		return start.Add(time.Duration(calls) * time.Millisecond)
 	}
-	codec, err := NewCodecWithOptions(CodecOptions{MaxAge: time.Hour, Now: clock}, testKey)
+	codec, err := NewCodecWithOptions(CodecOptions{MaxAge: time.Hour, Now: clock}, testkit.Key(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1315,7 +1219,7 @@ func TestPlanSplitBoundaries(t *testing.T) {
 		l.TotalSize = total
 		for n := 100; n < 1500; n++ {
 			k := wantChunks("s", l, n)
-			size := n + len(strings.Join(wantNames("s", k), ""))
+			size := n + len(strings.Join(testkit.ChunkNames("s", k), ""))
 			got, err := l.plan("s", n)
 			switch {
 			case k < 0: // over MaxChunks: a SizeError either way
@@ -1340,7 +1244,7 @@ func TestPlanSplitBoundaries(t *testing.T) {
 // the capacity of k cookies or one byte either side (where base64 can
 // produce that length), and reads them back.
 func TestWriteAtBoundaries(t *testing.T) {
-	codec, err := NewCodec(testKey)
+	codec, err := NewCodec(testkit.Key(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1415,7 +1319,7 @@ func TestBadLimitsDoNotPanic(t *testing.T) {
 		var d chunkData
 		_, rerr := cc.Read(r, &d)
 		w := httptest.NewRecorder()
-		_, werr := cc.Write(w, r, chunkData{N: 1, Blob: blob(1, 200)}, 0)
+		_, werr := cc.Write(w, r, chunkData{N: 1, Blob: testkit.Blob(1, 200)}, 0)
 		if werr == nil && l.validate("session") != nil {
 			t.Errorf("%+v: Write accepted invalid Limits", l)
 		}
@@ -1428,7 +1332,7 @@ func TestBadLimitsDoNotPanic(t *testing.T) {
 // net/http renders for that cookie, whatever the template's attributes; a
 // template net/http would have to mangle is an error, with nothing written.
 func TestSetCookieLines(t *testing.T) {
-	codec, err := NewCodec(testKey)
+	codec, err := NewCodec(testkit.Key(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1460,7 +1364,7 @@ func TestSetCookieLines(t *testing.T) {
 		for _, browserSession := range []bool{false, true} {
 			cc := CookieCodec{Codec: codec, Limits: Limits{CookieSize: 500, TotalSize: 4000}, Template: tmpl, BrowserSession: browserSession}
 			w := httptest.NewRecorder()
-			if _, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), blob(1, 1200), 0); err != nil {
+			if _, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), testkit.Blob(1, 1200), 0); err != nil {
 				t.Fatal(err)
 			}
 			lines := w.Header()["Set-Cookie"]

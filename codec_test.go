@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // The codec plugs into code written for gorilla/securecookie.
@@ -42,9 +43,9 @@ var (
 )
 
 // newCodec builds a codec on a fake clock set at t0.
-func newCodec(t testing.TB, o cookiesession.CodecOptions, keys ...[]byte) (*cookiesession.Codec, *clock) {
+func newCodec(t testing.TB, o cookiesession.CodecOptions, keys ...[]byte) (*cookiesession.Codec, *testkit.Clock) {
 	t.Helper()
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	if o.Now == nil {
 		o.Now = clk.Now
 	}
@@ -734,7 +735,7 @@ func TestDecodeErrorNamesTypeNotContent(t *testing.T) {
 	c, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
 	cc := cookiesession.CookieCodec{Codec: c, Template: http.Cookie{Name: "cc", Path: "/"}}
 	var errs []error
-	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/set":
 			v, err := c.Encode("codec", before{secret})
@@ -756,8 +757,8 @@ func TestDecodeErrorNamesTypeNotContent(t *testing.T) {
 			errs = append(errs, err)
 		}
 	}))
-	srv.get("/set")
-	srv.get("/read")
+	srv.Get("/set")
+	srv.Get("/read")
 	for i, err := range errs {
 		if !errors.Is(err, cookiesession.ErrInvalid) {
 			t.Fatalf("error %d: %v, want ErrInvalid", i, err)

@@ -7,11 +7,11 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // The tests in this file pin which commit tokens the commit handler
@@ -30,34 +30,22 @@ type chainData struct {
 // (documented on Manager.CommitHandler).
 const chainWindow = 8
 
-// chainClock is a fake clock that moves by step on every reading (0: a
-// frozen clock, every writer seals in the same millisecond).
-type chainClock struct {
-	mu   sync.Mutex
-	t    time.Time
-	step time.Duration
-}
-
-func (c *chainClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(c.step)
-	return c.t
-}
-
 // chainEnv is one server (the middleware, pages that change the session
 // over HTTP, the commit handler) and one browser (a cookie jar).
 type chainEnv struct {
 	t     *testing.T
 	m     *cookiesession.Manager[chainData]
-	clock *chainClock
+	clock *testkit.Clock
 	srv   *httptest.Server
 	c     *http.Client
 }
 
 func newChainEnv(t *testing.T, step time.Duration) *chainEnv {
 	t.Helper()
-	clock := &chainClock{t: time.Date(2026, 4, 5, 6, 7, 8, 0, time.UTC), step: step}
+	// The clock moves by step on every reading (0: it stands still, and
+	// every writer seals in the same millisecond).
+	clock := testkit.NewClock(time.Date(2026, 4, 5, 6, 7, 8, 0, time.UTC))
+	clock.Step(step)
 	m, err := cookiesession.New[chainData](cookiesession.Options{
 		Keys:              [][]byte{[]byte("commit chain test key, 32 bytes+")},
 		InsecureAllowHTTP: true,

@@ -8,11 +8,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // wsCounter is the session of the commit tests. The tests that drive a real
@@ -20,29 +20,6 @@ import (
 type wsCounter struct {
 	N    int
 	Note string `json:",omitempty"`
-}
-
-// commitClock is a fake clock that moves forward 1 ms on every reading, as
-// a real one would between two requests, and jumps on Advance.
-type commitClock struct {
-	mu     sync.Mutex
-	t      time.Time
-	frozen bool // Now does not move on its own
-}
-
-func (c *commitClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.frozen {
-		c.t = c.t.Add(time.Millisecond)
-	}
-	return c.t
-}
-
-func (c *commitClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // ExampleManager_CommitToken shows the round trip without the socket: a
@@ -173,7 +150,7 @@ func FuzzCommitHandler(f *testing.F) {
 // the commit or by its renewal. The cookie's Max-Age counts from the
 // commit, not from the token's seal.
 func TestCommitInsideMiddleware(t *testing.T) {
-	clk := &commitClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), frozen: true}
+	clk := testkit.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	m, err := cookiesession.New[wsCounter](cookiesession.Options{
 		Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, Rolling: true,
 		IdleTimeout: time.Minute, Now: clk.Now,
@@ -200,7 +177,7 @@ func TestCommitInsideMiddleware(t *testing.T) {
 	cookie := cookieHeader(rec.Header())
 
 	// The socket reads it, sets N=2 and gets a token.
-	clk.Advance(time.Second)
+	clk.Add(time.Second)
 	up := httptest.NewRequest("GET", "/ws", nil)
 	up.Header.Set("Cookie", cookie)
 	s, err = m.Load(up)
@@ -215,7 +192,7 @@ func TestCommitInsideMiddleware(t *testing.T) {
 
 	// 20 s later the page posts it, through an auth layer that reads the
 	// session inside the middleware.
-	clk.Advance(20 * time.Second)
+	clk.Add(20 * time.Second)
 	var seen *cookiesession.Session[wsCounter]
 	auth := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -6,18 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
-	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // cart is the session type of most tests.
@@ -26,32 +28,6 @@ type cart struct {
 	N     int      `json:"n,omitempty"`
 	Items []string `json:"items,omitempty"`
 	Blob  string   `json:"blob,omitempty"`
-}
-
-// clock is a fake clock for Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // hook collects the errors a Manager reports.
@@ -89,14 +65,12 @@ func (h *hook) expect(t *testing.T, want ...error) {
 	}
 }
 
-var testKey = cookiesession.GenerateKey()
-
 // newManager returns a plain-HTTP manager reporting to a new hook, after
 // edit changed its options.
 func newManager[T any](t *testing.T, edit func(*cookiesession.Options)) (*cookiesession.Manager[T], *hook) {
 	t.Helper()
 	h := &hook{}
-	o := cookiesession.Options{Keys: [][]byte{testKey}, InsecureAllowHTTP: true, OnError: h.OnError}
+	o := cookiesession.Options{Keys: [][]byte{testkit.Key(0)}, InsecureAllowHTTP: true, OnError: h.OnError}
 	if edit != nil {
 		edit(&o)
 	}
@@ -105,50 +79,6 @@ func newManager[T any](t *testing.T, edit func(*cookiesession.Options)) (*cookie
 		t.Fatal(err)
 	}
 	return m, h
-}
-
-// client is a cookiejar client for one httptest server.
-type client struct {
-	t   *testing.T
-	srv *httptest.Server
-	c   *http.Client
-	jar *cookiejar.Jar
-}
-
-func serve(t *testing.T, h http.Handler) *client {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &client{t: t, srv: srv, c: &http.Client{Jar: jar}, jar: jar}
-}
-
-// get requests path and returns the response with its body read.
-func (c *client) get(path string) (*http.Response, string) {
-	c.t.Helper()
-	resp, err := c.c.Get(c.srv.URL + path)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return resp, string(b)
-}
-
-// cookies returns the jar's cookies for the server, by name.
-func (c *client) cookies() map[string]string {
-	u, _ := url.Parse(c.srv.URL)
-	out := map[string]string{}
-	for _, ck := range c.jar.Cookies(u) {
-		out[ck.Name] = ck.Value
-	}
-	return out
 }
 
 func TestOptionsValidation(t *testing.T) {
@@ -222,7 +152,7 @@ func TestOptionsValidation(t *testing.T) {
 // TestDefaults checks the attributes of a default Manager's cookie over
 // TLS, where the browser (here the jar) returns Secure cookies.
 func TestDefaults(t *testing.T) {
-	m, err := cookiesession.New[cart](cookiesession.Options{Keys: [][]byte{testKey}})
+	m, err := cookiesession.New[cart](cookiesession.Options{Keys: [][]byte{testkit.Key(0)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +210,7 @@ func TestDefaultName(t *testing.T) {
 		{"explicit", cookiesession.Options{Name: "sid"}, "sid"},
 		{"explicit over HTTP", cookiesession.Options{Name: "sid", InsecureAllowHTTP: true}, "sid"},
 	} {
-		tt.o.Keys = [][]byte{testKey}
+		tt.o.Keys = [][]byte{testkit.Key(0)}
 		m, err := cookiesession.New[cart](tt.o)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
@@ -294,7 +224,7 @@ func TestDefaultName(t *testing.T) {
 func TestCounter(t *testing.T) {
 	m, h := newManager[cart](t, nil)
 	var ids []string
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		if s.Data == nil {
 			t.Error("Data is nil")
@@ -308,7 +238,7 @@ func TestCounter(t *testing.T) {
 		fmt.Fprint(w, s.Data.N)
 	})))
 	for i := 1; i <= 3; i++ {
-		if _, body := c.get("/"); body != fmt.Sprint(i) {
+		if _, body := c.Get("/"); body != fmt.Sprint(i) {
 			t.Fatalf("request %d: body %q", i, body)
 		}
 	}
@@ -322,7 +252,7 @@ func TestCounter(t *testing.T) {
 // ask for the session, or reads it without changing it, sets no cookie.
 func TestUntouchedWritesNothing(t *testing.T) {
 	m, h := newManager[cart](t, nil)
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/set":
 			m.Get(r).Data.N = 7
@@ -332,13 +262,13 @@ func TestUntouchedWritesNothing(t *testing.T) {
 			_ = m.Get(r).Data // a new session left at its zero value
 		}
 	})))
-	resp, _ := c.get("/new")
+	resp, _ := c.Get("/new")
 	if len(resp.Header["Set-Cookie"]) != 0 {
 		t.Fatalf("an unchanged new session set %q", resp.Header["Set-Cookie"])
 	}
-	c.get("/set")
+	c.Get("/set")
 	for _, path := range []string{"/", "/read"} {
-		resp, body := c.get(path)
+		resp, body := c.Get(path)
 		if len(resp.Header["Set-Cookie"]) != 0 || resp.Header.Get("Vary") != "" || resp.Header.Get("Cache-Control") != "" {
 			t.Errorf("%s: headers %v", path, resp.Header)
 		}
@@ -353,7 +283,7 @@ func TestUntouchedWritesNothing(t *testing.T) {
 // assigns nil: every cookie goes, and nothing is reported.
 func TestNilClearsEveryCookie(t *testing.T) {
 	m, h := newManager[cart](t, func(o *cookiesession.Options) { o.Limits.TotalSize = 20000 })
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		switch r.URL.Path {
 		case "/grow":
@@ -367,35 +297,27 @@ func TestNilClearsEveryCookie(t *testing.T) {
 		}
 		fmt.Fprint(w, "ok") // the header goes out after the change
 	})))
-	c.get("/grow")
-	if n := len(c.cookies()); n < 3 {
+	c.Get("/grow")
+	if n := len(c.Cookies()); n < 3 {
 		t.Fatalf("10 KB session in %d cookies", n)
 	}
-	c.get("/shrink")
-	if got := c.cookies(); len(got) != 1 || got["session"] == "" {
-		t.Fatalf("after shrinking: cookies %v", keys(got))
+	c.Get("/shrink")
+	if got := c.Cookies(); len(got) != 1 || got["session"] == "" {
+		t.Fatalf("after shrinking: cookies %v", slices.Sorted(maps.Keys(got)))
 	}
-	c.get("/grow")
-	resp, _ := c.get("/clear")
-	if got := c.cookies(); len(got) != 0 {
-		t.Fatalf("after Data = nil: cookies %v", keys(got))
+	c.Get("/grow")
+	resp, _ := c.Get("/clear")
+	if got := c.Cookies(); len(got) != 0 {
+		t.Fatalf("after Data = nil: cookies %v", slices.Sorted(maps.Keys(got)))
 	}
 	if resp.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("clearing response: Cache-Control %q", resp.Header.Get("Cache-Control"))
 	}
-	resp, _ = c.get("/clear-again")
+	resp, _ = c.Get("/clear-again")
 	if len(resp.Header["Set-Cookie"]) != 0 {
 		t.Errorf("clearing an absent session set %q", resp.Header["Set-Cookie"])
 	}
 	h.expect(t)
-}
-
-func keys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 func TestRegenerateAndDestroy(t *testing.T) {
@@ -406,7 +328,7 @@ func TestRegenerateAndDestroy(t *testing.T) {
 		data  cart
 	}
 	var last seen
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		switch r.URL.Path {
 		case "/visit":
@@ -427,23 +349,23 @@ func TestRegenerateAndDestroy(t *testing.T) {
 			last = seen{s.ID(), s.IsNew(), *s.Data}
 		}
 	})))
-	c.get("/visit")
-	c.get("/visit")
+	c.Get("/visit")
+	c.Get("/visit")
 	before := last
-	c.get("/login")
+	c.Get("/login")
 	if last.id == before.id || last.data.N != 0 || last.data.User != "ada" {
 		t.Fatalf("login: before %+v, after %+v", before, last)
 	}
-	c.get("/")
+	c.Get("/")
 	if last.isNew || last.data.User != "ada" {
 		t.Fatalf("after login: %+v", last)
 	}
 	loggedIn := last.id
-	c.get("/logout")
-	if len(c.cookies()) != 0 {
+	c.Get("/logout")
+	if len(c.Cookies()) != 0 {
 		t.Fatal("logout left cookies")
 	}
-	c.get("/")
+	c.Get("/")
 	if !last.isNew || last.id == loggedIn || last.data.User != "" {
 		t.Fatalf("after logout: %+v", last)
 	}
@@ -455,7 +377,7 @@ func TestRegenerateAndDestroy(t *testing.T) {
 func TestRegenerateUnchangedIsWritten(t *testing.T) {
 	m, _ := newManager[cart](t, nil)
 	var id string
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		if r.URL.Path == "/regen" {
 			s.Regenerate()
@@ -464,13 +386,13 @@ func TestRegenerateUnchangedIsWritten(t *testing.T) {
 		}
 		id = s.ID()
 	})))
-	c.get("/")
+	c.Get("/")
 	first := id
-	resp, _ := c.get("/regen")
+	resp, _ := c.Get("/regen")
 	if len(resp.Cookies()) != 1 {
 		t.Fatalf("Regenerate set %d cookies", len(resp.Cookies()))
 	}
-	c.get("/")
+	c.Get("/")
 	if id == first {
 		t.Fatal("the ID survived Regenerate")
 	}
@@ -478,7 +400,7 @@ func TestRegenerateUnchangedIsWritten(t *testing.T) {
 
 func TestReloadDropsChanges(t *testing.T) {
 	m, h := newManager[cart](t, nil)
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		if r.URL.Path == "/set" {
 			s.Data.N = 5
@@ -491,8 +413,8 @@ func TestReloadDropsChanges(t *testing.T) {
 		}
 		fmt.Fprint(w, s.Data.N, len(s.Data.Items))
 	})))
-	c.get("/set")
-	resp, body := c.get("/reload")
+	c.Get("/set")
+	resp, body := c.Get("/reload")
 	if body != "5 0" {
 		t.Errorf("after Reload: %q", body)
 	}
@@ -506,7 +428,7 @@ func TestReloadDropsChanges(t *testing.T) {
 // session the request carried, as the handler now sees it.
 func TestReloadWithdrawsSave(t *testing.T) {
 	m, h := newManager[cart](t, nil)
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Set-Cookie", "other=1")
 		s := m.Get(r)
 		switch r.URL.Path {
@@ -521,12 +443,12 @@ func TestReloadWithdrawsSave(t *testing.T) {
 		}
 		fmt.Fprint(w, s.Data.N)
 	})))
-	c.get("/set")
-	resp, body := c.get("/save-reload")
+	c.Get("/set")
+	resp, body := c.Get("/save-reload")
 	if body != "1" || len(resp.Header["Set-Cookie"]) != 1 {
 		t.Fatalf("after Save and Reload: %q, Set-Cookie %q", body, resp.Header["Set-Cookie"])
 	}
-	if _, body := c.get("/"); body != "1" {
+	if _, body := c.Get("/"); body != "1" {
 		t.Fatalf("the browser holds N = %s, the handler saw 1", body)
 	}
 	h.expect(t)
@@ -536,7 +458,7 @@ func TestReloadWithdrawsSave(t *testing.T) {
 // before the redirect goes out: the later state wins.
 func TestSaveBeforeRedirect(t *testing.T) {
 	m, h := newManager[cart](t, nil)
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		switch r.URL.Path {
 		case "/add":
@@ -553,7 +475,7 @@ func TestSaveBeforeRedirect(t *testing.T) {
 			fmt.Fprint(w, strings.Join(s.Data.Items, ","))
 		}
 	})))
-	resp, body := c.get("/add")
+	resp, body := c.Get("/add")
 	if body != "apple,pear" || resp.Request.URL.Path != "/show" {
 		t.Fatalf("after redirect: %s %q", resp.Request.URL.Path, body)
 	}
@@ -564,7 +486,7 @@ func TestSaveBeforeRedirect(t *testing.T) {
 // Get outside the middleware, which must not panic.
 func TestWithoutMiddleware(t *testing.T) {
 	m, h := newManager[cart](t, nil)
-	c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/get":
 			s := m.Get(r)
@@ -589,7 +511,7 @@ func TestWithoutMiddleware(t *testing.T) {
 		}
 	}))
 	for i, path := range []string{"/", "/", "/get", "/"} {
-		if _, body := c.get(path); body != fmt.Sprint(i+1) {
+		if _, body := c.Get(path); body != fmt.Sprint(i+1) {
 			t.Fatalf("%s: %q, want %d", path, body, i+1)
 		}
 		if path == "/get" {
@@ -617,7 +539,7 @@ type opaqueWriter struct{ http.ResponseWriter }
 func TestManagerSaveAfterHeaderInsideHandler(t *testing.T) {
 	m, h := newManager[cart](t, nil)
 	var saveErr error
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/login" {
 			m.Get(r).Data.User = "ada"
 			return
@@ -644,19 +566,19 @@ func TestManagerSaveAfterHeaderInsideHandler(t *testing.T) {
 		saveErr = m.Save(w, r, s)
 	})))
 	for _, path := range []string{"/logout-late", "/logout-late-wrapped", "/logout-late-opaque"} {
-		c.get("/login")
+		c.Get("/login")
 		saveErr = nil
-		resp, _ := c.get(path)
+		resp, _ := c.Get(path)
 		if !errors.Is(saveErr, cookiesession.ErrHeaderWritten) {
 			t.Errorf("%s: Manager.Save after the header returned %v, want ErrHeaderWritten", path, saveErr)
 		}
-		if len(resp.Header["Set-Cookie"]) != 0 || len(c.cookies()) == 0 {
-			t.Errorf("%s: Set-Cookie %q, jar %v", path, resp.Header["Set-Cookie"], c.cookies())
+		if len(resp.Header["Set-Cookie"]) != 0 || len(c.Cookies()) == 0 {
+			t.Errorf("%s: Set-Cookie %q, jar %v", path, resp.Header["Set-Cookie"], c.Cookies())
 		}
 	}
-	c.get("/login")
-	resp, _ := c.get("/logout-early")
-	if saveErr != nil || len(c.cookies()) != 0 {
+	c.Get("/login")
+	resp, _ := c.Get("/logout-early")
+	if saveErr != nil || len(c.Cookies()) != 0 {
 		t.Errorf("logout before the header: Save %v, Set-Cookie %q", saveErr, resp.Header["Set-Cookie"])
 	}
 	h.expect(t)
@@ -695,21 +617,21 @@ func TestLoadErrors(t *testing.T) {
 // request goes on with a new session.
 func TestBadCookieReported(t *testing.T) {
 	m, h := newManager[cart](t, nil)
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		m.Get(r) // a second Get reads nothing again
 		fmt.Fprint(w, s.IsNew(), s.Data.N)
 	})))
-	u, _ := url.Parse(c.srv.URL)
-	c.jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: "AQAAAAAAAQ" + strings.Repeat("A", 80)}})
-	if _, body := c.get("/"); body != "true 0" {
+	u := c.URL
+	c.Jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: "AQAAAAAAAQ" + strings.Repeat("A", 80)}})
+	if _, body := c.Get("/"); body != "true 0" {
 		t.Fatalf("body %q", body)
 	}
 	h.expect(t, cookiesession.ErrInvalid)
 }
 
 func TestAbsoluteMaxAge(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	m, h := newManager[cart](t, func(o *cookiesession.Options) {
 		o.Now = clk.Now
 		o.MaxAge = 24 * time.Hour
@@ -717,25 +639,25 @@ func TestAbsoluteMaxAge(t *testing.T) {
 	})
 	var left time.Duration
 	var isNew bool
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		s.Data.N++
 		s.Touch()
 		left, isNew = s.MaxAge(), s.IsNew()
 	})))
-	c.get("/")
+	c.Get("/")
 	if left != 24*time.Hour || !isNew {
 		t.Fatalf("new session: MaxAge %v, IsNew %v", left, isNew)
 	}
 	for i := 0; i < 5; i++ {
-		clk.Advance(4 * time.Hour)
-		c.get("/")
+		clk.Add(4 * time.Hour)
+		c.Get("/")
 		if want := 24*time.Hour - time.Duration(i+1)*4*time.Hour; left != want || isNew {
 			t.Fatalf("after %d×4h: MaxAge %v, want %v (IsNew %v)", i+1, left, want, isNew)
 		}
 	}
-	clk.Advance(4 * time.Hour) // 24h: the session has ended
-	c.get("/")
+	clk.Add(4 * time.Hour) // 24h: the session has ended
+	c.Get("/")
 	if !isNew {
 		t.Fatal("the session outlived its MaxAge")
 	}
@@ -743,39 +665,39 @@ func TestAbsoluteMaxAge(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	m, h := newManager[cart](t, func(o *cookiesession.Options) {
 		o.Now = clk.Now
 		o.IdleTimeout = time.Hour
 	})
 	var expires time.Time
 	var isNew bool
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		if r.URL.Path == "/set" {
 			s.Data.N = 1
 		}
 		expires, isNew = s.ExpiresAt(), s.IsNew()
 	})))
-	c.get("/set")
+	c.Get("/set")
 	start := clk.Now()
-	clk.Advance(20 * time.Minute) // under half the idle timeout: no renewal
-	if resp, _ := c.get("/"); len(resp.Header["Set-Cookie"]) != 0 || isNew {
+	clk.Add(20 * time.Minute) // under half the idle timeout: no renewal
+	if resp, _ := c.Get("/"); len(resp.Header["Set-Cookie"]) != 0 || isNew {
 		t.Fatalf("at 20m: Set-Cookie %q, IsNew %v", resp.Header["Set-Cookie"], isNew)
 	}
 	if !expires.Equal(start.Add(time.Hour)) {
 		t.Errorf("ExpiresAt %v, want %v", expires, start.Add(time.Hour))
 	}
-	clk.Advance(20 * time.Minute) // 40m: more than half used, renewed
-	if resp, _ := c.get("/"); len(resp.Header["Set-Cookie"]) != 1 || isNew {
+	clk.Add(20 * time.Minute) // 40m: more than half used, renewed
+	if resp, _ := c.Get("/"); len(resp.Header["Set-Cookie"]) != 1 || isNew {
 		t.Fatalf("at 40m: Set-Cookie %q, IsNew %v", resp.Header["Set-Cookie"], isNew)
 	}
-	clk.Advance(50 * time.Minute) // 50m after the renewal: still alive
-	if c.get("/"); isNew {
+	clk.Add(50 * time.Minute) // 50m after the renewal: still alive
+	if c.Get("/"); isNew {
 		t.Fatal("renewal did not push the idle deadline out")
 	}
-	clk.Advance(61 * time.Minute) // idle too long
-	if c.get("/"); !isNew {
+	clk.Add(61 * time.Minute) // idle too long
+	if c.Get("/"); !isNew {
 		t.Fatal("the session outlived its IdleTimeout")
 	}
 	h.expect(t, cookiesession.ErrExpired)
@@ -784,13 +706,13 @@ func TestIdleTimeout(t *testing.T) {
 // TestRolling: every request that reads the session re-seals it, and
 // writing the body first (rolling due after the header) is not reported.
 func TestRolling(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	m, h := newManager[cart](t, func(o *cookiesession.Options) {
 		o.Now = clk.Now
 		o.IdleTimeout = time.Hour
 		o.Rolling = true
 	})
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/late" {
 			fmt.Fprint(w, "header first")
 		}
@@ -800,22 +722,22 @@ func TestRolling(t *testing.T) {
 		}
 		fmt.Fprint(w, s.Data.N)
 	})))
-	c.get("/set")
+	c.Get("/set")
 	for i := 0; i < 4; i++ {
-		clk.Advance(45 * time.Minute)
-		resp, body := c.get("/")
+		clk.Add(45 * time.Minute)
+		resp, body := c.Get("/")
 		if len(resp.Header["Set-Cookie"]) != 1 || body != "1" {
 			t.Fatalf("rolling request %d: body %q, Set-Cookie %q", i, body, resp.Header["Set-Cookie"])
 		}
 	}
-	if resp, body := c.get("/late"); len(resp.Header["Set-Cookie"]) != 0 || body != "header first1" {
+	if resp, body := c.Get("/late"); len(resp.Header["Set-Cookie"]) != 0 || body != "header first1" {
 		t.Fatalf("late read: %q %q", body, resp.Header["Set-Cookie"])
 	}
 	h.expect(t)
 	m2, _ := newManager[cart](t, nil)
-	c2 := serve(t, m2.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m2.Get(r).Data.N = 1 })))
-	c2.get("/")
-	if resp, _ := c2.get("/"); len(resp.Header["Set-Cookie"]) != 0 {
+	c2 := testkit.Serve(t, m2.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m2.Get(r).Data.N = 1 })))
+	c2.Get("/")
+	if resp, _ := c2.Get("/"); len(resp.Header["Set-Cookie"]) != 0 {
 		t.Error("without Rolling or IdleTimeout an unchanged session was re-sealed")
 	}
 }
@@ -823,7 +745,7 @@ func TestRolling(t *testing.T) {
 // TestSetMaxAge: "remember me" lengthens one session's lifetime beyond the
 // Manager's; the override survives round trips.
 func TestSetMaxAge(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	m, h := newManager[cart](t, func(o *cookiesession.Options) {
 		o.Now = clk.Now
 		o.MaxAge = 24 * time.Hour
@@ -831,7 +753,7 @@ func TestSetMaxAge(t *testing.T) {
 	})
 	var left time.Duration
 	var isNew bool
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		switch r.URL.Path {
 		case "/remember":
@@ -842,23 +764,23 @@ func TestSetMaxAge(t *testing.T) {
 		}
 		left, isNew = s.MaxAge(), s.IsNew()
 	})))
-	resp, _ := c.get("/remember")
+	resp, _ := c.Get("/remember")
 	if ck := resp.Cookies()[0]; time.Duration(ck.MaxAge)*time.Second != 90*24*time.Hour {
 		t.Fatalf("remembered cookie Max-Age %ds", ck.MaxAge)
 	}
-	clk.Advance(40 * 24 * time.Hour)
-	c.get("/")
+	clk.Add(40 * 24 * time.Hour)
+	c.Get("/")
 	if isNew || left != 50*24*time.Hour {
 		t.Fatalf("at 40 days: IsNew %v, MaxAge %v", isNew, left)
 	}
-	resp, _ = c.get("/forget") // back to 24h from creation: already past
+	resp, _ = c.Get("/forget") // back to 24h from creation: already past
 	if left > 0 {
 		t.Fatalf("after SetMaxAge(0): MaxAge %v", left)
 	}
-	if len(c.cookies()) != 0 {
+	if len(c.Cookies()) != 0 {
 		t.Fatalf("a session shortened below its age kept its cookies: %q", resp.Header["Set-Cookie"])
 	}
-	c.get("/")
+	c.Get("/")
 	if !isNew {
 		t.Fatal("the session outlived the Manager's MaxAge after SetMaxAge(0)")
 	}
@@ -874,7 +796,7 @@ func TestSetMaxAge(t *testing.T) {
 // is reported, and the next request starts a new session. It never falls
 // back to the Manager's full MaxAge.
 func TestSetMaxAgeNegative(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	m, h := newManager[cart](t, func(o *cookiesession.Options) {
 		o.Now = clk.Now
 		o.MaxAge = 30 * 24 * time.Hour
@@ -882,7 +804,7 @@ func TestSetMaxAgeNegative(t *testing.T) {
 	var left time.Duration
 	var isNew bool
 	var saveErr error
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		switch r.URL.Path {
 		case "/login":
@@ -898,10 +820,10 @@ func TestSetMaxAgeNegative(t *testing.T) {
 		fmt.Fprint(w, s.Data != nil && s.Data.User == "ada")
 	})))
 	for _, path := range []string{"/end", "/end-and-save"} {
-		c.get("/login")
-		clk.Advance(time.Hour)
-		resp, _ := c.get(path)
-		if len(c.cookies()) != 0 {
+		c.Get("/login")
+		clk.Add(time.Hour)
+		resp, _ := c.Get(path)
+		if len(c.Cookies()) != 0 {
 			t.Fatalf("%s: the session kept its cookies: %q", path, resp.Header["Set-Cookie"])
 		}
 		if path == "/end" {
@@ -915,7 +837,7 @@ func TestSetMaxAgeNegative(t *testing.T) {
 			}
 			h.expect(t)
 		}
-		if _, body := c.get("/"); body != "false" || !isNew {
+		if _, body := c.Get("/"); body != "false" || !isNew {
 			t.Fatalf("%s: the session outlived a negative SetMaxAge (body %q)", path, body)
 		}
 		h.expect(t)
@@ -944,7 +866,7 @@ func TestManagerKeyRotation(t *testing.T) {
 		}))
 	}
 	current := handler(ring)
-	c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		h := current
 		mu.Unlock()
@@ -955,17 +877,17 @@ func TestManagerKeyRotation(t *testing.T) {
 		current = handler(keys)
 		mu.Unlock()
 	}
-	c.get("/set")
+	c.Get("/set")
 	swap(newKey, oldKey)
-	resp, body := c.get("/")
+	resp, body := c.Get("/")
 	if body != "42" || len(resp.Header["Set-Cookie"]) != 1 {
 		t.Fatalf("after rotation: body %q, Set-Cookie %q", body, resp.Header["Set-Cookie"])
 	}
-	if resp, _ := c.get("/"); len(resp.Header["Set-Cookie"]) != 0 {
+	if resp, _ := c.Get("/"); len(resp.Header["Set-Cookie"]) != 0 {
 		t.Fatal("re-sealed again with Keys[0]")
 	}
 	swap(newKey)
-	if _, body := c.get("/"); body != "42" {
+	if _, body := c.Get("/"); body != "42" {
 		t.Fatalf("with the new key only: %q", body)
 	}
 }
@@ -976,7 +898,7 @@ func TestHeaderTiming(t *testing.T) {
 	for _, commit := range []string{"WriteHeader", "Write", "ReadFrom", "Flush", "ResponseController.Flush"} {
 		t.Run(commit, func(t *testing.T) {
 			m, h := newManager[cart](t, nil)
-			c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s := m.Get(r)
 				if r.URL.Path == "/read" {
 					fmt.Fprint(w, s.Data.N)
@@ -999,12 +921,12 @@ func TestHeaderTiming(t *testing.T) {
 				}
 				s.Data.N = 2 // too late
 			})))
-			resp, _ := c.get("/")
+			resp, _ := c.Get("/")
 			if len(resp.Cookies()) != 1 {
 				t.Fatalf("Set-Cookie %q", resp.Header["Set-Cookie"])
 			}
 			h.expect(t, cookiesession.ErrHeaderWritten)
-			if _, body := c.get("/read"); body != "1" {
+			if _, body := c.Get("/read"); body != "1" {
 				t.Fatalf("saved N = %s, want 1", body)
 			}
 			h.expect(t)
@@ -1016,7 +938,7 @@ func TestHeaderTiming(t *testing.T) {
 // session; the final response carries the cookie with later changes.
 func TestInformationalHeader(t *testing.T) {
 	m, h := newManager[cart](t, nil)
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		if r.URL.Path == "/read" {
 			fmt.Fprint(w, s.Data.N)
@@ -1037,8 +959,8 @@ func TestInformationalHeader(t *testing.T) {
 			return nil
 		},
 	})
-	req, _ := http.NewRequestWithContext(ctx, "GET", c.srv.URL+"/", nil)
-	resp, err := c.c.Do(req)
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.URL.String()+"/", nil)
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1049,7 +971,7 @@ func TestInformationalHeader(t *testing.T) {
 	if len(resp.Cookies()) != 1 {
 		t.Fatalf("final response Set-Cookie %q", resp.Header["Set-Cookie"])
 	}
-	if _, body := c.get("/read"); body != "2" {
+	if _, body := c.Get("/read"); body != "2" {
 		t.Fatalf("saved N = %s, want 2", body)
 	}
 	h.expect(t)
@@ -1061,7 +983,7 @@ func TestInformationalHeader(t *testing.T) {
 func TestFlushFirst(t *testing.T) {
 	m, h := newManager[cart](t, nil)
 	release := make(chan struct{})
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		if r.URL.Path == "/read" {
 			fmt.Fprint(w, s.Data.N)
@@ -1075,7 +997,7 @@ func TestFlushFirst(t *testing.T) {
 		<-release
 		fmt.Fprint(w, "data: bye\n\n")
 	})))
-	resp, err := c.c.Get(c.srv.URL + "/events")
+	resp, err := c.HTTP.Get(c.URL.String() + "/events")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1090,7 +1012,7 @@ func TestFlushFirst(t *testing.T) {
 		t.Fatalf("first event %q, %v", line, err)
 	}
 	io.Copy(io.Discard, resp.Body)
-	if _, body := c.get("/read"); body != "1" {
+	if _, body := c.Get("/read"); body != "1" {
 		t.Fatalf("saved N = %s", body)
 	}
 	h.expect(t)
@@ -1131,15 +1053,15 @@ func TestResponseController(t *testing.T) {
 			s.Data.N = 5 // cannot reach the browser
 		}
 	}))
-	c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mw.ServeHTTP(w, r)
 		done <- struct{}{}
 	}))
-	if resp, body := c.get("/deadline"); body != "ok" || len(resp.Cookies()) != 1 {
+	if resp, body := c.Get("/deadline"); body != "ok" || len(resp.Cookies()) != 1 {
 		t.Fatalf("deadline: %q %q", body, resp.Header["Set-Cookie"])
 	}
 	<-done
-	if _, body := c.get("/hijack"); body != "hijacked" {
+	if _, body := c.Get("/hijack"); body != "hijacked" {
 		t.Fatalf("hijack: %q", body)
 	}
 	<-done
@@ -1151,7 +1073,7 @@ func TestResponseController(t *testing.T) {
 // never go out: that is reported, not lost silently.
 func TestHijackDropsSavedCookies(t *testing.T) {
 	m, h := newManager[cart](t, nil)
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		s.Data.N = 7
 		if err := s.Save(); err != nil {
@@ -1166,7 +1088,7 @@ func TestHijackDropsSavedCookies(t *testing.T) {
 		brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
 		brw.Flush()
 	})))
-	if _, body := c.get("/"); body != "hijacked" {
+	if _, body := c.Get("/"); body != "hijacked" {
 		t.Fatalf("hijack: %q", body)
 	}
 	h.expect(t, cookiesession.ErrHeaderWritten)
@@ -1194,7 +1116,7 @@ func TestFlushNotSupported(t *testing.T) {
 
 func TestVaryAndCacheControl(t *testing.T) {
 	m, _ := newManager[cart](t, nil)
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/own":
 			w.Header().Set("Cache-Control", "private, max-age=60")
@@ -1204,15 +1126,15 @@ func TestVaryAndCacheControl(t *testing.T) {
 		}
 		m.Get(r).Data.N++
 	})))
-	resp, _ := c.get("/")
+	resp, _ := c.Get("/")
 	if resp.Header.Get("Cache-Control") != "no-store" || strings.Join(resp.Header.Values("Vary"), ",") != "Cookie" {
 		t.Errorf("default: %v", resp.Header)
 	}
-	resp, _ = c.get("/own")
+	resp, _ = c.Get("/own")
 	if resp.Header.Get("Cache-Control") != "private, max-age=60" || strings.Join(resp.Header.Values("Vary"), ",") != "Accept-Encoding,Cookie" {
 		t.Errorf("the application's own: %v", resp.Header)
 	}
-	resp, _ = c.get("/star")
+	resp, _ = c.Get("/star")
 	if strings.Join(resp.Header.Values("Vary"), ",") != "*" {
 		t.Errorf("Vary: *: %v", resp.Header)
 	}
@@ -1227,7 +1149,7 @@ func TestVaryAndCacheControl(t *testing.T) {
 // (CDN-Cache-Control, Surrogate-Control) are removed.
 func TestSessionResponseNeverSharedCacheable(t *testing.T) {
 	m, h := newManager[cart](t, nil)
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		s.Data.N++
 		if r.URL.Path == "/save-then-public" {
@@ -1260,7 +1182,7 @@ func TestSessionResponseNeverSharedCacheable(t *testing.T) {
 		{"/?vary=Accept-Encoding,+cookie", "no-store", "Accept-Encoding, cookie"},
 		{"/?vary=Accept-Encoding", "no-store", "Accept-Encoding,Cookie"},
 	} {
-		resp, _ := c.get(tt.path)
+		resp, _ := c.Get(tt.path)
 		if len(resp.Header["Set-Cookie"]) == 0 {
 			t.Fatalf("%s: no Set-Cookie", tt.path)
 		}
@@ -1288,7 +1210,7 @@ func TestTwoManagers(t *testing.T) {
 	a, ha := newManager[cart](t, func(o *cookiesession.Options) { o.Name = "a" })
 	b, hb := newManager[cart](t, func(o *cookiesession.Options) { o.Name = "b" })
 	p, hp := newManager[prefs](t, func(o *cookiesession.Options) { o.Name = "prefs" })
-	c := serve(t, a.Handler(b.Handler(p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, a.Handler(b.Handler(p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sa, sb, sp := a.Get(r), b.Get(r), p.Get(r)
 		if sa == sb {
 			t.Error("two managers share a session")
@@ -1298,12 +1220,12 @@ func TestTwoManagers(t *testing.T) {
 		sp.Data.Theme += "d"
 		fmt.Fprint(w, sa.Data.N, sb.Data.N, sp.Data.Theme)
 	})))))
-	c.get("/")
-	if _, body := c.get("/"); body != "2 20dd" {
+	c.Get("/")
+	if _, body := c.Get("/"); body != "2 20dd" {
 		t.Fatalf("body %q", body)
 	}
-	if got := c.cookies(); len(got) != 3 {
-		t.Fatalf("cookies %v", keys(got))
+	if got := c.Cookies(); len(got) != 3 {
+		t.Fatalf("cookies %v", slices.Sorted(maps.Keys(got)))
 	}
 	ha.expect(t)
 	hb.expect(t)
@@ -1314,7 +1236,7 @@ func TestTwoManagers(t *testing.T) {
 // previous cookies stay.
 func TestTooLarge(t *testing.T) {
 	m, h := newManager[cart](t, nil)
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		switch r.URL.Path {
 		case "/small":
@@ -1329,9 +1251,9 @@ func TestTooLarge(t *testing.T) {
 		}
 		fmt.Fprint(w, s.Data.N)
 	})))
-	c.get("/small")
+	c.Get("/small")
 	for _, path := range []string{"/huge", "/huge-save"} {
-		resp, _ := c.get(path)
+		resp, _ := c.Get(path)
 		if len(resp.Header["Set-Cookie"]) != 0 {
 			t.Errorf("%s: Set-Cookie %q", path, resp.Header["Set-Cookie"])
 		}
@@ -1340,7 +1262,7 @@ func TestTooLarge(t *testing.T) {
 		if len(errs) != 1 || !errors.As(errs[0], &se) || se.Size <= se.Limit {
 			t.Fatalf("%s: reports %v", path, errs)
 		}
-		if _, body := c.get("/"); body != "1" {
+		if _, body := c.Get("/"); body != "1" {
 			t.Fatalf("%s: the previous session was lost: %q", path, body)
 		}
 	}
@@ -1351,7 +1273,7 @@ func TestTooLarge(t *testing.T) {
 // destroyed leaves no cookie behind.
 func TestDestroyAfterSave(t *testing.T) {
 	m, h := newManager[cart](t, nil)
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		s.Data.N = 1
 		if err := s.Save(); err != nil {
@@ -1359,8 +1281,8 @@ func TestDestroyAfterSave(t *testing.T) {
 		}
 		s.Destroy()
 	})))
-	resp, _ := c.get("/")
-	if len(c.cookies()) != 0 {
+	resp, _ := c.Get("/")
+	if len(c.Cookies()) != 0 {
 		t.Fatalf("cookies left: %q", resp.Header["Set-Cookie"])
 	}
 	h.expect(t)
@@ -1373,7 +1295,7 @@ func TestDestroyThenNewData(t *testing.T) {
 	var id string
 	var isNew bool
 	var user string
-	c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		switch r.URL.Path {
 		case "/login":
@@ -1384,11 +1306,11 @@ func TestDestroyThenNewData(t *testing.T) {
 		}
 		id, isNew, user = s.ID(), s.IsNew(), s.Data.User
 	})))
-	c.get("/login")
-	c.get("/")
+	c.Get("/login")
+	c.Get("/")
 	old := id
-	c.get("/logout")
-	c.get("/")
+	c.Get("/logout")
+	c.Get("/")
 	if id == old || user != "" {
 		t.Fatalf("after Destroy and a zero Data: ID %s (was %s), user %q, IsNew %v", id, old, user, isNew)
 	}
@@ -1437,18 +1359,18 @@ func TestCompress(t *testing.T) {
 	sizes := map[bool]int{}
 	for _, compress := range []bool{false, true} {
 		m, h := newManager[cart](t, func(o *cookiesession.Options) { o.Compress = compress })
-		c := serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := m.Get(r)
 			if r.URL.Path == "/set" {
 				s.Data.Blob = strings.Repeat("abc", 1000)
 			}
 			fmt.Fprint(w, len(s.Data.Blob))
 		})))
-		c.get("/set")
-		if _, body := c.get("/"); body != "3000" {
+		c.Get("/set")
+		if _, body := c.Get("/"); body != "3000" {
 			t.Fatalf("Compress %v: read back %s bytes", compress, body)
 		}
-		for _, v := range c.cookies() {
+		for _, v := range c.Cookies() {
 			sizes[compress] += len(v)
 		}
 		h.expect(t)

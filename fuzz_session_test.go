@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // fuzzManager is the Manager both fuzz targets attack: a fixed key and a
@@ -18,7 +20,7 @@ import (
 func fuzzManager(t testing.TB, tweak func(*Options)) *Manager[map[string]any] {
 	t.Helper()
 	o := Options{
-		Keys:              [][]byte{hKey(1), hKey(2)},
+		Keys:              [][]byte{testkit.Key(1), testkit.Key(2)},
 		InsecureAllowHTTP: true,
 		Compress:          true,
 		Now:               func() time.Time { return hT0 },
@@ -46,7 +48,7 @@ func checkReportedError(t testing.TB, err error) {
 	if !strings.HasPrefix(msg, "cookiesession: ") {
 		t.Fatalf("error %q does not start with cookiesession:", msg)
 	}
-	for _, k := range [][]byte{hKey(1), hKey(2)} {
+	for _, k := range [][]byte{testkit.Key(1), testkit.Key(2)} {
 		if strings.Contains(msg, FormatKey(k)) || strings.Contains(msg, string(k)) {
 			t.Fatalf("error %q carries a key", msg)
 		}
@@ -82,7 +84,7 @@ func sealedHeader(t testing.TB, m *Manager[map[string]any], data map[string]any)
 	if err := m.Save(rec, req, s); err != nil {
 		return ""
 	}
-	return jarHeader(rec.Result().Cookies())
+	return testkit.CookieHeader(rec.Result().Cookies())
 }
 
 // FuzzSessionCookieHeader feeds arbitrary Cookie headers to the path a
@@ -170,7 +172,7 @@ func FuzzSessionRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, value string, compress bool, cookieSize uint16, maxChunks uint8, total uint16) {
 		l := Limits{CookieSize: int(cookieSize % 4097), MaxChunks: int(maxChunks), TotalSize: int(total)}
 		m, err := New[map[string]any](Options{
-			Keys: [][]byte{hKey(1)}, InsecureAllowHTTP: true, Compress: compress, Limits: l,
+			Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true, Compress: compress, Limits: l,
 			Now: func() time.Time { return hT0 },
 		})
 		if err != nil {
@@ -209,7 +211,7 @@ func FuzzSessionRoundTrip(f *testing.F) {
 			t.Fatalf("cookies total %d bytes, limit %d", sum, lim.TotalSize)
 		}
 		back := httptest.NewRequest("GET", "/", nil)
-		back.Header.Set("Cookie", jarHeader(cookies))
+		back.Header.Set("Cookie", testkit.CookieHeader(cookies))
 		got, err := m.Load(back)
 		if err != nil || got.IsNew() {
 			t.Fatalf("round trip failed: %v", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 
+	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/cookiesession/cookiesession/internal/testpayload"
 )
 
@@ -75,7 +76,7 @@ const maxHostileAllocs = 8
 
 func benchManager(tb testing.TB, opens *atomic.Int64) *Manager[map[string]any] {
 	m, err := New[map[string]any](Options{
-		Keys: [][]byte{hKey(1), hKey(2)}, InsecureAllowHTTP: true,
+		Keys: [][]byte{testkit.Key(1), testkit.Key(2)}, InsecureAllowHTTP: true,
 		OnError: func(*http.Request, error) {},
 	})
 	if err != nil {
@@ -126,7 +127,7 @@ func TestHostileHeaderCost(t *testing.T) {
 func BenchmarkHostileCookieHeader(b *testing.B) {
 	var opens atomic.Int64
 	m := benchManager(b, &opens)
-	sc := securecookie.New(hKey(1), hKey(2))
+	sc := securecookie.New(testkit.Key(1), testkit.Key(2))
 	sc.SetSerializer(securecookie.JSONEncoder{})
 
 	ours := func(header string, wantErr bool) func(b *testing.B) {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // deletions returns the names the response expired.
@@ -43,9 +45,9 @@ func quietCases() []hostileCase {
 	return []hostileCase{
 		{
 			name: "quiet/removed-key-cookie-expired-once", want: ErrInvalid, fresh: true,
-			opts: func(o *Options) { o.Keys = [][]byte{hKey(2)} },
+			opts: func(o *Options) { o.Keys = [][]byte{testkit.Key(2)} },
 			setup: func(e *hEnv) []string {
-				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{hKey(1)} }), 10))}
+				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{testkit.Key(1)} }), 10))}
 			},
 			check: expectDeleted(0),
 		},
@@ -86,12 +88,12 @@ func quietCases() []hostileCase {
 // user's cookie is reported once and expired; the next requests carry no
 // cookie and report nothing.
 func TestKeyRemovalReportsOnce(t *testing.T) {
-	old, err := New[hData](Options{Keys: [][]byte{hKey(1)}, InsecureAllowHTTP: true})
+	old, err := New[hData](Options{Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var reports []error
-	m, err := New[hData](Options{Keys: [][]byte{hKey(2)}, InsecureAllowHTTP: true,
+	m, err := New[hData](Options{Keys: [][]byte{testkit.Key(2)}, InsecureAllowHTTP: true,
 		OnError: func(_ *http.Request, err error) { reports = append(reports, err) }})
 	if err != nil {
 		t.Fatal(err)

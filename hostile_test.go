@@ -12,7 +12,6 @@ import (
 	"compress/flate"
 	"context"
 	"crypto/cipher"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -35,6 +34,8 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // hSecret is in the data of every session the suite creates: it must never
@@ -57,26 +58,6 @@ type hView struct {
 	User string `json:"user"`
 	N    int    `json:"n"`
 	Blob int    `json:"blob"`
-}
-
-// hKey returns the i-th deterministic test secret.
-func hKey(i int) []byte {
-	k := sha256.Sum256([]byte("cookiesession hostile test key " + strconv.Itoa(i)))
-	return k[:]
-}
-
-// hClock is a settable clock shared by a test's managers.
-type hClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *hClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *hClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func (c *hClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // countingAEAD counts authentication attempts: a value rejected before
@@ -119,7 +100,7 @@ func (b *syncBuffer) Reset()         { b.mu.Lock(); b.b.Reset(); b.mu.Unlock() }
 type hEnv struct {
 	t     *testing.T
 	opts  Options
-	clock *hClock
+	clock *testkit.Clock
 	m     *Manager[hData]
 	srv   *httptest.Server
 	opens atomic.Int64
@@ -134,10 +115,10 @@ type hEnv struct {
 
 func newHEnv(t *testing.T, tweak func(*Options)) *hEnv {
 	t.Helper()
-	e := &hEnv{t: t, clock: &hClock{t: hT0}}
+	e := &hEnv{t: t, clock: testkit.NewClock(hT0)}
 	e.slog = slog.New(slog.NewTextHandler(&e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	o := Options{
-		Keys:              [][]byte{hKey(1)},
+		Keys:              [][]byte{testkit.Key(1)},
 		InsecureAllowHTTP: true,
 		MaxAge:            24 * time.Hour,
 		Now:               e.clock.Now,
@@ -678,7 +659,7 @@ func hostileCases() []hostileCase {
 		hostileCase{
 			name: "integrity/sealed-by-a-foreign-server", want: ErrInvalid, fresh: true,
 			setup: func(e *hEnv) []string {
-				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{hKey(99)} }), 10))}
+				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{testkit.Key(99)} }), 10))}
 			},
 		},
 		hostileCase{
@@ -881,11 +862,11 @@ func hostileCases() []hostileCase {
 			opts: func(o *Options) {
 				o.Keys = nil
 				for i := range 255 {
-					o.Keys = append(o.Keys, hKey(1000+i))
+					o.Keys = append(o.Keys, testkit.Key(1000+i))
 				}
 			},
 			setup: func(e *hEnv) []string {
-				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{hKey(1)} }), 10))}
+				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{testkit.Key(1)} }), 10))}
 			},
 			check: expectOpens(0),
 		},
@@ -894,11 +875,11 @@ func hostileCases() []hostileCase {
 			opts: func(o *Options) {
 				o.Keys = nil
 				for i := range 255 {
-					o.Keys = append(o.Keys, hKey(1000+i))
+					o.Keys = append(o.Keys, testkit.Key(1000+i))
 				}
 			},
 			setup: func(e *hEnv) []string {
-				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{hKey(1254)} }), 10))}
+				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{testkit.Key(1254)} }), 10))}
 			},
 			check: func(t *testing.T, e *hEnv, res hResult) {
 				expectOpens(1)(t, e, res)
@@ -1042,17 +1023,17 @@ func hostileCases() []hostileCase {
 	add(
 		hostileCase{
 			name: "keys/old-key-accepted-and-resealed-with-primary",
-			opts: func(o *Options) { o.Keys = [][]byte{hKey(2), hKey(1)} },
+			opts: func(o *Options) { o.Keys = [][]byte{testkit.Key(2), testkit.Key(1)} },
 			setup: func(e *hEnv) []string {
-				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{hKey(1)} }), 10))}
+				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{testkit.Key(1)} }), 10))}
 			},
 			check: expectResealedWithPrimary,
 		},
 		hostileCase{
 			name: "keys/removed-key-rejected", want: ErrInvalid, fresh: true,
-			opts: func(o *Options) { o.Keys = [][]byte{hKey(2)} },
+			opts: func(o *Options) { o.Keys = [][]byte{testkit.Key(2)} },
 			setup: func(e *hEnv) []string {
-				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{hKey(1)} }), 10))}
+				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{testkit.Key(1)} }), 10))}
 			},
 			check: expectOpens(0),
 		},
@@ -1060,7 +1041,7 @@ func hostileCases() []hostileCase {
 			name: "keys/same-key-id-different-key-bytes", want: ErrInvalid, fresh: true,
 			setup: func(e *hEnv) []string {
 				// A codec whose key claims the ring key's id.
-				impostor, err := NewCodecWithOptions(CodecOptions{Now: e.clock.Now}, hKey(50))
+				impostor, err := NewCodecWithOptions(CodecOptions{Now: e.clock.Now}, testkit.Key(50))
 				if err != nil {
 					e.t.Fatal(err)
 				}
@@ -1442,7 +1423,7 @@ func hostileCases() []hostileCase {
 			// flood makes the request ambiguous, never the first cookie's.
 			name: "tossing/planted-gorilla-cookie-after-a-flood", want: ErrAmbiguous, fresh: true,
 			setup: func(e *hEnv) []string {
-				sc := securecookie.New(hKey(1), nil)
+				sc := securecookie.New(testkit.Key(1), nil)
 				g, err := sc.Encode(e.m.Name(), map[string]any{"user": "mallory"})
 				if err != nil {
 					e.t.Fatal(err)
@@ -1573,7 +1554,7 @@ func touchedHundredTimes(e *hEnv, path string) []string {
 		e.t.Fatalf("setup reported %v", errs)
 	}
 	u, _ := url.Parse(e.srv.URL)
-	in, err := e.m.Inspect(http.Header{"Cookie": {jarHeader(jar.Cookies(u))}}, false)
+	in, err := e.m.Inspect(http.Header{"Cookie": {testkit.CookieHeader(jar.Cookies(u))}}, false)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -1581,15 +1562,7 @@ func touchedHundredTimes(e *hEnv, path string) []string {
 		e.t.Fatalf("after 100 re-seals the sealed expiry is %v, want the absolute deadline %v", in.Meta.Expires, want)
 	}
 	e.clock.Set(hT0.Add(24 * time.Hour))
-	return []string{jarHeader(jar.Cookies(u))}
-}
-
-func jarHeader(cs []*http.Cookie) string {
-	var parts []string
-	for _, c := range cs {
-		parts = append(parts, c.Name+"="+c.Value)
-	}
-	return strings.Join(parts, "; ")
+	return []string{testkit.CookieHeader(jar.Cookies(u))}
 }
 
 func expectOpens(n int64) func(t *testing.T, e *hEnv, res hResult) {
@@ -1670,7 +1643,7 @@ func expectSetCookies(t *testing.T, res hResult, want map[string]bool) {
 // cookie value longer than a few characters.
 func secretsOf(e *hEnv, lines []string, res hResult) []string {
 	s := []string{hSecret}
-	for _, k := range append(e.opts.Keys, hKey(1), hKey(2)) {
+	for _, k := range append(e.opts.Keys, testkit.Key(1), testkit.Key(2)) {
 		s = append(s, string(k), FormatKey(k), base64.StdEncoding.EncodeToString(k), fmt.Sprintf("%x", k))
 	}
 	add := func(v string) {

@@ -1,6 +1,8 @@
 package cookiesession
 
 import (
+	"github.com/cookiesession/cookiesession/internal/testkit"
+
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -41,7 +43,7 @@ func TestInspectReference(t *testing.T) {
 		t.Errorf("cookies %+v", in.Cookies)
 	}
 
-	bare, err := New[ovData](Options{Keys: [][]byte{hKey(1)}, InsecureAllowHTTP: true})
+	bare, err := New[ovData](Options{Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package cookiesession
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // keyID returns the id of the key derived from secret.
@@ -38,7 +39,7 @@ func ringIDs(c *Codec) []uint32 {
 }
 
 func TestCodecSetKeys(t *testing.T) {
-	k1, k2 := hKey(31), hKey(32)
+	k1, k2 := testkit.Key(31), testkit.Key(32)
 	id1, id2 := keyID(t, k1), keyID(t, k2)
 	c, err := NewCodec(k1)
 	if err != nil {
@@ -51,7 +52,7 @@ func TestCodecSetKeys(t *testing.T) {
 
 	many := make([][]byte, 256)
 	for i := range many {
-		many[i] = hKey(1000 + i)
+		many[i] = testkit.Key(1000 + i)
 	}
 	for name, ring := range map[string][][]byte{
 		"no key":    nil,
@@ -100,7 +101,7 @@ func TestCodecSetKeys(t *testing.T) {
 // A ring set later is derived under the codec's own purpose, exactly as
 // NewCodecWithOptions derives it.
 func TestCodecSetKeysKeepsPurpose(t *testing.T) {
-	k1, k2 := hKey(33), hKey(34)
+	k1, k2 := testkit.Key(33), testkit.Key(34)
 	csrf, err := NewCodecWithOptions(CodecOptions{Purpose: "csrf"}, k1)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +136,7 @@ func TestCodecSetKeysKeepsPurpose(t *testing.T) {
 // Manager.SetKeys re-keys the cookie codec and the commit-token codec
 // together, and a bad ring changes neither.
 func TestManagerSetKeys(t *testing.T) {
-	k1, k2, k3 := hKey(35), hKey(36), hKey(37)
+	k1, k2, k3 := testkit.Key(35), testkit.Key(36), testkit.Key(37)
 	m, err := New[hData](Options{Keys: [][]byte{k1}, InsecureAllowHTTP: true})
 	if err != nil {
 		t.Fatal(err)
@@ -167,45 +168,14 @@ func TestManagerSetKeys(t *testing.T) {
 	}
 }
 
-// keyUser is a browser of the load test: its own cookie jar, and what the
-// server last told it.
-type keyUser struct {
-	name   string
-	client *http.Client
-	jar    *cookiejar.Jar
-	n      int
-	id     string
-}
-
-// inc visits /inc and returns an error unless the server answered with the
-// user's session, its counter one higher. A user whose session was lost
-// (new, or another ID) takes the new one, so that the next visit is
-// checked against it.
-func (u *keyUser) inc(srv *httptest.Server) error {
-	req, _ := http.NewRequest("GET", srv.URL+"/inc", nil)
-	req.Header.Set("X-User", u.name)
-	resp, err := u.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var v hView
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		return fmt.Errorf("%s: status %d: %v", u.name, resp.StatusCode, err)
-	}
-	kept := !v.New && v.ID == u.id && v.N == u.n+1
-	was := u.n
-	u.n, u.id = v.N, v.ID
-	if !kept {
-		return fmt.Errorf("%s: session lost: new %v, n %d after %d", u.name, v.New, v.N, was)
-	}
-	return nil
-}
+// keyUser is a browser of the load test (testkit.Visitor), whose cookie
+// tells which key sealed it.
+type keyUser struct{ testkit.Visitor }
 
 // sealedWith returns the key id of the user's session cookie.
 func (u *keyUser) sealedWith(srv *httptest.Server) uint32 {
 	su, _ := url.Parse(srv.URL)
-	for _, c := range u.jar.Cookies(su) {
+	for _, c := range u.Jar.Cookies(su) {
 		if c.Name == DefaultName {
 			return sealedKeyID(c.Value)
 		}
@@ -226,7 +196,7 @@ func TestSetKeysUnderLoad(t *testing.T) {
 		requests = 1000
 		perUser  = requests / active
 	)
-	k1, k2 := hKey(41), hKey(42)
+	k1, k2 := testkit.Key(41), testkit.Key(42)
 	id1, id2 := keyID(t, k1), keyID(t, k2)
 
 	var mu sync.Mutex
@@ -251,15 +221,15 @@ func TestSetKeysUnderLoad(t *testing.T) {
 		us := make([]*keyUser, n)
 		for i := range us {
 			jar, _ := cookiejar.New(nil)
-			us[i] = &keyUser{name: fmt.Sprintf("%s%d", kind, i), jar: jar, client: &http.Client{Jar: jar, Transport: transport}}
+			us[i] = &keyUser{testkit.Visitor{Name: fmt.Sprintf("%s%d", kind, i), Jar: jar, Client: &http.Client{Jar: jar, Transport: transport}}}
 			// A first visit makes the session (N=1), sealed with K1.
 			u := us[i]
-			u.inc(srv) // "lost": there was no session yet
-			if u.n != 1 || u.id == "" {
-				t.Fatalf("%s: first visit: n=%d, id %q", u.name, u.n, u.id)
+			u.Visit(srv.URL + "/inc") // "lost": there was no session yet
+			if u.N != 1 || u.ID == "" {
+				t.Fatalf("%s: first visit: n=%d, id %q", u.Name, u.N, u.ID)
 			}
 			if got := u.sealedWith(srv); got != id1 {
-				t.Fatalf("%s: sealed with %08x, want K1 %08x", u.name, got, id1)
+				t.Fatalf("%s: sealed with %08x, want K1 %08x", u.Name, got, id1)
 			}
 		}
 		return us
@@ -293,7 +263,7 @@ func TestSetKeysUnderLoad(t *testing.T) {
 		for _, u := range actives {
 			wg.Go(func() {
 				for range perUser {
-					if err := u.inc(srv); err != nil {
+					if err := u.Visit(srv.URL + "/inc"); err != nil {
 						t.Error(err)
 					}
 					if done.Add(1) == requests/2 {
@@ -301,7 +271,7 @@ func TestSetKeysUnderLoad(t *testing.T) {
 					}
 				}
 				<-reloaded
-				if err := u.inc(srv); err != nil {
+				if err := u.Visit(srv.URL + "/inc"); err != nil {
 					t.Error(err)
 				}
 			})
@@ -310,7 +280,7 @@ func TestSetKeysUnderLoad(t *testing.T) {
 			wg.Go(func() {
 				<-reloaded
 				for range 3 {
-					u.inc(srv) // checked through the reports below
+					u.Visit(srv.URL + "/inc") // checked through the reports below
 				}
 			})
 		}
@@ -320,7 +290,7 @@ func TestSetKeysUnderLoad(t *testing.T) {
 	// 1. K2 first, K1 behind it: every session opens and is re-sealed with K2.
 	load([][]byte{k2, k1}, nil)
 	for _, u := range lates {
-		if err := u.inc(srv); err != nil {
+		if err := u.Visit(srv.URL + "/inc"); err != nil {
 			t.Error(err)
 		}
 	}
@@ -329,12 +299,12 @@ func TestSetKeysUnderLoad(t *testing.T) {
 	}
 	for _, u := range append(append([]*keyUser(nil), actives...), lates...) {
 		if got := u.sealedWith(srv); got != id2 {
-			t.Errorf("after [K2 K1]: %s's cookie sealed with %08x, want K2 %08x", u.name, got, id2)
+			t.Errorf("after [K2 K1]: %s's cookie sealed with %08x, want K2 %08x", u.Name, got, id2)
 		}
 	}
 	for _, u := range gones {
 		if got := u.sealedWith(srv); got != id1 {
-			t.Errorf("after [K2 K1]: %s's cookie sealed with %08x, want still K1 %08x", u.name, got, id1)
+			t.Errorf("after [K2 K1]: %s's cookie sealed with %08x, want still K1 %08x", u.Name, got, id1)
 		}
 	}
 
@@ -343,24 +313,24 @@ func TestSetKeysUnderLoad(t *testing.T) {
 	load([][]byte{k2}, gones)
 	got := takeReports()
 	for _, u := range gones {
-		errs := got[u.name]
-		delete(got, u.name)
+		errs := got[u.Name]
+		delete(got, u.Name)
 		if len(errs) != 1 || !errors.Is(errs[0], ErrInvalid) {
-			t.Errorf("after [K2]: %s had %d reports %v, want one ErrInvalid", u.name, len(errs), errs)
+			t.Errorf("after [K2]: %s had %d reports %v, want one ErrInvalid", u.Name, len(errs), errs)
 		}
-		if u.n != 3 {
-			t.Errorf("after [K2]: %s's new session counted %d, want 3 (one fresh start, two kept)", u.name, u.n)
+		if u.N != 3 {
+			t.Errorf("after [K2]: %s's new session counted %d, want 3 (one fresh start, two kept)", u.Name, u.N)
 		}
 		if s := u.sealedWith(srv); s != id2 {
-			t.Errorf("after [K2]: %s's cookie sealed with %08x, want K2 %08x", u.name, s, id2)
+			t.Errorf("after [K2]: %s's cookie sealed with %08x, want K2 %08x", u.Name, s, id2)
 		}
 	}
 	for u, errs := range got {
 		t.Errorf("after [K2]: %s had errors reported: %v", u, errs)
 	}
 	for _, u := range actives {
-		if u.n != 1+2*(perUser+1) {
-			t.Errorf("%s: counter %d after %d visits", u.name, u.n, 1+2*(perUser+1))
+		if u.N != 1+2*(perUser+1) {
+			t.Errorf("%s: counter %d after %d visits", u.Name, u.N, 1+2*(perUser+1))
 		}
 	}
 }
@@ -415,7 +385,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // Kubernetes secret volume: K1 → [K2 K1] → [K2], with a user who keeps
 // their session across the first swap and is re-sealed with K2.
 func TestWatchKeyFileSymlinkSwap(t *testing.T) {
-	k1, k2 := hKey(51), hKey(52)
+	k1, k2 := testkit.Key(51), testkit.Key(52)
 	id1, id2 := keyID(t, k1), keyID(t, k2)
 	dir := t.TempDir()
 	swapKeyDir(t, dir, "v1", k1)
@@ -428,10 +398,10 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 	srv := httptest.NewServer(hHandler(m))
 	defer srv.Close()
 	jar, _ := cookiejar.New(nil)
-	u := &keyUser{name: "u", jar: jar, client: &http.Client{Jar: jar}}
-	u.inc(srv) // a new session, sealed with K1
-	if u.n != 1 || u.sealedWith(srv) != id1 {
-		t.Fatalf("first visit: n=%d, key %08x", u.n, u.sealedWith(srv))
+	u := &keyUser{testkit.Visitor{Name: "u", Jar: jar, Client: &http.Client{Jar: jar}}}
+	u.Visit(srv.URL + "/inc") // a new session, sealed with K1
+	if u.N != 1 || u.sealedWith(srv) != id1 {
+		t.Fatalf("first visit: n=%d, key %08x", u.N, u.sealedWith(srv))
 	}
 
 	var applied atomic.Int64
@@ -457,7 +427,7 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 	if fmt.Sprint(ringIDs(m.commit)) != fmt.Sprint([]uint32{id2, id1}) {
 		t.Errorf("commit ring %08x, want [K2 K1]", ringIDs(m.commit))
 	}
-	if err := u.inc(srv); err != nil {
+	if err := u.Visit(srv.URL + "/inc"); err != nil {
 		t.Error(err)
 	}
 	if got := u.sealedWith(srv); got != id2 {
@@ -466,7 +436,7 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 
 	swapKeyDir(t, dir, "v3", k2)
 	waitFor(t, "[K2]", ring(id2))
-	if err := u.inc(srv); err != nil {
+	if err := u.Visit(srv.URL + "/inc"); err != nil {
 		t.Error(err)
 	}
 	if n := applied.Load(); n != 3 {
@@ -478,7 +448,7 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 // keyFile.poll, one read at a time: what changes the ring, and what is
 // reported (once per failure, not once per read).
 func TestKeyFilePoll(t *testing.T) {
-	k1, k2 := hKey(61), hKey(62)
+	k1, k2 := testkit.Key(61), testkit.Key(62)
 	id1, id2 := keyID(t, k1), keyID(t, k2)
 	c, err := NewCodec(k1)
 	if err != nil {

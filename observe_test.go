@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // TestDefaultReportIsStructured: without OnError, each problem is one
@@ -18,8 +20,8 @@ import (
 func TestDefaultReportIsStructured(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	clock := &hClock{t: hT0}
-	m, err := New[hData](Options{Keys: [][]byte{hKey(1)}, InsecureAllowHTTP: true, Logger: logger, Now: clock.Now, MaxAge: time.Hour})
+	clock := testkit.NewClock(hT0)
+	m, err := New[hData](Options{Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true, Logger: logger, Now: clock.Now, MaxAge: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func TestDefaultReportIsStructured(t *testing.T) {
 // TestEvents: OnEvent hears every read, write, clear and revocation.
 func TestEvents(t *testing.T) {
 	var events []string
-	m, err := New[hData](Options{Keys: [][]byte{hKey(1)}, InsecureAllowHTTP: true, Revoker: newMemRevoker(),
+	m, err := New[hData](Options{Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true, Revoker: newMemRevoker(),
 		OnError: func(*http.Request, error) {},
 		OnEvent: func(e Event) {
 			s := e.Kind + ":" + e.Outcome
@@ -124,7 +126,7 @@ type newShape struct {
 // read, migrated and re-sealed by the one with the new struct; without
 // Migrate they are ErrUndecodable, which also matches ErrInvalid.
 func TestMigrate(t *testing.T) {
-	keys := [][]byte{hKey(1)}
+	keys := [][]byte{testkit.Key(1)}
 	before, err := New[oldShape](Options{Keys: keys, InsecureAllowHTTP: true})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // memOverflow is an Overflow kept in memory, counting its calls; the
@@ -95,7 +97,7 @@ type ovEnv struct {
 func newOvEnv(t *testing.T, tweak func(*Options)) *ovEnv {
 	e := &ovEnv{t: t, ov: newMemOverflow()}
 	o := Options{
-		Keys: [][]byte{hKey(1)}, InsecureAllowHTTP: true, Overflow: e.ov,
+		Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true, Overflow: e.ov,
 		OnError: func(_ *http.Request, err error) { e.mu.Lock(); e.errs = append(e.errs, err); e.mu.Unlock() },
 	}
 	if tweak != nil {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 type revUser struct {
@@ -22,7 +24,7 @@ type revUser struct {
 type fleet struct {
 	t       *testing.T
 	rv      *memRevoker
-	clock   *hClock
+	clock   *testkit.Clock
 	servers [2]*httptest.Server
 	mgrs    [2]*Manager[revUser]
 	mu      sync.Mutex
@@ -30,10 +32,10 @@ type fleet struct {
 }
 
 func newFleet(t *testing.T, tweak func(*Options)) *fleet {
-	f := &fleet{t: t, rv: newMemRevoker(), clock: &hClock{t: hT0}}
+	f := &fleet{t: t, rv: newMemRevoker(), clock: testkit.NewClock(hT0)}
 	for i := range f.servers {
 		o := Options{
-			Keys: [][]byte{hKey(1)}, InsecureAllowHTTP: true, Revoker: f.rv, Now: f.clock.Now,
+			Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true, Revoker: f.rv, Now: f.clock.Now,
 			OnError: func(r *http.Request, err error) { f.mu.Lock(); f.errs = append(f.errs, err); f.mu.Unlock() },
 		}
 		if tweak != nil {
@@ -181,7 +183,7 @@ func TestLogoutRevokesCopies(t *testing.T) {
 // the previous cookie.
 func TestSubjectSealedAndCleared(t *testing.T) {
 	var saveErr error
-	m, err := New[revUser](Options{Keys: [][]byte{hKey(1)}, InsecureAllowHTTP: true, OnError: func(_ *http.Request, err error) { saveErr = err }})
+	m, err := New[revUser](Options{Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true, OnError: func(_ *http.Request, err error) { saveErr = err }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +244,7 @@ func TestSubjectSealedAndCleared(t *testing.T) {
 // subject is invalid; a forged lifetime with the flag set is still
 // expired; a session without subject frames exactly as before.
 func TestEnvelopeSubject(t *testing.T) {
-	m, err := New[revUser](Options{Keys: [][]byte{hKey(1)}})
+	m, err := New[revUser](Options{Keys: [][]byte{testkit.Key(1)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +327,7 @@ func TestWatch(t *testing.T) {
 
 // TestRevokeWithoutRevoker: the Manager says there is no Revoker.
 func TestRevokeWithoutRevoker(t *testing.T) {
-	m, err := New[revUser](Options{Keys: [][]byte{hKey(1)}})
+	m, err := New[revUser](Options{Keys: [][]byte{testkit.Key(1)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +346,7 @@ func TestMaxLifetime(t *testing.T) {
 		maxLifetime, want time.Duration
 	}{{0, 24 * time.Hour}, {48 * time.Hour, 48 * time.Hour}} {
 		rv := &untilRevoker{memRevoker: newMemRevoker()}
-		m, err := New[revUser](Options{Keys: [][]byte{hKey(1)}, MaxAge: 24 * time.Hour, MaxLifetime: c.maxLifetime, Now: func() time.Time { return hT0 }, Revoker: rv})
+		m, err := New[revUser](Options{Keys: [][]byte{testkit.Key(1)}, MaxAge: 24 * time.Hour, MaxLifetime: c.maxLifetime, Now: func() time.Time { return hT0 }, Revoker: rv})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -361,8 +363,8 @@ func TestMaxLifetime(t *testing.T) {
 		}
 	}
 	for _, o := range []Options{
-		{Keys: [][]byte{hKey(1)}, MaxAge: 48 * time.Hour, MaxLifetime: 24 * time.Hour},
-		{Keys: [][]byte{hKey(1)}, MaxLifetime: 401 * 24 * time.Hour},
+		{Keys: [][]byte{testkit.Key(1)}, MaxAge: 48 * time.Hour, MaxLifetime: 24 * time.Hour},
+		{Keys: [][]byte{testkit.Key(1)}, MaxLifetime: 401 * 24 * time.Hour},
 	} {
 		if _, err := New[revUser](o); err == nil {
 			t.Errorf("New accepted MaxAge %v, MaxLifetime %v", o.MaxAge, o.MaxLifetime)

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // The key-rotation drill: two servers behind a client that alternates
@@ -34,7 +36,7 @@ const (
 // rolling deploy replaces a process.
 type rotServer struct {
 	name  string
-	clock *hClock
+	clock *testkit.Clock
 	m     atomic.Pointer[Manager[hData]]
 	srv   *httptest.Server
 
@@ -42,7 +44,7 @@ type rotServer struct {
 	errs map[string][]error // by user
 }
 
-func newRotServer(t *testing.T, name string, clock *hClock, keys ...[]byte) *rotServer {
+func newRotServer(t *testing.T, name string, clock *testkit.Clock, keys ...[]byte) *rotServer {
 	s := &rotServer{name: name, clock: clock, errs: map[string][]error{}}
 	s.deploy(t, keys...)
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +129,7 @@ func (u *rotUser) login(t *testing.T, s *rotServer) {
 
 func (u *rotUser) header(s *rotServer) http.Header {
 	su, _ := url.Parse(s.srv.URL)
-	return http.Header{"Cookie": {jarHeader(u.jar.Cookies(su))}}
+	return http.Header{"Cookie": {testkit.CookieHeader(u.jar.Cookies(su))}}
 }
 
 // sealedKey returns the key id of the user's session cookie.
@@ -152,8 +154,8 @@ func noErrs(t *testing.T, when string, servers ...*rotServer) {
 }
 
 func TestKeyRotationDrill(t *testing.T) {
-	oldKey, newKey := hKey(10), hKey(11)
-	clock := &hClock{t: hT0}
+	oldKey, newKey := testkit.Key(10), testkit.Key(11)
+	clock := testkit.NewClock(hT0)
 	a := newRotServer(t, "A", clock, oldKey)
 	b := newRotServer(t, "B", clock, oldKey)
 	control := newRotServer(t, "control", clock, newKey, oldKey) // never serves users
@@ -268,10 +270,10 @@ func TestKeyRotationDrill(t *testing.T) {
 // step 1 logs users out, and removing the old key before the wait loses
 // live sessions. The drill above would catch either.
 func TestKeyRotationShortcuts(t *testing.T) {
-	oldKey, newKey := hKey(10), hKey(11)
+	oldKey, newKey := testkit.Key(10), testkit.Key(11)
 
 	t.Run("promote-without-step-1", func(t *testing.T) {
-		clock := &hClock{t: hT0}
+		clock := testkit.NewClock(hT0)
 		a := newRotServer(t, "A", clock, oldKey)
 		b := newRotServer(t, "B", clock, oldKey)
 		u := newRotUser(0)
@@ -289,7 +291,7 @@ func TestKeyRotationShortcuts(t *testing.T) {
 	})
 
 	t.Run("remove-before-the-wait", func(t *testing.T) {
-		clock := &hClock{t: hT0}
+		clock := testkit.NewClock(hT0)
 		a := newRotServer(t, "A", clock, oldKey, newKey)
 		u := newRotUser(0)
 		u.login(t, a) // sealed with the old key

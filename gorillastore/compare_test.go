@@ -3,13 +3,17 @@ package gorillastore
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/sessions"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // One handler, written against gorilla's API, runs on gorilla's
@@ -17,7 +21,7 @@ import (
 // requests to both, and what the handler observes must be the same.
 // (session.ID is left out: gorilla's CookieStore leaves it empty.)
 func TestSameHandlerObservesTheSame(t *testing.T) {
-	gstore := sessions.NewCookieStore(testKey)
+	gstore := sessions.NewCookieStore(testkit.Key(0))
 	gstore.Options = httpOptions()
 	ours := newStore(t, nil)
 
@@ -30,7 +34,7 @@ func TestSameHandlerObservesTheSame(t *testing.T) {
 				fmt.Fprint(w, handle(store, step, w, r))
 			})
 			seen = append(seen, step+": "+body)
-			seen = append(seen, fmt.Sprintf("%s: jar %v set-cookie %v", step, sortedKeys(site.cookies()), attributes(site.last)))
+			seen = append(seen, fmt.Sprintf("%s: jar %v set-cookie %v", step, slices.Sorted(maps.Keys(site.cookies())), attributes(site.last)))
 		}
 		return seen
 	}
@@ -40,12 +44,6 @@ func TestSameHandlerObservesTheSame(t *testing.T) {
 		t.Fatalf("the handler saw different things (-gorilla +cookiesession):\n%s", diff)
 	}
 	t.Logf("observed on both:\n%s", strings.Join(got, "\n"))
-}
-
-func sortedKeys(m map[string]string) []string {
-	k := keys(m)
-	sort.Strings(k)
-	return k
 }
 
 // handle is an ordinary gorilla handler; it reports what it sees.

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // ringKeyID returns the key id values sealed with secret carry.
@@ -28,15 +29,9 @@ func ringKeyID(t *testing.T, secret []byte) uint32 {
 	return c.KeyID(0)
 }
 
-// storeUser is a browser with its own cookie jar, and the session it
-// last saw.
-type storeUser struct {
-	name   string
-	jar    *cookiejar.Jar
-	client *http.Client
-	n      int
-	id     string
-}
+// storeUser is a browser of the load test (testkit.Visitor), whose cookie
+// tells which key sealed it.
+type storeUser struct{ testkit.Visitor }
 
 // storeView is what the load handler answers.
 type storeView struct {
@@ -45,33 +40,10 @@ type storeView struct {
 	N   int    `json:"n"`
 }
 
-// inc visits the site and returns an error unless it answered with the
-// user's session, its counter one higher.
-func (u *storeUser) inc(srv *httptest.Server) error {
-	req, _ := http.NewRequest("GET", srv.URL, nil)
-	req.Header.Set("X-User", u.name)
-	resp, err := u.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var v storeView
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		return fmt.Errorf("%s: status %d: %v", u.name, resp.StatusCode, err)
-	}
-	kept := !v.New && v.ID == u.id && v.N == u.n+1
-	was := u.n
-	u.n, u.id = v.N, v.ID
-	if !kept {
-		return fmt.Errorf("%s: session lost: new %v, n %d after %d", u.name, v.New, v.N, was)
-	}
-	return nil
-}
-
 // sealedWith returns the key id in the header of the user's cookie "s".
 func (u *storeUser) sealedWith(srv *httptest.Server) uint32 {
 	su, _ := url.Parse(srv.URL)
-	for _, c := range u.jar.Cookies(su) {
+	for _, c := range u.Jar.Cookies(su) {
 		if c.Name == "s" && len(c.Value) >= 12 {
 			raw, err := base64.RawURLEncoding.DecodeString(c.Value[:12])
 			if err == nil {
@@ -133,10 +105,10 @@ func TestStoreSetKeys(t *testing.T) {
 	users := make([]*storeUser, active+1) // the last one goes idle
 	for i := range users {
 		jar, _ := cookiejar.New(nil)
-		u := &storeUser{name: fmt.Sprint("u", i), jar: jar, client: &http.Client{Jar: jar, Transport: transport}}
-		u.inc(srv) // a new session: "lost" as there was none
-		if u.n != 1 || u.sealedWith(srv) != id1 {
-			t.Fatalf("%s: first visit: n=%d, key %08x, want 1 and K1 %08x", u.name, u.n, u.sealedWith(srv), id1)
+		u := &storeUser{testkit.Visitor{Name: fmt.Sprint("u", i), Jar: jar, Client: &http.Client{Jar: jar, Transport: transport}}}
+		u.Visit(srv.URL) // a new session: "lost" as there was none
+		if u.N != 1 || u.sealedWith(srv) != id1 {
+			t.Fatalf("%s: first visit: n=%d, key %08x, want 1 and K1 %08x", u.Name, u.N, u.sealedWith(srv), id1)
 		}
 		users[i] = u
 	}
@@ -158,7 +130,7 @@ func TestStoreSetKeys(t *testing.T) {
 		for _, u := range users[:active] {
 			wg.Go(func() {
 				for range perUser {
-					if err := u.inc(srv); err != nil {
+					if err := u.Visit(srv.URL); err != nil {
 						t.Error(err)
 					}
 					if done.Add(1) == active*perUser/2 {
@@ -166,7 +138,7 @@ func TestStoreSetKeys(t *testing.T) {
 					}
 				}
 				<-reloaded
-				if err := u.inc(srv); err != nil {
+				if err := u.Visit(srv.URL); err != nil {
 					t.Error(err)
 				}
 			})
@@ -180,7 +152,7 @@ func TestStoreSetKeys(t *testing.T) {
 	}
 	for _, u := range users[:active] {
 		if got := u.sealedWith(srv); got != id2 {
-			t.Errorf("after [K2 K1]: %s sealed with %08x, want K2 %08x", u.name, got, id2)
+			t.Errorf("after [K2 K1]: %s sealed with %08x, want K2 %08x", u.Name, got, id2)
 		}
 	}
 
@@ -189,13 +161,13 @@ func TestStoreSetKeys(t *testing.T) {
 		t.Errorf("after [K2]: %s had errors: %v", u, errs)
 	}
 	for range 2 {
-		idle.inc(srv)
+		idle.Visit(srv.URL)
 	}
 	got := takeReports()
-	if errs := got[idle.name]; len(got) != 1 || len(errs) != 1 || !errors.Is(errs[0], cookiesession.ErrInvalid) {
+	if errs := got[idle.Name]; len(got) != 1 || len(errs) != 1 || !errors.Is(errs[0], cookiesession.ErrInvalid) {
 		t.Errorf("after [K2], the idle user's two visits reported %v, want one ErrInvalid", got)
 	}
-	if idle.n != 2 || idle.sealedWith(srv) != id2 {
-		t.Errorf("idle user: n=%d, key %08x, want a new session at 2, sealed with K2 %08x", idle.n, idle.sealedWith(srv), id2)
+	if idle.N != 2 || idle.sealedWith(srv) != id2 {
+		t.Errorf("idle user: n=%d, key %08x, want a new session at 2, sealed with K2 %08x", idle.N, idle.sealedWith(srv), id2)
 	}
 }

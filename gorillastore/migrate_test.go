@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 )
@@ -104,7 +105,7 @@ func TestMigrationOfALongGorillaCookie(t *testing.T) {
 		r := httptest.NewRequest("GET", "/", nil)
 		w := httptest.NewRecorder()
 		s, _ := gstore.New(r, "app")
-		s.Values["notes"] = bigValue(n)
+		s.Values["notes"] = testkit.Blob(0, n)
 		if err := s.Save(r, w); err != nil {
 			break
 		}

@@ -1,28 +1,22 @@
 package gorillastore
 
 import (
-	"bytes"
 	"encoding/gob"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
-)
-
-var (
-	testKey  = bytes.Repeat([]byte("k"), 32)
-	otherKey = bytes.Repeat([]byte("o"), 32)
 )
 
 // FlashMessage is the custom flash type of gorilla's own TestFlashes.
@@ -35,18 +29,6 @@ func init() {
 	gob.Register(&FlashMessage{})
 }
 
-// clock is a settable fake clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // httpOptions are cookie options a cookiejar over plain HTTP accepts.
 func httpOptions() *sessions.Options {
 	return &sessions.Options{Path: "/", MaxAge: 86400 * 30, HttpOnly: true, SameSite: http.SameSiteLaxMode}
@@ -54,7 +36,7 @@ func httpOptions() *sessions.Options {
 
 func newStore(t testing.TB, edit func(*Options)) *Store {
 	t.Helper()
-	o := Options{Keys: [][]byte{testKey}, Session: httpOptions()}
+	o := Options{Keys: [][]byte{testkit.Key(0)}, Session: httpOptions()}
 	if edit != nil {
 		edit(&o)
 	}
@@ -69,8 +51,7 @@ func newStore(t testing.TB, edit func(*Options)) *Store {
 // and a client with a real cookie jar.
 type site struct {
 	t       *testing.T
-	srv     *httptest.Server
-	client  *http.Client
+	client  *testkit.Client
 	mu      sync.Mutex
 	handler http.HandlerFunc
 	last    http.Header // the last response's header
@@ -78,18 +59,12 @@ type site struct {
 
 func newSite(t *testing.T) *site {
 	s := &site{t: t}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.client = testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		h := s.handler
 		s.mu.Unlock()
 		h(w, r)
 	}))
-	t.Cleanup(s.srv.Close)
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.client = &http.Client{Jar: jar}
 	return s
 }
 
@@ -99,28 +74,16 @@ func (s *site) do(h http.HandlerFunc) string {
 	s.mu.Lock()
 	s.handler = h
 	s.mu.Unlock()
-	res, err := s.client.Get(s.srv.URL + "/")
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
+	res, body := s.client.Get("/")
 	s.last = res.Header
 	if res.StatusCode != http.StatusOK {
 		s.t.Fatalf("status %d: %s", res.StatusCode, body)
 	}
-	return string(body)
+	return body
 }
 
 // cookies returns the jar's cookies for the site, by name.
-func (s *site) cookies() map[string]string {
-	u, _ := url.Parse(s.srv.URL)
-	m := map[string]string{}
-	for _, c := range s.client.Jar.Cookies(u) {
-		m[c.Name] = c.Value
-	}
-	return m
-}
+func (s *site) cookies() map[string]string { return s.client.Cookies() }
 
 // fail reports a handler-side failure through the response.
 func fail(w http.ResponseWriter, format string, args ...any) {
@@ -131,11 +94,11 @@ func TestNewOptionsValidation(t *testing.T) {
 	for name, o := range map[string]Options{
 		"no key":           {},
 		"short key":        {Keys: [][]byte{[]byte("short")}},
-		"negative life":    {Keys: [][]byte{testKey}, Lifetime: -time.Second},
-		"bad limits":       {Keys: [][]byte{testKey}, Limits: cookiesession.Limits{CookieSize: 5000}},
-		"none without TLS": {Keys: [][]byte{testKey}, Session: &sessions.Options{Path: "/", SameSite: http.SameSiteNoneMode}},
-		"bad path":         {Keys: [][]byte{testKey}, Session: &sessions.Options{Path: "/a;b", Secure: true}},
-		"nil legacy codec": {Keys: [][]byte{testKey}, Legacy: []securecookie.Codec{nil}},
+		"negative life":    {Keys: [][]byte{testkit.Key(0)}, Lifetime: -time.Second},
+		"bad limits":       {Keys: [][]byte{testkit.Key(0)}, Limits: cookiesession.Limits{CookieSize: 5000}},
+		"none without TLS": {Keys: [][]byte{testkit.Key(0)}, Session: &sessions.Options{Path: "/", SameSite: http.SameSiteNoneMode}},
+		"bad path":         {Keys: [][]byte{testkit.Key(0)}, Session: &sessions.Options{Path: "/a;b", Secure: true}},
+		"nil legacy codec": {Keys: [][]byte{testkit.Key(0)}, Legacy: []securecookie.Codec{nil}},
 	} {
 		if _, err := New(o); err == nil {
 			t.Errorf("%s: New succeeded", name)
@@ -143,7 +106,7 @@ func TestNewOptionsValidation(t *testing.T) {
 			t.Errorf("%s: error %q lacks the prefix", name, err)
 		}
 	}
-	s, err := New(Options{Keys: [][]byte{testKey}})
+	s, err := New(Options{Keys: [][]byte{testkit.Key(0)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,23 +354,10 @@ func TestIDsDiffer(t *testing.T) {
 	}
 }
 
-// bigValue is incompressible data of n bytes in a string.
-func bigValue(n int) string {
-	var b strings.Builder
-	x := uint32(2463534242)
-	for b.Len() < n {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b.WriteByte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"[x%64])
-	}
-	return b.String()
-}
-
 func TestChunkedSessionAbove4KB(t *testing.T) {
 	store := newStore(t, nil)
 	site := newSite(t)
-	big := bigValue(4500)
+	big := testkit.Blob(0, 4500)
 	site.do(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := store.Get(r, "s")
 		s.Values["cart"] = big
@@ -431,7 +381,7 @@ func TestChunkedSessionAbove4KB(t *testing.T) {
 		}
 	})
 	if jar := site.cookies(); len(jar) != 1 || jar["s"] == "" {
-		t.Fatalf("after shrinking, the jar holds %v, want only s", keys(jar))
+		t.Fatalf("after shrinking, the jar holds %v, want only s", slices.Sorted(maps.Keys(jar)))
 	}
 	site.do(func(w http.ResponseWriter, r *http.Request) {
 		s, err := store.Get(r, "s")
@@ -444,7 +394,7 @@ func TestChunkedSessionAbove4KB(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
 	w := httptest.NewRecorder()
 	s, _ := store.New(r, "s")
-	s.Values["huge"] = bigValue(20000)
+	s.Values["huge"] = testkit.Blob(0, 20000)
 	err := s.Save(r, w)
 	var se *cookiesession.SizeError
 	if !errors.Is(err, cookiesession.ErrTooLarge) || !errors.As(err, &se) {
@@ -453,14 +403,6 @@ func TestChunkedSessionAbove4KB(t *testing.T) {
 	if len(w.Header()["Set-Cookie"]) != 0 {
 		t.Fatal("an oversized Save set cookies")
 	}
-}
-
-func keys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // savedCookies saves a session holding values and returns its Set-Cookie
@@ -489,7 +431,7 @@ func requestWith(cookies []*http.Cookie) *http.Request {
 
 func TestTamperedCookies(t *testing.T) {
 	store := newStore(t, nil)
-	cookies := savedCookies(t, store, "s", map[interface{}]interface{}{"user": "alice", "cart": bigValue(4200)})
+	cookies := savedCookies(t, store, "s", map[interface{}]interface{}{"user": "alice", "cart": testkit.Blob(0, 4200)})
 	if len(cookies) != 2 {
 		t.Fatalf("%d cookies, want 2", len(cookies))
 	}
@@ -511,7 +453,7 @@ func TestTamperedCookies(t *testing.T) {
 		"garbage":       {{Name: "s", Value: "not-a-session"}},
 		"empty":         {{Name: "s", Value: ""}},
 		"other name":    {{Name: "s", Value: savedCookies(t, store, "t", map[interface{}]interface{}{"a": 1})[0].Value}},
-		"other key":     {{Name: "s", Value: savedCookies(t, newStore(t, func(o *Options) { o.Keys = [][]byte{otherKey} }), "s", map[interface{}]interface{}{"a": 1})[0].Value}},
+		"other key":     {{Name: "s", Value: savedCookies(t, newStore(t, func(o *Options) { o.Keys = [][]byte{testkit.Key(1)} }), "s", map[interface{}]interface{}{"a": 1})[0].Value}},
 	}
 	for name, cs := range cases {
 		s, err := store.New(requestWith(cs), "s")
@@ -534,7 +476,7 @@ func TestMaxAgeNegativeClearsEveryChunk(t *testing.T) {
 	site := newSite(t)
 	site.do(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := store.Get(r, "s")
-		s.Values["cart"] = bigValue(9000)
+		s.Values["cart"] = testkit.Blob(0, 9000)
 		if err := s.Save(r, w); err != nil {
 			fail(w, "Save: %v", err)
 		}
@@ -555,7 +497,7 @@ func TestMaxAgeNegativeClearsEveryChunk(t *testing.T) {
 		}
 	})
 	if jar := site.cookies(); len(jar) != 0 {
-		t.Fatalf("after MaxAge -1 the jar holds %v", keys(jar))
+		t.Fatalf("after MaxAge -1 the jar holds %v", slices.Sorted(maps.Keys(jar)))
 	}
 	deleted := map[string]bool{}
 	for _, line := range site.last["Set-Cookie"] {
@@ -571,7 +513,7 @@ func TestMaxAgeNegativeClearsEveryChunk(t *testing.T) {
 		}
 	}
 	if len(deleted) != len(before) {
-		t.Errorf("deleted %v, want %v", deleted, keys(before))
+		t.Errorf("deleted %v, want %v", deleted, slices.Sorted(maps.Keys(before)))
 	}
 	// With no cookie in the request, the base cookie is still deleted, as
 	// gorilla does.
@@ -588,7 +530,7 @@ func TestMaxAgeNegativeClearsEveryChunk(t *testing.T) {
 }
 
 func TestMaxAgeZeroIsBrowserSessionWithServerLifetime(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	store := newStore(t, func(o *Options) { o.Now = clk.Now; o.Lifetime = time.Hour })
 	store.Options.MaxAge = 0
 	cookies := savedCookies(t, store, "s", map[interface{}]interface{}{"user": "alice"})
@@ -609,7 +551,7 @@ func TestMaxAgeZeroIsBrowserSessionWithServerLifetime(t *testing.T) {
 }
 
 func TestMaxAgePositiveIsEnforced(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	store := newStore(t, func(o *Options) { o.Now = clk.Now })
 	store.MaxAge(600)
 	cookies := savedCookies(t, store, "s", map[interface{}]interface{}{"user": "alice"})
@@ -629,7 +571,7 @@ func TestMaxAgePositiveIsEnforced(t *testing.T) {
 func TestKeyRotation(t *testing.T) {
 	old := newStore(t, nil)
 	cookies := savedCookies(t, old, "s", map[interface{}]interface{}{"user": "alice"})
-	rotated := newStore(t, func(o *Options) { o.Keys = [][]byte{otherKey, testKey} })
+	rotated := newStore(t, func(o *Options) { o.Keys = [][]byte{testkit.Key(1), testkit.Key(0)} })
 	s, err := rotated.New(requestWith(cookies), "s")
 	if err != nil || s.Values["user"] != "alice" {
 		t.Fatalf("old key does not open after rotation: %v", err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -120,7 +121,7 @@ func TestValuesKeepTheirTypes(t *testing.T) {
 // The registered custom types come back as gorilla's CookieStore returns
 // them: same Go types, same values.
 func TestValuesMatchGorillaCookieStoreTypes(t *testing.T) {
-	gstore := sessions.NewCookieStore(testKey)
+	gstore := sessions.NewCookieStore(testkit.Key(0))
 	r := httptest.NewRequest("GET", "/", nil)
 	w := httptest.NewRecorder()
 	gs, _ := gstore.New(r, "s")
@@ -271,7 +272,7 @@ var _ securecookie.Codec = (*cookiesession.Codec)(nil)
 // The core Codec, given ValuesSerializer, drops into gorilla's own
 // CookieStore: the README's recipe.
 func TestCodecInsideGorillaCookieStore(t *testing.T) {
-	codec, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{Serializer: ValuesSerializer{}}, testKey)
+	codec, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{Serializer: ValuesSerializer{}}, testkit.Key(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/cookiesession/cookiesession/otelmetrics"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -51,8 +52,6 @@ type cart struct {
 	N    int    `json:"n"`
 	Note string `json:"note,omitempty"`
 }
-
-func testKey() []byte { return []byte(strings.Repeat("k", 32)) }
 
 // collected is what a ManualReader collected from the otelmetrics scope:
 // counter values and histogram points by instrument, then by outcome.
@@ -129,7 +128,7 @@ func TestRequestSequence(t *testing.T) {
 	var reported []string
 	var mu sync.Mutex
 	m, err := cookiesession.New[cart](cookiesession.Options{
-		Keys:              [][]byte{testKey()},
+		Keys:              [][]byte{testkit.Key(0)},
 		InsecureAllowHTTP: true,
 		Revoker:           &revoker{ids: map[string]bool{}},
 		OnEvent:           hook,

@@ -10,12 +10,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // redisServer is a real redis-server on loopback, started for one test
@@ -208,25 +209,11 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 	}
 }
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// fakeClock is a clock tests move by hand: testkit's.
+type fakeClock = testkit.Clock
 
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newFakeClock returns a fakeClock that starts at the present.
+func newFakeClock() *fakeClock { return testkit.NewClock(time.Now()) }
 
 // cluster is a three-master Redis Cluster on loopback.
 type cluster struct{ nodes []*redisServer }

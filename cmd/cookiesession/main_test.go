@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // bin is the command, built once by TestMain: the tests run it as a user
@@ -174,8 +172,7 @@ func keysEnv(keys ...[]byte) string {
 type app struct {
 	t      *testing.T
 	m      *cookiesession.Manager[json.RawMessage]
-	srv    *httptest.Server
-	client *http.Client
+	client *testkit.Client // the browser, and the server it talks to
 }
 
 func newApp(t *testing.T, o cookiesession.Options) *app {
@@ -199,10 +196,7 @@ func newApp(t *testing.T, o cookiesession.Options) *app {
 	mux.HandleFunc("GET /echo", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "Cookie: "+strings.Join(r.Header["Cookie"], "; "))
 	})
-	a.srv = httptest.NewServer(m.Handler(mux))
-	t.Cleanup(a.srv.Close)
-	jar, _ := cookiejar.New(nil)
-	a.client = &http.Client{Jar: jar}
+	a.client = testkit.Serve(t, m.Handler(mux))
 	return a
 }
 
@@ -210,7 +204,7 @@ func newApp(t *testing.T, o cookiesession.Options) *app {
 // response's Set-Cookie lines, as "Set-Cookie: …" lines.
 func (a *app) set(payload []byte) (id, setCookies string) {
 	a.t.Helper()
-	resp, err := a.client.Post(a.srv.URL+"/set", "application/json", bytes.NewReader(payload))
+	resp, err := a.client.HTTP.Post(a.client.URL.String()+"/set", "application/json", bytes.NewReader(payload))
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -229,20 +223,12 @@ func (a *app) set(payload []byte) (id, setCookies string) {
 // cookieHeader returns the Cookie header line the client sends.
 func (a *app) cookieHeader() string {
 	a.t.Helper()
-	resp, err := a.client.Get(a.srv.URL + "/echo")
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	_, body := a.client.Get("/echo")
+	return body
 }
 
 // jarCookies returns the client's cookies for the server.
-func (a *app) jarCookies() []*http.Cookie {
-	u, _ := url.Parse(a.srv.URL)
-	return a.client.Jar.Cookies(u)
-}
+func (a *app) jarCookies() []*http.Cookie { return a.client.Jar.Cookies(a.client.URL) }
 
 // inspection is the JSON that inspect -json prints.
 type inspection struct {

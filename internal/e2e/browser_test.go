@@ -3,14 +3,11 @@ package e2e_test
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"html"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/browsertest"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // chunkData is the session of the browser test: a counter and an
@@ -29,50 +27,6 @@ import (
 type chunkData struct {
 	N    int
 	Blob string
-}
-
-// testKey is a fixed secret, so failures reproduce.
-var testKey = []byte("0123456789abcdef0123456789abcdef-browser")
-
-// blob returns n bytes of deterministic, incompressible base64url text
-// (no JSON escaping, so the JSON length is predictable).
-func blob(seed uint64, n int) string {
-	r := rand.New(rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16)}))
-	raw := make([]byte, n)
-	for i := range raw {
-		raw[i] = byte(r.Uint32())
-	}
-	return base64.RawURLEncoding.EncodeToString(raw)[:n]
-}
-
-// wantNames lists the cookie names of a session split into k cookies, in
-// chunk order: name, name.1, name.2, …
-func wantNames(name string, k int) []string {
-	var out []string
-	for i := range k {
-		if i == 0 {
-			out = append(out, name)
-		} else {
-			out = append(out, name+"."+strconv.Itoa(i))
-		}
-	}
-	return out
-}
-
-// sortedNames orders chunk names by index (name, name.1, …, name.10).
-func sortedNames(names []string) []string {
-	out := slices.Clone(names)
-	slices.SortFunc(out, func(a, b string) int {
-		ia, ib := 0, 0
-		if _, s, ok := strings.Cut(a, "."); ok {
-			ia, _ = strconv.Atoi(s)
-		}
-		if _, s, ok := strings.Cut(b, "."); ok {
-			ib, _ = strconv.Atoi(s)
-		}
-		return ia - ib
-	})
-	return out
 }
 
 // digest is a short fingerprint of a session blob, shown on the page.
@@ -97,7 +51,7 @@ func TestBrowserChunkedSession(t *testing.T) {
 		writes   int // responses that set the session's cookies
 	)
 	m, err := cookiesession.New[chunkData](cookiesession.Options{
-		Keys:              [][]byte{testKey},
+		Keys:              [][]byte{testkit.Key(0)},
 		Limits:            cookiesession.Limits{TotalSize: 20000}, // a 12 KB session takes about 16.5 KB of cookies
 		InsecureAllowHTTP: !secure,
 		OnError: func(r *http.Request, err error) {
@@ -116,7 +70,7 @@ func TestBrowserChunkedSession(t *testing.T) {
 		case "/set":
 			n, _ := strconv.Atoi(q.Get("n"))
 			size, _ := strconv.Atoi(q.Get("size"))
-			s.Data.N, s.Data.Blob = n, blob(uint64(n), size)
+			s.Data.N, s.Data.Blob = n, testkit.Blob(uint64(n), size)
 			mu.Lock()
 			writes++
 			mu.Unlock()
@@ -174,7 +128,7 @@ func TestBrowserChunkedSession(t *testing.T) {
 				t.Errorf("%s: cookie %s is %d bytes", step, c.Name, len(c.Name)+len(c.Value))
 			}
 		}
-		if diff := cmp.Diff(wantNames(m.Name(), chunks), sortedNames(names)); diff != "" {
+		if diff := cmp.Diff(testkit.ChunkNames(m.Name(), chunks), testkit.SortedChunkNames(names)); diff != "" {
 			t.Fatalf("%s: cookie names in Chromium's store (-want +got):\n%s", step, diff)
 		}
 		if chunks == 0 {
@@ -184,12 +138,12 @@ func TestBrowserChunkedSession(t *testing.T) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", strings.Join(pairs, "; "))
 		s, err := m.Load(r)
-		if err != nil || s.Data.N != n || s.Data.Blob != blob(uint64(n), size) {
+		if err != nil || s.Data.N != n || s.Data.Blob != testkit.Blob(uint64(n), size) {
 			t.Fatalf("%s: the browser's cookies open as N=%d, %d bytes (%v); want N=%d, %d bytes", step, s.Data.N, len(s.Data.Blob), err, n, size)
 		}
 		_, gotN, gotLen, gotDigest := page()
-		if gotN != strconv.Itoa(n) || gotLen != strconv.Itoa(size) || gotDigest != digest(blob(uint64(n), size)) {
-			t.Fatalf("%s: page shows N=%s, %s bytes, digest %s; want N=%d, %d bytes, %s", step, gotN, gotLen, gotDigest, n, size, digest(blob(uint64(n), size)))
+		if gotN != strconv.Itoa(n) || gotLen != strconv.Itoa(size) || gotDigest != digest(testkit.Blob(uint64(n), size)) {
+			t.Fatalf("%s: page shows N=%s, %s bytes, digest %s; want N=%d, %d bytes, %s", step, gotN, gotLen, gotDigest, n, size, digest(testkit.Blob(uint64(n), size)))
 		}
 	}
 	navigate := func(path string) {

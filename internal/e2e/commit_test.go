@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // wsCounter is the session of the commit and WebSocket tests.
@@ -29,36 +29,13 @@ type wsCounter struct {
 	Note string `json:",omitempty"`
 }
 
-// commitClock is a fake clock that moves forward 1 ms on every reading, as
-// a real one would between two requests, and jumps on Advance.
-type commitClock struct {
-	mu     sync.Mutex
-	t      time.Time
-	frozen bool // Now does not move on its own
-}
-
-func (c *commitClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.frozen {
-		c.t = c.t.Add(time.Millisecond)
-	}
-	return c.t
-}
-
-func (c *commitClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // commitEnv is a server with the middleware, a counter over HTTP, a
 // WebSocket endpoint that changes the session and sends commit tokens, and
 // the commit handler.
 type commitEnv struct {
 	t     *testing.T
 	m     *cookiesession.Manager[wsCounter]
-	clock *commitClock
+	clock *testkit.Clock // moves 1 ms on every reading, as a real clock moves between two requests
 	srv   *httptest.Server
 
 	mu   sync.Mutex
@@ -85,7 +62,8 @@ type wsCmd struct {
 
 func newCommitEnv(t *testing.T, name string) *commitEnv {
 	t.Helper()
-	e := &commitEnv{t: t, clock: &commitClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, wsDone: make(chan struct{}, 16)}
+	e := &commitEnv{t: t, clock: testkit.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), wsDone: make(chan struct{}, 16)}
+	e.clock.Step(time.Millisecond)
 	m, err := cookiesession.New[wsCounter](cookiesession.Options{
 		Name:              name,
 		Keys:              [][]byte{[]byte("commit test key, 32 bytes or more.")},
@@ -193,11 +171,7 @@ type commitClient struct {
 }
 
 func (e *commitEnv) client() *commitClient {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return &commitClient{e: e, c: &http.Client{Jar: jar}}
+	return &commitClient{e: e, c: testkit.NewClient(e.t, e.srv.URL).HTTP}
 }
 
 // get returns the counter the server sees over HTTP.
@@ -365,12 +339,12 @@ func TestCommitRejects(t *testing.T) {
 
 	t.Run("expired", func(t *testing.T) {
 		tok := sa.token(1)
-		e.clock.Advance(cookiesession.DefaultCommitMaxAge + time.Second)
+		e.clock.Add(cookiesession.DefaultCommitMaxAge + time.Second)
 		a.refused("/commit", tok, nil, http.StatusGone, "expired")
 	})
 	t.Run("max age is configurable", func(t *testing.T) {
 		tok := sa.token(1)
-		e.clock.Advance(time.Minute)
+		e.clock.Add(time.Minute)
 		a.refused("/commit", tok, nil, http.StatusGone, "expired")
 		n := a.get()
 		if code, reason, _ := a.commitTo("/commit-2m", tok, nil); code != http.StatusNoContent {
@@ -380,7 +354,7 @@ func TestCommitRejects(t *testing.T) {
 			t.Fatalf("after commit: %d, want %d", got, n+2)
 		}
 		tok = sa.token(1)
-		e.clock.Advance(2*time.Minute + time.Second)
+		e.clock.Add(2*time.Minute + time.Second)
 		a.refused("/commit-2m", tok, nil, http.StatusGone, "expired")
 	})
 	t.Run("another session", func(t *testing.T) {

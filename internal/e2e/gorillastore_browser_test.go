@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -12,14 +11,15 @@ import (
 
 	"github.com/cookiesession/cookiesession/gorillastore"
 	"github.com/cookiesession/cookiesession/internal/browsertest"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
-// newStore returns a gorillastore.Store under testKey whose cookies a
+// newStore returns a gorillastore.Store under testkit.Key(0) whose cookies a
 // browser or a cookie jar keeps over plain HTTP, after edit (if not nil)
 // changed its options.
 func newStore(t testing.TB, edit func(*gorillastore.Options)) *gorillastore.Store {
 	t.Helper()
-	o := gorillastore.Options{Keys: [][]byte{testKey}, Session: &sessions.Options{Path: "/", MaxAge: 86400 * 30, HttpOnly: true, SameSite: http.SameSiteLaxMode}}
+	o := gorillastore.Options{Keys: [][]byte{testkit.Key(0)}, Session: &sessions.Options{Path: "/", MaxAge: 86400 * 30, HttpOnly: true, SameSite: http.SameSiteLaxMode}}
 	if edit != nil {
 		edit(&o)
 	}
@@ -28,19 +28,6 @@ func newStore(t testing.TB, edit func(*gorillastore.Options)) *gorillastore.Stor
 		t.Fatal(err)
 	}
 	return s
-}
-
-// bigValue returns n bytes of deterministic text that does not compress.
-func bigValue(n int) string {
-	var b strings.Builder
-	x := uint32(2463534242)
-	for b.Len() < n {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b.WriteByte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"[x%64])
-	}
-	return b.String()
 }
 
 // fail answers a request with a 500 and the formatted reason.
@@ -55,7 +42,7 @@ func fail(w http.ResponseWriter, format string, args ...any) {
 func TestBrowserChunksAndLogout(t *testing.T) {
 	ctx := browsertest.New(t)
 	store := newStore(t, func(o *gorillastore.Options) { o.Limits.TotalSize = 12000 })
-	big := bigValue(7000)
+	big := testkit.Blob(0, 7000)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
 		s, _ := store.Get(r, "app")

@@ -10,6 +10,8 @@ import (
 
 	"github.com/labstack/echo-contrib/session"
 	"github.com/labstack/echo/v4"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // TestEchoContribSession: gorillastore.Store plugs into echo through echo-contrib/session unchanged, and a
@@ -26,7 +28,7 @@ func TestEchoContribSession(t *testing.T) {
 		n, _ := sess.Values["n"].(int)
 		sess.Values["n"] = n + 1
 		if c.QueryParam("big") != "" {
-			sess.Values["notes"] = bigValue(4200)
+			sess.Values["notes"] = testkit.Blob(0, 4200)
 		}
 		if err := sess.Save(c.Request(), c.Response()); err != nil {
 			return err

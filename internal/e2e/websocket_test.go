@@ -101,9 +101,7 @@ func TestWebSocketSession(t *testing.T) {
 // cookie was sealed in still order after it, and after each other.
 func TestWebSocketFrozenClock(t *testing.T) {
 	e := newCommitEnv(t, "session")
-	e.clock.mu.Lock()
-	e.clock.frozen = true
-	e.clock.mu.Unlock()
+	e.clock.Step(0)
 	a := e.client()
 	a.get()
 	a.inc()
