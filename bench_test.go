@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/securecookie"
 
@@ -35,18 +33,6 @@ func loadPayload(tb testing.TB, name string) ([]byte, map[string]any) {
 	return raw, v
 }
 
-// fastJSON is a [cookiesession.Serializer] over github.com/go-json-experiment/json
-// (the implementation proposed as encoding/json/v2), configured to produce
-// what encoding/json produces for the values a session holds: sorted map
-// keys, HTML-safe escaping. Its Unmarshal rejects trailing data, as the
-// Serializer contract asks.
-type fastJSON struct{}
-
-var fastJSONOpts = jsonv2.JoinOptions(jsonv2.Deterministic(true), jsontext.EscapeForHTML(true))
-
-func (fastJSON) Marshal(v any) ([]byte, error)      { return jsonv2.Marshal(v, fastJSONOpts) }
-func (fastJSON) Unmarshal(data []byte, v any) error { return jsonv2.Unmarshal(data, v, fastJSONOpts) }
-
 // benchImpl is one implementation under benchmark: encode a value into a
 // cookie value, decode it back.
 type benchImpl struct {
@@ -69,10 +55,6 @@ func benchImpls(tb testing.TB) []benchImpl {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	oursFast, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{Serializer: fastJSON{}}, benchKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	sc := newSecureCookie()
 	return []benchImpl{
 		{
@@ -86,18 +68,13 @@ func benchImpls(tb testing.TB) []benchImpl {
 			decode: func(s string, dst any) error { return sc.Decode(benchName, s, dst) },
 		},
 		{
-			// The floor: encoding/json alone, no sealing, no base64.
+			// The floor: the codec's JSON alone, no sealing, no base64.
 			name: "json",
 			encode: func(v any) (string, error) {
-				b, err := json.Marshal(v)
+				b, err := cookiesession.JSONSerializer{}.Marshal(v)
 				return string(b), err
 			},
-			decode: func(s string, dst any) error { return json.Unmarshal([]byte(s), dst) },
-		},
-		{
-			name:   "cookiesession-fastjson",
-			encode: func(v any) (string, error) { return oursFast.Encode(benchName, v) },
-			decode: func(s string, dst any) error { return oursFast.Decode(benchName, s, dst) },
+			decode: func(s string, dst any) error { return cookiesession.JSONSerializer{}.Unmarshal([]byte(s), dst) },
 		},
 	}
 }
@@ -112,10 +89,10 @@ func newSecureCookie() *securecookie.SecureCookie {
 }
 
 // BenchmarkCodec measures sealing (encode), opening (decode) and both
-// (roundtrip) the session payloads, for cookiesession with encoding/json,
-// gorilla/securecookie with encoding/json, encoding/json alone (the
-// floor), and cookiesession with go-json-experiment/json as its
-// Serializer. cookie-bytes is the length of the cookie value; cpu-ns/op
+// (roundtrip) the session payloads, for cookiesession (its default
+// JSONSerializer: encoding/json, or encoding/json/v2 with Go 1.27 and
+// later), gorilla/securecookie with encoding/json, and the JSONSerializer
+// alone (the floor), all built with the same toolchain. cookie-bytes is the length of the cookie value; cpu-ns/op
 // is the process CPU time per operation (see cpuClock.report).
 func BenchmarkCodec(b *testing.B) {
 	for _, p := range benchPayloads {
@@ -220,58 +197,6 @@ func (c cpuClock) report(b *testing.B) {
 	end, ok := processCPU()
 	if c.ok && ok && b.N > 0 {
 		b.ReportMetric(float64(end-c.start)/float64(b.N), "cpu-ns/op")
-	}
-}
-
-// TestFastJSONMatchesEncodingJSON checks that the fast JSON serializer used
-// in the benchmarks reads and writes the payloads exactly as encoding/json
-// does, so that the comparison is between equals.
-func TestFastJSONMatchesEncodingJSON(t *testing.T) {
-	for _, p := range benchPayloads {
-		t.Run(p, func(t *testing.T) {
-			raw, want := loadPayload(t, p)
-
-			var got map[string]any
-			if err := (fastJSON{}).Unmarshal(raw, &got); err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(want, got); d != "" {
-				t.Errorf("fast JSON reads the payload differently (-encoding/json +fast):\n%s", d)
-			}
-
-			std, err := json.Marshal(want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fast, err := (fastJSON{}).Marshal(want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(std, fast) {
-				t.Errorf("fast JSON writes different bytes:\nencoding/json: %s\nfast:          %s", std, fast)
-			}
-
-			c, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{Serializer: fastJSON{}}, benchKey)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := c.Encode(benchName, want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = nil
-			if err := c.Decode(benchName, s, &got); err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(want, got); d != "" {
-				t.Errorf("round trip through the codec with fast JSON differs:\n%s", d)
-			}
-		})
-	}
-	// Trailing data is rejected, as the Serializer contract requires.
-	var v any
-	if err := (fastJSON{}).Unmarshal([]byte(`{"a":1} {}`), &v); err == nil {
-		t.Error("fast JSON accepted trailing data")
 	}
 }
 

@@ -1,0 +1,48 @@
+//go:build go1.27 && goexperiment.jsonv2
+
+package cookiesession
+
+import (
+	jsonv1 "encoding/json"
+	json "encoding/json/v2"
+)
+
+// jsonImpl names the package behind [JSONSerializer] in this build.
+const jsonImpl = "encoding/json/v2"
+
+// jsonOptions make encoding/json/v2 write and read exactly what
+// encoding/json (v1) does, so that servers built with either toolchain
+// share cookies during an upgrade: a value one seals opens on the other
+// as the same T, and marshals again to the same bytes (no spurious write).
+// That takes every v1 option, because each changes the bytes written or
+// the values accepted for some T:
+//
+//   - Deterministic: sorted map keys, the change detection depends on it;
+//   - FormatNilSliceAsNull, FormatNilMapAsNull: nil is null, not [] or {};
+//   - AllowInvalidUTF8: invalid UTF-8 becomes U+FFFD, not an error;
+//   - EscapeForHTML, EscapeForJS: <, >, &, U+2028 and U+2029 escaped;
+//   - MatchCaseInsensitiveNames, MatchCaseSensitiveDelimiter: field names
+//     match without regard to case, as v1 reads them;
+//   - OmitEmptyWithLegacySemantics: omitempty omits false, 0 and nil;
+//   - FormatDurationAsNano: a time.Duration is its nanoseconds (v2 fails);
+//   - FormatByteArrayAsArray, FormatBytesWithLegacySemantics: [N]byte is
+//     an array of numbers, []byte base64;
+//   - StringifyWithLegacySemantics: the ",string" tag as v1 reads it;
+//   - CallMethodsWithLegacySemantics: MarshalJSON on pointer receivers and
+//     map keys as v1 calls them;
+//   - ReportErrorsWithLegacySemantics: a struct v1 marshals is not refused;
+//   - MergeWithLegacySemantics, UnmarshalArrayFromAnyLength,
+//     ParseBytesWithLooseRFC4648, ParseTimeWithLooseRFC3339,
+//     AllowDuplicateNames, PreserveRawStrings: v1's reading rules.
+//
+// Numbers in map[string]any are float64 in both, and time.Time is RFC
+// 3339 in both. TestJSONMatchesV1 holds both builds to the same golden
+// bytes.
+var jsonOptions = jsonv1.DefaultOptionsV1()
+
+// jsonMarshal is json.Marshal with jsonOptions.
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v, jsonOptions) }
+
+// jsonUnmarshal is json.Unmarshal with jsonOptions; it rejects trailing
+// data.
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v, jsonOptions) }
