@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -16,6 +20,7 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testpayload"
 )
 
 // The codec plugs into code written for gorilla/securecookie.
@@ -719,4 +724,220 @@ func TestConcurrentUse(t *testing.T) {
 			}
 		}
 	}
+}
+
+// jsonCompat is a session type that touches every rule where
+// encoding/json/v2's defaults differ from encoding/json (v1).
+type jsonCompat struct {
+	Name     string          `json:"name"`
+	Count    int             `json:"count,omitempty"`
+	Flag     bool            `json:"flag,omitempty"`
+	Ptr      *int            `json:"ptr,omitempty"`
+	Iface    any             `json:"iface,omitempty"`
+	Inner    struct{ A int } `json:"inner,omitempty"` // v1 never omits a struct
+	NilSlice []string        `json:"nil_slice"`
+	Empty    []string        `json:"empty_slice"`
+	NilMap   map[string]int  `json:"nil_map"`
+	EmptyMap map[string]int  `json:"empty_map"`
+	IntKeys  map[int]string  `json:"int_keys"`
+	Bytes    []byte          `json:"bytes"`
+	Array    [4]byte         `json:"array"`
+	When     time.Time       `json:"when"`
+	Zero     time.Time       `json:"zero"`
+	Wait     time.Duration   `json:"wait"`
+	Quoted   int64           `json:"quoted,string"`
+	Raw      json.RawMessage `json:"raw"`
+	Text     string          `json:"text"`
+	Float    float64         `json:"float"`
+	Small    float32         `json:"small"`
+	Methods  map[string]ptrMarshaler
+	Untagged string
+}
+
+// ptrMarshaler has MarshalJSON on its pointer: v1 does not call it for a
+// map value, which is not addressable.
+type ptrMarshaler struct{ V int }
+
+func (p *ptrMarshaler) MarshalJSON() ([]byte, error) { return []byte(`"called"`), nil }
+
+var updateJSONGolden = flag.Bool("update-json-golden", false, "rewrite testdata/json/v1.golden (only with a toolchain whose default serializer is encoding/json v1)")
+
+// jsonCase is a value of TestJSONMatchesV1, named as in the golden file.
+type jsonCase struct {
+	name  string
+	value any        // what is marshalled
+	fresh func() any // a new value to decode into
+	want  any        // what decoding the golden bytes must give (nil: value)
+	again string     // the golden case re-marshalling that gives ("": this one)
+	// sameValue accepts other bytes than v1's if they decode to the same
+	// value: Go 1.27 writes the U+FFFD that replaces invalid UTF-8 as
+	// the character, Go 1.26 as the escape \ufffd. Either way the value
+	// read back holds valid UTF-8 and marshals to the character, so such
+	// a session is rewritten once after the value is set, with either
+	// toolchain, and is stable after that.
+	sameValue bool
+}
+
+// jsonCases are the values of TestJSONMatchesV1.
+func jsonCases(t *testing.T) []jsonCase {
+	seven := 7
+	full := &jsonCompat{
+		Name:     "Amélie <b>&</b>\u2028\u2029 \x00 \"quoted\"",
+		Count:    0,
+		Ptr:      &seven,
+		Iface:    map[string]any{"n": 1.5},
+		NilSlice: nil,
+		Empty:    []string{},
+		NilMap:   nil,
+		EmptyMap: map[string]int{},
+		IntKeys:  map[int]string{10: "ten", 9: "nine", -1: "minus one"},
+		Bytes:    []byte{0, 1, 2, 250},
+		Array:    [4]byte{1, 2, 3, 4},
+		When:     time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC),
+		Wait:     90 * time.Second,
+		Quoted:   1 << 60,
+		Raw:      json.RawMessage(`{"b":[1,2],"a":"\u00e9"}`),
+		Text:     "tag=sustainable&in_stock=1 <script>",
+		Float:    1e21,
+		Small:    0.1,
+		Methods:  map[string]ptrMarshaler{"k": {V: 3}},
+		Untagged: "u",
+	}
+	invalidUTF8 := &jsonCompat{Name: "bad \xff\xfe utf-8", Text: "\xc3", Raw: json.RawMessage("null")}
+	invalidWant := &jsonCompat{Name: "bad \ufffd\ufffd utf-8", Text: "\ufffd", Raw: json.RawMessage("null")}
+	numbers := map[string]any{
+		"big": 1e21, "tiny": 1e-7, "int": float64(1 << 53), "frac": 0.1,
+		"neg": -2.5e-10, "max": math.MaxFloat64, "small": 5e-324, "zero": 0.0,
+		"nested": []any{1.0, "x", nil, true, map[string]any{}},
+	}
+	newCompat := func() any { return new(jsonCompat) }
+	newMap := func() any { return new(map[string]any) }
+	// v1 writes invalid UTF-8 as the escape \ufffd and the character
+	// U+FFFD as itself: such a value is rewritten once, then stable.
+	cases := []jsonCase{
+		{"zero", &jsonCompat{Raw: json.RawMessage("null")}, newCompat, nil, "", false},
+		{"full", full, newCompat, nil, "", false},
+		{"invalid_utf8", invalidUTF8, newCompat, invalidWant, "invalid_utf8_decoded", true},
+		{"invalid_utf8_decoded", invalidWant, newCompat, nil, "", false},
+		{"numbers", &numbers, newMap, nil, "", false},
+		{"html", &map[string]any{"<&>": "<&>\u2028\u2029"}, newMap, nil, "", false},
+	}
+	for _, p := range testpayload.Names {
+		raw := testpayload.Read(t, p)
+		m := new(map[string]any)
+		s := new(testpayload.Session)
+		if err := json.Unmarshal(raw, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, s); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases,
+			jsonCase{"payload_" + p + "_map", m, newMap, nil, "", false},
+			jsonCase{"payload_" + p + "_struct", s, func() any { return new(testpayload.Session) }, nil, "", false})
+	}
+	// The payloads of the test vectors that open, as any.
+	for _, v := range loadVectors(t) {
+		if v.expect != "success" {
+			continue
+		}
+		x := new(any)
+		if err := json.Unmarshal(v.payload, x); err != nil {
+			t.Fatalf("%s: %v", v.file, err)
+		}
+		cases = append(cases, jsonCase{"vector_" + v.file, x, func() any { return new(any) }, nil, "", false})
+	}
+	return cases
+}
+
+// TestJSONMatchesV1 holds the default serializer, whichever package the
+// toolchain gives it (encoding/json, or encoding/json/v2 with Go 1.27 and
+// later), to the bytes encoding/json v1 wrote for the same values
+// (testdata/json/v1.golden, written with Go 1.26): the same bytes out, the
+// same value back in, and the same bytes again after the round trip. So a
+// cookie sealed by a server built with either toolchain opens on the
+// other as the same T, and re-marshalling it causes no write. The test
+// vectors' payloads and a case-insensitive read are checked the same way.
+// .ci/run runs the suite with both toolchains.
+func TestJSONMatchesV1(t *testing.T) {
+	ser := cookiesession.JSONSerializer{}
+	golden := filepath.Join("testdata", "json", "v1.golden")
+	cases := jsonCases(t)
+	if *updateJSONGolden {
+		var out bytes.Buffer
+		for _, c := range cases {
+			b, err := json.Marshal(c.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&out, "%s %s\n", c.name, b)
+		}
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{}
+	for _, line := range bytes.Split(bytes.TrimSuffix(raw, []byte("\n")), []byte("\n")) {
+		name, b, _ := bytes.Cut(line, []byte(" "))
+		want[string(name)] = b
+	}
+	if len(want) != len(cases) {
+		t.Fatalf("%s has %d cases, the test %d", golden, len(want), len(cases))
+	}
+	sameTime := cmp.Comparer(func(a, b time.Time) bool {
+		return a.Equal(b) && a.Format(time.RFC3339Nano) == b.Format(time.RFC3339Nano)
+	})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v1 := want[c.name]
+			got, err := ser.Marshal(c.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, v1) {
+				ours, theirs := c.fresh(), c.fresh()
+				if !c.sameValue || ser.Unmarshal(got, ours) != nil || ser.Unmarshal(v1, theirs) != nil || !cmp.Equal(ours, theirs) {
+					t.Fatalf("marshal differs from encoding/json v1:\nv1:  %s\ngot: %s", v1, got)
+				}
+			}
+			back := c.fresh()
+			if err := ser.Unmarshal(v1, back); err != nil {
+				t.Fatal(err)
+			}
+			w := c.want
+			if w == nil {
+				w = c.value
+			}
+			if d := cmp.Diff(w, back, sameTime); d != "" {
+				t.Errorf("v1's bytes decode to another value (-want +got):\n%s", d)
+			}
+			again, err := ser.Marshal(back)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.again != "" {
+				v1 = want[c.again]
+			}
+			if !bytes.Equal(again, v1) {
+				t.Errorf("re-marshalling what v1 wrote gives other bytes (a spurious write):\nv1:    %s\nagain: %s", v1, again)
+			}
+		})
+	}
+
+	t.Run("case_insensitive_names", func(t *testing.T) {
+		var got jsonCompat
+		in := `{"NAME":"n","Count":3,"untagged":"u","NIL_SLICE":["a"],"emptyslice":["b"],"Wait":5,"WHEN":"2026-01-02T03:04:05+01:00"}`
+		if err := ser.Unmarshal([]byte(in), &got); err != nil {
+			t.Fatal(err)
+		}
+		want := jsonCompat{Name: "n", Count: 3, Untagged: "u", NilSlice: []string{"a"}, Wait: 5,
+			When: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("", 3600))}
+		if d := cmp.Diff(want, got, sameTime); d != "" {
+			t.Errorf("names are matched unlike v1 (-v1 +got):\n%s", d)
+		}
+	})
 }

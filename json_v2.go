@@ -37,7 +37,12 @@ const jsonImpl = "encoding/json/v2"
 //
 // Numbers in map[string]any are float64 in both, and time.Time is RFC
 // 3339 in both. TestJSONMatchesV1 holds both builds to the same golden
-// bytes.
+// bytes. The one difference left is not an option: the U+FFFD that
+// replaces invalid UTF-8 is written as the character here and as the
+// escape \ufffd by Go 1.26's encoding/json (Go 1.27's encoding/json is
+// this same code). Both read back as the same value, which marshals to
+// the character with either toolchain, so such a session is rewritten
+// once after the value is set, as it is with v1 alone.
 var jsonOptions = jsonv1.DefaultOptionsV1()
 
 // jsonMarshal is json.Marshal with jsonOptions.
