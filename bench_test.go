@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -293,5 +296,52 @@ func TestSizes(t *testing.T) {
 	}
 	if oursCap <= scCap {
 		t.Errorf("cookiesession carries %d bytes, securecookie %d", oursCap, scCap)
+	}
+}
+
+// BenchmarkHandlerRead measures a request that reads a 1 KB typed session
+// through the middleware and writes a response body: through Get, whose
+// session is serialized again at the end to detect a change (twice: when
+// the header goes out, and after the handler, to report a change made too
+// late), and through View, which skips that.
+func BenchmarkHandlerRead(b *testing.B) {
+	_, v := loadTypedPayload(b, "1kb")
+	m, err := cookiesession.New[testpayload.Session](cookiesession.Options{
+		Keys: [][]byte{benchKey}, InsecureAllowHTTP: true,
+		OnError: func(_ *http.Request, err error) { b.Fatal(err) },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	save := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { *m.Get(r).Data = *v }))
+	rec := httptest.NewRecorder()
+	save.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	req := httptest.NewRequest("GET", "/", nil)
+	for _, c := range rec.Result().Cookies() {
+		req.AddCookie(c)
+	}
+	for _, impl := range []struct {
+		name string
+		csrf func(r *http.Request) string
+	}{
+		{"get", func(r *http.Request) string { return m.Get(r).Data.CSRF }},
+		{"view", func(r *http.Request) string { return m.View(r).CSRF }},
+	} {
+		b.Run(impl.name, func(b *testing.B) {
+			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, impl.csrf(r))
+			}))
+			b.ReportAllocs()
+			var rec *httptest.ResponseRecorder
+			cpu := startCPU()
+			for b.Loop() {
+				rec = httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+			}
+			cpu.report(b)
+			if rec.Body.String() != v.CSRF || len(rec.Result().Cookies()) != 0 {
+				b.Fatalf("body %q, cookies %v", rec.Body.String(), rec.Result().Cookies())
+			}
+		})
 	}
 }

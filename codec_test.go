@@ -8,11 +8,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -940,4 +946,126 @@ func TestJSONMatchesV1(t *testing.T) {
 			t.Errorf("names are matched unlike v1 (-v1 +got):\n%s", d)
 		}
 	})
+}
+
+// countingJSON is the default serializer, counting Marshal calls.
+type countingJSON struct {
+	mu       sync.Mutex
+	marshals int
+}
+
+func (c *countingJSON) Marshal(v any) ([]byte, error) {
+	c.mu.Lock()
+	c.marshals++
+	c.mu.Unlock()
+	return cookiesession.JSONSerializer{}.Marshal(v)
+}
+
+func (c *countingJSON) Unmarshal(data []byte, v any) error {
+	return cookiesession.JSONSerializer{}.Unmarshal(data, v)
+}
+
+func (c *countingJSON) take() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.marshals
+	c.marshals = 0
+	return n
+}
+
+// TestViewDoesNotMarshal: a handler that reads the session through View
+// costs no serialization at the end of the request (Get's session is
+// serialized again to compare), sets no cookie, still gets its renewal,
+// and a change made through Get in the same request is still saved.
+func TestViewDoesNotMarshal(t *testing.T) {
+	type data struct {
+		N     int      `json:"n"`
+		Items []string `json:"items"`
+	}
+	ser := &countingJSON{}
+	var errs []error
+	clk := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	m, err := cookiesession.New[data](cookiesession.Options{
+		Keys: [][]byte{bytes.Repeat([]byte{7}, 32)}, InsecureAllowHTTP: true,
+		Serializer: ser, IdleTimeout: time.Hour, Now: func() time.Time { return clk },
+		OnError: func(_ *http.Request, err error) { errs = append(errs, err) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/set":
+			m.Get(r).Data.N = 7
+		case "/view":
+			fmt.Fprint(w, m.View(r).N)
+		case "/get":
+			fmt.Fprint(w, m.Get(r).Data.N)
+		case "/view-then-set":
+			v := m.View(r)
+			m.Get(r).Data.N = v.N + 1
+		}
+	})))
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	get := func(path string) (string, int) {
+		t.Helper()
+		resp, err := c.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body), len(resp.Header["Set-Cookie"])
+	}
+
+	ser.take() // New serialized the zero T
+	if body, set := get("/view"); body != "0" || set != 0 || ser.take() != 0 {
+		t.Fatalf("view of a new session: body %q, %d Set-Cookie, want 0 and none", body, set)
+	}
+	get("/set")
+	ser.take()
+	if body, set := get("/view"); body != "7" || set != 0 {
+		t.Fatalf("view: body %q, %d Set-Cookie", body, set)
+	}
+	if n := ser.take(); n != 0 {
+		t.Errorf("a request that only viewed the session marshalled it %d times, want 0", n)
+	}
+	if body, set := get("/get"); body != "7" || set != 0 {
+		t.Fatalf("get: body %q, %d Set-Cookie", body, set)
+	}
+	// Get: once when the body's first byte sends the header, once after
+	// the handler returned, to report a change made too late.
+	if n := ser.take(); n != 2 {
+		t.Errorf("a request that read through Get marshalled %d times, want 2", n)
+	}
+	// Past half the idle timeout the session is renewed, viewed or not,
+	// without serializing it: the bytes as read are sealed again.
+	clk = clk.Add(45 * time.Minute)
+	if body, set := get("/view"); body != "7" || set != 1 {
+		t.Fatalf("renewal on view: body %q, %d Set-Cookie, want 1", body, set)
+	}
+	if n := ser.take(); n != 0 {
+		t.Errorf("renewal on view marshalled %d times, want 0", n)
+	}
+	if body, set := get("/view-then-set"); body != "" || set != 1 {
+		t.Fatalf("view then set: %d Set-Cookie, want 1", set)
+	}
+	if body, _ := get("/view"); body != "8" {
+		t.Errorf("after view then set, view = %q, want 8", body)
+	}
+	if len(errs) != 0 {
+		t.Errorf("OnError: %v", errs)
+	}
+
+	// Outside the middleware View reads the cookies too.
+	req := httptest.NewRequest("GET", "/", nil)
+	u, _ := url.Parse(srv.URL)
+	for _, ck := range jar.Cookies(u) {
+		req.AddCookie(ck)
+	}
+	if v := m.View(req); v.N != 8 {
+		t.Errorf("View outside the middleware: N = %d, want 8", v.N)
+	}
 }
