@@ -4,9 +4,6 @@ package cookiesession
 
 import "encoding/json"
 
-// jsonImpl names the package behind [JSONSerializer] in this build.
-const jsonImpl = "encoding/json"
-
 // jsonMarshal is json.Marshal: sorted map keys, HTML-safe escaping, nil
 // slices and maps as null, invalid UTF-8 replaced by U+FFFD.
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -7,9 +7,6 @@ import (
 	json "encoding/json/v2"
 )
 
-// jsonImpl names the package behind [JSONSerializer] in this build.
-const jsonImpl = "encoding/json/v2"
-
 // jsonOptions make encoding/json/v2 write and read exactly what
 // encoding/json (v1) does, so that servers built with either toolchain
 // share cookies during an upgrade: a value one seals opens on the other
