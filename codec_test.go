@@ -934,6 +934,40 @@ func TestJSONMatchesV1(t *testing.T) {
 		})
 	}
 
+	// v1 reads duplicate names, the last one winning (objects merge into
+	// a struct, replace a map value); a value v1 wrote can hold some.
+	t.Run("duplicate_names", func(t *testing.T) {
+		in := []byte(`{"a":1,"a":2,"m":{"x":1},"m":{"y":2},"s":{"name":"p","count":1},"s":{"count":2}}`)
+		var m map[string]any
+		if err := ser.Unmarshal(in, &m); err != nil {
+			t.Fatal(err)
+		}
+		wantM := map[string]any{"a": 2.0, "m": map[string]any{"y": 2.0}, "s": map[string]any{"count": 2.0}}
+		if d := cmp.Diff(wantM, m); d != "" {
+			t.Errorf("into a map (-v1 +got):\n%s", d)
+		}
+		var x any
+		if err := ser.Unmarshal(in, &x); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(any(wantM), x); d != "" {
+			t.Errorf("into an interface (-v1 +got):\n%s", d)
+		}
+		var st struct {
+			A int
+			S jsonCompat
+		}
+		if err := ser.Unmarshal(in, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.A != 2 || st.S.Name != "p" || st.S.Count != 2 {
+			t.Errorf("into a struct: %+v, want A 2, S.Name p, S.Count 2", st)
+		}
+		if err := ser.Unmarshal([]byte(`{"a":1,"a":2} x`), &m); err == nil {
+			t.Error("trailing data after duplicate names accepted")
+		}
+	})
+
 	t.Run("case_insensitive_names", func(t *testing.T) {
 		var got jsonCompat
 		in := `{"NAME":"n","Count":3,"untagged":"u","NIL_SLICE":["a"],"emptyslice":["b"],"Wait":5,"WHEN":"2026-01-02T03:04:05+01:00"}`
