@@ -383,70 +383,26 @@ func grow(sp *[]byte, n int) []byte {
 	return *sp
 }
 
-// flatePool holds deflate writers, each wiped (see wipeDeflater) before
-// it goes back: a new writer allocates about 800 KB.
-var flatePool = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
-	return w
-}}
-
 // compressed deflates data into a new slice, or returns nil when that
-// does not make it shorter.
+// does not make it shorter. The writer is not pooled, though a new one
+// allocates about 800 KB: a deflate writer keeps the plaintext it
+// compressed (its history window and literal tokens), compress/flate has
+// no call to clear them, and no input is sure to overwrite them with every
+// toolchain (Go 1.27 replaced the compressor).
 func compressed(data []byte) []byte {
 	var buf bytes.Buffer
 	buf.Grow(len(data))
-	w := flatePool.Get().(*flate.Writer)
-	w.Reset(&buf)
-	_, err := w.Write(data)
+	w, err := flate.NewWriter(&buf, flate.DefaultCompression)
+	if err == nil {
+		_, err = w.Write(data)
+	}
 	if err == nil {
 		err = w.Close()
 	}
-	wipeDeflater(w, len(data))
-	flatePool.Put(w)
 	if err != nil || buf.Len() >= len(data) {
 		return nil
 	}
 	return buf.Bytes()
-}
-
-// wipeText is a de Bruijn sequence of order 2 over the 256 byte values:
-// 65,536 bytes in which no two consecutive bytes occur twice (cyclically).
-// Deflate finds no match of 3 bytes or more in it (a repeat of the whole
-// sequence lies 64 KiB back, beyond the 32 KiB a match may reach), so
-// every byte of it becomes a literal.
-var wipeText = func() []byte {
-	seq := make([]byte, 0, 1<<16)
-	for i := range 256 {
-		seq = append(seq, byte(i))
-		for j := i + 1; j < 256; j++ {
-			seq = append(seq, byte(i), byte(j))
-		}
-	}
-	return seq
-}()
-
-// deflateSlideAt is where a deflate writer first slides its 64 KiB window
-// (2*32 KiB less the 262-byte lookahead).
-const deflateSlideAt = 2*(32<<10) - 262
-
-// wipeDeflater overwrites what a deflate writer kept of the n bytes it
-// last compressed: compress/flate has no call for that, so it compresses
-// n bytes of wipeText. Reset clears the hash chains; the same number of
-// bytes, all literals, overwrites the window at the same places (no slide
-// below deflateSlideAt; past it, a full window's worth overwrites all of
-// it) and at least as many literal tokens, from the first; the output is
-// discarded.
-func wipeDeflater(w *flate.Writer, n int) {
-	if n >= deflateSlideAt {
-		n = max(n, 2*(32<<10))
-	}
-	w.Reset(io.Discard)
-	for n > 0 {
-		k := min(n, len(wipeText))
-		w.Write(wipeText[:k])
-		n -= k
-	}
-	w.Close()
 }
 
 // prepare compresses data when the codec asks for it and that helps, and
