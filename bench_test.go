@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
-	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/securecookie"
 
@@ -35,18 +36,6 @@ func loadPayload(tb testing.TB, name string) ([]byte, map[string]any) {
 	return raw, v
 }
 
-// fastJSON is a [cookiesession.Serializer] over github.com/go-json-experiment/json
-// (the implementation proposed as encoding/json/v2), configured to produce
-// what encoding/json produces for the values a session holds: sorted map
-// keys, HTML-safe escaping. Its Unmarshal rejects trailing data, as the
-// Serializer contract asks.
-type fastJSON struct{}
-
-var fastJSONOpts = jsonv2.JoinOptions(jsonv2.Deterministic(true), jsontext.EscapeForHTML(true))
-
-func (fastJSON) Marshal(v any) ([]byte, error)      { return jsonv2.Marshal(v, fastJSONOpts) }
-func (fastJSON) Unmarshal(data []byte, v any) error { return jsonv2.Unmarshal(data, v, fastJSONOpts) }
-
 // benchImpl is one implementation under benchmark: encode a value into a
 // cookie value, decode it back.
 type benchImpl struct {
@@ -69,10 +58,6 @@ func benchImpls(tb testing.TB) []benchImpl {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	oursFast, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{Serializer: fastJSON{}}, benchKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	sc := newSecureCookie()
 	return []benchImpl{
 		{
@@ -86,18 +71,13 @@ func benchImpls(tb testing.TB) []benchImpl {
 			decode: func(s string, dst any) error { return sc.Decode(benchName, s, dst) },
 		},
 		{
-			// The floor: encoding/json alone, no sealing, no base64.
+			// The floor: the codec's JSON alone, no sealing, no base64.
 			name: "json",
 			encode: func(v any) (string, error) {
-				b, err := json.Marshal(v)
+				b, err := cookiesession.JSONSerializer{}.Marshal(v)
 				return string(b), err
 			},
-			decode: func(s string, dst any) error { return json.Unmarshal([]byte(s), dst) },
-		},
-		{
-			name:   "cookiesession-fastjson",
-			encode: func(v any) (string, error) { return oursFast.Encode(benchName, v) },
-			decode: func(s string, dst any) error { return oursFast.Decode(benchName, s, dst) },
+			decode: func(s string, dst any) error { return cookiesession.JSONSerializer{}.Unmarshal([]byte(s), dst) },
 		},
 	}
 }
@@ -112,10 +92,10 @@ func newSecureCookie() *securecookie.SecureCookie {
 }
 
 // BenchmarkCodec measures sealing (encode), opening (decode) and both
-// (roundtrip) the session payloads, for cookiesession with encoding/json,
-// gorilla/securecookie with encoding/json, encoding/json alone (the
-// floor), and cookiesession with go-json-experiment/json as its
-// Serializer. cookie-bytes is the length of the cookie value; cpu-ns/op
+// (roundtrip) the session payloads, for cookiesession (its default
+// JSONSerializer: encoding/json, or encoding/json/v2 with Go 1.27 and
+// later), gorilla/securecookie with encoding/json, and the JSONSerializer
+// alone (the floor), all built with the same toolchain. cookie-bytes is the length of the cookie value; cpu-ns/op
 // is the process CPU time per operation (see cpuClock.report).
 func BenchmarkCodec(b *testing.B) {
 	for _, p := range benchPayloads {
@@ -223,58 +203,6 @@ func (c cpuClock) report(b *testing.B) {
 	}
 }
 
-// TestFastJSONMatchesEncodingJSON checks that the fast JSON serializer used
-// in the benchmarks reads and writes the payloads exactly as encoding/json
-// does, so that the comparison is between equals.
-func TestFastJSONMatchesEncodingJSON(t *testing.T) {
-	for _, p := range benchPayloads {
-		t.Run(p, func(t *testing.T) {
-			raw, want := loadPayload(t, p)
-
-			var got map[string]any
-			if err := (fastJSON{}).Unmarshal(raw, &got); err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(want, got); d != "" {
-				t.Errorf("fast JSON reads the payload differently (-encoding/json +fast):\n%s", d)
-			}
-
-			std, err := json.Marshal(want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fast, err := (fastJSON{}).Marshal(want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(std, fast) {
-				t.Errorf("fast JSON writes different bytes:\nencoding/json: %s\nfast:          %s", std, fast)
-			}
-
-			c, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{Serializer: fastJSON{}}, benchKey)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := c.Encode(benchName, want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = nil
-			if err := c.Decode(benchName, s, &got); err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(want, got); d != "" {
-				t.Errorf("round trip through the codec with fast JSON differs:\n%s", d)
-			}
-		})
-	}
-	// Trailing data is rejected, as the Serializer contract requires.
-	var v any
-	if err := (fastJSON{}).Unmarshal([]byte(`{"a":1} {}`), &v); err == nil {
-		t.Error("fast JSON accepted trailing data")
-	}
-}
-
 // TestSizes asserts the size targets of the format next to
 // gorilla/securecookie. Sizes are deterministic (fixed-length nonces and
 // timestamps), so unlike speed they can be tested.
@@ -368,5 +296,52 @@ func TestSizes(t *testing.T) {
 	}
 	if oursCap <= scCap {
 		t.Errorf("cookiesession carries %d bytes, securecookie %d", oursCap, scCap)
+	}
+}
+
+// BenchmarkHandlerRead measures a request that reads a 1 KB typed session
+// through the middleware and writes a response body: through Get, whose
+// session is serialized again at the end to detect a change (twice: when
+// the header goes out, and after the handler, to report a change made too
+// late), and through View, which skips that.
+func BenchmarkHandlerRead(b *testing.B) {
+	_, v := loadTypedPayload(b, "1kb")
+	m, err := cookiesession.New[testpayload.Session](cookiesession.Options{
+		Keys: [][]byte{benchKey}, InsecureAllowHTTP: true,
+		OnError: func(_ *http.Request, err error) { b.Fatal(err) },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	save := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { *m.Get(r).Data = *v }))
+	rec := httptest.NewRecorder()
+	save.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	req := httptest.NewRequest("GET", "/", nil)
+	for _, c := range rec.Result().Cookies() {
+		req.AddCookie(c)
+	}
+	for _, impl := range []struct {
+		name string
+		csrf func(r *http.Request) string
+	}{
+		{"get", func(r *http.Request) string { return m.Get(r).Data.CSRF }},
+		{"view", func(r *http.Request) string { return m.View(r).CSRF }},
+	} {
+		b.Run(impl.name, func(b *testing.B) {
+			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, impl.csrf(r))
+			}))
+			b.ReportAllocs()
+			var rec *httptest.ResponseRecorder
+			cpu := startCPU()
+			for b.Loop() {
+				rec = httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+			}
+			cpu.report(b)
+			if rec.Body.String() != v.CSRF || len(rec.Result().Cookies()) != 0 {
+				b.Fatalf("body %q, cookies %v", rec.Body.String(), rec.Result().Cookies())
+			}
+		})
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -132,19 +131,19 @@ type Serializer interface {
 	Unmarshal(data []byte, v any) error
 }
 
-// JSONSerializer is the default [Serializer]: encoding/json. It is the floor of the
-// codec's cost (85–95 % of an encode and decode). A faster JSON package fits
-// behind [Serializer]; measured on our payloads, the encoding/json/v2
-// prototype (github.com/go-json-experiment/json, with Deterministic(true))
-// is 1.2–1.45× faster on maps, and Go's GOEXPERIMENT=jsonv2 brings much of
-// that to encoding/json itself, so the default stays in the standard library.
+// JSONSerializer is the default [Serializer]: encoding/json, or, when the
+// module is built with a toolchain that has it (Go 1.27 and later),
+// encoding/json/v2 configured to write and read exactly what
+// encoding/json does. Both give the same bytes for the same value, so
+// servers built with either share cookies. Its output is deterministic.
 type JSONSerializer struct{}
 
-// Marshal is json.Marshal.
-func (JSONSerializer) Marshal(v any) ([]byte, error) { return json.Marshal(v) }
+// Marshal returns the JSON encoding of v, as json.Marshal does.
+func (JSONSerializer) Marshal(v any) ([]byte, error) { return jsonMarshal(v) }
 
-// Unmarshal is json.Unmarshal.
-func (JSONSerializer) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+// Unmarshal decodes data into v, as json.Unmarshal does; trailing data is
+// an error.
+func (JSONSerializer) Unmarshal(data []byte, v any) error { return jsonUnmarshal(data, v) }
 
 // CodecOptions configures a [Codec]. The zero value is usable and is what
 // [NewCodec] uses.
@@ -370,46 +369,12 @@ type Meta struct {
 // a cookie value. It fails with an error matching [ErrTooLarge] when the
 // serialized value exceeds MaxDecodedSize.
 func (c *Codec) Encode(name string, value any) (string, error) {
-	var data []byte
-	if _, ok := c.ser.(JSONSerializer); ok {
-		// The built-in JSON serializer writes into a reused buffer
-		// instead of a new slice per value.
-		e := jsonEncoderPool.Get().(*jsonEncoder)
-		defer e.put()
-		e.buf.Reset()
-		if err := e.enc.Encode(value); err != nil {
-			return "", fmt.Errorf("cookiesession: encoding value: %w", err)
-		}
-		data = e.buf.Bytes()
-		data = data[:len(data)-1] // Encode ends the value with a newline
-	} else {
-		var err error
-		if data, err = c.ser.Marshal(value); err != nil {
-			return "", fmt.Errorf("cookiesession: encoding value: %w", err)
-		}
+	data, err := c.ser.Marshal(value)
+	if err != nil {
+		return "", fmt.Errorf("cookiesession: encoding value: %w", err)
 	}
 	now := c.now()
 	return c.seal(name, data, now, now.Add(c.maxAge), 1)
-}
-
-// jsonEncoder is a reusable encoding/json encoder and its output buffer.
-// Its output is what json.Marshal returns, plus a newline.
-type jsonEncoder struct {
-	buf bytes.Buffer
-	enc *json.Encoder
-}
-
-var jsonEncoderPool = sync.Pool{New: func() any {
-	e := new(jsonEncoder)
-	e.enc = json.NewEncoder(&e.buf)
-	return e
-}}
-
-func (e *jsonEncoder) put() {
-	if e.buf.Cap() <= maxPooledScratch {
-		e.buf.Reset()
-		jsonEncoderPool.Put(e)
-	}
 }
 
 // Decode opens a value made by [Codec.Encode] for the same cookie name and
@@ -492,23 +457,22 @@ func grow(sp *[]byte, n int) []byte {
 	return *sp
 }
 
-var flatePool = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
-	return w
-}}
-
 // compressed deflates data into a new slice, or returns nil when that
-// does not make it shorter.
+// does not make it shorter. The writer is not pooled, though a new one
+// allocates about 800 KB: a deflate writer keeps the plaintext it
+// compressed (its history window and literal tokens), compress/flate has
+// no call to clear them, and no input is sure to overwrite them with every
+// toolchain (Go 1.27 replaced the compressor).
 func compressed(data []byte) []byte {
 	var buf bytes.Buffer
 	buf.Grow(len(data))
-	w := flatePool.Get().(*flate.Writer)
-	w.Reset(&buf)
-	_, err := w.Write(data)
+	w, err := flate.NewWriter(&buf, flate.DefaultCompression)
+	if err == nil {
+		_, err = w.Write(data)
+	}
 	if err == nil {
 		err = w.Close()
 	}
-	flatePool.Put(w)
 	if err != nil || buf.Len() >= len(data) {
 		return nil
 	}
@@ -707,7 +671,24 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 	return data, meta, nil
 }
 
+// inflatePool holds flate readers, each wiped (see wipeInflater) before it
+// goes back.
 var inflatePool sync.Pool
+
+// inflateWindow is the size of a flate reader's history window, the only
+// part of it that holds output.
+const inflateWindow = 32 << 10
+
+// zeroWindow overwrites a reader's history window when it is reset with
+// it as the preset dictionary.
+var zeroWindow = make([]byte, inflateWindow)
+
+// wipeInflater resets r with an empty input and an all-zero dictionary,
+// which overwrites the whole history window: the plaintext it inflated
+// does not stay in the pool.
+func wipeInflater(r io.ReadCloser) {
+	r.(flate.Resetter).Reset(bytes.NewReader(nil), zeroWindow)
+}
 
 // inflate decompresses data, reading at most limit+1 bytes of output.
 func inflate(name string, data []byte, limit int) ([]byte, error) {
@@ -721,7 +702,10 @@ func inflate(name string, data []byte, limit int) ([]byte, error) {
 	if r == nil {
 		r = flate.NewReader(src)
 	}
-	defer inflatePool.Put(r)
+	defer func() {
+		wipeInflater(r)
+		inflatePool.Put(r)
+	}()
 	// Read into a buffer that doubles up to limit+1 bytes and no further,
 	// so that memory follows the limit, not what the stream claims.
 	buf := make([]byte, 0, min(limit+1, 4*len(data)+64))

@@ -4,12 +4,21 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +27,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/internal/testpayload"
 )
 
 // The codec plugs into code written for gorilla/securecookie.
@@ -767,5 +777,377 @@ func TestDecodeErrorNamesTypeNotContent(t *testing.T) {
 		if !strings.Contains(err.Error(), "after") {
 			t.Errorf("error %q does not name the type", err)
 		}
+	}
+}
+
+// jsonCompat is a session type that touches every rule where
+// encoding/json/v2's defaults differ from encoding/json (v1).
+type jsonCompat struct {
+	Name     string          `json:"name"`
+	Count    int             `json:"count,omitempty"`
+	Flag     bool            `json:"flag,omitempty"`
+	Ptr      *int            `json:"ptr,omitempty"`
+	Iface    any             `json:"iface,omitempty"`
+	Inner    struct{ A int } `json:"inner,omitempty"` // v1 never omits a struct
+	NilSlice []string        `json:"nil_slice"`
+	Empty    []string        `json:"empty_slice"`
+	NilMap   map[string]int  `json:"nil_map"`
+	EmptyMap map[string]int  `json:"empty_map"`
+	IntKeys  map[int]string  `json:"int_keys"`
+	Bytes    []byte          `json:"bytes"`
+	Array    [4]byte         `json:"array"`
+	When     time.Time       `json:"when"`
+	Zero     time.Time       `json:"zero"`
+	Wait     time.Duration   `json:"wait"`
+	Quoted   int64           `json:"quoted,string"`
+	Raw      json.RawMessage `json:"raw"`
+	Text     string          `json:"text"`
+	Float    float64         `json:"float"`
+	Small    float32         `json:"small"`
+	Methods  map[string]ptrMarshaler
+	Untagged string
+}
+
+// ptrMarshaler has MarshalJSON on its pointer: v1 does not call it for a
+// map value, which is not addressable.
+type ptrMarshaler struct{ V int }
+
+func (p *ptrMarshaler) MarshalJSON() ([]byte, error) { return []byte(`"called"`), nil }
+
+var updateJSONGolden = flag.Bool("update-json-golden", false, "rewrite testdata/json/v1.golden (only with a toolchain whose default serializer is encoding/json v1)")
+
+// jsonCase is a value of TestJSONMatchesV1, named as in the golden file.
+type jsonCase struct {
+	name  string
+	value any        // what is marshalled
+	fresh func() any // a new value to decode into
+	want  any        // what decoding the golden bytes must give (nil: value)
+	again string     // the golden case re-marshalling that gives ("": this one)
+	// sameValue accepts other bytes than v1's if they decode to the same
+	// value: Go 1.27 writes the U+FFFD that replaces invalid UTF-8 as
+	// the character, Go 1.26 as the escape \ufffd. Either way the value
+	// read back holds valid UTF-8 and marshals to the character, so such
+	// a session is rewritten once after the value is set, with either
+	// toolchain, and is stable after that.
+	sameValue bool
+}
+
+// jsonCases are the values of TestJSONMatchesV1.
+func jsonCases(t *testing.T) []jsonCase {
+	seven := 7
+	full := &jsonCompat{
+		Name:     "Amélie <b>&</b>\u2028\u2029 \x00 \"quoted\"",
+		Count:    0,
+		Ptr:      &seven,
+		Iface:    map[string]any{"n": 1.5},
+		NilSlice: nil,
+		Empty:    []string{},
+		NilMap:   nil,
+		EmptyMap: map[string]int{},
+		IntKeys:  map[int]string{10: "ten", 9: "nine", -1: "minus one"},
+		Bytes:    []byte{0, 1, 2, 250},
+		Array:    [4]byte{1, 2, 3, 4},
+		When:     time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC),
+		Wait:     90 * time.Second,
+		Quoted:   1 << 60,
+		Raw:      json.RawMessage(`{"b":[1,2],"a":"\u00e9"}`),
+		Text:     "tag=sustainable&in_stock=1 <script>",
+		Float:    1e21,
+		Small:    0.1,
+		Methods:  map[string]ptrMarshaler{"k": {V: 3}},
+		Untagged: "u",
+	}
+	invalidUTF8 := &jsonCompat{Name: "bad \xff\xfe utf-8", Text: "\xc3", Raw: json.RawMessage("null")}
+	invalidWant := &jsonCompat{Name: "bad \ufffd\ufffd utf-8", Text: "\ufffd", Raw: json.RawMessage("null")}
+	numbers := map[string]any{
+		"big": 1e21, "tiny": 1e-7, "int": float64(1 << 53), "frac": 0.1,
+		"neg": -2.5e-10, "max": math.MaxFloat64, "small": 5e-324, "zero": 0.0,
+		"nested": []any{1.0, "x", nil, true, map[string]any{}},
+	}
+	newCompat := func() any { return new(jsonCompat) }
+	newMap := func() any { return new(map[string]any) }
+	// v1 writes invalid UTF-8 as the escape \ufffd and the character
+	// U+FFFD as itself: such a value is rewritten once, then stable.
+	cases := []jsonCase{
+		{"zero", &jsonCompat{Raw: json.RawMessage("null")}, newCompat, nil, "", false},
+		{"full", full, newCompat, nil, "", false},
+		{"invalid_utf8", invalidUTF8, newCompat, invalidWant, "invalid_utf8_decoded", true},
+		{"invalid_utf8_decoded", invalidWant, newCompat, nil, "", false},
+		{"numbers", &numbers, newMap, nil, "", false},
+		{"html", &map[string]any{"<&>": "<&>\u2028\u2029"}, newMap, nil, "", false},
+	}
+	for _, p := range testpayload.Names {
+		raw := testpayload.Read(t, p)
+		m := new(map[string]any)
+		s := new(testpayload.Session)
+		if err := json.Unmarshal(raw, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, s); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases,
+			jsonCase{"payload_" + p + "_map", m, newMap, nil, "", false},
+			jsonCase{"payload_" + p + "_struct", s, func() any { return new(testpayload.Session) }, nil, "", false})
+	}
+	// The payloads of the test vectors that open, as any.
+	for _, v := range loadVectors(t) {
+		if v.expect != "success" {
+			continue
+		}
+		x := new(any)
+		if err := json.Unmarshal(v.payload, x); err != nil {
+			t.Fatalf("%s: %v", v.file, err)
+		}
+		cases = append(cases, jsonCase{"vector_" + v.file, x, func() any { return new(any) }, nil, "", false})
+	}
+	return cases
+}
+
+// TestJSONMatchesV1 holds the default serializer, whichever package the
+// toolchain gives it (encoding/json, or encoding/json/v2 with Go 1.27 and
+// later), to the bytes encoding/json v1 wrote for the same values
+// (testdata/json/v1.golden, written with Go 1.26): the same bytes out, the
+// same value back in, and the same bytes again after the round trip. So a
+// cookie sealed by a server built with either toolchain opens on the
+// other as the same T, and re-marshalling it causes no write. The test
+// vectors' payloads and a case-insensitive read are checked the same way.
+// .ci/run runs the suite with both toolchains.
+func TestJSONMatchesV1(t *testing.T) {
+	ser := cookiesession.JSONSerializer{}
+	golden := filepath.Join("testdata", "json", "v1.golden")
+	cases := jsonCases(t)
+	if *updateJSONGolden {
+		var out bytes.Buffer
+		for _, c := range cases {
+			b, err := json.Marshal(c.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&out, "%s %s\n", c.name, b)
+		}
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{}
+	for _, line := range bytes.Split(bytes.TrimSuffix(raw, []byte("\n")), []byte("\n")) {
+		name, b, _ := bytes.Cut(line, []byte(" "))
+		want[string(name)] = b
+	}
+	if len(want) != len(cases) {
+		t.Fatalf("%s has %d cases, the test %d", golden, len(want), len(cases))
+	}
+	sameTime := cmp.Comparer(func(a, b time.Time) bool {
+		return a.Equal(b) && a.Format(time.RFC3339Nano) == b.Format(time.RFC3339Nano)
+	})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v1 := want[c.name]
+			got, err := ser.Marshal(c.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, v1) {
+				ours, theirs := c.fresh(), c.fresh()
+				if !c.sameValue || ser.Unmarshal(got, ours) != nil || ser.Unmarshal(v1, theirs) != nil || !cmp.Equal(ours, theirs) {
+					t.Fatalf("marshal differs from encoding/json v1:\nv1:  %s\ngot: %s", v1, got)
+				}
+			}
+			back := c.fresh()
+			if err := ser.Unmarshal(v1, back); err != nil {
+				t.Fatal(err)
+			}
+			w := c.want
+			if w == nil {
+				w = c.value
+			}
+			if d := cmp.Diff(w, back, sameTime); d != "" {
+				t.Errorf("v1's bytes decode to another value (-want +got):\n%s", d)
+			}
+			again, err := ser.Marshal(back)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.again != "" {
+				v1 = want[c.again]
+			}
+			if !bytes.Equal(again, v1) {
+				t.Errorf("re-marshalling what v1 wrote gives other bytes (a spurious write):\nv1:    %s\nagain: %s", v1, again)
+			}
+		})
+	}
+
+	// v1 reads duplicate names, the last one winning (objects merge into
+	// a struct, replace a map value); a value v1 wrote can hold some.
+	t.Run("duplicate_names", func(t *testing.T) {
+		in := []byte(`{"a":1,"a":2,"m":{"x":1},"m":{"y":2},"s":{"name":"p","count":1},"s":{"count":2}}`)
+		var m map[string]any
+		if err := ser.Unmarshal(in, &m); err != nil {
+			t.Fatal(err)
+		}
+		wantM := map[string]any{"a": 2.0, "m": map[string]any{"y": 2.0}, "s": map[string]any{"count": 2.0}}
+		if d := cmp.Diff(wantM, m); d != "" {
+			t.Errorf("into a map (-v1 +got):\n%s", d)
+		}
+		var x any
+		if err := ser.Unmarshal(in, &x); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(any(wantM), x); d != "" {
+			t.Errorf("into an interface (-v1 +got):\n%s", d)
+		}
+		var st struct {
+			A int
+			S jsonCompat
+		}
+		if err := ser.Unmarshal(in, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.A != 2 || st.S.Name != "p" || st.S.Count != 2 {
+			t.Errorf("into a struct: %+v, want A 2, S.Name p, S.Count 2", st)
+		}
+		if err := ser.Unmarshal([]byte(`{"a":1,"a":2} x`), &m); err == nil {
+			t.Error("trailing data after duplicate names accepted")
+		}
+	})
+
+	t.Run("case_insensitive_names", func(t *testing.T) {
+		var got jsonCompat
+		in := `{"NAME":"n","Count":3,"untagged":"u","NIL_SLICE":["a"],"emptyslice":["b"],"Wait":5,"WHEN":"2026-01-02T03:04:05+01:00"}`
+		if err := ser.Unmarshal([]byte(in), &got); err != nil {
+			t.Fatal(err)
+		}
+		want := jsonCompat{Name: "n", Count: 3, Untagged: "u", NilSlice: []string{"a"}, Wait: 5,
+			When: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("", 3600))}
+		if d := cmp.Diff(want, got, sameTime); d != "" {
+			t.Errorf("names are matched unlike v1 (-v1 +got):\n%s", d)
+		}
+	})
+}
+
+// countingJSON is the default serializer, counting Marshal calls.
+type countingJSON struct {
+	mu       sync.Mutex
+	marshals int
+}
+
+func (c *countingJSON) Marshal(v any) ([]byte, error) {
+	c.mu.Lock()
+	c.marshals++
+	c.mu.Unlock()
+	return cookiesession.JSONSerializer{}.Marshal(v)
+}
+
+func (c *countingJSON) Unmarshal(data []byte, v any) error {
+	return cookiesession.JSONSerializer{}.Unmarshal(data, v)
+}
+
+func (c *countingJSON) take() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.marshals
+	c.marshals = 0
+	return n
+}
+
+// TestViewDoesNotMarshal: a handler that reads the session through View
+// costs no serialization at the end of the request (Get's session is
+// serialized again to compare), sets no cookie, still gets its renewal,
+// and a change made through Get in the same request is still saved.
+func TestViewDoesNotMarshal(t *testing.T) {
+	type data struct {
+		N     int      `json:"n"`
+		Items []string `json:"items"`
+	}
+	ser := &countingJSON{}
+	var errs []error
+	clk := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	m, err := cookiesession.New[data](cookiesession.Options{
+		Keys: [][]byte{bytes.Repeat([]byte{7}, 32)}, InsecureAllowHTTP: true,
+		Serializer: ser, IdleTimeout: time.Hour, Now: func() time.Time { return clk },
+		OnError: func(_ *http.Request, err error) { errs = append(errs, err) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/set":
+			m.Get(r).Data.N = 7
+		case "/view":
+			fmt.Fprint(w, m.View(r).N)
+		case "/get":
+			fmt.Fprint(w, m.Get(r).Data.N)
+		case "/view-then-set":
+			v := m.View(r)
+			m.Get(r).Data.N = v.N + 1
+		}
+	})))
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	get := func(path string) (string, int) {
+		t.Helper()
+		resp, err := c.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body), len(resp.Header["Set-Cookie"])
+	}
+
+	ser.take() // New serialized the zero T
+	if body, set := get("/view"); body != "0" || set != 0 || ser.take() != 0 {
+		t.Fatalf("view of a new session: body %q, %d Set-Cookie, want 0 and none", body, set)
+	}
+	get("/set")
+	ser.take()
+	if body, set := get("/view"); body != "7" || set != 0 {
+		t.Fatalf("view: body %q, %d Set-Cookie", body, set)
+	}
+	if n := ser.take(); n != 0 {
+		t.Errorf("a request that only viewed the session marshalled it %d times, want 0", n)
+	}
+	if body, set := get("/get"); body != "7" || set != 0 {
+		t.Fatalf("get: body %q, %d Set-Cookie", body, set)
+	}
+	// Get: once when the body's first byte sends the header, once after
+	// the handler returned, to report a change made too late.
+	if n := ser.take(); n != 2 {
+		t.Errorf("a request that read through Get marshalled %d times, want 2", n)
+	}
+	// Past half the idle timeout the session is renewed, viewed or not,
+	// without serializing it: the bytes as read are sealed again.
+	clk = clk.Add(45 * time.Minute)
+	if body, set := get("/view"); body != "7" || set != 1 {
+		t.Fatalf("renewal on view: body %q, %d Set-Cookie, want 1", body, set)
+	}
+	if n := ser.take(); n != 0 {
+		t.Errorf("renewal on view marshalled %d times, want 0", n)
+	}
+	if body, set := get("/view-then-set"); body != "" || set != 1 {
+		t.Fatalf("view then set: %d Set-Cookie, want 1", set)
+	}
+	if body, _ := get("/view"); body != "8" {
+		t.Errorf("after view then set, view = %q, want 8", body)
+	}
+	if len(errs) != 0 {
+		t.Errorf("OnError: %v", errs)
+	}
+
+	// Outside the middleware View reads the cookies too.
+	req := httptest.NewRequest("GET", "/", nil)
+	u, _ := url.Parse(srv.URL)
+	for _, ck := range jar.Cookies(u) {
+		req.AddCookie(ck)
+	}
+	if v := m.View(req); v.N != 8 {
+		t.Errorf("View outside the middleware: N = %d, want 8", v.N)
 	}
 }

@@ -458,17 +458,24 @@ func (s *Session[T]) checkSubject() error {
 // serialized data, clear its cookies, or nothing. changed is false when the
 // write is only a renewal (rolling or idle expiry, key rotation) that the
 // application did not ask for.
-func (m *Manager[T]) pending(s *Session[T]) (data []byte, clear, changed bool, err error) {
+//
+// Only a session whose Data the handler could change (exposed: it called
+// Get) is serialized again to compare; one it only read through View is
+// as it was read or last written.
+func (m *Manager[T]) pending(s *Session[T], exposed bool) (data []byte, clear, changed bool, err error) {
 	if s.Data == nil {
 		return nil, s.onWire, s.onWire, nil
-	}
-	data, err = m.cc.Codec.ser.Marshal(s.Data)
-	if err != nil {
-		return nil, false, true, fmt.Errorf("cookiesession: encoding session: %w", err)
 	}
 	prev := s.saved
 	if prev == nil {
 		prev = m.zeroData
+	}
+	if exposed || s.force {
+		if data, err = m.cc.Codec.ser.Marshal(s.Data); err != nil {
+			return nil, false, true, fmt.Errorf("cookiesession: encoding session: %w", err)
+		}
+	} else {
+		data = prev
 	}
 	switch {
 	case s.force, !bytes.Equal(data, prev):
@@ -714,7 +721,34 @@ func (m *Manager[T]) Get(r *http.Request) *Session[T] {
 		}
 		return s
 	}
-	return st.session()
+	return st.session(true)
+}
+
+// View returns a copy of the request's session data for a handler that
+// only reads it. It reads the cookies on first use, as Get does, and the
+// session is renewed as with Get (Rolling, IdleTimeout, key rotation); but
+// unless the handler also calls Get, the end of the request does not
+// serialize the session again to find out whether it changed, which is
+// most of what a reading request costs. The copy is shallow: slices, maps
+// and pointers in it are shared with the session and must not be
+// modified (a change made through them is not saved unless the handler
+// calls Get); change the session through Get. A new, bad or cleared
+// session gives the zero T. Outside [Manager.Handler], View reads the
+// cookies on each call and reports a bad cookie to OnError.
+func (m *Manager[T]) View(r *http.Request) T {
+	var s *Session[T]
+	if st, _ := r.Context().Value(m).(*state[T]); st != nil {
+		s = st.session(false)
+	} else {
+		var err error
+		if s, err = m.Load(r); err != nil {
+			m.opts.OnError(r, err)
+		}
+	}
+	if s.Data == nil {
+		return *new(T)
+	}
+	return *s.Data
 }
 
 // Handler returns middleware that makes the session available to next
@@ -746,6 +780,7 @@ type state[T any] struct {
 
 	mu        sync.Mutex
 	sess      *Session[T]
+	exposed   bool // Get handed sess to the handler, which may change its Data
 	committed bool // the response header has gone out (or the connection was hijacked)
 	failed    bool // commit failed and reported it
 }
@@ -758,8 +793,11 @@ func (st *state[T]) Value(key any) any {
 	return st.Context.Value(key)
 }
 
-func (st *state[T]) session() *Session[T] {
+// session returns the request's session, loading it on first use; expose
+// records that the handler can now change its Data.
+func (st *state[T]) session(expose bool) *Session[T] {
 	st.mu.Lock()
+	st.exposed = st.exposed || expose
 	s, err := st.sess, error(nil)
 	if s == nil {
 		if s, err = st.m.load(st.req); errors.Is(err, ErrNoCookie) {
@@ -815,7 +853,7 @@ func (st *state[T]) commit() {
 			data  []byte
 			clear bool
 		)
-		data, clear, _, err = st.m.pending(s)
+		data, clear, _, err = st.m.pending(s, st.exposed)
 		switch {
 		case err == nil && (data != nil || clear):
 			err = st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
@@ -857,7 +895,7 @@ func (st *state[T]) commit() {
 // is left for the next request.
 func (st *state[T]) finish() {
 	st.mu.Lock()
-	committed, s := st.committed, st.sess
+	committed, s, exposed := st.committed, st.sess, st.exposed
 	st.mu.Unlock()
 	if !committed {
 		st.commit()
@@ -866,7 +904,7 @@ func (st *state[T]) finish() {
 	if s == nil {
 		return
 	}
-	_, _, changed, err := st.m.pending(s)
+	_, _, changed, err := st.m.pending(s, exposed)
 	switch {
 	case err != nil && st.failed: // the same failure, already reported
 	case err != nil:

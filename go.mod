@@ -3,7 +3,6 @@ module github.com/cookiesession/cookiesession
 go 1.25.0
 
 require (
-	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875
 	github.com/google/go-cmp v0.7.0
 	github.com/gorilla/securecookie v1.1.2
 	golang.org/x/crypto v0.55.0

@@ -1,0 +1,12 @@
+//go:build !go1.27 || !goexperiment.jsonv2
+
+package cookiesession
+
+import "encoding/json"
+
+// jsonMarshal is json.Marshal: sorted map keys, HTML-safe escaping, nil
+// slices and maps as null, invalid UTF-8 replaced by U+FFFD.
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// jsonUnmarshal is json.Unmarshal, which rejects trailing data.
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
