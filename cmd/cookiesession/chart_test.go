@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"compress/flate"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,6 +29,9 @@ func defaultMeasurer() (measurer, budgets) {
 // file, must not change. (A Go release whose compress/flate writes other
 // bytes would move the compressed line: regenerate the file then.)
 func TestSizeChartCommitted(t *testing.T) {
+	if !sameDeflate() {
+		t.Skip("this toolchain's compress/flate writes other bytes than the one the chart was drawn with (Go 1.26), which moves the compressed line; the default toolchain's run checks the chart")
+	}
 	ms, b := defaultMeasurer()
 	var got bytes.Buffer
 	if err := drawChart(&got, ms, b); err != nil {
@@ -101,4 +107,21 @@ func TestChartPayloads(t *testing.T) {
 	if got := jarSizes(app.jarCookies()); len(got) != 2 || !slices.Equal(got, plain.Cookies) {
 		t.Errorf("measured %+v, the client holds %+v", plain.Cookies, got)
 	}
+}
+
+// chartDeflate is the SHA-256 of deflating deflateProbe with
+// compress/flate at its default level, as the Go release that drew the
+// committed chart (1.26) does it.
+const chartDeflate = "ad9622d7f757f9055f36a0dc0c2b71be4fb79f743d259c862c1033d428e937cc"
+
+const deflateProbe = `{"user":"ada","cart":[{"sku":"tea","qty":2},{"sku":"cup","qty":1}]}`
+
+// sameDeflate reports whether this toolchain deflates as the one that drew
+// the committed chart.
+func sameDeflate() bool {
+	var b bytes.Buffer
+	w, _ := flate.NewWriter(&b, flate.DefaultCompression)
+	w.Write([]byte(strings.Repeat(deflateProbe, 40)))
+	w.Close()
+	return fmt.Sprintf("%x", sha256.Sum256(b.Bytes())) == chartDeflate
 }
