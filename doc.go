@@ -220,12 +220,19 @@
 //
 // # Errors
 //
-// Bad input from a client — a tampered, truncated, oversized, expired or
-// foreign cookie — never fails the request: the handler gets a new, empty
-// session and [Options.OnError] gets an error matching [ErrInvalid],
-// [ErrExpired], [ErrTooLarge] or [ErrAmbiguous]. Authentication failures are
-// one opaque [ErrInvalid]. Misuse by the application — a bad [Options], a
-// session too large to store, a change after the header went out — is an
-// error from [New], from Save, or to OnError. No error contains a cookie
-// value, a plaintext or a key.
+// Bad input from a client — a tampered, truncated, oversized, expired,
+// revoked or foreign cookie — never fails the request: the handler gets a
+// new, empty session, [Options.OnError] gets an error matching
+// [ErrInvalid], [ErrExpired], [ErrTooLarge], [ErrAmbiguous], [ErrRevoked],
+// [ErrUndecodable] or [ErrOverflowMissing], and the response expires the
+// cookies once so that the browser stops sending them. A store that is down
+// is [ErrRevocationUnavailable] or [ErrOverflowUnavailable], and the
+// cookies stay. Authentication failures are one opaque [ErrInvalid].
+// Misuse by the application — a bad [Options], a session too large to
+// store, a change after the header went out — is an error from [New], from
+// Save, or to OnError. [Reason] names each condition for logs and metrics;
+// by default OnError writes a [log/slog] record whose level tells the
+// client's doing (Debug, Info) from the server's (Warn, Error), and
+// [Options.OnEvent] counts reads, writes, clears and revocations. No error
+// contains a cookie value, a plaintext or a key.
 package cookiesession
