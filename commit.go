@@ -52,7 +52,9 @@ var ErrNotCommittable = errors.New("cookiesession: session is not in the browser
 // It fails with [ErrNotCommittable] when the browser holds no cookie for s
 // (see there), with [ErrExpired] when s is past its deadline, and with an
 // error matching [ErrTooLarge] when the session would not fit the cookie
-// limits (so the handler could not write it). A failure leaves s and its
+// limits (so the handler could not write it) and there is no
+// [Options.Overflow] store to take it; with one, the handler stores it
+// there as a save over HTTP would. A failure leaves s and its
 // chain as they were.
 func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 	if s == nil || s.m != m || s.Data == nil || s.isNew || s.meta.Issued.IsZero() {
@@ -71,15 +73,18 @@ func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 	}
 	expires := m.deadline(s, issued)
 
-	// Check now that the session fits the cookies the handler will write.
+	// Check now that the session fits the cookies the handler will write
+	// (with an Overflow store, anything the codec takes fits).
 	name := m.opts.Name
 	frame := s.frame(data)
-	prepared, _, err := m.cc.Codec.prepare(name, frame)
-	if err != nil {
-		return "", err
-	}
-	if _, err := m.cc.Limits.withDefaults().plan(name, encodedLen(len(prepared))); err != nil {
-		return "", err
+	if m.cc.Overflow == nil {
+		prepared, _, err := m.cc.Codec.prepare(name, frame)
+		if err != nil {
+			return "", err
+		}
+		if _, err := m.cc.Limits.withDefaults().plan(name, encodedLen(len(prepared))); err != nil {
+			return "", err
+		}
 	}
 
 	// The head: the states this token may replace. A new chain starts

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -440,5 +441,70 @@ func TestOverflowReplacedValueGrace(t *testing.T) {
 	}
 	if live != 1 {
 		t.Errorf("%d values live for the overflowed session, want 1", live)
+	}
+}
+
+// TestOverflowCommitToken: a WebSocket change to a session that lives in
+// the Overflow store goes back through the commit handler, which stores
+// it there like a save over HTTP; the cookie stays a small reference.
+func TestOverflowCommitToken(t *testing.T) {
+	ov := newMemOverflow()
+	m, err := New[ovData](Options{Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true, Overflow: ov,
+		OnError: func(_ *http.Request, err error) { t.Errorf("OnError: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /grow", func(w http.ResponseWriter, r *http.Request) {
+		m.Get(r).Data.Blob = strings.Repeat("secret-cart-line ", 1200)
+	})
+	mux.HandleFunc("GET /n", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strconv.Itoa(m.Get(r).Data.N))
+	})
+	mux.Handle("POST /commit", m.CommitHandler(CommitOptions{}))
+	srv := httptest.NewServer(m.Handler(mux))
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	if _, err := c.Get(srv.URL + "/grow"); err != nil {
+		t.Fatal(err)
+	}
+	// The socket: the upgrade request's session, changed, as a token.
+	req := httptest.NewRequest("GET", srv.URL+"/socket", nil)
+	for _, ck := range jar.Cookies(req.URL) {
+		req.AddCookie(ck)
+	}
+	s, err := m.Load(req)
+	if err != nil || s.IsNew() {
+		t.Fatalf("Load: %v (new %v)", err, s.IsNew())
+	}
+	s.Data.N = 7
+	token, err := m.CommitToken(s)
+	if err != nil {
+		t.Fatalf("CommitToken of an overflowed session: %v", err)
+	}
+	res, err := c.PostForm(srv.URL+"/commit", url.Values{"token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent {
+		t.Fatalf("commit: %s", res.Status)
+	}
+	res, err = c.Get(srv.URL + "/n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != "7" {
+		t.Errorf("after the commit N = %s, want 7", b)
+	}
+	size := 0
+	for _, ck := range jar.Cookies(req.URL) {
+		size += len(ck.Name) + len(ck.Value)
+	}
+	if size >= 200 {
+		t.Errorf("the committed session takes %d bytes of cookies", size)
 	}
 }

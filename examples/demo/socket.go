@@ -147,10 +147,9 @@ func serveSocket(ctx context.Context, c *websocket.Conn, m *cookiesession.Manage
 			msg.Counter = s.Data.SocketCounter
 			msg.Error = err.Error()
 			if errors.Is(err, cookiesession.ErrTooLarge) {
-				// A commit token carries the whole session and must fit
-				// the cookies: a session in the overflow store (a large
-				// cart) cannot be committed over a socket.
-				msg.Error = "refused: the session is too large for the cookies, and a commit token carries the whole session; empty the cart on the demo page and try again"
+				// Without an overflow store a commit token must fit the
+				// cookies (with one, the commit handler stores it there).
+				msg.Error = "refused: the session is too large for the cookies; empty the cart on the demo page and try again"
 			}
 		}
 		if err := wsjson.Write(ctx, c, msg); err != nil {
