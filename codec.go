@@ -42,9 +42,9 @@ const (
 	// MinKeySize is the shortest secret NewCodec accepts, in bytes.
 	MinKeySize = 32
 
-	defaultCodecMaxAge  = 30 * 24 * time.Hour
 	defaultMaxDecoded   = 64 << 10
 	defaultPurpose      = "cookie"
+	whatEncoded         = "encoded cookie" // SizeError.What of Encode's MaxLength
 	keyIDInfo           = "cookiesession key id"
 	keyDerivationPrefix = "cookiesession v1 purpose "
 )
@@ -109,6 +109,8 @@ func (e *SizeError) Error() string {
 		tail = " (the encoded length of MaxDecodedSize); to allow more, raise MaxDecodedSize in the options"
 	case "session subject":
 		tail = ", which is fixed: use a shorter subject"
+	case whatEncoded:
+		tail = " set by CodecOptions.MaxLength (browsers drop longer cookies); store less, or use a Manager or CookieCodec, which split a value across cookies"
 	}
 	what := e.What
 	if e.Name != "" {
@@ -188,6 +190,14 @@ type CodecOptions struct {
 
 	// Rand is the source of nonces, for tests. Zero: crypto/rand.
 	Rand io.Reader
+
+	// MaxLength bounds what Encode produces: the cookie's name plus its
+	// value, as browsers count a cookie, like securecookie's MaxLength.
+	// A longer value is an error matching [ErrTooLarge] rather than a
+	// cookie every browser would drop. Zero: 4096. Negative: no limit.
+	// (Sessions the Manager or a CookieCodec write are split across
+	// cookies instead, within their Limits.)
+	MaxLength int
 }
 
 // Codec seals values into cookie values and opens them again. It is safe
@@ -204,6 +214,7 @@ type Codec struct {
 	ser        Serializer
 	now        func() time.Time
 	rand       io.Reader
+	maxLength  int // of Encode's name plus value; < 0: none
 
 	ignoreExpiry bool // for Inspect: open authentic values past their expiry
 }
@@ -252,12 +263,16 @@ func NewCodecWithOptions(o CodecOptions, keys ...[]byte) (*Codec, error) {
 		ser:        o.Serializer,
 		now:        o.Now,
 		rand:       o.Rand,
+		maxLength:  o.MaxLength,
+	}
+	if c.maxLength == 0 {
+		c.maxLength = maxCookieSize
 	}
 	switch {
 	case c.maxAge < 0:
 		return nil, errors.New("cookiesession: CodecOptions.MaxAge is negative")
 	case c.maxAge == 0:
-		c.maxAge = defaultCodecMaxAge
+		c.maxAge = DefaultMaxAge
 	}
 	switch {
 	case c.maxDecoded < 0:
@@ -366,15 +381,24 @@ type Meta struct {
 
 // Encode serializes value, seals it under the primary key with the codec's
 // MaxAge, binding it to the cookie name, and returns the base64url text for
-// a cookie value. It fails with an error matching [ErrTooLarge] when the
-// serialized value exceeds MaxDecodedSize.
+// a cookie value. It fails with an error matching [ErrTooLarge] (a
+// *[SizeError]) when the serialized value exceeds MaxDecodedSize, or when
+// the cookie (name and value) would exceed MaxLength, 4096 bytes by
+// default, which browsers drop.
 func (c *Codec) Encode(name string, value any) (string, error) {
 	data, err := c.ser.Marshal(value)
 	if err != nil {
 		return "", fmt.Errorf("cookiesession: encoding value: %w", err)
 	}
+	data, flags, err := c.prepare(name, data)
+	if err != nil {
+		return "", err
+	}
+	if n := len(name) + encodedLen(len(data)); c.maxLength > 0 && n > c.maxLength {
+		return "", &SizeError{What: whatEncoded, Name: name, Size: n, Limit: c.maxLength}
+	}
 	now := c.now()
-	return c.seal(name, data, now, now.Add(c.maxAge), 1)
+	return c.sealPrepared(name, data, flags, now, now.Add(c.maxAge), 1)
 }
 
 // Decode opens a value made by [Codec.Encode] for the same cookie name and

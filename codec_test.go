@@ -59,6 +59,9 @@ func newCodec(t testing.TB, o cookiesession.CodecOptions, keys ...[]byte) (*cook
 	if o.Now == nil {
 		o.Now = clk.Now
 	}
+	if o.MaxLength == 0 {
+		o.MaxLength = -1 // these tests seal values of any size; TestEncodeMaxLength checks the limit
+	}
 	c, err := cookiesession.NewCodecWithOptions(o, keys...)
 	if err != nil {
 		t.Fatal(err)
@@ -1149,5 +1152,33 @@ func TestViewDoesNotMarshal(t *testing.T) {
 	}
 	if v := m.View(req); v.N != 8 {
 		t.Errorf("View outside the middleware: N = %d, want 8", v.N)
+	}
+}
+
+// TestEncodeMaxLength: Encode refuses a value whose cookie (name and
+// value) would exceed 4096 bytes, which browsers drop, as securecookie's
+// MaxLength does; the limit can be raised or removed.
+func TestEncodeMaxLength(t *testing.T) {
+	big := map[string]string{"v": strings.Repeat("x", 3000)} // about 4,100 bytes encoded
+	def, err := cookiesession.NewCodec(keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *cookiesession.SizeError
+	if _, err := def.Encode("session", big); !errors.As(err, &se) || se.Limit != 4096 || se.Size <= 4096 || !errors.Is(err, cookiesession.ErrTooLarge) {
+		t.Fatalf("a %d-byte cookie encoded: %v", len("session")+4100, err)
+	}
+	small := map[string]string{"v": strings.Repeat("x", 2900)}
+	if v, err := def.Encode("session", small); err != nil || len("session")+len(v) > 4096 {
+		t.Fatalf("a cookie under 4096 bytes: %d, %v", len(v), err)
+	}
+	for _, limit := range []int{8192, -1} {
+		c, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{MaxLength: limit}, keyA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Encode("session", big); err != nil {
+			t.Errorf("MaxLength %d: %v", limit, err)
+		}
 	}
 }
