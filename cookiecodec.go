@@ -1,0 +1,198 @@
+package cookiesession
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// CookieCodec: seal → chunk → Set-Cookie, and Cookie → join → open, for
+// one session's cookies (the Manager and the gorilla adapter write through
+// it).
+
+// CookieCodec seals values into a session's cookies and opens them from a
+// request: seal → chunk → Set-Cookie, and Cookie → join → open. It is the
+// layer under [Manager], exported for adapters and tools. A CookieCodec is
+// a plain value; copy it to vary the template per session.
+type CookieCodec struct {
+	// Codec seals and opens. Required.
+	Codec *Codec
+
+	// Limits bound the session's cookies. Zero: the defaults of [Limits].
+	Limits Limits
+
+	// Template gives the cookies' name (the base of chunk names) and
+	// attributes: Path, Domain, Secure, HttpOnly, SameSite, Partitioned.
+	// Its Value, MaxAge and Expires are ignored: they come from the value.
+	Template http.Cookie
+
+	// BrowserSession leaves out Max-Age and Expires, so the browser drops
+	// the cookies when it closes; the server still enforces the sealed
+	// expiry. Zero: the cookies persist until the sealed expiry.
+	BrowserSession bool
+
+	// Overflow stores values too large for the cookies; the cookies then
+	// carry a sealed reference (see [Options.Overflow]). Write deletes the
+	// value the request's cookies referred to once it is replaced (a
+	// minute later with an [OverflowExpirer], for requests in flight), and
+	// Clear deletes it at once. Zero: none; a value over Limits is an
+	// error.
+	Overflow Overflow
+}
+
+// Read finds the session's cookies in r, joins them, opens the value and
+// deserializes it into dst. A request without the cookies gives an error
+// matching [ErrNoCookie]; otherwise errors match [ErrInvalid],
+// [ErrExpired], [ErrTooLarge] or [ErrAmbiguous].
+func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
+	data, meta, err := cc.readRaw(r.Header)
+	if err == nil && meta.Reference {
+		data, _, err = cc.openReference(r.Context(), data)
+	}
+	if err != nil {
+		return meta, err
+	}
+	if err := cc.Codec.ser.Unmarshal(data, dst); err != nil {
+		return meta, undecodable(dst)
+	}
+	return meta, nil
+}
+
+func (cc *CookieCodec) readRaw(h http.Header) ([]byte, Meta, error) {
+	l := cc.Limits.withDefaults()
+	name := cc.Template.Name
+	c := scanCookies(h, name, l)
+	var (
+		data []byte
+		meta Meta
+	)
+	err := c.join(name, l, func(v string, chunks int) error {
+		d, m, err := cc.Codec.open(name, v, chunks)
+		if err == nil {
+			data, meta = d, m
+		}
+		return err
+	})
+	if err != nil {
+		return nil, Meta{}, err
+	}
+	return data, meta, nil
+}
+
+// Write serializes value, seals it to expire lifetime after the seal (zero:
+// the codec's MaxAge), splits it across cookies and sets them on w,
+// replacing any Set-Cookie this session already had on w and expiring every
+// other cookie of the session that r carried. The cookies' Max-Age is the
+// lifetime in whole seconds. A value over the limits goes to the Overflow
+// store when there is one (an error matching [ErrOverflowUnavailable] when
+// it cannot be reached), and is otherwise an error matching [ErrTooLarge];
+// either way w is left untouched on an error, so the browser keeps its
+// previous cookies. A negative lifetime, or Limits that [New] would reject
+// for the Template's name, are an error too.
+func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, lifetime time.Duration) (Meta, error) {
+	if lifetime < 0 {
+		return Meta{}, errors.New("cookiesession: CookieCodec.Write with a negative lifetime")
+	}
+	data, err := cc.Codec.ser.Marshal(value)
+	if err != nil {
+		return Meta{}, fmt.Errorf("cookiesession: encoding value: %w", err)
+	}
+	if lifetime == 0 {
+		lifetime = cc.Codec.maxAge
+	}
+	now := cc.Codec.now()
+	old := cc.referenceIn(r.Header)
+	meta, err := cc.writeRaw(w.Header(), r.Header, data, now, now.Add(lifetime), now)
+	key := ""
+	if overBudget(err) && cc.Overflow != nil {
+		meta, key, err = cc.writeReference(r.Context(), w.Header(), r.Header, data, now, now.Add(lifetime), now)
+	}
+	if err == nil && old != key {
+		cc.retireReference(r.Context(), old) // a failure leaves it to expire
+	}
+	return meta, err
+}
+
+// Clear expires every cookie of the session that r carried, and the base
+// cookie in any case (the browser may hold it under this Path although r
+// did not carry it), and removes any Set-Cookie for the session already
+// on w.
+func (cc *CookieCodec) Clear(w http.ResponseWriter, r *http.Request) {
+	if cc.valid() != nil {
+		return // no cookie of an invalid name can have been set
+	}
+	cc.dropReference(r.Context(), cc.referenceIn(r.Header)) // a failure leaves it to expire
+	cc.setCookies(w.Header(), r.Header, nil, time.Time{})
+	if !hasSetCookies(w.Header(), cc.Template.Name) {
+		w.Header().Add("Set-Cookie", expiredCookie(&cc.Template, cc.Template.Name).String())
+	}
+}
+
+// Valid reports whether cc can write its cookies: the Limits, the
+// cookie-name prefix rules (__Host-, __Secure-, in any case) and the syntax
+// of every cookie name and attribute, the check [New] and every write make.
+func (cc *CookieCodec) Valid() error { return cc.valid() }
+
+// valid checks the Limits, the rules of the name's prefix, and that every
+// cookie of the session (up to the last chunk name) is a valid cookie with
+// the Template's attributes.
+func (cc *CookieCodec) valid() error {
+	name := cc.Template.Name
+	if err := cc.Limits.validate(name); err != nil {
+		return err
+	}
+	if err := prefixRule(&cc.Template); err != nil {
+		return err
+	}
+	c := cookieTemplate(&cc.Template)
+	for _, i := range []int{0, cc.Limits.withDefaults().MaxChunks - 1} {
+		c.Name, c.Value = chunkName(name, i), "x"
+		if err := c.Valid(); err != nil {
+			return fmt.Errorf("cookiesession: invalid cookie options: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeRaw seals data as issued at issued and expiring at expires, and sets
+// the cookies, whose Max-Age counts from now (the moment of the response,
+// which a commit token's seal time precedes).
+func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires, now time.Time) (Meta, error) {
+	return cc.writeFlags(wh, rh, data, 0, issued, expires, now)
+}
+
+// writeFlags is writeRaw with extra header flags (flagReference).
+func (cc *CookieCodec) writeFlags(wh, rh http.Header, data []byte, extra byte, issued, expires, now time.Time) (Meta, error) {
+	l := cc.Limits.withDefaults()
+	name := cc.Template.Name
+	if err := cc.valid(); err != nil {
+		return Meta{}, err // a CookieCodec is built without New: check here
+	}
+	data, flags, err := cc.Codec.prepare(name, data)
+	if err != nil {
+		return Meta{}, err
+	}
+	flags |= extra
+	n := encodedLen(len(data))
+	chunks, err := l.plan(name, n)
+	if err != nil {
+		return Meta{}, err
+	}
+	s, err := cc.Codec.sealPrepared(name, data, flags, issued, expires, chunks)
+	if err != nil {
+		return Meta{}, err
+	}
+	cc.setCookiesAt(wh, rh, l.split(name, s, chunks), later(issued, now), expires)
+	return Meta{
+		Version: formatVersion, KeyID: sealedKeyID(s), Compressed: flags&flagCompressed != 0, Reference: flags&flagReference != 0,
+		Chunks: chunks, Issued: issued, Expires: expires, Size: len(s),
+	}, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

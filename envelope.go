@@ -1,0 +1,82 @@
+package cookiesession
+
+import (
+	"encoding/binary"
+	"math"
+	"time"
+)
+
+// The session envelope: what the Manager seals around the data (ID,
+// creation time, lifetime, subject); see the package doc, "Wire format".
+
+// envelopeSize is the session framing inside the sealed payload: the
+// session ID (16 bytes), its creation time (Unix milliseconds) and its
+// lifetime override (milliseconds, 0 for the Manager's MaxAge), followed by
+// the serialized data.
+const envelopeSize = 16 + 8 + 8
+
+// Envelope: the session's framing inside the sealed payload. Bit 63 of the
+// lifetime field says that a subject follows: one length byte (1..255),
+// then the subject. A server without subjects reads that bit as a negative
+// lifetime, which it rejects as expired: a subject never opens as a
+// session without one.
+const (
+	envelopeSubject    = 1 << 63
+	maxSubjectLen      = 255
+	maxEnvelopeLifeMs  = math.MaxInt64 / int64(time.Millisecond)
+	hostileEnvelopeAge = -1 // a lifetime no writer of ours produces
+)
+
+// frame prefixes data with s's envelope. The subject's length is checked
+// before (see checkSubject).
+func (s *Session[T]) frame(data []byte) []byte {
+	n := envelopeSize
+	if s.subject != "" {
+		n += 1 + len(s.subject)
+	}
+	payload := make([]byte, n, n+len(data))
+	copy(payload, s.id[:])
+	binary.BigEndian.PutUint64(payload[16:24], uint64(s.created.UnixMilli()))
+	life := uint64(s.lifetime.Milliseconds())
+	if s.subject != "" {
+		life |= envelopeSubject
+		payload[envelopeSize] = byte(len(s.subject))
+		copy(payload[envelopeSize+1:], s.subject)
+	}
+	binary.BigEndian.PutUint64(payload[24:32], life)
+	return append(payload, data...)
+}
+
+// unframe reads s's envelope from payload and returns the data after it.
+// A lifetime no writer produces (negative or past the range of a
+// Duration) is kept as negative, which expired rejects.
+func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
+	if len(payload) < envelopeSize {
+		return nil, false
+	}
+	copy(s.id[:], payload[:16])
+	s.created = time.UnixMilli(int64(binary.BigEndian.Uint64(payload[16:24])))
+	life := binary.BigEndian.Uint64(payload[24:32])
+	data := payload[envelopeSize:]
+	s.subject, s.lifetime = "", time.Duration(life&^envelopeSubject)*time.Millisecond
+	if life&^envelopeSubject > uint64(maxEnvelopeLifeMs) {
+		s.lifetime = hostileEnvelopeAge // rejected as expired, whatever follows
+		return data, true
+	}
+	if life&envelopeSubject != 0 {
+		if len(data) < 1 || data[0] == 0 || len(data) < 1+int(data[0]) {
+			return nil, false
+		}
+		s.subject = string(data[1 : 1+int(data[0])])
+		data = data[1+int(data[0]):]
+	}
+	return data, true
+}
+
+// checkSubject reports a subject too long for the envelope.
+func (s *Session[T]) checkSubject() error {
+	if len(s.subject) > maxSubjectLen {
+		return &SizeError{What: "session subject", Name: s.m.opts.Name, Size: len(s.subject), Limit: maxSubjectLen}
+	}
+	return nil
+}
