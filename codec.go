@@ -359,11 +359,17 @@ func deriveKey(secret []byte, purpose string) (codecKey, error) {
 	return codecKey{id: binary.BigEndian.Uint32(id[:]), aead: aead}, nil
 }
 
-// KeyID returns the identifier that values sealed with the i-th key of the
-// current ring carry in their header, as printed by the cookiesession
-// command's inspect. It panics if i is not in [0, number of keys), like a
-// slice index.
-func (c *Codec) KeyID(i int) uint32 { return c.ring().keys[i].id }
+// KeyIDs returns the identifiers that values sealed with each key of the
+// current ring carry in their header (Meta.KeyID), in the ring's order,
+// as the cookiesession command's inspect prints them.
+func (c *Codec) KeyIDs() []uint32 {
+	keys := c.ring().keys
+	ids := make([]uint32, len(keys))
+	for i := range keys {
+		ids[i] = keys[i].id
+	}
+	return ids
+}
 
 // Meta describes a sealed value: what Decode checked and the session
 // manager and tools report.

@@ -222,7 +222,7 @@ func TestRoundTrip(t *testing.T) {
 					t.Errorf("round trip differs (-want +got):\n%s", d)
 				}
 				want := cookiesession.Meta{
-					Version: 1, KeyID: codec.c.KeyID(0), KeyIndex: 0, Compressed: meta.Compressed,
+					Version: 1, KeyID: codec.c.KeyIDs()[0], KeyIndex: 0, Compressed: meta.Compressed,
 					Chunks: 1, Issued: t0, Expires: t0.Add(30 * 24 * time.Hour), Size: len(s),
 				}
 				if d := cmp.Diff(want, meta); d != "" {
@@ -438,13 +438,13 @@ func TestCodecKeyRotation(t *testing.T) {
 	if err != nil || v != "sealed with A" {
 		t.Fatalf("ring [B, A] opening a value sealed with A: %q, %v", v, err)
 	}
-	if meta.KeyIndex != 1 || meta.KeyID != old.KeyID(0) || meta.KeyID != rotated.KeyID(1) {
-		t.Errorf("Meta key = index %d id %08x, want index 1 id %08x", meta.KeyIndex, meta.KeyID, old.KeyID(0))
+	if meta.KeyIndex != 1 || meta.KeyID != old.KeyIDs()[0] || meta.KeyID != rotated.KeyIDs()[1] {
+		t.Errorf("Meta key = index %d id %08x, want index 1 id %08x", meta.KeyIndex, meta.KeyID, old.KeyIDs()[0])
 	}
 	// The first key seals.
 	s2 := mustEncode(t, rotated, "session", "sealed with B")
-	if got := binary.BigEndian.Uint32(rawBytes(t, s2)[offKeyID:]); got != rotated.KeyID(0) {
-		t.Errorf("rotated codec sealed with key id %08x, want %08x", got, rotated.KeyID(0))
+	if got := binary.BigEndian.Uint32(rawBytes(t, s2)[offKeyID:]); got != rotated.KeyIDs()[0] {
+		t.Errorf("rotated codec sealed with key id %08x, want %08x", got, rotated.KeyIDs()[0])
 	}
 	meta, err = rotated.DecodeMeta("session", s2, &v)
 	if err != nil || meta.KeyIndex != 0 {
@@ -481,7 +481,7 @@ func TestKeyIDPicksKey(t *testing.T) {
 
 	// Unknown key id: rejected before base64 decoding.
 	raw := rawBytes(t, s)
-	binary.BigEndian.PutUint32(raw[offKeyID:], ^big.KeyID(0))
+	binary.BigEndian.PutUint32(raw[offKeyID:], ^big.KeyIDs()[0])
 	unknown := rawString(raw)
 	var dst string
 	checkErr(t, big.Decode("session", unknown, &dst), cookiesession.ErrInvalid, unknown)
@@ -515,7 +515,7 @@ func TestPurposeSeparation(t *testing.T) {
 	a, _ := newCodec(t, cookiesession.CodecOptions{Purpose: "a"}, keyA)
 	b, _ := newCodec(t, cookiesession.CodecOptions{Purpose: "b"}, keyA)
 	def, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
-	if a.KeyID(0) != b.KeyID(0) {
+	if a.KeyIDs()[0] != b.KeyIDs()[0] {
 		t.Fatal("key id depends on the purpose; the test needs the same id to reach the AEAD")
 	}
 	s := mustEncode(t, a, "session", "for a")

@@ -86,10 +86,6 @@ func (m *Manager[T]) SetKeys(keys ...[]byte) error { return setKeys(keys, m.cc.C
 // Name returns the session's cookie name.
 func (m *Manager[T]) Name() string { return m.opts.Name }
 
-// CookieCodec returns the layer that seals and chunks this Manager's
-// cookies (for adapters, tools and tests).
-func (m *Manager[T]) CookieCodec() CookieCodec { return m.cc }
-
 // Session is one visitor's session. It is not safe for concurrent use by
 // several goroutines without the caller's own locking.
 type Session[T any] struct {

@@ -32,7 +32,7 @@ func keysCases() []hostileCase {
 				if err != nil {
 					e.t.Fatal(err)
 				}
-				impostor.ring().keys[0].id = e.m.cc.Codec.KeyID(0)
+				impostor.ring().keys[0].id = e.m.cc.Codec.KeyIDs()[0]
 				return []string{e.line(e.forge(forgery{codec: impostor}))}
 			},
 			check: expectOpens(1), // one attempt with the named key, no trial of others

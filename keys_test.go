@@ -26,7 +26,7 @@ func keyID(t *testing.T, secret []byte) uint32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.KeyID(0)
+	return c.KeyIDs()[0]
 }
 
 // ringIDs returns the key ids of c's current ring, in order.
@@ -82,8 +82,8 @@ func TestCodecSetKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id := sealedKeyID(v2); id != id2 || c.KeyID(0) != id2 || c.KeyID(1) != id1 {
-		t.Errorf("sealed with %08x, KeyID(0) %08x, KeyID(1) %08x; want %08x, %08x, %08x", id, c.KeyID(0), c.KeyID(1), id2, id2, id1)
+	if id := sealedKeyID(v2); id != id2 || c.KeyIDs()[0] != id2 || c.KeyIDs()[1] != id1 {
+		t.Errorf("sealed with %08x, KeyID(0) %08x, KeyID(1) %08x; want %08x, %08x, %08x", id, c.KeyIDs()[0], c.KeyIDs()[1], id2, id2, id1)
 	}
 
 	// Remove the old key: its values stop opening, the new ones do not.
@@ -144,7 +144,7 @@ func TestManagerSetKeys(t *testing.T) {
 	if err := m.SetKeys(k2, k2); err == nil {
 		t.Error("SetKeys with the same key twice: no error")
 	}
-	if m.cc.Codec.KeyID(0) != keyID(t, k1) || m.commit.KeyID(0) != keyID(t, k1) {
+	if m.cc.Codec.KeyIDs()[0] != keyID(t, k1) || m.commit.KeyIDs()[0] != keyID(t, k1) {
 		t.Error("a rejected ring replaced a key")
 	}
 

@@ -198,7 +198,7 @@ func TestKeyRotationDrill(t *testing.T) {
 	alternate(users, 6) // the last request of each user goes to B: sealed with the old key
 	oldSealed := 0
 	for _, u := range users {
-		if u.sealedKey(a) == b.m.Load().cc.Codec.KeyID(0) {
+		if u.sealedKey(a) == b.m.Load().cc.Codec.KeyIDs()[0] {
 			oldSealed++
 		}
 	}

@@ -185,7 +185,7 @@ func (v *vector) check() error {
 			return fmt.Errorf("key index %d, want %d", meta.KeyIndex, v.keyIndex)
 		case meta.Compressed != v.compressed:
 			return fmt.Errorf("compressed %v, want %v", meta.Compressed, v.compressed)
-		case meta.KeyID != c.KeyID(v.keyIndex) || meta.Version != 1 || meta.Chunks != 1 || meta.Size != len(v.value):
+		case meta.KeyID != c.KeyIDs()[v.keyIndex] || meta.Version != 1 || meta.Chunks != 1 || meta.Size != len(v.value):
 			return fmt.Errorf("meta %+v", meta)
 		}
 		return nil

@@ -26,7 +26,7 @@ func ringKeyID(t *testing.T, secret []byte) uint32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.KeyID(0)
+	return c.KeyIDs()[0]
 }
 
 // storeUser is a browser of the load test (testkit.Visitor), whose cookie

@@ -37,7 +37,11 @@ func FuzzInspectInput(f *testing.F) {
 		f.Add(seed)
 	}
 	keyText := cookiesession.FormatKey(key)
-	ring := []uint32{m.CookieCodec().Codec.KeyID(0)}
+	ringCodec, err := cookiesession.NewCodec(key)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ring := ringCodec.KeyIDs()
 	f.Fuzz(func(t *testing.T, input string) {
 		pairs := parseCookieInput(input, m.Name())
 		h := http.Header{}

@@ -128,11 +128,11 @@ func runInspect(e *env, args []string) int {
 		h.Set("Cookie", strings.Join(parts, "; "))
 	}
 
-	codec := m.CookieCodec().Codec
-	ring := make([]uint32, len(keys))
-	for i := range keys {
-		ring[i] = codec.KeyID(i)
+	ringCodec, err := cookiesession.NewCodec(keys...)
+	if err != nil {
+		return fail(e, exitUsage, cmd, "%v", err)
 	}
+	ring := ringCodec.KeyIDs()
 	in, err := m.Inspect(h, *allowExpired)
 	if err != nil {
 		return fail(e, exitNo, cmd, "%s", explain(err, m, h, pairs, ring, *idleTimeout))

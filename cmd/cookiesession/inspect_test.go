@@ -22,7 +22,7 @@ func TestInspectSingle(t *testing.T) {
 	id, setCookies := a.set(payload)
 	header := a.cookieHeader()
 	codec, _ := cookiesession.NewCodec(key)
-	keyID := fmt.Sprintf("%08x", codec.KeyID(0))
+	keyID := fmt.Sprintf("%08x", codec.KeyIDs()[0])
 	value := a.jarCookies()[0].Value
 
 	keyFile := t.TempDir() + "/keys"
@@ -204,8 +204,8 @@ func TestInspectKeys(t *testing.T) {
 	ring, _ := cookiesession.NewCodec(newKey, oldKey)
 
 	in := parseInspection(t, cli(t, setCookies, []string{keysEnv(newKey, oldKey)}, "inspect", "-json"))
-	if in.KeyIndex != 1 || in.KeyID != fmt.Sprintf("%08x", ring.KeyID(1)) {
-		t.Errorf("key index %d id %s, want 1 and %08x", in.KeyIndex, in.KeyID, ring.KeyID(1))
+	if in.KeyIndex != 1 || in.KeyID != fmt.Sprintf("%08x", ring.KeyIDs()[1]) {
+		t.Errorf("key index %d id %s, want 1 and %08x", in.KeyIndex, in.KeyID, ring.KeyIDs()[1])
 	}
 	r := cli(t, setCookies, []string{keysEnv(newKey, oldKey)}, "inspect")
 	if !strings.Contains(r.stdout, "key 1 of the 2 given, not the primary") {
@@ -215,9 +215,9 @@ func TestInspectKeys(t *testing.T) {
 	other, _ := cookiesession.NewCodec(otherKey)
 	wantFail(t, cli(t, setCookies, []string{keysEnv(otherKey)}, "inspect"), 1,
 		"cookiesession inspect: the session does not open: invalid or tampered value",
-		fmt.Sprintf("key id %08x", ring.KeyID(1)), fmt.Sprintf("the key given has id %08x", other.KeyID(0)), "another key")
+		fmt.Sprintf("key id %08x", ring.KeyIDs()[1]), fmt.Sprintf("the key given has id %08x", other.KeyIDs()[0]), "another key")
 	wantFail(t, cli(t, setCookies, []string{keysEnv(otherKey, newKey)}, "inspect"), 1,
-		fmt.Sprintf("the keys given have ids %08x, %08x", other.KeyID(0), ring.KeyID(0)), "another key")
+		fmt.Sprintf("the keys given have ids %08x, %08x", other.KeyIDs()[0], ring.KeyIDs()[0]), "another key")
 	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys", cookiesession.FormatKey(otherKey)), 1, "another key")
 
 	// A key that is not base64, one too short, an empty list: usage errors
