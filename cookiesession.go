@@ -267,6 +267,17 @@ func (m *Manager[T]) expired(s *Session[T], sealed time.Time) bool {
 // deadline is the session's expiry if sealed at t. A negative lifetime
 // (SetMaxAge) has ended the session: its deadline is now at the latest.
 func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
+	d := m.absoluteDeadline(s)
+	if idle, ok := m.idleDeadline(t); ok && idle.Before(d) {
+		d = idle
+	}
+	return d
+}
+
+// absoluteDeadline is the end of s's lifetime, counted from its creation:
+// its override or the Manager's MaxAge, at most MaxLifetime. A negative
+// override (SetMaxAge of a window that closed) ends it now.
+func (m *Manager[T]) absoluteDeadline(s *Session[T]) time.Time {
 	lifetime := s.lifetime
 	if lifetime < 0 {
 		return earlier(s.created.Add(lifetime), m.opts.Now())
@@ -274,13 +285,16 @@ func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 	if lifetime == 0 {
 		lifetime = m.opts.MaxAge
 	}
-	d := s.created.Add(min(lifetime, m.opts.MaxLifetime))
-	if m.opts.IdleTimeout > 0 {
-		if idle := t.Add(m.opts.IdleTimeout); idle.Before(d) {
-			d = idle
-		}
+	return s.created.Add(min(lifetime, m.opts.MaxLifetime))
+}
+
+// idleDeadline is the idle deadline of a session sealed at t, if the
+// Manager has an IdleTimeout.
+func (m *Manager[T]) idleDeadline(t time.Time) (time.Time, bool) {
+	if m.opts.IdleTimeout <= 0 {
+		return time.Time{}, false
 	}
-	return d
+	return t.Add(m.opts.IdleTimeout), true
 }
 
 func earlier(a, b time.Time) time.Time {

@@ -16,6 +16,13 @@ type Inspection struct {
 	Subject  string        // the session's subject (Session.SetSubject), "" when it has none
 	Created  time.Time     // when the session was created (or regenerated)
 	Lifetime time.Duration // the absolute lifetime in force: the session's override or the Manager's MaxAge
+
+	// AbsoluteDeadline and IdleDeadline are the session's deadlines, as
+	// the Manager computes them (Lifetime from Created, at most
+	// Options.MaxLifetime; IdleTimeout from the last seal, zero without
+	// one); the session stops opening at the earlier.
+	AbsoluteDeadline, IdleDeadline time.Time
+
 	Data     []byte        // the serialized session data
 	Expired  bool          // the session is past its deadline (only with allowExpired)
 
@@ -84,6 +91,8 @@ func (m *Manager[T]) Inspect(h http.Header, allowExpired bool) (*Inspection, err
 	if in.Lifetime == 0 {
 		in.Lifetime = m.opts.MaxAge
 	}
+	in.AbsoluteDeadline = m.absoluteDeadline(s)
+	in.IdleDeadline, _ = m.idleDeadline(meta.Issued)
 	in.Cookies = m.inspectCookies(h, meta)
 	return in, nil
 }

@@ -454,16 +454,6 @@ func quoteAll(s []string) []string {
 	return q
 }
 
-// deadlines of an opened session.
-func absoluteDeadline(in *cookiesession.Inspection) time.Time { return in.Created.Add(in.Lifetime) }
-
-func idleDeadline(in *cookiesession.Inspection, idle time.Duration) (time.Time, bool) {
-	if idle <= 0 {
-		return time.Time{}, false
-	}
-	return in.Meta.Issued.Add(idle), true
-}
-
 // inspectReport is what inspect prints, in text or as JSON.
 type inspectReport struct {
 	Name              string          `json:"name"`
@@ -559,10 +549,10 @@ func newInspectReport(name string, in *cookiesession.Inspection, now time.Time, 
 		return r
 	}
 	r.LifetimeSeconds = in.Lifetime.Seconds()
-	r.AbsoluteDeadline = absoluteDeadline(in).UTC()
+	r.AbsoluteDeadline = in.AbsoluteDeadline.UTC()
 	r.OverflowKey = in.OverflowKey
-	if t, ok := idleDeadline(in, idle); ok {
-		t = t.UTC()
+	if !in.IdleDeadline.IsZero() {
+		t := in.IdleDeadline.UTC()
 		r.IdleDeadline = &t
 	}
 	if in.Expired {
