@@ -23,8 +23,8 @@ type Inspection struct {
 	// one); the session stops opening at the earlier.
 	AbsoluteDeadline, IdleDeadline time.Time
 
-	Data     []byte        // the serialized session data
-	Expired  bool          // the session is past its deadline (only with allowExpired)
+	Data    []byte // the serialized session data
+	Expired bool   // the session is past its deadline (only with allowExpired)
 
 	// OverflowKey is the key under which the Options.Overflow store holds
 	// the session, when its cookie is a reference (Meta.Reference) that
