@@ -1,178 +1,45 @@
 package redisstore
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/rueidis"
 
+	"github.com/cookiesession/cookiesession/internal/redistest"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
-// redisServer is a real redis-server on loopback, started for one test
-// with the persistence a Store needs (every write fsynced before it is
-// acknowledged).
-type redisServer struct {
-	t     testing.TB
-	port  int
-	dir   string
-	extra []string
-	cmd   *exec.Cmd
-	exit  chan struct{}
-}
-
-// Binaries: redis-server and redis-cli unless REDIS_SERVER and REDIS_CLI
-// name others (valkey-server and valkey-cli, say).
-var (
-	serverBin = envOr("REDIS_SERVER", "redis-server")
-	cliBin    = envOr("REDIS_CLI", "redis-cli")
-)
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-// needRedis returns the path of a binary, skipping the test when it is
-// absent, unless the CI environment variable is set: then it fails.
-func needRedis(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found under CI: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
-
-// freePort returns a loopback port nobody listens on, and whose cluster
-// bus port (port+10000) is free too.
-func freePort(t testing.TB) int {
-	t.Helper()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if port+10000 > 65535 {
-			continue
-		}
-		l2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port+10000))
-		if err != nil {
-			continue
-		}
-		l2.Close()
-		return port
-	}
-	t.Fatal("no free port")
-	return 0
-}
+// redisServer is a real redis-server on loopback for one test (see
+// internal/redistest), with the persistence a Store needs (every write
+// fsynced before it is acknowledged).
+type redisServer struct{ *redistest.Server }
 
 // startRedis starts a redis-server on a free loopback port with a fresh
 // directory; it is stopped at the end of the test.
 func startRedis(t testing.TB, extra ...string) *redisServer {
 	t.Helper()
-	needRedis(t, serverBin)
-	r := &redisServer{t: t, port: freePort(t), dir: t.TempDir(), extra: extra}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
+	return &redisServer{redistest.Start(t, extra...)}
 }
 
-func (r *redisServer) addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
+func (r *redisServer) addr() string { return r.Addr() }
 
-// start starts the server on its port and directory and waits until it
-// answers PING.
-func (r *redisServer) start() {
-	r.t.Helper()
-	args := append([]string{
-		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always",
-		"--logfile", filepath.Join(r.dir, "redis.log"),
-	}, r.extra...)
-	r.cmd = exec.Command(serverBin, args...)
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	r.exit = make(chan struct{})
-	go func(cmd *exec.Cmd, exit chan struct{}) {
-		cmd.Wait()
-		close(exit)
-	}(r.cmd, r.exit)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if ping(r.addr()) == nil {
-			return
-		}
-		select {
-		case <-r.exit:
-			log, _ := os.ReadFile(filepath.Join(r.dir, "redis.log"))
-			r.t.Fatalf("%s exited at start:\n%s", serverBin, log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("%s on %s does not answer", serverBin, r.addr())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// start starts the server again on its port and directory.
+func (r *redisServer) start() { r.Restart() }
 
-// kill stops the server at once, as a crash would (no shutdown, no
-// final save).
-func (r *redisServer) kill() {
-	r.t.Helper()
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Signal(syscall.SIGCONT)
-	r.cmd.Process.Kill()
-	<-r.exit
-	r.cmd = nil
-}
+// kill stops the server at once, as a crash would.
+func (r *redisServer) kill() { r.Kill() }
 
 // freeze and thaw stop and resume the process: its connections stay open
 // but nothing answers, like a hung server or a partition.
-func (r *redisServer) freeze() { r.cmd.Process.Signal(syscall.SIGSTOP) }
-func (r *redisServer) thaw()   { r.cmd.Process.Signal(syscall.SIGCONT) }
+func (r *redisServer) freeze() { r.Freeze() }
+func (r *redisServer) thaw()   { r.Thaw() }
 
-func (r *redisServer) stop() { r.kill() }
-
-// ping sends PING over a fresh connection.
-func ping(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line != "+PONG\r\n" {
-		return fmt.Errorf("PING answered %q", line)
-	}
-	return nil
-}
+func (r *redisServer) stop() { r.Kill() }
 
 // rawClient is a plain client for the test's own commands (INFO, XLEN…).
 func rawClient(t testing.TB, addrs ...string) rueidis.Client {
@@ -220,8 +87,8 @@ type cluster struct{ nodes []*redisServer }
 
 func startCluster(t testing.TB) *cluster {
 	t.Helper()
-	needRedis(t, serverBin)
-	cli := needRedis(t, cliBin)
+	redistest.Need(t, redistest.ServerBin)
+	cli := redistest.Need(t, redistest.CLIBin)
 	c := &cluster{}
 	args := []string{"--cluster", "create"}
 	for range 3 {

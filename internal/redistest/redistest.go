@@ -8,6 +8,7 @@ package redistest
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -151,23 +152,52 @@ func (s *Server) Freeze() { s.cmd.Process.Signal(syscall.SIGSTOP) }
 // Thaw resumes a frozen server.
 func (s *Server) Thaw() { s.cmd.Process.Signal(syscall.SIGCONT) }
 
-// Ping sends PING to addr over a fresh connection and waits for PONG.
+// Ping sends PING to addr over a fresh connection and waits for an
+// answer: PONG, or NOAUTH from a server that requires a password.
 func Ping(addr string) error {
+	_, err := Do(addr, "PING")
+	if err != nil && strings.Contains(err.Error(), "NOAUTH") {
+		return nil
+	}
+	return err
+}
+
+// Do sends commands (inline, space-separated words) to addr on one fresh
+// connection and returns the text of the last reply: a status, an integer
+// or a bulk string; an error reply is an error.
+func Do(addr string, cmds ...string) (string, error) {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	var last string
+	for _, cmd := range cmds {
+		if _, err := io.WriteString(c, cmd+"\r\n"); err != nil {
+			return "", err
+		}
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		line = strings.TrimRight(line, "\r\n")
+		switch {
+		case strings.HasPrefix(line, "+"), strings.HasPrefix(line, ":"):
+			last = line[1:]
+		case line == "$-1":
+			last = ""
+		case strings.HasPrefix(line, "$"):
+			n, _ := strconv.Atoi(line[1:])
+			buf := make([]byte, n+2)
+			if _, err := io.ReadFull(br, buf); err != nil {
+				return "", err
+			}
+			last = string(buf[:n])
+		default:
+			return "", fmt.Errorf("%s: %s", cmd, line)
+		}
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(line, "+PONG") {
-		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
-	}
-	return nil
+	return last, nil
 }

@@ -1,9 +1,7 @@
 package bench
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cookiesession/cookiesession/internal/redistest"
 )
 
 // The benchmarks on Redis share one real redis-server on a random
@@ -123,40 +123,8 @@ func (r *redisServer) stop() {
 	os.RemoveAll(r.dir)
 }
 
-// do sends one inline command on a fresh connection and returns the
-// reply's text (a status line or a bulk string).
-func (r *redisServer) do(cmd string) (string, error) {
-	c, err := net.DialTimeout("tcp", r.addr, time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, cmd+"\r\n"); err != nil {
-		return "", err
-	}
-	br := bufio.NewReader(c)
-	line, err := br.ReadString('\n')
-	if err != nil {
-		return "", err
-	}
-	line = strings.TrimRight(line, "\r\n")
-	switch {
-	case strings.HasPrefix(line, "+"):
-		return line[1:], nil
-	case strings.HasPrefix(line, "$"):
-		n, err := strconv.Atoi(line[1:])
-		if err != nil || n < 0 {
-			return "", fmt.Errorf("reply %q", line)
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(br, buf); err != nil {
-			return "", err
-		}
-		return string(buf[:n]), nil
-	}
-	return "", fmt.Errorf("%s: reply %q", cmd, line)
-}
+// do sends one inline command on a fresh connection; see redistest.Do.
+func (r *redisServer) do(cmd string) (string, error) { return redistest.Do(r.addr, cmd) }
 
 // commandCalls returns the number of calls of each command the server has
 // seen (INFO commandstats).
