@@ -39,7 +39,6 @@ func (r *redisServer) kill() { r.Kill() }
 func (r *redisServer) freeze() { r.Freeze() }
 func (r *redisServer) thaw()   { r.Thaw() }
 
-
 // rawClient is a plain client for the test's own commands (INFO, XLEN…).
 func rawClient(t testing.TB, addrs ...string) rueidis.Client {
 	t.Helper()
