@@ -31,6 +31,10 @@
 // working. A change made after the header went out cannot reach the browser:
 // it is reported to [Options.OnError] as [ErrHeaderWritten].
 //
+// A handler that only reads the session can call [Manager.View], which
+// returns a copy of the data and never serializes it again at the end of
+// the request to look for a change.
+//
 // Assigning nil to [Session.Data], or calling [Session.Destroy], expires
 // every cookie of the session. [Manager.Load] and [Manager.Save] read and
 // write a session without the middleware (a WebSocket upgrade, a redirect).
