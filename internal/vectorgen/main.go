@@ -180,6 +180,7 @@ func (g *generator) seal(vector string, s sealing) string {
 	if s.raw {
 		o.Serializer = rawSerializer{}
 	}
+	o.MaxLength = -1 // vectors of any size: the format, not one browser cookie
 	keys := s.keys
 	if keys == nil {
 		keys = [][]byte{keyA}
