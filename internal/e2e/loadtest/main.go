@@ -20,9 +20,10 @@
 // interleaved, round after round, each round starting one further along
 // the list. It prints a benchstat line per run:
 //
-//	BenchmarkLoad/impl=plain/clients=8 1 41000 ns/op 9000 req/s
+//	BenchmarkLoad/impl=plain/clients=8 1 41000 ns/op 9000 req/s 0.100 writes/op
 //
-// where ns/op is the server's CPU time per request, then the medians and
+// where ns/op is the server's CPU time per request and writes/op the share
+// of responses that set a cookie (0.1 for every implementation), then the medians and
 // their ratios to plain. Compare with `benchstat -col /impl`.
 //
 // Usage, from the repository's root:
@@ -181,6 +182,7 @@ type result struct {
 	clients  int
 	cpuPerOp float64 // ns of server CPU per request
 	rps      float64
+	writes   float64 // responses that set a cookie, per request
 }
 
 func (l *loadtest) run(out io.Writer, chosen []string, clients []int, rounds int) error {
@@ -207,7 +209,7 @@ func (l *loadtest) run(out io.Writer, chosen []string, clients []int, rounds int
 					return fmt.Errorf("%s, %d clients, round %d: %w", impl, c, r+1, err)
 				}
 				results = append(results, res)
-				fmt.Fprintf(out, "BenchmarkLoad/impl=%s/clients=%d 1 %.0f ns/op %.0f req/s\n", impl, c, res.cpuPerOp, res.rps)
+				fmt.Fprintf(out, "BenchmarkLoad/impl=%s/clients=%d 1 %.0f ns/op %.0f req/s %.3f writes/op\n", impl, c, res.cpuPerOp, res.rps, res.writes)
 			}
 		}
 	}
@@ -356,6 +358,9 @@ func (l *loadtest) drive(impl string, c, pid int, url string) (result, error) {
 		return result{}, err
 	}
 
+	for _, cl := range cls {
+		cl.writes = 0
+	}
 	before, err := cpuTicks(pid)
 	if err != nil {
 		return result{}, err
@@ -370,8 +375,13 @@ func (l *loadtest) drive(impl string, c, pid int, url string) (result, error) {
 	if n == 0 {
 		return result{}, errors.New("no request completed")
 	}
+	writes := 0
+	for _, cl := range cls {
+		writes += cl.writes
+	}
 	cpu := time.Duration(after-before) * l.tick
-	return result{impl: impl, clients: c, cpuPerOp: float64(cpu.Nanoseconds()) / float64(n), rps: float64(n) / elapsed.Seconds()}, nil
+	return result{impl: impl, clients: c, cpuPerOp: float64(cpu.Nanoseconds()) / float64(n),
+		rps: float64(n) / elapsed.Seconds(), writes: float64(writes) / float64(n)}, nil
 }
 
 // phase makes total requests (or as many as fit in limit) from the
@@ -406,11 +416,12 @@ func each(cls []*client, f func(*client) error) error {
 
 // client is one user: a cookie jar, and what its session holds.
 type client struct {
-	l    *loadtest
-	url  string
-	hc   *http.Client
-	seq  int // requests made
-	cart int // the cart_count the session holds
+	l      *loadtest
+	url    string
+	hc     *http.Client
+	seq    int // requests made
+	cart   int // the cart_count the session holds
+	writes int // responses that set a cookie
 }
 
 // next makes the client's next request: every tenth changes the session.
@@ -437,6 +448,9 @@ func (cl *client) do(query string, want int) error {
 	resp.Body.Close()
 	if err != nil {
 		return err
+	}
+	if len(resp.Header["Set-Cookie"]) > 0 {
+		cl.writes++
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s: %s", u, resp.Status, body)
