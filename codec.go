@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -624,6 +625,9 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 	if len(s) > c.maxEncodedLen() {
 		return nil, meta, &SizeError{What: "cookie value", Name: name, Size: len(s), Limit: c.maxEncodedLen()}
 	}
+	if strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0 {
+		return nil, meta, ErrInvalid // one encoding per value: base64 would skip them
+	}
 	h, err := peekHeader(s)
 	if err != nil {
 		return nil, meta, err
@@ -647,7 +651,8 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 	}
 
 	// 3. Strict base64url: no padding, no other alphabet, no stray bits,
-	// no skipped newlines (the length check catches those).
+	// no newlines (the decoder would skip them, and the length check
+	// misses one whenever it does not change the decoded length).
 	// One buffer holds the decoded bytes, then the associated data. The
 	// string is read in place: Decode does not write to its source.
 	decodedLen := b64.DecodedLen(len(s))

@@ -1182,3 +1182,23 @@ func TestEncodeMaxLength(t *testing.T) {
 		}
 	}
 }
+
+// TestNewlineAnywhereRejected: base64 decoding skips \r and \n, and the
+// length check alone misses one wherever it leaves the decoded length
+// unchanged (FuzzDecode found such a value): a newline anywhere in a
+// value is invalid, so that each value has one encoding.
+func TestNewlineAnywhereRejected(t *testing.T) {
+	c, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
+	v, err := c.Encode("session", map[string]string{"user": strings.Repeat("ada ", 100)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i <= len(v); i++ {
+		for _, nl := range []string{"\n", "\r"} {
+			var dst map[string]string
+			if err := c.Decode("session", v[:i]+nl+v[i:], &dst); !errors.Is(err, cookiesession.ErrInvalid) {
+				t.Fatalf("a %q at %d: %v", nl, i, err)
+			}
+		}
+	}
+}
