@@ -126,6 +126,7 @@ func (cc *CookieCodec) Clear(w http.ResponseWriter, r *http.Request) {
 	cc.setCookies(w.Header(), r.Header, nil, time.Time{})
 	if !hasSetCookies(w.Header(), cc.Template.Name) {
 		w.Header().Add("Set-Cookie", expiredCookie(&cc.Template, cc.Template.Name).String())
+		NoSharedCache(w.Header())
 	}
 }
 

@@ -434,7 +434,6 @@ func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear
 		m.emit("clear", "logout", 0, 0)
 		err := errors.Join(m.revokeEnded(s, true), m.settleOverflow(s, ""))
 		s.settle(nil)
-		noStore(wh)
 		return err
 	}
 	now := m.opts.Now()
@@ -464,7 +463,6 @@ func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, iss
 		m.settleOverflow(s, "") // a failure leaves the value to expire
 		m.emit("clear", "lifetime", 0, 0)
 		s.settle(nil)
-		noStore(wh)
 		return fmt.Errorf("%w: the session's lifetime ended at %s", ErrExpired, expires.UTC().Format(time.RFC3339))
 	}
 	frame := s.frame(data)
@@ -478,7 +476,6 @@ func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, iss
 	}
 	s.sealedAs(meta)
 	s.settle(data)
-	noStore(wh)
 	if key != "" {
 		m.emit("write", "overflow", meta.Size, meta.Chunks)
 	} else {

@@ -149,13 +149,12 @@ func (st *state[T]) commit() {
 			// the browser stops sending them (and OnError hears of them
 			// once, not on every request).
 			st.m.cc.setCookies(st.rw.Header(), st.req.Header, nil, time.Time{})
-			noStore(st.rw.Header())
 			st.m.emit("clear", "refused", 0, 0)
 		}
 		s.refused = false
-		// Again now, over what the handler set after a Save.
+		// Again now, over a Cache-Control the handler set after a Save.
 		if hasSetCookies(st.rw.Header(), st.m.opts.Name) {
-			noStore(st.rw.Header())
+			NoSharedCache(st.rw.Header())
 		}
 		if err != nil {
 			// Reported once, here: finish must not report this state again.

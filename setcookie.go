@@ -22,7 +22,8 @@ func (cc *CookieCodec) setCookies(wh, rh http.Header, parts []string, expires ti
 // never keeps a cookie past the time the server stops accepting it. It
 // deletes only chunk indexes below MaxChunks, so that the session's lines
 // stay within the bound documented on [Limits] (at most MaxChunks of them)
-// however many cookies were planted under the session's name.
+// however many cookies were planted under the session's name. A response
+// that gets any line is made uncacheable by shared caches (NoSharedCache).
 func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, expires time.Time) {
 	l := cc.Limits.withDefaults()
 	name := cc.Template.Name
@@ -55,11 +56,16 @@ func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, exp
 		b.WriteString(attrs)
 		wh.Add("Set-Cookie", b.String())
 	}
+	added := len(parts) > 0
 	carried := scanCookies(rh, name, l)
 	for i := len(parts); i < min(l.MaxChunks, maxChunksLimit); i++ {
 		if carried.has(i) {
 			wh.Add("Set-Cookie", expiredCookie(&cc.Template, chunkName(name, i)).String())
+			added = true
 		}
+	}
+	if added {
+		NoSharedCache(wh)
 	}
 }
 
@@ -127,10 +133,11 @@ func removeSetCookies(wh http.Header, name string) {
 //     Cache-Control, are removed;
 //   - Vary gains Cookie, unless it already lists Cookie or "*".
 //
-// [Manager] applies it to every response that carries its Set-Cookie lines,
-// when the header goes out (so a Cache-Control set after Save is covered),
-// and gorillastore's Save applies it too. Call it when writing cookies
-// with [CookieCodec] directly.
+// Every write of session cookies applies it ([CookieCodec], so the
+// [Manager] and gorillastore's Save too), and the Manager again when the
+// header goes out, so that a Cache-Control the handler set after Save is
+// covered. Call it yourself after setting Cache-Control on a response
+// whose cookies were already written.
 func NoSharedCache(h http.Header) {
 	h.Del("CDN-Cache-Control")
 	h.Del("Surrogate-Control")
@@ -148,9 +155,6 @@ func NoSharedCache(h http.Header) {
 	}
 	h.Add("Vary", "Cookie")
 }
-
-// noStore is NoSharedCache.
-func noStore(h http.Header) { NoSharedCache(h) }
 
 // privateCacheControl rewrites the Cache-Control value cc as NoSharedCache
 // describes: without public, s-maxage or a qualified private, with an

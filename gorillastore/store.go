@@ -321,7 +321,6 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	}
 	if opts.MaxAge < 0 {
 		cc.Clear(w, r)
-		cookiesession.NoSharedCache(w.Header())
 		return nil
 	}
 	if session.ID == "" {
@@ -332,11 +331,8 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		life = time.Duration(opts.MaxAge) * time.Second
 	}
 	cc.BrowserSession = opts.MaxAge == 0
-	if _, err := cc.Write(w, r, &envelope{id: session.ID, values: session.Values}, life); err != nil {
-		return err
-	}
-	cookiesession.NoSharedCache(w.Header())
-	return nil
+	_, err := cc.Write(w, r, &envelope{id: session.ID, values: session.Values}, life)
+	return err
 }
 
 func (s *Store) defaults() *sessions.Options {
