@@ -92,7 +92,7 @@ type SizeError struct {
 func (e *SizeError) Error() string {
 	verb, unit, at, tail := "is", "bytes", "", ""
 	switch e.What {
-	case "session cookies":
+	case whatCookies:
 		verb = "are"
 		tail = " set by Limits.TotalSize (or by Limits.MaxChunks × Limits.CookieSize if smaller); to allow more, raise it in the options (and the proxies' header limits), or store less in the session"
 	case "cookie":

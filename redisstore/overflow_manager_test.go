@@ -86,11 +86,11 @@ func TestOverflowGrowAndShrink(t *testing.T) {
 	ctx := context.Background()
 	user := newBrowser(t)
 
-	before := commandCalls(t, raw)
+	before := commandCalls(t, r.addr())
 	v, _ := user.get(a, "/login?u=alice")
 	user.get(a, "/set?n=1000")
 	user.get(b, "/get")
-	after := commandCalls(t, raw)
+	after := commandCalls(t, r.addr())
 	for _, cmd := range []string{"set", "get", "del"} {
 		if d := after[cmd] - before[cmd]; d != 0 {
 			t.Errorf("a small session sent %d %s", d, cmd)

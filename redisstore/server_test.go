@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,24 +109,13 @@ func startCluster(t testing.TB) *cluster {
 	return c
 }
 
-// commandCalls returns the number of calls of each command the server saw.
-func commandCalls(t testing.TB, c rueidis.Client) map[string]int64 {
+// commandCalls returns the number of calls of each command the server at
+// addr saw.
+func commandCalls(t testing.TB, addr string) map[string]int64 {
 	t.Helper()
-	info, err := c.Do(context.Background(), c.B().Info().Section("commandstats").Build()).ToString()
+	calls, err := redistest.CommandCalls(addr)
 	if err != nil {
 		t.Fatal(err)
-	}
-	calls := make(map[string]int64)
-	for _, line := range strings.Split(info, "\n") {
-		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || !strings.HasPrefix(name, "cmdstat_") {
-			continue
-		}
-		for _, kv := range strings.Split(rest, ",") {
-			if v, ok := strings.CutPrefix(kv, "calls="); ok {
-				calls[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.ParseInt(v, 10, 64)
-			}
-		}
 	}
 	return calls
 }

@@ -201,3 +201,25 @@ func Do(addr string, cmds ...string) (string, error) {
 	}
 	return last, nil
 }
+
+// CommandCalls returns how many calls of each command the server at addr
+// has seen (INFO commandstats), by command name ("get", "xread", …).
+func CommandCalls(addr string) (map[string]int64, error) {
+	info, err := Do(addr, "INFO commandstats")
+	if err != nil {
+		return nil, err
+	}
+	calls := make(map[string]int64)
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") {
+			continue
+		}
+		for _, kv := range strings.Split(rest, ",") {
+			if v, ok := strings.CutPrefix(kv, "calls="); ok {
+				calls[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+	}
+	return calls, nil
+}

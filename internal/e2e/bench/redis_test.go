@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,21 +129,9 @@ func (r *redisServer) do(cmd string) (string, error) { return redistest.Do(r.add
 // seen (INFO commandstats).
 func (r *redisServer) commandCalls(b *testing.B) map[string]int64 {
 	b.Helper()
-	info, err := r.do("INFO commandstats")
+	calls, err := redistest.CommandCalls(r.addr)
 	if err != nil {
 		b.Fatal(err)
-	}
-	calls := make(map[string]int64)
-	for _, line := range strings.Split(info, "\n") {
-		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || !strings.HasPrefix(name, "cmdstat_") {
-			continue
-		}
-		for _, kv := range strings.Split(rest, ",") {
-			if v, ok := strings.CutPrefix(kv, "calls="); ok {
-				calls[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.ParseInt(v, 10, 64)
-			}
-		}
 	}
 	return calls
 }
