@@ -54,7 +54,7 @@ var (
 const benchName = "session"
 
 func benchImpls(tb testing.TB) []benchImpl {
-	ours, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{MaxLength: -1}, benchKey) // sizes past one cookie, as securecookie with MaxLength(0)
+	ours, err := codecWith(cookiesession.CodecOptions{MaxLength: -1}, benchKey) // sizes past one cookie, as securecookie with MaxLength(0)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -207,11 +207,11 @@ func (c cpuClock) report(b *testing.B) {
 // gorilla/securecookie. Sizes are deterministic (fixed-length nonces and
 // timestamps), so unlike speed they can be tested.
 func TestSizes(t *testing.T) {
-	ours, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{MaxLength: -1}, benchKey) // sizes past one cookie, as securecookie with MaxLength(0)
+	ours, err := codecWith(cookiesession.CodecOptions{MaxLength: -1}, benchKey) // sizes past one cookie, as securecookie with MaxLength(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	oursZ, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{Compress: true, MaxLength: -1}, benchKey)
+	oursZ, err := codecWith(cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{Compress: true}, MaxLength: -1}, benchKey)
 	if err != nil {
 		t.Fatal(err)
 	}

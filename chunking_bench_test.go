@@ -28,7 +28,7 @@ func benchCodec(b *testing.B) (CookieCodec, []string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cc := CookieCodec{Codec: codec, Template: http.Cookie{Name: "session", Path: "/"}}
+	cc := mustCookieCodec(b, codec, CookieOptions{Cookie: http.Cookie{Name: "session", Path: "/"}})
 	w := httptest.NewRecorder()
 	meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), benchPayload(b, "4kb"), 0)
 	if err != nil || meta.Chunks != 2 {
@@ -109,7 +109,7 @@ func fewerThan(m int) func(int) bool {
 // time grows with the header, allocations must not.
 func BenchmarkScanJoin(b *testing.B) {
 	cc, valid := benchCodec(b)
-	l := cc.Limits.withDefaults()
+	l := cc.limits
 	for _, hh := range hostileHeaders {
 		for _, n := range benchSizes {
 			h := http.Header{"Cookie": {hh.build(valid, n)}}
@@ -172,7 +172,7 @@ func BenchmarkCookieCodecWrite(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cc := CookieCodec{Codec: codec, Limits: Limits{TotalSize: 24000}, Template: http.Cookie{Name: "session", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}}
+	cc := mustCookieCodec(b, codec, CookieOptions{Limits: Limits{TotalSize: 24000}, Cookie: http.Cookie{Name: "session", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}})
 	rec := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "/", nil)
 	// The previous session: five cookies.
@@ -231,7 +231,7 @@ func BenchmarkReadPeer(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cc := CookieCodec{Codec: codec, Template: http.Cookie{Name: "session", Path: "/"}}
+	cc := mustCookieCodec(b, codec, CookieOptions{Cookie: http.Cookie{Name: "session", Path: "/"}})
 	payload := benchPayload(b, "1kb")
 	w := httptest.NewRecorder()
 	if _, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), payload, 0); err != nil {

@@ -306,7 +306,7 @@ func TestClearAttributes(t *testing.T) {
 	m, err := New[chunkData](Options{
 		Keys: [][]byte{testkit.Key(0)}, Name: "__Secure-sid", Path: "/app", Domain: "example.com",
 		SameSite: http.SameSiteStrictMode, Partitioned: true, Limits: Limits{TotalSize: 24000},
-		Now: func() time.Time { return now },
+		SealOptions: SealOptions{Now: func() time.Time { return now }},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -519,7 +519,7 @@ func TestCookieCodecGrowShrinkClear(t *testing.T) {
 	}
 	// Small cookies, so that five chunks are cheap; the name "sid".
 	l := Limits{CookieSize: 600, MaxChunks: 12, TotalSize: 7000}
-	cc := CookieCodec{Codec: codec, Limits: l, Template: http.Cookie{Name: "sid", Path: "/", HttpOnly: true}}
+	cc := mustCookieCodec(t, codec, CookieOptions{Limits: l, Cookie: http.Cookie{Name: "sid", Path: "/", HttpOnly: true}})
 	srv := codecServer(t, cc)
 	cl := testkit.NewClient(t, srv.URL)
 	for _, chunks := range []int{1, 2, 3, 4, 5, 11, 5, 3, 2, 1} {
@@ -593,12 +593,12 @@ func newJoinFixture(t testing.TB) *joinFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := CookieCodec{Codec: codec, Limits: Limits{CookieSize: 300, MaxChunks: 10, TotalSize: 3000}, Template: http.Cookie{Name: "session", Path: "/"}}
+	cc := mustCookieCodec(t, codec, CookieOptions{Limits: Limits{CookieSize: 300, MaxChunks: 10, TotalSize: 3000}, Cookie: http.Cookie{Name: "session", Path: "/"}})
 	f := &joinFixture{cc: cc}
 	size := func(chunks int) int { // a blob size that takes chunks cookies
 		for n := 0; ; n++ {
 			js, _ := json.Marshal(chunkData{N: 9, Blob: testkit.Blob(0, n)})
-			if wantChunks("session", cc.Limits, encodedLen(len(js))) == chunks {
+			if wantChunks("session", cc.limits, encodedLen(len(js))) == chunks {
 				return n + 20
 			}
 		}
@@ -609,13 +609,13 @@ func newJoinFixture(t testing.TB) *joinFixture {
 	f.single = sealValues(t, cc, chunkData{N: 4}, 1)
 	f.single2 = sealValues(t, cc, chunkData{N: 5}, 1)
 	foreign := cc
-	foreign.Codec, _ = NewCodec([]byte("another key, 32 bytes or longer, not in the ring"))
+	foreign.codec, _ = NewCodec([]byte("another key, 32 bytes or longer, not in the ring"))
 	f.foreign = sealValues(t, foreign, chunkData{N: 6}, 1)
 	other := cc
-	other.Template.Name = "other"
+	other.cookie.Name = "other"
 	f.other = sealValues(t, other, chunkData{N: 7}, 1)
 	many := cc
-	many.Limits.MaxChunks, many.Limits.TotalSize = 20, 6000
+	many.limits.MaxChunks, many.limits.TotalSize = 20, 6000
 	f.twelve = sealValues(t, many, chunkData{N: 8, Blob: testkit.Blob(8, 2400)}, 12)
 	return f
 }
@@ -638,7 +638,7 @@ func sealValues(t testing.TB, cc CookieCodec, v chunkData, chunks int) []string 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Name != chunkName(cc.Template.Name, i) {
+		if c.Name != chunkName(cc.cookie.Name, i) {
 			t.Fatalf("cookie %d is named %s", i, c.Name)
 		}
 		out[i] = c.Value
@@ -1130,11 +1130,11 @@ func TestMaxAge(t *testing.T) {
 		calls++
 		return start.Add(time.Duration(calls) * time.Millisecond)
 	}
-	codec, err := NewCodecWithOptions(CodecOptions{MaxAge: time.Hour, Now: clock}, testkit.Key(0))
+	codec, err := newCodec(CodecOptions{MaxAge: time.Hour, SealOptions: SealOptions{Now: clock}}, testkit.Key(0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := CookieCodec{Codec: codec, Template: http.Cookie{Name: "s", Path: "/"}}
+	cc := mustCookieCodec(t, codec, CookieOptions{Cookie: http.Cookie{Name: "s", Path: "/"}})
 	write := func(lifetime time.Duration) (*http.Cookie, Meta) {
 		t.Helper()
 		w := httptest.NewRecorder()
@@ -1165,7 +1165,7 @@ func TestMaxAge(t *testing.T) {
 	if _, err := cc.Write(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil), "v", -time.Second); err == nil {
 		t.Error("a negative lifetime was accepted")
 	}
-	cc.BrowserSession = true
+	cc.browserSession = true
 	if c, _ := write(0); c.MaxAge != 0 || !c.Expires.IsZero() {
 		t.Errorf("BrowserSession: Max-Age %d, Expires %v", c.MaxAge, c.Expires)
 	}
@@ -1249,7 +1249,7 @@ func TestWriteAtBoundaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := Limits{CookieSize: 160, MaxChunks: 12, TotalSize: 4000}
-	cc := CookieCodec{Codec: codec, Limits: l, Template: http.Cookie{Name: "s", Path: "/"}}
+	cc := mustCookieCodec(t, codec, CookieOptions{Limits: l, Cookie: http.Cookie{Name: "s", Path: "/"}})
 	capacity, tested := 0, 0
 	for k, room := range rooms("s", l) {
 		capacity += room
@@ -1301,9 +1301,9 @@ func TestWriteAtBoundaries(t *testing.T) {
 	}
 }
 
-// TestBadLimitsDoNotPanic: a CookieCodec is a plain struct, so nothing
-// validated its Limits. Reading with any of them fails or works but never
-// panics or hangs; writing rejects them.
+// TestBadLimitsDoNotPanic: NewCookieCodec refuses the Limits New
+// refuses; with those it accepts, reading and writing a header full of
+// stray chunks fails or works but never panics or hangs.
 func TestBadLimitsDoNotPanic(t *testing.T) {
 	f := newJoinFixture(t)
 	header := cookieHeader(pairs("session", f.a), []string{"session.200=x", "session.9=y"})
@@ -1311,18 +1311,21 @@ func TestBadLimitsDoNotPanic(t *testing.T) {
 		{MaxChunks: -1}, {MaxChunks: 1}, {MaxChunks: 256}, {MaxChunks: 1 << 40},
 		{CookieSize: -1}, {CookieSize: 1}, {CookieSize: 1 << 40},
 		{TotalSize: -1}, {TotalSize: 1}, {CookieSize: 300, MaxChunks: 1 << 20, TotalSize: 1 << 30},
+		{CookieSize: 300, MaxChunks: 2, TotalSize: 600},
 	} {
-		cc := f.cc
-		cc.Limits = l
+		cc, err := NewCookieCodec(f.cc.codec, CookieOptions{Cookie: f.cc.cookie, Limits: l})
+		if (err == nil) != (l.validate("session") == nil) {
+			t.Errorf("%+v: NewCookieCodec says %v, Limits.validate %v", l, err, l.validate("session"))
+		}
+		if err != nil {
+			continue
+		}
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", header)
 		var d chunkData
 		_, rerr := cc.Read(r, &d)
 		w := httptest.NewRecorder()
 		_, werr := cc.Write(w, r, chunkData{N: 1, Blob: testkit.Blob(1, 200)}, 0)
-		if werr == nil && l.validate("session") != nil {
-			t.Errorf("%+v: Write accepted invalid Limits", l)
-		}
 		cc.Clear(w, r)
 		t.Logf("%+v: read %v; write %v", l, rerr, werr)
 	}
@@ -1330,7 +1333,7 @@ func TestBadLimitsDoNotPanic(t *testing.T) {
 
 // TestSetCookieLines: each Set-Cookie line written is exactly what
 // net/http renders for that cookie, whatever the template's attributes; a
-// template net/http would have to mangle is an error, with nothing written.
+// template net/http would have to mangle is refused by NewCookieCodec.
 func TestSetCookieLines(t *testing.T) {
 	codec, err := NewCodec(testkit.Key(0))
 	if err != nil {
@@ -1342,16 +1345,8 @@ func TestSetCookieLines(t *testing.T) {
 		{Name: ""},
 		{Name: "sid", Partitioned: true}, // Partitioned without Secure
 	} {
-		cc := CookieCodec{Codec: codec, Template: bad}
-		w := httptest.NewRecorder()
-		r := httptest.NewRequest("GET", "/", nil)
-		r.Header.Set("Cookie", bad.Name+"=x")
-		if _, err := cc.Write(w, r, "v", 0); err == nil {
-			t.Errorf("%+v: Write accepted an invalid template", bad)
-		}
-		cc.Clear(w, r)
-		if lines := w.Header()["Set-Cookie"]; len(lines) != 0 {
-			t.Errorf("%+v: invalid template wrote %q", bad, lines)
+		if cc, err := NewCookieCodec(codec, CookieOptions{Cookie: bad}); err == nil {
+			t.Errorf("%+v: NewCookieCodec accepted an invalid cookie: %+v", bad, cc)
 		}
 	}
 	for _, tmpl := range []http.Cookie{
@@ -1362,7 +1357,7 @@ func TestSetCookieLines(t *testing.T) {
 		{Name: "sid", Domain: ".example.com", SameSite: http.SameSiteDefaultMode},
 	} {
 		for _, browserSession := range []bool{false, true} {
-			cc := CookieCodec{Codec: codec, Limits: Limits{CookieSize: 500, TotalSize: 4000}, Template: tmpl, BrowserSession: browserSession}
+			cc := mustCookieCodec(t, codec, CookieOptions{Limits: Limits{CookieSize: 500, TotalSize: 4000}, Cookie: tmpl, BrowserSession: browserSession})
 			w := httptest.NewRecorder()
 			if _, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), testkit.Blob(1, 1200), 0); err != nil {
 				t.Fatal(err)
@@ -1388,4 +1383,15 @@ func TestSetCookieLines(t *testing.T) {
 			}
 		}
 	}
+}
+
+// mustCookieCodec is NewCookieCodec for a configuration the test knows is
+// valid.
+func mustCookieCodec(t testing.TB, codec *Codec, o CookieOptions) CookieCodec {
+	t.Helper()
+	cc, err := NewCookieCodec(codec, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *cc
 }

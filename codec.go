@@ -148,46 +148,24 @@ func (JSONSerializer) Marshal(v any) ([]byte, error) { return jsonMarshal(v) }
 // an error.
 func (JSONSerializer) Unmarshal(data []byte, v any) error { return jsonUnmarshal(data, v) }
 
-// CodecOptions configures a [Codec]. The zero value is usable and is what
-// [NewCodec] uses.
+// CodecOptions configures a [Codec] ([Codec.WithOptions]). The zero value
+// is what [NewCodec] uses.
 type CodecOptions struct {
+	// SealOptions are the settings every sealed value shares:
+	// compression, the size bound, the clock skew, the serializer and the
+	// clock. Zero: see each field.
+	SealOptions
+
 	// MaxAge is the lifetime Encode seals into each value; Decode rejects
 	// the value with ErrExpired once it has passed. Zero: 30 days.
 	// Negative values are a configuration error.
 	MaxAge time.Duration
-
-	// Compress deflates the serialized value before sealing when that
-	// makes it shorter; the header records it. Zero: off.
-	//
-	// Compression leaks the length of the compressed plaintext. If a
-	// secret (a CSRF token, an OAuth token) sits in the same session as
-	// data an attacker can choose and repeat, the cookie's length can tell
-	// the attacker how well their guess matched the secret (as in CRIME
-	// and BREACH). Leave it off for such sessions.
-	Compress bool
-
-	// MaxDecodedSize bounds the serialized value, before compression on the
-	// way out and after inflation on the way in. A value over it is
-	// ErrTooLarge; an inflating value is stopped after MaxDecodedSize+1
-	// bytes. Zero: 64 KiB.
-	MaxDecodedSize int
-
-	// ClockSkew is how far in the future a value's issue time may lie
-	// (another server's clock running ahead) before Decode rejects it with
-	// ErrExpired. Zero: 1 minute. Negative: no tolerance.
-	ClockSkew time.Duration
-
-	// Serializer encodes values. Zero: [JSONSerializer].
-	Serializer Serializer
 
 	// Purpose separates keys: the sealing key is derived from each secret
 	// with HKDF-SHA256 and this label, so one secret can serve several
 	// purposes and a value sealed for one never opens for another.
 	// Zero: "cookie".
 	Purpose string
-
-	// Now is the clock, for tests. Zero: time.Now.
-	Now func() time.Time
 
 	// Rand is the source of nonces, for tests. Zero: crypto/rand.
 	Rand io.Reader
@@ -203,7 +181,7 @@ type CodecOptions struct {
 
 // Codec seals values into cookie values and opens them again. It is safe
 // for concurrent use. The zero Codec is not usable: build one with
-// [NewCodec] or [NewCodecWithOptions].
+// [NewCodec].
 //
 // Codec satisfies gorilla/securecookie's Codec interface.
 type Codec struct {
@@ -228,7 +206,8 @@ type codecKey struct {
 // keyRing is one generation of a codec's keys: keys[0] seals, every key
 // opens. It is never modified once built; SetKeys replaces it whole.
 type keyRing struct {
-	keys []codecKey
+	keys    []codecKey
+	secrets [][]byte // copies of the secrets, for WithOptions to derive from
 }
 
 // keySlot holds a codec's current key ring. Sealing and opening load it
@@ -244,18 +223,28 @@ type keySlot struct {
 func (c *Codec) ring() *keyRing { return c.keys.ring.Load() }
 
 // NewCodec returns a codec with the default [CodecOptions] and the given
-// secrets. keys[0] seals; every key opens, so a new key goes first and the
-// old one stays behind it until the values it sealed have expired.
+// secrets; [Codec.WithOptions] derives one with other options. keys[0]
+// seals; every key opens, so a new key goes first and the old one stays
+// behind it until the values it sealed have expired.
 //
 // Each secret must be at least [MinKeySize] bytes of randomness (see
 // [GenerateKey]). No key, a short key or the same key twice is an error.
 func NewCodec(keys ...[]byte) (*Codec, error) {
-	return NewCodecWithOptions(CodecOptions{}, keys...)
+	return newCodec(CodecOptions{}, keys...)
 }
 
-// NewCodecWithOptions is [NewCodec] with options. It fails on a bad option
-// or key, never later.
-func NewCodecWithOptions(o CodecOptions, keys ...[]byte) (*Codec, error) {
+// WithOptions returns a codec with c's current keys and the options o
+// (the zero CodecOptions are NewCodec's defaults), as a securecookie
+// codec is configured after securecookie.New. c is unchanged; the two
+// codecs' key rings are separate from then on ([Codec.SetKeys] on one
+// does not reach the other). It fails on a bad option, never later.
+func (c *Codec) WithOptions(o CodecOptions) (*Codec, error) {
+	return newCodec(o, c.ring().secrets...)
+}
+
+// newCodec builds a codec from its options and secrets: the one
+// constructor behind NewCodec, WithOptions, the Manager and the tests.
+func newCodec(o CodecOptions, keys ...[]byte) (*Codec, error) {
 	c := &Codec{
 		maxAge:     o.MaxAge,
 		compress:   o.Compress,
@@ -318,7 +307,7 @@ func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 	if len(keys) > 255 {
 		return nil, fmt.Errorf("cookiesession: %d keys in the ring, at most 255", len(keys))
 	}
-	r := &keyRing{keys: make([]codecKey, 0, len(keys))}
+	r := &keyRing{keys: make([]codecKey, 0, len(keys)), secrets: make([][]byte, 0, len(keys))}
 	for i, k := range keys {
 		if len(k) < MinKeySize {
 			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), MinKeySize)
@@ -338,6 +327,7 @@ func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 			}
 		}
 		r.keys = append(r.keys, ck)
+		r.secrets = append(r.secrets, bytes.Clone(k))
 	}
 	return r, nil
 }
@@ -360,10 +350,9 @@ func deriveKey(secret []byte, purpose string) (codecKey, error) {
 	return codecKey{id: binary.BigEndian.Uint32(id[:]), aead: aead}, nil
 }
 
-// KeyIDs returns the identifiers that values sealed with each key of the
-// current ring carry in their header (Meta.KeyID), in the ring's order,
-// as the cookiesession command's inspect prints them.
-func (c *Codec) KeyIDs() []uint32 {
+// keyIDs returns the identifiers that values sealed with each key of the
+// current ring carry in their header (Meta.KeyID), in the ring's order.
+func (c *Codec) keyIDs() []uint32 {
 	keys := c.ring().keys
 	ids := make([]uint32, len(keys))
 	for i := range keys {

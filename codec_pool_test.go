@@ -53,7 +53,7 @@ func TestPooledBuffersHoldNoPlaintext(t *testing.T) {
 	key := bytes.Repeat([]byte{0x42}, 32)
 	var scratch, inflaters int
 	for _, compress := range []bool{false, true} {
-		c, err := NewCodecWithOptions(CodecOptions{Compress: compress}, key)
+		c, err := newCodec(CodecOptions{SealOptions: SealOptions{Compress: compress}}, key)
 		if err != nil {
 			t.Fatal(err)
 		}

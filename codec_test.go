@@ -53,6 +53,16 @@ var (
 )
 
 // newCodec builds a codec on a fake clock set at t0.
+// codecWith is NewCodec(keys...) then WithOptions(o): a codec with
+// options, through the public API.
+func codecWith(o cookiesession.CodecOptions, keys ...[]byte) (*cookiesession.Codec, error) {
+	c, err := cookiesession.NewCodec(keys...)
+	if err != nil {
+		return nil, err
+	}
+	return c.WithOptions(o)
+}
+
 func newCodec(t testing.TB, o cookiesession.CodecOptions, keys ...[]byte) (*cookiesession.Codec, *testkit.Clock) {
 	t.Helper()
 	clk := testkit.NewClock(t0)
@@ -62,7 +72,7 @@ func newCodec(t testing.TB, o cookiesession.CodecOptions, keys ...[]byte) (*cook
 	if o.MaxLength == 0 {
 		o.MaxLength = -1 // these tests seal values of any size; TestEncodeMaxLength checks the limit
 	}
-	c, err := cookiesession.NewCodecWithOptions(o, keys...)
+	c, err := codecWith(o, keys...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +86,13 @@ func mustEncode(t testing.TB, c *cookiesession.Codec, name string, v any) string
 		t.Fatal(err)
 	}
 	return s
+}
+
+// sealingKeyID returns the key id in the header of what c seals: its
+// primary key's.
+func sealingKeyID(t testing.TB, c *cookiesession.Codec) uint32 {
+	t.Helper()
+	return binary.BigEndian.Uint32(rawBytes(t, mustEncode(t, c, "k", 1))[offKeyID:])
 }
 
 func rawBytes(t testing.TB, s string) []byte {
@@ -136,10 +153,10 @@ func TestNewCodecErrors(t *testing.T) {
 		{"duplicate key", cookiesession.CodecOptions{}, [][]byte{keyA, keyB, bytes.Clone(keyA)}},
 		{"too many keys", cookiesession.CodecOptions{}, tooMany},
 		{"negative MaxAge", cookiesession.CodecOptions{MaxAge: -time.Second}, [][]byte{keyA}},
-		{"negative MaxDecodedSize", cookiesession.CodecOptions{MaxDecodedSize: -1}, [][]byte{keyA}},
+		{"negative MaxDecodedSize", cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{MaxDecodedSize: -1}}, [][]byte{keyA}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := cookiesession.NewCodecWithOptions(tc.o, tc.keys...)
+			c, err := codecWith(tc.o, tc.keys...)
 			if err == nil {
 				t.Fatalf("got a codec, want an error")
 			}
@@ -158,7 +175,7 @@ func TestNewCodecErrors(t *testing.T) {
 		t.Errorf("NewCodec with two good keys: %v", err)
 	}
 	// Negative ClockSkew is documented as "no tolerance", not an error.
-	if _, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{ClockSkew: -1}, keyA); err != nil {
+	if _, err := codecWith(cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{ClockSkew: -1}}, keyA); err != nil {
 		t.Errorf("negative ClockSkew: %v", err)
 	}
 }
@@ -179,7 +196,7 @@ type roundTripValue struct {
 
 func TestRoundTrip(t *testing.T) {
 	c, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
-	cz, _ := newCodec(t, cookiesession.CodecOptions{Compress: true}, keyA)
+	cz, _ := newCodec(t, cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{Compress: true}}, keyA)
 	_, p1k := loadPayload(t, "1kb")
 	_, p16k := loadPayload(t, "16kb")
 	full := roundTripValue{
@@ -222,7 +239,7 @@ func TestRoundTrip(t *testing.T) {
 					t.Errorf("round trip differs (-want +got):\n%s", d)
 				}
 				want := cookiesession.Meta{
-					Version: 1, KeyID: codec.c.KeyIDs()[0], KeyIndex: 0, Compressed: meta.Compressed,
+					Version: 1, KeyID: sealingKeyID(t, codec.c), KeyIndex: 0, Compressed: meta.Compressed,
 					Chunks: 1, Issued: t0, Expires: t0.Add(30 * 24 * time.Hour), Size: len(s),
 				}
 				if d := cmp.Diff(want, meta); d != "" {
@@ -414,7 +431,7 @@ func TestExpiry(t *testing.T) {
 	}
 
 	// No tolerance with a negative ClockSkew.
-	strict, clk := newCodec(t, cookiesession.CodecOptions{ClockSkew: -1}, keyA)
+	strict, clk := newCodec(t, cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{ClockSkew: -1}}, keyA)
 	s = mustEncode(t, strict, "session", "v")
 	clk.Set(t0.Add(-time.Millisecond))
 	var v string
@@ -438,13 +455,13 @@ func TestCodecKeyRotation(t *testing.T) {
 	if err != nil || v != "sealed with A" {
 		t.Fatalf("ring [B, A] opening a value sealed with A: %q, %v", v, err)
 	}
-	if meta.KeyIndex != 1 || meta.KeyID != old.KeyIDs()[0] || meta.KeyID != rotated.KeyIDs()[1] {
-		t.Errorf("Meta key = index %d id %08x, want index 1 id %08x", meta.KeyIndex, meta.KeyID, old.KeyIDs()[0])
+	if meta.KeyIndex != 1 || meta.KeyID != sealingKeyID(t, old) || meta.KeyID != sealingKeyID(t, old) {
+		t.Errorf("Meta key = index %d id %08x, want index 1 id %08x", meta.KeyIndex, meta.KeyID, sealingKeyID(t, old))
 	}
 	// The first key seals.
 	s2 := mustEncode(t, rotated, "session", "sealed with B")
-	if got := binary.BigEndian.Uint32(rawBytes(t, s2)[offKeyID:]); got != rotated.KeyIDs()[0] {
-		t.Errorf("rotated codec sealed with key id %08x, want %08x", got, rotated.KeyIDs()[0])
+	if got := binary.BigEndian.Uint32(rawBytes(t, s2)[offKeyID:]); got != sealingKeyID(t, rotated) {
+		t.Errorf("rotated codec sealed with key id %08x, want %08x", got, sealingKeyID(t, rotated))
 	}
 	meta, err = rotated.DecodeMeta("session", s2, &v)
 	if err != nil || meta.KeyIndex != 0 {
@@ -481,7 +498,7 @@ func TestKeyIDPicksKey(t *testing.T) {
 
 	// Unknown key id: rejected before base64 decoding.
 	raw := rawBytes(t, s)
-	binary.BigEndian.PutUint32(raw[offKeyID:], ^big.KeyIDs()[0])
+	binary.BigEndian.PutUint32(raw[offKeyID:], ^sealingKeyID(t, big))
 	unknown := rawString(raw)
 	var dst string
 	checkErr(t, big.Decode("session", unknown, &dst), cookiesession.ErrInvalid, unknown)
@@ -515,7 +532,7 @@ func TestPurposeSeparation(t *testing.T) {
 	a, _ := newCodec(t, cookiesession.CodecOptions{Purpose: "a"}, keyA)
 	b, _ := newCodec(t, cookiesession.CodecOptions{Purpose: "b"}, keyA)
 	def, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
-	if a.KeyIDs()[0] != b.KeyIDs()[0] {
+	if sealingKeyID(t, a) != sealingKeyID(t, b) {
 		t.Fatal("key id depends on the purpose; the test needs the same id to reach the AEAD")
 	}
 	s := mustEncode(t, a, "session", "for a")
@@ -568,7 +585,7 @@ func TestSizeCheckedFirst(t *testing.T) {
 	}
 
 	// An authentic value over a smaller codec's limit is too large for it.
-	small, _ := newCodec(t, cookiesession.CodecOptions{MaxDecodedSize: 100}, keyA)
+	small, _ := newCodec(t, cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{MaxDecodedSize: 100}}, keyA)
 	s := mustEncode(t, c, "session", strings.Repeat("x", 200))
 	checkErr(t, small.Decode("session", s, &dst), cookiesession.ErrTooLarge, s)
 	// Encode refuses to seal what it could not open.
@@ -581,7 +598,7 @@ func TestSizeCheckedFirst(t *testing.T) {
 
 func TestCompression(t *testing.T) {
 	plain, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
-	z, _ := newCodec(t, cookiesession.CodecOptions{Compress: true}, keyA)
+	z, _ := newCodec(t, cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{Compress: true}}, keyA)
 	_, p4k := loadPayload(t, "4kb")
 
 	// Compressible: flagged and shorter.
@@ -618,7 +635,7 @@ func TestCompression(t *testing.T) {
 // 4 MiB and checks that opening it stops at the cap plus one byte.
 func TestCompressionBomb(t *testing.T) {
 	const inflated = 4 << 20
-	sealer, _ := newCodec(t, cookiesession.CodecOptions{Compress: true, MaxDecodedSize: 2 * inflated}, keyA)
+	sealer, _ := newCodec(t, cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{Compress: true, MaxDecodedSize: 2 * inflated}}, keyA)
 	bomb := mustEncode(t, sealer, "session", strings.Repeat("a", inflated))
 	if len(bomb) > 16<<10 {
 		t.Fatalf("bomb is %d bytes; deflate should shrink it more", len(bomb))
@@ -703,7 +720,7 @@ func TestErrorsDoNotLeak(t *testing.T) {
 // with -race.
 func TestConcurrentUse(t *testing.T) {
 	for _, compress := range []bool{false, true} {
-		c, _ := newCodec(t, cookiesession.CodecOptions{Compress: compress}, keyA)
+		c, _ := newCodec(t, cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{Compress: compress}}, keyA)
 		errs := make(chan error, 8)
 		for g := range 8 {
 			go func() {
@@ -746,7 +763,10 @@ func TestDecodeErrorNamesTypeNotContent(t *testing.T) {
 	type before struct{ Reset string }
 	type after struct{ Reset time.Time }
 	c, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
-	cc := cookiesession.CookieCodec{Codec: c, Template: http.Cookie{Name: "cc", Path: "/"}}
+	cc, err := cookiesession.NewCookieCodec(c, cookiesession.CookieOptions{Cookie: http.Cookie{Name: "cc", Path: "/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var errs []error
 	srv := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -1072,7 +1092,7 @@ func TestViewDoesNotMarshal(t *testing.T) {
 	clk := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	m, err := cookiesession.New[data](cookiesession.Options{
 		Keys: [][]byte{bytes.Repeat([]byte{7}, 32)}, InsecureAllowHTTP: true,
-		Serializer: ser, IdleTimeout: time.Hour, Now: func() time.Time { return clk },
+		SealOptions: cookiesession.SealOptions{Serializer: ser, Now: func() time.Time { return clk }}, IdleTimeout: time.Hour,
 		OnError: func(_ *http.Request, err error) { errs = append(errs, err) },
 	})
 	if err != nil {
@@ -1173,7 +1193,7 @@ func TestEncodeMaxLength(t *testing.T) {
 		t.Fatalf("a cookie under 4096 bytes: %d, %v", len(v), err)
 	}
 	for _, limit := range []int{8192, -1} {
-		c, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{MaxLength: limit}, keyA)
+		c, err := codecWith(cookiesession.CodecOptions{MaxLength: limit}, keyA)
 		if err != nil {
 			t.Fatal(err)
 		}

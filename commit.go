@@ -60,7 +60,7 @@ func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 	if s == nil || s.m != m || s.Data == nil || s.isNew || s.meta.Issued.IsZero() {
 		return "", ErrNotCommittable
 	}
-	data, err := m.cc.Codec.ser.Marshal(s.Data)
+	data, err := m.cc.codec.ser.Marshal(s.Data)
 	if err != nil {
 		return "", fmt.Errorf("cookiesession: encoding session: %w", err)
 	}
@@ -77,12 +77,12 @@ func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 	// (with an Overflow store, anything the codec takes fits).
 	name := m.opts.Name
 	frame := s.frame(data)
-	if m.cc.Overflow == nil {
-		prepared, _, err := m.cc.Codec.prepare(name, frame)
+	if m.cc.overflow == nil {
+		prepared, _, err := m.cc.codec.prepare(name, frame)
 		if err != nil {
 			return "", err
 		}
-		if _, err := m.cc.Limits.withDefaults().plan(name, encodedLen(len(prepared))); err != nil {
+		if _, err := m.cc.limits.plan(name, encodedLen(len(prepared))); err != nil {
 			return "", err
 		}
 	}

@@ -49,7 +49,7 @@ func newChainEnv(t *testing.T, step time.Duration) *chainEnv {
 	m, err := cookiesession.New[chainData](cookiesession.Options{
 		Keys:              [][]byte{[]byte("commit chain test key, 32 bytes+")},
 		InsecureAllowHTTP: true,
-		Now:               clock.Now,
+		SealOptions:       cookiesession.SealOptions{Now: clock.Now},
 		OnError:           func(_ *http.Request, err error) { t.Errorf("OnError: %v", err) },
 	})
 	if err != nil {
@@ -333,7 +333,7 @@ func TestCommitTokenEarlierLayout(t *testing.T) {
 	e := newChainEnv(t, time.Millisecond)
 	key := []byte("commit chain test key, 32 bytes+")
 	open := func(purpose string) *cookiesession.Codec {
-		c, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{Serializer: rawSerializer{}, Purpose: purpose, Now: e.clock.Now}, key)
+		c, err := codecWith(cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{Serializer: rawSerializer{}, Now: e.clock.Now}, Purpose: purpose}, key)
 		if err != nil {
 			t.Fatal(err)
 		}

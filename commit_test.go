@@ -82,9 +82,9 @@ func ExampleManager_CommitToken() {
 func FuzzCommitHandler(f *testing.F) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	m, err := cookiesession.New[wsCounter](cookiesession.Options{
-		Keys:    [][]byte{[]byte("fuzz commit key, 32 bytes or more!")},
-		Now:     func() time.Time { return now },
-		OnError: func(*http.Request, error) {},
+		Keys:        [][]byte{[]byte("fuzz commit key, 32 bytes or more!")},
+		SealOptions: cookiesession.SealOptions{Now: func() time.Time { return now }},
+		OnError:     func(*http.Request, error) {},
 	})
 	if err != nil {
 		f.Fatal(err)
@@ -153,7 +153,7 @@ func TestCommitInsideMiddleware(t *testing.T) {
 	clk := testkit.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	m, err := cookiesession.New[wsCounter](cookiesession.Options{
 		Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, Rolling: true,
-		IdleTimeout: time.Minute, Now: clk.Now,
+		IdleTimeout: time.Minute, SealOptions: cookiesession.SealOptions{Now: clk.Now},
 		OnError: func(_ *http.Request, err error) { t.Errorf("OnError: %v", err) },
 	})
 	if err != nil {

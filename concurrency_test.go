@@ -34,7 +34,7 @@ func TestConcurrentHostileRequests(t *testing.T) {
 	now := func() time.Time { return concT0 }
 	var errs testkit.ErrsByRequest
 	m, err := cookiesession.New[concData](cookiesession.Options{
-		Keys: [][]byte{testkit.Key(1), testkit.Key(2)}, InsecureAllowHTTP: true, MaxAge: 24 * time.Hour, Now: now,
+		Keys: [][]byte{testkit.Key(1), testkit.Key(2)}, InsecureAllowHTTP: true, MaxAge: 24 * time.Hour, SealOptions: cookiesession.SealOptions{Now: now},
 		OnError: errs.Add,
 	})
 	if err != nil {
@@ -61,7 +61,7 @@ func TestConcurrentHostileRequests(t *testing.T) {
 		return testkit.SetCookieHeader(rec.Result().Cookies())
 	}
 	other := func(now func() time.Time, keys ...[]byte) *cookiesession.Manager[concData] {
-		m, err := cookiesession.New[concData](cookiesession.Options{Keys: keys, InsecureAllowHTTP: true, MaxAge: 24 * time.Hour, Now: now})
+		m, err := cookiesession.New[concData](cookiesession.Options{Keys: keys, InsecureAllowHTTP: true, MaxAge: 24 * time.Hour, SealOptions: cookiesession.SealOptions{Now: now}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,21 +11,18 @@ import (
 // one session's cookies (the Manager and the gorilla adapter write through
 // it).
 
-// CookieCodec seals values into a session's cookies and opens them from a
-// request: seal → chunk → Set-Cookie, and Cookie → join → open. It is the
-// layer under [Manager], exported for adapters and tools. A CookieCodec is
-// a plain value; copy it to vary the template per session.
-type CookieCodec struct {
-	// Codec seals and opens. Required.
-	Codec *Codec
+// CookieOptions configure the cookies a [CookieCodec] writes. The zero
+// value of every field but Cookie.Name is the default.
+type CookieOptions struct {
+	// Cookie gives the cookies' name (the base of chunk names: Name.1,
+	// Name.2, …) and attributes: Path, Domain, Secure, HttpOnly, SameSite,
+	// Partitioned, under the rules of [Options.Name]. Its Value, MaxAge and
+	// Expires are ignored: they come from each value written. Required:
+	// a name.
+	Cookie http.Cookie
 
 	// Limits bound the session's cookies. Zero: the defaults of [Limits].
 	Limits Limits
-
-	// Template gives the cookies' name (the base of chunk names) and
-	// attributes: Path, Domain, Secure, HttpOnly, SameSite, Partitioned.
-	// Its Value, MaxAge and Expires are ignored: they come from the value.
-	Template http.Cookie
 
 	// BrowserSession leaves out Max-Age and Expires, so the browser drops
 	// the cookies when it closes; the server still enforces the sealed
@@ -41,6 +38,43 @@ type CookieCodec struct {
 	Overflow Overflow
 }
 
+// CookieCodec seals values into a session's cookies and opens them from a
+// request: seal → chunk → Set-Cookie, and Cookie → join → open. It is the
+// layer under [Manager], exported for adapters (gorillastore) and tools.
+// Build one with [NewCookieCodec]; it is safe for concurrent use.
+type CookieCodec struct {
+	codec          *Codec
+	cookie         http.Cookie // name and attributes, checked by NewCookieCodec
+	limits         Limits      // with the defaults filled in
+	browserSession bool
+	overflow       Overflow
+}
+
+// NewCookieCodec returns a CookieCodec that seals with codec and writes
+// cookies as o says. It checks, once, what every write relies on: the
+// Limits, the cookie-name prefix rules (__Host-, __Secure-, in any case),
+// SameSite=None and Partitioned only with Secure, and the syntax of every
+// cookie name (up to the last chunk's) and attribute. A nil codec or a
+// configuration that fails these is an error, the one [New] reports for
+// the same settings.
+func NewCookieCodec(codec *Codec, o CookieOptions) (*CookieCodec, error) {
+	if codec == nil {
+		return nil, errors.New("cookiesession: NewCookieCodec with a nil Codec")
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	cookie := cookieTemplate(&o.Cookie)
+	cookie.Name = o.Cookie.Name
+	return &CookieCodec{
+		codec:          codec,
+		cookie:         cookie,
+		limits:         o.Limits.withDefaults(),
+		browserSession: o.BrowserSession,
+		overflow:       o.Overflow,
+	}, nil
+}
+
 // Read finds the session's cookies in r, joins them, opens the value and
 // deserializes it into dst. A request without the cookies gives an error
 // matching [ErrNoCookie]; otherwise errors match [ErrInvalid],
@@ -53,22 +87,22 @@ func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
 	if err != nil {
 		return meta, err
 	}
-	if err := cc.Codec.ser.Unmarshal(data, dst); err != nil {
+	if err := cc.codec.ser.Unmarshal(data, dst); err != nil {
 		return meta, undecodable(dst)
 	}
 	return meta, nil
 }
 
 func (cc *CookieCodec) readRaw(h http.Header) ([]byte, Meta, error) {
-	l := cc.Limits.withDefaults()
-	name := cc.Template.Name
+	l := cc.limits
+	name := cc.cookie.Name
 	c := scanCookies(h, name, l)
 	var (
 		data []byte
 		meta Meta
 	)
 	err := c.join(name, l, func(v string, chunks int) error {
-		d, m, err := cc.Codec.open(name, v, chunks)
+		d, m, err := cc.codec.open(name, v, chunks)
 		if err == nil {
 			data, meta = d, m
 		}
@@ -94,18 +128,18 @@ func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, 
 	if lifetime < 0 {
 		return Meta{}, errors.New("cookiesession: CookieCodec.Write with a negative lifetime")
 	}
-	data, err := cc.Codec.ser.Marshal(value)
+	data, err := cc.codec.ser.Marshal(value)
 	if err != nil {
 		return Meta{}, fmt.Errorf("cookiesession: encoding value: %w", err)
 	}
 	if lifetime == 0 {
-		lifetime = cc.Codec.maxAge
+		lifetime = cc.codec.maxAge
 	}
-	now := cc.Codec.now()
+	now := cc.codec.now()
 	old := cc.referenceIn(r.Header)
 	meta, err := cc.writeRaw(w.Header(), r.Header, data, now, now.Add(lifetime), now)
 	key := ""
-	if overBudget(err) && cc.Overflow != nil {
+	if overBudget(err) && cc.overflow != nil {
 		meta, key, err = cc.writeReference(r.Context(), w.Header(), r.Header, data, now, now.Add(lifetime), now)
 	}
 	if err == nil && old != key {
@@ -117,37 +151,30 @@ func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, 
 // Clear expires every cookie of the session that r carried, and the base
 // cookie in any case (the browser may hold it under this Path although r
 // did not carry it), and removes any Set-Cookie for the session already
-// on w.
+// on w. It deletes the value an Overflow store held for the session, if
+// any; a store that fails leaves it to expire.
 func (cc *CookieCodec) Clear(w http.ResponseWriter, r *http.Request) {
-	if cc.valid() != nil {
-		return // no cookie of an invalid name can have been set
-	}
 	cc.dropReference(r.Context(), cc.referenceIn(r.Header)) // a failure leaves it to expire
 	cc.setCookies(w.Header(), r.Header, nil, time.Time{})
-	if !hasSetCookies(w.Header(), cc.Template.Name) {
-		w.Header().Add("Set-Cookie", expiredCookie(&cc.Template, cc.Template.Name).String())
+	if !hasSetCookies(w.Header(), cc.cookie.Name) {
+		w.Header().Add("Set-Cookie", expiredCookie(&cc.cookie, cc.cookie.Name).String())
 		NoSharedCache(w.Header())
 	}
 }
 
-// Valid reports whether cc can write its cookies: the Limits, the
-// cookie-name prefix rules (__Host-, __Secure-, in any case) and the syntax
-// of every cookie name and attribute, the check [New] and every write make.
-func (cc *CookieCodec) Valid() error { return cc.valid() }
-
-// valid checks the Limits, the rules of the name's prefix, and that every
-// cookie of the session (up to the last chunk name) is a valid cookie with
-// the Template's attributes.
-func (cc *CookieCodec) valid() error {
-	name := cc.Template.Name
-	if err := cc.Limits.validate(name); err != nil {
+// validate checks the Limits, the rules of the name's prefix, and that
+// every cookie of the session (up to the last chunk name) is a valid cookie
+// with the attributes of o.Cookie.
+func (o *CookieOptions) validate() error {
+	name := o.Cookie.Name
+	if err := o.Limits.validate(name); err != nil {
 		return err
 	}
-	if err := prefixRule(&cc.Template); err != nil {
+	if err := prefixRule(&o.Cookie); err != nil {
 		return err
 	}
-	c := cookieTemplate(&cc.Template)
-	for _, i := range []int{0, cc.Limits.withDefaults().MaxChunks - 1} {
+	c := cookieTemplate(&o.Cookie)
+	for _, i := range []int{0, o.Limits.withDefaults().MaxChunks - 1} {
 		c.Name, c.Value = chunkName(name, i), "x"
 		if err := c.Valid(); err != nil {
 			return fmt.Errorf("cookiesession: invalid cookie options: %w", err)
@@ -165,12 +192,9 @@ func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires
 
 // writeFlags is writeRaw with extra header flags (flagReference).
 func (cc *CookieCodec) writeFlags(wh, rh http.Header, data []byte, extra byte, issued, expires, now time.Time) (Meta, error) {
-	l := cc.Limits.withDefaults()
-	name := cc.Template.Name
-	if err := cc.valid(); err != nil {
-		return Meta{}, err // a CookieCodec is built without New: check here
-	}
-	data, flags, err := cc.Codec.prepare(name, data)
+	l := cc.limits
+	name := cc.cookie.Name
+	data, flags, err := cc.codec.prepare(name, data)
 	if err != nil {
 		return Meta{}, err
 	}
@@ -180,7 +204,7 @@ func (cc *CookieCodec) writeFlags(wh, rh http.Header, data []byte, extra byte, i
 	if err != nil {
 		return Meta{}, err
 	}
-	s, err := cc.Codec.sealPrepared(name, data, flags, issued, expires, chunks)
+	s, err := cc.codec.sealPrepared(name, data, flags, issued, expires, chunks)
 	if err != nil {
 		return Meta{}, err
 	}

@@ -40,33 +40,21 @@ func New[T any](opts Options) (*Manager[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	codec, err := NewCodecWithOptions(CodecOptions{
-		MaxAge:         o.MaxAge,
-		Compress:       o.Compress,
-		MaxDecodedSize: o.MaxDecodedSize,
-		ClockSkew:      o.ClockSkew,
-		Serializer:     o.Serializer,
-		Now:            o.Now,
-	}, o.Keys...)
+	codec, err := newCodec(CodecOptions{SealOptions: o.SealOptions, MaxAge: o.MaxAge}, o.Keys...)
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager[T]{
-		opts: o,
-		cc:   CookieCodec{Codec: codec, Limits: o.Limits, Template: o.template(), BrowserSession: o.BrowserSession, Overflow: o.Overflow},
+	cc, err := NewCookieCodec(codec, o.cookieOptions())
+	if err != nil {
+		return nil, err
 	}
+	m := &Manager[T]{opts: o, cc: *cc}
 	// Commit tokens (commit.go): the same settings under their own
 	// purpose, so a token never opens as a cookie nor a cookie as a token,
 	// with room for the token's head (the states it may replace).
-	if m.commit, err = NewCodecWithOptions(CodecOptions{
-		MaxAge:         o.MaxAge,
-		Compress:       o.Compress,
-		MaxDecodedSize: codec.maxDecoded + commitHeadMax,
-		ClockSkew:      o.ClockSkew,
-		Serializer:     o.Serializer,
-		Purpose:        "commit",
-		Now:            o.Now,
-	}, o.Keys...); err != nil {
+	commit := CodecOptions{SealOptions: o.SealOptions, MaxAge: o.MaxAge, Purpose: "commit"}
+	commit.MaxDecodedSize = codec.maxDecoded + commitHeadMax
+	if m.commit, err = newCodec(commit, o.Keys...); err != nil {
 		return nil, err
 	}
 	if m.zeroData, err = codec.ser.Marshal(new(T)); err != nil {
@@ -81,7 +69,7 @@ func New[T any](opts Options) (*Manager[T], error) {
 // re-sealed with keys[0] on its next response. Commit tokens are re-keyed
 // too. It validates keys as [New] does; on an error the old ring stays.
 // See [Codec.SetKeys] and, to follow a key file, [WatchKeyFile].
-func (m *Manager[T]) SetKeys(keys ...[]byte) error { return setKeys(keys, m.cc.Codec, m.commit) }
+func (m *Manager[T]) SetKeys(keys ...[]byte) error { return setKeys(keys, m.cc.codec, m.commit) }
 
 // Name returns the session's cookie name.
 func (m *Manager[T]) Name() string { return m.opts.Name }
@@ -358,7 +346,7 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	}
 	// 1. Time. A creation time after the seal (beyond the clock skew)
 	// would push the absolute deadline out; no writer of ours produces one.
-	if s.created.After(meta.Issued.Add(m.cc.Codec.skew)) || m.expired(s, meta.Issued) {
+	if s.created.After(meta.Issued.Add(m.cc.codec.skew)) || m.expired(s, meta.Issued) {
 		return ErrExpired // the absolute deadline passed, or a hostile lifetime
 	}
 	// 2. Revocation, before the data is deserialized.
@@ -367,7 +355,7 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	}
 	// 3. The data, or what Migrate makes of it.
 	v, migrated := new(T), false
-	if err := m.cc.Codec.ser.Unmarshal(data, v); err != nil {
+	if err := m.cc.codec.ser.Unmarshal(data, v); err != nil {
 		if m.opts.Migrate == nil {
 			return undecodable(v)
 		}
@@ -402,7 +390,7 @@ func (m *Manager[T]) pending(s *Session[T], exposed bool) (data []byte, clear, c
 		prev = m.zeroData
 	}
 	if exposed || s.force {
-		if data, err = m.cc.Codec.ser.Marshal(s.Data); err != nil {
+		if data, err = m.cc.codec.ser.Marshal(s.Data); err != nil {
 			return nil, false, true, fmt.Errorf("cookiesession: encoding session: %w", err)
 		}
 	} else {
@@ -468,7 +456,7 @@ func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, iss
 	frame := s.frame(data)
 	key := "" // the Overflow key the cookie refers to
 	meta, err := m.cc.writeRaw(wh, rh, frame, issued, expires, now)
-	if overBudget(err) && m.cc.Overflow != nil {
+	if overBudget(err) && m.cc.overflow != nil {
 		meta, key, err = m.cc.writeReference(s.context(), wh, rh, frame, issued, expires, now)
 	}
 	if err != nil {
@@ -514,7 +502,7 @@ func (m *Manager[T]) saveNow(wh, rh http.Header, s *Session[T]) error {
 	if s.Data == nil {
 		return m.write(wh, rh, s, nil, true)
 	}
-	data, err := m.cc.Codec.ser.Marshal(s.Data)
+	data, err := m.cc.codec.ser.Marshal(s.Data)
 	if err != nil {
 		return fmt.Errorf("cookiesession: encoding session: %w", err)
 	}

@@ -120,9 +120,9 @@ func TestOptionsValidation(t *testing.T) {
 		{"CookieSize too small", cookiesession.Options{Limits: cookiesession.Limits{CookieSize: 20}}, false},
 		{"MaxChunks over 255", cookiesession.Options{Limits: cookiesession.Limits{MaxChunks: 300}}, false},
 		{"negative TotalSize", cookiesession.Options{Limits: cookiesession.Limits{TotalSize: -1}}, false},
-		{"negative MaxDecodedSize", cookiesession.Options{MaxDecodedSize: -1}, false},
+		{"negative MaxDecodedSize", cookiesession.Options{SealOptions: cookiesession.SealOptions{MaxDecodedSize: -1}}, false},
 		{"everything", cookiesession.Options{Name: "app", Path: "/app", Domain: "example.com", MaxAge: time.Hour,
-			IdleTimeout: time.Minute, Rolling: true, SameSite: http.SameSiteStrictMode, Compress: true,
+			IdleTimeout: time.Minute, Rolling: true, SameSite: http.SameSiteStrictMode, SealOptions: cookiesession.SealOptions{Compress: true},
 			Limits: cookiesession.Limits{CookieSize: 3000, MaxChunks: 4, TotalSize: 12000}}, true},
 	}
 	for _, tt := range tests {

@@ -22,9 +22,9 @@ func fuzzManager(t testing.TB, tweak func(*Options)) *Manager[map[string]any] {
 	o := Options{
 		Keys:              [][]byte{testkit.Key(1), testkit.Key(2)},
 		InsecureAllowHTTP: true,
-		Compress:          true,
-		Now:               func() time.Time { return hT0 },
-		OnError:           func(r *http.Request, err error) { checkReportedError(t, err) },
+		SealOptions:       SealOptions{Compress: true, Now: func() time.Time { return hT0 }},
+
+		OnError: func(r *http.Request, err error) { checkReportedError(t, err) },
 	}
 	if tweak != nil {
 		tweak(&o)
@@ -172,8 +172,7 @@ func FuzzSessionRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, value string, compress bool, cookieSize uint16, maxChunks uint8, total uint16) {
 		l := Limits{CookieSize: int(cookieSize % 4097), MaxChunks: int(maxChunks), TotalSize: int(total)}
 		m, err := New[map[string]any](Options{
-			Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true, Compress: compress, Limits: l,
-			Now: func() time.Time { return hT0 },
+			Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true, SealOptions: SealOptions{Compress: compress, Now: func() time.Time { return hT0 }}, Limits: l,
 		})
 		if err != nil {
 			return // limits that leave no room are refused at New
@@ -195,7 +194,7 @@ func FuzzSessionRoundTrip(f *testing.F) {
 			}
 			return
 		}
-		lim := m.cc.Limits.withDefaults()
+		lim := m.cc.limits
 		if len(cookies) > lim.MaxChunks {
 			t.Fatalf("%d cookies, limit %d", len(cookies), lim.MaxChunks)
 		}

@@ -31,8 +31,8 @@ var fuzzSecrets = func() [][]byte {
 // hold the keys.
 func FuzzDecode(f *testing.F) {
 	now := time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)
-	c, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{
-		Now: func() time.Time { return now },
+	c, err := codecWith(cookiesession.CodecOptions{
+		SealOptions: cookiesession.SealOptions{Now: func() time.Time { return now }},
 	}, fuzzSecrets...)
 	if err != nil {
 		f.Fatal(err)
@@ -105,7 +105,7 @@ func FuzzRoundTrip(f *testing.F) {
 	const limit = 32 << 10
 	codecs := map[bool]*cookiesession.Codec{}
 	for _, compress := range []bool{false, true} {
-		c, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{Compress: compress, MaxDecodedSize: limit, MaxLength: -1}, fuzzSecrets...)
+		c, err := codecWith(cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{Compress: compress, MaxDecodedSize: limit}, MaxLength: -1}, fuzzSecrets...)
 		if err != nil {
 			f.Fatal(err)
 		}

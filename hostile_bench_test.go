@@ -82,7 +82,7 @@ func benchManager(tb testing.TB, opens *atomic.Int64) *Manager[map[string]any] {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	countOpens(m.cc.Codec, opens)
+	countOpens(m.cc.codec, opens)
 	return m
 }
 
@@ -94,7 +94,7 @@ func benchManager(tb testing.TB, opens *atomic.Int64) *Manager[map[string]any] {
 func TestHostileHeaderCost(t *testing.T) {
 	var opens atomic.Int64
 	m := benchManager(t, &opens)
-	for _, h := range garbageHeaders(m.cc.Codec.KeyIDs()[0]) {
+	for _, h := range garbageHeaders(m.cc.codec.keyIDs()[0]) {
 		t.Run(h.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "/", nil)
 			req.Header.Set("Cookie", h.header)
@@ -164,7 +164,7 @@ func BenchmarkHostileCookieHeader(b *testing.B) {
 			}
 		}
 	}
-	for _, h := range garbageHeaders(m.cc.Codec.KeyIDs()[0]) {
+	for _, h := range garbageHeaders(m.cc.codec.keyIDs()[0]) {
 		// No cookie of the session at all: a new visitor, not an error
 		// (for the peer, http.ErrNoCookie).
 		notOurs := h.name == "random-bytes" || h.name == "unrelated-cookies"

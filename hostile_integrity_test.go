@@ -151,7 +151,7 @@ func integrityCases() []hostileCase {
 		hostileCase{
 			name: "integrity/value-sealed-for-another-purpose", want: ErrInvalid, fresh: true,
 			setup: func(e *hEnv) []string {
-				c, err := NewCodecWithOptions(CodecOptions{Purpose: "websocket", Now: e.clock.Now}, e.opts.Keys...)
+				c, err := newCodec(CodecOptions{Purpose: "websocket", SealOptions: SealOptions{Now: e.clock.Now}}, e.opts.Keys...)
 				if err != nil {
 					e.t.Fatal(err)
 				}

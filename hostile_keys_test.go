@@ -28,11 +28,11 @@ func keysCases() []hostileCase {
 			name: "keys/same-key-id-different-key-bytes", want: ErrInvalid, fresh: true,
 			setup: func(e *hEnv) []string {
 				// A codec whose key claims the ring key's id.
-				impostor, err := NewCodecWithOptions(CodecOptions{Now: e.clock.Now}, testkit.Key(50))
+				impostor, err := newCodec(CodecOptions{SealOptions: SealOptions{Now: e.clock.Now}}, testkit.Key(50))
 				if err != nil {
 					e.t.Fatal(err)
 				}
-				impostor.ring().keys[0].id = e.m.cc.Codec.KeyIDs()[0]
+				impostor.ring().keys[0].id = e.m.cc.codec.keyIDs()[0]
 				return []string{e.line(e.forge(forgery{codec: impostor}))}
 			},
 			check: expectOpens(1), // one attempt with the named key, no trial of others

@@ -118,7 +118,7 @@ func newHEnv(t *testing.T, tweak func(*Options)) *hEnv {
 		Keys:              [][]byte{testkit.Key(1)},
 		InsecureAllowHTTP: true,
 		MaxAge:            24 * time.Hour,
-		Now:               e.clock.Now,
+		SealOptions:       SealOptions{Now: e.clock.Now},
 	}
 	if tweak != nil {
 		tweak(&o)
@@ -136,7 +136,7 @@ func newHEnv(t *testing.T, tweak func(*Options)) *hEnv {
 		t.Fatal(err)
 	}
 	e.m = m
-	countOpens(m.cc.Codec, &e.opens)
+	countOpens(m.cc.codec, &e.opens)
 	e.srv = httptest.NewServer(hHandler(m))
 	t.Cleanup(e.srv.Close)
 	return e
@@ -374,7 +374,7 @@ func (e *hEnv) forge(f forgery) []string {
 	e.t.Helper()
 	now := e.clock.Now()
 	if f.codec == nil {
-		f.codec = e.m.cc.Codec
+		f.codec = e.m.cc.codec
 	}
 	if f.name == "" {
 		f.name = e.m.Name()
@@ -399,7 +399,7 @@ func (e *hEnv) forge(f forgery) []string {
 		binary.BigEndian.PutUint64(payload[24:32], uint64(f.lifetime))
 		payload = append(payload, f.data...)
 	}
-	l := e.m.cc.Limits.withDefaults()
+	l := e.m.cc.limits
 	chunks := f.chunks
 	if chunks == 0 {
 		var err error
@@ -587,8 +587,8 @@ func expectResealedWithPrimary(t *testing.T, e *hEnv, res hResult) {
 		t.Fatalf("session opened with an old key was not re-sealed: %v", res.cookies)
 	}
 	h, err := peekHeader(p[0])
-	if err != nil || h.keyID != e.m.cc.Codec.KeyIDs()[0] {
-		t.Errorf("re-sealed with key id %x (%v), want the primary's %x", h.keyID, err, e.m.cc.Codec.KeyIDs()[0])
+	if err != nil || h.keyID != e.m.cc.codec.keyIDs()[0] {
+		t.Errorf("re-sealed with key id %x (%v), want the primary's %x", h.keyID, err, e.m.cc.codec.keyIDs()[0])
 	}
 }
 
@@ -605,8 +605,8 @@ func setCookieBytes(h http.Header) int {
 // lines, whose values total at most TotalSize, each line otherwise as long
 // as a deletion of the last chunk name with a Max-Age of up to ten digits.
 func maxSetCookieBytes(cc *CookieCodec) int {
-	l := cc.Limits.withDefaults()
-	del := expiredCookie(&cc.Template, chunkName(cc.Template.Name, l.MaxChunks-1)).String()
+	l := cc.limits
+	del := expiredCookie(&cc.cookie, chunkName(cc.cookie.Name, l.MaxChunks-1)).String()
 	return l.TotalSize + l.MaxChunks*(len("Set-Cookie: ")+len(del)+9+len("\r\n"))
 }
 

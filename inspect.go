@@ -57,9 +57,9 @@ type CookieSize struct {
 func (m *Manager[T]) Inspect(h http.Header, allowExpired bool) (*Inspection, error) {
 	cc := m.cc
 	if allowExpired {
-		c := *cc.Codec
+		c := *cc.codec
 		c.ignoreExpiry = true
-		cc.Codec = &c
+		cc.codec = &c
 	}
 	payload, meta, err := cc.readRaw(h)
 	if err != nil {
@@ -101,7 +101,7 @@ func (m *Manager[T]) Inspect(h http.Header, allowExpired bool) (*Inspection, err
 // describes.
 func (m *Manager[T]) inspectCookies(h http.Header, meta Meta) []CookieSize {
 	var cs []CookieSize
-	c := scanCookies(h, m.opts.Name, m.cc.Limits.withDefaults())
+	c := scanCookies(h, m.opts.Name, m.cc.limits)
 	if len(c.bases) > 0 {
 		cs = append(cs, CookieSize{m.opts.Name, len(m.opts.Name) + len(c.bases[0])})
 	}

@@ -26,7 +26,7 @@ func keyID(t *testing.T, secret []byte) uint32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.KeyIDs()[0]
+	return c.keyIDs()[0]
 }
 
 // ringIDs returns the key ids of c's current ring, in order.
@@ -82,8 +82,8 @@ func TestCodecSetKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id := sealedKeyID(v2); id != id2 || c.KeyIDs()[0] != id2 || c.KeyIDs()[1] != id1 {
-		t.Errorf("sealed with %08x, KeyID(0) %08x, KeyID(1) %08x; want %08x, %08x, %08x", id, c.KeyIDs()[0], c.KeyIDs()[1], id2, id2, id1)
+	if id := sealedKeyID(v2); id != id2 || c.keyIDs()[0] != id2 || c.keyIDs()[1] != id1 {
+		t.Errorf("sealed with %08x, KeyID(0) %08x, KeyID(1) %08x; want %08x, %08x, %08x", id, c.keyIDs()[0], c.keyIDs()[1], id2, id2, id1)
 	}
 
 	// Remove the old key: its values stop opening, the new ones do not.
@@ -102,7 +102,7 @@ func TestCodecSetKeys(t *testing.T) {
 // NewCodecWithOptions derives it.
 func TestCodecSetKeysKeepsPurpose(t *testing.T) {
 	k1, k2 := testkit.Key(33), testkit.Key(34)
-	csrf, err := NewCodecWithOptions(CodecOptions{Purpose: "csrf"}, k1)
+	csrf, err := newCodec(CodecOptions{Purpose: "csrf"}, k1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestCodecSetKeysKeepsPurpose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := NewCodecWithOptions(CodecOptions{Purpose: "csrf"}, k2)
+	fresh, err := newCodec(CodecOptions{Purpose: "csrf"}, k2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,14 +144,14 @@ func TestManagerSetKeys(t *testing.T) {
 	if err := m.SetKeys(k2, k2); err == nil {
 		t.Error("SetKeys with the same key twice: no error")
 	}
-	if m.cc.Codec.KeyIDs()[0] != keyID(t, k1) || m.commit.KeyIDs()[0] != keyID(t, k1) {
+	if m.cc.codec.keyIDs()[0] != keyID(t, k1) || m.commit.keyIDs()[0] != keyID(t, k1) {
 		t.Error("a rejected ring replaced a key")
 	}
 
 	if err := m.SetKeys(k2, k3); err != nil {
 		t.Fatal(err)
 	}
-	if a, b := ringIDs(m.cc.Codec), ringIDs(m.commit); fmt.Sprint(a) != fmt.Sprint(b) || len(a) != 2 {
+	if a, b := ringIDs(m.cc.codec), ringIDs(m.commit); fmt.Sprint(a) != fmt.Sprint(b) || len(a) != 2 {
 		t.Errorf("cookie ring %08x, commit ring %08x: want both [K2 K3]", a, b)
 	}
 
@@ -418,7 +418,7 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 	defer func() { cancel(); <-stopped }()
 
 	ring := func(want ...uint32) func() bool {
-		return func() bool { return fmt.Sprint(ringIDs(m.cc.Codec)) == fmt.Sprint(want) }
+		return func() bool { return fmt.Sprint(ringIDs(m.cc.codec)) == fmt.Sprint(want) }
 	}
 	waitFor(t, "the first read", func() bool { return applied.Load() == 1 })
 

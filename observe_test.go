@@ -21,7 +21,7 @@ func TestDefaultReportIsStructured(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clock := testkit.NewClock(hT0)
-	m, err := New[hData](Options{Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true, Logger: logger, Now: clock.Now, MaxAge: time.Hour})
+	m, err := New[hData](Options{Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true, Logger: logger, SealOptions: SealOptions{Now: clock.Now}, MaxAge: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

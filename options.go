@@ -120,18 +120,9 @@ type Options struct {
 	// cookie, the number of chunks and the total. Zero: see [Limits].
 	Limits Limits
 
-	// Compress deflates sessions when that makes them smaller. Zero: off.
-	// See [CodecOptions] for the length leak this can open.
-	Compress bool
-
-	// MaxDecodedSize bounds a session's serialized size, compressed or
-	// not. Zero: 64 KiB.
-	MaxDecodedSize int
-
-	// ClockSkew is how far in the future a session's seal time may lie
-	// (another server's clock running ahead) before it is rejected.
-	// Zero: 1 minute. Negative: no tolerance.
-	ClockSkew time.Duration
+	// SealOptions are the settings every sealed value shares: compression,
+	// the size bound, the clock skew, the serializer and the clock.
+	SealOptions
 
 	// Revoker is the record of revoked sessions shared by the servers
 	// (see [Revoker]; the redisstore module provides one). With it, every
@@ -150,9 +141,6 @@ type Options struct {
 	// none; a session over Limits is an error at save time. Sessions stay
 	// bounded by MaxDecodedSize either way.
 	Overflow Overflow
-
-	// Serializer encodes session data. Zero: [JSONSerializer].
-	Serializer Serializer
 
 	// OnError receives every problem the middleware cannot return to the
 	// handler, once per problem: a bad or expired cookie (the request
@@ -187,6 +175,38 @@ type Options struct {
 	// session and OnError an error matching [ErrUndecodable]. Zero: every
 	// such session is dropped with ErrUndecodable.
 	Migrate func(old []byte, dst any) error
+}
+
+// SealOptions are the settings every sealed value shares, declared once
+// for the types that embed them: [Options], [CodecOptions] and
+// gorillastore.Options. The zero value is the default of each field.
+type SealOptions struct {
+	// Compress deflates the serialized value before sealing when that
+	// makes it shorter; the header records it. Zero: off.
+	//
+	// Compression leaks the length of the compressed plaintext. If a
+	// secret (a CSRF token, an OAuth token) sits in the same session as
+	// data an attacker can choose and repeat, the cookie's length can tell
+	// the attacker how well their guess matched the secret (as in CRIME
+	// and BREACH). Leave it off for such sessions.
+	Compress bool
+
+	// MaxDecodedSize bounds the serialized value, before compression on
+	// the way out and after inflation on the way in. A value over it is an
+	// error matching [ErrTooLarge]; an inflating value is stopped after
+	// MaxDecodedSize+1 bytes. Zero: 64 KiB. Negative: a configuration
+	// error.
+	MaxDecodedSize int
+
+	// ClockSkew is how far in the future a value's seal time may lie
+	// (another server's clock running ahead) before it is rejected with
+	// [ErrExpired]. Zero: 1 minute. Negative: no tolerance.
+	ClockSkew time.Duration
+
+	// Serializer turns values into bytes and back. Zero:
+	// [JSONSerializer]. (gorillastore serializes gorilla's Values itself
+	// and refuses any other.)
+	Serializer Serializer
 
 	// Now is the clock, for tests. Zero: time.Now.
 	Now func() time.Time
@@ -231,8 +251,8 @@ func (o Options) normalize() (Options, error) {
 	if o.MaxLifetime == 0 {
 		o.MaxLifetime = o.MaxAge
 	}
-	cc := CookieCodec{Limits: o.Limits, Template: o.template()}
-	if err := cc.valid(); err != nil {
+	co := o.cookieOptions()
+	if err := co.validate(); err != nil {
 		return o, err
 	}
 	if o.OnError == nil {
@@ -269,9 +289,9 @@ func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
-// template returns the cookie attributes o asks for.
-func (o *Options) template() http.Cookie {
-	return http.Cookie{
+// cookieOptions returns the cookies o asks for.
+func (o *Options) cookieOptions() CookieOptions {
+	return CookieOptions{Limits: o.Limits, BrowserSession: o.BrowserSession, Overflow: o.Overflow, Cookie: http.Cookie{
 		Name:        o.Name,
 		Path:        o.Path,
 		Domain:      o.Domain,
@@ -279,7 +299,7 @@ func (o *Options) template() http.Cookie {
 		HttpOnly:    !o.InsecureAllowScriptAccess,
 		SameSite:    o.SameSite,
 		Partitioned: o.Partitioned,
-	}
+	}}
 }
 
 // GenerateKey returns a new random 32-byte secret.

@@ -132,12 +132,12 @@ func (cc *CookieCodec) openReference(ctx context.Context, payload []byte) ([]byt
 	if err != nil {
 		return nil, "", err
 	}
-	if cc.Overflow == nil {
+	if cc.overflow == nil {
 		return nil, "", fmt.Errorf("%w: the cookie refers to an overflow store and none is configured", ErrInvalid)
 	}
 	ctx, cancel := overflowCtx(ctx)
 	defer cancel()
-	value, err := cc.Overflow.Get(ctx, ref.key)
+	value, err := cc.overflow.Get(ctx, ref.key)
 	switch {
 	case errors.Is(err, ErrOverflowMissing):
 		return nil, "", ErrOverflowMissing
@@ -148,11 +148,11 @@ func (cc *CookieCodec) openReference(ctx context.Context, payload []byte) ([]byt
 	if err != nil {
 		return nil, "", ErrInvalid
 	}
-	if len(value) < aead.NonceSize()+aead.Overhead() || len(value) > cc.Codec.maxDecoded+aead.NonceSize()+aead.Overhead()+envelopeSize+1+maxSubjectLen {
+	if len(value) < aead.NonceSize()+aead.Overhead() || len(value) > cc.codec.maxDecoded+aead.NonceSize()+aead.Overhead()+envelopeSize+1+maxSubjectLen {
 		return nil, "", ErrInvalid
 	}
 	nonce, ct := value[:aead.NonceSize()], value[aead.NonceSize():]
-	data, err := aead.Open(nil, nonce, ct, overflowAD(ref.key, cc.Template.Name))
+	data, err := aead.Open(nil, nonce, ct, overflowAD(ref.key, cc.cookie.Name))
 	if err != nil {
 		return nil, "", ErrInvalid
 	}
@@ -162,7 +162,7 @@ func (cc *CookieCodec) openReference(ctx context.Context, payload []byte) ([]byt
 // referenceIn returns the Overflow key the session's cookies in h refer
 // to, or "" (none, or they do not open).
 func (cc *CookieCodec) referenceIn(h http.Header) string {
-	if cc.Overflow == nil {
+	if cc.overflow == nil {
 		return ""
 	}
 	payload, meta, err := cc.readRaw(h)
@@ -194,10 +194,10 @@ func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, d
 	if _, err := io.ReadFull(rand.Reader, value); err != nil {
 		return Meta{}, "", fmt.Errorf("cookiesession: reading a nonce: %w", err)
 	}
-	value = aead.Seal(value, value, data, overflowAD(key, cc.Template.Name))
+	value = aead.Seal(value, value, data, overflowAD(key, cc.cookie.Name))
 	sctx, cancel := overflowCtx(ctx)
 	defer cancel()
-	if err := cc.Overflow.Put(sctx, key, value, expires); err != nil {
+	if err := cc.overflow.Put(sctx, key, value, expires); err != nil {
 		return Meta{}, "", fmt.Errorf("%w: %w", ErrOverflowUnavailable, err)
 	}
 	meta, err := cc.writeFlags(wh, rh, ref[:], flagReference, issued, expires, now)
@@ -211,12 +211,12 @@ func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, d
 // dropReference deletes a stored value no cookie refers to any more. A
 // failure leaves it to expire at its session's deadline.
 func (cc *CookieCodec) dropReference(ctx context.Context, key string) error {
-	if key == "" || cc.Overflow == nil {
+	if key == "" || cc.overflow == nil {
 		return nil
 	}
 	ctx, cancel := overflowCtx(ctx)
 	defer cancel()
-	if err := cc.Overflow.Delete(ctx, key); err != nil {
+	if err := cc.overflow.Delete(ctx, key); err != nil {
 		return fmt.Errorf("%w: deleting a replaced session: %w", ErrOverflowUnavailable, err)
 	}
 	return nil
@@ -228,13 +228,13 @@ func (cc *CookieCodec) dropReference(ctx context.Context, key string) error {
 // ([OverflowExpirer]); it deletes it otherwise. A failure leaves it to
 // expire at its session's deadline.
 func (cc *CookieCodec) retireReference(ctx context.Context, key string) error {
-	ex, ok := cc.Overflow.(OverflowExpirer)
+	ex, ok := cc.overflow.(OverflowExpirer)
 	if key == "" || !ok {
 		return cc.dropReference(ctx, key)
 	}
 	ctx, cancel := overflowCtx(ctx)
 	defer cancel()
-	if err := ex.Expire(ctx, key, cc.Codec.now().Add(overflowGrace)); err != nil {
+	if err := ex.Expire(ctx, key, cc.codec.now().Add(overflowGrace)); err != nil {
 		return fmt.Errorf("%w: expiring a replaced session: %w", ErrOverflowUnavailable, err)
 	}
 	return nil

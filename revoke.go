@@ -200,7 +200,7 @@ func (m *Manager[T]) RevokeAll(ctx context.Context) error {
 // have, on any server whose clock runs up to ClockSkew ahead: how long a
 // revocation of a subject or of everything must be kept.
 func (m *Manager[T]) revokedUntil(now time.Time) time.Time {
-	return now.Add(m.opts.MaxLifetime + max(m.cc.Codec.skew, 0))
+	return now.Add(m.opts.MaxLifetime + max(m.cc.codec.skew, 0))
 }
 
 // watchPoll is how often Watch re-checks a Revoker that cannot notify.

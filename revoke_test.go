@@ -35,7 +35,7 @@ func newFleet(t *testing.T, tweak func(*Options)) *fleet {
 	f := &fleet{t: t, rv: newMemRevoker(), clock: testkit.NewClock(hT0)}
 	for i := range f.servers {
 		o := Options{
-			Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true, Revoker: f.rv, Now: f.clock.Now,
+			Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true, Revoker: f.rv, SealOptions: SealOptions{Now: f.clock.Now},
 			OnError: func(r *http.Request, err error) { f.mu.Lock(); f.errs = append(f.errs, err); f.mu.Unlock() },
 		}
 		if tweak != nil {
@@ -346,7 +346,7 @@ func TestMaxLifetime(t *testing.T) {
 		maxLifetime, want time.Duration
 	}{{0, 24 * time.Hour}, {48 * time.Hour, 48 * time.Hour}} {
 		rv := &untilRevoker{memRevoker: newMemRevoker()}
-		m, err := New[revUser](Options{Keys: [][]byte{testkit.Key(1)}, MaxAge: 24 * time.Hour, MaxLifetime: c.maxLifetime, Now: func() time.Time { return hT0 }, Revoker: rv})
+		m, err := New[revUser](Options{Keys: [][]byte{testkit.Key(1)}, MaxAge: 24 * time.Hour, MaxLifetime: c.maxLifetime, SealOptions: SealOptions{Now: func() time.Time { return hT0 }}, Revoker: rv})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -57,7 +57,7 @@ func newRotServer(t *testing.T, name string, clock *testkit.Clock, keys ...[]byt
 func (s *rotServer) deploy(t *testing.T, keys ...[]byte) {
 	t.Helper()
 	m, err := New[hData](Options{
-		Keys: keys, InsecureAllowHTTP: true, MaxAge: rotMaxAge, IdleTimeout: rotIdle, Now: s.clock.Now,
+		Keys: keys, InsecureAllowHTTP: true, MaxAge: rotMaxAge, IdleTimeout: rotIdle, SealOptions: SealOptions{Now: s.clock.Now},
 		OnError: func(r *http.Request, err error) {
 			s.mu.Lock()
 			s.errs[r.Header.Get("X-User")] = append(s.errs[r.Header.Get("X-User")], err)
@@ -198,7 +198,7 @@ func TestKeyRotationDrill(t *testing.T) {
 	alternate(users, 6) // the last request of each user goes to B: sealed with the old key
 	oldSealed := 0
 	for _, u := range users {
-		if u.sealedKey(a) == b.m.Load().cc.Codec.KeyIDs()[0] {
+		if u.sealedKey(a) == b.m.Load().cc.codec.keyIDs()[0] {
 			oldSealed++
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // setCookies replaces the session's Set-Cookie lines on wh with parts (none:
 // clear) and expires every other cookie of the session that rh carried.
 func (cc *CookieCodec) setCookies(wh, rh http.Header, parts []string, expires time.Time) {
-	cc.setCookiesAt(wh, rh, parts, cc.Codec.now(), expires)
+	cc.setCookiesAt(wh, rh, parts, cc.codec.now(), expires)
 }
 
 // setCookiesAt is setCookies for a value sealed at now: Max-Age counts
@@ -25,11 +25,11 @@ func (cc *CookieCodec) setCookies(wh, rh http.Header, parts []string, expires ti
 // however many cookies were planted under the session's name. A response
 // that gets any line is made uncacheable by shared caches (NoSharedCache).
 func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, expires time.Time) {
-	l := cc.Limits.withDefaults()
-	name := cc.Template.Name
+	l := cc.limits
+	name := cc.cookie.Name
 	removeSetCookies(wh, name)
-	c := cookieTemplate(&cc.Template)
-	if !cc.BrowserSession && len(parts) > 0 {
+	c := cookieTemplate(&cc.cookie)
+	if !cc.browserSession && len(parts) > 0 {
 		c.Expires = expires.UTC()
 		// Whole seconds, rounded down: the cookie never outlives the seal.
 		c.MaxAge = max(int(expires.Sub(now)/time.Second), 1)
@@ -60,7 +60,7 @@ func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, exp
 	carried := scanCookies(rh, name, l)
 	for i := len(parts); i < min(l.MaxChunks, maxChunksLimit); i++ {
 		if carried.has(i) {
-			wh.Add("Set-Cookie", expiredCookie(&cc.Template, chunkName(name, i)).String())
+			wh.Add("Set-Cookie", expiredCookie(&cc.cookie, chunkName(name, i)).String())
 			added = true
 		}
 	}

@@ -109,19 +109,11 @@ type Options struct {
 	// deletes it too. Zero: none; a session over Limits is an error.
 	Overflow cookiesession.Overflow
 
-	// Compress deflates sessions when that makes them smaller. Zero: off.
-	// See cookiesession.CodecOptions for the length leak this can open.
-	Compress bool
-
-	// MaxDecodedSize bounds a session's encoded values. Zero: 64 KiB.
-	MaxDecodedSize int
-
-	// ClockSkew is how far in the future a session's seal time may lie.
-	// Zero: 1 minute.
-	ClockSkew time.Duration
-
-	// Now is the clock, for tests. Zero: time.Now.
-	Now func() time.Time
+	// SealOptions are the settings every sealed value shares
+	// (compression, the size bound, the clock skew, the clock), as
+	// documented in the core. Serializer must stay nil: the Store
+	// serializes gorilla's Values itself ([ValuesSerializer]).
+	cookiesession.SealOptions
 }
 
 // Store is a gorilla/sessions Store that keeps each session in sealed,
@@ -134,7 +126,9 @@ type Store struct {
 	// defaults of Options.Session.
 	Options *sessions.Options
 
-	cc       cookiesession.CookieCodec
+	codec    *cookiesession.Codec
+	limits   cookiesession.Limits
+	overflow cookiesession.Overflow
 	lifetime time.Duration
 	legacy   []securecookie.Codec
 	now      func() time.Time
@@ -168,15 +162,15 @@ func New(o Options) (*Store, error) {
 	if len(o.Keys) == 0 {
 		return nil, errors.New("cookiesession: gorillastore Options.Keys is empty: generate a key with cookiesession.GenerateKey")
 	}
-	codec, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{
-		MaxAge:         o.Lifetime,
-		Compress:       o.Compress,
-		MaxDecodedSize: o.MaxDecodedSize,
-		ClockSkew:      o.ClockSkew,
-		Serializer:     ValuesSerializer{},
-		Now:            o.Now,
-	}, o.Keys...)
+	if o.Serializer != nil {
+		return nil, errors.New("cookiesession: gorillastore Options.Serializer is set: the Store serializes gorilla's Values itself")
+	}
+	o.Serializer = ValuesSerializer{}
+	codec, err := cookiesession.NewCodec(o.Keys...)
 	if err != nil {
+		return nil, err
+	}
+	if codec, err = codec.WithOptions(cookiesession.CodecOptions{SealOptions: o.SealOptions, MaxAge: o.Lifetime}); err != nil {
 		return nil, err
 	}
 	// The core's check of the limits and the cookie attributes (the one
@@ -187,8 +181,8 @@ func New(o Options) (*Store, error) {
 		c := *o.Session
 		sopts = &c
 	}
-	cc := cookiesession.CookieCodec{Codec: codec, Limits: o.Limits, Template: template("session", sopts)}
-	if err := cc.Valid(); err != nil {
+	st := &Store{Options: sopts, codec: codec, limits: o.Limits, overflow: o.Overflow, lifetime: o.Lifetime, legacy: o.Legacy, now: o.Now}
+	if _, err := st.cookies("session", sopts); err != nil {
 		return nil, err
 	}
 	for i, c := range o.Legacy {
@@ -196,13 +190,7 @@ func New(o Options) (*Store, error) {
 			return nil, fmt.Errorf("cookiesession: gorillastore Options.Legacy[%d] is nil", i)
 		}
 	}
-	return &Store{
-		Options:  sopts,
-		cc:       cookiesession.CookieCodec{Codec: codec, Limits: o.Limits, Overflow: o.Overflow},
-		lifetime: o.Lifetime,
-		legacy:   o.Legacy,
-		now:      o.Now,
-	}, nil
+	return st, nil
 }
 
 // SetKeys replaces the Store's key ring while it serves, without a
@@ -210,7 +198,7 @@ func New(o Options) (*Store, error) {
 // the Store had been built with Options.Keys = keys. It validates keys as
 // [New] does; on an error the old ring stays. Options.Legacy is not
 // affected. To follow a key file, pass it to cookiesession.WatchKeyFile.
-func (s *Store) SetKeys(keys ...[]byte) error { return s.cc.Codec.SetKeys(keys...) }
+func (s *Store) SetKeys(keys ...[]byte) error { return s.codec.SetKeys(keys...) }
 
 // MaxAge sets the default MaxAge of new sessions, in seconds, as gorilla's
 // CookieStore.MaxAge does. It does not change Lifetime.
@@ -244,10 +232,15 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		session.ID = newID()
 		return session, err
 	}
-	cc := s.cc
-	cc.Template.Name = name
+	// Reading sets no cookie, so the attributes do not matter: these
+	// satisfy every prefix rule, whatever options the session saves with.
+	cc, err := s.cookies(name, &sessions.Options{Path: "/", Secure: true})
+	if err != nil {
+		session.ID = newID()
+		return session, err
+	}
 	var env envelope
-	_, err := cc.Read(r, &env)
+	_, err = cc.Read(r, &env)
 	switch {
 	case err == nil:
 		session.ID, session.Values, session.IsNew = env.id, env.values, false
@@ -311,12 +304,11 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if opts == nil {
 		opts = s.defaults()
 	}
-	cc := s.cc
-	cc.Template = template(name, opts)
 	// The core's check (the one cookiesession.New makes): a cookie the
 	// browser would drop, such as a __Host- name with a Path other than
 	// "/", is an error, for a deletion too.
-	if err := cc.Valid(); err != nil {
+	cc, err := s.cookies(name, opts)
+	if err != nil {
 		return err
 	}
 	if opts.MaxAge < 0 {
@@ -330,8 +322,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if opts.MaxAge > 0 {
 		life = time.Duration(opts.MaxAge) * time.Second
 	}
-	cc.BrowserSession = opts.MaxAge == 0
-	_, err := cc.Write(w, r, &envelope{id: session.ID, values: session.Values}, life)
+	_, err = cc.Write(w, r, &envelope{id: session.ID, values: session.Values}, life)
 	return err
 }
 
@@ -342,12 +333,18 @@ func (s *Store) defaults() *sessions.Options {
 	return s.Options
 }
 
-// template is the cookie of the session name with opts' attributes.
-func template(name string, opts *sessions.Options) http.Cookie {
-	return http.Cookie{
-		Name: name, Path: opts.Path, Domain: opts.Domain, Secure: opts.Secure,
-		HttpOnly: opts.HttpOnly, SameSite: opts.SameSite, Partitioned: opts.Partitioned,
-	}
+// cookies returns the CookieCodec of the session name with opts'
+// attributes, checked by the core (cookiesession.NewCookieCodec).
+func (s *Store) cookies(name string, opts *sessions.Options) (*cookiesession.CookieCodec, error) {
+	return cookiesession.NewCookieCodec(s.codec, cookiesession.CookieOptions{
+		Cookie: http.Cookie{
+			Name: name, Path: opts.Path, Domain: opts.Domain, Secure: opts.Secure,
+			HttpOnly: opts.HttpOnly, SameSite: opts.SameSite, Partitioned: opts.Partitioned,
+		},
+		Limits:         s.limits,
+		BrowserSession: opts.MaxAge == 0,
+		Overflow:       s.overflow,
+	})
 }
 
 // validName reports a name that cannot be a cookie name.

@@ -41,7 +41,7 @@ func FuzzInspectInput(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ring := ringCodec.KeyIDs()
+	ring := ringCodec.keyIDs()
 	f.Fuzz(func(t *testing.T, input string) {
 		pairs := parseCookieInput(input, m.Name())
 		h := http.Header{}

@@ -93,12 +93,12 @@ func runInspect(e *env, args []string) int {
 		return usageErr(e, cmd, "%s", msg(err))
 	}
 	opts := cookiesession.Options{
-		Name:           *name,
-		Keys:           keys,
-		MaxAge:         *maxAge,
-		IdleTimeout:    *idleTimeout,
-		Limits:         limits.limits(),
-		MaxDecodedSize: *limits.maxDecoded,
+		Name:        *name,
+		Keys:        keys,
+		MaxAge:      *maxAge,
+		IdleTimeout: *idleTimeout,
+		Limits:      limits.limits(),
+		SealOptions: cookiesession.SealOptions{MaxDecodedSize: *limits.maxDecoded},
 	}
 	m, err := cookiesession.New[json.RawMessage](opts)
 	if err != nil {

@@ -22,7 +22,7 @@ func TestInspectSingle(t *testing.T) {
 	id, setCookies := a.set(payload)
 	header := a.cookieHeader()
 	codec, _ := cookiesession.NewCodec(key)
-	keyID := fmt.Sprintf("%08x", codec.KeyIDs()[0])
+	keyID := fmt.Sprintf("%08x", codec.keyIDs()[0])
 	value := a.jarCookies()[0].Value
 
 	keyFile := t.TempDir() + "/keys"
@@ -184,7 +184,7 @@ func TestInspectChunked(t *testing.T) {
 	})
 
 	t.Run("compressed", func(t *testing.T) {
-		a := newApp(t, cookiesession.Options{Keys: [][]byte{key}, Compress: true})
+		a := newApp(t, cookiesession.Options{Keys: [][]byte{key}, SealOptions: cookiesession.SealOptions{Compress: true}})
 		payload := readPayload(t, "4kb.json")
 		_, setCookies := a.set(payload)
 		in := parseInspection(t, cli(t, setCookies, env, "inspect", "-json"))
@@ -204,8 +204,8 @@ func TestInspectKeys(t *testing.T) {
 	ring, _ := cookiesession.NewCodec(newKey, oldKey)
 
 	in := parseInspection(t, cli(t, setCookies, []string{keysEnv(newKey, oldKey)}, "inspect", "-json"))
-	if in.KeyIndex != 1 || in.KeyID != fmt.Sprintf("%08x", ring.KeyIDs()[1]) {
-		t.Errorf("key index %d id %s, want 1 and %08x", in.KeyIndex, in.KeyID, ring.KeyIDs()[1])
+	if in.KeyIndex != 1 || in.KeyID != fmt.Sprintf("%08x", ring.keyIDs()[1]) {
+		t.Errorf("key index %d id %s, want 1 and %08x", in.KeyIndex, in.KeyID, ring.keyIDs()[1])
 	}
 	r := cli(t, setCookies, []string{keysEnv(newKey, oldKey)}, "inspect")
 	if !strings.Contains(r.stdout, "key 1 of the 2 given, not the primary") {
@@ -215,9 +215,9 @@ func TestInspectKeys(t *testing.T) {
 	other, _ := cookiesession.NewCodec(otherKey)
 	wantFail(t, cli(t, setCookies, []string{keysEnv(otherKey)}, "inspect"), 1,
 		"cookiesession inspect: the session does not open: invalid or tampered value",
-		fmt.Sprintf("key id %08x", ring.KeyIDs()[1]), fmt.Sprintf("the key given has id %08x", other.KeyIDs()[0]), "another key")
+		fmt.Sprintf("key id %08x", ring.keyIDs()[1]), fmt.Sprintf("the key given has id %08x", other.keyIDs()[0]), "another key")
 	wantFail(t, cli(t, setCookies, []string{keysEnv(otherKey, newKey)}, "inspect"), 1,
-		fmt.Sprintf("the keys given have ids %08x, %08x", other.KeyIDs()[0], ring.KeyIDs()[0]), "another key")
+		fmt.Sprintf("the keys given have ids %08x, %08x", other.keyIDs()[0], ring.keyIDs()[0]), "another key")
 	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys", cookiesession.FormatKey(otherKey)), 1, "another key")
 
 	// A key that is not base64, one too short, an empty list: usage errors
@@ -251,10 +251,10 @@ func TestInspectExpired(t *testing.T) {
 		flags   []string
 		because string
 	}{
-		{"absolute", cookiesession.Options{Now: past(40 * 24 * time.Hour)}, nil, "absolute deadline"},
-		{"idle", cookiesession.Options{Now: past(2 * time.Hour), IdleTimeout: time.Hour}, []string{"-idle-timeout", "1h"}, "idle deadline"},
-		{"shorter -max-age", cookiesession.Options{Now: past(2 * time.Hour)}, []string{"-max-age", "1h"}, "absolute deadline"},
-		{"application MaxAge", cookiesession.Options{Now: past(2 * time.Hour), MaxAge: time.Hour}, []string{"-max-age", "1h"}, "absolute deadline"},
+		{"absolute", cookiesession.Options{SealOptions: cookiesession.SealOptions{Now: past(40 * 24 * time.Hour)}}, nil, "absolute deadline"},
+		{"idle", cookiesession.Options{SealOptions: cookiesession.SealOptions{Now: past(2 * time.Hour)}, IdleTimeout: time.Hour}, []string{"-idle-timeout", "1h"}, "idle deadline"},
+		{"shorter -max-age", cookiesession.Options{SealOptions: cookiesession.SealOptions{Now: past(2 * time.Hour)}}, []string{"-max-age", "1h"}, "absolute deadline"},
+		{"application MaxAge", cookiesession.Options{SealOptions: cookiesession.SealOptions{Now: past(2 * time.Hour)}, MaxAge: time.Hour}, []string{"-max-age", "1h"}, "absolute deadline"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.Keys = [][]byte{key}
@@ -278,12 +278,12 @@ func TestInspectExpired(t *testing.T) {
 	}
 
 	// Sealed by a server whose clock runs two hours ahead.
-	ahead := newApp(t, cookiesession.Options{Keys: [][]byte{key}, Now: func() time.Time { return time.Now().Add(2 * time.Hour) }})
+	ahead := newApp(t, cookiesession.Options{Keys: [][]byte{key}, SealOptions: cookiesession.SealOptions{Now: func() time.Time { return time.Now().Add(2 * time.Hour) }}})
 	_, setCookies := ahead.set([]byte(`{}`))
 	wantFail(t, cli(t, setCookies, env, "inspect"), 1, "the session was sealed at ", ", 2h in the future", "runs ahead of this one")
 
 	// Not expired under the application's own settings.
-	a := newApp(t, cookiesession.Options{Keys: [][]byte{key}, Now: past(2 * time.Hour), IdleTimeout: 3 * time.Hour})
+	a := newApp(t, cookiesession.Options{Keys: [][]byte{key}, SealOptions: cookiesession.SealOptions{Now: past(2 * time.Hour)}, IdleTimeout: 3 * time.Hour})
 	_, setCookies = a.set([]byte(`{}`))
 	in := parseInspection(t, cli(t, setCookies, env, "inspect", "-json", "-idle-timeout", "3h"))
 	if in.Expired || in.IdleDeadline == nil {

@@ -224,9 +224,8 @@ var fixedID = func() (id [16]byte) {
 // options are the Options of a measuring Manager sealing with key.
 func (ms measurer) options(key []byte, compress bool) cookiesession.Options {
 	return cookiesession.Options{
-		Name: ms.name, Keys: [][]byte{key}, Compress: compress,
-		Limits: ms.limits, MaxDecodedSize: ms.maxDecoded,
-		Now: func() time.Time { return sizeEpoch },
+		Name: ms.name, Keys: [][]byte{key}, SealOptions: cookiesession.SealOptions{Compress: compress, MaxDecodedSize: ms.maxDecoded, Now: func() time.Time { return sizeEpoch }},
+		Limits: ms.limits,
 	}
 }
 
@@ -237,14 +236,20 @@ func (ms measurer) options(key []byte, compress bool) cookiesession.Options {
 // creation time, lifetime override; see the package doc's format section),
 // sealed by the library's own CookieCodec.
 func (ms measurer) seeded(key []byte) (*http.Request, error) {
-	codec, err := cookiesession.NewCodecWithOptions(cookiesession.CodecOptions{
-		Serializer: rawSerializer{},
-		Now:        func() time.Time { return sizeEpoch },
-	}, key)
+	codec, err := cookiesession.NewCodec(key)
 	if err != nil {
 		return nil, err
 	}
-	cc := cookiesession.CookieCodec{Codec: codec, Template: http.Cookie{Name: ms.name, Path: "/", Secure: true, HttpOnly: true}}
+	codec, err = codec.WithOptions(cookiesession.CodecOptions{
+		SealOptions: cookiesession.SealOptions{Serializer: rawSerializer{}, Now: func() time.Time { return sizeEpoch }},
+	})
+	if err != nil {
+		return nil, err
+	}
+	cc, err := cookiesession.NewCookieCodec(codec, cookiesession.CookieOptions{Cookie: http.Cookie{Name: ms.name, Path: "/", Secure: true, HttpOnly: true}})
+	if err != nil {
+		return nil, err
+	}
 	envelope := make([]byte, 32, 36)
 	copy(envelope, fixedID[:])
 	binary.BigEndian.PutUint64(envelope[16:24], uint64(sizeEpoch.UnixMilli()))

@@ -68,7 +68,7 @@ func newCommitEnv(t *testing.T, name string) *commitEnv {
 		Name:              name,
 		Keys:              [][]byte{[]byte("commit test key, 32 bytes or more.")},
 		InsecureAllowHTTP: true,
-		Now:               e.clock.Now,
+		SealOptions:       cookiesession.SealOptions{Now: e.clock.Now},
 		OnError: func(r *http.Request, err error) {
 			e.mu.Lock()
 			e.errs = append(e.errs, err)

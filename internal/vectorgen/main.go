@@ -171,11 +171,9 @@ func (g *generator) seal(vector string, s sealing) string {
 		return ""
 	}
 	o := cookiesession.CodecOptions{
-		Purpose:        s.purpose,
-		Compress:       s.compress,
-		MaxDecodedSize: s.maxDecoded,
-		Now:            func() time.Time { return issued },
-		Rand:           newNonceSource(vector),
+		Purpose:     s.purpose,
+		SealOptions: cookiesession.SealOptions{Compress: s.compress, MaxDecodedSize: s.maxDecoded, Now: func() time.Time { return issued }},
+		Rand:        newNonceSource(vector),
 	}
 	if s.raw {
 		o.Serializer = rawSerializer{}
@@ -185,7 +183,10 @@ func (g *generator) seal(vector string, s sealing) string {
 	if keys == nil {
 		keys = [][]byte{keyA}
 	}
-	c, err := cookiesession.NewCodecWithOptions(o, keys...)
+	c, err := cookiesession.NewCodec(keys...)
+	if err == nil {
+		c, err = c.WithOptions(o)
+	}
 	if err != nil {
 		g.err = fmt.Errorf("%s: %w", vector, err)
 		return ""
