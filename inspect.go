@@ -29,9 +29,9 @@ func init() {
 }
 
 // inspect opens the session in h's Cookie lines for diagnosis
-// (inspection.Open documents it): by the rules of Load, through readRaw,
-// openOverflow and decode, but for revocation, and with allowExpired, past
-// the deadlines.
+// (inspection.Open documents it): by the rules of Load, through readRaw
+// (readFrom, which also says which cookies opened), openOverflow and
+// decode, but for revocation, and with allowExpired, past the deadlines.
 func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Report, error) {
 	if m == nil {
 		return nil, errors.New("cookiesession: inspection of a nil *Manager")
@@ -42,9 +42,15 @@ func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Repo
 		c.ignoreExpiry = true
 		cc.Codec = &c
 	}
-	payload, meta, err := cc.readRaw(h)
+	var won []string
+	payload, meta, err := cc.readFrom(h, &won)
 	if err != nil {
 		return nil, err
+	}
+	cookies := make([]inspection.CookieSize, len(won))
+	for i, v := range won {
+		n := chunkName(m.opts.Name, i)
+		cookies[i] = inspection.CookieSize{Name: n, Size: len(n) + len(v)}
 	}
 	s := &Session[T]{m: m}
 	if meta.Reference {
@@ -52,7 +58,7 @@ func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Repo
 			// The codec refused a sealed expiry in the past unless
 			// allowExpired.
 			expired := !m.opts.Now().Before(meta.Expires)
-			return &inspection.Report{Meta: inspection.Meta(meta), Cookies: m.inspectCookies(h, meta), Expired: expired}, nil
+			return &inspection.Report{Meta: inspection.Meta(meta), Cookies: cookies, Expired: expired}, nil
 		}
 		if payload, err = m.openOverflow(context.Background(), s, payload); err != nil {
 			return nil, err
@@ -74,23 +80,6 @@ func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Repo
 	}
 	in.AbsoluteDeadline = m.absoluteDeadline(s)
 	in.IdleDeadline, _ = m.idleDeadline(meta.Issued)
-	in.Cookies = m.inspectCookies(h, meta)
+	in.Cookies = cookies
 	return in, nil
-}
-
-// inspectCookies lists the cookies in h that carried the session meta
-// describes.
-func (m *Manager[T]) inspectCookies(h http.Header, meta Meta) []inspection.CookieSize {
-	var cs []inspection.CookieSize
-	c := scanCookies(h, m.opts.Name, m.cc.Limits.withDefaults())
-	if len(c.bases) > 0 {
-		cs = append(cs, inspection.CookieSize{Name: m.opts.Name, Size: len(m.opts.Name) + len(c.bases[0])})
-	}
-	for i := 1; i < meta.Chunks; i++ {
-		if vs := c.chunks.at(i); len(vs) > 0 {
-			n := chunkName(m.opts.Name, i)
-			cs = append(cs, inspection.CookieSize{Name: n, Size: len(n) + len(vs[0])})
-		}
-	}
-	return cs
 }
