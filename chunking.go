@@ -186,6 +186,7 @@ type carried struct {
 	junk   bool       // a cookie named name was no sealed value (not kept, but not "no cookie" either)
 	over   int        // size (name plus value) of the largest cookie over CookieSize; 0: none
 	seen   [4]uint64  // bit i: a cookie named chunkName(name, i), i < MaxChunks, was present
+	won    *[]string  // if not nil, join sets it to the values that opened, base first
 }
 
 // scanCookies collects the session's cookies from the request header
@@ -434,6 +435,7 @@ func (c *carried) join(name string, l Limits, open func(value string, chunks int
 				} else if opened == 0 || v != first {
 					first = v
 					opened++
+					c.record(base, picks[:h.chunks])
 				}
 			}
 			if !c.next(picks[:h.chunks]) {
@@ -448,6 +450,18 @@ func (c *carried) join(name string, l Limits, open func(value string, chunks int
 		return ErrAmbiguous
 	}
 	return failure
+}
+
+// record keeps, in c.won, the values of the candidate that opened: base,
+// then chunk i's picks[i]-th value.
+func (c *carried) record(base string, picks []int) {
+	if c.won == nil {
+		return
+	}
+	*c.won = append((*c.won)[:0], base)
+	for i := 1; i < len(picks); i++ {
+		*c.won = append(*c.won, c.chunks[i-1][picks[i]])
+	}
 }
 
 type chunkLists [][]string

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/inspection"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
@@ -103,7 +104,7 @@ func TestConcurrentHostileRequests(t *testing.T) {
 			}
 			continue
 		}
-		in, err := m.Inspect(http.Header{"Cookie": {h}}, false)
+		in, err := inspection.Open(m, http.Header{"Cookie": {h}}, false)
 		if err != nil {
 			t.Errorf("request %d (%s): its cookie does not open: %v", i, j.Kind, err)
 			continue

@@ -94,9 +94,16 @@ func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
 }
 
 func (cc *CookieCodec) readRaw(h http.Header) ([]byte, Meta, error) {
+	return cc.readFrom(h, nil)
+}
+
+// readFrom is readRaw; with won not nil, it also sets *won to the values
+// of the cookies that opened, base first (for inspection).
+func (cc *CookieCodec) readFrom(h http.Header, won *[]string) ([]byte, Meta, error) {
 	l := cc.limits
 	name := cc.cookie.Name
 	c := scanCookies(h, name, l)
+	c.won = won
 	var (
 		data []byte
 		meta Meta

@@ -142,8 +142,8 @@ func FuzzSessionCookieHeader(f *testing.F) {
 		if err == nil && !s.IsNew() {
 			// Whatever opened must open again the same way, and survive
 			// a round trip through Save.
-			if _, err := m.Inspect(req.Header, false); err != nil {
-				t.Fatalf("Load accepted what Inspect rejects: %v", err)
+			if _, err := m.inspect(req.Header, false); err != nil {
+				t.Fatalf("Load accepted what inspect rejects: %v", err)
 			}
 			h := sealedHeader(t, m, *s.Data)
 			if h == "" {

@@ -549,7 +549,7 @@ func touchedHundredTimes(e *hEnv, path string) []string {
 		e.t.Fatalf("setup reported %v", errs)
 	}
 	u, _ := url.Parse(e.srv.URL)
-	in, err := e.m.Inspect(http.Header{"Cookie": {testkit.CookieHeader(jar.Cookies(u))}}, false)
+	in, err := e.m.inspect(http.Header{"Cookie": {testkit.CookieHeader(jar.Cookies(u))}}, false)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// TestInspectReference: Inspect of a session in the Overflow store opens
+// TestInspectReference: inspect of a session in the Overflow store opens
 // the stored value, as Load does, instead of taking the reference (store
 // key and data key) for the session; without Options.Overflow it says the
 // cookie is a reference and returns no data.
@@ -28,16 +28,16 @@ func TestInspectReference(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 
-	in, err := e.m.Inspect(req.Header, false)
+	in, err := e.m.inspect(req.Header, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got ovData
 	if !in.Meta.Reference || json.Unmarshal(in.Data, &got) != nil || got.N != 1 || !strings.HasPrefix(got.Blob, "secret-cart-line") {
-		t.Errorf("Inspect with the store: Reference %v, data %.60q", in.Meta.Reference, in.Data)
+		t.Errorf("inspect with the store: Reference %v, data %.60q", in.Meta.Reference, in.Data)
 	}
 	if in.ID != s.ID() || in.Subject != "alice" || !in.Created.Equal(s.created) || in.OverflowKey == "" || in.OverflowKey != s.overflowKey {
-		t.Errorf("Inspect with the store: ID %q subject %q created %v key %q; Load: %q %v %q", in.ID, in.Subject, in.Created, in.OverflowKey, s.ID(), s.created, s.overflowKey)
+		t.Errorf("inspect with the store: ID %q subject %q created %v key %q; Load: %q %v %q", in.ID, in.Subject, in.Created, in.OverflowKey, s.ID(), s.created, s.overflowKey)
 	}
 	if len(in.Cookies) != 1 || in.Cookies[0].Name != e.m.Name() {
 		t.Errorf("cookies %+v", in.Cookies)
@@ -47,19 +47,19 @@ func TestInspectReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err = bare.Inspect(req.Header, false)
+	in, err = bare.inspect(req.Header, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !in.Meta.Reference || in.Data != nil || in.ID != "" || in.OverflowKey != "" || len(in.Cookies) != 1 {
-		t.Errorf("Inspect without a store: %+v", in)
+		t.Errorf("inspect without a store: %+v", in)
 	}
 
 	// The value gone from the store: the errors of Load.
 	e.ov.mu.Lock()
 	clear(e.ov.vals)
 	e.ov.mu.Unlock()
-	if _, err := e.m.Inspect(req.Header, false); !errors.Is(err, ErrOverflowMissing) {
-		t.Errorf("Inspect of a missing value: %v", err)
+	if _, err := e.m.inspect(req.Header, false); !errors.Is(err, ErrOverflowMissing) {
+		t.Errorf("inspect of a missing value: %v", err)
 	}
 }

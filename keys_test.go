@@ -155,7 +155,7 @@ func TestManagerSetKeys(t *testing.T) {
 		t.Errorf("cookie ring %08x, commit ring %08x: want both [K2 K3]", a, b)
 	}
 
-	// Inspect works on a copy of the codec: it sees the new ring too.
+	// inspect works on a copy of the codec: it sees the new ring too.
 	if err := m.SetKeys(k1); err != nil {
 		t.Fatal(err)
 	}
@@ -163,8 +163,8 @@ func TestManagerSetKeys(t *testing.T) {
 	if err := m.SetKeys(k2, k1); err != nil {
 		t.Fatal(err)
 	}
-	if in, err := m.Inspect(h, true); err != nil || in.Meta.KeyIndex != 1 {
-		t.Errorf("Inspect after SetKeys: %+v, %v", in, err)
+	if in, err := m.inspect(h, true); err != nil || in.Meta.KeyIndex != 1 {
+		t.Errorf("inspect after SetKeys: %+v, %v", in, err)
 	}
 }
 

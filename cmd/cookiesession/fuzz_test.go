@@ -7,9 +7,10 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/inspection"
 )
 
-// FuzzInspectInput drives inspect's input parsing, the library's Inspect
+// FuzzInspectInput drives inspect's input parsing, the library's inspection
 // and the one-line diagnosis with arbitrary input: nothing panics, the
 // diagnosis is one line and never contains the key.
 func FuzzInspectInput(f *testing.F) {
@@ -37,11 +38,10 @@ func FuzzInspectInput(f *testing.F) {
 		f.Add(seed)
 	}
 	keyText := cookiesession.FormatKey(key)
-	ringCodec, err := cookiesession.NewCodec(key)
+	ring, err := inspection.KeyIDs(key)
 	if err != nil {
 		f.Fatal(err)
 	}
-	ring := ringCodec.keyIDs()
 	f.Fuzz(func(t *testing.T, input string) {
 		pairs := parseCookieInput(input, m.Name())
 		h := http.Header{}
@@ -52,7 +52,7 @@ func FuzzInspectInput(f *testing.F) {
 		if len(parts) > 0 {
 			h.Set("Cookie", strings.Join(parts, "; "))
 		}
-		in, err := m.Inspect(h, true)
+		in, err := inspection.Open(m, h, true)
 		if err != nil {
 			line := explain(err, m, h, pairs, ring, 0)
 			if strings.Contains(line, keyText) || strings.Contains(line, "\n") {

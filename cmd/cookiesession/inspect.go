@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/inspection"
 )
 
 const inspectUsage = `usage: cookiesession inspect [flags] [header ...]
@@ -128,18 +129,17 @@ func runInspect(e *env, args []string) int {
 		h.Set("Cookie", strings.Join(parts, "; "))
 	}
 
-	ringCodec, err := cookiesession.NewCodec(keys...)
+	ring, err := inspection.KeyIDs(keys...)
 	if err != nil {
 		return fail(e, exitUsage, cmd, "%v", err)
 	}
-	ring := ringCodec.KeyIDs()
-	in, err := m.Inspect(h, *allowExpired)
+	in, err := inspection.Open(m, h, *allowExpired)
 	if err != nil {
 		return fail(e, exitNo, cmd, "%s", explain(err, m, h, pairs, ring, *idleTimeout))
 	}
 	var store *storeCheck
 	if *rf.addr != "" {
-		// The cookie opened with the keys; the same Inspect on a Manager
+		// The cookie opened with the keys; the same inspection with a Manager
 		// whose Overflow and Revoker are the application's store opens
 		// the stored value, and Load applies the revocation rule.
 		st, err := rf.open(0)
@@ -153,7 +153,7 @@ func runInspect(e *env, args []string) int {
 			return usageErr(e, cmd, "%s", msg(err))
 		}
 		if in.Meta.Reference {
-			if in, err = ms.Inspect(h, *allowExpired); err != nil {
+			if in, err = inspection.Open(ms, h, *allowExpired); err != nil {
 				return fail(e, exitNo, cmd, "%s", explainStored(err, *rf.addr))
 			}
 		}
@@ -314,7 +314,7 @@ func isToken(s string) bool {
 	return s != ""
 }
 
-// explain turns an Inspect error into one line that says what is wrong
+// explain turns an inspection error into one line that says what is wrong
 // and what to try. It reads the unauthenticated header of the base cookie
 // (the format is documented: version, key id, flags, chunk count) to tell
 // a wrong key from a missing chunk or a damaged value. It names key ids,
@@ -334,7 +334,7 @@ func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header
 		}
 		return fmt.Sprintf("no session: no cookie named %q in the input (it has %s); set -name", name, strings.Join(quoteAll(seen), ", "))
 	case errors.Is(err, cookiesession.ErrExpired):
-		if in, err2 := m.Inspect(h, true); err2 == nil {
+		if in, err2 := inspection.Open(m, h, true); err2 == nil {
 			now := time.Now()
 			r := newInspectReport(name, in, now, idle, len(ring))
 			if !r.Expired && r.Issued.After(now) {
@@ -515,7 +515,7 @@ type cookieSize struct {
 	Bytes int    `json:"bytes"`
 }
 
-func newInspectReport(name string, in *cookiesession.Inspection, now time.Time, idle time.Duration, nkeys int) *inspectReport {
+func newInspectReport(name string, in *inspection.Report, now time.Time, idle time.Duration, nkeys int) *inspectReport {
 	r := &inspectReport{
 		Name:          name,
 		Expired:       in.Expired,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/inspection"
 )
 
 // A one-cookie session written by an application opens from its
@@ -21,8 +22,8 @@ func TestInspectSingle(t *testing.T) {
 	payload := readPayload(t, "1kb.json")
 	id, setCookies := a.set(payload)
 	header := a.cookieHeader()
-	codec, _ := cookiesession.NewCodec(key)
-	keyID := fmt.Sprintf("%08x", codec.keyIDs()[0])
+	ids, _ := inspection.KeyIDs(key)
+	keyID := fmt.Sprintf("%08x", ids[0])
 	value := a.jarCookies()[0].Value
 
 	keyFile := t.TempDir() + "/keys"
@@ -201,23 +202,23 @@ func TestInspectKeys(t *testing.T) {
 	oldKey, newKey, otherKey := cookiesession.GenerateKey(), cookiesession.GenerateKey(), cookiesession.GenerateKey()
 	a := newApp(t, cookiesession.Options{Keys: [][]byte{oldKey}})
 	_, setCookies := a.set([]byte(`{"n":1}`))
-	ring, _ := cookiesession.NewCodec(newKey, oldKey)
+	ring, _ := inspection.KeyIDs(newKey, oldKey)
 
 	in := parseInspection(t, cli(t, setCookies, []string{keysEnv(newKey, oldKey)}, "inspect", "-json"))
-	if in.KeyIndex != 1 || in.KeyID != fmt.Sprintf("%08x", ring.keyIDs()[1]) {
-		t.Errorf("key index %d id %s, want 1 and %08x", in.KeyIndex, in.KeyID, ring.keyIDs()[1])
+	if in.KeyIndex != 1 || in.KeyID != fmt.Sprintf("%08x", ring[1]) {
+		t.Errorf("key index %d id %s, want 1 and %08x", in.KeyIndex, in.KeyID, ring[1])
 	}
 	r := cli(t, setCookies, []string{keysEnv(newKey, oldKey)}, "inspect")
 	if !strings.Contains(r.stdout, "key 1 of the 2 given, not the primary") {
 		t.Errorf("text output does not say the key is not the primary:\n%s", r.stdout)
 	}
 
-	other, _ := cookiesession.NewCodec(otherKey)
+	other, _ := inspection.KeyIDs(otherKey)
 	wantFail(t, cli(t, setCookies, []string{keysEnv(otherKey)}, "inspect"), 1,
 		"cookiesession inspect: the session does not open: invalid or tampered value",
-		fmt.Sprintf("key id %08x", ring.keyIDs()[1]), fmt.Sprintf("the key given has id %08x", other.keyIDs()[0]), "another key")
+		fmt.Sprintf("key id %08x", ring[1]), fmt.Sprintf("the key given has id %08x", other[0]), "another key")
 	wantFail(t, cli(t, setCookies, []string{keysEnv(otherKey, newKey)}, "inspect"), 1,
-		fmt.Sprintf("the keys given have ids %08x, %08x", other.keyIDs()[0], ring.keyIDs()[0]), "another key")
+		fmt.Sprintf("the keys given have ids %08x, %08x", other[0], ring[0]), "another key")
 	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys", cookiesession.FormatKey(otherKey)), 1, "another key")
 
 	// A key that is not base64, one too short, an empty list: usage errors

@@ -46,11 +46,11 @@
 // reference") and prints what the cookie holds. Given the application's
 // Redis with -redis host:port (and -redis-prefix, the redisstore
 // KeyPrefix), it reads the stored value, opens it with the key the
-// reference carries (through the library's own Manager.Inspect, with the
-// store as Options.Overflow) and prints the session with its Redis key,
-// and it says whether the session is revoked (the library's Manager.Load,
-// with the store as Options.Revoker): a revoked session is printed marked
-// REVOKED.
+// reference carries (through the library's own opening, Manager.Load's,
+// with the store as Options.Overflow) and prints the session with its
+// Redis key, and it says whether the session is revoked (the library's
+// Manager.Load, with the store as Options.Revoker): a revoked session is
+// printed marked REVOKED.
 //
 // inspect never prints a key, in its output or in its errors. Prefer
 // COOKIESESSION_KEYS or -keys-file to -keys: a command line is visible to

@@ -230,8 +230,8 @@ func (a *app) cookieHeader() string {
 // jarCookies returns the client's cookies for the server.
 func (a *app) jarCookies() []*http.Cookie { return a.client.Jar.Cookies(a.client.URL) }
 
-// inspection is the JSON that inspect -json prints.
-type inspection struct {
+// inspectJSON is the JSON that inspect -json prints.
+type inspectJSON struct {
 	Name             string          `json:"name"`
 	Expired          bool            `json:"expired"`
 	ExpiredBecause   string          `json:"expired_because"`
@@ -253,12 +253,12 @@ type inspection struct {
 	Data             json.RawMessage `json:"data"`
 }
 
-func parseInspection(t *testing.T, r result) inspection {
+func parseInspection(t *testing.T, r result) inspectJSON {
 	t.Helper()
 	if r.code != 0 {
 		t.Fatalf("exit status %d\nstderr: %s", r.code, r.stderr)
 	}
-	var in inspection
+	var in inspectJSON
 	if err := json.Unmarshal([]byte(r.stdout), &in); err != nil {
 		t.Fatalf("inspect -json output: %v\n%s", err, r.stdout)
 	}

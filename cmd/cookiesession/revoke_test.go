@@ -243,7 +243,7 @@ func TestInspectOverflow(t *testing.T) {
 	}
 	t.Logf("without -redis:\n%s", res.stdout)
 	var js struct {
-		inspection
+		inspectJSON
 		Subject     string `json:"subject"`
 		Reference   bool   `json:"reference"`
 		Opened      bool   `json:"opened"`
@@ -269,7 +269,7 @@ func TestInspectOverflow(t *testing.T) {
 	t.Logf("with -redis:\n%.900s", res.stdout)
 	res = cli(t, "", env, "inspect", "-json", "-redis", r.addr, hdr)
 	js = struct {
-		inspection
+		inspectJSON
 		Subject     string `json:"subject"`
 		Reference   bool   `json:"reference"`
 		Opened      bool   `json:"opened"`

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/inspection"
 )
 
 // socketPage is where the WebSocket page is served, if the demo has one;
@@ -34,7 +35,7 @@ type indexPage struct {
 	ExpiresIn    string
 	Total        int // cart total, in cents
 	SessionBytes int // the session's JSON, as it is saved
-	Cookies      []cookiesession.CookieSize
+	Cookies      []inspection.CookieSize
 	Bytes        int  // names plus values of the cookies the browser sent
 	Reference    bool // the cookie is a reference to the overflow store
 	Overflow     bool // the overflow store is on
@@ -79,7 +80,7 @@ func (d *demo) registerPages(mux *http.ServeMux) {
 			p.SessionBytes = len(b)
 		}
 		// What the browser sent: the session as it was before this visit.
-		if in, err := m.Inspect(r.Header, false); err == nil {
+		if in, err := inspection.Open(m, r.Header, false); err == nil {
 			p.Cookies, p.Reference = in.Cookies, in.Meta.Reference
 			for _, c := range in.Cookies {
 				p.Bytes += c.Size

@@ -1,0 +1,68 @@
+package cookiesession
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/internal/testkit"
+)
+
+// TestInspectSizesOfOpenedCookies: the cookies inspection reports are
+// those of the value that opened, not the first of each name in the
+// header. A planted base cookie (a shortened copy of the real one, so its
+// header still reads) or a planted chunk before the real ones does not
+// open, and does not change the sizes reported.
+func TestInspectSizesOfOpenedCookies(t *testing.T) {
+	m, err := New[map[string]string](Options{
+		Keys:              [][]byte{testkit.Key(0)},
+		InsecureAllowHTTP: true,
+		Limits:            Limits{CookieSize: 300, TotalSize: 3000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	s, _ := m.Load(r)
+	*s.Data = map[string]string{"blob": testkit.Blob(1, 500)}
+	rec := httptest.NewRecorder()
+	if err := m.Save(rec, r, s); err != nil {
+		t.Fatal(err)
+	}
+	var parts []string // name=value of the session's cookies, in order
+	var want []inspection.CookieSize
+	for _, c := range rec.Result().Cookies() {
+		parts = append(parts, c.Name+"="+c.Value)
+		want = append(want, inspection.CookieSize{Name: c.Name, Size: len(c.Name) + len(c.Value)})
+	}
+	if len(parts) < 3 {
+		t.Fatalf("the session spans %d cookies, want 3 or more", len(parts))
+	}
+	// planted returns cookie i of the session shortened by 8 bytes.
+	planted := func(i int) string { return parts[i][:len(parts[i])-8] }
+	for name, line := range map[string]string{
+		"as sent":               strings.Join(parts, "; "),
+		"planted base first":    planted(0) + "; " + strings.Join(parts, "; "),
+		"planted chunk first":   planted(1) + "; " + strings.Join(parts, "; "),
+		"planted last chunk":    planted(len(parts)-1) + "; " + strings.Join(parts, "; "),
+		"planted base and more": planted(0) + "; " + planted(2) + "; " + strings.Join(parts, "; "),
+	} {
+		in, err := m.inspect(http.Header{"Cookie": {line}}, false)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if len(in.Cookies) != len(want) {
+			t.Errorf("%s: cookies %+v, want %+v", name, in.Cookies, want)
+			continue
+		}
+		for i := range want {
+			if in.Cookies[i] != want[i] {
+				t.Errorf("%s: cookies %+v, want %+v", name, in.Cookies, want)
+				break
+			}
+		}
+	}
+}
