@@ -70,43 +70,25 @@
 // session opened with another key is re-sealed with Keys[0] on its next
 // response. A running Manager takes a new ring with [Manager.SetKeys], and
 // [WatchKeyFile] reloads it whenever a key file changes, so rotating needs
-// no restart; the steps of a rotation are in the README, section "Key
-// rotation".
+// no restart; the steps of a rotation across servers, and what they
+// guarantee, are in SECURITY.md, section "Key rotation".
 //
-// # Security properties
+// # Security
 //
-// Protected: the session's confidentiality and integrity (XChaCha20-Poly1305
-// under a key only the servers hold; a cookie reveals its key id, chunk
-// count and approximate length); its binding to the cookie name, format
-// version, key and purpose; its expiry, enforced by the server from sealed
-// times (MaxAge counts from creation and is never extended by re-sealing;
-// seal times up to [Options.ClockSkew], 1 minute, in the future are
-// accepted); the server's work on hostile input (sizes checked before
-// decoding, no decryption for an unknown key id, at most 8 candidates when
-// cookies are tossed). A response that sets or deletes session cookies is
-// never stored by a shared cache ([NoSharedCache]: no-store by default; a
-// handler's Cache-Control loses public and s-maxage and gains private).
+// Protected: the session's confidentiality and integrity, its binding to
+// the cookie name, its expiry (enforced by the server from sealed times)
+// and the server's work on hostile input. Not protected without a
+// [Revoker]: replay of a copied cookie within its lifetime. Not protected
+// at all: rollback by the user to an older cookie of their own, the last
+// of concurrent responses winning, the session's length, and cookies
+// sealed under a stolen key. The session is no defence against cross-site
+// request forgery: wrap the handler with [net/http.CrossOriginProtection],
+// and call [Session.Regenerate] at login.
 //
-// Not protected without a [Revoker]: replay of a copied cookie within its
-// lifetime (clearing a cookie does not revoke copies; see Revocation
-// below). Not protected at all: rollback by the user to an older cookie of
-// their own session (keep balances and one-time flags on the server);
-// concurrent requests of one browser (the last response's cookie wins); the
-// session's length (and, with Compress, its compressed length); cookies
-// sealed under a stolen key (no forward secrecy).
-//
-// Recommended: the name "__Host-session" (the default whenever Secure,
-// Path "/" and no Domain allow it: a sibling subdomain cannot plant it),
-// the default Secure, HttpOnly and SameSite=Lax, an IdleTimeout and a MaxAge sized for the application
-// (OWASP suggests idle timeouts of 15–30 minutes for low-risk applications,
-// 2–5 for high-value ones), and [Session.Regenerate] at login. The session
-// is no defence against cross-site request forgery: wrap the handler with
-// [net/http.CrossOriginProtection].
-//
-// The AEAD's 192-bit random nonces make nonce reuse negligible (a collision
-// is expected after about 2^96 seals under one key); Poly1305 forgery odds
-// are below 2^-94 per attempt for a 6 KiB session. The key derivation
-// (HKDF-SHA256) expects random secrets, not passwords.
+// SECURITY.md, in the module's root, is the threat model: each of these
+// claims with the test that checks it, the recommended settings, the
+// cryptographic choices and their limits, key rotation, and how to report
+// a vulnerability.
 //
 // # Revocation
 //
