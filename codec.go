@@ -195,7 +195,7 @@ type Codec struct {
 	rand       io.Reader
 	maxLength  int // of Encode's name plus value; < 0: none
 
-	ignoreExpiry bool // for Inspect: open authentic values past their expiry
+	ignoreExpiry bool // for inspection: open authentic values past their expiry
 }
 
 type codecKey struct {
@@ -211,7 +211,7 @@ type keyRing struct {
 }
 
 // keySlot holds a codec's current key ring. Sealing and opening load it
-// once, without a lock; copies of a Codec (Inspect's) share it, so a new
+// once, without a lock; copies of a Codec (inspection's) share it, so a new
 // ring reaches them too.
 type keySlot struct {
 	mu      sync.Mutex // serializes SetKeys, never taken to seal or open

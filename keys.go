@@ -33,7 +33,7 @@ const (
 // shorter than [MinKeySize], the same key twice) the codec keeps its ring.
 //
 // A value opens for as long as the key that sealed it stays in the ring;
-// see the README's "Key rotation" for when a key may be removed. For a
+// see SECURITY.md, "Key rotation", for when a key may be removed. For a
 // [Manager]'s codec, call [Manager.SetKeys] instead, which also re-keys the
 // Manager's commit tokens.
 func (c *Codec) SetKeys(keys ...[]byte) error { return setKeys(keys, c) }

@@ -18,7 +18,7 @@ import (
 
 // The key-rotation drill: two servers behind a client that alternates
 // between them, redeployed one at a time with new key rings, on a fake
-// clock. It checks the procedure the README documents (Key rotation):
+// clock. It checks the procedure SECURITY.md documents (Key rotation):
 //
 //  1. add the new key behind the old one everywhere (Keys: old, new);
 //  2. promote it everywhere (Keys: new, old), one server at a time;

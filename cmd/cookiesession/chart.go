@@ -12,7 +12,7 @@ import (
 )
 
 // chartCommand is the command that regenerates the committed chart, run
-// from the repository's root; the README names it and the test that
+// from the repository's root; docs/performance.md names it and the test that
 // compares the chart with the file says it when they differ.
 const chartCommand = "go -C cmd/cookiesession run . size -chart ../../docs/size-chart.svg"
 

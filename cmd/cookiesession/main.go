@@ -2,7 +2,11 @@
 // opens its session cookies for diagnosis and tells what a session payload
 // costs on the wire.
 //
-// Install it with
+// Install it from a clone of the repository with
+//
+//	go install ./cmd/cookiesession
+//
+// or, once a version is released,
 //
 //	go install github.com/cookiesession/cookiesession/cmd/cookiesession@latest
 //
