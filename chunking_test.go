@@ -1395,3 +1395,11 @@ func mustCookieCodec(t testing.TB, codec *Codec, o CookieOptions) CookieCodec {
 	}
 	return *cc
 }
+
+// TestNewCookieCodecRefusesNilCodec: a CookieCodec without a codec is an
+// error at construction, never a panic at the first request.
+func TestNewCookieCodecRefusesNilCodec(t *testing.T) {
+	if cc, err := NewCookieCodec(nil, CookieOptions{Cookie: http.Cookie{Name: "s", Path: "/"}}); err == nil {
+		t.Errorf("NewCookieCodec(nil) = %+v", cc)
+	}
+}

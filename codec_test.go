@@ -1222,3 +1222,50 @@ func TestNewlineAnywhereRejected(t *testing.T) {
 		}
 	}
 }
+
+// TestWithOptions: WithOptions derives a codec with c's keys and new
+// options, leaving c as it was; the two rings are separate from then on;
+// a bad option is an error there.
+func TestWithOptions(t *testing.T) {
+	c, err := cookiesession.NewCodec(keyA, keyB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := c.WithOptions(cookiesession.CodecOptions{MaxLength: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("x", 300)
+	if _, err := short.Encode("s", long); !errors.Is(err, cookiesession.ErrTooLarge) {
+		t.Errorf("derived codec with MaxLength 200 encoded 300 bytes: %v", err)
+	}
+	v := mustEncode(t, c, "s", long) // c keeps its 4096
+	var got string
+	if err := short.Decode("s", v, &got); err != nil || got != long {
+		t.Errorf("derived codec does not open c's value: %v", err)
+	}
+	if sealingKeyID(t, short) != sealingKeyID(t, c) {
+		t.Error("derived codec seals with another key")
+	}
+	if err := c.SetKeys(keyB); err != nil {
+		t.Fatal(err)
+	}
+	if err := short.Decode("s", v, &got); err != nil {
+		t.Errorf("SetKeys on c reached the derived codec: %v", err)
+	}
+	other, err := short.WithOptions(cookiesession.CodecOptions{Purpose: "csrf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Decode("s", v, &got); !errors.Is(err, cookiesession.ErrInvalid) {
+		t.Errorf("a codec of another purpose opened the value: %v", err)
+	}
+	for name, o := range map[string]cookiesession.CodecOptions{
+		"negative MaxAge":         {MaxAge: -time.Second},
+		"negative MaxDecodedSize": {SealOptions: cookiesession.SealOptions{MaxDecodedSize: -1}},
+	} {
+		if _, err := c.WithOptions(o); err == nil {
+			t.Errorf("%s: WithOptions succeeded", name)
+		}
+	}
+}

@@ -338,6 +338,11 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 	return nil
 }
 
+// errImpossibleTimes is the ErrExpired of an authentic session whose
+// sealed times no writer of ours produces (created after its seal, a
+// negative lifetime): inspection, which shows expired sessions, refuses it.
+var errImpossibleTimes = fmt.Errorf("%w (created after its seal, or a negative lifetime)", ErrExpired)
+
 // decode fills s from an opened payload: the envelope, then the data.
 func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, meta Meta) error {
 	data, ok := s.unframe(payload)
@@ -345,9 +350,13 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 		return ErrInvalid
 	}
 	// 1. Time. A creation time after the seal (beyond the clock skew)
-	// would push the absolute deadline out; no writer of ours produces one.
-	if s.created.After(meta.Issued.Add(m.cc.codec.skew)) || m.expired(s, meta.Issued) {
-		return ErrExpired // the absolute deadline passed, or a hostile lifetime
+	// would push the absolute deadline out, and a negative lifetime is
+	// cleared, never sealed: no writer of ours produces either.
+	if s.created.After(meta.Issued.Add(m.cc.codec.skew)) || s.lifetime < 0 {
+		return errImpossibleTimes
+	}
+	if m.expired(s, meta.Issued) {
+		return ErrExpired // the absolute or idle deadline passed
 	}
 	// 2. Revocation, before the data is deserialized.
 	if err := m.checkRevoked(ctx, s); err != nil {

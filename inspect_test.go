@@ -1,10 +1,12 @@
 package cookiesession
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cookiesession/cookiesession/internal/inspection"
 	"github.com/cookiesession/cookiesession/internal/testkit"
@@ -63,6 +65,35 @@ func TestInspectSizesOfOpenedCookies(t *testing.T) {
 				t.Errorf("%s: cookies %+v, want %+v", name, in.Cookies, want)
 				break
 			}
+		}
+	}
+}
+
+// TestInspectRefusesImpossibleTimes: with allowExpired, inspection shows
+// a session past its deadline as expired, but one whose sealed times no
+// writer produces (created after its seal, a negative lifetime) is refused
+// as Load refuses it, never shown as merely expired.
+func TestInspectRefusesImpossibleTimes(t *testing.T) {
+	e := newHEnv(t, nil)
+	now := e.clock.Now()
+	for name, tc := range map[string]struct {
+		f       forgery
+		expired bool // shown as expired; otherwise refused
+	}{
+		"past its deadline":      {f: forgery{created: now.AddDate(0, 0, -31)}, expired: true},
+		"created after its seal": {f: forgery{created: now.Add(time.Hour)}},
+		"negative lifetime":      {f: forgery{lifetime: -1000}},
+	} {
+		h := http.Header{"Cookie": {e.line(e.forge(tc.f))}}
+		in, err := e.m.inspect(h, true)
+		switch {
+		case tc.expired && (err != nil || !in.Expired):
+			t.Errorf("%s: %+v, %v; want it shown as expired", name, in, err)
+		case !tc.expired && !errors.Is(err, ErrExpired):
+			t.Errorf("%s: %+v, %v; want ErrExpired", name, in, err)
+		}
+		if _, err := e.m.inspect(h, false); !errors.Is(err, ErrExpired) {
+			t.Errorf("%s without allowExpired: %v, want ErrExpired", name, err)
 		}
 	}
 }
