@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// TestREADMEProgramBuilds builds the complete program of the README's
-// "Metrics" section, as an application would: in a module of its own that
-// requires cookiesession and otelmetrics (from this working tree), offline.
+// TestREADMEProgramBuilds builds the complete program of this module's
+// README ("Use" section), as an application would: in a module of its own
+// that requires cookiesession and otelmetrics (from this working tree), offline.
 func TestREADMEProgramBuilds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a program")
@@ -20,18 +20,18 @@ func TestREADMEProgramBuilds(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command to build the README's program")
 	}
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(readme), "\n## Metrics\n")
+	_, section, ok := strings.Cut(string(readme), "\n## Use\n")
 	if !ok {
-		t.Fatal(`README.md has no "## Metrics" section`)
+		t.Fatal(`README.md has no "## Use" section`)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
 	blocks := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(section, -1)
 	if len(blocks) != 1 || !strings.HasPrefix(blocks[0][1], "package main\n") {
-		t.Fatalf("the Metrics section should hold one complete program, found %d Go blocks", len(blocks))
+		t.Fatalf("the Use section should hold one complete program, found %d Go blocks", len(blocks))
 	}
 	program := blocks[0][1]
 	if !strings.Contains(program, `"github.com/cookiesession/cookiesession/otelmetrics"`) {
