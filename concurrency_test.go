@@ -104,7 +104,7 @@ func TestConcurrentHostileRequests(t *testing.T) {
 			}
 			continue
 		}
-		in, err := inspection.Open(m, http.Header{"Cookie": {h}}, false)
+		in, err := inspection.Open[cookiesession.Meta](m, http.Header{"Cookie": {h}}, false)
 		if err != nil {
 			t.Errorf("request %d (%s): its cookie does not open: %v", i, j.Kind, err)
 			continue

@@ -15,11 +15,11 @@ import (
 
 // inspector is a *Manager[T] of any T.
 type inspector interface {
-	inspect(h http.Header, allowExpired bool) (*inspection.Report, error)
+	inspect(h http.Header, allowExpired bool) (*inspection.Report[Meta], error)
 }
 
 func init() {
-	inspection.Register(func(m any, h http.Header, allowExpired bool) (*inspection.Report, error) {
+	inspection.Register(func(m any, h http.Header, allowExpired bool) (any, error) {
 		i, ok := m.(inspector)
 		if !ok {
 			return nil, fmt.Errorf("cookiesession: inspection of a %T, not a *Manager", m)
@@ -38,7 +38,7 @@ func init() {
 // (inspection.Open documents it): by the rules of Load, through readRaw
 // (readFrom, which also says which cookies opened), openOverflow and
 // decode, but for revocation, and with allowExpired, past the deadlines.
-func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Report, error) {
+func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Report[Meta], error) {
 	if m == nil {
 		return nil, errors.New("cookiesession: inspection of a nil *Manager")
 	}
@@ -64,7 +64,7 @@ func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Repo
 			// The codec refused a sealed expiry in the past unless
 			// allowExpired.
 			expired := !m.opts.Now().Before(meta.Expires)
-			return &inspection.Report{Meta: inspection.Meta(meta), Cookies: cookies, Expired: expired}, nil
+			return &inspection.Report[Meta]{Meta: meta, Cookies: cookies, Expired: expired}, nil
 		}
 		if payload, err = m.openOverflow(context.Background(), s, payload); err != nil {
 			return nil, err
@@ -78,7 +78,7 @@ func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Repo
 		return nil, err
 	}
 	data, _ := s.unframe(payload) // decode read it
-	in := &inspection.Report{Meta: inspection.Meta(meta), Data: data, OverflowKey: s.overflowKey, Expired: expired}
+	in := &inspection.Report[Meta]{Meta: meta, Data: data, OverflowKey: s.overflowKey, Expired: expired}
 	in.ID, in.Subject, in.Created = s.ID(), s.subject, s.created
 	in.Lifetime = s.lifetime
 	if in.Lifetime == 0 {

@@ -52,7 +52,7 @@ func FuzzInspectInput(f *testing.F) {
 		if len(parts) > 0 {
 			h.Set("Cookie", strings.Join(parts, "; "))
 		}
-		in, err := inspection.Open(m, h, true)
+		in, err := inspection.Open[cookiesession.Meta](m, h, true)
 		if err != nil {
 			line := explain(err, m, h, pairs, ring, 0)
 			if strings.Contains(line, keyText) || strings.Contains(line, "\n") {

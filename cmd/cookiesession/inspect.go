@@ -133,7 +133,7 @@ func runInspect(e *env, args []string) int {
 	if err != nil {
 		return fail(e, exitUsage, cmd, "%v", err)
 	}
-	in, err := inspection.Open(m, h, *allowExpired)
+	in, err := inspection.Open[cookiesession.Meta](m, h, *allowExpired)
 	if err != nil {
 		return fail(e, exitNo, cmd, "%s", explain(err, m, h, pairs, ring, *idleTimeout))
 	}
@@ -153,7 +153,7 @@ func runInspect(e *env, args []string) int {
 			return usageErr(e, cmd, "%s", msg(err))
 		}
 		if in.Meta.Reference {
-			if in, err = inspection.Open(ms, h, *allowExpired); err != nil {
+			if in, err = inspection.Open[cookiesession.Meta](ms, h, *allowExpired); err != nil {
 				return fail(e, exitNo, cmd, "%s", explainStored(err, *rf.addr))
 			}
 		}
@@ -334,7 +334,7 @@ func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header
 		}
 		return fmt.Sprintf("no session: no cookie named %q in the input (it has %s); set -name", name, strings.Join(quoteAll(seen), ", "))
 	case errors.Is(err, cookiesession.ErrExpired):
-		if in, err2 := inspection.Open(m, h, true); err2 == nil {
+		if in, err2 := inspection.Open[cookiesession.Meta](m, h, true); err2 == nil {
 			now := time.Now()
 			r := newInspectReport(name, in, now, idle, len(ring))
 			if !r.Expired && r.Issued.After(now) {
@@ -515,7 +515,7 @@ type cookieSize struct {
 	Bytes int    `json:"bytes"`
 }
 
-func newInspectReport(name string, in *inspection.Report, now time.Time, idle time.Duration, nkeys int) *inspectReport {
+func newInspectReport(name string, in *inspection.Report[cookiesession.Meta], now time.Time, idle time.Duration, nkeys int) *inspectReport {
 	r := &inspectReport{
 		Name:          name,
 		Expired:       in.Expired,

@@ -80,7 +80,7 @@ func (d *demo) registerPages(mux *http.ServeMux) {
 			p.SessionBytes = len(b)
 		}
 		// What the browser sent: the session as it was before this visit.
-		if in, err := inspection.Open(m, r.Header, false); err == nil {
+		if in, err := inspection.Open[cookiesession.Meta](m, r.Header, false); err == nil {
 			p.Cookies, p.Reference = in.Cookies, in.Meta.Reference
 			for _, c := range in.Cookies {
 				p.Bytes += c.Size

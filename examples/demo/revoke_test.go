@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
+	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/browsertest"
 	"github.com/cookiesession/cookiesession/internal/inspection"
 )
@@ -194,7 +195,7 @@ func TestSocketExpires(t *testing.T) {
 	for _, c := range b.jar.Cookies(req.URL) {
 		req.AddCookie(c)
 	}
-	in, err := inspection.Open(d.m, req.Header, false)
+	in, err := inspection.Open[cookiesession.Meta](d.m, req.Header, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,14 +10,16 @@ package inspection
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
 
 // Report is what [Open] finds in a request's session cookies: the session
-// and how it is stored.
-type Report struct {
-	Meta     Meta          // the sealed value's header and times
+// and how it is stored. M is the core's Meta (cookiesession.Meta), which
+// this package cannot name without importing the core.
+type Report[M any] struct {
+	Meta     M             // the sealed value's header and times
 	Cookies  []CookieSize  // the cookies that carried it, in order: those of the value that opened
 	ID       string        // the session ID
 	Subject  string        // the session's subject (Session.SetSubject), "" when it has none
@@ -39,21 +41,6 @@ type Report struct {
 	OverflowKey string
 }
 
-// Meta is cookiesession.Meta, field for field (the core converts one to
-// the other, so the two cannot drift apart): what the sealed value's
-// header and envelope say.
-type Meta struct {
-	Version    int       // format version, 1
-	KeyID      uint32    // id of the key that sealed the value
-	KeyIndex   int       // that key's position in the ring; > 0 means re-seal with the primary
-	Compressed bool      // the payload was deflated
-	Reference  bool      // the payload is a reference to a session in the Overflow store
-	Chunks     int       // number of cookies the value was split across
-	Issued     time.Time // when it was sealed
-	Expires    time.Time // when it stops opening
-	Size       int       // length of the encoded value, in bytes
-}
-
 // CookieSize is one cookie of a session and its size.
 type CookieSize struct {
 	Name string
@@ -61,8 +48,8 @@ type CookieSize struct {
 }
 
 // Opener opens the session in h's Cookie lines with the Manager m, or
-// fails; see [Open].
-type Opener func(m any, h http.Header, allowExpired bool) (*Report, error)
+// fails; see [Open]. Its report is a *Report[cookiesession.Meta].
+type Opener func(m any, h http.Header, allowExpired bool) (any, error)
 
 // opener and keyIDs are the core package's, set by [Register].
 var (
@@ -102,9 +89,18 @@ func KeyIDs(keys ...[]byte) ([]uint32, error) {
 // session's ID, times and Data are in the store.
 //
 // An m that is not a non-nil *cookiesession.Manager is an error.
-func Open(m any, h http.Header, allowExpired bool) (*Report, error) {
+// M is cookiesession.Meta; another M is an error.
+func Open[M any](m any, h http.Header, allowExpired bool) (*Report[M], error) {
 	if opener == nil {
 		return nil, errors.New("cookiesession: inspection: the cookiesession package is not linked in")
 	}
-	return opener(m, h, allowExpired)
+	r, err := opener(m, h, allowExpired)
+	if err != nil {
+		return nil, err
+	}
+	rep, ok := r.(*Report[M])
+	if !ok {
+		return nil, fmt.Errorf("cookiesession: inspection: a report of %T, not %T", r, rep)
+	}
+	return rep, nil
 }

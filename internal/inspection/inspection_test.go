@@ -24,7 +24,7 @@ func TestOpenNotAManager(t *testing.T) {
 		"Codec":           &cookiesession.Codec{},
 		"nil any Manager": any((*cookiesession.Manager[map[string]any])(nil)),
 	} {
-		in, err := inspection.Open(m, h, true)
+		in, err := inspection.Open[cookiesession.Meta](m, h, true)
 		if err == nil || in != nil || !strings.HasPrefix(err.Error(), "cookiesession: ") {
 			t.Errorf("%s: %+v, %v; want a cookiesession: error", name, in, err)
 		}
@@ -33,7 +33,7 @@ func TestOpenNotAManager(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := inspection.Open(m, http.Header{}, false); !errors.Is(err, cookiesession.ErrNoCookie) {
+	if _, err := inspection.Open[cookiesession.Meta](m, http.Header{}, false); !errors.Is(err, cookiesession.ErrNoCookie) {
 		t.Errorf("a request without the cookie: %v, want ErrNoCookie", err)
 	}
 }
