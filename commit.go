@@ -72,45 +72,39 @@ func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 		return "", ErrExpired
 	}
 	expires := m.deadline(s, issued)
-
-	// Check now that the session fits the cookies the handler will write
-	// (with an Overflow store, anything the codec takes fits).
-	name := m.opts.Name
 	frame := s.frame(data)
-	if m.cc.overflow == nil {
-		prepared, _, err := m.cc.codec.prepare(name, frame)
-		if err != nil {
-			return "", err
-		}
-		if _, err := m.cc.limits.plan(name, encodedLen(len(prepared))); err != nil {
-			return "", err
-		}
+	if err := m.commitFits(frame); err != nil {
+		return "", err
 	}
-
-	// The head: the states this token may replace. A new chain starts
-	// from the cookie as it was sealed.
-	chain := s.chain
-	if chain == nil {
-		chain = &commitChain{}
-		chain.push(s.sealedMark())
-	}
-	payload := make([]byte, 0, 1+chain.n*commitMarkSize+len(frame))
-	payload = append(payload, byte(chain.n))
-	for _, mark := range chain.marks[:chain.n] {
-		payload = append(payload, mark[:]...)
-	}
-	payload = append(payload, frame...)
-	token, err := m.commit.seal(name, payload, issued, expires, 1)
+	// The token names the states it may replace; once sealed, it is the
+	// chain's latest state, and s's latest saved one.
+	chain := s.commitChain()
+	token, err := m.commit.seal(m.opts.Name, tokenPayload(&chain, frame), issued, expires, 1)
 	if err != nil {
 		return "", err
 	}
-	next := *chain
-	next.push(stateMark(issued, frame))
-	s.chain = &next
+	chain.push(stateMark(issued, frame))
+	s.chain = &chain
 	s.meta.Issued, s.meta.Expires = issued, expires
 	s.sealLife = s.lifetime
 	s.saved, s.force = data, false
 	return token, nil
+}
+
+// commitFits checks now that the session framed as frame fits the cookies
+// the commit handler will write. With an Overflow store, anything the
+// codec takes fits.
+func (m *Manager[T]) commitFits(frame []byte) error {
+	if m.cc.overflow != nil {
+		return nil
+	}
+	name := m.opts.Name
+	prepared, _, err := m.cc.codec.prepare(name, frame)
+	if err != nil {
+		return err
+	}
+	_, err = m.cc.limits.plan(name, encodedLen(len(prepared)))
+	return err
 }
 
 // stateMark identifies one sealed state of a session: the SHA-256 of its
@@ -143,6 +137,18 @@ func (s *Session[T]) sealedMark() [commitMarkSize]byte {
 	return stateMark(s.meta.Issued, sealed.frame(s.saved))
 }
 
+// commitChain returns (a copy of) the chain s's next commit token
+// extends: s's own, or a new chain that starts from the state s was
+// sealed in, the cookie as it was sealed.
+func (s *Session[T]) commitChain() commitChain {
+	if s.chain != nil {
+		return *s.chain
+	}
+	var chain commitChain
+	chain.push(s.sealedMark())
+	return chain
+}
+
 // commitChain is the head of a session's next commit token: the states it
 // may replace, the chain's origin first, then the chain's latest
 // commitWindow states, oldest first.
@@ -161,6 +167,17 @@ func (c *commitChain) push(mark [commitMarkSize]byte) {
 	}
 	copy(c.marks[1:], c.marks[2:])
 	c.marks[len(c.marks)-1] = mark
+}
+
+// tokenPayload lays out a commit token's payload, as splitToken reads it:
+// the head (the states the token may replace, from chain) and the frame.
+func tokenPayload(chain *commitChain, frame []byte) []byte {
+	payload := make([]byte, 0, 1+chain.n*commitMarkSize+len(frame))
+	payload = append(payload, byte(chain.n))
+	for _, mark := range chain.marks[:chain.n] {
+		payload = append(payload, mark[:]...)
+	}
+	return append(payload, frame...)
 }
 
 // splitToken reads a commit token's payload: count (1 byte, 1 to
@@ -276,110 +293,168 @@ func commitFail(w http.ResponseWriter, code int, reason string) {
 	http.Error(w, "cookiesession: "+reason, code)
 }
 
+// ServeHTTP commits one posted token, in the steps below. Each step either
+// passes or answers with its refusal (listed at [Manager.CommitHandler]),
+// which ends the request.
 func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	m := h.m
+	token, ok := h.readToken(w, r)
+	if !ok {
+		return
+	}
+	opened, ok := h.openToken(w, token)
+	if !ok {
+		return
+	}
+	tok, ok := h.openSession(w, r, opened)
+	if !ok {
+		return
+	}
+	overflowKey, ok := h.checkReplaces(w, r, opened, tok)
+	if !ok {
+		return
+	}
+	if !h.writeCookies(w, r, opened, tok, overflowKey) {
+		return
+	}
+	// Inside the Manager's own middleware, the request's session is now
+	// the committed one, already written: the middleware must neither
+	// overwrite the cookies with the session it read before the commit
+	// nor renew them (which would make the socket's next token stale).
+	if st, ok := r.Context().Value(h.m).(*state[T]); ok {
+		st.adopt(tok)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// openedToken is a commit token that opened under the commit key: its
+// parts (see splitToken), its seal, and when the handler judged it.
+type openedToken struct {
+	marks []byte    // the states the token may replace
+	frame []byte    // the session it carries, as sealed
+	meta  Meta      // the token's seal: its time and deadline
+	now   time.Time // the request's time, read once
+}
+
+// readToken returns the token posted in the form field "token", reading
+// a POST's form bounded before it is read. It refuses any other method, a
+// body over the handler's limit, a malformed form, and a form without a
+// token.
+func (h *commitHandler[T]) readToken(w http.ResponseWriter, r *http.Request) (string, bool) {
 	if r.Method != commitMethod {
 		w.Header().Set("Allow", commitMethod)
 		commitFail(w, http.StatusMethodNotAllowed, "commit tokens are posted")
-		return
+		return "", false
 	}
-
-	// 1. The form, bounded before it is read.
 	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 	if err := r.ParseForm(); err != nil {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 			commitFail(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return
+			return "", false
 		}
 		commitFail(w, http.StatusBadRequest, "malformed form")
-		return
+		return "", false
 	}
 	token := r.PostForm.Get(commitField)
 	if token == "" {
 		commitFail(w, http.StatusBadRequest, "no commit token in the form field \"token\"")
-		return
+		return "", false
 	}
+	return token, true
+}
 
-	// 2. The token opens under the commit key, for this cookie name, and
-	// is young enough.
+// openToken opens token under the commit key, for this cookie name, and
+// checks that it is young enough and of the current layout. It refuses a
+// token past its seal's deadline or the handler's MaxAge, one over the
+// size limits, one that does not open or split, and one of the earlier
+// layout.
+func (h *commitHandler[T]) openToken(w http.ResponseWriter, token string) (openedToken, bool) {
+	m := h.m
 	payload, meta, err := m.commit.open(m.opts.Name, token, 1)
 	switch {
 	case errors.Is(err, ErrExpired):
 		commitFail(w, http.StatusGone, "commit token expired")
-		return
+		return openedToken{}, false
 	case errors.Is(err, ErrTooLarge):
 		commitFail(w, http.StatusRequestEntityTooLarge, "commit token too large")
-		return
+		return openedToken{}, false
 	}
 	marks, frame, count, ok := splitToken(payload)
 	if err != nil || !ok {
 		commitFail(w, http.StatusBadRequest, "invalid commit token")
-		return
+		return openedToken{}, false
 	}
 	now := m.opts.Now()
 	if now.Sub(meta.Issued) > h.maxAge {
 		commitFail(w, http.StatusGone, "commit token expired")
-		return
+		return openedToken{}, false
 	}
 	if count == 0 {
 		commitFail(w, http.StatusConflict, "commit token of an earlier format; reopen the socket")
-		return
+		return openedToken{}, false
 	}
-	// The session in the token opens by the rules every session does
-	// (envelope, deadlines, revocation, the data).
-	tok := &Session[T]{m: m, req: r}
-	switch err := m.decode(r.Context(), tok, frame, meta); {
+	return openedToken{marks: marks, frame: frame, meta: meta, now: now}, true
+}
+
+// openSession opens the session the token carries by the rules every
+// session opens by (envelope, deadlines, revocation, the data). It refuses
+// a session past its deadline, a revoked one (or one whose revocation
+// cannot be checked), and one that does not open.
+func (h *commitHandler[T]) openSession(w http.ResponseWriter, r *http.Request, t openedToken) (*Session[T], bool) {
+	tok := &Session[T]{m: h.m, req: r}
+	switch err := h.m.decode(r.Context(), tok, t.frame, t.meta); {
 	case errors.Is(err, ErrExpired):
 		commitFail(w, http.StatusGone, "session expired")
-		return
+		return nil, false
 	case errors.Is(err, ErrRevoked), errors.Is(err, ErrRevocationUnavailable):
 		commitFail(w, http.StatusForbidden, "session revoked")
-		return
+		return nil, false
 	case err != nil:
 		commitFail(w, http.StatusBadRequest, "invalid commit token")
-		return
+		return nil, false
 	}
-	data := tok.saved
+	return tok, true
+}
 
-	// 3. The browser holds this session, in one of the states the token
-	// may replace: the state its chain started from, or one the chain
-	// wrote. Any other writer in between (a request over HTTP, another
-	// socket's chain) makes the token stale.
-	cur, err := m.load(r)
+// checkReplaces checks that the browser holds the token's session, tok,
+// in one of the states the token may replace (the state its chain started
+// from, or one the chain wrote), sealed before the token. Any other writer
+// in between (a request over HTTP, another socket's chain) makes the token
+// stale. It returns the Overflow key the browser's cookies refer to (""
+// for none). It refuses a request without a valid session cookie, a token
+// of another session, and a stale token.
+func (h *commitHandler[T]) checkReplaces(w http.ResponseWriter, r *http.Request, t openedToken, tok *Session[T]) (overflowKey string, ok bool) {
+	cur, err := h.m.load(r)
 	if err != nil {
 		commitFail(w, http.StatusForbidden, "no valid session cookie to commit to")
-		return
+		return "", false
 	}
 	if subtle.ConstantTimeCompare(cur.id[:], tok.id[:]) != 1 {
 		commitFail(w, http.StatusForbidden, "commit token belongs to another session")
-		return
+		return "", false
 	}
-	if !holdsMark(marks, cur.sealedMark()) || !meta.Issued.After(cur.meta.Issued) {
+	if !holdsMark(t.marks, cur.sealedMark()) || !t.meta.Issued.After(cur.meta.Issued) {
 		commitFail(w, http.StatusConflict, "commit token is older than the browser's session")
-		return
+		return "", false
 	}
+	return cur.overflowKey, true
+}
 
-	// 4. The cookies, sealed at the token's time: a state no earlier
-	// token of the chain names, so this token and every earlier one are
-	// now stale.
-	tok.onWire, tok.overflowKey = true, cur.overflowKey
-	if err := m.writeAt(w.Header(), r.Header, tok, data, meta.Issued, now); err != nil {
+// writeCookies sets the cookies of tok, the token's session, in place of
+// the browser's (whose Overflow key it takes over), sealed at the token's
+// time: a state no earlier token of the chain names, so this token and
+// every earlier one are now stale. It refuses a session too large for its
+// cookies, and answers 500 if sealing failed.
+func (h *commitHandler[T]) writeCookies(w http.ResponseWriter, r *http.Request, t openedToken, tok *Session[T], overflowKey string) bool {
+	tok.onWire, tok.overflowKey = true, overflowKey
+	if err := h.m.writeAt(w.Header(), r.Header, tok, tok.saved, t.meta.Issued, t.now); err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			commitFail(w, http.StatusRequestEntityTooLarge, "session too large for its cookies")
-			return
+			return false
 		}
 		commitFail(w, http.StatusInternalServerError, "sealing the session failed")
-		return
+		return false
 	}
-
-	// 5. Inside the Manager's own middleware, the request's session is now
-	// the committed one, already written: the middleware must neither
-	// overwrite the cookies with the session it read before the commit
-	// nor renew them (which would make the socket's next token stale).
-	if st, ok := r.Context().Value(m).(*state[T]); ok {
-		st.adopt(tok)
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 //go:embed commit.js
