@@ -93,12 +93,19 @@ func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 
 // commitFits checks now that the session framed as frame fits the cookies
 // the commit handler will write. With an Overflow store, anything the
-// codec takes fits.
+// codec takes fits. A frame that fits as it is fits compressed too (the
+// codec compresses only when that is shorter), so only a frame too large
+// for the cookies as it is is deflated here to see whether it fits then.
 func (m *Manager[T]) commitFits(frame []byte) error {
 	if m.cc.overflow != nil {
 		return nil
 	}
 	name := m.opts.Name
+	if len(frame) <= m.cc.codec.maxDecoded {
+		if _, err := m.cc.limits.plan(name, encodedLen(len(frame))); err == nil {
+			return nil
+		}
+	}
 	prepared, _, err := m.cc.codec.prepare(name, frame)
 	if err != nil {
 		return err

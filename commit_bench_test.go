@@ -1,6 +1,7 @@
 package cookiesession_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -61,36 +62,42 @@ func BenchmarkCommitHandler(b *testing.B) {
 // BenchmarkCommitToken measures sealing a change of a session into a
 // commit token, the session read once from its cookie. Every token
 // extends the session's chain, whose window is full after the first few.
+// With Compress, the session fits its cookies uncompressed, so only the
+// token is deflated.
 func BenchmarkCommitToken(b *testing.B) {
-	clock := testkit.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	m, err := cookiesession.New[wsCounter](cookiesession.Options{
-		Keys:        [][]byte{testkit.Key(0)},
-		SealOptions: cookiesession.SealOptions{Now: clock.Now},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.Get(r).Touch() })).
-		ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	req := httptest.NewRequest("GET", "/", nil)
-	req.Header.Set("Cookie", testkit.SetCookieHeader((&http.Response{Header: rec.Header()}).Cookies()))
-	s, err := m.Load(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s.Data.Note = "committed over a socket"
+	for _, compress := range []bool{false, true} {
+		b.Run(fmt.Sprintf("compress=%v", compress), func(b *testing.B) {
+			clock := testkit.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+			m, err := cookiesession.New[wsCounter](cookiesession.Options{
+				Keys:        [][]byte{testkit.Key(0)},
+				SealOptions: cookiesession.SealOptions{Now: clock.Now, Compress: compress},
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.Get(r).Touch() })).
+				ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("Cookie", testkit.SetCookieHeader((&http.Response{Header: rec.Header()}).Cookies()))
+			s, err := m.Load(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Data.Note = "committed over a socket"
 
-	b.ReportAllocs()
-	var token string
-	for b.Loop() {
-		s.Data.N++
-		token, err = m.CommitToken(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	if token == "" {
-		b.Fatal("no token")
+			b.ReportAllocs()
+			var token string
+			for b.Loop() {
+				s.Data.N++
+				token, err = m.CommitToken(s)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if token == "" {
+				b.Fatal("no token")
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package cookiesession_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -224,5 +225,65 @@ func TestCommitInsideMiddleware(t *testing.T) {
 		if c.MaxAge > 40 {
 			t.Errorf("%s: Max-Age %d outlives the sealed expiry 40 s away", c.Name, c.MaxAge)
 		}
+	}
+}
+
+// TestCommitTokenFitsTheCookies: CommitToken refuses a session its
+// cookies cannot carry (ErrTooLarge, the session and its chain untouched),
+// and accepts one that fits only compressed when Compress is on; the
+// handler then sets the cookies.
+func TestCommitTokenFitsTheCookies(t *testing.T) {
+	limits := cookiesession.Limits{CookieSize: 1000, MaxChunks: 2, TotalSize: 2000}
+	compressible := strings.Repeat("compressible ", 200) // 2,600 bytes, deflates to a few dozen
+	incompressible := testkit.Blob(7, 2600)
+	for _, tc := range []struct {
+		name     string
+		compress bool
+		note     string
+		fits     bool
+	}{
+		{"plain, small", false, "small", true},
+		{"plain, compressible", false, compressible, false},
+		{"compress, compressible", true, compressible, true},
+		{"compress, incompressible", true, incompressible, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := cookiesession.New[wsCounter](cookiesession.Options{
+				Keys: [][]byte{testkit.Key(0)}, InsecureAllowHTTP: true, Limits: limits,
+				SealOptions: cookiesession.SealOptions{Compress: tc.compress},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.Get(r).Touch() })).
+				ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+			cookie := testkit.SetCookieHeader((&http.Response{Header: rec.Header()}).Cookies())
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("Cookie", cookie)
+			s, err := m.Load(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Data.Note = tc.note
+			token, err := m.CommitToken(s)
+			if !tc.fits {
+				if !errors.Is(err, cookiesession.ErrTooLarge) {
+					t.Fatalf("CommitToken = %v, want ErrTooLarge", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			post := httptest.NewRequest("POST", "/commit", strings.NewReader(url.Values{"token": {token}}.Encode()))
+			post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			post.Header.Set("Cookie", cookie)
+			rec = httptest.NewRecorder()
+			m.CommitHandler(cookiesession.CommitOptions{}).ServeHTTP(rec, post)
+			if rec.Code != http.StatusNoContent || len(rec.Result().Cookies()) == 0 {
+				t.Fatalf("commit: %d %q, %d cookies", rec.Code, rec.Body, len(rec.Result().Cookies()))
+			}
+		})
 	}
 }
