@@ -279,6 +279,8 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+// appendValue appends v as its tag and then its encoding. depth is how
+// deep v is nested in slices and maps; past maxDepth it is an error.
 func appendValue(b []byte, v interface{}, depth int) ([]byte, error) {
 	if depth > maxDepth {
 		return nil, &typeError{typ: fmt.Sprintf("%T", v), err: fmt.Errorf("nested deeper than %d", maxDepth)}
@@ -318,60 +320,99 @@ func appendValue(b []byte, v interface{}, depth int) ([]byte, error) {
 	case float64:
 		return binary.BigEndian.AppendUint64(append(b, tagFloat64), math.Float64bits(v)), nil
 	case []byte:
-		b = binary.AppendUvarint(append(b, tagBytes), uint64(len(v)))
-		return append(b, v...), nil
+		return appendTagged(b, tagBytes, v), nil
 	case time.Time:
-		t, err := v.MarshalBinary()
-		if err != nil {
-			return nil, &typeError{typ: "time.Time", err: err}
-		}
-		b = binary.AppendUvarint(append(b, tagTime), uint64(len(t)))
-		return append(b, t...), nil
+		return appendTime(b, v)
 	case time.Duration:
 		return binary.AppendVarint(append(b, tagDuration), int64(v)), nil
 	case []string:
-		b = binary.AppendUvarint(append(b, tagStrings), uint64(len(v)))
-		for _, s := range v {
-			b = appendString(b, s)
-		}
-		return b, nil
+		return appendStrings(b, v), nil
 	case []int:
-		b = binary.AppendUvarint(append(b, tagInts), uint64(len(v)))
-		for _, n := range v {
-			b = binary.AppendVarint(b, int64(n))
-		}
-		return b, nil
+		return appendInts(b, v), nil
 	case map[string]string:
-		b = binary.AppendUvarint(append(b, tagMapStringStr), uint64(len(v)))
-		var buf [16]string
-		for _, k := range sortedStringKeys(v, buf[:]) {
-			b = appendString(appendString(b, k), v[k])
-		}
-		return b, nil
+		return appendMapStringString(b, v), nil
 	case []interface{}:
-		b = binary.AppendUvarint(append(b, tagSlice), uint64(len(v)))
-		var err error
-		for _, e := range v {
-			if b, err = appendValue(b, e, depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return b, nil
+		return appendSlice(b, v, depth+1)
 	case map[string]interface{}:
-		b = binary.AppendUvarint(append(b, tagMapString), uint64(len(v)))
-		var buf [16]string
-		var err error
-		for _, k := range sortedStringKeys(v, buf[:]) {
-			b = appendString(b, k)
-			if b, err = appendValue(b, v[k], depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return b, nil
+		return appendMapString(b, v, depth+1)
 	case map[interface{}]interface{}:
 		return appendMapAny(append(b, tagMapAny), v, depth+1, false)
 	}
 	return appendGob(b, v)
+}
+
+// appendTagged appends tag, the length of p and p: the form of every value
+// that is a run of bytes ([]byte, time.Time, gob).
+func appendTagged(b []byte, tag byte, p []byte) []byte {
+	b = binary.AppendUvarint(append(b, tag), uint64(len(p)))
+	return append(b, p...)
+}
+
+// appendTime appends t in time.Time's own binary form (its instant and
+// zone offset); a time that form cannot hold is a typeError.
+func appendTime(b []byte, t time.Time) ([]byte, error) {
+	p, err := t.MarshalBinary()
+	if err != nil {
+		return nil, &typeError{typ: "time.Time", err: err}
+	}
+	return appendTagged(b, tagTime, p), nil
+}
+
+// appendStrings appends a []string: its length, then each string.
+func appendStrings(b []byte, s []string) []byte {
+	b = binary.AppendUvarint(append(b, tagStrings), uint64(len(s)))
+	for _, e := range s {
+		b = appendString(b, e)
+	}
+	return b
+}
+
+// appendInts appends an []int: its length, then each int as a varint.
+func appendInts(b []byte, s []int) []byte {
+	b = binary.AppendUvarint(append(b, tagInts), uint64(len(s)))
+	for _, n := range s {
+		b = binary.AppendVarint(b, int64(n))
+	}
+	return b
+}
+
+// appendMapStringString appends a map[string]string: its length, then
+// each key and value, sorted by key.
+func appendMapStringString(b []byte, m map[string]string) []byte {
+	b = binary.AppendUvarint(append(b, tagMapStringStr), uint64(len(m)))
+	var buf [16]string
+	for _, k := range sortedStringKeys(m, buf[:]) {
+		b = appendString(appendString(b, k), m[k])
+	}
+	return b
+}
+
+// appendSlice appends an []interface{}: its length, then each element
+// encoded at depth.
+func appendSlice(b []byte, s []interface{}, depth int) ([]byte, error) {
+	b = binary.AppendUvarint(append(b, tagSlice), uint64(len(s)))
+	var err error
+	for _, e := range s {
+		if b, err = appendValue(b, e, depth); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// appendMapString appends a map[string]interface{}: its length, then each
+// key and its value encoded at depth, sorted by key.
+func appendMapString(b []byte, m map[string]interface{}, depth int) ([]byte, error) {
+	b = binary.AppendUvarint(append(b, tagMapString), uint64(len(m)))
+	var buf [16]string
+	var err error
+	for _, k := range sortedStringKeys(m, buf[:]) {
+		b = appendString(b, k)
+		if b, err = appendValue(b, m[k], depth); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // appendGob encodes v as gob encodes an interface value: the registered
@@ -382,8 +423,7 @@ func appendGob(b []byte, v interface{}) ([]byte, error) {
 	if err := gob.NewEncoder(&buf).Encode(&v); err != nil {
 		return nil, &typeError{typ: fmt.Sprintf("%T", v), err: err}
 	}
-	b = binary.AppendUvarint(append(b, tagGob), uint64(buf.Len()))
-	return append(b, buf.Bytes()...), nil
+	return appendTagged(b, tagGob, buf.Bytes()), nil
 }
 
 // decoder reads the values encoding. Every count is checked against the
@@ -448,6 +488,8 @@ func (d *decoder) fixed(n int) ([]byte, error) {
 	return b, nil
 }
 
+// mapAny reads a map[interface{}]interface{}: its length, then each key
+// and value at depth; a key of a type that cannot be a map key is invalid.
 func (d *decoder) mapAny(depth int) (map[interface{}]interface{}, error) {
 	n, err := d.count()
 	if err != nil {
@@ -471,6 +513,8 @@ func (d *decoder) mapAny(depth int) (map[interface{}]interface{}, error) {
 	return m, nil
 }
 
+// value reads one tagged value. depth is how deep it is nested in slices
+// and maps; past what appendValue writes it is invalid.
 func (d *decoder) value(depth int) (interface{}, error) {
 	if depth > maxDepth+1 {
 		return nil, errInvalidValues
@@ -489,132 +533,200 @@ func (d *decoder) value(depth int) (interface{}, error) {
 	case tagString:
 		return d.string()
 	case tagInt, tagInt8, tagInt16, tagInt32, tagInt64, tagDuration:
+		return d.signedInt(tag[0])
+	case tagUint, tagUint8, tagUint16, tagUint32, tagUint64:
+		return d.unsignedInt(tag[0])
+	case tagFloat32:
+		return d.float32()
+	case tagFloat64:
+		return d.float64()
+	case tagBytes:
+		return d.clonedBytes()
+	case tagTime:
+		return d.time()
+	case tagStrings:
+		return d.strings()
+	case tagInts:
+		return d.ints()
+	case tagMapStringStr:
+		return d.mapStringString()
+	case tagSlice:
+		return d.slice(depth + 1)
+	case tagMapString:
+		return d.mapString(depth + 1)
+	case tagMapAny:
+		return d.mapAny(depth + 1)
+	case tagGob:
+		return d.gob()
+	}
+	return nil, errInvalidValues
+}
+
+// signedInt reads a varint as the signed integer type (or time.Duration)
+// tag names; a value out of that type's range is invalid.
+func (d *decoder) signedInt(tag byte) (interface{}, error) {
+	v, err := d.varint()
+	if err != nil {
+		return nil, err
+	}
+	return signed(tag, v)
+}
+
+// unsignedInt reads a uvarint as the unsigned integer type tag names; a
+// value out of that type's range is invalid.
+func (d *decoder) unsignedInt(tag byte) (interface{}, error) {
+	v, err := d.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	return unsigned(tag, v)
+}
+
+// float32 reads a float32: its 4 IEEE 754 bytes, big-endian.
+func (d *decoder) float32() (interface{}, error) {
+	b, err := d.fixed(4)
+	if err != nil {
+		return nil, err
+	}
+	return math.Float32frombits(binary.BigEndian.Uint32(b)), nil
+}
+
+// float64 reads a float64: its 8 IEEE 754 bytes, big-endian.
+func (d *decoder) float64() (interface{}, error) {
+	b, err := d.fixed(8)
+	if err != nil {
+		return nil, err
+	}
+	return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
+}
+
+// clonedBytes reads a []byte into a copy of its own, so the value does
+// not hold the payload.
+func (d *decoder) clonedBytes() (interface{}, error) {
+	b, err := d.bytes()
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(b), nil
+}
+
+// time reads a time.Time in its own binary form; bytes that form refuses
+// are invalid.
+func (d *decoder) time() (interface{}, error) {
+	b, err := d.bytes()
+	if err != nil {
+		return nil, err
+	}
+	var t time.Time
+	if err := t.UnmarshalBinary(b); err != nil {
+		return nil, errInvalidValues
+	}
+	return t, nil
+}
+
+// strings reads a []string: its length, then each string.
+func (d *decoder) strings() (interface{}, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	s := make([]string, n)
+	for i := range s {
+		if s[i], err = d.string(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// ints reads an []int: its length, then each int as a varint; one that
+// does not fit an int is invalid.
+func (d *decoder) ints() (interface{}, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	s := make([]int, n)
+	for i := range s {
 		v, err := d.varint()
 		if err != nil {
 			return nil, err
 		}
-		return signed(tag[0], v)
-	case tagUint, tagUint8, tagUint16, tagUint32, tagUint64:
-		v, err := d.uvarint()
-		if err != nil {
-			return nil, err
-		}
-		return unsigned(tag[0], v)
-	case tagFloat32:
-		b, err := d.fixed(4)
-		if err != nil {
-			return nil, err
-		}
-		return math.Float32frombits(binary.BigEndian.Uint32(b)), nil
-	case tagFloat64:
-		b, err := d.fixed(8)
-		if err != nil {
-			return nil, err
-		}
-		return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
-	case tagBytes:
-		b, err := d.bytes()
-		if err != nil {
-			return nil, err
-		}
-		return bytes.Clone(b), nil
-	case tagTime:
-		b, err := d.bytes()
-		if err != nil {
-			return nil, err
-		}
-		var t time.Time
-		if err := t.UnmarshalBinary(b); err != nil {
+		if int64(int(v)) != v {
 			return nil, errInvalidValues
 		}
-		return t, nil
-	case tagStrings:
-		n, err := d.count()
-		if err != nil {
-			return nil, err
-		}
-		s := make([]string, n)
-		for i := range s {
-			if s[i], err = d.string(); err != nil {
-				return nil, err
-			}
-		}
-		return s, nil
-	case tagInts:
-		n, err := d.count()
-		if err != nil {
-			return nil, err
-		}
-		s := make([]int, n)
-		for i := range s {
-			v, err := d.varint()
-			if err != nil {
-				return nil, err
-			}
-			if int64(int(v)) != v {
-				return nil, errInvalidValues
-			}
-			s[i] = int(v)
-		}
-		return s, nil
-	case tagMapStringStr:
-		n, err := d.count()
-		if err != nil {
-			return nil, err
-		}
-		m := make(map[string]string, n)
-		for range n {
-			k, err := d.string()
-			if err != nil {
-				return nil, err
-			}
-			if m[k], err = d.string(); err != nil {
-				return nil, err
-			}
-		}
-		return m, nil
-	case tagSlice:
-		n, err := d.count()
-		if err != nil {
-			return nil, err
-		}
-		s := make([]interface{}, n)
-		for i := range s {
-			if s[i], err = d.value(depth + 1); err != nil {
-				return nil, err
-			}
-		}
-		return s, nil
-	case tagMapString:
-		n, err := d.count()
-		if err != nil {
-			return nil, err
-		}
-		m := make(map[string]interface{}, n)
-		for range n {
-			k, err := d.string()
-			if err != nil {
-				return nil, err
-			}
-			if m[k], err = d.value(depth + 1); err != nil {
-				return nil, err
-			}
-		}
-		return m, nil
-	case tagMapAny:
-		return d.mapAny(depth + 1)
-	case tagGob:
-		b, err := d.bytes()
-		if err != nil {
-			return nil, err
-		}
-		var v interface{}
-		if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&v); err != nil {
-			return nil, fmt.Errorf("%w: gob value does not decode (is its type registered with gob.Register?): %w", cookiesession.ErrInvalid, err)
-		}
-		return v, nil
+		s[i] = int(v)
 	}
-	return nil, errInvalidValues
+	return s, nil
+}
+
+// mapStringString reads a map[string]string: its length, then each key
+// and value.
+func (d *decoder) mapStringString() (interface{}, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, n)
+	for range n {
+		k, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		if m[k], err = d.string(); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// slice reads an []interface{}: its length, then each element at depth.
+func (d *decoder) slice(depth int) (interface{}, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	s := make([]interface{}, n)
+	for i := range s {
+		if s[i], err = d.value(depth); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// mapString reads a map[string]interface{}: its length, then each key and
+// its value at depth.
+func (d *decoder) mapString(depth int) (interface{}, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]interface{}, n)
+	for range n {
+		k, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		if m[k], err = d.value(depth); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// gob reads a gob-encoded interface value, as appendGob writes it; a value
+// gob cannot decode (often a type not registered) is invalid.
+func (d *decoder) gob() (interface{}, error) {
+	b, err := d.bytes()
+	if err != nil {
+		return nil, err
+	}
+	var v interface{}
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&v); err != nil {
+		return nil, fmt.Errorf("%w: gob value does not decode (is its type registered with gob.Register?): %w", cookiesession.ErrInvalid, err)
+	}
+	return v, nil
 }
 
 func signed(tag byte, v int64) (interface{}, error) {
