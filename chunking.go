@@ -203,93 +203,142 @@ type carried struct {
 // marks the list as cut, and join then yields no session.
 func scanCookies(h http.Header, name string, l Limits) carried {
 	var c carried
-	maxChunks := min(max(l.MaxChunks, 1), maxChunksLimit)
-	// 1. Count occurrences, at most maxCandidates+1 per index (a bound on
-	// the distinct values kept), to allocate once, and note where our
-	// first readable cookie starts, so that the second pass skips what
-	// comes before.
-	var counts [maxChunksLimit]uint8
+	var s cookieScan // not a composite literal: that would copy counts
+	s.name, s.cookieSize, s.firstLine = name, l.CookieSize, -1
+	s.maxChunks = min(max(l.MaxChunks, 1), maxChunksLimit)
 	lines := h["Cookie"]
-	last, firstLine, firstOff := 0, -1, 0
+	s.count(&c, lines)
+	if s.firstLine < 0 {
+		return c
+	}
+	s.allocate(&c)
+	s.collect(&c, lines)
+	return c
+}
+
+// cookieScan is the state of one scanCookies: the two passes over the
+// Cookie header lines and what the first tells the second.
+type cookieScan struct {
+	name       string
+	maxChunks  int // indexes at or over it are not ours
+	cookieSize int // Limits.CookieSize
+
+	counts    [maxChunksLimit]uint8 // per index, readable cookies, at most maxCandidates+1 (a bound on the distinct values kept)
+	last      int                   // the highest index counted
+	firstLine int                   // the line of the first readable cookie; -1: none
+	firstOff  int                   // its offset in that line
+}
+
+// index returns the chunk index of the cookie named k, or -1 when it is
+// not a cookie of the session with an index below MaxChunks.
+func (s *cookieScan) index(k string) int {
+	idx := ourCookie(k, s.name)
+	if idx >= s.maxChunks {
+		return -1
+	}
+	return idx
+}
+
+// fits reports whether the cookie k=v is within CookieSize.
+func (s *cookieScan) fits(k, v string) bool { return len(k)+len(v) <= s.cookieSize }
+
+// count is the first pass: it marks in c which of the session's cookies
+// are present and the largest one over CookieSize, counts the readable
+// ones per index, so that allocate allocates once, and notes where the
+// first readable one starts, so that collect skips what comes before.
+func (s *cookieScan) count(c *carried, lines []string) {
 	for j, line := range lines {
-		if !strings.Contains(line, name) {
+		if !strings.Contains(line, s.name) {
 			continue
 		}
 		for rest := line; len(rest) > 0; {
 			off := len(line) - len(rest)
 			var k, v string
 			k, v, rest = nextCookie(rest)
-			idx := ourCookie(k, name)
-			if idx < 0 || idx >= maxChunks {
+			idx := s.index(k)
+			if idx < 0 {
 				continue
 			}
 			c.seen[idx/64] |= 1 << (idx % 64)
-			if n := len(k) + len(v); n > l.CookieSize {
-				c.over = max(c.over, n)
+			if !s.fits(k, v) {
+				c.over = max(c.over, len(k)+len(v))
 				continue
 			}
-			if firstLine < 0 {
-				firstLine, firstOff = j, off
+			if s.firstLine < 0 {
+				s.firstLine, s.firstOff = j, off
 			}
-			if counts[idx] <= maxCandidates {
-				counts[idx]++
+			if s.counts[idx] <= maxCandidates {
+				s.counts[idx]++
 			}
-			last = max(last, idx)
+			s.last = max(s.last, idx)
 		}
 	}
-	if firstLine < 0 {
-		return c
-	}
-	// 2. Collect the distinct values into one backing array, each list at
-	// its own offset.
+}
+
+// allocate gives c.bases and each of c.chunks an empty list with room for
+// the count of its index, all in one backing array.
+func (s *cookieScan) allocate(c *carried) {
+	counts := s.counts[:s.last+1]
 	total := 0
-	for _, n := range counts[:last+1] {
+	for _, n := range counts {
 		total += int(n)
 	}
 	store := make([]string, total)
 	c.bases, store = store[:0:counts[0]], store[counts[0]:]
-	if last > 0 {
-		c.chunks = make(chunkLists, last)
+	if s.last > 0 {
+		c.chunks = make(chunkLists, s.last)
 		for i := range c.chunks {
 			n := int(counts[i+1])
 			c.chunks[i], store = store[:0:n], store[n:]
 		}
 	}
-	for j, line := range lines[firstLine:] {
+}
+
+// collect is the second pass, from the first readable cookie on: it keeps
+// each readable cookie's value in its index's list.
+func (s *cookieScan) collect(c *carried, lines []string) {
+	for j, line := range lines[s.firstLine:] {
 		if j == 0 {
-			line = line[firstOff:]
-		} else if !strings.Contains(line, name) {
+			line = line[s.firstOff:]
+		} else if !strings.Contains(line, s.name) {
 			continue
 		}
 		for len(line) > 0 {
 			var k, v string
 			k, v, line = nextCookie(line)
-			idx := ourCookie(k, name)
-			if idx < 0 || idx >= maxChunks || len(k)+len(v) > l.CookieSize || c.isCut(idx) {
-				continue
+			if idx := s.index(k); idx >= 0 && s.fits(k, v) {
+				c.keep(idx, v)
 			}
-			list := &c.bases
-			if idx > 0 {
-				list = &c.chunks[idx-1]
-			}
-			// At most maxCandidates+1 comparisons of each value.
-			if slices.Contains(*list, v) {
-				continue
-			}
-			if idx == 0 {
-				if _, err := peekHeader(v); err != nil {
-					c.junk = true
-					continue
-				}
-			}
-			if len(*list) == cap(*list) {
-				c.cut[idx/64] |= 1 << (idx % 64)
-				continue
-			}
-			*list = append(*list, v)
 		}
 	}
-	return c
+}
+
+// keep adds v to the list of index idx unless the list holds it already or
+// was cut. A base that does not start with a format header is only noted
+// as junk; a distinct value past the list's room cuts the list.
+func (c *carried) keep(idx int, v string) {
+	if c.isCut(idx) {
+		return
+	}
+	list := &c.bases
+	if idx > 0 {
+		list = &c.chunks[idx-1]
+	}
+	// At most maxCandidates+1 comparisons of each value.
+	if slices.Contains(*list, v) {
+		return
+	}
+	if idx == 0 {
+		if _, err := peekHeader(v); err != nil {
+			c.junk = true
+			return
+		}
+	}
+	if len(*list) == cap(*list) {
+		c.cut[idx/64] |= 1 << (idx % 64)
+		return
+	}
+	*list = append(*list, v)
 }
 
 // nextCookie cuts the first name=value pair off a Cookie header line.
@@ -364,92 +413,119 @@ func (c *carried) join(name string, l Limits, open func(value string, chunks int
 	if c.isCut(0) {
 		return errCutShort
 	}
-	var failure error = ErrInvalid
+	var s joinSearch // not a composite literal: that would copy picks
+	s.name, s.l, s.failure = name, l, ErrInvalid
 	if c.over > 0 {
-		failure = &SizeError{What: "cookie", Name: name, Size: c.over, Limit: l.CookieSize}
+		s.failure = &SizeError{What: "cookie", Name: name, Size: c.over, Limit: l.CookieSize}
 	}
-	note := func(err error) {
-		switch {
-		case errors.Is(err, ErrExpired):
-			failure = err
-		case errors.Is(err, ErrTooLarge) && !errors.Is(failure, ErrExpired):
-			failure = err
-		}
-	}
-	opened, tries := 0, 0
-	var first string // the first value that opened
-	var picks [maxChunksLimit]int
 	for _, base := range c.bases {
-		h, err := peekHeader(base)
-		if err != nil {
-			continue
-		}
-		if h.chunks > l.MaxChunks {
-			note(&SizeError{What: "chunk count", Name: name, Size: h.chunks, Limit: l.MaxChunks})
-			continue
-		}
-		// Every index 1..chunks-1 must be present: contiguous, nothing
-		// missing. Duplicates are tried in turn (cookie tossing); a list
-		// cut short leaves combinations untried.
-		missing := false
-		for i := 1; i < h.chunks; i++ {
-			if len(c.chunks.at(i)) == 0 {
-				missing = true
-				break
-			}
-			picks[i] = 0
-		}
-		if missing {
-			continue
-		}
-		for i := 1; i < h.chunks; i++ {
-			if c.isCut(i) {
-				return errCutShort
-			}
-		}
-		for {
-			if tries == maxCandidates {
-				return errCutShort
-			}
-			tries++
-			// The size first: nothing is copied past the limit.
-			size := len(base)
-			for i := 1; i < h.chunks; i++ {
-				size += len(c.chunks[i-1][picks[i]])
-			}
-			if size > l.TotalSize {
-				note(&SizeError{What: whatCookies, Name: name, Size: size, Limit: l.TotalSize})
-			} else {
-				v := base
-				if h.chunks > 1 {
-					var b strings.Builder
-					b.Grow(size)
-					b.WriteString(base)
-					for i := 1; i < h.chunks; i++ {
-						b.WriteString(c.chunks[i-1][picks[i]])
-					}
-					v = b.String()
-				}
-				if err := open(v, h.chunks); err != nil {
-					note(err)
-				} else if opened == 0 || v != first {
-					first = v
-					opened++
-					c.record(base, picks[:h.chunks])
-				}
-			}
-			if !c.next(picks[:h.chunks]) {
-				break
-			}
+		if err := s.tryBase(c, base, open); err != nil {
+			return err
 		}
 	}
 	switch {
-	case opened == 1:
+	case s.opened == 1:
 		return nil
-	case opened > 1:
+	case s.opened > 1:
 		return ErrAmbiguous
 	}
-	return failure
+	return s.failure
+}
+
+// joinSearch is the state of one join. The carried cookies and open are
+// passed to its methods rather than kept in it, so that they do not escape
+// with the failures it keeps.
+type joinSearch struct {
+	name string
+	l    Limits
+
+	failure error               // the most telling failure so far
+	opened  int                 // distinct values that opened
+	first   string              // the first value that opened
+	tries   int                 // candidates tried, at most maxCandidates
+	picks   [maxChunksLimit]int // picks[i]: which value of chunk i the candidate takes
+}
+
+// note keeps err as the failure if it tells more than the one kept:
+// ErrExpired before ErrTooLarge before anything else.
+func (s *joinSearch) note(err error) {
+	switch {
+	case errors.Is(err, ErrExpired):
+		s.failure = err
+	case errors.Is(err, ErrTooLarge) && !errors.Is(s.failure, ErrExpired):
+		s.failure = err
+	}
+}
+
+// tryBase tries the candidates that start with base: every combination of
+// the carried values of its chunks 1..n-1, n being the count its header
+// records. A base whose chunks are not all carried has none. It returns
+// errCutShort when combinations are left untried (a list it needs was cut,
+// or the search reached maxCandidates), and nil otherwise.
+func (s *joinSearch) tryBase(c *carried, base string, open func(value string, chunks int) error) error {
+	h, err := peekHeader(base)
+	if err != nil {
+		return nil
+	}
+	if h.chunks > s.l.MaxChunks {
+		s.note(&SizeError{What: "chunk count", Name: s.name, Size: h.chunks, Limit: s.l.MaxChunks})
+		return nil
+	}
+	picks := s.picks[:h.chunks]
+	// Every index 1..chunks-1 must be present: contiguous, nothing
+	// missing. Duplicates are tried in turn (cookie tossing); a list cut
+	// short leaves combinations untried.
+	for i := 1; i < h.chunks; i++ {
+		if len(c.chunks.at(i)) == 0 {
+			return nil
+		}
+		picks[i] = 0
+	}
+	for i := 1; i < h.chunks; i++ {
+		if c.isCut(i) {
+			return errCutShort
+		}
+	}
+	for {
+		if s.tries == maxCandidates {
+			return errCutShort
+		}
+		s.tries++
+		s.try(c, base, picks, open)
+		if !c.next(picks) {
+			return nil
+		}
+	}
+}
+
+// try opens one candidate: base, then chunk i's picks[i]-th value. Its
+// size is checked first, so that nothing is copied past TotalSize.
+func (s *joinSearch) try(c *carried, base string, picks []int, open func(value string, chunks int) error) {
+	size := len(base)
+	for i := 1; i < len(picks); i++ {
+		size += len(c.chunks[i-1][picks[i]])
+	}
+	if size > s.l.TotalSize {
+		s.note(&SizeError{What: whatCookies, Name: s.name, Size: size, Limit: s.l.TotalSize})
+		return
+	}
+	v := base
+	if len(picks) > 1 {
+		var b strings.Builder
+		b.Grow(size)
+		b.WriteString(base)
+		for i := 1; i < len(picks); i++ {
+			b.WriteString(c.chunks[i-1][picks[i]])
+		}
+		v = b.String()
+	}
+	if err := open(v, len(picks)); err != nil {
+		s.note(err)
+	} else if s.opened == 0 || v != s.first {
+		s.first = v
+		s.opened++
+		c.record(base, picks)
+	}
 }
 
 // record keeps, in c.won, the values of the candidate that opened: base,
