@@ -27,16 +27,7 @@ func BenchmarkCommitHandler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rec := httptest.NewRecorder()
-	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.Get(r).Touch() })).
-		ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	cookie := testkit.SetCookieHeader((&http.Response{Header: rec.Header()}).Cookies())
-	req := httptest.NewRequest("GET", "/", nil)
-	req.Header.Set("Cookie", cookie)
-	s, err := m.Load(req)
-	if err != nil {
-		b.Fatal(err)
-	}
+	cookie, s := heldSession(b, m)
 	s.Data.N, s.Data.Note = 42, "committed over a socket"
 	token, err := m.CommitToken(s)
 	if err != nil {
@@ -75,15 +66,7 @@ func BenchmarkCommitToken(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			rec := httptest.NewRecorder()
-			m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.Get(r).Touch() })).
-				ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-			req := httptest.NewRequest("GET", "/", nil)
-			req.Header.Set("Cookie", testkit.SetCookieHeader((&http.Response{Header: rec.Header()}).Cookies()))
-			s, err := m.Load(req)
-			if err != nil {
-				b.Fatal(err)
-			}
+			_, s := heldSession(b, m)
 			s.Data.Note = "committed over a socket"
 
 			b.ReportAllocs()

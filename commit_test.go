@@ -255,16 +255,7 @@ func TestCommitTokenFitsTheCookies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rec := httptest.NewRecorder()
-			m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.Get(r).Touch() })).
-				ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-			cookie := testkit.SetCookieHeader((&http.Response{Header: rec.Header()}).Cookies())
-			req := httptest.NewRequest("GET", "/", nil)
-			req.Header.Set("Cookie", cookie)
-			s, err := m.Load(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cookie, s := heldSession(t, m)
 			s.Data.Note = tc.note
 			token, err := m.CommitToken(s)
 			if !tc.fits {
@@ -279,11 +270,29 @@ func TestCommitTokenFitsTheCookies(t *testing.T) {
 			post := httptest.NewRequest("POST", "/commit", strings.NewReader(url.Values{"token": {token}}.Encode()))
 			post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			post.Header.Set("Cookie", cookie)
-			rec = httptest.NewRecorder()
+			rec := httptest.NewRecorder()
 			m.CommitHandler(cookiesession.CommitOptions{}).ServeHTTP(rec, post)
 			if rec.Code != http.StatusNoContent || len(rec.Result().Cookies()) == 0 {
 				t.Fatalf("commit: %d %q, %d cookies", rec.Code, rec.Body, len(rec.Result().Cookies()))
 			}
 		})
 	}
+}
+
+// heldSession returns the Cookie header of a session m's middleware set,
+// and that session read back from it with Load: a session the browser
+// holds, so that CommitToken accepts it.
+func heldSession(tb testing.TB, m *cookiesession.Manager[wsCounter]) (string, *cookiesession.Session[wsCounter]) {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.Get(r).Touch() })).
+		ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	cookie := testkit.SetCookieHeader((&http.Response{Header: rec.Header()}).Cookies())
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Cookie", cookie)
+	s, err := m.Load(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cookie, s
 }
