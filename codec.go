@@ -266,7 +266,7 @@ func newCodec(o CodecOptions, keys ...[]byte) (*Codec, error) {
 	}
 	switch {
 	case c.maxDecoded < 0:
-		return nil, errors.New("cookiesession: CodecOptions.MaxDecodedSize is negative")
+		return nil, errors.New("cookiesession: SealOptions.MaxDecodedSize is negative")
 	case c.maxDecoded == 0:
 		c.maxDecoded = defaultMaxDecoded
 	}
