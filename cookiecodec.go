@@ -1,6 +1,7 @@
 package cookiesession
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -80,10 +81,7 @@ func NewCookieCodec(codec *Codec, o CookieOptions) (*CookieCodec, error) {
 // matching [ErrNoCookie]; otherwise errors match [ErrInvalid],
 // [ErrExpired], [ErrTooLarge] or [ErrAmbiguous].
 func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
-	data, meta, err := cc.readRaw(r.Header)
-	if err == nil && meta.Reference {
-		data, _, err = cc.openReference(r.Context(), data)
-	}
+	data, meta, _, err := cc.readValue(r.Context(), r.Header)
 	if err != nil {
 		return meta, err
 	}
@@ -93,6 +91,20 @@ func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
 	return meta, nil
 }
 
+// readValue opens the value in h's cookies: the sealed data, or, for a
+// reference, the value it refers to in the Overflow store, whose key it
+// also returns ("" for a value in the cookies).
+func (cc *CookieCodec) readValue(ctx context.Context, h http.Header) ([]byte, Meta, string, error) {
+	data, meta, err := cc.readRaw(h)
+	if err != nil || !meta.Reference {
+		return data, meta, "", err
+	}
+	data, key, err := cc.openReference(ctx, data)
+	return data, meta, key, err
+}
+
+// readRaw opens the value in h's cookies as sealed: for a reference, the
+// reference itself.
 func (cc *CookieCodec) readRaw(h http.Header) ([]byte, Meta, error) {
 	return cc.readFrom(h, nil)
 }
@@ -129,8 +141,7 @@ func (cc *CookieCodec) readFrom(h http.Header, won *[]string) ([]byte, Meta, err
 // store when there is one (an error matching [ErrOverflowUnavailable] when
 // it cannot be reached), and is otherwise an error matching [ErrTooLarge];
 // either way w is left untouched on an error, so the browser keeps its
-// previous cookies. A negative lifetime, or Limits that [New] would reject
-// for the Template's name, are an error too.
+// previous cookies. A negative lifetime is an error too.
 func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, lifetime time.Duration) (Meta, error) {
 	if lifetime < 0 {
 		return Meta{}, errors.New("cookiesession: CookieCodec.Write with a negative lifetime")
@@ -144,11 +155,7 @@ func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, 
 	}
 	now := cc.codec.now()
 	old := cc.referenceIn(r.Header)
-	meta, err := cc.writeRaw(w.Header(), r.Header, data, now, now.Add(lifetime), now)
-	key := ""
-	if overBudget(err) && cc.overflow != nil {
-		meta, key, err = cc.writeReference(r.Context(), w.Header(), r.Header, data, now, now.Add(lifetime), now)
-	}
+	meta, key, err := cc.writeValue(r.Context(), w.Header(), r.Header, data, now, now.Add(lifetime), now)
 	if err == nil && old != key {
 		cc.retireReference(r.Context(), old) // a failure leaves it to expire
 	}
@@ -188,6 +195,18 @@ func (o *CookieOptions) validate() error {
 		}
 	}
 	return nil
+}
+
+// writeValue seals data into the cookies, or, when it is over their
+// budget and there is an Overflow store, into the store behind a
+// reference cookie, whose store key it returns ("" for a value in the
+// cookies). On an error wh is left as it was.
+func (cc *CookieCodec) writeValue(ctx context.Context, wh, rh http.Header, data []byte, issued, expires, now time.Time) (Meta, string, error) {
+	meta, err := cc.writeRaw(wh, rh, data, issued, expires, now)
+	if overBudget(err) && cc.overflow != nil {
+		return cc.writeReference(ctx, wh, rh, data, issued, expires, now)
+	}
+	return meta, "", err
 }
 
 // writeRaw seals data as issued at issued and expiring at expires, and sets

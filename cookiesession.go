@@ -109,7 +109,11 @@ type Session[T any] struct {
 // ID returns the session's random 128-bit identifier, base64url-encoded.
 // It is sealed inside the cookie, stays the same while the session lives
 // and changes on Regenerate and Destroy.
-func (s *Session[T]) ID() string { return base64.RawURLEncoding.EncodeToString(s.id[:]) }
+func (s *Session[T]) ID() string { return idText(s.id) }
+
+// idText is the text form of a session ID, as ID returns it and a
+// Revoker receives it.
+func idText(id [16]byte) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
 
 // IsNew reports whether the session was not read from a valid cookie: a
 // first visit, an expired or bad cookie, or after Regenerate or Destroy.
@@ -246,10 +250,11 @@ func (m *Manager[T]) load(r *http.Request) (*Session[T], error) {
 	return s, m.read(s, r)
 }
 
-// expired reports whether s, sealed at sealed, is past its deadline, or
-// carries a lifetime no Manager writes (a hostile payload).
+// expired reports whether s, sealed at sealed, is past its deadline (a
+// negative lifetime, SetMaxAge of a window that closed, puts it in the
+// past).
 func (m *Manager[T]) expired(s *Session[T], sealed time.Time) bool {
-	return s.lifetime < 0 || !m.deadline(s, sealed).After(m.opts.Now())
+	return !m.deadline(s, sealed).After(m.opts.Now())
 }
 
 // deadline is the session's expiry if sealed at t. A negative lifetime
@@ -313,11 +318,9 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 		s.overflowOld = append(s.overflowOld, s.overflowKey)
 		s.overflowKey = ""
 	}
-	data, meta, err := m.cc.readRaw(r.Header)
+	data, meta, key, err := m.cc.readValue(r.Context(), r.Header)
 	s.onWire = !errors.Is(err, ErrNoCookie)
-	if err == nil && meta.Reference {
-		data, err = m.openOverflow(r.Context(), s, data)
-	}
+	s.overflowKey = key
 	if err == nil {
 		err = m.decode(r.Context(), s, data, meta)
 	}
@@ -462,12 +465,8 @@ func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, iss
 		s.settle(nil)
 		return fmt.Errorf("%w: the session's lifetime ended at %s", ErrExpired, expires.UTC().Format(time.RFC3339))
 	}
-	frame := s.frame(data)
-	key := "" // the Overflow key the cookie refers to
-	meta, err := m.cc.writeRaw(wh, rh, frame, issued, expires, now)
-	if overBudget(err) && m.cc.overflow != nil {
-		meta, key, err = m.cc.writeReference(s.context(), wh, rh, frame, issued, expires, now)
-	}
+	// key: the Overflow key the cookie refers to, "" for none.
+	meta, key, err := m.cc.writeValue(s.context(), wh, rh, s.frame(data), issued, expires, now)
 	if err != nil {
 		return err
 	}

@@ -18,13 +18,13 @@ const envelopeSize = 16 + 8 + 8
 // Envelope: the session's framing inside the sealed payload. Bit 63 of the
 // lifetime field says that a subject follows: one length byte (1..255),
 // then the subject. A server without subjects reads that bit as a negative
-// lifetime, which it rejects as expired: a subject never opens as a
-// session without one.
+// lifetime, which it rejects: a subject never opens as a session without
+// one.
 const (
 	envelopeSubject    = 1 << 63
 	maxSubjectLen      = 255
 	maxEnvelopeLifeMs  = math.MaxInt64 / int64(time.Millisecond)
-	hostileEnvelopeAge = -1 // a lifetime no writer of ours produces
+	hostileEnvelopeAge = -1 // a lifetime no writer of ours produces: decode refuses it
 )
 
 // frame prefixes data with s's envelope. The subject's length is checked
@@ -49,7 +49,7 @@ func (s *Session[T]) frame(data []byte) []byte {
 
 // unframe reads s's envelope from payload and returns the data after it.
 // A lifetime no writer produces (negative or past the range of a
-// Duration) is kept as negative, which expired rejects.
+// Duration) is kept as negative, which decode refuses.
 func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
 	if len(payload) < envelopeSize {
 		return nil, false
@@ -60,7 +60,7 @@ func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
 	data := payload[envelopeSize:]
 	s.subject, s.lifetime = "", time.Duration(life&^envelopeSubject)*time.Millisecond
 	if life&^envelopeSubject > uint64(maxEnvelopeLifeMs) {
-		s.lifetime = hostileEnvelopeAge // rejected as expired, whatever follows
+		s.lifetime = hostileEnvelopeAge // refused by decode, whatever follows
 		return data, true
 	}
 	if life&envelopeSubject != 0 {

@@ -36,7 +36,7 @@ func init() {
 
 // inspect opens the session in h's Cookie lines for diagnosis
 // (inspection.Open documents it): by the rules of Load, through readRaw
-// (readFrom, which also says which cookies opened), openOverflow and
+// (readFrom, which also says which cookies opened), openReference and
 // decode, but for revocation, and with allowExpired, past the deadlines.
 func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Report[Meta], error) {
 	if m == nil {
@@ -66,7 +66,7 @@ func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Repo
 			expired := !m.opts.Now().Before(meta.Expires)
 			return &inspection.Report[Meta]{Meta: meta, Cookies: cookies, Expired: expired}, nil
 		}
-		if payload, err = m.openOverflow(context.Background(), s, payload); err != nil {
+		if payload, s.overflowKey, err = m.cc.openReference(context.Background(), payload); err != nil {
 			return nil, err
 		}
 	}

@@ -114,17 +114,6 @@ func overflowCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), overflowTimeout)
 }
 
-// openOverflow fetches and opens the value a reference cookie points to,
-// and returns the framed session (envelope and data).
-func (m *Manager[T]) openOverflow(ctx context.Context, s *Session[T], payload []byte) ([]byte, error) {
-	frame, key, err := m.cc.openReference(ctx, payload)
-	if err != nil {
-		return nil, err
-	}
-	s.overflowKey = key
-	return frame, nil
-}
-
 // openReference fetches the value a reference payload points to from the
 // Overflow store and opens it, returning the sealed data and the store key.
 func (cc *CookieCodec) openReference(ctx context.Context, payload []byte) ([]byte, string, error) {

@@ -2,7 +2,6 @@ package cookiesession
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -153,8 +152,7 @@ func (m *Manager[T]) revokeEnded(s *Session[T], clearing bool) error {
 	}
 	var errs []error
 	for _, e := range ended {
-		id := base64.RawURLEncoding.EncodeToString(e.id[:])
-		err := rv.RevokeID(ctx, id, e.until)
+		err := rv.RevokeID(ctx, idText(e.id), e.until)
 		m.emitRevoke("id", err)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cookiesession: revoking the ended session: %w", err))

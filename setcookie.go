@@ -35,15 +35,12 @@ func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, exp
 		c.MaxAge = max(int(expires.Sub(now)/time.Second), 1)
 	}
 	// Every cookie has the same attributes: format them once. The values
-	// are base64url, which net/http would neither change nor quote.
+	// are base64url, which net/http would neither change nor quote, and
+	// NewCookieCodec checked the name and the attributes, so net/http
+	// renders the cookie as "name=x" and the attributes.
 	c.Name, c.Value = name, "x"
-	attrs, ok := strings.CutPrefix(c.String(), name+"=x")
+	attrs := strings.TrimPrefix(c.String(), name+"=x")
 	for i, p := range parts {
-		if !ok { // not a valid cookie: as net/http renders it
-			c.Name, c.Value = chunkName(name, i), p
-			wh.Add("Set-Cookie", c.String())
-			continue
-		}
 		var b strings.Builder
 		b.Grow(chunkNameLen(name, i) + 1 + len(p) + len(attrs))
 		b.WriteString(name)
