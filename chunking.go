@@ -204,8 +204,7 @@ type carried struct {
 func scanCookies(h http.Header, name string, l Limits) carried {
 	var c carried
 	var s cookieScan // not a composite literal: that would copy counts
-	s.name, s.cookieSize, s.firstLine = name, l.CookieSize, -1
-	s.maxChunks = min(max(l.MaxChunks, 1), maxChunksLimit)
+	s.init(name, l)
 	lines := h["Cookie"]
 	s.count(&c, lines)
 	if s.firstLine < 0 {
@@ -213,6 +212,17 @@ func scanCookies(h http.Header, name string, l Limits) carried {
 	}
 	s.allocate(&c)
 	s.collect(&c, lines)
+	return c
+}
+
+// presentCookies is the first pass of scanCookies alone: which of the
+// session's cookies h carries (carried.has), for a write to expire them,
+// without keeping, allocating or checking any value.
+func presentCookies(h http.Header, name string, l Limits) carried {
+	var c carried
+	var s cookieScan
+	s.init(name, l)
+	s.count(&c, h["Cookie"])
 	return c
 }
 
@@ -227,6 +237,12 @@ type cookieScan struct {
 	last      int                   // the highest index counted
 	firstLine int                   // the line of the first readable cookie; -1: none
 	firstOff  int                   // its offset in that line
+}
+
+// init sets the scan up for the session name under l.
+func (s *cookieScan) init(name string, l Limits) {
+	s.name, s.cookieSize, s.firstLine = name, l.CookieSize, -1
+	s.maxChunks = min(max(l.MaxChunks, 1), maxChunksLimit)
 }
 
 // index returns the chunk index of the cookie named k, or -1 when it is

@@ -54,7 +54,7 @@ func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, exp
 		wh.Add("Set-Cookie", b.String())
 	}
 	added := len(parts) > 0
-	carried := scanCookies(rh, name, l)
+	carried := presentCookies(rh, name, l)
 	for i := len(parts); i < min(l.MaxChunks, maxChunksLimit); i++ {
 		if carried.has(i) {
 			wh.Add("Set-Cookie", expiredCookie(&cc.cookie, chunkName(name, i)).String())
