@@ -138,6 +138,18 @@ func (e *chainEnv) token(s *cookiesession.Session[chainData], change func(*chain
 	return tok
 }
 
+// withBothClocks runs f on a fresh chainEnv whose clock moves a
+// millisecond per reading, then on one whose clock stands still (every
+// writer seals in the same millisecond).
+func withBothClocks(t *testing.T, f func(t *testing.T, e *chainEnv)) {
+	for _, c := range []struct {
+		name string
+		step time.Duration
+	}{{"clock moving", time.Millisecond}, {"clock frozen", 0}} {
+		t.Run(c.name, func(t *testing.T) { f(t, newChainEnv(t, c.step)) })
+	}
+}
+
 // add returns a change that adds n to the counter.
 func add(n int) func(*chainData) { return func(d *chainData) { d.N += n } }
 
@@ -170,35 +182,32 @@ func (e *chainEnv) expect(want int, tokens ...string) {
 // issues tokens. None of them may bring the privilege back: the first is
 // based on the state the socket read, the second on the first, and the
 // cookie holds neither. The same holds when every writer seals in the same
-// millisecond, and when a token of the chain was committed before the
-// change over HTTP.
+// millisecond.
 func TestCommitChainOvertakenByHTTP(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		step time.Duration
-	}{{"clock moving", time.Millisecond}, {"clock frozen", 0}} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newChainEnv(t, tc.step)
-			ws := e.socket()
-			e.post("/drop", http.StatusOK)
-			t1 := e.token(ws, add(1))
-			t2 := e.token(ws, add(1))
-			e.expect(http.StatusConflict, t1, t2)
-			if got := e.state(); got != (chainData{N: 1}) {
-				t.Errorf("after the chain's tokens the session is %+v, want the privilege dropped, N=1", got)
-			}
-		})
-		t.Run(tc.name+", after a commit", func(t *testing.T) {
-			e := newChainEnv(t, tc.step)
-			ws := e.socket()
-			e.expect(http.StatusNoContent, e.token(ws, add(1)))
-			e.post("/drop", http.StatusOK)
-			e.expect(http.StatusConflict, e.token(ws, add(1)), e.token(ws, add(1)))
-			if got := e.state(); got != (chainData{N: 2}) {
-				t.Errorf("after the chain's tokens the session is %+v, want the privilege dropped, N=2", got)
-			}
-		})
-	}
+	withBothClocks(t, func(t *testing.T, e *chainEnv) {
+		ws := e.socket()
+		e.post("/drop", http.StatusOK)
+		t1 := e.token(ws, add(1))
+		t2 := e.token(ws, add(1))
+		e.expect(http.StatusConflict, t1, t2)
+		if got := e.state(); got != (chainData{N: 1}) {
+			t.Errorf("after the chain's tokens the session is %+v, want the privilege dropped, N=1", got)
+		}
+	})
+}
+
+// TestCommitChainOvertakenAfterACommit: as TestCommitChainOvertakenByHTTP,
+// when a token of the chain was committed before the change over HTTP.
+func TestCommitChainOvertakenAfterACommit(t *testing.T) {
+	withBothClocks(t, func(t *testing.T, e *chainEnv) {
+		ws := e.socket()
+		e.expect(http.StatusNoContent, e.token(ws, add(1)))
+		e.post("/drop", http.StatusOK)
+		e.expect(http.StatusConflict, e.token(ws, add(1)), e.token(ws, add(1)))
+		if got := e.state(); got != (chainData{N: 2}) {
+			t.Errorf("after the chain's tokens the session is %+v, want the privilege dropped, N=2", got)
+		}
+	})
 }
 
 // TestCommitChainTwoTabs: two sockets of one browser read the same
@@ -207,28 +216,22 @@ func TestCommitChainOvertakenByHTTP(t *testing.T) {
 // frozen clock tab 2's first token is sealed in the very millisecond of tab
 // 1's: only the state's digest tells them apart.
 func TestCommitChainTwoTabs(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		step time.Duration
-	}{{"clock moving", time.Millisecond}, {"clock frozen", 0}} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newChainEnv(t, tc.step)
-			tab1, tab2 := e.socket(), e.socket()
-			e.expect(http.StatusNoContent, e.token(tab1, func(d *chainData) { d.N = 100 }))
-			a := e.token(tab2, add(1))
-			b := e.token(tab2, add(1))
-			c := e.token(tab2, add(1))
-			e.expect(http.StatusConflict, a, b, c)
-			if got := e.state(); got.N != 100 {
-				t.Errorf("tab 2's tokens brought N from 100 back to %d", got.N)
-			}
-			// Tab 1's chain goes on.
-			e.expect(http.StatusNoContent, e.token(tab1, add(1)))
-			if got := e.state(); got.N != 101 {
-				t.Errorf("tab 1's next token: N=%d, want 101", got.N)
-			}
-		})
-	}
+	withBothClocks(t, func(t *testing.T, e *chainEnv) {
+		tab1, tab2 := e.socket(), e.socket()
+		e.expect(http.StatusNoContent, e.token(tab1, func(d *chainData) { d.N = 100 }))
+		a := e.token(tab2, add(1))
+		b := e.token(tab2, add(1))
+		c := e.token(tab2, add(1))
+		e.expect(http.StatusConflict, a, b, c)
+		if got := e.state(); got.N != 100 {
+			t.Errorf("tab 2's tokens brought N from 100 back to %d", got.N)
+		}
+		// Tab 1's chain goes on.
+		e.expect(http.StatusNoContent, e.token(tab1, add(1)))
+		if got := e.state(); got.N != 101 {
+			t.Errorf("tab 1's next token: N=%d, want 101", got.N)
+		}
+	})
 }
 
 // TestCommitChainInOrder: a chain's tokens committed in order all
@@ -289,30 +292,24 @@ func TestCommitChainInOrder(t *testing.T) {
 // TestCommitChainReplay: once a token of a chain is committed, every
 // earlier token and the token itself are stale.
 func TestCommitChainReplay(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		step time.Duration
-	}{{"clock moving", time.Millisecond}, {"clock frozen", 0}} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newChainEnv(t, tc.step)
-			ws := e.socket()
-			t1, t2, t3 := e.token(ws, add(1)), e.token(ws, add(1)), e.token(ws, add(1))
-			e.expect(http.StatusNoContent, t1, t2)
-			e.expect(http.StatusConflict, t1, t2)
-			e.expect(http.StatusNoContent, t3)
-			e.expect(http.StatusConflict, t1, t2, t3)
-			if got := e.state(); got.N != 4 {
-				t.Errorf("N=%d, want 4", got.N)
-			}
-			// A token skipped over (t5 committed before it) is stale too.
-			t4, t5 := e.token(ws, add(1)), e.token(ws, add(1))
-			e.expect(http.StatusNoContent, t5)
-			e.expect(http.StatusConflict, t4)
-			if got := e.state(); got.N != 6 {
-				t.Errorf("N=%d, want 6", got.N)
-			}
-		})
-	}
+	withBothClocks(t, func(t *testing.T, e *chainEnv) {
+		ws := e.socket()
+		t1, t2, t3 := e.token(ws, add(1)), e.token(ws, add(1)), e.token(ws, add(1))
+		e.expect(http.StatusNoContent, t1, t2)
+		e.expect(http.StatusConflict, t1, t2)
+		e.expect(http.StatusNoContent, t3)
+		e.expect(http.StatusConflict, t1, t2, t3)
+		if got := e.state(); got.N != 4 {
+			t.Errorf("N=%d, want 4", got.N)
+		}
+		// A token skipped over (t5 committed before it) is stale too.
+		t4, t5 := e.token(ws, add(1)), e.token(ws, add(1))
+		e.expect(http.StatusNoContent, t5)
+		e.expect(http.StatusConflict, t4)
+		if got := e.state(); got.N != 6 {
+			t.Errorf("N=%d, want 6", got.N)
+		}
+	})
 }
 
 // rawSerializer passes bytes through, to seal hand-made payloads.
