@@ -100,7 +100,7 @@ type Session[T any] struct {
 	ended    []endedSession // sessions replaced by Destroy or Regenerate, to revoke on write
 	onWire   bool           // the browser holds cookies of the session, as of this response
 	sealed   bool           // this response already carries a fresh seal of the session
-	refused  bool           // the request's cookies did not open: expire them unless the session is written
+	refused  bool           // the request's cookies did not open: expire them unless this response writes the session (settle)
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
 	overflowOld []string // Overflow keys no cookie refers to any more, to delete
@@ -421,10 +421,15 @@ func (m *Manager[T]) pending(s *Session[T], exposed bool) (data []byte, clear, c
 
 // settle records that the state of s as of data (nil: cleared) has been
 // dealt with, written or reported, so that it is not written or reported
-// again.
+// again. It is the one rule between a write and the refusal of the
+// request's cookies: whatever this response wrote for the session (a
+// Save, a Regenerate saved, a clear) replaces the expiry of the refused
+// cookies, which the write already merged in (the cookies it does not
+// set are expired with it).
 func (s *Session[T]) settle(data []byte) {
 	s.saved, s.force, s.renew = data, false, false
 	s.onWire, s.sealed = data != nil, data != nil
+	s.refused = false
 }
 
 // write seals s with data into wh's Set-Cookie lines (or clears it).

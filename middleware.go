@@ -145,9 +145,10 @@ func (st *state[T]) commit() {
 		case err == nil && (data != nil || clear):
 			err = st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
 		case err == nil && s.refused:
-			// Cookies that did not open are expired once, here, so that
-			// the browser stops sending them (and OnError hears of them
-			// once, not on every request).
+			// Cookies that did not open, and that no write of this
+			// response replaced (settle), are expired once, here, so
+			// that the browser stops sending them (and OnError hears of
+			// them once, not on every request).
 			st.m.cc.setCookies(st.rw.Header(), st.req.Header, nil, time.Time{})
 			st.m.emit("clear", "refused", 0, 0)
 		}
