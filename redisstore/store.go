@@ -290,3 +290,38 @@ func (s *Store) withTimeout(ctx context.Context) (context.Context, context.Cance
 	}
 	return context.WithTimeout(ctx, s.timeout)
 }
+
+// Timeout returns Options.Timeout. It makes the Store a
+// cookiesession.StoreTimeout: the Manager bounds the total time one
+// request waits on the Store by it, however many commands the request
+// sends.
+func (s *Store) Timeout() time.Duration { return s.timeout }
+
+// call runs f, the commands of one call made for a caller, bounded by ctx
+// and the Store's Timeout, and returns its error, or the context's at the
+// deadline. f runs on a goroutine of its own, so that the caller has its
+// answer at the deadline even where the client keeps a command waiting
+// without looking at its context: behind another caller that is dialing a
+// new connection (rueidis's mux queues later callers on that dial), or for
+// a slot in a full pipeline (rueidis's ring queue). f then ends on its own,
+// within the connection's own bounds (the dial and write timeouts, which
+// New sets to Timeout, and the client's background PING).
+func (s *Store) call(ctx context.Context, f func(ctx context.Context) error) error {
+	ctx, cancel := s.withTimeout(ctx)
+	done := make(chan error, 1)
+	go func() {
+		defer cancel()
+		done <- f(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done: // finished at the same instant
+			return err
+		default:
+			return ctx.Err()
+		}
+	}
+}
