@@ -29,8 +29,9 @@ const (
 	// revocation made elsewhere for at most this long.
 	DefaultStaleness = 30 * time.Second
 
-	// DefaultTimeout bounds every command the Store sends on behalf of a
-	// caller (Revoke*, Put, Get, Delete) and each connection attempt.
+	// DefaultTimeout bounds every call the Store makes on behalf of a
+	// caller (Revoke*, Put, Get, Delete, Expire) and each connection
+	// attempt, and all the calls of one request together.
 	DefaultTimeout = 2 * time.Second
 
 	// DefaultCacheBytes is the size of the local cache of overflow
@@ -86,9 +87,12 @@ type Options struct {
 	// closed).
 	InsecureFailOpen bool
 
-	// Timeout bounds each command sent for a caller and each connection
-	// attempt; a command that takes longer fails with an error wrapping
-	// [context.DeadlineExceeded]. Default [DefaultTimeout] (2 s).
+	// Timeout bounds each call made for a caller and each connection
+	// attempt; a call that takes longer fails with an error wrapping
+	// [context.DeadlineExceeded]. Through [Store.Timeout] it also bounds
+	// the total a Manager's request waits on the Store, however many
+	// calls it makes (see the package doc). Default [DefaultTimeout]
+	// (2 s).
 	Timeout time.Duration
 
 	// CacheBytes is the size of the local cache of overflow values read
