@@ -1,0 +1,508 @@
+package redisstore
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cookiesession/cookiesession"
+)
+
+// TestFaultFleet is the fault test an operator would run, small enough for
+// CI: two application processes (this test binary, re-executed as a
+// server by TestMain) on one redis-server (appendonly, appendfsync
+// always), concurrent users with their own cookie jars behind a random
+// load balancer, replayers sending copies of cookies taken before
+// acknowledged logouts; Redis paused (SIGSTOP) shorter than the
+// Staleness, killed with -9 and restarted, and paused longer than the
+// Staleness. It checks, over the whole run:
+//
+//   - no acknowledged logout is lost: every one is in the stream after
+//     the kill, and its copies are refused on both servers at the end;
+//   - no replayed copy opens after the propagation bound: 500 ms while
+//     Redis is up, Staleness plus 1 s across a fault;
+//   - no session is lost while Redis is up: a logged-in user's request
+//     that overlaps no fault (nor the second after it) sees the session;
+//   - no 5xx beyond the documented fail-closed answers: the application
+//     answers 503 when Save fails (the store down), and only during a
+//     fault;
+//   - the time bound: no request takes longer than the Store's Timeout
+//     plus the scheduling slack of a shared machine;
+//   - the logouts made while Redis was down are recorded once it is back.
+//
+// It logs a per-phase table: requests by the phase they started in, 503s
+// (the application's fail-closed answer), other 5xx, sessions not seen
+// (allowed only during a fault and the second after it), replays, the
+// copies that opened and the longest time after their logout's
+// acknowledgement at which one did, and the slowest request.
+
+// Settings of the fleet under test.
+const (
+	fleetApps      = 2
+	fleetUsers     = 16
+	fleetReplayers = 4
+	fleetTimeout   = 500 * time.Millisecond
+	fleetStaleness = 1500 * time.Millisecond
+	fleetSlack     = 350 * time.Millisecond    // scheduling of a 2-core machine running Redis, 2 servers and the clients
+	fleetGrace     = time.Second               // after a fault, before its effects count as violations
+	fleetPropUp    = 500 * time.Millisecond    // propagation bound while Redis is up
+	fleetBigData   = 9000                      // bytes: an overflowed session
+	envFaultApp    = "COOKIESESSION_FAULT_APP" // set: this process is an application server of the fault test
+)
+
+// TestMain runs the test binary as one application server of
+// TestFaultFleet when envFaultApp names the Redis address and key.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(envFaultApp); spec != "" {
+		runFaultApp(spec)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// runFaultApp serves the fault test's application on a loopback port,
+// prints the URL on stdout, and exits when stdin closes (the test ended).
+func runFaultApp(spec string) {
+	addr, key64, _ := strings.Cut(spec, " ")
+	key, err := base64.StdEncoding.DecodeString(key64)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	store, err := New(Options{Addr: addr, Timeout: fleetTimeout, Staleness: fleetStaleness})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	m, err := cookiesession.New[appData](cookiesession.Options{
+		Keys: [][]byte{key}, InsecureAllowHTTP: true, Revoker: store, Overflow: store,
+		OnError: func(*http.Request, error) {},
+		Logger:  slog.New(slog.DiscardHandler), // the held logouts' records: the test reads the stream instead
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	fmt.Printf("http://%s\n", l.Addr())
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+	http.Serve(l, m.Handler(fleetMux(m)))
+}
+
+// fleetMux is faultMux with the care an application takes when the
+// session could not be read (the store is down): it does not act on a
+// session that did not open, and says so with 503.
+func fleetMux(m *cookiesession.Manager[appData]) http.Handler {
+	inner := faultMux(m)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/grow" || r.URL.Path == "/logout" {
+			if s := m.Get(r); s.IsNew() && r.Header.Get("Cookie") != "" {
+				http.Error(w, "session unavailable", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		inner.ServeHTTP(w, r)
+	})
+}
+
+// fleetRecord is one request of the run.
+type fleetRecord struct {
+	start, end time.Time
+	path       string
+	code       int
+	lost       bool // a logged-in user's session did not open
+	wrong      bool // it opened as another session
+	replay     bool
+	opened     bool      // a replayed copy opened
+	ackAt      time.Time // for a replay: when its logout was acknowledged
+}
+
+// fleetCopy is a copy of a session's cookies taken before its logout.
+type fleetCopy struct {
+	header string
+	id     string
+	ackAt  time.Time
+}
+
+// fleetRun is the shared state of the run.
+type fleetRun struct {
+	apps []string // base URLs
+
+	mu      sync.Mutex
+	records []fleetRecord
+	acked   []fleetCopy // logouts acknowledged (200)
+	held    []fleetCopy // logouts answered 503: held by their server
+	faults  [][2]time.Time
+}
+
+func (f *fleetRun) faultWindows() [][2]time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.faults)
+}
+
+// affected reports whether [a, b] overlaps a fault (or the grace after
+// it); a fault still under way has a zero end.
+func affected(windows [][2]time.Time, a, b time.Time) bool {
+	for _, w := range windows {
+		end := w[1]
+		if end.IsZero() {
+			end = time.Now().Add(time.Hour)
+		}
+		if !b.Before(w[0]) && !a.After(end.Add(fleetGrace)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *fleetRun) record(r fleetRecord) {
+	f.mu.Lock()
+	f.records = append(f.records, r)
+	f.mu.Unlock()
+}
+
+// do sends one request with c (jar or not) and the Cookie header cookie
+// if not "".
+func (f *fleetRun) do(c *http.Client, u, cookie string) (int, string, time.Time, time.Time) {
+	req, _ := http.NewRequest("GET", u, nil)
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	start := time.Now()
+	res, err := c.Do(req)
+	if err != nil {
+		return 0, err.Error(), start, time.Now()
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res.StatusCode, strings.TrimSpace(string(b)), start, time.Now()
+}
+
+// user is one browser's loop until stop: log in (half of the sessions
+// overflowed), read on random servers, grow, log out.
+func (f *fleetRun) user(i int, stop <-chan struct{}) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	rng := rand.New(rand.NewPCG(uint64(i), 42))
+	var (
+		loggedIn bool
+		want     string // what /get must answer
+		k        int
+	)
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		app := f.apps[rng.IntN(len(f.apps))]
+		u, _ := url.Parse(app)
+		switch p := rng.IntN(100); {
+		case !loggedIn:
+			k++
+			n := 100
+			if i%2 == 0 {
+				n = fleetBigData
+			}
+			path := fmt.Sprintf("/login?u=user%d-%d&n=%d", i, k, n)
+			code, body, start, end := f.do(c, app+path, "")
+			f.record(fleetRecord{start: start, end: end, path: "/login", code: code})
+			if code == 200 {
+				loggedIn, want = true, body
+			}
+		case p < 70:
+			code, body, start, end := f.do(c, app+"/get", "")
+			r := fleetRecord{start: start, end: end, path: "/get", code: code}
+			if code == 200 && body != want {
+				r.lost, r.wrong = body == "-", body != "-"
+			}
+			f.record(r)
+		case p < 85:
+			n := fleetBigData + rng.IntN(2000)
+			if i%2 == 1 {
+				n = 100 + rng.IntN(200)
+			}
+			code, body, start, end := f.do(c, app+fmt.Sprintf("/grow?n=%d", n), "")
+			r := fleetRecord{start: start, end: end, path: "/grow", code: code}
+			if code == 200 {
+				if fields := strings.Fields(want); len(fields) == 3 && !strings.HasPrefix(body, fields[0]+" ") {
+					r.wrong = true
+				}
+				want = body
+			}
+			f.record(r)
+		default:
+			var parts []string
+			for _, ck := range jar.Cookies(u) {
+				parts = append(parts, ck.Name+"="+ck.Value)
+			}
+			copied := strings.Join(parts, "; ")
+			code, _, start, end := f.do(c, app+"/logout", "")
+			f.record(fleetRecord{start: start, end: end, path: "/logout", code: code})
+			id := ""
+			if fields := strings.Fields(want); len(fields) == 3 {
+				id = fields[2]
+			}
+			switch code {
+			case 200:
+				f.mu.Lock()
+				f.acked = append(f.acked, fleetCopy{header: copied, id: id, ackAt: end})
+				f.mu.Unlock()
+				loggedIn = false
+			case http.StatusServiceUnavailable:
+				if len(jar.Cookies(u)) == 0 { // the cookies were expired: the logout is held
+					f.mu.Lock()
+					f.held = append(f.held, fleetCopy{header: copied, id: id, ackAt: end})
+					f.mu.Unlock()
+					loggedIn = false
+				}
+			}
+		}
+		time.Sleep(time.Duration(2+rng.IntN(6)) * time.Millisecond)
+	}
+}
+
+// replayer sends copies of logged-out sessions to random servers until
+// stop.
+func (f *fleetRun) replayer(i int, stop <-chan struct{}) {
+	c := &http.Client{Timeout: 30 * time.Second}
+	rng := rand.New(rand.NewPCG(uint64(i), 7))
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		f.mu.Lock()
+		var cp fleetCopy
+		ok := len(f.acked) > 0
+		if ok {
+			cp = f.acked[rng.IntN(len(f.acked))]
+		}
+		f.mu.Unlock()
+		if !ok {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		code, body, start, end := f.do(c, f.apps[rng.IntN(len(f.apps))]+"/get", cp.header)
+		f.record(fleetRecord{start: start, end: end, path: "replay", code: code, replay: true, opened: code == 200 && body != "-", ackAt: cp.ackAt})
+		time.Sleep(time.Duration(1+rng.IntN(4)) * time.Millisecond)
+	}
+}
+
+// startFaultApp starts one application process and returns its URL.
+func startFaultApp(t *testing.T, addr string, key []byte) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envFaultApp+"="+addr+" "+base64.StdEncoding.EncodeToString(key))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("application process: %v", err)
+	}
+	return strings.TrimSpace(line)
+}
+
+func TestFaultFleet(t *testing.T) {
+	r := startRedis(t)
+	key := cookiesession.GenerateKey()
+	f := &fleetRun{}
+	for range fleetApps {
+		f.apps = append(f.apps, startFaultApp(t, r.addr(), key))
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range fleetUsers {
+		wg.Add(1)
+		go func() { defer wg.Done(); f.user(i, stop) }()
+	}
+	for i := range fleetReplayers {
+		wg.Add(1)
+		go func() { defer wg.Done(); f.replayer(i, stop) }()
+	}
+
+	type phase struct {
+		name       string
+		start, end time.Time
+	}
+	var phases []phase
+	run := func(name string, d time.Duration, begin, finish func()) {
+		p := phase{name: name, start: time.Now()}
+		if begin != nil {
+			f.mu.Lock()
+			f.faults = append(f.faults, [2]time.Time{p.start, {}})
+			f.mu.Unlock()
+			begin()
+		}
+		time.Sleep(d)
+		if finish != nil {
+			finish()
+			f.mu.Lock()
+			f.faults[len(f.faults)-1][1] = time.Now()
+			f.mu.Unlock()
+		}
+		p.end = time.Now()
+		phases = append(phases, p)
+	}
+	run("steady", 2*time.Second, nil, nil)
+	run("pause 1s (< Staleness)", time.Second, r.freeze, r.thaw)
+	run("after pause", 2*time.Second, nil, nil)
+	run("kill -9, restart", time.Second, r.kill, r.start)
+	run("after restart", 2*time.Second, nil, nil)
+	run("pause 2.5s (> Staleness)", 2500*time.Millisecond, r.freeze, r.thaw)
+	run("after long pause", 2500*time.Millisecond, nil, nil)
+	close(stop)
+	wg.Wait()
+
+	// The held logouts are recorded once Redis is back, and every
+	// acknowledged one survived the kill.
+	raw := rawClient(t, r.addr())
+	streamIDs := func() map[string]bool {
+		ids := map[string]bool{}
+		entries, err := raw.Do(context.Background(), raw.B().Xrange().Key(DefaultKeyPrefix+"{rev}").Start("-").End("+").Build()).AsXRange()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.FieldValues[fieldKind] == kindID {
+				ids[e.FieldValues[fieldValue]] = true
+			}
+		}
+		return ids
+	}
+	var missingHeld int
+	eventually(t, retryMaxPauseForTest+3*time.Second, "held logouts recorded", func() bool {
+		ids := streamIDs()
+		missingHeld = 0
+		for _, h := range f.held {
+			if !ids[h.id] {
+				missingHeld++
+			}
+		}
+		return missingHeld == 0
+	})
+	ids := streamIDs()
+	lostAcks := 0
+	for _, a := range f.acked {
+		if !ids[a.id] {
+			lostAcks++
+			t.Errorf("acknowledged logout of %s not in the stream", a.id)
+		}
+	}
+	// Every copy, acknowledged or held, is refused everywhere now.
+	openNow := 0
+	for _, cp := range slices.Concat(f.acked, f.held) {
+		for _, app := range f.apps {
+			if code, body, _, _ := f.do(&http.Client{Timeout: 10 * time.Second}, app+"/get", cp.header); code != 200 || body != "-" {
+				openNow++
+				t.Errorf("a logged-out copy answers %d %q on %s at the end", code, body, app)
+			}
+		}
+	}
+
+	// The per-phase table and the invariants.
+	windows := f.faultWindows()
+	bound := fleetTimeout + fleetSlack
+	var tbl strings.Builder
+	fmt.Fprintf(&tbl, "\n%-26s %5s %6s %5s %4s %4s %5s %7s %6s %9s %4s %9s\n", "phase", "secs", "reqs", "ok", "503", "5xx", "lost", "replays", "opened", "open-max", "late", "slowest")
+	for _, p := range phases {
+		var reqs, ok, fail503, other5xx, lost, replays, opened, late int
+		var slowest, openMax time.Duration
+		for _, rec := range f.records {
+			if rec.start.Before(p.start) || !rec.start.Before(p.end) {
+				continue
+			}
+			reqs++
+			d := rec.end.Sub(rec.start)
+			slowest = max(slowest, d)
+			hit := affected(windows, rec.start, rec.end)
+			switch {
+			case rec.code == 200:
+				ok++
+			case rec.code == http.StatusServiceUnavailable:
+				fail503++
+				if !hit {
+					t.Errorf("%s: %s answered 503 with Redis up (%s)", p.name, rec.path, rec.start.Format("15:04:05.000"))
+				}
+			case rec.code >= 500 || rec.code == 0:
+				other5xx++
+				t.Errorf("%s: %s answered %d", p.name, rec.path, rec.code)
+			}
+			if d > bound {
+				t.Errorf("%s: %s took %v, over the Timeout %v + %v", p.name, rec.path, d, fleetTimeout, fleetSlack)
+			}
+			if rec.lost || rec.wrong {
+				lost++
+				if !hit || rec.wrong {
+					t.Errorf("%s: a session lost (%v) or wrong (%v) with Redis up", p.name, rec.lost, rec.wrong)
+				}
+			}
+			if rec.replay {
+				replays++
+				if rec.opened {
+					opened++
+					openMax = max(openMax, rec.start.Sub(rec.ackAt))
+					limit := fleetPropUp
+					if affected(windows, rec.ackAt, rec.start) {
+						limit = fleetStaleness + time.Second
+					}
+					if rec.start.Sub(rec.ackAt) > limit {
+						late++
+						t.Errorf("%s: a copy opened %v after its logout was acknowledged (bound %v)", p.name, rec.start.Sub(rec.ackAt), limit)
+					}
+				}
+			}
+		}
+		fmt.Fprintf(&tbl, "%-26s %5.1f %6d %5d %4d %4d %5d %7d %6d %9s %4d %9s\n", p.name, p.end.Sub(p.start).Seconds(),
+			reqs, ok, fail503, other5xx, lost, replays, opened, openMax.Round(time.Millisecond), late, slowest.Round(time.Millisecond))
+	}
+	fmt.Fprintf(&tbl, "acknowledged logouts %d (lost %d), held logouts %d (unrecorded %d), copies open at the end %d; bound per request %v (Timeout %v + slack %v)",
+		len(f.acked), lostAcks, len(f.held), missingHeld, openNow, bound, fleetTimeout, fleetSlack)
+	t.Log(tbl.String())
+	if len(f.acked) == 0 {
+		t.Error("no logout was acknowledged: the run checked nothing")
+	}
+}
+
+// retryMaxPauseForTest is the core's longest pause between two attempts
+// to record a held logout (5 s).
+const retryMaxPauseForTest = 5 * time.Second
