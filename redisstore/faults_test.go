@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -375,5 +376,73 @@ func TestLogoutWhileRedisDown(t *testing.T) {
 			a.events = map[string]int{}
 			a.mu.Unlock()
 		})
+	}
+}
+
+// TestCallerDeadlineHoldsBehindDial: a Redis that accepts connections and
+// never answers (here a listener on its port after it was killed) makes
+// the client dial a new connection whose handshake hangs; rueidis queues
+// every other caller of that connection behind the dial, without looking
+// at their contexts. A caller whose deadline comes first still gets its
+// answer at its deadline, not when the other caller's dial gives up.
+func TestCallerDeadlineHoldsBehindDial(t *testing.T) {
+	r := startRedis(t)
+	const timeout = 800 * time.Millisecond
+	s := newTestStore(t, r.addr(), Options{Timeout: timeout, CacheBytes: -1, Staleness: time.Minute})
+	ctx := context.Background()
+	if err := s.Put(ctx, "k", []byte("v"), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	r.kill()
+	l, err := net.Listen("tcp", r.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // never read, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	// The first calls find the connection to the killed server broken,
+	// and the client drops it.
+	for range 2 {
+		wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		s.Get(wctx, "k")
+		cancel()
+	}
+	// A dials with the Store's whole Timeout; B, one caller after
+	// another while the dial lasts, each with a deadline of its own 100 ms
+	// away.
+	go s.Get(ctx, "k")
+	time.Sleep(30 * time.Millisecond)
+	for i := range 4 {
+		bctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		start := time.Now()
+		_, err = s.Get(bctx, "k")
+		took := time.Since(start)
+		cancel()
+		if err == nil {
+			t.Fatal("a Get answered by a server that never answers")
+		}
+		if took > 100*time.Millisecond+boundSlack {
+			t.Errorf("B%d waited %v, past its 100 ms deadline (the dial it queued behind lasts up to %v)", i, took, timeout)
+		}
+		t.Logf("B%d's Get returned after %v (deadline 100 ms): %v", i, took, err)
 	}
 }
