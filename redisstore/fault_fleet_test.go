@@ -58,7 +58,7 @@ const (
 	fleetReplayers = 4
 	fleetTimeout   = 500 * time.Millisecond
 	fleetStaleness = 1500 * time.Millisecond
-	fleetSlack     = 350 * time.Millisecond    // scheduling of a 2-core machine running Redis, 2 servers and the clients
+	fleetSlack     = 350 * time.Millisecond    // scheduling of a 2-core machine running Redis, 2 servers and the clients (at least)
 	fleetGrace     = time.Second               // after a fault, before its effects count as violations
 	fleetPropUp    = 500 * time.Millisecond    // propagation bound while Redis is up
 	fleetBigData   = 9000                      // bytes: an overflowed session
@@ -441,7 +441,17 @@ func TestFaultFleet(t *testing.T) {
 
 	// The per-phase table and the invariants.
 	windows := f.faultWindows()
-	bound := fleetTimeout + fleetSlack
+	// The slack is the machine's, not Redis's: at least fleetSlack, and
+	// twice the slowest request of the steady phase that no fault
+	// touched, when the machine is busier than that (CI runs other
+	// packages' tests beside this one).
+	slack := fleetSlack
+	for _, rec := range f.records {
+		if rec.start.After(phases[0].start) && rec.end.Before(phases[0].end) && !affected(windows, rec.start, rec.end) {
+			slack = max(slack, 2*rec.end.Sub(rec.start))
+		}
+	}
+	bound := fleetTimeout + slack
 	var tbl strings.Builder
 	fmt.Fprintf(&tbl, "\n%-26s %5s %6s %5s %4s %4s %5s %7s %6s %9s %4s %9s\n", "phase", "secs", "reqs", "ok", "503", "5xx", "lost", "replays", "opened", "open-max", "late", "slowest")
 	for _, p := range phases {
@@ -468,7 +478,7 @@ func TestFaultFleet(t *testing.T) {
 				t.Errorf("%s: %s answered %d", p.name, rec.path, rec.code)
 			}
 			if d > bound {
-				t.Errorf("%s: %s took %v, over the Timeout %v + %v", p.name, rec.path, d, fleetTimeout, fleetSlack)
+				t.Errorf("%s: %s took %v, over the Timeout %v + %v", p.name, rec.path, d, fleetTimeout, slack)
 			}
 			if rec.lost || rec.wrong {
 				lost++
@@ -496,7 +506,7 @@ func TestFaultFleet(t *testing.T) {
 			reqs, ok, fail503, other5xx, lost, replays, opened, openMax.Round(time.Millisecond), late, slowest.Round(time.Millisecond))
 	}
 	fmt.Fprintf(&tbl, "acknowledged logouts %d (lost %d), held logouts %d (unrecorded %d), copies open at the end %d; bound per request %v (Timeout %v + slack %v)",
-		len(f.acked), lostAcks, len(f.held), missingHeld, openNow, bound, fleetTimeout, fleetSlack)
+		len(f.acked), lostAcks, len(f.held), missingHeld, openNow, bound, fleetTimeout, slack)
 	t.Log(tbl.String())
 	if len(f.acked) == 0 {
 		t.Error("no logout was acknowledged: the run checked nothing")

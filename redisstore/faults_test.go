@@ -286,6 +286,23 @@ func TestHungRedisCostsOneTimeout(t *testing.T) {
 			}
 			clients = append(clients, c)
 		}
+		// The machine's slack: at least boundSlack, twice the slowest of
+		// the same clients reading at once with Redis up when the
+		// machine is busier (CI runs other packages' tests beside this).
+		slack := boundSlack
+		var swg sync.WaitGroup
+		var smu sync.Mutex
+		for _, c := range clients {
+			swg.Add(1)
+			go func() {
+				defer swg.Done()
+				_, _, d := c.get(t, a, "/get")
+				smu.Lock()
+				slack = max(slack, 2*d)
+				smu.Unlock()
+			}()
+		}
+		swg.Wait()
 		r.freeze()
 		var wg sync.WaitGroup
 		took := make([]time.Duration, len(clients))
@@ -301,8 +318,8 @@ func TestHungRedisCostsOneTimeout(t *testing.T) {
 		r.thaw()
 		for i, d := range took {
 			k := kinds[i%len(kinds)]
-			if d > timeout+boundSlack {
-				t.Errorf("%s: %s took %v with Redis stopped, over the Timeout %v (+%v)", round, k.name, d, timeout, boundSlack)
+			if d > timeout+slack {
+				t.Errorf("%s: %s took %v with Redis stopped, over the Timeout %v (+%v)", round, k.name, d, timeout, slack)
 			}
 			if codes[i] != 200 && codes[i] != http.StatusServiceUnavailable {
 				t.Errorf("%s: %s answered %d", round, k.name, codes[i])
@@ -310,7 +327,7 @@ func TestHungRedisCostsOneTimeout(t *testing.T) {
 		}
 		sorted := append([]time.Duration(nil), took...)
 		sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-		t.Logf("%s freeze: %d requests, slowest %v, median %v (Timeout %v)", round, len(took), sorted[len(sorted)-1], sorted[len(sorted)/2], timeout)
+		t.Logf("%s freeze: %d requests, slowest %v, median %v (Timeout %v, slack %v)", round, len(took), sorted[len(sorted)-1], sorted[len(sorted)/2], timeout, slack)
 		// Redis answers again before the next round.
 		eventually(t, 10*time.Second, "Redis answers again", func() bool {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
