@@ -16,8 +16,8 @@
 //     its go.sum but for the lines of sibling modules (which only the
 //     release commit holds; see -write-sums). The copy is then zipped with
 //     golang.org/x/mod/zip as the release version into that proxy.
-//  2. `go install .../cmd/cookiesession@VERSION` from the proxy, and the
-//     binary runs (keygen).
+//  2. The README's line `go install .../cmd/cookiesession@latest` installs
+//     VERSION from the proxy, and the binary runs (keygen).
 //  3. Each published library module alone is `go get`-able into a scratch
 //     module, and a program importing every one of its public packages
 //     builds.
@@ -444,8 +444,10 @@ func (r *rehearsal) env(withUnpublished bool) []string {
 		}
 		env = append(env, kv)
 	}
+	// -trimpath: the module cache is new on every run, and builds that
+	// record its path would miss the build cache every time.
 	return append(env, "GOWORK=off", "GOMODCACHE="+r.modcache, "GOPROXY="+proxy,
-		"GONOSUMDB="+rootPath, "GOBIN="+r.bin, "GOFLAGS="+r.goflags)
+		"GONOSUMDB="+rootPath, "GOBIN="+r.bin, "GOFLAGS="+strings.TrimSpace(r.goflags+" -trimpath"))
 }
 
 func (r *rehearsal) goCmd(withUnpublished bool, dir string, args ...string) (string, error) {
@@ -624,19 +626,31 @@ func (r *rehearsal) zip(m *mod, stage, proxy string) error {
 	return os.WriteFile(filepath.Join(dir, "list"), []byte(r.version+"\n"), 0o644)
 }
 
-// rehearse installs the command and builds a program on each published
-// library module alone, from the published proxy only.
+// rehearse installs the command as the README says, and builds a program
+// on each published library module alone, from the published proxy only.
 func (r *rehearsal) rehearse(order []*mod) error {
 	start := time.Now()
 	cmd := rootPath + "/cmd/cookiesession"
-	if _, err := r.goCmd(false, r.scratch, "install", cmd+"@"+r.version); err != nil {
-		return fmt.Errorf("go install %s@%s: %w", cmd, r.version, err)
+	line, err := r.readmeInstall()
+	if err != nil {
+		return err
 	}
-	key, err := output(nil, "", filepath.Join(r.bin, "cookiesession"), "keygen")
+	if _, err := r.goCmd(false, r.scratch, strings.Fields(line)[1:]...); err != nil {
+		return fmt.Errorf("%s: %w", line, err)
+	}
+	bin := filepath.Join(r.bin, "cookiesession")
+	info, err := r.goCmd(false, r.scratch, "version", "-m", bin)
+	if err != nil {
+		return err
+	}
+	if want := "\tmod\t" + cmd + "\t" + r.version + "\t"; !strings.Contains(info, want) {
+		return fmt.Errorf("%s installed another version than %s:\n%s", line, r.version, info)
+	}
+	key, err := output(nil, "", bin, "keygen")
 	if err != nil {
 		return fmt.Errorf("the installed cookiesession keygen: %w", err)
 	}
-	fmt.Printf("go install %s@%s: ok; `cookiesession keygen` printed a %d-character key (%s)\n", cmd, r.version, len(key), time.Since(start).Round(100*time.Millisecond))
+	fmt.Printf("README.md's `%s`: installed %s; `cookiesession keygen` printed a %d-character key (%s)\n", line, r.version, len(key), time.Since(start).Round(100*time.Millisecond))
 
 	for _, m := range order {
 		if !published(m.rel) || m.path == cmd {
@@ -684,6 +698,21 @@ func (r *rehearsal) rehearse(order []*mod) error {
 		fmt.Printf("go get %s@%s alone, build a program importing %s: ok (%s)\n", m.path, r.version, strings.Join(short(imports), ", "), time.Since(start).Round(100*time.Millisecond))
 	}
 	return nil
+}
+
+// readmeInstall returns the README's line that installs the command.
+func (r *rehearsal) readmeInstall() (string, error) {
+	data, err := os.ReadFile(filepath.Join(r.root, "README.md"))
+	if err != nil {
+		return "", err
+	}
+	want := "go install " + rootPath + "/cmd/cookiesession@latest"
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l == want {
+			return l, nil
+		}
+	}
+	return "", fmt.Errorf("README.md has no line %q to rehearse", want)
 }
 
 func short(paths []string) []string {
