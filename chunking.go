@@ -36,25 +36,10 @@ const (
 )
 
 var (
-	// ErrAmbiguous reports a request carrying more than one authentic
-	// session under the same cookie name (for example one planted by a
-	// sibling subdomain, or one set for another Path), or more candidate
-	// cookies under the name than the search tries (more than 8
-	// combinations, or more than 9 distinct values of one cookie;
-	// identical copies count once), so that the real session might be
-	// among those not tried. The session is treated as absent, and nothing
-	// is written unless the handler changes the new session.
-	ErrAmbiguous = errors.New("cookiesession: several authentic sessions under one cookie name")
-
 	// errCutShort reports a request carrying more candidate cookies under
 	// the session's name than the search tries: the real session may be
 	// among those not tried, so none is taken.
 	errCutShort = fmt.Errorf("%w, or more candidates than the %d tried", ErrAmbiguous, maxCandidates)
-
-	// ErrNoCookie reports a request without any cookie of the session (a
-	// new visitor, not an attack), from [CookieCodec.Read]. [Manager.Load]
-	// and the middleware do not report it: a new session is not an error.
-	ErrNoCookie = errors.New("cookiesession: no session cookie")
 )
 
 // Limits bound the cookies one session occupies. The zero value means the

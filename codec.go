@@ -52,28 +52,6 @@ const (
 
 var b64 = base64.RawURLEncoding.Strict()
 
-// Errors returned by the codec, the chunking layer and the session manager.
-// Match them with [errors.Is]; the concrete error may carry more detail
-// (see [SizeError]) but never a cookie value, a plaintext or a key.
-var (
-	// ErrInvalid reports a value that does not parse or does not
-	// authenticate: tampered, truncated, foreign, sealed under a key that
-	// is not in the ring, or bound to another cookie name. It is
-	// deliberately opaque: it never says which byte or step failed.
-	ErrInvalid = errors.New("cookiesession: invalid or tampered value")
-
-	// ErrExpired reports an authentic value whose sealed expiry has passed
-	// (or whose issue time lies further in the future than the permitted
-	// clock skew).
-	ErrExpired = errors.New("cookiesession: value expired")
-
-	// ErrTooLarge reports a value over a size limit: at Encode or save
-	// time (the session does not fit the cookie budget) or at Decode time
-	// (an oversized cookie, or a compressed value that inflates past the
-	// cap). The concrete error is a *[SizeError] naming the sizes.
-	ErrTooLarge = errors.New("cookiesession: value too large")
-)
-
 // SizeError reports which limit a value exceeded and by how much. It
 // matches [ErrTooLarge] with [errors.Is].
 type SizeError struct {

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // DefaultCommitMaxAge is how long after [Manager.CommitToken] a token is
@@ -26,13 +28,6 @@ const (
 	commitMethod   = "POST"                              // the only method the handler accepts
 	commitScriptCT = "text/javascript; charset=utf-8"
 )
-
-// ErrNotCommittable reports [Manager.CommitToken] on a session the
-// browser does not hold as a cookie: a new, regenerated or destroyed
-// session, or one of another Manager. The commit handler only accepts a
-// token for the session ID the browser's cookie already carries, so such a
-// change must be saved over HTTP instead.
-var ErrNotCommittable = errors.New("cookiesession: session is not in the browser's cookies (new, regenerated, destroyed or of another Manager); save it over HTTP")
 
 // CommitToken seals s's current state into a commit token: a base64url
 // string, good for [CommitOptions.MaxAge] (30 s by default) at the
@@ -412,7 +407,7 @@ func (h *commitHandler[T]) openSession(w http.ResponseWriter, r *http.Request, t
 	case errors.Is(err, ErrExpired):
 		commitFail(w, http.StatusGone, "session expired")
 		return nil, false
-	case errors.Is(err, ErrRevoked), errors.Is(err, ErrRevocationUnavailable):
+	case errors.Is(err, ErrRevoked), errors.Is(err, store.ErrRevocationUnavailable):
 		commitFail(w, http.StatusForbidden, "session revoked")
 		return nil, false
 	case err != nil:

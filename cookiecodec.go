@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // CookieCodec: seal → chunk → Set-Cookie, and Cookie → join → open, for
@@ -33,10 +35,10 @@ type CookieOptions struct {
 	// Overflow stores values too large for the cookies; the cookies then
 	// carry a sealed reference (see [Options.Overflow]). Write deletes the
 	// value the request's cookies referred to once it is replaced (a
-	// minute later with an [OverflowExpirer], for requests in flight), and
+	// minute later with an [store.OverflowExpirer], for requests in flight), and
 	// Clear deletes it at once. Zero: none; a value over Limits is an
 	// error.
-	Overflow Overflow
+	Overflow store.Overflow
 }
 
 // CookieCodec seals values into a session's cookies and opens them from a
@@ -48,7 +50,7 @@ type CookieCodec struct {
 	cookie         http.Cookie // name and attributes, checked by NewCookieCodec
 	limits         Limits      // with the defaults filled in
 	browserSession bool
-	overflow       Overflow
+	overflow       store.Overflow
 }
 
 // NewCookieCodec returns a CookieCodec that seals with codec and writes
@@ -138,7 +140,7 @@ func (cc *CookieCodec) readFrom(h http.Header, won *[]string) ([]byte, Meta, err
 // replacing any Set-Cookie this session already had on w and expiring every
 // other cookie of the session that r carried. The cookies' Max-Age is the
 // lifetime in whole seconds. A value over the limits goes to the Overflow
-// store when there is one (an error matching [ErrOverflowUnavailable] when
+// store when there is one (an error matching [store.ErrOverflowUnavailable] when
 // it cannot be reached), and is otherwise an error matching [ErrTooLarge];
 // either way w is left untouched on an error, so the browser keeps its
 // previous cookies. A negative lifetime is an error too.

@@ -11,18 +11,6 @@ import (
 	"time"
 )
 
-var (
-	// ErrHeaderWritten reports a session changed after the response header
-	// went out (the handler wrote, flushed or hijacked first). The change
-	// cannot reach the browser and was not saved.
-	ErrHeaderWritten = errors.New("cookiesession: session changed after the response header was written; the change was not saved")
-
-	// ErrNoMiddleware reports [Manager.Get] on a request that did not pass
-	// through [Manager.Handler]: the session is read, but nothing will
-	// save it unless the handler calls [Manager.Save].
-	ErrNoMiddleware = errors.New("cookiesession: Get on a request outside the Manager's Handler; call Manager.Save to save")
-)
-
 // Manager reads and writes one kind of session, under one cookie name. It
 // is safe for concurrent use; build it once with [New].
 type Manager[T any] struct {
@@ -143,7 +131,7 @@ func (s *Session[T]) Destroy() {
 }
 
 // end records that the session the browser holds is over: with a
-// [Revoker], its ID is revoked when the response is written, so that
+// [store.Revoker], its ID is revoked when the response is written, so that
 // copies of its cookies stop opening. A session not yet in the browser
 // needs nothing.
 func (s *Session[T]) end() {

@@ -78,7 +78,7 @@
 // Protected: the session's confidentiality and integrity, its binding to
 // the cookie name, its expiry (enforced by the server from sealed times)
 // and the server's work on hostile input. Not protected without a
-// [Revoker]: replay of a copied cookie within its lifetime. Not protected
+// [store.Revoker]: replay of a copied cookie within its lifetime. Not protected
 // at all: rollback by the user to an older cookie of their own, the last
 // of concurrent responses winning, the session's length, and cookies
 // sealed under a stolen key. The session is no defence against cross-site
@@ -110,7 +110,7 @@
 // from memory, so it costs no network round trip. Creation times and
 // revocation times compare in milliseconds: a session created in the
 // millisecond of a revocation is not revoked by it. A Revoker that cannot
-// vouch for its state refuses sessions with [ErrRevocationUnavailable]
+// vouch for its state refuses sessions with [store.ErrRevocationUnavailable]
 // (its policy says when). [Manager.Watch] gives a long-lived connection a
 // context that ends when its session is revoked or expires.
 //
@@ -210,9 +210,9 @@
 // revoked or foreign cookie — never fails the request: the handler gets a
 // new, empty session, [Options.OnError] gets an error matching
 // [ErrInvalid], [ErrExpired], [ErrTooLarge], [ErrAmbiguous], [ErrRevoked],
-// [ErrUndecodable] or [ErrOverflowMissing], and the response expires the
+// [ErrUndecodable] or [store.ErrOverflowMissing], and the response expires the
 // cookies once so that the browser stops sending them. A store that is down
-// is [ErrRevocationUnavailable] or [ErrOverflowUnavailable], and the
+// is [store.ErrRevocationUnavailable] or [store.ErrOverflowUnavailable], and the
 // cookies stay. Authentication failures are one opaque [ErrInvalid].
 // Misuse by the application — a bad [Options], a session too large to
 // store, a change after the header went out — is an error from [New], from

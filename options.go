@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // Default option values.
@@ -75,7 +77,7 @@ type Options struct {
 
 	// MaxLifetime is the longest lifetime any session can have: a longer
 	// [Session.SetMaxAge] (say for "remember me") is cut to it. A
-	// [Revoker] keeps revocations of subjects and of everything this
+	// [store.Revoker] keeps revocations of subjects and of everything this
 	// long, so that no session they concern outlives them. Zero: MaxAge.
 	// At least MaxAge; at most 400 days (browsers keep a cookie no
 	// longer).
@@ -125,22 +127,22 @@ type Options struct {
 	SealOptions
 
 	// Revoker is the record of revoked sessions shared by the servers
-	// (see [Revoker]; the redisstore module provides one). With it, every
+	// (see [store.Revoker]; the redisstore module provides one). With it, every
 	// session opened is checked against it, Destroy and logout revoke the
 	// session so that copies of its cookies stop opening, and
 	// [Manager.RevokeSubject] and [Manager.RevokeAll] work. Zero: none; a
 	// copied cookie opens until its deadline.
-	Revoker Revoker
+	Revoker store.Revoker
 
 	// Overflow is where sessions too large for their cookies go (see
-	// [Overflow]; the redisstore module provides one). A session whose
+	// [store.Overflow]; the redisstore module provides one). A session whose
 	// cookies would exceed Limits is sealed under a fresh random key and
 	// stored there, and its cookie carries only a sealed reference of
 	// about 200 bytes; a session that shrinks back moves back into its
 	// cookies. Reading such a session costs one store round trip. Zero:
 	// none; a session over Limits is an error at save time. Sessions stay
 	// bounded by MaxDecodedSize either way.
-	Overflow Overflow
+	Overflow store.Overflow
 
 	// OnError receives every problem the middleware cannot return to the
 	// handler, once per problem: a bad or expired cookie (the request

@@ -59,6 +59,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/store"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 )
@@ -107,7 +108,7 @@ type Options struct {
 	// ciphertext it cannot open. Save deletes the value the request's
 	// cookie referred to once it is replaced, and a deletion (MaxAge < 0)
 	// deletes it too. Zero: none; a session over Limits is an error.
-	Overflow cookiesession.Overflow
+	Overflow store.Overflow
 
 	// SealOptions are the settings every sealed value shares
 	// (compression, the size bound, the clock skew, the clock), as
@@ -128,7 +129,7 @@ type Store struct {
 
 	codec    *cookiesession.Codec
 	limits   cookiesession.Limits
-	overflow cookiesession.Overflow
+	overflow store.Overflow
 	lifetime time.Duration
 	legacy   []securecookie.Codec
 	now      func() time.Time

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // The acceptance tests of revocation and overflow: real Managers behind
@@ -552,7 +553,7 @@ func TestFleetRevocationUnavailable(t *testing.T) {
 	if !got.New || got.ID == v.ID || got.User != "" {
 		t.Errorf("past the staleness bound the session opened: %+v", got)
 	}
-	a.wantErrs("past the bound", cookiesession.ErrRevocationUnavailable)
+	a.wantErrs("past the bound", store.ErrRevocationUnavailable)
 	if len(res.Header.Values("Set-Cookie")) != 0 {
 		t.Errorf("past the staleness bound the response sets cookies: %q", res.Header.Values("Set-Cookie"))
 	}
@@ -566,7 +567,7 @@ func TestFleetRevocationUnavailable(t *testing.T) {
 		return !got.New && got.ID == v.ID && got.User == "erin"
 	})
 	for _, err := range a.takeErrs() { // the polls before the follower read again
-		if !errors.Is(err, cookiesession.ErrRevocationUnavailable) {
+		if !errors.Is(err, store.ErrRevocationUnavailable) {
 			t.Errorf("while Redis came back: %v", err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/store"
 	"github.com/redis/rueidis"
 )
 
@@ -287,7 +288,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 		if !got.New || got.ID == bv.ID || got.Blob != "" {
 			t.Errorf("the overflowed session opened with Redis down: new %v, %d bytes", got.New, len(got.Blob))
 		}
-		on.wantErrs("read with Redis down", cookiesession.ErrOverflowUnavailable)
+		on.wantErrs("read with Redis down", store.ErrOverflowUnavailable)
 		if len(res.Header.Values("Set-Cookie")) != 0 {
 			t.Errorf("a read with Redis down set cookies: %q", res.Header.Values("Set-Cookie"))
 		}
@@ -299,7 +300,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 	if got.ID != sv.ID || len(res.Header.Values("Set-Cookie")) != 0 {
 		t.Errorf("a save with Redis down set cookies: %q", res.Header.Values("Set-Cookie"))
 	}
-	a.wantErrs("save with Redis down", cookiesession.ErrOverflowUnavailable)
+	a.wantErrs("save with Redis down", store.ErrOverflowUnavailable)
 	if small.cookie(a) != smallCookie {
 		t.Error("the browser lost its previous cookies on a failed save")
 	}
@@ -312,7 +313,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 			return !got.New && got.ID == bv.ID && got.Blob == blob("big", 9000)
 		})
 		for _, err := range on.takeErrs() { // polls before the client reconnected
-			if !errors.Is(err, cookiesession.ErrOverflowUnavailable) {
+			if !errors.Is(err, store.ErrOverflowUnavailable) {
 				t.Errorf("while Redis came back: %v", err)
 			}
 		}
@@ -328,7 +329,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 		return got.Blob == blob("grown", 9000)
 	})
 	for _, err := range a.takeErrs() {
-		if !errors.Is(err, cookiesession.ErrOverflowUnavailable) {
+		if !errors.Is(err, store.ErrOverflowUnavailable) {
 			t.Errorf("while saving after the restart: %v", err)
 		}
 	}
@@ -450,7 +451,7 @@ func TestOverflowCopyAfterLogout(t *testing.T) {
 		if got, _ := steal(t, on, "/get", copied); !got.New || got.Blob != "" {
 			t.Errorf("the copy opened after logout: %+v", got.ID)
 		}
-		on.wantErrs("the copy after logout", cookiesession.ErrOverflowMissing)
+		on.wantErrs("the copy after logout", store.ErrOverflowMissing)
 	}
 
 	// The value back in Redis: the revocation still refuses the copy.

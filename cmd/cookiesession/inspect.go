@@ -18,6 +18,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 const inspectUsage = `usage: cookiesession inspect [flags] [header ...]
@@ -363,9 +364,9 @@ func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header
 // the store at addr.
 func explainStored(err error, addr string) string {
 	switch {
-	case errors.Is(err, cookiesession.ErrOverflowMissing):
+	case errors.Is(err, store.ErrOverflowMissing):
 		return fmt.Sprintf("the cookie is an authentic reference, and the store on %s no longer holds its session: expired, ended at logout or replaced by a later write of the same session", addr)
-	case errors.Is(err, cookiesession.ErrOverflowUnavailable):
+	case errors.Is(err, store.ErrOverflowUnavailable):
 		return fmt.Sprintf("the cookie is an authentic reference, and the store on %s could not be read: %s", addr, msg(err))
 	case errors.Is(err, cookiesession.ErrInvalid):
 		return fmt.Sprintf("the cookie is an authentic reference, and the value the store on %s holds for it does not open: changed, or moved from another key or session (or -name differs from the application's)", addr)

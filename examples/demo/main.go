@@ -34,6 +34,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/redisstore"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 func main() {
@@ -92,8 +93,8 @@ type config struct {
 // sharedStore is a Revoker and an Overflow store in one, as
 // redisstore.Store is.
 type sharedStore interface {
-	cookiesession.Revoker
-	cookiesession.Overflow
+	store.Revoker
+	store.Overflow
 }
 
 // demo is the demo application: its session manager, its stores and its
