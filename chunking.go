@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cookiesession/cookiesession/internal/defaults"
 )
 
 // Chunk naming: a sealed value that fits one cookie is stored under the
@@ -16,18 +18,11 @@ import (
 // leftover pieces of an older, longer session are ignored on read and a
 // missing, swapped or foreign piece fails authentication.
 
-// Default limits. Browsers drop a cookie whose name and value exceed 4096
-// bytes; nginx and Apache reject a Cookie header line over about 8 KiB.
 const (
-	DefaultCookieSize = 4000
-	DefaultMaxChunks  = 10
-	DefaultTotalSize  = 6144
-
 	// whatCookies is the SizeError.What of a session over its cookie
 	// budget (the case the Overflow store takes).
 	whatCookies = "session cookies"
 
-	maxCookieSize  = 4096
 	maxChunksLimit = 255 // the header's chunk count is one byte
 
 	// maxCandidates bounds the cookie-tossing search: how many sets of
@@ -77,21 +72,21 @@ type Limits struct {
 
 func (l Limits) withDefaults() Limits {
 	if l.CookieSize == 0 {
-		l.CookieSize = DefaultCookieSize
+		l.CookieSize = defaults.CookieSize
 	}
 	if l.MaxChunks == 0 {
-		l.MaxChunks = DefaultMaxChunks
+		l.MaxChunks = defaults.MaxChunks
 	}
 	if l.TotalSize == 0 {
-		l.TotalSize = DefaultTotalSize
+		l.TotalSize = defaults.TotalSize
 	}
 	return l
 }
 
 func (l Limits) validate(name string) error {
 	switch {
-	case l.CookieSize < 0 || l.CookieSize > maxCookieSize:
-		return fmt.Errorf("cookiesession: Limits.CookieSize %d is outside 1..%d", l.CookieSize, maxCookieSize)
+	case l.CookieSize < 0 || l.CookieSize > defaults.MaxCookieSize:
+		return fmt.Errorf("cookiesession: Limits.CookieSize %d is outside 1..%d", l.CookieSize, defaults.MaxCookieSize)
 	case l.MaxChunks < 0 || l.MaxChunks > maxChunksLimit:
 		return fmt.Errorf("cookiesession: Limits.MaxChunks %d is outside 1..%d", l.MaxChunks, maxChunksLimit)
 	case l.TotalSize < 0:

@@ -17,6 +17,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/internal/wire"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
 )
@@ -31,17 +33,13 @@ const (
 	tagSize    = chacha20poly1305.Overhead
 	timesSize  = 8 + 8 // issued, expires: Unix milliseconds, big endian
 
-	// Overhead is the fixed number of bytes the sealed format adds to a
-	// payload before base64: a 7-byte header, a 24-byte nonce, 16 bytes of
-	// sealed timestamps and a 16-byte Poly1305 tag.
-	Overhead = headerSize + nonceSize + timesSize + tagSize
+	// overhead is the fixed number of bytes the sealed format adds to a
+	// payload before base64 (wire.overhead, checked below).
+	overhead = headerSize + nonceSize + timesSize + tagSize
 
 	flagCompressed = 1 << 0
 	flagReference  = 1 << 1 // the payload is a reference to the Overflow store (overflow.go)
 	knownFlags     = flagCompressed | flagReference
-
-	// MinKeySize is the shortest secret NewCodec accepts, in bytes.
-	MinKeySize = 32
 
 	defaultMaxDecoded   = 64 << 10
 	defaultPurpose      = "cookie"
@@ -49,6 +47,9 @@ const (
 	keyIDInfo           = "cookiesession key id"
 	keyDerivationPrefix = "cookiesession v1 purpose "
 )
+
+// The format's overhead is the one the command and the tests know.
+const _ = uint(wire.Overhead-overhead) + uint(overhead-wire.Overhead)
 
 var b64 = base64.RawURLEncoding.Strict()
 
@@ -151,7 +152,8 @@ type CodecOptions struct {
 	// MaxLength bounds what Encode produces: the cookie's name plus its
 	// value, as browsers count a cookie, like securecookie's MaxLength.
 	// A longer value is an error matching [ErrTooLarge] rather than a
-	// cookie every browser would drop. Zero: 4096. Negative: no limit.
+	// cookie every browser would drop. Zero: 4000, as Limits.CookieSize.
+	// Negative: no limit.
 	// (Sessions the Manager or a CookieCodec write are split across
 	// cookies instead, within their Limits.)
 	MaxLength int
@@ -205,7 +207,7 @@ func (c *Codec) ring() *keyRing { return c.keys.ring.Load() }
 // seals; every key opens, so a new key goes first and the old one stays
 // behind it until the values it sealed have expired.
 //
-// Each secret must be at least [MinKeySize] bytes of randomness (see
+// Each secret must be at least 32 bytes of randomness (see
 // [GenerateKey]). No key, a short key or the same key twice is an error.
 func NewCodec(keys ...[]byte) (*Codec, error) {
 	return newCodec(CodecOptions{}, keys...)
@@ -234,13 +236,13 @@ func newCodec(o CodecOptions, keys ...[]byte) (*Codec, error) {
 		maxLength:  o.MaxLength,
 	}
 	if c.maxLength == 0 {
-		c.maxLength = maxCookieSize
+		c.maxLength = defaults.CookieSize
 	}
 	switch {
 	case c.maxAge < 0:
 		return nil, errors.New("cookiesession: CodecOptions.MaxAge is negative")
 	case c.maxAge == 0:
-		c.maxAge = DefaultMaxAge
+		c.maxAge = defaults.MaxAge
 	}
 	switch {
 	case c.maxDecoded < 0:
@@ -277,7 +279,7 @@ func newCodec(o CodecOptions, keys ...[]byte) (*Codec, error) {
 }
 
 // newKeyRing validates secrets (at least one, at most 255, each at least
-// MinKeySize bytes, no two alike) and derives the purpose's keys from them.
+// 32 bytes, no two alike) and derives the purpose's keys from them.
 func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("cookiesession: no key: at least one secret of 32 bytes or more is required")
@@ -287,8 +289,8 @@ func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 	}
 	r := &keyRing{keys: make([]codecKey, 0, len(keys)), secrets: make([][]byte, 0, len(keys))}
 	for i, k := range keys {
-		if len(k) < MinKeySize {
-			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), MinKeySize)
+		if len(k) < wire.MinKeySize {
+			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), wire.MinKeySize)
 		}
 		for j := range i {
 			if bytes.Equal(keys[j], k) {
@@ -357,7 +359,7 @@ type Meta struct {
 // MaxAge, binding it to the cookie name, and returns the base64url text for
 // a cookie value. It fails with an error matching [ErrTooLarge] (a
 // *[SizeError]) when the serialized value exceeds MaxDecodedSize, or when
-// the cookie (name and value) would exceed MaxLength, 4096 bytes by
+// the cookie (name and value) would exceed MaxLength, 4000 bytes by
 // default, which browsers drop.
 func (c *Codec) Encode(name string, value any) (string, error) {
 	data, err := c.ser.Marshal(value)
@@ -419,7 +421,7 @@ func undecodable(dst any) error {
 
 // encodedLen is the length of the base64url text sealing a payload of n
 // bytes (after compression).
-func encodedLen(n int) int { return b64.EncodedLen(n + Overhead) }
+func encodedLen(n int) int { return b64.EncodedLen(n + overhead) }
 
 // maxEncodedLen is the longest value open accepts before any decoding.
 func (c *Codec) maxEncodedLen() int { return encodedLen(c.maxDecoded) }
@@ -506,7 +508,7 @@ func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expir
 		return "", fmt.Errorf("cookiesession: cannot seal into %d chunks", chunks)
 	}
 	k := &c.ring().keys[0]
-	sealedLen := Overhead + len(data)
+	sealedLen := overhead + len(data)
 	// One scratch buffer holds the sealed bytes, then the associated data.
 	sp := getScratch()
 	defer putScratch(sp, false) // it holds only ciphertext and the header
@@ -632,7 +634,7 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 	ad := buf[decodedLen:]
 	buf = buf[:decodedLen]
 	n, err := b64.Decode(buf, unsafe.Slice(unsafe.StringData(s), len(s)))
-	if err != nil || n != len(buf) || n < Overhead {
+	if err != nil || n != len(buf) || n < overhead {
 		return nil, meta, ErrInvalid
 	}
 

@@ -12,12 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/store"
 )
-
-// DefaultCommitMaxAge is how long after [Manager.CommitToken] a token is
-// accepted when [CommitOptions.MaxAge] is zero.
-const DefaultCommitMaxAge = 30 * time.Second
 
 const (
 	commitMarkSize = sha256.Size                         // one state's mark (see stateMark)
@@ -214,7 +211,7 @@ func holdsMark(marks []byte, mark [commitMarkSize]byte) bool {
 type CommitOptions struct {
 	// MaxAge is how long after [Manager.CommitToken] the handler accepts a
 	// token. A token is never accepted past its session's deadline either.
-	// Zero or negative: [DefaultCommitMaxAge], 30 seconds.
+	// Zero or negative: 30 seconds.
 	MaxAge time.Duration
 
 	// CrossOrigin rejects cross-origin posts (by Sec-Fetch-Site, or by
@@ -273,7 +270,7 @@ type CommitOptions struct {
 // reopen the socket, as the demo's page does.
 func (m *Manager[T]) CommitHandler(opts CommitOptions) http.Handler {
 	if opts.MaxAge <= 0 {
-		opts.MaxAge = DefaultCommitMaxAge
+		opts.MaxAge = defaults.CommitMaxAge
 	}
 	cop := opts.CrossOrigin
 	if cop == nil {

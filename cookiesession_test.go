@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
@@ -179,11 +180,11 @@ func TestDefaults(t *testing.T) {
 			t.Fatalf("%d cookies set", len(cs))
 		}
 		ck := cs[0]
-		if ck.Name != cookiesession.DefaultHostName || ck.Path != "/" || ck.Domain != "" || !ck.Secure || !ck.HttpOnly ||
+		if ck.Name != defaults.HostName || ck.Path != "/" || ck.Domain != "" || !ck.Secure || !ck.HttpOnly ||
 			ck.SameSite != http.SameSiteLaxMode || ck.Partitioned {
 			t.Errorf("cookie attributes: %s", resp.Header.Get("Set-Cookie"))
 		}
-		if d := time.Duration(ck.MaxAge) * time.Second; d < cookiesession.DefaultMaxAge-time.Minute || d > cookiesession.DefaultMaxAge {
+		if d := time.Duration(ck.MaxAge) * time.Second; d < defaults.MaxAge-time.Minute || d > defaults.MaxAge {
 			t.Errorf("Max-Age %v, want about 30 days", d)
 		}
 	}

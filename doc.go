@@ -65,7 +65,7 @@
 //
 // Each key is a secret of at least 32 random bytes ([GenerateKey], or the
 // cookiesession command's keygen), kept in configuration as base64url text
-// ([FormatKey], [ParseKeys]); [KeysFromEnv] reads a comma-separated list
+// ([ParseKeys]); [KeysFromEnv] reads a comma-separated list
 // from COOKIESESSION_KEYS. Options.Keys[0] seals; every key opens, and a
 // session opened with another key is re-sealed with Keys[0] on its next
 // response. A running Manager takes a new ring with [Manager.SetKeys], and
@@ -176,7 +176,7 @@
 // count, does not open. issued and expires are Unix milliseconds, big
 // endian; an expired value is [ErrExpired]. Flag bit 0 marks a payload
 // deflated (RFC 1951) before sealing; other bits must be zero. The fixed
-// overhead is [Overhead] = 63 bytes before base64.
+// overhead is 63 bytes before base64.
 //
 // A [Manager]'s payload is the session envelope — the 16-byte session ID,
 // its creation time (Unix milliseconds) and its lifetime override

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
 // fuzzManager is the Manager both fuzz targets attack: a fixed key and a
@@ -49,7 +50,7 @@ func checkReportedError(t testing.TB, err error) {
 		t.Fatalf("error %q does not start with cookiesession:", msg)
 	}
 	for _, k := range [][]byte{testkit.Key(1), testkit.Key(2)} {
-		if strings.Contains(msg, FormatKey(k)) || strings.Contains(msg, string(k)) {
+		if strings.Contains(msg, wire.FormatKey(k)) || strings.Contains(msg, string(k)) {
 			t.Fatalf("error %q carries a key", msg)
 		}
 	}

@@ -30,7 +30,7 @@ const (
 // ring replaces the old one in a single atomic step: a value being sealed
 // or opened meanwhile uses one ring or the other, never a mix, and no
 // caller waits on a lock. On an error (no key, more than 255 keys, a key
-// shorter than [MinKeySize], the same key twice) the codec keeps its ring.
+// shorter than 32 bytes, the same key twice) the codec keeps its ring.
 //
 // A value opens for as long as the key that sealed it stays in the ring;
 // see SECURITY.md, "Key rotation", for when a key may be removed. For a

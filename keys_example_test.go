@@ -2,6 +2,7 @@ package cookiesession_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log"
 	"os"
@@ -22,7 +23,7 @@ func ExampleWatchKeyFile() {
 	}
 	defer os.RemoveAll(dir)
 	keyFile := filepath.Join(dir, "keys")
-	ring := cookiesession.FormatKey(cookiesession.GenerateKey()) + "," + cookiesession.FormatKey(cookiesession.GenerateKey())
+	ring := base64.RawURLEncoding.EncodeToString(cookiesession.GenerateKey()) + "," + base64.RawURLEncoding.EncodeToString(cookiesession.GenerateKey())
 	if err := os.WriteFile(keyFile, []byte(ring+"\n"), 0o600); err != nil {
 		log.Fatal(err)
 	}

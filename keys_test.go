@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
 // keyID returns the id of the key derived from secret.
@@ -56,7 +58,7 @@ func TestCodecSetKeys(t *testing.T) {
 	}
 	for name, ring := range map[string][][]byte{
 		"no key":    nil,
-		"short key": {k2, k1[:MinKeySize-1]},
+		"short key": {k2, k1[:wire.MinKeySize-1]},
 		"same key":  {k2, k1, k2},
 		"256 keys":  many,
 	} {
@@ -176,7 +178,7 @@ type keyUser struct{ testkit.Visitor }
 func (u *keyUser) sealedWith(srv *httptest.Server) uint32 {
 	su, _ := url.Parse(srv.URL)
 	for _, c := range u.Jar.Cookies(su) {
-		if c.Name == DefaultName {
+		if c.Name == defaults.Name {
 			return sealedKeyID(c.Value)
 		}
 	}
@@ -341,7 +343,7 @@ func writeKeys(t *testing.T, path string, keys ...[]byte) {
 	t.Helper()
 	var s []string
 	for _, k := range keys {
-		s = append(s, FormatKey(k))
+		s = append(s, wire.FormatKey(k))
 	}
 	if err := os.WriteFile(path, []byte(strings.Join(s, ",")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -472,7 +474,7 @@ func TestKeyFilePoll(t *testing.T) {
 		for _, err := range reports {
 			msg := err.Error()
 			if !strings.HasPrefix(msg, "cookiesession: ") || !strings.Contains(msg, path) ||
-				strings.Contains(msg, FormatKey(k1)) || strings.Contains(msg, FormatKey(k2)) {
+				strings.Contains(msg, wire.FormatKey(k1)) || strings.Contains(msg, wire.FormatKey(k2)) {
 				t.Errorf("%s: report %q: want a cookiesession error naming the file and no key", name, msg)
 			}
 		}
@@ -481,7 +483,7 @@ func TestKeyFilePoll(t *testing.T) {
 	step("missing file", 3, 0, 1, id1)
 	writeKeys(t, path, k2, k1)
 	step("file appears", 3, 1, 0, id2, id1)
-	if err := os.WriteFile(path, []byte(FormatKey(k2)+","+FormatKey(k1)[:20]+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(wire.FormatKey(k2)+","+wire.FormatKey(k1)[:20]+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	step("short key", 3, 0, 1, id2, id1)

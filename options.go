@@ -11,33 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/internal/wire"
 	"github.com/cookiesession/cookiesession/store"
-)
-
-// Default option values.
-const (
-	// DefaultHostName is the cookie name when Options.Name is empty and
-	// the options allow the "__Host-" prefix: Secure (no
-	// InsecureAllowHTTP), Path "/" and no Domain, the defaults. A browser
-	// accepts a __Host- cookie only from a secure origin, for the host that
-	// set it, with Path "/" and without Domain, so no sibling subdomain and
-	// no plain-HTTP page can plant, overwrite or shadow it (nor its chunks,
-	// whose names carry the same prefix): in browsers that implement the
-	// prefixes, as current ones do, cookie tossing stops at the browser.
-	DefaultHostName = "__Host-session"
-
-	// DefaultName is the cookie name when Options.Name is empty and the
-	// options rule out the "__Host-" prefix: InsecureAllowHTTP (a browser
-	// refuses __Host- cookies from a plain-HTTP origin), a Path other than
-	// "/", or a Domain. The tossing defences of the server (see
-	// [ErrAmbiguous]) still apply; the browser's do not.
-	DefaultName = "session"
-
-	DefaultMaxAge = 30 * 24 * time.Hour
-
-	// KeysEnv is the environment variable [KeysFromEnv] reads and the
-	// cookiesession command's keygen writes for.
-	KeysEnv = "COOKIESESSION_KEYS"
 )
 
 // Options configures a [Manager]. [New] validates it; a bad configuration
@@ -45,11 +21,10 @@ const (
 // but Keys is a safe default.
 type Options struct {
 	// Name is the cookie name, and the base of the chunk cookies' names
-	// (Name.1, Name.2, …). Zero: "__Host-session" ([DefaultHostName])
-	// when the options allow that prefix (Secure, Path "/", no Domain: the
-	// defaults), which makes the browser refuse cookies planted by a
-	// sibling subdomain or a plain-HTTP page; "session" ([DefaultName])
-	// otherwise, for example with InsecureAllowHTTP. Read the name in force
+	// (Name.1, Name.2, …). Zero: "__Host-session" when the options allow
+	// that prefix (Secure, Path "/", no Domain: the defaults), which makes
+	// the browser refuse cookies planted by a sibling subdomain or a
+	// plain-HTTP page; "session" otherwise, for example with InsecureAllowHTTP. Read the name in force
 	// with [Manager.Name]. The prefixes "__Host-" and "__Secure-" are
 	// checked, in any case as browsers match them (RFC 6265bis): "__Host-"
 	// requires Path "/", no Domain and Secure; "__Secure-" requires Secure.
@@ -220,13 +195,13 @@ func (o Options) normalize() (Options, error) {
 		o.Path = "/"
 	}
 	if o.Name == "" {
-		o.Name = DefaultName
+		o.Name = defaults.Name
 		if !o.InsecureAllowHTTP && o.Path == "/" && o.Domain == "" {
-			o.Name = DefaultHostName
+			o.Name = defaults.HostName
 		}
 	}
 	if o.MaxAge == 0 {
-		o.MaxAge = DefaultMaxAge
+		o.MaxAge = defaults.MaxAge
 	}
 	if o.SameSite == 0 || o.SameSite == http.SameSiteDefaultMode {
 		o.SameSite = http.SameSiteLaxMode
@@ -311,14 +286,10 @@ func GenerateKey() []byte {
 	return k
 }
 
-// FormatKey returns the text form of a secret that [ParseKeys] reads:
-// base64url without padding (43 characters for 32 bytes).
-func FormatKey(k []byte) string { return base64.RawURLEncoding.EncodeToString(k) }
-
-// ParseKeys reads a comma-separated list of secrets in the form
-// [FormatKey] writes (standard base64 with or without padding is accepted
-// too). Surrounding spaces are ignored. It fails on an empty list, a value
-// that does not decode, or a secret shorter than [MinKeySize]; the error
+// ParseKeys reads a comma-separated list of secrets in the form the
+// cookiesession command's keygen writes, base64url without padding
+// (standard base64 with or without padding is accepted too). Surrounding spaces are ignored. It fails on an empty list, a value
+// that does not decode, or a secret shorter than 32 bytes; the error
 // names the position, never the value.
 func ParseKeys(s string) ([][]byte, error) {
 	var keys [][]byte
@@ -331,8 +302,8 @@ func ParseKeys(s string) ([][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cookiesession: key %d does not decode as base64", i)
 		}
-		if len(k) < MinKeySize {
-			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), MinKeySize)
+		if len(k) < wire.MinKeySize {
+			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), wire.MinKeySize)
 		}
 		keys = append(keys, k)
 	}
@@ -351,16 +322,16 @@ func decodeKey(s string) ([]byte, error) {
 	return nil, errors.New("bad key")
 }
 
-// KeysFromEnv reads the keys from the environment variable [KeysEnv]
-// (COOKIESESSION_KEYS) with [ParseKeys]. An unset variable is an error.
+// KeysFromEnv reads the keys from the environment variable
+// COOKIESESSION_KEYS with [ParseKeys]. An unset variable is an error.
 func KeysFromEnv() ([][]byte, error) {
-	s, ok := os.LookupEnv(KeysEnv)
+	s, ok := os.LookupEnv(defaults.KeysEnv)
 	if !ok {
-		return nil, fmt.Errorf("cookiesession: %s is not set", KeysEnv)
+		return nil, fmt.Errorf("cookiesession: %s is not set", defaults.KeysEnv)
 	}
 	keys, err := ParseKeys(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w (from %s)", err, KeysEnv)
+		return nil, fmt.Errorf("%w (from %s)", err, defaults.KeysEnv)
 	}
 	return keys, nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
@@ -136,7 +137,7 @@ func (u *rotUser) header(s *rotServer) http.Header {
 func (u *rotUser) sealedKey(s *rotServer) uint32 {
 	su, _ := url.Parse(s.srv.URL)
 	for _, c := range u.jar.Cookies(su) {
-		if c.Name == DefaultName {
+		if c.Name == defaults.Name {
 			h, _ := peekHeader(c.Value)
 			return h.keyID
 		}

@@ -59,6 +59,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/store"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -140,7 +141,7 @@ var _ sessions.Store = (*Store)(nil)
 func defaultSessionOptions() *sessions.Options {
 	return &sessions.Options{
 		Path:     "/",
-		MaxAge:   int(cookiesession.DefaultMaxAge / time.Second),
+		MaxAge:   int(defaults.MaxAge / time.Second),
 		HttpOnly: true,
 		Secure:   true,
 		SameSite: http.SameSiteLaxMode,
@@ -155,7 +156,7 @@ func New(o Options) (*Store, error) {
 		return nil, errors.New("cookiesession: gorillastore Options.Lifetime is negative")
 	}
 	if o.Lifetime == 0 {
-		o.Lifetime = cookiesession.DefaultMaxAge
+		o.Lifetime = defaults.MaxAge
 	}
 	if o.Now == nil {
 		o.Now = time.Now

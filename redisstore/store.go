@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/redis/rueidis"
 )
 
@@ -19,8 +19,8 @@ const (
 	DefaultKeyPrefix = "cookiesession:"
 
 	// DefaultMaxLifetime is the longest session lifetime the Store
-	// expects: the core's [cookiesession.DefaultMaxAge].
-	DefaultMaxLifetime = cookiesession.DefaultMaxAge
+	// expects: the core's default Options.MaxAge, 30 days.
+	DefaultMaxLifetime = defaults.MaxAge
 
 	// DefaultStaleness is how long a Store answers from its last known
 	// revocation state while Redis cannot be read: long enough to ride

@@ -13,14 +13,15 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 )
 
 // committedChart is the chart the README shows.
 var committedChart = filepath.Join("..", "..", "docs", "size-chart.svg")
 
 func defaultMeasurer() (measurer, budgets) {
-	return measurer{name: cookiesession.DefaultName},
-		budgets{cookiesession.DefaultCookieSize, cookiesession.DefaultMaxChunks, cookiesession.DefaultTotalSize}
+	return measurer{name: defaults.Name},
+		budgets{defaults.CookieSize, defaults.MaxChunks, defaults.TotalSize}
 }
 
 // TestSizeChartCommitted draws the chart in memory, as size -chart does,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
 // FuzzInspectInput drives inspect's input parsing, the library's inspection
@@ -37,7 +38,7 @@ func FuzzInspectInput(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	keyText := cookiesession.FormatKey(key)
+	keyText := wire.FormatKey(key)
 	ring, err := inspection.KeyIDs(key)
 	if err != nil {
 		f.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/inspection"
 	"github.com/cookiesession/cookiesession/store"
 )
@@ -74,10 +75,10 @@ keys, unreadable input.
 func runInspect(e *env, args []string) int {
 	fs := newFlags("inspect", inspectUsage)
 	var (
-		name         = fs.String("name", cookiesession.DefaultName, "the session's cookie name (Options.Name)")
+		name         = fs.String("name", defaults.Name, "the session's cookie name (Options.Name)")
 		keysFlag     = fs.String("keys", "", "comma-separated keys, as COOKIESESSION_KEYS holds them (visible to other users: prefer the variable or -keys-file)")
 		keysFile     = fs.String("keys-file", "", "read the comma-separated keys from `file`")
-		maxAge       = fs.Duration("max-age", cookiesession.DefaultMaxAge, "the application's Options.MaxAge")
+		maxAge       = fs.Duration("max-age", defaults.MaxAge, "the application's Options.MaxAge")
 		idleTimeout  = fs.Duration("idle-timeout", 0, "the application's Options.IdleTimeout (0: none)")
 		limits       = addLimitFlags(fs)
 		allowExpired = fs.Bool("allow-expired", false, "print an expired session, marked EXPIRED, instead of failing")
@@ -211,13 +212,13 @@ func loadKeys(list, file string, listSet bool) ([][]byte, error) {
 		}
 		return keys, nil
 	}
-	env, ok := os.LookupEnv(cookiesession.KeysEnv)
+	env, ok := os.LookupEnv(defaults.KeysEnv)
 	if !ok {
-		return nil, fmt.Errorf("no keys: set %s or pass -keys-file", cookiesession.KeysEnv)
+		return nil, fmt.Errorf("no keys: set %s or pass -keys-file", defaults.KeysEnv)
 	}
 	keys, err := parseKeys(env)
 	if err != nil {
-		return nil, fmt.Errorf("%w (from %s)", err, cookiesession.KeysEnv)
+		return nil, fmt.Errorf("%w (from %s)", err, defaults.KeysEnv)
 	}
 	return keys, nil
 }

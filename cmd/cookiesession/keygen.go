@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
 const keygenUsage = `usage: cookiesession keygen [-n N]
@@ -53,7 +54,7 @@ func runKeygen(e *env, args []string) int {
 	}
 	text := make([]string, len(keys))
 	for i, k := range keys {
-		text[i] = cookiesession.FormatKey(k)
+		text[i] = wire.FormatKey(k)
 	}
 	fmt.Fprintln(e.stdout, strings.Join(text, ","))
 	return exitOK

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
 // browser drives the demo like a browser: a cookie jar, following
@@ -206,19 +208,19 @@ func TestDemoSocketLink(t *testing.T) {
 
 func TestDemoKeys(t *testing.T) {
 	key := cookiesession.GenerateKey()
-	t.Setenv(cookiesession.KeysEnv, cookiesession.FormatKey(key))
+	t.Setenv(defaults.KeysEnv, wire.FormatKey(key))
 	var out bytes.Buffer
 	keys, err := demoKeys(&out)
 	if err != nil || len(keys) != 1 || !bytes.Equal(keys[0], key) || !strings.Contains(out.String(), "InsecureAllowHTTP") {
 		t.Fatalf("from the environment: %v, %q", err, out.String())
 	}
 
-	t.Setenv(cookiesession.KeysEnv, "not a key")
+	t.Setenv(defaults.KeysEnv, "not a key")
 	if _, err := demoKeys(io.Discard); err == nil {
 		t.Error("a bad key was accepted")
 	}
 
-	os.Unsetenv(cookiesession.KeysEnv) // t.Setenv restores it
+	os.Unsetenv(defaults.KeysEnv) // t.Setenv restores it
 	out.Reset()
 	keys, err = demoKeys(&out)
 	if err != nil || len(keys) != 1 || len(keys[0]) != 32 || !strings.Contains(out.String(), "not set") {

@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/internal/wire"
 	"github.com/cookiesession/cookiesession/redisstore"
 	"github.com/cookiesession/cookiesession/store"
 )
@@ -170,12 +172,12 @@ func (d *demo) handler() http.Handler {
 // demoKeys returns the keys from COOKIESESSION_KEYS, or a new random key
 // when it is unset, saying so loudly on out.
 func demoKeys(out io.Writer) ([][]byte, error) {
-	if _, set := os.LookupEnv(cookiesession.KeysEnv); set {
+	if _, set := os.LookupEnv(defaults.KeysEnv); set {
 		keys, err := cookiesession.KeysFromEnv()
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(out, "Using %d key(s) from %s.\n", len(keys), cookiesession.KeysEnv)
+		fmt.Fprintf(out, "Using %d key(s) from %s.\n", len(keys), defaults.KeysEnv)
 		printInsecure(out)
 		return keys, nil
 	}
@@ -186,7 +188,7 @@ func demoKeys(out io.Writer) ([][]byte, error) {
   Sessions will not survive a restart. To keep them, start the demo with
       %s=%s
 ******************************************************************************
-`, cookiesession.KeysEnv, cookiesession.KeysEnv, cookiesession.FormatKey(key))
+`, defaults.KeysEnv, defaults.KeysEnv, wire.FormatKey(key))
 	printInsecure(out)
 	return [][]byte{key}, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/gorillastore"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testpayload"
 )
 
@@ -91,7 +92,7 @@ func handler(impl string, raw []byte) (http.Handler, error) {
 			}
 			http.SetCookie(w, &http.Cookie{
 				Name: name, Value: base64.RawURLEncoding.EncodeToString(b),
-				Path: "/", MaxAge: int(cookiesession.DefaultMaxAge / time.Second),
+				Path: "/", MaxAge: int(defaults.MaxAge / time.Second),
 				HttpOnly: true, SameSite: http.SameSiteLaxMode,
 			})
 		}
@@ -125,7 +126,7 @@ func handler(impl string, raw []byte) (http.Handler, error) {
 		store, err := gorillastore.New(gorillastore.Options{
 			Keys: [][]byte{cookiesession.GenerateKey()},
 			Session: &sessions.Options{
-				Path: "/", MaxAge: int(cookiesession.DefaultMaxAge / time.Second),
+				Path: "/", MaxAge: int(defaults.MaxAge / time.Second),
 				HttpOnly: true, SameSite: http.SameSiteLaxMode, // not Secure: loopback HTTP
 			},
 		})
