@@ -107,25 +107,26 @@ func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
 // deterministic (equal values give equal bytes): the session manager
 // compares serialized bytes to decide whether a session changed, so a
 // serializer that orders map keys at random rewrites the cookie on every
-// request. The default is [JSONSerializer].
+// request. The default (nil) is JSON: encoding/json, or, when the module
+// is built with a toolchain that has it (Go 1.27 and later),
+// encoding/json/v2 configured to write and read exactly what
+// encoding/json does; both give the same bytes for the same value, so
+// servers built with either share cookies.
 type Serializer interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error
 }
 
-// JSONSerializer is the default [Serializer]: encoding/json, or, when the
-// module is built with a toolchain that has it (Go 1.27 and later),
-// encoding/json/v2 configured to write and read exactly what
-// encoding/json does. Both give the same bytes for the same value, so
-// servers built with either share cookies. Its output is deterministic.
-type JSONSerializer struct{}
+// jsonSerializer is the default [Serializer] (see there). Its output is
+// deterministic.
+type jsonSerializer struct{}
 
 // Marshal returns the JSON encoding of v, as json.Marshal does.
-func (JSONSerializer) Marshal(v any) ([]byte, error) { return jsonMarshal(v) }
+func (jsonSerializer) Marshal(v any) ([]byte, error) { return jsonMarshal(v) }
 
 // Unmarshal decodes data into v, as json.Unmarshal does; trailing data is
 // an error.
-func (JSONSerializer) Unmarshal(data []byte, v any) error { return jsonUnmarshal(data, v) }
+func (jsonSerializer) Unmarshal(data []byte, v any) error { return jsonUnmarshal(data, v) }
 
 // CodecOptions configures a [Codec] ([Codec.WithOptions]). The zero value
 // is what [NewCodec] uses.
@@ -257,7 +258,7 @@ func newCodec(o CodecOptions, keys ...[]byte) (*Codec, error) {
 		c.skew = time.Minute
 	}
 	if c.ser == nil {
-		c.ser = JSONSerializer{}
+		c.ser = jsonSerializer{}
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -385,16 +386,16 @@ func (c *Codec) Encode(name string, value any) (string, error) {
 // not deserialize into dst (also ErrInvalid) may have filled part of it, as
 // encoding/json does.
 func (c *Codec) Decode(name, value string, dst any) error {
-	_, err := c.DecodeMeta(name, value, dst)
+	_, err := c.decodeMeta(name, value, dst)
 	return err
 }
 
-// DecodeMeta is [Codec.Decode] that also returns the value's [Meta].
-func (c *Codec) DecodeMeta(name, value string, dst any) (Meta, error) {
+// decodeMeta is [Codec.Decode] that also returns the value's [Meta].
+func (c *Codec) decodeMeta(name, value string, dst any) (Meta, error) {
 	// The built-in JSON serializer never retains its input, so the payload
 	// can be opened in a reused buffer; another Serializer might keep it.
 	var sp *[]byte
-	if _, ok := c.ser.(JSONSerializer); ok {
+	if _, ok := c.ser.(jsonSerializer); ok {
 		sp = getScratch()
 		defer putScratch(sp, true)
 	}

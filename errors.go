@@ -71,7 +71,8 @@ var (
 	// with a new session.
 	ErrRevoked = errors.New("cookiesession: session revoked")
 
-	// ErrNoRevoker reports [Manager.RevokeSubject] or [Manager.RevokeAll] on a
-	// Manager without [Options.Revoker].
-	ErrNoRevoker = errors.New("cookiesession: no Revoker configured (Options.Revoker)")
+	// errNoRevoker reports [Manager.RevokeSubject] or [Manager.RevokeAll]
+	// on a Manager without [Options.Revoker]: a configuration error, which
+	// no application branches on.
+	errNoRevoker = errors.New("cookiesession: no Revoker configured (Options.Revoker)")
 )

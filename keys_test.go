@@ -76,7 +76,7 @@ func TestCodecSetKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	meta, err := c.DecodeMeta("s", v1, &n)
+	meta, err := c.decodeMeta("s", v1, &n)
 	if err != nil || n != 1 || meta.KeyIndex != 1 || meta.KeyID != id1 {
 		t.Errorf("old value under [K2 K1]: n=%d, KeyIndex %d, KeyID %08x, %v", n, meta.KeyIndex, meta.KeyID, err)
 	}

@@ -180,8 +180,8 @@ type SealOptions struct {
 	// [ErrExpired]. Zero: 1 minute. Negative: no tolerance.
 	ClockSkew time.Duration
 
-	// Serializer turns values into bytes and back. Zero:
-	// [JSONSerializer]. (gorillastore serializes gorilla's Values itself
+	// Serializer turns values into bytes and back. Zero: JSON (see
+	// [Serializer]). (gorillastore serializes gorilla's Values itself
 	// and refuses any other.)
 	Serializer Serializer
 

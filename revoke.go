@@ -94,11 +94,11 @@ func (m *Manager[T]) revokeEnded(s *Session[T], clearing bool) error {
 // RevokeSubject ends every session of subject (see [Session.SetSubject])
 // created before now, on every server sharing the [Options.Revoker];
 // sessions created afterwards (a new login) are not affected. It fails
-// with [ErrNoRevoker] without a Revoker, and with the Revoker's error when
+// without a Revoker (a configuration error), and with the Revoker's error when
 // the revocation could not be recorded.
 func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
 	if m.opts.Revoker == nil {
-		return ErrNoRevoker
+		return errNoRevoker
 	}
 	if subject == "" {
 		return errors.New("cookiesession: RevokeSubject with an empty subject")
@@ -111,12 +111,12 @@ func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
 
 // RevokeAll ends every session created before now, on every server
 // sharing the [Options.Revoker]: a panic button that needs no key
-// rotation. Sessions created afterwards are not affected. It fails with
-// [ErrNoRevoker] without a Revoker, and with the Revoker's error when the
+// rotation. Sessions created afterwards are not affected. It fails
+// without a Revoker (a configuration error), and with the Revoker's error when the
 // revocation could not be recorded.
 func (m *Manager[T]) RevokeAll(ctx context.Context) error {
 	if m.opts.Revoker == nil {
-		return ErrNoRevoker
+		return errNoRevoker
 	}
 	now := m.opts.Now()
 	err := m.opts.Revoker.RevokeAll(ctx, now, m.revokedUntil(now))

@@ -331,10 +331,10 @@ func TestRevokeWithoutRevoker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.RevokeSubject(context.Background(), "a"); !errors.Is(err, ErrNoRevoker) {
+	if err := m.RevokeSubject(context.Background(), "a"); !errors.Is(err, errNoRevoker) {
 		t.Errorf("RevokeSubject: %v", err)
 	}
-	if err := m.RevokeAll(context.Background()); !errors.Is(err, ErrNoRevoker) {
+	if err := m.RevokeAll(context.Background()); !errors.Is(err, errNoRevoker) {
 		t.Errorf("RevokeAll: %v", err)
 	}
 }

@@ -111,11 +111,14 @@ type Options struct {
 	// deletes it too. Zero: none; a session over Limits is an error.
 	Overflow store.Overflow
 
-	// SealOptions are the settings every sealed value shares
-	// (compression, the size bound, the clock skew, the clock), as
-	// documented in the core. Serializer must stay nil: the Store
-	// serializes gorilla's Values itself ([ValuesSerializer]).
-	cookiesession.SealOptions
+	// Compress, MaxDecodedSize, ClockSkew and Now are the core's
+	// cookiesession.SealOptions fields of the same names (see there for
+	// each default). The Store serializes gorilla's Values itself
+	// ([ValuesSerializer]), so it takes no Serializer.
+	Compress       bool
+	MaxDecodedSize int
+	ClockSkew      time.Duration
+	Now            func() time.Time
 }
 
 // Store is a gorilla/sessions Store that keeps each session in sealed,
@@ -164,15 +167,13 @@ func New(o Options) (*Store, error) {
 	if len(o.Keys) == 0 {
 		return nil, errors.New("cookiesession: gorillastore Options.Keys is empty: generate a key with cookiesession.GenerateKey")
 	}
-	if o.Serializer != nil {
-		return nil, errors.New("cookiesession: gorillastore Options.Serializer is set: the Store serializes gorilla's Values itself")
-	}
-	o.Serializer = ValuesSerializer{}
 	codec, err := cookiesession.NewCodec(o.Keys...)
 	if err != nil {
 		return nil, err
 	}
-	if codec, err = codec.WithOptions(cookiesession.CodecOptions{SealOptions: o.SealOptions, MaxAge: o.Lifetime}); err != nil {
+	if codec, err = codec.WithOptions(cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{
+		Compress: o.Compress, MaxDecodedSize: o.MaxDecodedSize, ClockSkew: o.ClockSkew, Serializer: ValuesSerializer{}, Now: o.Now,
+	}, MaxAge: o.Lifetime}); err != nil {
 		return nil, err
 	}
 	// The core's check of the limits and the cookie attributes (the one
