@@ -79,11 +79,11 @@ type Session[T any] struct {
 	created  time.Time
 	lifetime time.Duration // 0: the Manager's MaxAge
 	meta     Meta          // of the cookie as read or last written (or of the last commit token)
-	sealLife time.Duration // the lifetime sealed in that cookie (SetMaxAge may change lifetime since)
+	sealLife time.Duration // the lifetime sealed in that cookie (SetLifetime may change lifetime since)
 	chain    *commitChain  // the commit tokens issued since that cookie (commit.go); nil: none
 	isNew    bool
 	saved    []byte         // serialized Data as read or last written; nil: none
-	force    bool           // write at the end even if Data did not change (Touch, Regenerate, SetMaxAge)
+	force    bool           // write at the end even if Data did not change (Touch, Regenerate, SetLifetime)
 	renew    bool           // re-seal at the end though nothing changed (opened with an old key)
 	ended    []endedSession // sessions replaced by Destroy or Regenerate, to revoke on write
 	onWire   bool           // the browser holds cookies of the session, as of this response
@@ -162,15 +162,16 @@ func (s *Session[T]) reset() {
 // absolute one).
 func (s *Session[T]) Touch() { s.force = true }
 
-// SetMaxAge overrides the Manager's MaxAge for this session, counted from
-// its creation: for example a long lifetime when the user ticks "remember
+// SetLifetime sets this session's absolute lifetime, counted from its
+// creation (not from now), in place of the Manager's MaxAge: for example a long lifetime when the user ticks "remember
 // me", up to [Options.MaxLifetime] (a longer one is cut to it). Zero
 // restores the Manager's MaxAge. The session is re-sealed. A
 // lifetime the session has already outlived, and any negative one (say
 // time.Until of a window that has closed), ends the session now: the
 // response clears its cookies and reports [ErrExpired] (from Save, or to
-// OnError at the end of the request).
-func (s *Session[T]) SetMaxAge(d time.Duration) {
+// OnError at the end of the request). [Session.MaxAge] returns the time
+// left of it.
+func (s *Session[T]) SetLifetime(d time.Duration) {
 	s.lifetime = d
 	s.force = true
 }
@@ -239,14 +240,14 @@ func (m *Manager[T]) load(r *http.Request) (*Session[T], error) {
 }
 
 // expired reports whether s, sealed at sealed, is past its deadline (a
-// negative lifetime, SetMaxAge of a window that closed, puts it in the
+// negative lifetime, SetLifetime of a window that closed, puts it in the
 // past).
 func (m *Manager[T]) expired(s *Session[T], sealed time.Time) bool {
 	return !m.deadline(s, sealed).After(m.opts.Now())
 }
 
 // deadline is the session's expiry if sealed at t. A negative lifetime
-// (SetMaxAge) has ended the session: its deadline is now at the latest.
+// (SetLifetime) has ended the session: its deadline is now at the latest.
 func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 	d := m.absoluteDeadline(s)
 	if idle, ok := m.idleDeadline(t); ok && idle.Before(d) {
@@ -257,7 +258,7 @@ func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 
 // absoluteDeadline is the end of s's lifetime, counted from its creation:
 // its override or the Manager's MaxAge, at most MaxLifetime. A negative
-// override (SetMaxAge of a window that closed) ends it now.
+// override (SetLifetime of a window that closed) ends it now.
 func (m *Manager[T]) absoluteDeadline(s *Session[T]) time.Time {
 	lifetime := s.lifetime
 	if lifetime < 0 {
@@ -445,7 +446,7 @@ func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, iss
 	}
 	expires := m.deadline(s, issued)
 	if !expires.After(now) {
-		// SetMaxAge shortened the session below its age: it is over.
+		// SetLifetime shortened the session below its age: it is over.
 		m.cc.setCookies(wh, rh, nil, time.Time{})
 		s.Data = nil            // ended: its stored value goes at once
 		m.settleOverflow(s, "") // a failure leaves the value to expire

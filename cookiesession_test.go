@@ -759,9 +759,9 @@ func TestSetMaxAge(t *testing.T) {
 		switch r.URL.Path {
 		case "/remember":
 			s.Data.User = "ada"
-			s.SetMaxAge(90 * 24 * time.Hour)
+			s.SetLifetime(90 * 24 * time.Hour)
 		case "/forget":
-			s.SetMaxAge(0)
+			s.SetLifetime(0)
 		}
 		left, isNew = s.MaxAge(), s.IsNew()
 	})))
@@ -776,14 +776,14 @@ func TestSetMaxAge(t *testing.T) {
 	}
 	resp, _ = c.Get("/forget") // back to 24h from creation: already past
 	if left > 0 {
-		t.Fatalf("after SetMaxAge(0): MaxAge %v", left)
+		t.Fatalf("after SetLifetime(0): MaxAge %v", left)
 	}
 	if len(c.Cookies()) != 0 {
 		t.Fatalf("a session shortened below its age kept its cookies: %q", resp.Header["Set-Cookie"])
 	}
 	c.Get("/")
 	if !isNew {
-		t.Fatal("the session outlived the Manager's MaxAge after SetMaxAge(0)")
+		t.Fatal("the session outlived the Manager's MaxAge after SetLifetime(0)")
 	}
 	for _, err := range h.take() {
 		if !errors.Is(err, cookiesession.ErrExpired) {
@@ -811,10 +811,10 @@ func TestSetMaxAgeNegative(t *testing.T) {
 		case "/login":
 			s.Data.User = "ada"
 		case "/end":
-			s.SetMaxAge(time.Until(time.Now().Add(-time.Hour))) // the window ended an hour ago
+			s.SetLifetime(time.Until(time.Now().Add(-time.Hour))) // the window ended an hour ago
 			left = s.MaxAge()
 		case "/end-and-save":
-			s.SetMaxAge(-time.Millisecond)
+			s.SetLifetime(-time.Millisecond)
 			saveErr = s.Save()
 		}
 		isNew = s.IsNew()
@@ -829,7 +829,7 @@ func TestSetMaxAgeNegative(t *testing.T) {
 		}
 		if path == "/end" {
 			if left > 0 {
-				t.Errorf("%s: MaxAge %v after a negative SetMaxAge", path, left)
+				t.Errorf("%s: MaxAge %v after a negative SetLifetime", path, left)
 			}
 			h.expect(t, cookiesession.ErrExpired)
 		} else {
@@ -839,7 +839,7 @@ func TestSetMaxAgeNegative(t *testing.T) {
 			h.expect(t)
 		}
 		if _, body := c.Get("/"); body != "false" || !isNew {
-			t.Fatalf("%s: the session outlived a negative SetMaxAge (body %q)", path, body)
+			t.Fatalf("%s: the session outlived a negative SetLifetime (body %q)", path, body)
 		}
 		h.expect(t)
 	}

@@ -23,7 +23,7 @@
 //
 // The session is read only when a handler calls Get, and written only when
 // it changed (its serialized form differs), when it asks to be
-// ([Session.Touch], [Session.Regenerate], [Session.SetMaxAge]), when an idle
+// ([Session.Touch], [Session.Regenerate], [Session.SetLifetime]), when an idle
 // deadline needs pushing out, or when it was sealed with an older key. The
 // cookies are set exactly when the response header goes out (the first
 // WriteHeader, Write, ReadFrom or Flush, or the end of the handler); the body

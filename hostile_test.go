@@ -221,7 +221,7 @@ func hHandler(m *Manager[hData]) http.Handler {
 			w.Header().Set("Cache-Control", "public, max-age=600, s-maxage=3600")
 			w.Header().Set("CDN-Cache-Control", "max-age=3600")
 		case "/end": // a "remember me" window that has closed
-			s.SetMaxAge(-time.Second)
+			s.SetLifetime(-time.Second)
 		case "/late-logout": // Load and Manager.Save after the body went out
 			l, _ := m.Load(r)
 			view(w, s)

@@ -31,7 +31,7 @@ type Event struct {
 	//     Overflow store and the cookie holds a reference);
 	//   - clear: "logout" (Destroy or Data = nil), "refused" (cookies that
 	//     did not open, expired once so the browser stops sending them) or
-	//     "lifetime" (SetMaxAge ended the session);
+	//     "lifetime" (SetLifetime ended the session);
 	//   - revoke: "id", "subject" or "all"; "error" when it failed.
 	Outcome string
 

@@ -46,12 +46,12 @@ type Options struct {
 	// MaxAge is the absolute lifetime of a session, counted from its
 	// creation (or Regenerate) and enforced by the server from the sealed
 	// creation time: renewing the cookie never extends it. Zero: 30 days.
-	// A session can override it with [Session.SetMaxAge], up to
+	// A session can override it with [Session.SetLifetime], up to
 	// MaxLifetime.
 	MaxAge time.Duration
 
 	// MaxLifetime is the longest lifetime any session can have: a longer
-	// [Session.SetMaxAge] (say for "remember me") is cut to it. A
+	// [Session.SetLifetime] (say for "remember me") is cut to it. A
 	// [store.Revoker] keeps revocations of subjects and of everything this
 	// long, so that no session they concern outlives them. Zero: MaxAge.
 	// At least MaxAge; at most 400 days (browsers keep a cookie no

@@ -25,7 +25,7 @@ import (
 //  2. promote it everywhere (Keys: new, old), one server at a time;
 //  3. once every server seals with the new key, wait until every value the
 //     old key sealed has expired: IdleTimeout if set, otherwise the longest
-//     session lifetime (MaxAge, or the longest SetMaxAge);
+//     session lifetime (MaxAge, or the longest SetLifetime);
 //  4. remove the old key (Keys: new).
 
 const (
