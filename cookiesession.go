@@ -163,10 +163,10 @@ func (s *Session[T]) reset() {
 func (s *Session[T]) Touch() { s.force = true }
 
 // SetLifetime sets this session's absolute lifetime, counted from its
-// creation (not from now), in place of the Manager's MaxAge: for example a long lifetime when the user ticks "remember
-// me", up to [Options.MaxLifetime] (a longer one is cut to it). Zero
-// restores the Manager's MaxAge. The session is re-sealed. A
-// lifetime the session has already outlived, and any negative one (say
+// creation (not from now), in place of the Manager's MaxAge: for example
+// a long lifetime when the user ticks "remember me", up to
+// [Options.MaxLifetime] (a longer one is cut to it). Zero restores the
+// Manager's MaxAge. The session is re-sealed. A lifetime the session has already outlived, and any negative one (say
 // time.Until of a window that has closed), ends the session now: the
 // response clears its cookies and reports [ErrExpired] (from Save, or to
 // OnError at the end of the request). [Session.MaxAge] returns the time
