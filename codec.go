@@ -209,7 +209,7 @@ func (c *Codec) ring() *keyRing { return c.keys.ring.Load() }
 // behind it until the values it sealed have expired.
 //
 // Each secret must be at least 32 bytes of randomness (see
-// [GenerateKey]). No key, a short key or the same key twice is an error.
+// keyring.Generate). No key, a short key or the same key twice is an error.
 func NewCodec(keys ...[]byte) (*Codec, error) {
 	return newCodec(CodecOptions{}, keys...)
 }

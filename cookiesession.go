@@ -56,7 +56,7 @@ func New[T any](opts Options) (*Manager[T], error) {
 // next write on, every key opens, and a session opened with another key is
 // re-sealed with keys[0] on its next response. Commit tokens are re-keyed
 // too. It validates keys as [New] does; on an error the old ring stays.
-// See [Codec.SetKeys] and, to follow a key file, [WatchKeyFile].
+// See [Codec.SetKeys] and, to follow a key file, keyring.WatchFile.
 func (m *Manager[T]) SetKeys(keys ...[]byte) error { return setKeys(keys, m.cc.codec, m.commit) }
 
 // Name returns the session's cookie name.

@@ -21,6 +21,7 @@ import (
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // cart is the session type of most tests.
@@ -83,7 +84,7 @@ func newManager[T any](t *testing.T, edit func(*cookiesession.Options)) (*cookie
 }
 
 func TestOptionsValidation(t *testing.T) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	tests := []struct {
 		name string
 		o    cookiesession.Options
@@ -849,7 +850,7 @@ func TestSetMaxAgeNegative(t *testing.T) {
 // ring opens and is re-sealed with Keys[0] without any change; then the
 // old key can go.
 func TestManagerKeyRotation(t *testing.T) {
-	oldKey, newKey := cookiesession.GenerateKey(), cookiesession.GenerateKey()
+	oldKey, newKey := keyring.Generate(), keyring.Generate()
 	ring := [][]byte{oldKey}
 	var mu sync.Mutex
 	handler := func(keys [][]byte) http.Handler {

@@ -12,7 +12,7 @@
 //
 //	type Visit struct{ Count int }
 //
-//	keys, err := cookiesession.KeysFromEnv() // COOKIESESSION_KEYS
+//	keys, err := keyring.FromEnv() // COOKIESESSION_KEYS
 //	m, err := cookiesession.New[Visit](cookiesession.Options{Keys: keys})
 //	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 //		s := m.Get(r)
@@ -63,13 +63,13 @@
 //
 // # Keys
 //
-// Each key is a secret of at least 32 random bytes ([GenerateKey], or the
+// Each key is a secret of at least 32 random bytes (keyring.Generate, or the
 // cookiesession command's keygen), kept in configuration as base64url text
-// ([ParseKeys]); [KeysFromEnv] reads a comma-separated list
+// (keyring.Parse); keyring.FromEnv reads a comma-separated list
 // from COOKIESESSION_KEYS. Options.Keys[0] seals; every key opens, and a
 // session opened with another key is re-sealed with Keys[0] on its next
 // response. A running Manager takes a new ring with [Manager.SetKeys], and
-// [WatchKeyFile] reloads it whenever a key file changes, so rotating needs
+// keyring.WatchFile reloads it whenever a key file changes, so rotating needs
 // no restart; the steps of a rotation across servers, and what they
 // guarantee, are in SECURITY.md, section "Key rotation".
 //

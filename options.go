@@ -1,18 +1,14 @@
 package cookiesession
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/cookiesession/cookiesession/internal/defaults"
-	"github.com/cookiesession/cookiesession/internal/wire"
 	"github.com/cookiesession/cookiesession/store"
 )
 
@@ -30,8 +26,8 @@ type Options struct {
 	// requires Path "/", no Domain and Secure; "__Secure-" requires Secure.
 	Name string
 
-	// Keys are the secrets, each at least 32 bytes (see [GenerateKey] and
-	// [ParseKeys]). Keys[0] seals; all open, and a session opened with
+	// Keys are the secrets, each at least 32 bytes (see keyring.Generate
+	// and keyring.Parse). Keys[0] seals; all open, and a session opened with
 	// another key is re-sealed with Keys[0] on its next response.
 	// Required: no key is an error.
 	Keys [][]byte
@@ -211,7 +207,7 @@ func (o Options) normalize() (Options, error) {
 	}
 	switch {
 	case len(o.Keys) == 0:
-		return o, errors.New("cookiesession: Options.Keys is empty: generate a key with GenerateKey or the cookiesession command")
+		return o, errors.New("cookiesession: Options.Keys is empty: generate a key with keyring.Generate or the cookiesession command")
 	case o.MaxAge < 0:
 		return o, errors.New("cookiesession: Options.MaxAge is negative")
 	case o.MaxLifetime != 0 && o.MaxLifetime < o.MaxAge:
@@ -277,61 +273,4 @@ func (o *Options) cookieOptions() CookieOptions {
 		SameSite:    o.SameSite,
 		Partitioned: o.Partitioned,
 	}}
-}
-
-// GenerateKey returns a new random 32-byte secret.
-func GenerateKey() []byte {
-	k := make([]byte, 32)
-	rand.Read(k) // never fails: crypto/rand crashes the program instead
-	return k
-}
-
-// ParseKeys reads a comma-separated list of secrets in the form the
-// cookiesession command's keygen writes, base64url without padding
-// (standard base64 with or without padding is accepted too). Surrounding spaces are ignored. It fails on an empty list, a value
-// that does not decode, or a secret shorter than 32 bytes; the error
-// names the position, never the value.
-func ParseKeys(s string) ([][]byte, error) {
-	var keys [][]byte
-	for i, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		k, err := decodeKey(f)
-		if err != nil {
-			return nil, fmt.Errorf("cookiesession: key %d does not decode as base64", i)
-		}
-		if len(k) < wire.MinKeySize {
-			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), wire.MinKeySize)
-		}
-		keys = append(keys, k)
-	}
-	if len(keys) == 0 {
-		return nil, errors.New("cookiesession: no key in the list")
-	}
-	return keys, nil
-}
-
-func decodeKey(s string) ([]byte, error) {
-	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.StdEncoding} {
-		if k, err := enc.DecodeString(s); err == nil {
-			return k, nil
-		}
-	}
-	return nil, errors.New("bad key")
-}
-
-// KeysFromEnv reads the keys from the environment variable
-// COOKIESESSION_KEYS with [ParseKeys]. An unset variable is an error.
-func KeysFromEnv() ([][]byte, error) {
-	s, ok := os.LookupEnv(defaults.KeysEnv)
-	if !ok {
-		return nil, fmt.Errorf("cookiesession: %s is not set", defaults.KeysEnv)
-	}
-	keys, err := ParseKeys(s)
-	if err != nil {
-		return nil, fmt.Errorf("%w (from %s)", err, defaults.KeysEnv)
-	}
-	return keys, nil
 }

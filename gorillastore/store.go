@@ -60,6 +60,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/cookiesession/cookiesession/store"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -70,7 +71,7 @@ import (
 // Keys is a safe default.
 type Options struct {
 	// Keys are the secrets, each at least 32 bytes (see
-	// cookiesession.GenerateKey and cookiesession.ParseKeys). Keys[0]
+	// keyring.Generate and keyring.Parse). Keys[0]
 	// seals; all open. Required: no key is an error.
 	Keys [][]byte
 
@@ -165,7 +166,7 @@ func New(o Options) (*Store, error) {
 		o.Now = time.Now
 	}
 	if len(o.Keys) == 0 {
-		return nil, errors.New("cookiesession: gorillastore Options.Keys is empty: generate a key with cookiesession.GenerateKey")
+		return nil, errors.New("cookiesession: gorillastore Options.Keys is empty: generate a key with keyring.Generate")
 	}
 	codec, err := cookiesession.NewCodec(o.Keys...)
 	if err != nil {
@@ -200,7 +201,7 @@ func New(o Options) (*Store, error) {
 // restart: keys[0] seals from the next Save on and every key opens, as if
 // the Store had been built with Options.Keys = keys. It validates keys as
 // [New] does; on an error the old ring stays. Options.Legacy is not
-// affected. To follow a key file, pass it to cookiesession.WatchKeyFile.
+// affected. To follow a key file, pass it to keyring.WatchFile.
 func (s *Store) SetKeys(keys ...[]byte) error { return s.codec.SetKeys(keys...) }
 
 // MaxAge sets the default MaxAge of new sessions, in seconds, as gorilla's
@@ -361,5 +362,5 @@ func validName(name string) error {
 
 // newID returns a random 128-bit session ID in base64url.
 func newID() string {
-	return base64.RawURLEncoding.EncodeToString(cookiesession.GenerateKey()[:16])
+	return base64.RawURLEncoding.EncodeToString(keyring.Generate()[:16])
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/cookiesession/cookiesession/store"
 	"github.com/redis/rueidis"
 )
@@ -80,7 +81,7 @@ func liveKeys(t *testing.T, raw rueidis.Client, prefix, what string) []string {
 func TestOverflowGrowAndShrink(t *testing.T) {
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "grow:"
 	a := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
 	b := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
@@ -185,7 +186,7 @@ func (j *lastJar) Cookies(u *url.URL) []*http.Cookie { return j.jar.Cookies(u) }
 func TestOverflowTwoTabs(t *testing.T) {
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "tabs:"
 	a := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
 	b := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
@@ -265,7 +266,7 @@ func TestOverflowTwoTabs(t *testing.T) {
 // restart, on the servers that lived through it and on a new one.
 func TestOverflowManagerRedisDown(t *testing.T) {
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "down:"
 	sopts := Options{KeyPrefix: prefix, Timeout: 500 * time.Millisecond}
 	a := newApp(t, r.addr(), keys, sopts, nil)
@@ -347,7 +348,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 func TestOverflowTamperedInRedis(t *testing.T) {
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "tamper:"
 	a := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
 	// B reads what A wrote: it has cached none of it.
@@ -423,7 +424,7 @@ func TestOverflowTamperedInRedis(t *testing.T) {
 func TestOverflowCopyAfterLogout(t *testing.T) {
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "copy:"
 	a := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
 	b := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)

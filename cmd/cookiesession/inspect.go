@@ -19,6 +19,7 @@ import (
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/cookiesession/cookiesession/store"
 )
 
@@ -223,7 +224,7 @@ func loadKeys(list, file string, listSet bool) ([][]byte, error) {
 	return keys, nil
 }
 
-// parseKeys is cookiesession.ParseKeys after removing quotes around the
+// parseKeys is keyring.Parse after removing quotes around the
 // list and around each key (see unquote), as an env file or a shell leaves
 // them. Its errors name positions, never keys.
 func parseKeys(list string) ([][]byte, error) {
@@ -234,7 +235,7 @@ func parseKeys(list string) ([][]byte, error) {
 	for i, f := range fields {
 		fields[i], _ = unquote(f)
 	}
-	keys, err := cookiesession.ParseKeys(strings.Join(fields, ","))
+	keys, err := keyring.Parse(strings.Join(fields, ","))
 	if err != nil && strings.ContainsAny(list, `"'`) {
 		return nil, fmt.Errorf("%w; the keys hold quote characters: remove them", err)
 	}

@@ -12,13 +12,14 @@ import (
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/inspection"
 	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // A one-cookie session written by an application opens from its
 // Set-Cookie lines, from the Cookie header the client sends back, from
 // the bare value, and from each source of keys, with the same result.
 func TestInspectSingle(t *testing.T) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	env := []string{keysEnv(key)}
 	a := newApp(t, cookiesession.Options{Keys: [][]byte{key}})
 	payload := readPayload(t, "1kb.json")
@@ -109,7 +110,7 @@ func TestInspectSingle(t *testing.T) {
 // lines; stale chunks and deletions are ignored as the library ignores
 // them; the limit flags match an application's raised Limits.
 func TestInspectChunked(t *testing.T) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	env := []string{keysEnv(key)}
 
 	t.Run("4kb in two cookies", func(t *testing.T) {
@@ -201,7 +202,7 @@ func TestInspectChunked(t *testing.T) {
 // line that names key ids, never keys; missing and malformed keys are
 // usage errors that do not echo the key.
 func TestInspectKeys(t *testing.T) {
-	oldKey, newKey, otherKey := cookiesession.GenerateKey(), cookiesession.GenerateKey(), cookiesession.GenerateKey()
+	oldKey, newKey, otherKey := keyring.Generate(), keyring.Generate(), keyring.Generate()
 	a := newApp(t, cookiesession.Options{Keys: [][]byte{oldKey}})
 	_, setCookies := a.set([]byte(`{"n":1}`))
 	ring, _ := inspection.KeyIDs(newKey, oldKey)
@@ -244,7 +245,7 @@ func TestInspectKeys(t *testing.T) {
 // -allow-expired, which prints the session marked EXPIRED. The
 // application's clock is set back instead of waiting.
 func TestInspectExpired(t *testing.T) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	env := []string{keysEnv(key)}
 	past := func(d time.Duration) func() time.Time { return func() time.Time { return time.Now().Add(-d) } }
 
@@ -297,7 +298,7 @@ func TestInspectExpired(t *testing.T) {
 // Input that is not a session of ours fails in one line, exit status 1,
 // and never panics.
 func TestInspectBadInput(t *testing.T) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	env := []string{keysEnv(key)}
 	a := newApp(t, cookiesession.Options{Keys: [][]byte{key}})
 	_, _ = a.set(readPayload(t, "4kb.json"))

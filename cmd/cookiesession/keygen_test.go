@@ -9,6 +9,7 @@ import (
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 func TestUsage(t *testing.T) {
@@ -56,7 +57,7 @@ func TestUsage(t *testing.T) {
 // The usage text must not show the keys of the environment (as a flag
 // default taken from it would).
 func TestUsageShowsNoKey(t *testing.T) {
-	env := keysEnv(cookiesession.GenerateKey())
+	env := keysEnv(keyring.Generate())
 	for _, args := range [][]string{{"inspect", "-h"}, {"inspect", "-bogus"}, {"-h"}} {
 		cli(t, "", []string{env}, args...) // cli fails the test on a leaked key
 	}
@@ -71,7 +72,7 @@ func TestKeygen(t *testing.T) {
 		if strings.Count(r.stdout, "\n") != 1 || strings.ContainsAny(strings.TrimSuffix(r.stdout, "\n"), " ,\n") {
 			t.Fatalf("output is not one key on one line: %q", r.stdout)
 		}
-		keys, err := cookiesession.ParseKeys(r.stdout)
+		keys, err := keyring.Parse(r.stdout)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +99,7 @@ func TestKeygen(t *testing.T) {
 		}
 		value := strings.TrimSuffix(r.stdout, "\n") // as $(cookiesession keygen -n 3) gives it
 		t.Setenv(defaults.KeysEnv, value)
-		keys, err := cookiesession.KeysFromEnv()
+		keys, err := keyring.FromEnv()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +123,7 @@ func TestKeygen(t *testing.T) {
 
 	t.Run("ring of 255", func(t *testing.T) {
 		r := cli(t, "", nil, "keygen", "-n", "255")
-		keys, err := cookiesession.ParseKeys(r.stdout)
+		keys, err := keyring.Parse(r.stdout)
 		if err != nil || len(keys) != 255 {
 			t.Fatalf("%d keys, %v", len(keys), err)
 		}
@@ -145,7 +146,7 @@ func TestKeygenKeysFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte(r.stdout), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := cookiesession.ParseKeys(r.stdout)
+	keys, err := keyring.Parse(r.stdout)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@
 // keygen prints N (default 1) new random 32-byte keys, base64url without
 // padding, separated by commas on one line: the form that the
 // COOKIESESSION_KEYS environment variable holds and that
-// cookiesession.ParseKeys and cookiesession.KeysFromEnv read. The first
+// keyring.Parse and keyring.FromEnv read. The first
 // key seals, every key opens; to rotate, put a new key in front:
 //
 //	export COOKIESESSION_KEYS=$(cookiesession keygen)

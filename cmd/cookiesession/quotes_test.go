@@ -8,6 +8,7 @@ import (
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // TestQuotedInput: a Cookie header, name=value pairs, a bare value, Set-Cookie
@@ -16,7 +17,7 @@ import (
 // remain are named as the problem, not reported as a missing base cookie
 // or a bad base64 key.
 func TestQuotedInput(t *testing.T) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	k := wire.FormatKey(key)
 	env := []string{keysEnv(key)}
 	a := newApp(t, cookiesession.Options{Keys: [][]byte{key}})
@@ -50,7 +51,7 @@ func TestQuotedInput(t *testing.T) {
 		{"bare value in double quotes", `"` + bare + `"`, env, nil, oneID},
 		{"bare value in single quotes", "", env, []string{`'` + bare + `'`}, oneID},
 		{"COOKIESESSION_KEYS in quotes", header, []string{defaults.KeysEnv + `="` + k + `"`}, nil, id},
-		{"each key in quotes", header, []string{defaults.KeysEnv + `='` + wire.FormatKey(cookiesession.GenerateKey()) + `', '` + k + `'`}, nil, id},
+		{"each key in quotes", header, []string{defaults.KeysEnv + `='` + wire.FormatKey(keyring.Generate()) + `', '` + k + `'`}, nil, id},
 		{"-keys in quotes", header, nil, []string{"-keys", `'` + k + `'`}, id},
 		{"-keys-file in quotes", header, nil, []string{"-keys-file", keyFile}, id},
 	} {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/gorilla/securecookie"
 )
 
@@ -81,7 +82,7 @@ func runSize(e *env, args []string) int {
 		return usageErr(e, cmd, "more than one file given")
 	}
 	ms := measurer{name: *name, limits: lf.limits(), maxDecoded: *lf.maxDecoded}
-	if _, err := cookiesession.New[json.RawMessage](ms.options(cookiesession.GenerateKey(), false)); err != nil {
+	if _, err := cookiesession.New[json.RawMessage](ms.options(keyring.Generate(), false)); err != nil {
 		return usageErr(e, cmd, "%s", msg(err))
 	}
 	if *chart != "" {
@@ -290,7 +291,7 @@ func (rawSerializer) Unmarshal(data []byte, v any) error {
 // fixedID).
 func (ms measurer) cookiesession(payload []byte, compress bool) (layout, error) {
 	var l layout
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	save := func(o cookiesession.Options) (http.Header, error) {
 		m, err := cookiesession.New[json.RawMessage](o)
 		if err != nil {

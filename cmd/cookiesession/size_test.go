@@ -17,6 +17,7 @@ import (
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/gorilla/securecookie"
 )
 
@@ -102,7 +103,7 @@ func TestSizePayloads(t *testing.T) {
 			// Cookie header it sends back; over the budget, the
 			// application refuses the session with the same error, and
 			// with a raised budget writes the layout size reported.
-			key := cookiesession.GenerateKey()
+			key := keyring.Generate()
 			if tc.fits {
 				a := newApp(t, cookiesession.Options{Keys: [][]byte{key}})
 				a.set(payload)

@@ -13,9 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // browser drives the demo like a browser: a cookie jar, following
@@ -112,7 +112,7 @@ func (b *browser) do(method, path string, form url.Values) page {
 // newTestDemo returns the demo with a fresh key.
 func newTestDemo(t *testing.T, cfg config) *demo {
 	t.Helper()
-	d, err := newDemo([][]byte{cookiesession.GenerateKey()}, cfg)
+	d, err := newDemo([][]byte{keyring.Generate()}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestDemoSocketLink(t *testing.T) {
 }
 
 func TestDemoKeys(t *testing.T) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	t.Setenv(defaults.KeysEnv, wire.FormatKey(key))
 	var out bytes.Buffer
 	keys, err := demoKeys(&out)

@@ -35,6 +35,7 @@ import (
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/cookiesession/cookiesession/redisstore"
 	"github.com/cookiesession/cookiesession/store"
 )
@@ -173,7 +174,7 @@ func (d *demo) handler() http.Handler {
 // when it is unset, saying so loudly on out.
 func demoKeys(out io.Writer) ([][]byte, error) {
 	if _, set := os.LookupEnv(defaults.KeysEnv); set {
-		keys, err := cookiesession.KeysFromEnv()
+		keys, err := keyring.FromEnv()
 		if err != nil {
 			return nil, err
 		}
@@ -181,7 +182,7 @@ func demoKeys(out io.Writer) ([][]byte, error) {
 		printInsecure(out)
 		return keys, nil
 	}
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	fmt.Fprintf(out, `
 ******************************************************************************
   %s is not set: generated a random key for this run only.

@@ -25,7 +25,7 @@ import (
 // prelude declares the names fragments may take as given, one
 // declaration each, by name.
 var prelude = map[string]string{
-	"keys":     "var keys [][]byte // cookiesession.KeysFromEnv()",
+	"keys":     "var keys [][]byte // keyring.FromEnv()",
 	"hashKey":  "var hashKey []byte // gorilla's keys",
 	"blockKey": "var blockKey []byte",
 	"ctx":      "var ctx = context.Background()",

@@ -19,6 +19,7 @@ import (
 	"github.com/cookiesession/cookiesession/gorillastore"
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testpayload"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // The one route: GET / reads the session and answers "<csrf> <cart_count>".
@@ -53,7 +54,7 @@ func handler(impl string, raw []byte) (http.Handler, error) {
 	switch impl {
 	case "cookiesession", "cookiesession-view":
 		m, err := cookiesession.New[session](cookiesession.Options{
-			Keys:              [][]byte{cookiesession.GenerateKey()},
+			Keys:              [][]byte{keyring.Generate()},
 			InsecureAllowHTTP: true, // loopback HTTP
 			OnError:           func(_ *http.Request, err error) { fmt.Fprintln(os.Stderr, err) },
 		})
@@ -124,7 +125,7 @@ func handler(impl string, raw []byte) (http.Handler, error) {
 			return nil, err
 		}
 		store, err := gorillastore.New(gorillastore.Options{
-			Keys: [][]byte{cookiesession.GenerateKey()},
+			Keys: [][]byte{keyring.Generate()},
 			Session: &sessions.Options{
 				Path: "/", MaxAge: int(defaults.MaxAge / time.Second),
 				HttpOnly: true, SameSite: http.SameSiteLaxMode, // not Secure: loopback HTTP
