@@ -127,7 +127,7 @@ func (l Limits) plan(name string, n int) (int, error) {
 	chunks, names, left := 0, 0, n
 	for {
 		if chunks == l.MaxChunks {
-			return 0, &SizeError{What: whatCookies, Name: name, Size: n + names, Limit: min(l.TotalSize, names+n-left)}
+			return 0, &SizeError{What: whatCookies, budget: true, Name: name, Size: n + names, Limit: min(l.TotalSize, names+n-left)}
 		}
 		names += chunkNameLen(name, chunks)
 		left -= l.CookieSize - chunkNameLen(name, chunks)
@@ -137,7 +137,7 @@ func (l Limits) plan(name string, n int) (int, error) {
 		}
 	}
 	if n+names > l.TotalSize {
-		return 0, &SizeError{What: whatCookies, Name: name, Size: n + names, Limit: l.TotalSize}
+		return 0, &SizeError{What: whatCookies, budget: true, Name: name, Size: n + names, Limit: l.TotalSize}
 	}
 	return chunks, nil
 }
@@ -502,7 +502,7 @@ func (s *joinSearch) try(c *carried, base string, picks []int, open func(value s
 		size += len(c.chunks[i-1][picks[i]])
 	}
 	if size > s.l.TotalSize {
-		s.note(&SizeError{What: whatCookies, Name: s.name, Size: size, Limit: s.l.TotalSize})
+		s.note(&SizeError{What: whatCookies, budget: true, Name: s.name, Size: size, Limit: s.l.TotalSize})
 		return
 	}
 	v := base

@@ -60,6 +60,8 @@ type SizeError struct {
 	Name  string // the cookie name, when known
 	Size  int    // the size found, in bytes (a count for "chunk count"; for an inflated payload, at least this)
 	Limit int    // the limit, in the same unit
+
+	budget bool // over the session's cookie budget (Limits): the case the Overflow store takes
 }
 
 // Error says what is over which limit, in bytes (in cookies for the
@@ -526,8 +528,8 @@ func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expir
 
 	// 2. A fresh random 24-byte nonce (XChaCha20 makes random nonces safe).
 	nonce := buf[headerSize : headerSize+nonceSize]
-	if _, err := io.ReadFull(c.rand, nonce); err != nil {
-		return "", fmt.Errorf("cookiesession: reading nonce: %w", err)
+	if err := c.random(nonce, "nonce"); err != nil {
+		return "", err
 	}
 
 	// 3. Plaintext: issue time, expiry, payload.
@@ -544,6 +546,16 @@ func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expir
 	out := make([]byte, b64.EncodedLen(sealedLen))
 	b64.Encode(out, buf)
 	return unsafe.String(unsafe.SliceData(out), len(out)), nil // out is never written again
+}
+
+// random fills b from the codec's source of randomness (CodecOptions.Rand;
+// crypto/rand by default): every nonce and key the codec and its
+// CookieCodec draw, the cookie's and the Overflow store's alike.
+func (c *Codec) random(b []byte, what string) error {
+	if _, err := io.ReadFull(c.rand, b); err != nil {
+		return fmt.Errorf("cookiesession: reading %s: %w", what, err)
+	}
+	return nil
 }
 
 // setAssociatedData fills ad (headerSize+len(name) bytes) with the header

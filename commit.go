@@ -58,8 +58,8 @@ func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 	}
 	// The token's seal time is strictly after the state it follows, so
 	// that the cookie it becomes is strictly newer than every state the
-	// chain carried before.
-	issued := time.UnixMilli(max(m.opts.Now().UnixMilli(), s.meta.Issued.UnixMilli()+1))
+	// chain carried before; in whole milliseconds, as the token seals it.
+	issued := sealAfter(time.UnixMilli(m.opts.Now().UnixMilli()), s.meta.Issued)
 	if m.expired(s, issued) {
 		return "", ErrExpired
 	}
@@ -84,25 +84,14 @@ func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 }
 
 // commitFits checks now that the session framed as frame fits the cookies
-// the commit handler will write. With an Overflow store, anything the
-// codec takes fits. A frame that fits as it is fits compressed too (the
-// codec compresses only when that is shorter), so only a frame too large
-// for the cookies as it is is deflated here to see whether it fits then.
+// the commit handler will write, by the rule of every write
+// ([CookieCodec.fit]). With an Overflow store, anything the codec takes
+// fits.
 func (m *Manager[T]) commitFits(frame []byte) error {
 	if m.cc.overflow != nil {
 		return nil
 	}
-	name := m.opts.Name
-	if len(frame) <= m.cc.codec.maxDecoded {
-		if _, err := m.cc.limits.plan(name, encodedLen(len(frame))); err == nil {
-			return nil
-		}
-	}
-	prepared, _, err := m.cc.codec.prepare(name, frame)
-	if err != nil {
-		return err
-	}
-	_, err = m.cc.limits.plan(name, encodedLen(len(prepared)))
+	_, _, _, err := m.cc.fit(frame)
 	return err
 }
 

@@ -419,21 +419,27 @@ func (s *Session[T]) settle(data []byte) {
 // write seals s with data into wh's Set-Cookie lines (or clears it).
 func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear bool) error {
 	if clear || s.Data == nil {
-		m.cc.setCookies(wh, rh, nil, time.Time{})
+		m.cc.clearCookies(wh, rh)
 		m.emit("clear", "logout", 0, 0)
 		err := errors.Join(m.revokeEnded(s, true), m.settleOverflow(s, ""))
 		s.settle(nil)
 		return err
 	}
 	now := m.opts.Now()
-	// Seal strictly after the cookie this replaces, even within its
-	// millisecond or behind another server's clock: commit tokens
-	// (commit.go) order a session's states by their seal times.
-	issued := now
-	if prev := s.meta.Issued.UnixMilli(); !s.meta.Issued.IsZero() && now.UnixMilli() <= prev {
-		issued = time.UnixMilli(prev + 1)
+	return m.writeAt(wh, rh, s, data, sealAfter(now, s.meta.Issued), now)
+}
+
+// sealAfter is the seal time of a state that replaces one sealed at prev
+// (zero: none): now, or, when now is not past prev's millisecond (within
+// it, or behind another server's clock), the millisecond after prev. So a
+// session's states are sealed strictly in order, which commit tokens
+// (commit.go) rely on: a cookie write and a commit token both take their
+// seal time from here.
+func sealAfter(now, prev time.Time) time.Time {
+	if !prev.IsZero() && now.UnixMilli() <= prev.UnixMilli() {
+		return time.UnixMilli(prev.UnixMilli() + 1)
 	}
-	return m.writeAt(wh, rh, s, data, issued, now)
+	return now
 }
 
 // writeAt seals s with data as issued at issued (a commit token's seal
@@ -447,7 +453,7 @@ func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, iss
 	expires := m.deadline(s, issued)
 	if !expires.After(now) {
 		// SetLifetime shortened the session below its age: it is over.
-		m.cc.setCookies(wh, rh, nil, time.Time{})
+		m.cc.clearCookies(wh, rh)
 		s.Data = nil            // ended: its stored value goes at once
 		m.settleOverflow(s, "") // a failure leaves the value to expire
 		m.emit("clear", "lifetime", 0, 0)

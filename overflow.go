@@ -2,11 +2,9 @@ package cookiesession
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -128,8 +126,8 @@ func (cc *CookieCodec) referenceIn(h http.Header) string {
 // keeps its previous ones.
 func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, data []byte, issued, expires, now time.Time) (Meta, string, error) {
 	var ref [refSize]byte
-	if _, err := io.ReadFull(rand.Reader, ref[:]); err != nil {
-		return Meta{}, "", fmt.Errorf("cookiesession: reading an overflow key: %w", err)
+	if err := cc.codec.random(ref[:], "an overflow key"); err != nil {
+		return Meta{}, "", err
 	}
 	key := base64.RawURLEncoding.EncodeToString(ref[:refStoreKeySize])
 	aead, err := chacha20poly1305.NewX(ref[refStoreKeySize:])
@@ -137,8 +135,8 @@ func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, d
 		return Meta{}, "", err
 	}
 	value := make([]byte, aead.NonceSize(), aead.NonceSize()+len(data)+aead.Overhead())
-	if _, err := io.ReadFull(rand.Reader, value); err != nil {
-		return Meta{}, "", fmt.Errorf("cookiesession: reading a nonce: %w", err)
+	if err := cc.codec.random(value, "a nonce"); err != nil {
+		return Meta{}, "", err
 	}
 	value = aead.Seal(value, value, data, overflowAD(key, cc.cookie.Name))
 	sctx, cancel := overflowCtx(ctx)
@@ -225,7 +223,7 @@ func (m *Manager[T]) dropOverflows(s *Session[T]) error {
 // (and not for the codec): the case the overflow store is for.
 func overBudget(err error) bool {
 	var se *SizeError
-	return errors.As(err, &se) && se.What == whatCookies
+	return errors.As(err, &se) && se.budget
 }
 
 // context returns the context of the request s was read for.
