@@ -48,6 +48,8 @@ var readmes = []string{
 // import paths.
 var snippetImports = map[string]string{
 	"cookiesession": "github.com/cookiesession/cookiesession",
+	"keyring":       "github.com/cookiesession/cookiesession/keyring",
+	"store":         "github.com/cookiesession/cookiesession/store",
 	"gorillastore":  "github.com/cookiesession/cookiesession/gorillastore",
 	"redisstore":    "github.com/cookiesession/cookiesession/redisstore",
 	"otelmetrics":   "github.com/cookiesession/cookiesession/otelmetrics",
