@@ -2,10 +2,10 @@
 // database/sql/driver is what a database driver implements for
 // database/sql: the contracts of [Revoker] (a shared record of revoked
 // sessions) and [Overflow] (a place for sessions too large for their
-// cookies), and the errors that cross them. Applications do not import it:
-// they pass a store to cookiesession.Options (Revoker, Overflow) and read
-// its failures with errors.Is against the errors here. The redisstore
-// module implements both contracts on Redis or Valkey.
+// cookies), and the errors that cross them. An application passes a store
+// to cookiesession.Options (Revoker, Overflow) and imports this package
+// only to match a store's failures with errors.Is against the errors here.
+// The redisstore module implements both contracts on Redis or Valkey.
 //
 // The package imports only the standard library.
 package store

@@ -35,8 +35,8 @@ const (
 
 	// CookieSize is the most bytes of name plus value in one cookie when
 	// Limits.CookieSize is zero, and what Codec.Encode produces at most
-	// when CodecOptions.MaxLength is zero: under the 4096 bytes browsers
-	// keep (MaxCookieSize), with room for the attributes some count.
+	// when CodecOptions.MaxLength is zero: the package's one per-cookie
+	// limit, under the 4096 bytes browsers keep (MaxCookieSize).
 	CookieSize = 4000
 
 	// MaxCookieSize is the most Limits.CookieSize may be: browsers drop a
