@@ -11,7 +11,7 @@
 //
 //	type Visit struct{ Count int }
 //
-//	keys, err := cookiesession.KeysFromEnv() // COOKIESESSION_KEYS
+//	keys, err := keyring.FromEnv() // COOKIESESSION_KEYS
 //	m, err := cookiesession.New[Visit](cookiesession.Options{Keys: keys})
 //	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 //		s := m.Get(r)
@@ -22,7 +22,7 @@
 //
 // The session is read when a handler first calls Get, and written, with
 // the response header (the body is never buffered), when it changed, when
-// asked ([Session.Touch], [Session.Regenerate], [Session.SetMaxAge]), to
+// asked ([Session.Touch], [Session.Regenerate], [Session.SetLifetime]), to
 // push out an idle deadline, or to re-seal it with the first key.
 // [Manager.View] reads a copy and never writes; [Manager.Load] and
 // [Manager.Save] work without the middleware; nil [Session.Data], or
@@ -33,18 +33,18 @@
 //
 // # Keys
 //
-// A key is a secret of at least 32 random bytes ([GenerateKey], or the
-// cookiesession command's keygen), kept as base64url text ([FormatKey],
-// [ParseKeys], [KeysFromEnv]). Keys[0] seals; every key opens, and a
-// session opened with another key is re-sealed with Keys[0].
-// [Manager.SetKeys] and [WatchKeyFile] change the ring without a restart;
-// rotating across servers: SECURITY.md, "Key rotation".
+// A key is a secret of at least 32 random bytes (keyring.Generate, or the
+// cookiesession command's keygen), kept as base64url text (keyring.Parse,
+// keyring.FromEnv). Keys[0] seals; every key opens, and a session opened
+// with another key is re-sealed with Keys[0]. [Manager.SetKeys] and
+// keyring.WatchFile change the ring without a restart; rotating across
+// servers: SECURITY.md, "Key rotation".
 //
 // # Security
 //
 // Protected: the session's confidentiality, integrity, binding to the
 // cookie name and expiry, and the server's work on hostile input. Not
-// without a [Revoker]: replay of a copied cookie within its lifetime. Not
+// without a [store.Revoker]: replay of a copied cookie within its lifetime. Not
 // at all: rollback to an older cookie, the session's length, cross-site
 // request forgery (use [net/http.CrossOriginProtection], and
 // [Session.Regenerate] at login). SECURITY.md is the threat model.
@@ -68,9 +68,9 @@
 // Bad input from a client never fails the request: the handler gets a new
 // session, [Options.OnError] an error matching [ErrInvalid], [ErrExpired],
 // [ErrTooLarge], [ErrAmbiguous], [ErrRevoked], [ErrUndecodable] or
-// [ErrOverflowMissing], and the response expires the cookies. A store
-// that is down is [ErrRevocationUnavailable] or [ErrOverflowUnavailable],
-// and the cookies stay. Misuse by the application is an error from [New]
+// [store.ErrOverflowMissing], and the response expires the cookies. A
+// store that is down is [store.ErrRevocationUnavailable] or
+// [store.ErrOverflowUnavailable], and the cookies stay. Misuse by the application is an error from [New]
 // or Save. [Reason] names each condition for logs; [Options.OnEvent]
 // counts reads, writes and clears.
 //

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // vector is a parsed file of testdata/vectors; see its README.md.
@@ -52,7 +53,7 @@ var expectations = map[string]error{
 
 	// Session vectors only.
 	"ambiguous":        cookiesession.ErrAmbiguous,
-	"overflow-missing": cookiesession.ErrOverflowMissing,
+	"overflow-missing": store.ErrOverflowMissing,
 }
 
 // vectorStore is the Overflow store of a session vector: what its store
@@ -68,7 +69,7 @@ func (s vectorStore) Get(_ context.Context, key string) ([]byte, error) {
 	if v, ok := s[key]; ok {
 		return v, nil
 	}
-	return nil, cookiesession.ErrOverflowMissing
+	return nil, store.ErrOverflowMissing
 }
 
 func (s vectorStore) Delete(_ context.Context, key string) error {

@@ -213,7 +213,7 @@ func sessionVectors(g *generator) []*Vector {
 		{"session_envelope", "a session without a subject, lifetime 0: the Manager's MaxAge (30 days)", "", 0},
 		{"session_subject", "a session with a subject", "user-1234", 0},
 		{"session_subject_255_bytes", "the longest subject, 255 bytes", strings.Repeat("s", 255), 0},
-		{"session_lifetime", "a lifetime override of 7 days (SetMaxAge)", "", 7 * 24 * time.Hour},
+		{"session_lifetime", "a lifetime override of 7 days (SetLifetime)", "", 7 * 24 * time.Hour},
 		{"session_subject_and_lifetime", "a subject and a lifetime override: the subject bit on a non-zero lifetime", "alice@example.com", 7 * 24 * time.Hour},
 	} {
 		e := env(c.name)
