@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // The stores' time bound: every call a request makes to the Revoker or
@@ -13,28 +15,16 @@ import (
 // calls a request makes, a store that hangs delays it by at most the
 // bound in total, not by the bound once per call.
 
-// StoreTimeout is implemented by a [Revoker] or an [Overflow] store that
-// bounds each of its calls by a timeout (the redisstore module's Store
-// does: its Options.Timeout). The Manager then bounds the total time a
-// request waits on its stores by that timeout (the larger of the two when
-// the Revoker and the Overflow store differ): the store calls of one
-// request share one deadline, that long after the first of them. A store
-// that does not implement it gets 2 seconds.
-type StoreTimeout interface {
-	// Timeout returns the store's bound on one call; zero or negative
-	// means the default.
-	Timeout() time.Duration
-}
-
-// defaultStoreTimeout is the bound of a store that does not say its own.
+// defaultStoreTimeout is the bound of a store that is not a
+// [store.Timeout].
 const defaultStoreTimeout = overflowTimeout
 
 // timeoutOf returns the time bound of a store (nil: none).
-func timeoutOf(store any) time.Duration {
-	if store == nil {
+func timeoutOf(s any) time.Duration {
+	if s == nil {
 		return 0
 	}
-	if st, ok := store.(StoreTimeout); ok {
+	if st, ok := s.(store.Timeout); ok {
 		if d := st.Timeout(); d > 0 {
 			return d
 		}

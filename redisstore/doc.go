@@ -82,7 +82,7 @@
 // for Options.Staleness (30 s by default: a restart or a Cluster failover
 // fits in it, and a server cut off from Redis misses a revocation made
 // elsewhere for at most that long). Past it, Revocations fails with an
-// error wrapping cookiesession.ErrRevocationUnavailable, so the Manager
+// error wrapping store.ErrRevocationUnavailable, so the Manager
 // refuses sessions without deleting their cookies (fail closed), until
 // Redis answers again; Options.InsecureFailOpen keeps answering from the
 // old state instead. Changed is closed when the state becomes unavailable
@@ -95,7 +95,7 @@
 // default) in total. Every call made for a caller (Revoke*, Put, Get,
 // Delete, Expire) ends by its context's deadline or Options.Timeout,
 // whichever comes first, and so does each connection attempt. The Store
-// is a cookiesession.StoreTimeout, so the Manager gives all the calls of
+// is a store.Timeout (of the core's store package), so the Manager gives all the calls of
 // one request a single deadline, Options.Timeout after the first: a
 // request that reads an overflowed session, stores its new value, logs it
 // out and expires the old value waits at most Options.Timeout for all of
@@ -120,7 +120,7 @@
 //
 // [Store.Put] stores a sealed session under KeyPrefix+"ov:"+key with SET …
 // PXAT, so Redis drops it at the session's deadline; [Store.Get] reads it
-// (a missing key matches cookiesession.ErrOverflowMissing); [Store.Delete]
+// (a missing key matches store.ErrOverflowMissing); [Store.Delete]
 // removes it, and [Store.Expire] brings its expiry forward (PEXPIREAT …
 // LT): the Manager lets a value that a write replaced live a minute more,
 // for requests of the same browser still in flight with the old cookie.

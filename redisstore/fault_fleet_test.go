@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // TestFaultFleet is the fault test an operator would run, small enough for
@@ -42,14 +43,18 @@ import (
 //     answers 503 when Save fails (the store down), and only during a
 //     fault;
 //   - the time bound: no request takes longer than the Store's Timeout
-//     plus the scheduling slack of a shared machine;
+//     plus 350 ms beyond what the machine alone cost a request at that
+//     moment (the slowest control request, /ping on the same server,
+//     that overlapped it);
 //   - the logouts made while Redis was down are recorded once it is back.
 //
 // It logs a per-phase table: requests by the phase they started in, 503s
 // (the application's fail-closed answer), other 5xx, sessions not seen
 // (allowed only during a fault and the second after it), replays, the
 // copies that opened and the longest time after their logout's
-// acknowledgement at which one did, and the slowest request.
+// acknowledgement at which one did, the slowest request, the slowest
+// control request, and the largest excess of a request over the control
+// requests beside it (bounded by the Timeout plus 350 ms).
 
 // Settings of the fleet under test.
 const (
@@ -59,7 +64,7 @@ const (
 	fleetTimeout   = 500 * time.Millisecond
 	fleetStaleness = 1500 * time.Millisecond
 	fleetSlack     = 350 * time.Millisecond    // scheduling of a 2-core machine running Redis, 2 servers and the clients (at least)
-	fleetGrace     = time.Second               // after a fault, before its effects count as violations
+	fleetGrace     = 1500 * time.Millisecond   // after a fault, before its effects count as violations (the follower's retry pause is up to 1 s)
 	fleetPropUp    = 500 * time.Millisecond    // propagation bound while Redis is up
 	fleetBigData   = 9000                      // bytes: an overflowed session
 	envFaultApp    = "COOKIESESSION_FAULT_APP" // set: this process is an application server of the fault test
@@ -117,6 +122,9 @@ func runFaultApp(spec string) {
 func fleetMux(m *cookiesession.Manager[appData]) http.Handler {
 	inner := faultMux(m)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ping" { // the control: no session, no store
+			return
+		}
 		if r.URL.Path == "/grow" || r.URL.Path == "/logout" {
 			if s := m.Get(r); s.IsNew() && r.Header.Get("Cookie") != "" {
 				http.Error(w, "session unavailable", http.StatusServiceUnavailable)
@@ -130,6 +138,7 @@ func fleetMux(m *cookiesession.Manager[appData]) http.Handler {
 // fleetRecord is one request of the run.
 type fleetRecord struct {
 	start, end time.Time
+	app        int
 	path       string
 	code       int
 	lost       bool // a logged-in user's session did not open
@@ -152,8 +161,9 @@ type fleetRun struct {
 
 	mu      sync.Mutex
 	records []fleetRecord
-	acked   []fleetCopy // logouts acknowledged (200)
-	held    []fleetCopy // logouts answered 503: held by their server
+	pings   [][]fleetRecord // the control requests, by app
+	acked   []fleetCopy     // logouts acknowledged (200)
+	held    []fleetCopy     // logouts answered 503: held by their server
 	faults  [][2]time.Time
 }
 
@@ -218,7 +228,8 @@ func (f *fleetRun) user(i int, stop <-chan struct{}) {
 			return
 		default:
 		}
-		app := f.apps[rng.IntN(len(f.apps))]
+		ai := rng.IntN(len(f.apps))
+		app := f.apps[ai]
 		u, _ := url.Parse(app)
 		switch p := rng.IntN(100); {
 		case !loggedIn:
@@ -229,13 +240,13 @@ func (f *fleetRun) user(i int, stop <-chan struct{}) {
 			}
 			path := fmt.Sprintf("/login?u=user%d-%d&n=%d", i, k, n)
 			code, body, start, end := f.do(c, app+path, "")
-			f.record(fleetRecord{start: start, end: end, path: "/login", code: code})
+			f.record(fleetRecord{start: start, end: end, app: ai, path: "/login", code: code})
 			if code == 200 {
 				loggedIn, want = true, body
 			}
 		case p < 70:
 			code, body, start, end := f.do(c, app+"/get", "")
-			r := fleetRecord{start: start, end: end, path: "/get", code: code}
+			r := fleetRecord{start: start, end: end, app: ai, path: "/get", code: code}
 			if code == 200 && body != want {
 				r.lost, r.wrong = body == "-", body != "-"
 			}
@@ -246,7 +257,7 @@ func (f *fleetRun) user(i int, stop <-chan struct{}) {
 				n = 100 + rng.IntN(200)
 			}
 			code, body, start, end := f.do(c, app+fmt.Sprintf("/grow?n=%d", n), "")
-			r := fleetRecord{start: start, end: end, path: "/grow", code: code}
+			r := fleetRecord{start: start, end: end, app: ai, path: "/grow", code: code}
 			if code == 200 {
 				if fields := strings.Fields(want); len(fields) == 3 && !strings.HasPrefix(body, fields[0]+" ") {
 					r.wrong = true
@@ -261,7 +272,7 @@ func (f *fleetRun) user(i int, stop <-chan struct{}) {
 			}
 			copied := strings.Join(parts, "; ")
 			code, _, start, end := f.do(c, app+"/logout", "")
-			f.record(fleetRecord{start: start, end: end, path: "/logout", code: code})
+			f.record(fleetRecord{start: start, end: end, app: ai, path: "/logout", code: code})
 			id := ""
 			if fields := strings.Fields(want); len(fields) == 3 {
 				id = fields[2]
@@ -307,10 +318,44 @@ func (f *fleetRun) replayer(i int, stop <-chan struct{}) {
 			time.Sleep(5 * time.Millisecond)
 			continue
 		}
-		code, body, start, end := f.do(c, f.apps[rng.IntN(len(f.apps))]+"/get", cp.header)
-		f.record(fleetRecord{start: start, end: end, path: "replay", code: code, replay: true, opened: code == 200 && body != "-", ackAt: cp.ackAt})
+		ai := rng.IntN(len(f.apps))
+		code, body, start, end := f.do(c, f.apps[ai]+"/get", cp.header)
+		f.record(fleetRecord{start: start, end: end, app: ai, path: "replay", code: code, replay: true, opened: code == 200 && body != "-", ackAt: cp.ackAt})
 		time.Sleep(time.Duration(1+rng.IntN(4)) * time.Millisecond)
 	}
+}
+
+// pinger sends /ping (no session, no store) to app ai until stop: the
+// control that measures what the machine's scheduling alone costs a
+// request at each moment.
+func (f *fleetRun) pinger(ai int, stop <-chan struct{}) {
+	c := &http.Client{Timeout: 30 * time.Second}
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		code, _, start, end := f.do(c, f.apps[ai]+"/ping", "")
+		f.mu.Lock()
+		f.pings[ai] = append(f.pings[ai], fleetRecord{start: start, end: end, app: ai, path: "/ping", code: code})
+		f.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// noise returns the longest control request to app ai that overlapped
+// [a, b]: what the machine alone cost a request then.
+func (f *fleetRun) noise(ai int, a, b time.Time) time.Duration {
+	var n time.Duration
+	pings := f.pings[ai] // in start order
+	i, _ := slices.BinarySearchFunc(pings, a.Add(-5*time.Second), func(r fleetRecord, t time.Time) int { return r.start.Compare(t) })
+	for ; i < len(pings) && !pings[i].start.After(b); i++ {
+		if !pings[i].end.Before(a) {
+			n = max(n, pings[i].end.Sub(pings[i].start))
+		}
+	}
+	return n
 }
 
 // startFaultApp starts one application process and returns its URL.
@@ -344,8 +389,8 @@ func startFaultApp(t *testing.T, addr string, key []byte) string {
 
 func TestFaultFleet(t *testing.T) {
 	r := startRedis(t)
-	key := cookiesession.GenerateKey()
-	f := &fleetRun{}
+	key := keyring.Generate()
+	f := &fleetRun{pings: make([][]fleetRecord, fleetApps)}
 	for range fleetApps {
 		f.apps = append(f.apps, startFaultApp(t, r.addr(), key))
 	}
@@ -358,6 +403,10 @@ func TestFaultFleet(t *testing.T) {
 	for i := range fleetReplayers {
 		wg.Add(1)
 		go func() { defer wg.Done(); f.replayer(i, stop) }()
+	}
+	for i := range fleetApps {
+		wg.Add(1)
+		go func() { defer wg.Done(); f.pinger(i, stop) }()
 	}
 
 	type phase struct {
@@ -385,9 +434,9 @@ func TestFaultFleet(t *testing.T) {
 	}
 	run("steady", 2*time.Second, nil, nil)
 	run("pause 1s (< Staleness)", time.Second, r.freeze, r.thaw)
-	run("after pause", 2*time.Second, nil, nil)
+	run("after pause", 2500*time.Millisecond, nil, nil)
 	run("kill -9, restart", time.Second, r.kill, r.start)
-	run("after restart", 2*time.Second, nil, nil)
+	run("after restart", 2500*time.Millisecond, nil, nil)
 	run("pause 2.5s (> Staleness)", 2500*time.Millisecond, r.freeze, r.thaw)
 	run("after long pause", 2500*time.Millisecond, nil, nil)
 	close(stop)
@@ -441,22 +490,22 @@ func TestFaultFleet(t *testing.T) {
 
 	// The per-phase table and the invariants.
 	windows := f.faultWindows()
-	// The slack is the machine's, not Redis's: at least fleetSlack, and
-	// twice the slowest request of the steady phase that no fault
-	// touched, when the machine is busier than that (CI runs other
-	// packages' tests beside this one).
-	slack := fleetSlack
-	for _, rec := range f.records {
-		if rec.start.After(phases[0].start) && rec.end.Before(phases[0].end) && !affected(windows, rec.start, rec.end) {
-			slack = max(slack, 2*rec.end.Sub(rec.start))
-		}
-	}
-	bound := fleetTimeout + slack
+	// The time bound: what Redis adds to a request is at most the
+	// Timeout. What the machine adds (CI runs other packages' tests
+	// beside this one) is measured by the control requests: a request
+	// may take the Timeout, plus fleetSlack, plus the slowest control
+	// request to its server that overlapped it.
+	bound := fleetTimeout + fleetSlack
 	var tbl strings.Builder
-	fmt.Fprintf(&tbl, "\n%-26s %5s %6s %5s %4s %4s %5s %7s %6s %9s %4s %9s\n", "phase", "secs", "reqs", "ok", "503", "5xx", "lost", "replays", "opened", "open-max", "late", "slowest")
+	fmt.Fprintf(&tbl, "\n%-26s %5s %6s %5s %4s %4s %5s %7s %6s %9s %4s %9s %9s %9s\n", "phase", "secs", "reqs", "ok", "503", "5xx", "lost", "replays", "opened", "open-max", "late", "slowest", "control", "excess")
 	for _, p := range phases {
 		var reqs, ok, fail503, other5xx, lost, replays, opened, late int
-		var slowest, openMax time.Duration
+		var slowest, openMax, control, excess time.Duration
+		for _, ping := range slices.Concat(f.pings...) {
+			if !ping.start.Before(p.start) && ping.start.Before(p.end) {
+				control = max(control, ping.end.Sub(ping.start))
+			}
+		}
 		for _, rec := range f.records {
 			if rec.start.Before(p.start) || !rec.start.Before(p.end) {
 				continue
@@ -477,8 +526,10 @@ func TestFaultFleet(t *testing.T) {
 				other5xx++
 				t.Errorf("%s: %s answered %d", p.name, rec.path, rec.code)
 			}
-			if d > bound {
-				t.Errorf("%s: %s took %v, over the Timeout %v + %v", p.name, rec.path, d, fleetTimeout, slack)
+			noise := f.noise(rec.app, rec.start, rec.end)
+			excess = max(excess, d-noise)
+			if d-noise > bound {
+				t.Errorf("%s: %s took %v, %v more than the slowest control request beside it, over the Timeout %v + %v", p.name, rec.path, d, d-noise, fleetTimeout, fleetSlack)
 			}
 			if rec.lost || rec.wrong {
 				lost++
@@ -502,11 +553,12 @@ func TestFaultFleet(t *testing.T) {
 				}
 			}
 		}
-		fmt.Fprintf(&tbl, "%-26s %5.1f %6d %5d %4d %4d %5d %7d %6d %9s %4d %9s\n", p.name, p.end.Sub(p.start).Seconds(),
-			reqs, ok, fail503, other5xx, lost, replays, opened, openMax.Round(time.Millisecond), late, slowest.Round(time.Millisecond))
+		fmt.Fprintf(&tbl, "%-26s %5.1f %6d %5d %4d %4d %5d %7d %6d %9s %4d %9s %9s %9s\n", p.name, p.end.Sub(p.start).Seconds(),
+			reqs, ok, fail503, other5xx, lost, replays, opened, openMax.Round(time.Millisecond), late,
+			slowest.Round(time.Millisecond), control.Round(time.Millisecond), excess.Round(time.Millisecond))
 	}
-	fmt.Fprintf(&tbl, "acknowledged logouts %d (lost %d), held logouts %d (unrecorded %d), copies open at the end %d; bound per request %v (Timeout %v + slack %v)",
-		len(f.acked), lostAcks, len(f.held), missingHeld, openNow, bound, fleetTimeout, slack)
+	fmt.Fprintf(&tbl, "acknowledged logouts %d (lost %d), held logouts %d (unrecorded %d), copies open at the end %d; excess bound per request %v (Timeout %v + slack %v)",
+		len(f.acked), lostAcks, len(f.held), missingHeld, openNow, bound, fleetTimeout, fleetSlack)
 	t.Log(tbl.String())
 	if len(f.acked) == 0 {
 		t.Error("no logout was acknowledged: the run checked nothing")

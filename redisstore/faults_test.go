@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/keyring"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // Faults and refusals on a real redis-server: a login over a refused
@@ -202,7 +204,7 @@ func replay(t testing.TB, a *faultApp, path, header string) (int, string) {
 // Redis behind a reference, and the browser's next request opens it.
 func TestLoginOverRevokedOrOverflowedCookie(t *testing.T) {
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	a := newFaultApp(t, r.addr(), keys, Options{})
 	for _, tc := range []struct {
 		name       string
@@ -242,7 +244,7 @@ func TestLoginOverRevokedOrOverflowedCookie(t *testing.T) {
 			}
 			// A logout deletes an overflowed session's value: its copy
 			// then refers to nothing.
-			if errs := a.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], cookiesession.ErrRevoked) && !errors.Is(errs[0], cookiesession.ErrOverflowMissing) {
+			if errs := a.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], cookiesession.ErrRevoked) && !errors.Is(errs[0], store.ErrOverflowMissing) {
 				t.Errorf("reports %v, want one ErrRevoked (or ErrOverflowMissing)", errs)
 			}
 			if _, got, _ := b.get(t, a, "/get"); got != body {
@@ -266,7 +268,7 @@ const boundSlack = 350 * time.Millisecond
 // Timeout (plus scheduling slack), never one Timeout per command.
 func TestHungRedisCostsOneTimeout(t *testing.T) {
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const timeout = 600 * time.Millisecond
 	// No client-side cache: every read of an overflowed session is a
 	// command, the worst case.
@@ -345,7 +347,7 @@ func TestHungRedisCostsOneTimeout(t *testing.T) {
 // request, and reported.
 func TestLogoutWhileRedisDown(t *testing.T) {
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	a := newFaultApp(t, r.addr(), keys, Options{Timeout: 300 * time.Millisecond, Staleness: time.Minute})
 	b := newFaultApp(t, r.addr(), keys, Options{Timeout: 300 * time.Millisecond, Staleness: time.Minute})
 	for _, down := range []string{"killed", "stopped"} {
