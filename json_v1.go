@@ -10,3 +10,10 @@ func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 // jsonUnmarshal is json.Unmarshal, which rejects trailing data.
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// jsonCompare writes what jsonMarshal returns to w. An Encoder writes its
+// encoding in one Write, with a newline after it, which w drops.
+func jsonCompare(w *diffWriter, v any) error {
+	w.trimNewline = true
+	return json.NewEncoder(w).Encode(v)
+}
