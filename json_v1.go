@@ -17,3 +17,13 @@ func jsonCompare(w *diffWriter, v any) error {
 	w.trimNewline = true
 	return json.NewEncoder(w).Encode(v)
 }
+
+// jsonAppend appends what jsonMarshal returns to *dst. An Encoder ends
+// its encoding with a newline, which is cut.
+func jsonAppend(dst *[]byte, v any) error {
+	if err := json.NewEncoder((*appendWriter)(dst)).Encode(v); err != nil {
+		return err
+	}
+	*dst = (*dst)[:len(*dst)-1]
+	return nil
+}

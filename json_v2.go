@@ -70,6 +70,11 @@ func jsonRoot(v any) any {
 	return v
 }
 
+// jsonAppend appends what jsonMarshal returns to *dst.
+func jsonAppend(dst *[]byte, v any) error {
+	return json.MarshalWrite((*appendWriter)(dst), jsonRoot(v), jsonOptions)
+}
+
 // jsonCompare writes what jsonMarshal returns to w.
 func jsonCompare(w *diffWriter, v any) error { return json.MarshalWrite(w, jsonRoot(v), jsonOptions) }
 
