@@ -19,7 +19,9 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/gorillastore"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testpayload"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // The one route: GET / reads the session and answers "<csrf> <cart_count>".
@@ -54,7 +56,7 @@ func handler(impl string, raw []byte) (http.Handler, error) {
 	switch impl {
 	case "cookiesession", "cookiesession-view":
 		m, err := cookiesession.New[session](cookiesession.Options{
-			Keys:              [][]byte{cookiesession.GenerateKey()},
+			Keys:              [][]byte{keyring.Generate()},
 			InsecureAllowHTTP: true, // loopback HTTP
 			OnError:           func(_ *http.Request, err error) { fmt.Fprintln(os.Stderr, err) },
 		})
@@ -93,7 +95,7 @@ func handler(impl string, raw []byte) (http.Handler, error) {
 			}
 			http.SetCookie(w, &http.Cookie{
 				Name: name, Value: base64.RawURLEncoding.EncodeToString(b),
-				Path: "/", MaxAge: int(cookiesession.DefaultMaxAge / time.Second),
+				Path: "/", MaxAge: int(defaults.MaxAge / time.Second),
 				HttpOnly: true, SameSite: http.SameSiteLaxMode,
 			})
 		}
@@ -125,9 +127,9 @@ func handler(impl string, raw []byte) (http.Handler, error) {
 			return nil, err
 		}
 		store, err := gorillastore.New(gorillastore.Options{
-			Keys: [][]byte{cookiesession.GenerateKey()},
+			Keys: [][]byte{keyring.Generate()},
 			Session: &sessions.Options{
-				Path: "/", MaxAge: int(cookiesession.DefaultMaxAge / time.Second),
+				Path: "/", MaxAge: int(defaults.MaxAge / time.Second),
 				HttpOnly: true, SameSite: http.SameSiteLaxMode, // not Secure: loopback HTTP
 			},
 		})
@@ -167,7 +169,7 @@ func handler(impl string, raw []byte) (http.Handler, error) {
 		// encoded, in the process. The session is one value.
 		gob.Register(session{})
 		sm := scs.New()
-		sm.Lifetime = cookiesession.DefaultMaxAge
+		sm.Lifetime = defaults.MaxAge
 		return sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
 			if isInit(r) {
