@@ -18,6 +18,13 @@ type Manager[T any] struct {
 	cc       CookieCodec
 	commit   *Codec // seals commit tokens (see commit.go)
 	zeroData []byte // serialized zero T: a new session equal to it is not saved
+
+	// storeTimeout bounds, in total, the store calls of one request (see
+	// store.Timeout); 0 without a Revoker or an Overflow store.
+	storeTimeout time.Duration
+	// unrecorded holds the logouts the Revoker could not record yet (see
+	// revokeEnded): refused here, retried in the background.
+	unrecorded *pendingRevocations
 }
 
 // New returns a Manager for sessions holding a T, after validating opts.
@@ -36,7 +43,8 @@ func New[T any](opts Options) (*Manager[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager[T]{opts: o, cc: *cc}
+	m := &Manager[T]{opts: o, cc: *cc, unrecorded: new(pendingRevocations)}
+	m.storeTimeout = max(timeoutOf(o.Revoker), timeoutOf(o.Overflow))
 	// Commit tokens (commit.go): the same settings under their own
 	// purpose, so a token never opens as a cookie nor a cookie as a token,
 	// with room for the token's head (the states it may replace).
@@ -88,11 +96,13 @@ type Session[T any] struct {
 	ended    []endedSession // sessions replaced by Destroy or Regenerate, to revoke on write
 	onWire   bool           // the browser holds cookies of the session, as of this response
 	sealed   bool           // this response already carries a fresh seal of the session
-	refused  bool           // the request's cookies did not open: expire them unless the session is written
+	refused  bool           // the request's cookies did not open: expire them unless this response writes the session (settle)
 	diff     diffWriter     // sameAs's, here to spare it an allocation
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
 	overflowOld []string // Overflow keys no cookie refers to any more, to delete
+
+	budget *storeBudget // the request's store budget outside the middleware (whose state holds it); nil: none
 }
 
 // ID returns the session's random 128-bit identifier, base64url-encoded.
@@ -237,6 +247,9 @@ func newID() [16]byte {
 // it could not be read): the random ID is drawn only for a new session.
 func (m *Manager[T]) load(r *http.Request) (*Session[T], error) {
 	s := &Session[T]{m: m}
+	if m.storeTimeout > 0 && budgetOf(r.Context()) == nil {
+		s.budget = &storeBudget{d: m.storeTimeout}
+	}
 	return s, m.read(s, r)
 }
 
@@ -308,11 +321,12 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 		s.overflowOld = append(s.overflowOld, s.overflowKey)
 		s.overflowKey = ""
 	}
-	data, meta, key, err := m.cc.readValue(r.Context(), r.Header)
+	ctx := s.context()
+	data, meta, key, err := m.cc.readValue(ctx, r.Header)
 	s.onWire = !errors.Is(err, ErrNoCookie)
 	s.overflowKey = key
 	if err == nil {
-		err = m.decode(r.Context(), s, data, meta)
+		err = m.decode(ctx, s, data, meta)
 	}
 	s.refused = false
 	if err != nil {
@@ -474,10 +488,15 @@ func (w *diffWriter) result() ([]byte, bool) {
 
 // settle records that the state of s as of data (nil: cleared) has been
 // dealt with, written or reported, so that it is not written or reported
-// again.
+// again. It is the one rule between a write and the refusal of the
+// request's cookies: whatever this response wrote for the session (a
+// Save, a Regenerate saved, a clear) replaces the expiry of the refused
+// cookies, which the write already merged in (the cookies it does not
+// set are expired with it).
 func (s *Session[T]) settle(data []byte) {
 	s.saved, s.force, s.renew = data, false, false
 	s.onWire, s.sealed = data != nil, data != nil
+	s.refused = false
 }
 
 // write seals s with data into wh's Set-Cookie lines (or clears it).

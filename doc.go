@@ -56,6 +56,17 @@
 // session of a subject ([Session.SetSubject]), and [Manager.RevokeAll]
 // ends all of them.
 //
+// A logout the Revoker cannot record (it is down) still fails the save
+// with its error, and is not lost: this server refuses the session's
+// copies at once and retries the revocation in the background until the
+// Revoker records it or the session's deadline passes (events "revoke"
+// "pending", then "id" or "expired"); a crash of this server before then
+// loses it (see SECURITY.md). All the store calls of one request (reading
+// or storing an overflowed session, recording a logout, deleting a
+// replaced value) share one deadline, the stores' timeout after the first
+// of them (see [store.Timeout]): a store that hangs delays a request by at
+// most that long in total.
+//
 // # WebSockets
 //
 // [Manager.Watch] gives a socket a context that ends when its session is

@@ -293,6 +293,8 @@ func allOutcomes() []cookiesession.Event {
 		{Kind: "revoke", Outcome: "subject"},
 		{Kind: "revoke", Outcome: "all"},
 		{Kind: "revoke", Outcome: "error"},
+		{Kind: "revoke", Outcome: "pending"},
+		{Kind: "revoke", Outcome: "expired"},
 	}
 	for _, err := range []error{
 		cookiesession.ErrInvalid, cookiesession.ErrExpired, cookiesession.ErrTooLarge,

@@ -139,9 +139,8 @@ func (s *Store) revoke(ctx context.Context, kind, value string, at, until time.T
 		FieldValue(fieldValue, value).
 		FieldValue(fieldAt, strconv.FormatInt(e.at, 10)).
 		FieldValue(fieldUntil, strconv.FormatInt(e.until, 10))
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	if err := s.client.Do(ctx, fv.Build()).Error(); err != nil {
+	cmd := fv.Build()
+	if err := s.call(ctx, func(ctx context.Context) error { return s.client.Do(ctx, cmd).Error() }); err != nil {
 		return fmt.Errorf("cookiesession: redisstore: revoke: %w", err)
 	}
 	s.mu.Lock()
