@@ -58,9 +58,21 @@ var b64 = base64.RawURLEncoding.Strict()
 var (
 	// ErrInvalid reports a value that does not parse or does not
 	// authenticate: tampered, truncated, foreign, sealed under a key that
-	// is not in the ring, or bound to another cookie name. It is
-	// deliberately opaque: it never says which byte or step failed.
+	// is not in the ring ([ErrUnknownKey], which matches it), or bound to
+	// another cookie name. It is deliberately opaque: it never says which
+	// byte or step failed.
 	ErrInvalid = errors.New("cookiesession: invalid or tampered value")
+
+	// ErrUnknownKey reports a well-formed value whose header names a key
+	// id that no key of the ring has: typically a cookie sealed with a key
+	// since removed from the ring (a rotation step skipped), or by a server
+	// with other keys. It matches [ErrInvalid] with [errors.Is]; match
+	// ErrUnknownKey first to tell a rotation mistake from tampering. Only
+	// the cleartext key id decides it, before any decryption, so it tells
+	// nothing the header does not already say: a value whose key id is in
+	// the ring but that fails in any later step is ErrInvalid, whatever
+	// failed.
+	ErrUnknownKey error = &alsoError{"cookiesession: value sealed with a key that is not in the ring (removed from it, or another server's)", ErrInvalid}
 
 	// ErrExpired reports an authentic value whose sealed expiry has passed
 	// (or whose issue time lies further in the future than the permitted
@@ -74,6 +86,15 @@ var (
 	ErrTooLarge = errors.New("cookiesession: value too large")
 )
 
+// alsoError is a sentinel that also matches a broader one.
+type alsoError struct {
+	msg  string
+	also error
+}
+
+func (e *alsoError) Error() string        { return e.msg }
+func (e *alsoError) Is(target error) bool { return target == e.also }
+
 // SizeError reports which limit a value exceeded and by how much. It
 // matches [ErrTooLarge] with [errors.Is].
 type SizeError struct {
@@ -81,6 +102,8 @@ type SizeError struct {
 	Name  string // the cookie name, when known
 	Size  int    // the size found, in bytes (a count for "chunk count"; for an inflated payload, at least this)
 	Limit int    // the limit, in the same unit
+
+	noOverflow bool // a write without an Overflow store, which a session this large needs
 }
 
 // Error says what is over which limit, in bytes (in cookies for the
@@ -95,6 +118,9 @@ func (e *SizeError) Error() string {
 	case whatCookies:
 		verb = "are"
 		tail = " set by Limits.TotalSize (or by Limits.MaxChunks × Limits.CookieSize if smaller); to allow more, raise it in the options (and the proxies' header limits), or store less in the session"
+		if e.noOverflow {
+			tail = " set by Limits.TotalSize (or by Limits.MaxChunks × Limits.CookieSize if smaller); to keep sessions this large, configure Options.Overflow (a store such as the redisstore module's), which keeps them server-side behind a small cookie; or raise the limit (and the proxies' header limits), or store less in the session"
+		}
 	case "cookie":
 		tail = " set by Limits.CookieSize; to allow more, raise it in the options (at most 4096)"
 	case "chunk count":
@@ -102,6 +128,9 @@ func (e *SizeError) Error() string {
 		tail = " set by Limits.MaxChunks; to allow more, raise it in the options (at most 255)"
 	case "serialized value":
 		tail = " set by MaxDecodedSize; to allow more, raise it in the options, or store less in the session"
+		if e.noOverflow {
+			tail = " set by MaxDecodedSize; a session this large is also more than cookies carry: raise MaxDecodedSize and configure Options.Overflow (a store such as the redisstore module's), which keeps it server-side behind a small cookie, or store less in the session"
+		}
 	case "decoded payload":
 		tail = " set by MaxDecodedSize; to allow more, raise it in the options"
 	case "inflated payload":
@@ -228,7 +257,12 @@ func (c *Codec) ring() *keyRing { return c.keys.ring.Load() }
 // behind it until the values it sealed have expired.
 //
 // Each secret must be at least [MinKeySize] bytes of randomness (see
-// [GenerateKey]). No key, a short key or the same key twice is an error.
+// [GenerateKey]). No key, a short key, the same key twice, and a key that
+// is visibly not random are errors: one with fewer than 16 distinct byte
+// values (all zeros, a repeated pattern), or one made only of printable
+// ASCII (a passphrase, or a key's text form passed as raw bytes: decode
+// that with [ParseKeys]). A random 32-byte key fails either check with a
+// probability below 10^-13.
 func NewCodec(keys ...[]byte) (*Codec, error) {
 	return newCodec(CodecOptions{}, keys...)
 }
@@ -298,8 +332,9 @@ func newCodec(o CodecOptions, keys ...[]byte) (*Codec, error) {
 	return c, nil
 }
 
-// newKeyRing validates secrets (at least one, at most 255, each at least
-// MinKeySize bytes, no two alike) and derives the purpose's keys from them.
+// newKeyRing validates secrets (at least one, at most 255, each one a
+// random key as checkKey says, no two alike) and derives the purpose's
+// keys from them.
 func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("cookiesession: no key: at least one secret of 32 bytes or more is required")
@@ -309,8 +344,8 @@ func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 	}
 	r := &keyRing{keys: make([]codecKey, 0, len(keys)), secrets: make([][]byte, 0, len(keys))}
 	for i, k := range keys {
-		if len(k) < MinKeySize {
-			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), MinKeySize)
+		if err := checkKey(i, k); err != nil {
+			return nil, err
 		}
 		for j := range i {
 			if bytes.Equal(keys[j], k) {
@@ -335,9 +370,9 @@ func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 // deriveKey derives the key id (purpose-independent, so a cookie names its
 // key the same way whatever it carries) and the purpose's AEAD key.
 func deriveKey(secret []byte, purpose string) (codecKey, error) {
-	var id [4]byte
-	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(keyIDInfo)), id[:]); err != nil {
-		return codecKey{}, fmt.Errorf("cookiesession: deriving key id: %w", err)
+	id, err := keyIDOf(secret)
+	if err != nil {
+		return codecKey{}, err
 	}
 	key := make([]byte, chacha20poly1305.KeySize)
 	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(keyDerivationPrefix+purpose)), key); err != nil {
@@ -347,16 +382,28 @@ func deriveKey(secret []byte, purpose string) (codecKey, error) {
 	if err != nil {
 		return codecKey{}, fmt.Errorf("cookiesession: %w", err)
 	}
-	return codecKey{id: binary.BigEndian.Uint32(id[:]), aead: aead}, nil
+	return codecKey{id: id, aead: aead}, nil
+}
+
+// keyIDOf derives the id that values sealed with secret carry in their
+// header (Meta.KeyID).
+func keyIDOf(secret []byte) (uint32, error) {
+	var id [4]byte
+	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(keyIDInfo)), id[:]); err != nil {
+		return 0, fmt.Errorf("cookiesession: deriving key id: %w", err)
+	}
+	return binary.BigEndian.Uint32(id[:]), nil
 }
 
 // keyIDs returns the identifiers that values sealed with each key of the
 // current ring carry in their header (Meta.KeyID), in the ring's order.
-func (c *Codec) keyIDs() []uint32 {
-	keys := c.ring().keys
-	ids := make([]uint32, len(keys))
-	for i := range keys {
-		ids[i] = keys[i].id
+func (c *Codec) keyIDs() []uint32 { return c.ring().ids() }
+
+// ids returns the key ids of the ring, in its order.
+func (r *keyRing) ids() []uint32 {
+	ids := make([]uint32, len(r.keys))
+	for i := range r.keys {
+		ids[i] = r.keys[i].id
 	}
 	return ids
 }
@@ -636,7 +683,7 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 		}
 	}
 	if k == nil {
-		return nil, meta, ErrInvalid
+		return nil, meta, ErrUnknownKey
 	}
 
 	// 3. Strict base64url: no padding, no other alphabet, no stray bits,

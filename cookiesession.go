@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -30,6 +31,8 @@ type Manager[T any] struct {
 	cc       CookieCodec
 	commit   *Codec // seals commit tokens (see commit.go)
 	zeroData []byte // serialized zero T: a new session equal to it is not saved
+	nameKey  any    // nameKey(opts.Name), boxed once: the context key of the cookie name (misconfig.go)
+	seen     *seen  // ring changes and misconfigurations reported (keys.go, misconfig.go)
 }
 
 // New returns a Manager for sessions holding a T, after validating opts.
@@ -48,7 +51,7 @@ func New[T any](opts Options) (*Manager[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager[T]{opts: o, cc: *cc}
+	m := &Manager[T]{opts: o, cc: *cc, nameKey: nameKey(o.Name), seen: new(seen)}
 	// Commit tokens (commit.go): the same settings under their own
 	// purpose, so a token never opens as a cookie nor a cookie as a token,
 	// with room for the token's head (the states it may replace).
@@ -69,7 +72,23 @@ func New[T any](opts Options) (*Manager[T], error) {
 // re-sealed with keys[0] on its next response. Commit tokens are re-keyed
 // too. It validates keys as [New] does; on an error the old ring stays.
 // See [Codec.SetKeys] and, to follow a key file, [WatchKeyFile].
-func (m *Manager[T]) SetKeys(keys ...[]byte) error { return setKeys(keys, m.cc.codec, m.commit) }
+//
+// For a minute after a call that changes the ring, cookies sealed with a
+// key no longer in it ([ErrUnknownKey]) still give a new session, but
+// are not expired in the response as other refused cookies are: if the
+// change was a mistake (a key file caught mid-write, a key removed too
+// early) and the ring is put right within the minute, their users are
+// still signed in.
+func (m *Manager[T]) SetKeys(keys ...[]byte) error {
+	before := m.cc.codec.ring()
+	if err := setKeys(keys, m.cc.codec, m.commit); err != nil {
+		return err
+	}
+	if !slices.Equal(before.ids(), m.cc.codec.ring().ids()) {
+		m.seen.keysChanged.Store(m.opts.Now().UnixNano())
+	}
+	return nil
+}
 
 // Name returns the session's cookie name.
 func (m *Manager[T]) Name() string { return m.opts.Name }
@@ -101,6 +120,7 @@ type Session[T any] struct {
 	onWire   bool           // the browser holds cookies of the session, as of this response
 	sealed   bool           // this response already carries a fresh seal of the session
 	refused  bool           // the request's cookies did not open: expire them unless the session is written
+	readErr  error          // how the request's cookies were read (Err)
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
 	overflowOld []string // Overflow keys no cookie refers to any more, to delete
@@ -118,6 +138,22 @@ func idText(id [16]byte) string { return base64.RawURLEncoding.EncodeToString(id
 // IsNew reports whether the session was not read from a valid cookie: a
 // first visit, an expired or bad cookie, or after Regenerate or Destroy.
 func (s *Session[T]) IsNew() bool { return s.isNew }
+
+// Err reports how the session was read from the request's cookies: nil
+// when it opened from them, [ErrNoCookie] when the request carried none (a
+// first visit, or cookies the browser dropped), and otherwise the error
+// that refused them, the one reported to OnError: it matches [ErrExpired],
+// [ErrRevoked], [ErrInvalid] (and [ErrUnknownKey] or [ErrUndecodable] when
+// that is the cause), [ErrTooLarge], [ErrAmbiguous],
+// [ErrRevocationUnavailable], [ErrOverflowMissing] or
+// [ErrOverflowUnavailable]. A handler uses it to tell a first visit from
+// a session that ended, say to show "you were signed out on all
+// devices" for ErrRevoked.
+//
+// It describes the request, not what the handler did since: Regenerate,
+// Destroy, SetMaxAge and assigning Data leave it unchanged (IsNew tells
+// those apart), and [Session.Reload] sets it anew from its own read.
+func (s *Session[T]) Err() error { return s.readErr }
 
 // Regenerate replaces the session with a new one: a new ID, a new
 // creation time (so a new absolute deadline) and empty data, as
@@ -318,6 +354,14 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 		s.overflowOld = append(s.overflowOld, s.overflowKey)
 		s.overflowKey = ""
 	}
+	if m.nameTaken(r) {
+		s.reset()
+		s.Data = new(T)
+		s.force, s.renew, s.onWire, s.refused = false, false, false, false
+		s.readErr = ErrNameConflict
+		m.emit("read", Reason(ErrNameConflict), 0, 0)
+		return ErrNameConflict
+	}
 	data, meta, key, err := m.cc.readValue(r.Context(), r.Header)
 	s.onWire = !errors.Is(err, ErrNoCookie)
 	s.overflowKey = key
@@ -325,6 +369,7 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 		err = m.decode(r.Context(), s, data, meta)
 	}
 	s.refused = false
+	s.readErr = err
 	if err != nil {
 		s.reset()
 		s.Data = new(T)
@@ -333,7 +378,7 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 			m.emit("read", "none", 0, 0)
 			return err
 		}
-		s.refused = refusable(err)
+		s.refused = m.refusable(err)
 		m.emit("read", Reason(err), 0, 0)
 		return &readError{err}
 	}
@@ -429,6 +474,9 @@ func (s *Session[T]) settle(data []byte) {
 
 // write seals s with data into wh's Set-Cookie lines (or clears it).
 func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear bool) error {
+	if s.readErr == ErrNameConflict {
+		return ErrNameConflict // the cookies are another Manager's
+	}
 	if clear || s.Data == nil {
 		m.cc.setCookies(wh, rh, nil, time.Time{})
 		m.emit("clear", "logout", 0, 0)
@@ -455,6 +503,7 @@ func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, iss
 	if err := s.checkSubject(); err != nil {
 		return err
 	}
+	m.checkTransport(s.req)
 	expires := m.deadline(s, issued)
 	if !expires.After(now) {
 		// SetMaxAge shortened the session below its age: it is over.

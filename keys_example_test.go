@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,7 +15,8 @@ import (
 // A Manager whose keys come from a file, reloaded whenever the file changes
 // (a Kubernetes Secret volume, a file a secret agent renders). In a server,
 // WatchKeyFile runs in its own goroutine until the server's context ends;
-// here it stops after its first read.
+// here it stops after the first ring it applies (two reads that agree),
+// which it also logs, with the key ids, on the Manager's logger.
 func ExampleWatchKeyFile() {
 	dir, err := os.MkdirTemp("", "keys")
 	if err != nil {
@@ -35,19 +37,20 @@ func ExampleWatchKeyFile() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	m, err := cookiesession.New[struct{ User string }](cookiesession.Options{Keys: keys})
+	logger := slog.Default()
+	m, err := cookiesession.New[struct{ User string }](cookiesession.Options{Keys: keys, Logger: logger})
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	cookiesession.WatchKeyFile(ctx, keyFile, time.Minute, func(keys ...[]byte) error {
+	cookiesession.WatchKeyFile(ctx, keyFile, time.Millisecond, func(keys ...[]byte) error {
 		defer cancel() // for the example only: stop after the first read
 		if err := m.SetKeys(keys...); err != nil {
 			return err
 		}
 		fmt.Println("session keys reloaded:", len(keys))
 		return nil
-	}, func(err error) { fmt.Println(err) })
+	}, logger)
 	// Output: session keys reloaded: 2
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -405,7 +406,7 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 	}
 
 	var applied atomic.Int64
-	var errs sync.Map
+	logs := &logRecorder{}
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() {
@@ -413,7 +414,7 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 		WatchKeyFile(ctx, path, 2*time.Millisecond, func(keys ...[]byte) error {
 			applied.Add(1)
 			return m.SetKeys(keys...)
-		}, func(err error) { errs.Store(err.Error(), err) })
+		}, slog.New(logs))
 	}()
 	defer func() { cancel(); <-stopped }()
 
@@ -442,7 +443,9 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 	if n := applied.Load(); n != 3 {
 		t.Errorf("apply called %d times for 3 versions of the file", n)
 	}
-	errs.Range(func(k, _ any) bool { t.Errorf("reported: %v", k); return true })
+	for _, msg := range logs.texts(slog.LevelError) {
+		t.Errorf("reported: %s", msg)
+	}
 }
 
 // keyFile.poll, one read at a time: what changes the ring, and what is
@@ -456,24 +459,37 @@ func TestKeyFilePoll(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keys")
-	var reports []error
 	var applies int
-	w := &keyFile{path: path, apply: func(keys ...[]byte) error { applies++; return c.SetKeys(keys...) }, onError: func(err error) { reports = append(reports, err) }}
+	logs := &logRecorder{}
+	w := &keyFile{path: path, apply: func(keys ...[]byte) error { applies++; return c.SetKeys(keys...) }, logger: slog.New(logs)}
 	step := func(name string, polls int, wantApplies int, wantReports int, wantRing ...uint32) {
 		t.Helper()
-		reports, applies = nil, 0
+		logs.reset()
+		applies = 0
 		for range polls {
 			w.poll()
 		}
+		reports := logs.texts(slog.LevelError)
 		if applies != wantApplies || len(reports) != wantReports || fmt.Sprint(ringIDs(c)) != fmt.Sprint(wantRing) {
 			t.Errorf("%s: %d applies, reports %v, ring %08x; want %d applies, %d reports, ring %08x",
 				name, applies, reports, ringIDs(c), wantApplies, wantReports, wantRing)
 		}
-		for _, err := range reports {
-			msg := err.Error()
-			if !strings.HasPrefix(msg, "cookiesession: ") || !strings.Contains(msg, path) ||
+		for _, msg := range reports {
+			if !strings.Contains(msg, "err=cookiesession: ") || !strings.Contains(msg, path) ||
 				strings.Contains(msg, FormatKey(k1)) || strings.Contains(msg, FormatKey(k2)) {
 				t.Errorf("%s: report %q: want a cookiesession error naming the file and no key", name, msg)
+			}
+		}
+		// Each ring applied is logged, with its key ids and no key.
+		infos := logs.texts(slog.LevelInfo)
+		if wantReports == 0 && len(infos) != wantApplies {
+			t.Errorf("%s: %d rings logged for %d applied: %q", name, len(infos), wantApplies, infos)
+		}
+		for _, msg := range infos {
+			want := fmt.Sprintf("key_ids=%08x", wantRing)
+			if !strings.Contains(msg, want) || !strings.Contains(msg, path) ||
+				strings.Contains(msg, FormatKey(k1)) || strings.Contains(msg, FormatKey(k2)) {
+				t.Errorf("%s: ring logged as %q: want the file and %s, and no key", name, msg, want)
 			}
 		}
 	}
@@ -499,4 +515,24 @@ func TestKeyFilePoll(t *testing.T) {
 		t.Fatal(err)
 	}
 	step("file removed", 2, 0, 1, id2)
+
+	// Two reads must agree before a ring is applied: a read that catches
+	// the file mid-write, as "K1," or as "K1" alone, is never applied.
+	writeKeys(t, path, k1, k2)
+	step("rewritten", 2, 1, 0, id1, id2)
+	if err := os.WriteFile(path, []byte(FormatKey(k2)+","), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	step("caught mid-write as K2,", 1, 0, 0, id1, id2)
+	writeKeys(t, path, k2)
+	step("caught mid-write as K2", 1, 0, 0, id1, id2)
+	writeKeys(t, path, k2, k1)
+	step("write completed, read once", 1, 0, 0, id1, id2)
+	step("write completed, read twice", 1, 1, 0, id2, id1)
+	// A ring the file holds for two reads is applied, even one that
+	// drops a key: two reads cannot tell a stalled writer from an
+	// operator (see TestKeyChangeGraceKeepsCookies for what protects the
+	// users of the dropped key).
+	writeKeys(t, path, k2)
+	step("K2 for two reads", 2, 1, 0, id2)
 }

@@ -255,11 +255,11 @@ func (o Options) normalize() (Options, error) {
 	if err := co.validate(); err != nil {
 		return o, err
 	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 	if o.OnError == nil {
 		logger, name := o.Logger, o.Name
-		if logger == nil {
-			logger = slog.Default()
-		}
 		o.OnError = func(r *http.Request, err error) { logReport(logger, name, r, err) }
 	}
 	return o, nil
@@ -315,27 +315,29 @@ func FormatKey(k []byte) string { return base64.RawURLEncoding.EncodeToString(k)
 
 // ParseKeys reads a comma-separated list of secrets in the form
 // [FormatKey] writes (standard base64 with or without padding is accepted
-// too). Surrounding spaces are ignored. It fails on an empty list, a value
-// that does not decode, or a secret shorter than [MinKeySize]; the error
-// names the position, never the value.
+// too). Spaces and newlines around each key are ignored. It fails on an
+// empty list, an empty field ("k1,,k2", or "k1," as a file caught
+// mid-write reads), a value that does not decode, and a secret that [New]
+// would refuse (shorter than [MinKeySize], or visibly not random); the
+// error names the position, never the value.
 func ParseKeys(s string) ([][]byte, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("cookiesession: no key in the list; generate one with GenerateKey or the cookiesession command's keygen")
+	}
 	var keys [][]byte
 	for i, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
-			continue
+			return nil, fmt.Errorf("cookiesession: key %d is empty (a stray comma, or a list cut short)", i)
 		}
 		k, err := decodeKey(f)
 		if err != nil {
 			return nil, fmt.Errorf("cookiesession: key %d does not decode as base64", i)
 		}
-		if len(k) < MinKeySize {
-			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), MinKeySize)
+		if err := checkKey(i, k); err != nil {
+			return nil, err
 		}
 		keys = append(keys, k)
-	}
-	if len(keys) == 0 {
-		return nil, errors.New("cookiesession: no key in the list")
 	}
 	return keys, nil
 }
