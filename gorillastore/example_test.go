@@ -1,7 +1,6 @@
 package gorillastore_test
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log"
@@ -9,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 
+	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/gorillastore"
 	"github.com/gorilla/sessions"
 )
@@ -19,7 +19,7 @@ import (
 // plain HTTP.)
 func ExampleNew() {
 	store, err := gorillastore.New(gorillastore.Options{
-		Keys:    [][]byte{bytes.Repeat([]byte("k"), 32)},
+		Keys:    [][]byte{cookiesession.GenerateKey()},
 		Session: &sessions.Options{Path: "/", MaxAge: 86400 * 30, HttpOnly: true, SameSite: http.SameSiteLaxMode},
 	})
 	if err != nil {
