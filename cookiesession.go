@@ -137,6 +137,7 @@ func idText(id [16]byte) string { return base64.RawURLEncoding.EncodeToString(id
 
 // IsNew reports whether the session was not read from a valid cookie: a
 // first visit, an expired or bad cookie, or after Regenerate or Destroy.
+// [Session.Err] says which.
 func (s *Session[T]) IsNew() bool { return s.isNew }
 
 // Err reports how the session was read from the request's cookies: nil
@@ -336,8 +337,10 @@ func earlier(a, b time.Time) time.Time {
 // Load reads the session from r's cookies, without the middleware (for
 // example on a WebSocket upgrade request). It always returns a usable
 // session: a new one when r carries none, or when its cookies do not open,
-// in which case the error says why (matching ErrInvalid, ErrExpired,
-// ErrTooLarge or ErrAmbiguous). A request without cookies is not an error.
+// in which case the error says why, as [Session.Err] does (matching
+// ErrInvalid, ErrExpired, ErrTooLarge, ErrAmbiguous, …; ErrNameConflict
+// inside the Handler of another Manager with the same cookie name). A
+// request without cookies is not an error.
 func (m *Manager[T]) Load(r *http.Request) (*Session[T], error) {
 	s, err := m.load(r)
 	if errors.Is(err, ErrNoCookie) {

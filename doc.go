@@ -31,6 +31,12 @@
 // working. A change made after the header went out cannot reach the browser:
 // it is reported to [Options.OnError] as [ErrHeaderWritten].
 //
+// [Session.Err] says why a session is new: nil when it opened from the
+// request's cookies, [ErrNoCookie] on a first visit, and otherwise the
+// refusal ([ErrExpired], [ErrRevoked] after "log out everywhere",
+// [ErrUnknownKey] after a key left the ring, …), so a page can tell the
+// user they were signed out rather than show a fresh session unexplained.
+//
 // A handler that only reads the session can call [Manager.View], which
 // returns a copy of the data and never serializes it again at the end of
 // the request to look for a change.
@@ -66,7 +72,9 @@
 // Each key is a secret of at least 32 random bytes ([GenerateKey], or the
 // cookiesession command's keygen), kept in configuration as base64url text
 // ([FormatKey], [ParseKeys]); [KeysFromEnv] reads a comma-separated list
-// from COOKIESESSION_KEYS. Options.Keys[0] seals; every key opens, and a
+// from COOKIESESSION_KEYS. A key that is visibly not random (a repeated
+// byte or pattern, or printable text: a passphrase, or a key's text form
+// passed as raw bytes) is refused. Options.Keys[0] seals; every key opens, and a
 // session opened with another key is re-sealed with Keys[0] on its next
 // response. A running Manager takes a new ring with [Manager.SetKeys], and
 // [WatchKeyFile] reloads it whenever a key file changes, so rotating needs
@@ -208,12 +216,17 @@
 //
 // Bad input from a client — a tampered, truncated, oversized, expired,
 // revoked or foreign cookie — never fails the request: the handler gets a
-// new, empty session, [Options.OnError] gets an error matching
-// [ErrInvalid], [ErrExpired], [ErrTooLarge], [ErrAmbiguous], [ErrRevoked],
-// [ErrUndecodable] or [ErrOverflowMissing], and the response expires the
-// cookies once so that the browser stops sending them. A store that is down
-// is [ErrRevocationUnavailable] or [ErrOverflowUnavailable], and the
-// cookies stay. Authentication failures are one opaque [ErrInvalid].
+// new, empty session (whose [Session.Err] is the error), [Options.OnError]
+// gets an error matching [ErrInvalid], [ErrExpired], [ErrTooLarge],
+// [ErrAmbiguous], [ErrRevoked], [ErrUndecodable] or [ErrOverflowMissing],
+// and the response expires the cookies once so that the browser stops
+// sending them. A store that is down is [ErrRevocationUnavailable] or
+// [ErrOverflowUnavailable], and the cookies stay. Authentication failures
+// are one opaque [ErrInvalid]; only a key id that no key of the ring has,
+// read from the cleartext header before any decryption, is told apart as
+// [ErrUnknownKey] (which still matches ErrInvalid), so that a rotation
+// mistake does not look like an attack in logs and metrics.
+//
 // Misuse by the application — a bad [Options], a session too large to
 // store, a change after the header went out — is an error from [New], from
 // Save, or to OnError. [Reason] names each condition for logs and metrics;
@@ -221,4 +234,12 @@
 // client's doing (Debug, Info) from the server's (Warn, Error), and
 // [Options.OnEvent] counts reads, writes, clears and revocations. No error
 // contains a cookie value, a plaintext or a key.
+//
+// Misconfigurations that would leave sessions silently broken are logged
+// once per Manager, at Warn on [Options.Logger], with the fix: Secure
+// cookies set in response to a plain-HTTP request for a host other than
+// localhost with no sign of a proxy that terminated TLS (X-Forwarded-Proto
+// or Forwarded), which browsers drop; and two Managers serving one cookie
+// name on one request ([ErrNameConflict]). A session too large for its
+// cookies without an [Options.Overflow] store is an error that names it.
 package cookiesession
