@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 )
 
@@ -91,8 +92,8 @@ func loopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") || hasSuffixFold(host, ".localhost") {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	ip, err := netip.ParseAddr(host) // no allocation, unlike net.ParseIP
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 func hasSuffixFold(s, suffix string) bool {

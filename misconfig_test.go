@@ -425,3 +425,21 @@ func TestSizeErrorNamesOverflow(t *testing.T) {
 		})
 	}
 }
+
+// The transport check costs no allocation on a plain-HTTP development
+// server on loopback, where it runs on every write.
+func TestCheckTransportDoesNotAllocate(t *testing.T) {
+	m, err := New[hData](Options{Keys: [][]byte{testkit.Key(1)}, Logger: slog.New(&logRecorder{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{"localhost:8080", "127.0.0.1:8080", "[::1]:8080", "[::ffff:127.0.0.1]:80"} {
+		r := httptest.NewRequest("GET", "http://"+host+"/", nil)
+		if n := testing.AllocsPerRun(100, func() { m.checkTransport(r) }); n != 0 {
+			t.Errorf("%s: %v allocations", host, n)
+		}
+		if m.seen.warned[warnPlainHTTP].Load() {
+			t.Errorf("%s: warned", host)
+		}
+	}
+}
