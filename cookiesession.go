@@ -147,9 +147,11 @@ func (s *Session[T]) IsNew() bool { return s.isNew }
 // [ErrRevoked], [ErrInvalid] (and [ErrUnknownKey] or [ErrUndecodable] when
 // that is the cause), [ErrTooLarge], [ErrAmbiguous],
 // [ErrRevocationUnavailable], [ErrOverflowMissing] or
-// [ErrOverflowUnavailable]. A handler uses it to tell a first visit from
-// a session that ended, say to show "you were signed out on all
-// devices" for ErrRevoked.
+// [ErrOverflowUnavailable]; or [ErrNameConflict] when another Manager's
+// Handler serves the same cookie name on the request, and the cookies
+// were not read. A handler uses it to tell a first visit from a session
+// that ended, say to show "you were signed out on all devices" for
+// ErrRevoked.
 //
 // It describes the request, not what the handler did since: Regenerate,
 // Destroy, SetMaxAge and assigning Data leave it unchanged (IsNew tells
