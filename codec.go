@@ -17,6 +17,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/internal/wire"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
 )
@@ -31,69 +33,24 @@ const (
 	tagSize    = chacha20poly1305.Overhead
 	timesSize  = 8 + 8 // issued, expires: Unix milliseconds, big endian
 
-	// Overhead is the fixed number of bytes the sealed format adds to a
-	// payload before base64: a 7-byte header, a 24-byte nonce, 16 bytes of
-	// sealed timestamps and a 16-byte Poly1305 tag.
-	Overhead = headerSize + nonceSize + timesSize + tagSize
+	// overhead is the fixed number of bytes the sealed format adds to a
+	// payload before base64 (wire.overhead, checked below).
+	overhead = headerSize + nonceSize + timesSize + tagSize
 
 	flagCompressed = 1 << 0
 	flagReference  = 1 << 1 // the payload is a reference to the Overflow store (overflow.go)
 	knownFlags     = flagCompressed | flagReference
 
-	// MinKeySize is the shortest secret NewCodec accepts, in bytes.
-	MinKeySize = 32
-
 	defaultMaxDecoded   = 64 << 10
 	defaultPurpose      = "cookie"
 	whatEncoded         = "encoded cookie" // SizeError.What of Encode's MaxLength
-	keyIDInfo           = "cookiesession key id"
 	keyDerivationPrefix = "cookiesession v1 purpose "
 )
 
+// The format's overhead is the one the command and the tests know.
+const _ = uint(wire.Overhead-overhead) + uint(overhead-wire.Overhead)
+
 var b64 = base64.RawURLEncoding.Strict()
-
-// Errors returned by the codec, the chunking layer and the session manager.
-// Match them with [errors.Is]; the concrete error may carry more detail
-// (see [SizeError]) but never a cookie value, a plaintext or a key.
-var (
-	// ErrInvalid reports a value that does not parse or does not
-	// authenticate: tampered, truncated, foreign, sealed under a key that
-	// is not in the ring ([ErrUnknownKey], which matches it), or bound to
-	// another cookie name. It is deliberately opaque: it never says which
-	// byte or step failed.
-	ErrInvalid = errors.New("cookiesession: invalid or tampered value")
-
-	// ErrUnknownKey reports a well-formed value whose header names a key
-	// id that no key of the ring has: typically a cookie sealed with a key
-	// since removed from the ring (a rotation step skipped), or by a server
-	// with other keys. It matches [ErrInvalid] with [errors.Is]; match
-	// ErrUnknownKey first to tell a rotation mistake from tampering. Only
-	// the cleartext key id decides it, before any decryption, so it tells
-	// nothing the header does not already say: a value whose key id is in
-	// the ring but that fails in any later step is ErrInvalid, whatever
-	// failed.
-	ErrUnknownKey error = &alsoError{"cookiesession: value sealed with a key that is not in the ring (removed from it, or another server's)", ErrInvalid}
-
-	// ErrExpired reports an authentic value whose sealed expiry has passed
-	// (or whose issue time lies further in the future than the permitted
-	// clock skew).
-	ErrExpired = errors.New("cookiesession: value expired")
-
-	// ErrTooLarge reports a value over a size limit: at Encode or save
-	// time (the session does not fit the cookie budget) or at Decode time
-	// (an oversized cookie, or a compressed value that inflates past the
-	// cap). The concrete error is a *[SizeError] naming the sizes.
-	ErrTooLarge = errors.New("cookiesession: value too large")
-)
-
-// alsoError is a sentinel that also matches a broader one.
-type alsoError struct {
-	msg  string
-	also error
-}
-
-func (e *alsoError) Error() string        { return e.msg }
-func (e *alsoError) Is(target error) bool { return target == e.also }
 
 // SizeError reports which limit a value exceeded and by how much. It
 // matches [ErrTooLarge] with [errors.Is].
@@ -104,6 +61,7 @@ type SizeError struct {
 	Limit int    // the limit, in the same unit
 
 	noOverflow bool // a write without an Overflow store, which a session this large needs
+	budget     bool // over the session's cookie budget (Limits): the case the Overflow store takes
 }
 
 // Error says what is over which limit, in bytes (in cookies for the
@@ -157,25 +115,26 @@ func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
 // deterministic (equal values give equal bytes): the session manager
 // compares serialized bytes to decide whether a session changed, so a
 // serializer that orders map keys at random rewrites the cookie on every
-// request. The default is [JSONSerializer].
+// request. The default (nil) is JSON: encoding/json, or, when the module
+// is built with a toolchain that has it (Go 1.27 and later),
+// encoding/json/v2 configured to write and read exactly what
+// encoding/json does; both give the same bytes for the same value, so
+// servers built with either share cookies.
 type Serializer interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error
 }
 
-// JSONSerializer is the default [Serializer]: encoding/json, or, when the
-// module is built with a toolchain that has it (Go 1.27 and later),
-// encoding/json/v2 configured to write and read exactly what
-// encoding/json does. Both give the same bytes for the same value, so
-// servers built with either share cookies. Its output is deterministic.
-type JSONSerializer struct{}
+// jsonSerializer is the default [Serializer] (see there). Its output is
+// deterministic.
+type jsonSerializer struct{}
 
 // Marshal returns the JSON encoding of v, as json.Marshal does.
-func (JSONSerializer) Marshal(v any) ([]byte, error) { return jsonMarshal(v) }
+func (jsonSerializer) Marshal(v any) ([]byte, error) { return jsonMarshal(v) }
 
 // Unmarshal decodes data into v, as json.Unmarshal does; trailing data is
 // an error.
-func (JSONSerializer) Unmarshal(data []byte, v any) error { return jsonUnmarshal(data, v) }
+func (jsonSerializer) Unmarshal(data []byte, v any) error { return jsonUnmarshal(data, v) }
 
 // CodecOptions configures a [Codec] ([Codec.WithOptions]). The zero value
 // is what [NewCodec] uses.
@@ -202,7 +161,8 @@ type CodecOptions struct {
 	// MaxLength bounds what Encode produces: the cookie's name plus its
 	// value, as browsers count a cookie, like securecookie's MaxLength.
 	// A longer value is an error matching [ErrTooLarge] rather than a
-	// cookie every browser would drop. Zero: 4096. Negative: no limit.
+	// cookie every browser would drop. Zero: 4000, as Limits.CookieSize.
+	// Negative: no limit.
 	// (Sessions the Manager or a CookieCodec write are split across
 	// cookies instead, within their Limits.)
 	MaxLength int
@@ -256,13 +216,13 @@ func (c *Codec) ring() *keyRing { return c.keys.ring.Load() }
 // seals; every key opens, so a new key goes first and the old one stays
 // behind it until the values it sealed have expired.
 //
-// Each secret must be at least [MinKeySize] bytes of randomness (see
-// [GenerateKey]). No key, a short key, the same key twice, and a key that
-// is visibly not random are errors: one with fewer than 16 distinct byte
-// values (all zeros, a repeated pattern), or one made only of printable
-// ASCII (a passphrase, or a key's text form passed as raw bytes: decode
-// that with [ParseKeys]). A random 32-byte key fails either check with a
-// probability below 10^-13.
+// Each secret must be at least 32 bytes of randomness (see
+// keyring.Generate). No key, a short key, the same key twice, and a key
+// that is visibly not random are errors: one with fewer than 16 distinct
+// byte values (all zeros, a repeated pattern), or one made only of
+// printable ASCII (a passphrase, or a key's text form passed as raw
+// bytes: decode that with keyring.Parse). A random 32-byte key fails
+// either check with a probability below 10^-13.
 func NewCodec(keys ...[]byte) (*Codec, error) {
 	return newCodec(CodecOptions{}, keys...)
 }
@@ -290,13 +250,13 @@ func newCodec(o CodecOptions, keys ...[]byte) (*Codec, error) {
 		maxLength:  o.MaxLength,
 	}
 	if c.maxLength == 0 {
-		c.maxLength = maxCookieSize
+		c.maxLength = defaults.CookieSize
 	}
 	switch {
 	case c.maxAge < 0:
 		return nil, errors.New("cookiesession: CodecOptions.MaxAge is negative")
 	case c.maxAge == 0:
-		c.maxAge = DefaultMaxAge
+		c.maxAge = defaults.MaxAge
 	}
 	switch {
 	case c.maxDecoded < 0:
@@ -311,7 +271,7 @@ func newCodec(o CodecOptions, keys ...[]byte) (*Codec, error) {
 		c.skew = time.Minute
 	}
 	if c.ser == nil {
-		c.ser = JSONSerializer{}
+		c.ser = jsonSerializer{}
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -344,7 +304,7 @@ func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 	}
 	r := &keyRing{keys: make([]codecKey, 0, len(keys)), secrets: make([][]byte, 0, len(keys))}
 	for i, k := range keys {
-		if err := checkKey(i, k); err != nil {
+		if err := wire.CheckKey(i, k); err != nil {
 			return nil, err
 		}
 		for j := range i {
@@ -370,7 +330,7 @@ func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 // deriveKey derives the key id (purpose-independent, so a cookie names its
 // key the same way whatever it carries) and the purpose's AEAD key.
 func deriveKey(secret []byte, purpose string) (codecKey, error) {
-	id, err := keyIDOf(secret)
+	id, err := wire.KeyID(secret)
 	if err != nil {
 		return codecKey{}, err
 	}
@@ -383,16 +343,6 @@ func deriveKey(secret []byte, purpose string) (codecKey, error) {
 		return codecKey{}, fmt.Errorf("cookiesession: %w", err)
 	}
 	return codecKey{id: id, aead: aead}, nil
-}
-
-// keyIDOf derives the id that values sealed with secret carry in their
-// header (Meta.KeyID).
-func keyIDOf(secret []byte) (uint32, error) {
-	var id [4]byte
-	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(keyIDInfo)), id[:]); err != nil {
-		return 0, fmt.Errorf("cookiesession: deriving key id: %w", err)
-	}
-	return binary.BigEndian.Uint32(id[:]), nil
 }
 
 // keyIDs returns the identifiers that values sealed with each key of the
@@ -426,7 +376,7 @@ type Meta struct {
 // MaxAge, binding it to the cookie name, and returns the base64url text for
 // a cookie value. It fails with an error matching [ErrTooLarge] (a
 // *[SizeError]) when the serialized value exceeds MaxDecodedSize, or when
-// the cookie (name and value) would exceed MaxLength, 4096 bytes by
+// the cookie (name and value) would exceed MaxLength, 4000 bytes by
 // default, which browsers drop.
 func (c *Codec) Encode(name string, value any) (string, error) {
 	data, err := c.ser.Marshal(value)
@@ -452,16 +402,16 @@ func (c *Codec) Encode(name string, value any) (string, error) {
 // not deserialize into dst (also ErrInvalid) may have filled part of it, as
 // encoding/json does.
 func (c *Codec) Decode(name, value string, dst any) error {
-	_, err := c.DecodeMeta(name, value, dst)
+	_, err := c.decodeMeta(name, value, dst)
 	return err
 }
 
-// DecodeMeta is [Codec.Decode] that also returns the value's [Meta].
-func (c *Codec) DecodeMeta(name, value string, dst any) (Meta, error) {
+// decodeMeta is [Codec.Decode] that also returns the value's [Meta].
+func (c *Codec) decodeMeta(name, value string, dst any) (Meta, error) {
 	// The built-in JSON serializer never retains its input, so the payload
 	// can be opened in a reused buffer; another Serializer might keep it.
 	var sp *[]byte
-	if _, ok := c.ser.(JSONSerializer); ok {
+	if _, ok := c.ser.(jsonSerializer); ok {
 		sp = getScratch()
 		defer putScratch(sp, true)
 	}
@@ -488,7 +438,7 @@ func undecodable(dst any) error {
 
 // encodedLen is the length of the base64url text sealing a payload of n
 // bytes (after compression).
-func encodedLen(n int) int { return b64.EncodedLen(n + Overhead) }
+func encodedLen(n int) int { return b64.EncodedLen(n + overhead) }
 
 // maxEncodedLen is the longest value open accepts before any decoding.
 func (c *Codec) maxEncodedLen() int { return encodedLen(c.maxDecoded) }
@@ -575,7 +525,7 @@ func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expir
 		return "", fmt.Errorf("cookiesession: cannot seal into %d chunks", chunks)
 	}
 	k := &c.ring().keys[0]
-	sealedLen := Overhead + len(data)
+	sealedLen := overhead + len(data)
 	// One scratch buffer holds the sealed bytes, then the associated data.
 	sp := getScratch()
 	defer putScratch(sp, false) // it holds only ciphertext and the header
@@ -592,8 +542,8 @@ func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expir
 
 	// 2. A fresh random 24-byte nonce (XChaCha20 makes random nonces safe).
 	nonce := buf[headerSize : headerSize+nonceSize]
-	if _, err := io.ReadFull(c.rand, nonce); err != nil {
-		return "", fmt.Errorf("cookiesession: reading nonce: %w", err)
+	if err := c.random(nonce, "nonce"); err != nil {
+		return "", err
 	}
 
 	// 3. Plaintext: issue time, expiry, payload.
@@ -610,6 +560,16 @@ func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expir
 	out := make([]byte, b64.EncodedLen(sealedLen))
 	b64.Encode(out, buf)
 	return unsafe.String(unsafe.SliceData(out), len(out)), nil // out is never written again
+}
+
+// random fills b from the codec's source of randomness (CodecOptions.Rand;
+// crypto/rand by default): every nonce and key the codec and its
+// CookieCodec draw, the cookie's and the Overflow store's alike.
+func (c *Codec) random(b []byte, what string) error {
+	if _, err := io.ReadFull(c.rand, b); err != nil {
+		return fmt.Errorf("cookiesession: reading %s: %w", what, err)
+	}
+	return nil
 }
 
 // setAssociatedData fills ad (headerSize+len(name) bytes) with the header
@@ -701,7 +661,7 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 	ad := buf[decodedLen:]
 	buf = buf[:decodedLen]
 	n, err := b64.Decode(buf, unsafe.Slice(unsafe.StringData(s), len(s)))
-	if err != nil || n != len(buf) || n < Overhead {
+	if err != nil || n != len(buf) || n < overhead {
 		return nil, meta, ErrInvalid
 	}
 

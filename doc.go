@@ -12,7 +12,7 @@
 //
 //	type Visit struct{ Count int }
 //
-//	keys, err := cookiesession.KeysFromEnv() // COOKIESESSION_KEYS
+//	keys, err := keyring.FromEnv() // COOKIESESSION_KEYS
 //	m, err := cookiesession.New[Visit](cookiesession.Options{Keys: keys})
 //	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 //		s := m.Get(r)
@@ -23,7 +23,7 @@
 //
 // The session is read only when a handler calls Get, and written only when
 // it changed (its serialized form differs), when it asks to be
-// ([Session.Touch], [Session.Regenerate], [Session.SetMaxAge]), when an idle
+// ([Session.Touch], [Session.Regenerate], [Session.SetLifetime]), when an idle
 // deadline needs pushing out, or when it was sealed with an older key. The
 // cookies are set exactly when the response header goes out (the first
 // WriteHeader, Write, ReadFrom or Flush, or the end of the handler); the body
@@ -69,15 +69,15 @@
 //
 // # Keys
 //
-// Each key is a secret of at least 32 random bytes ([GenerateKey], or the
+// Each key is a secret of at least 32 random bytes (keyring.Generate, or the
 // cookiesession command's keygen), kept in configuration as base64url text
-// ([FormatKey], [ParseKeys]); [KeysFromEnv] reads a comma-separated list
-// from COOKIESESSION_KEYS. A key that is visibly not random (a repeated
-// byte or pattern, or printable text: a passphrase, or a key's text form
-// passed as raw bytes) is refused. Options.Keys[0] seals; every key opens, and a
+// (keyring.Parse); keyring.FromEnv reads a comma-separated list from
+// COOKIESESSION_KEYS. A key that is visibly not random (a repeated byte or
+// pattern, or printable text: a passphrase, or a key's text form passed as
+// raw bytes) is refused. Options.Keys[0] seals; every key opens, and a
 // session opened with another key is re-sealed with Keys[0] on its next
 // response. A running Manager takes a new ring with [Manager.SetKeys], and
-// [WatchKeyFile] reloads it whenever a key file changes, so rotating needs
+// keyring.WatchFile reloads it whenever a key file changes, so rotating needs
 // no restart; the steps of a rotation across servers, and what they
 // guarantee, are in SECURITY.md, section "Key rotation".
 //
@@ -86,7 +86,7 @@
 // Protected: the session's confidentiality and integrity, its binding to
 // the cookie name, its expiry (enforced by the server from sealed times)
 // and the server's work on hostile input. Not protected without a
-// [Revoker]: replay of a copied cookie within its lifetime. Not protected
+// [store.Revoker]: replay of a copied cookie within its lifetime. Not protected
 // at all: rollback by the user to an older cookie of their own, the last
 // of concurrent responses winning, the session's length, and cookies
 // sealed under a stolen key. The session is no defence against cross-site
@@ -118,7 +118,7 @@
 // from memory, so it costs no network round trip. Creation times and
 // revocation times compare in milliseconds: a session created in the
 // millisecond of a revocation is not revoked by it. A Revoker that cannot
-// vouch for its state refuses sessions with [ErrRevocationUnavailable]
+// vouch for its state refuses sessions with [store.ErrRevocationUnavailable]
 // (its policy says when). [Manager.Watch] gives a long-lived connection a
 // context that ends when its session is revoked or expires.
 //
@@ -184,7 +184,7 @@
 // count, does not open. issued and expires are Unix milliseconds, big
 // endian; an expired value is [ErrExpired]. Flag bit 0 marks a payload
 // deflated (RFC 1951) before sealing; other bits must be zero. The fixed
-// overhead is [Overhead] = 63 bytes before base64.
+// overhead is 63 bytes before base64.
 //
 // A [Manager]'s payload is the session envelope — the 16-byte session ID,
 // its creation time (Unix milliseconds) and its lifetime override
@@ -218,14 +218,15 @@
 // revoked or foreign cookie — never fails the request: the handler gets a
 // new, empty session (whose [Session.Err] is the error), [Options.OnError]
 // gets an error matching [ErrInvalid], [ErrExpired], [ErrTooLarge],
-// [ErrAmbiguous], [ErrRevoked], [ErrUndecodable] or [ErrOverflowMissing],
-// and the response expires the cookies once so that the browser stops
-// sending them. A store that is down is [ErrRevocationUnavailable] or
-// [ErrOverflowUnavailable], and the cookies stay. Authentication failures
-// are one opaque [ErrInvalid]; only a key id that no key of the ring has,
-// read from the cleartext header before any decryption, is told apart as
-// [ErrUnknownKey] (which still matches ErrInvalid), so that a rotation
-// mistake does not look like an attack in logs and metrics.
+// [ErrAmbiguous], [ErrRevoked], [ErrUndecodable] or
+// [store.ErrOverflowMissing], and the response expires the cookies once so
+// that the browser stops sending them. A store that is down is
+// [store.ErrRevocationUnavailable] or [store.ErrOverflowUnavailable], and
+// the cookies stay. Authentication failures are one opaque [ErrInvalid];
+// only a key id that no key of the ring has, read from the cleartext
+// header before any decryption, is told apart as [ErrUnknownKey] (which
+// still matches ErrInvalid), so that a rotation mistake does not look like
+// an attack in logs and metrics.
 //
 // Misuse by the application — a bad [Options], a session too large to
 // store, a change after the header went out — is an error from [New], from

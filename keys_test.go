@@ -19,7 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // keyID returns the id of the key derived from secret.
@@ -59,7 +62,7 @@ func TestCodecSetKeys(t *testing.T) {
 	}
 	for name, ring := range map[string][][]byte{
 		"no key":    nil,
-		"short key": {k2, k1[:MinKeySize-1]},
+		"short key": {k2, k1[:wire.MinKeySize-1]},
 		"same key":  {k2, k1, k2},
 		"256 keys":  many,
 	} {
@@ -77,7 +80,7 @@ func TestCodecSetKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	meta, err := c.DecodeMeta("s", v1, &n)
+	meta, err := c.decodeMeta("s", v1, &n)
 	if err != nil || n != 1 || meta.KeyIndex != 1 || meta.KeyID != id1 {
 		t.Errorf("old value under [K2 K1]: n=%d, KeyIndex %d, KeyID %08x, %v", n, meta.KeyIndex, meta.KeyID, err)
 	}
@@ -179,7 +182,7 @@ type keyUser struct{ testkit.Visitor }
 func (u *keyUser) sealedWith(srv *httptest.Server) uint32 {
 	su, _ := url.Parse(srv.URL)
 	for _, c := range u.Jar.Cookies(su) {
-		if c.Name == DefaultName {
+		if c.Name == defaults.Name {
 			return sealedKeyID(c.Value)
 		}
 	}
@@ -338,19 +341,6 @@ func TestSetKeysUnderLoad(t *testing.T) {
 	}
 }
 
-// writeKeys writes the ring's text, as COOKIESESSION_KEYS holds it, to a
-// new file at path.
-func writeKeys(t *testing.T, path string, keys ...[]byte) {
-	t.Helper()
-	var s []string
-	for _, k := range keys {
-		s = append(s, FormatKey(k))
-	}
-	if err := os.WriteFile(path, []byte(strings.Join(s, ",")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // swapKeyDir publishes a new version of a Kubernetes-style secret volume:
 // dir/keys is a link to ..data/keys, and ..data a link to the current
 // version's directory, replaced by an atomic rename of a new link.
@@ -359,7 +349,7 @@ func swapKeyDir(t *testing.T, dir, version string, keys ...[]byte) {
 	if err := os.Mkdir(filepath.Join(dir, version), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeKeys(t, filepath.Join(dir, version, "keys"), keys...)
+	testkit.WriteKeyFile(t, filepath.Join(dir, version, "keys"), keys...)
 	tmp := filepath.Join(dir, "..data_tmp")
 	if err := os.Symlink(version, tmp); err != nil {
 		t.Fatal(err)
@@ -408,12 +398,12 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 	}
 
 	var applied atomic.Int64
-	logs := &logRecorder{}
+	logs := &testkit.Logs{}
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		WatchKeyFile(ctx, path, 2*time.Millisecond, func(keys ...[]byte) error {
+		keyring.WatchFile(ctx, path, 2*time.Millisecond, func(keys ...[]byte) error {
 			applied.Add(1)
 			return m.SetKeys(keys...)
 		}, slog.New(logs))
@@ -445,98 +435,9 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 	if n := applied.Load(); n != 3 {
 		t.Errorf("apply called %d times for 3 versions of the file", n)
 	}
-	for _, msg := range logs.texts(slog.LevelError) {
+	for _, msg := range logs.Texts(slog.LevelError) {
 		t.Errorf("reported: %s", msg)
 	}
-}
-
-// keyFile.poll, one read at a time: what changes the ring, and what is
-// reported (once per failure, not once per read).
-func TestKeyFilePoll(t *testing.T) {
-	k1, k2 := testkit.Key(61), testkit.Key(62)
-	id1, id2 := keyID(t, k1), keyID(t, k2)
-	c, err := NewCodec(k1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "keys")
-	var applies int
-	logs := &logRecorder{}
-	w := &keyFile{path: path, apply: func(keys ...[]byte) error { applies++; return c.SetKeys(keys...) }, logger: slog.New(logs)}
-	step := func(name string, polls int, wantApplies int, wantReports int, wantRing ...uint32) {
-		t.Helper()
-		logs.reset()
-		applies = 0
-		for range polls {
-			w.poll()
-		}
-		reports := logs.texts(slog.LevelError)
-		if applies != wantApplies || len(reports) != wantReports || fmt.Sprint(ringIDs(c)) != fmt.Sprint(wantRing) {
-			t.Errorf("%s: %d applies, reports %v, ring %08x; want %d applies, %d reports, ring %08x",
-				name, applies, reports, ringIDs(c), wantApplies, wantReports, wantRing)
-		}
-		for _, msg := range reports {
-			if !strings.Contains(msg, "err=cookiesession: ") || !strings.Contains(msg, path) ||
-				strings.Contains(msg, FormatKey(k1)) || strings.Contains(msg, FormatKey(k2)) {
-				t.Errorf("%s: report %q: want a cookiesession error naming the file and no key", name, msg)
-			}
-		}
-		// Each ring applied is logged, with its key ids and no key.
-		infos := logs.texts(slog.LevelInfo)
-		if wantReports == 0 && len(infos) != wantApplies {
-			t.Errorf("%s: %d rings logged for %d applied: %q", name, len(infos), wantApplies, infos)
-		}
-		for _, msg := range infos {
-			want := fmt.Sprintf("key_ids=%08x", wantRing)
-			if !strings.Contains(msg, want) || !strings.Contains(msg, path) ||
-				strings.Contains(msg, FormatKey(k1)) || strings.Contains(msg, FormatKey(k2)) {
-				t.Errorf("%s: ring logged as %q: want the file and %s, and no key", name, msg, want)
-			}
-		}
-	}
-
-	step("missing file", 3, 0, 1, id1)
-	writeKeys(t, path, k2, k1)
-	step("file appears", 3, 1, 0, id2, id1)
-	if err := os.WriteFile(path, []byte(FormatKey(k2)+","+FormatKey(k1)[:20]+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	step("short key", 3, 0, 1, id2, id1)
-	writeKeys(t, path, k2, k2)
-	step("ring apply rejects", 3, 1, 1, id2, id1)
-	writeKeys(t, path, k2, k1)
-	step("back to the ring in force", 2, 0, 0, id2, id1)
-	if err := os.WriteFile(path, []byte(strings.Repeat(" ", maxKeyFileSize+1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	step("oversized", 2, 0, 1, id2, id1)
-	writeKeys(t, path, k2)
-	step("in-place edit", 2, 1, 0, id2)
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
-	step("file removed", 2, 0, 1, id2)
-
-	// Two reads must agree before a ring is applied: a read that catches
-	// the file mid-write, as "K1," or as "K1" alone, is never applied.
-	writeKeys(t, path, k1, k2)
-	step("rewritten", 2, 1, 0, id1, id2)
-	if err := os.WriteFile(path, []byte(FormatKey(k2)+","), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	step("caught mid-write as K2,", 1, 0, 0, id1, id2)
-	writeKeys(t, path, k2)
-	step("caught mid-write as K2", 1, 0, 0, id1, id2)
-	writeKeys(t, path, k2, k1)
-	step("write completed, read once", 1, 0, 0, id1, id2)
-	step("write completed, read twice", 1, 1, 0, id2, id1)
-	// A ring the file holds for two reads is applied, even one that
-	// drops a key: two reads cannot tell a stalled writer from an
-	// operator (see TestKeyChangeGraceKeepsCookies for what protects the
-	// users of the dropped key).
-	writeKeys(t, path, k2)
-	step("K2 for two reads", 2, 1, 0, id2)
 }
 
 // A key file caught mid-write does not sign anyone out. The file moves
@@ -545,7 +446,8 @@ func TestKeyFilePoll(t *testing.T) {
 // agree). A user whose cookie K1 sealed keeps it through all of them, as
 // the quiet-clear rule leaves cookies of a key just removed alone for a
 // minute, and is signed in again once the file is whole. After the minute,
-// such cookies are expired as before.
+// such cookies are expired as before. keyring.WatchFile follows the file,
+// as in a server.
 func TestKeyChangeGraceKeepsCookies(t *testing.T) {
 	k1, k2 := testkit.Key(81), testkit.Key(82)
 	id1, id2 := keyID(t, k1), keyID(t, k2)
@@ -568,24 +470,37 @@ func TestKeyChangeGraceKeepsCookies(t *testing.T) {
 	}
 	active, idle := newUser("active"), newUser("idle")
 
-	path := filepath.Join(t.TempDir(), "keys")
-	logs := &logRecorder{}
-	w := &keyFile{path: path, apply: m.SetKeys, logger: slog.New(logs)}
-	file := func(content string, polls int) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keys")
+	// file replaces the key file whole (a rename), so that each content
+	// the watcher reads is one this test wrote.
+	file := func(content string) {
 		t.Helper()
-		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		tmp := filepath.Join(dir, "keys.tmp")
+		if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		for range polls {
-			w.poll()
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
 		}
 	}
-	ring := func(want ...uint32) {
-		t.Helper()
-		if got := ringIDs(m.cc.codec); fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("ring %08x, want %08x", got, want)
-		}
+	file(wire.FormatKey(k1))
+	logs := &testkit.Logs{}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		keyring.WatchFile(ctx, path, time.Millisecond, m.SetKeys, slog.New(logs))
+	}()
+	defer func() { cancel(); <-stopped }()
+	ring := func(want ...uint32) func() bool {
+		return func() bool { return fmt.Sprint(ringIDs(m.cc.codec)) == fmt.Sprint(want) }
 	}
+	applied := func(n int) func() bool {
+		return func() bool { return len(logs.Texts(slog.LevelInfo)) == n }
+	}
+	waitFor(t, "the first ring", applied(1))
+
 	// readOnly visits a page that reads the session without changing it,
 	// and reports whether the user is signed in and still holds a cookie.
 	readOnly := func(u *keyUser) (signedIn, holds bool) {
@@ -600,21 +515,24 @@ func TestKeyChangeGraceKeepsCookies(t *testing.T) {
 		return !v.New && v.N == u.N, u.sealedWith(srv) != 0
 	}
 
-	file(FormatKey(k2)+",", 2) // caught mid-write, twice
-	ring(id1)
-	if err := active.Visit(srv.URL + "/inc"); err != nil {
-		t.Errorf("after a read of \"K2,\": %v", err)
+	file(wire.FormatKey(k2) + ",") // caught mid-write
+	waitFor(t, `"K2," refused`, func() bool { return len(logs.Texts(slog.LevelError)) == 1 })
+	if !ring(id1)() {
+		t.Fatalf(`ring %08x after "K2,", want [K1]`, ringIDs(m.cc.codec))
 	}
-	file(FormatKey(k2), 2) // a writer stalled after K2: applied
-	ring(id2)
+	if err := active.Visit(srv.URL + "/inc"); err != nil {
+		t.Errorf(`after a read of "K2,": %v`, err)
+	}
+	file(wire.FormatKey(k2)) // a writer stalled after K2: applied
+	waitFor(t, "[K2]", ring(id2))
 	clock.Add(30 * time.Second)
 	for _, u := range []*keyUser{active, idle} {
 		if in, holds := readOnly(u); in || !holds {
 			t.Errorf("%s, ring [K2]: signed in %v, holds a cookie %v; want signed out, cookie kept", u.Name, in, holds)
 		}
 	}
-	file(FormatKey(k2)+","+FormatKey(k1)+"\n", 2) // the write completes
-	ring(id2, id1)
+	file(wire.FormatKey(k2) + "," + wire.FormatKey(k1) + "\n") // the write completes
+	waitFor(t, "[K2 K1]", ring(id2, id1))
 	if err := active.Visit(srv.URL + "/inc"); err != nil {
 		t.Errorf("after the write completed: %v", err)
 	}
@@ -625,8 +543,8 @@ func TestKeyChangeGraceKeepsCookies(t *testing.T) {
 	// K1 removed on purpose: once the minute has passed, the cookie K1
 	// sealed for the idle user (who did not come back while K1 was in the
 	// ring) is expired like any other refused cookie.
-	file(FormatKey(k2), 2)
-	ring(id2)
+	file(wire.FormatKey(k2))
+	waitFor(t, "[K2] again", ring(id2))
 	clock.Add(time.Minute)
 	if in, holds := readOnly(idle); in || holds {
 		t.Errorf("idle, a minute after [K2]: signed in %v, holds a cookie %v; want neither", in, holds)
@@ -634,17 +552,22 @@ func TestKeyChangeGraceKeepsCookies(t *testing.T) {
 	if in, _ := readOnly(active); !in {
 		t.Error("active user signed out by the removal of K1")
 	}
-	if errs := logs.texts(slog.LevelError); len(errs) != 1 || !strings.Contains(errs[0], "key 1 is empty") {
+	if errs := logs.Texts(slog.LevelError); len(errs) != 1 || !strings.Contains(errs[0], "key 1 is empty") {
 		t.Errorf("errors logged %q, want one for \"K2,\"", errs)
+	}
+	for _, msg := range logs.Texts(slog.LevelInfo) {
+		if strings.Contains(msg, wire.FormatKey(k1)) || strings.Contains(msg, wire.FormatKey(k2)) || !strings.Contains(msg, "key_ids=[") {
+			t.Errorf("ring logged as %q: want key ids, no key", msg)
+		}
 	}
 }
 
 // TestKeyRules: New, NewCodec, Manager.SetKeys, Codec.SetKeys and
-// ParseKeys refuse keys that are visibly not random, each with a message
-// saying how to make one, and accept random ones; ParseKeys refuses empty
+// keyring.Parse refuse keys that are visibly not random, each with a message
+// saying how to make one, and accept random ones; keyring.Parse refuses empty
 // fields.
 func TestKeyRules(t *testing.T) {
-	random := GenerateKey()
+	random := keyring.Generate()
 	fifteen := make([]byte, 32) // 15 distinct byte values, none printable
 	for i := range fifteen {
 		fifteen[i] = 0x80 + byte(i%15)
@@ -653,7 +576,7 @@ func TestKeyRules(t *testing.T) {
 	for i := range sixteen {
 		sixteen[i] = 0x80 + byte(i%16)
 	}
-	printableButOne := []byte(FormatKey(random)[:32])
+	printableButOne := []byte(wire.FormatKey(random)[:32])
 	printableButOne[7] = 0x01
 	for _, c := range []struct {
 		name string
@@ -661,14 +584,14 @@ func TestKeyRules(t *testing.T) {
 		want string // "" accepted; else in the error
 	}{
 		{"random", random, ""},
-		{"random, 64 bytes", append(GenerateKey(), GenerateKey()...), ""},
+		{"random, 64 bytes", append(keyring.Generate(), keyring.Generate()...), ""},
 		{"16 distinct bytes", sixteen, ""},
 		{"one unprintable byte", printableButOne, ""},
 		{"all zero", make([]byte, 32), "key 0 has only 1 distinct byte values"},
 		{"all equal", bytes.Repeat([]byte{0xa1}, 32), "key 0 has only 1 distinct byte values"},
 		{"a pattern", bytes.Repeat([]byte{0x01, 0xfe}, 16), "key 0 has only 2 distinct byte values"},
 		{"15 distinct bytes", fifteen, "key 0 has only 15 distinct byte values"},
-		{"a key's text form", []byte(FormatKey(random)), "key 0 is all printable text"},
+		{"a key's text form", []byte(wire.FormatKey(random)), "key 0 is all printable text"},
 		{"a passphrase", []byte("correct horse battery staple, 2024!"), "key 0 is all printable text"},
 		{"short", random[:31], "key 0 is 31 bytes, at least 32 are required"},
 	} {
@@ -680,7 +603,7 @@ func TestKeyRules(t *testing.T) {
 					t.Errorf("%s: %v", what, err)
 				case c.want != "" && err == nil:
 					t.Errorf("%s accepted the key", what)
-				case c.want != "" && (!strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "GenerateKey") ||
+				case c.want != "" && (!strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "keyring.Generate") ||
 					!strings.Contains(err.Error(), "keygen") || !strings.HasPrefix(err.Error(), "cookiesession: ")):
 					t.Errorf("%s: %q, want %q and how to make a key", what, err, c.want)
 				}
@@ -693,20 +616,20 @@ func TestKeyRules(t *testing.T) {
 			check("Manager.SetKeys", m.SetKeys(c.key))
 			codec, _ := NewCodec(testkit.Key(1))
 			check("Codec.SetKeys", codec.SetKeys(c.key))
-			_, err = ParseKeys(FormatKey(c.key))
-			check("ParseKeys", err)
+			_, err = keyring.Parse(wire.FormatKey(c.key))
+			check("keyring.Parse", err)
 			if c.want != "" && (len(m.cc.codec.keyIDs()) != 1 || m.cc.codec.keyIDs()[0] != keyID(t, testkit.Key(1))) {
 				t.Error("a refused ring replaced the Manager's")
 			}
 		})
 	}
-	k1, k2 := FormatKey(testkit.Key(1)), FormatKey(testkit.Key(2))
+	k1, k2 := wire.FormatKey(testkit.Key(1)), wire.FormatKey(testkit.Key(2))
 	for _, s := range []string{k1 + ",", "," + k1, k1 + ",," + k2, k1 + ", ,\n" + k2, k1 + ",\n"} {
-		if _, err := ParseKeys(s); err == nil || !strings.Contains(err.Error(), "is empty") {
-			t.Errorf("ParseKeys(%q): %v, want an empty field refused", strings.NewReplacer(k1, "K1", k2, "K2").Replace(s), err)
+		if _, err := keyring.Parse(s); err == nil || !strings.Contains(err.Error(), "is empty") {
+			t.Errorf("keyring.Parse(%q): %v, want an empty field refused", strings.NewReplacer(k1, "K1", k2, "K2").Replace(s), err)
 		}
 	}
-	if keys, err := ParseKeys(" " + k1 + " ,\n" + k2 + "\n"); err != nil || len(keys) != 2 {
-		t.Errorf("ParseKeys with spaces and newlines: %d keys, %v", len(keys), err)
+	if keys, err := keyring.Parse(" " + k1 + " ,\n" + k2 + "\n"); err != nil || len(keys) != 2 {
+		t.Errorf("keyring.Parse with spaces and newlines: %d keys, %v", len(keys), err)
 	}
 }

@@ -17,17 +17,6 @@ import (
 // a plain-HTTP request the browser will not keep them from, and two
 // Managers serving one cookie name on one request.
 
-// ErrNameConflict reports a Manager used on a request that another
-// Manager with the same cookie name already serves: one Manager's Handler
-// nested in another's, or Get or Load of one inside the other's Handler.
-// The first Manager (the outer Handler) keeps the cookies; the other one
-// neither reads them (which would decode one Manager's data as the other's
-// type, or expire it as foreign) nor writes them: its Get and Load give a
-// new session whose Err is ErrNameConflict, and saving that session fails
-// with ErrNameConflict, leaving the first Manager's cookies as they are.
-// Give each Manager its own Options.Name.
-var ErrNameConflict = errors.New("cookiesession: another Manager serves the same cookie name on this request; this one neither reads nor writes the cookies: give each Manager its own Options.Name")
-
 // The misconfigurations a Manager reports once.
 const (
 	warnPlainHTTP = iota
@@ -133,5 +122,5 @@ func (cc *CookieCodec) hintOverflow(err error) {
 	if cc.overflow != nil || !errors.As(err, &se) {
 		return
 	}
-	se.noOverflow = se.What == whatCookies || se.What == "serialized value" && se.Size > cc.limits.TotalSize
+	se.noOverflow = se.budget || se.What == "serialized value" && se.Size > cc.limits.TotalSize
 }

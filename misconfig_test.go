@@ -14,52 +14,8 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/store"
 )
-
-// logRecorder is a slog.Handler that keeps every record, for tests of
-// what a Manager logs.
-type logRecorder struct {
-	mu   sync.Mutex
-	recs []slog.Record
-}
-
-func (h *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *logRecorder) WithGroup(string) slog.Handler            { return h }
-
-func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.recs = append(h.recs, r.Clone())
-	return nil
-}
-
-func (h *logRecorder) reset() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.recs = nil
-}
-
-// texts returns the records at level, each as its message followed by
-// its attributes (" key=value").
-func (h *logRecorder) texts(level slog.Level) []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []string
-	for _, r := range h.recs {
-		if r.Level != level {
-			continue
-		}
-		var b strings.Builder
-		b.WriteString(r.Message)
-		r.Attrs(func(a slog.Attr) bool {
-			b.WriteString(" " + a.Key + "=" + a.Value.String())
-			return true
-		})
-		out = append(out, b.String())
-	}
-	return out
-}
 
 // sealLine saves a session of m holding d (with subject, if not "") and
 // returns the Cookie line a browser would send back.
@@ -144,21 +100,21 @@ func TestSessionErr(t *testing.T) {
 			line := sealLine(t, m, alice, "bob")
 			rev.setDown(true)
 			return []string{line}
-		}, ErrRevocationUnavailable, nil},
+		}, store.ErrRevocationUnavailable, nil},
 		{"overflowed session missing", func() []string {
 			line := sealLine(t, m, hData{User: "big", Blob: hBlob(9000)}, "")
 			ov.mu.Lock()
 			clear(ov.vals)
 			ov.mu.Unlock()
 			return []string{line}
-		}, ErrOverflowMissing, nil},
+		}, store.ErrOverflowMissing, nil},
 		{"overflow store down", func() []string {
 			line := sealLine(t, m, hData{User: "big", Blob: hBlob(9000)}, "")
 			ov.mu.Lock()
 			ov.down = true
 			ov.mu.Unlock()
 			return []string{line}
-		}, ErrOverflowUnavailable, nil},
+		}, store.ErrOverflowUnavailable, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			clock.Set(hT0)
@@ -234,7 +190,7 @@ func TestPlainHTTPWarning(t *testing.T) {
 		{"InsecureAllowHTTP", "http://192.168.1.20:8080/", nil, true, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			logs := &logRecorder{}
+			logs := &testkit.Logs{}
 			m, err := New[hData](Options{Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: c.insecure, Logger: slog.New(logs)})
 			if err != nil {
 				t.Fatal(err)
@@ -249,7 +205,7 @@ func TestPlainHTTPWarning(t *testing.T) {
 					t.Fatal("no cookie set")
 				}
 			}
-			warns := logs.texts(slog.LevelWarn)
+			warns := logs.Texts(slog.LevelWarn)
 			if !c.warn {
 				if len(warns) != 0 {
 					t.Errorf("warned: %q", warns)
@@ -287,7 +243,7 @@ func TestNameConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logRecorder{}
+	logs := &testkit.Logs{}
 	var mu sync.Mutex
 	var reports []error
 	inner, err := New[innerData](Options{Name: "s", Keys: keys, InsecureAllowHTTP: true, Logger: slog.New(logs),
@@ -347,7 +303,7 @@ func TestNameConflict(t *testing.T) {
 			t.Errorf("request %d: the cookie holds %+v (%v)", i, *p.Data, err)
 		}
 	}
-	if warns := logs.texts(slog.LevelWarn); len(warns) != 1 || !strings.Contains(warns[0], "give each Manager its own Options.Name") || !strings.Contains(warns[0], `"s"`) {
+	if warns := logs.Texts(slog.LevelWarn); len(warns) != 1 || !strings.Contains(warns[0], "give each Manager its own Options.Name") || !strings.Contains(warns[0], `"s"`) {
 		t.Errorf("warnings %q, want one naming the cookie and the fix", warns)
 	}
 
@@ -373,7 +329,7 @@ func TestNameConflict(t *testing.T) {
 	if n := len(res.Cookies()); n != 1 {
 		t.Errorf("%d cookies set, want the outer session's", n)
 	}
-	if warns := logs.texts(slog.LevelWarn); len(warns) != 1 {
+	if warns := logs.Texts(slog.LevelWarn); len(warns) != 1 {
 		t.Errorf("%d warnings, want still 1", len(warns))
 	}
 }
@@ -429,7 +385,7 @@ func TestSizeErrorNamesOverflow(t *testing.T) {
 // The transport check costs no allocation on a plain-HTTP development
 // server on loopback, where it runs on every write.
 func TestCheckTransportDoesNotAllocate(t *testing.T) {
-	m, err := New[hData](Options{Keys: [][]byte{testkit.Key(1)}, Logger: slog.New(&logRecorder{})})
+	m, err := New[hData](Options{Keys: [][]byte{testkit.Key(1)}, Logger: slog.New(&testkit.Logs{})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // TestSizeErrorMessages pins the text of each *SizeError: the sizes in
@@ -46,7 +47,7 @@ func TestSizeErrorMessages(t *testing.T) {
 	// Manager without an Overflow store, names the sizes, the option that
 	// keeps such sessions (Options.Overflow) and the limit, and no byte of
 	// the data.
-	m, err := cookiesession.New[map[string]string](cookiesession.Options{Keys: [][]byte{cookiesession.GenerateKey()}})
+	m, err := cookiesession.New[map[string]string](cookiesession.Options{Keys: [][]byte{keyring.Generate()}})
 	if err != nil {
 		t.Fatal(err)
 	}

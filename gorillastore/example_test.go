@@ -8,18 +8,18 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 
-	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/gorillastore"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/gorilla/sessions"
 )
 
 // An application written for gorilla/sessions changes only the line that
-// builds its store. (Real keys come from cookiesession.KeysFromEnv or
-// cookiesession.GenerateKey; Secure is off here because httptest serves
+// builds its store. (Real keys come from keyring.FromEnv or
+// keyring.Generate; Secure is off here because httptest serves
 // plain HTTP.)
 func ExampleNew() {
 	store, err := gorillastore.New(gorillastore.Options{
-		Keys:    [][]byte{cookiesession.GenerateKey()},
+		Keys:    [][]byte{keyring.Generate()},
 		Session: &sessions.Options{Path: "/", MaxAge: 86400 * 30, HttpOnly: true, SameSite: http.SameSiteLaxMode},
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // socketPage is where the WebSocket page is served, if the demo has one;
@@ -215,7 +216,7 @@ func ended(err error) string {
 		return "Your session expired, so its cookies no longer open. This is a new session."
 	case errors.Is(err, cookiesession.ErrUnknownKey):
 		return "Your session was sealed with a key the server no longer has, so its cookies no longer open. This is a new session."
-	case errors.Is(err, cookiesession.ErrRevocationUnavailable), errors.Is(err, cookiesession.ErrOverflowUnavailable):
+	case errors.Is(err, store.ErrRevocationUnavailable), errors.Is(err, store.ErrOverflowUnavailable):
 		return "The session store cannot be reached, so your session could not be read: this page started a new one."
 	}
 	return "The session cookies your browser sent did not open (damaged, or not this server's), so this is a new session."

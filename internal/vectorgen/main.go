@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
 func main() {
@@ -353,7 +354,7 @@ func Vectors(payloadDir string) ([]*Vector, error) {
 	fail("truncated_one_char", "invalid", "last character removed", base[:len(base)-1], Vector{})
 	fail("truncated_to_header", "invalid", "only the first 12 characters: the header and part of the nonce", base[:12], Vector{})
 	fail("truncated_below_overhead", "invalid", "62 bytes: one less than an empty payload needs",
-		modify(base, func(b []byte) []byte { return b[:cookiesession.Overhead-1] }), Vector{})
+		modify(base, func(b []byte) []byte { return b[:wire.Overhead-1] }), Vector{})
 	fail("extended_zero_bytes", "invalid", "3 zero bytes appended", base+"AAAA", Vector{})
 	fail("extended_one_char", "invalid", "one character appended", base+"A", Vector{})
 	fail("empty", "invalid", "an empty value", "", Vector{})
