@@ -84,9 +84,10 @@ var (
 	ErrRevoked = errors.New("cookiesession: session revoked")
 
 	// ErrNameConflict reports a Manager used on a request that another
-	// Manager with the same cookie name already serves: one Manager's
-	// Handler nested in another's, or Get or Load of one inside the other's
-	// Handler. The first Manager (the outer Handler) keeps the cookies; the
+	// Manager with the same cookie name (and a Path that overlaps its own,
+	// so that the browser sends both Managers' cookies under the one name)
+	// already serves: one Manager's Handler nested in another's, or Get or
+	// Load of one inside the other's Handler. The first Manager (the outer Handler) keeps the cookies; the
 	// other one neither reads them (which would decode one Manager's data
 	// as the other's type, or expire it as foreign) nor writes them: its
 	// Get and Load give a new session whose Err is ErrNameConflict, and

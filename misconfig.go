@@ -44,14 +44,30 @@ func (m *Manager[T]) warnOnce(kind int, r *http.Request, msg string, attrs ...sl
 }
 
 // nameTaken reports whether another Manager's Handler serves m's cookie
-// name on r, and warns once if so.
+// name on r, for a Path that overlaps m's (the browser sends both
+// Managers' cookies under the one name to a path within both), and warns
+// once if so. Managers whose Paths are disjoint ("/admin" and "/shop")
+// never see each other's cookies, and may share a name.
 func (m *Manager[T]) nameTaken(r *http.Request) bool {
-	o := r.Context().Value(m.nameKey)
-	if o == nil || o == any(m) {
+	o, _ := r.Context().Value(m.nameKey).(interface{ cookiePath() string })
+	if o == nil || o == any(m) || !pathsOverlap(o.cookiePath(), m.opts.Path) {
 		return false
 	}
 	m.warnOnce(warnNameConflict, r, fmt.Sprintf("cookiesession: two Managers use the cookie name %q on one request (one's Handler or Get inside the other's Handler); the inner one neither reads nor writes the cookies and reports ErrNameConflict: give each Manager its own Options.Name", m.opts.Name))
 	return true
+}
+
+// cookiePath is the Path of the Manager's cookies.
+func (m *Manager[T]) cookiePath() string { return m.opts.Path }
+
+// pathsOverlap reports whether some request path is within both cookie
+// paths a and b (RFC 6265, section 5.1.4): one of them path-matches the
+// other.
+func pathsOverlap(a, b string) bool {
+	within := func(p, prefix string) bool {
+		return p == prefix || strings.HasPrefix(p, prefix) && (strings.HasSuffix(prefix, "/") || p[len(prefix)] == '/')
+	}
+	return within(a, b) || within(b, a)
 }
 
 // checkTransport warns, once, when the Manager sets Secure cookies in

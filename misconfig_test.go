@@ -399,3 +399,39 @@ func TestCheckTransportDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// Managers with one cookie name and disjoint Paths never see each other's
+// cookies: nested, both work, and nothing is reported. Overlapping Paths
+// conflict.
+func TestNameConflictPaths(t *testing.T) {
+	for _, c := range []struct {
+		outer, inner string
+		conflict     bool
+	}{
+		{"/admin", "/shop", false},
+		{"/admin", "/administrator", false},
+		{"/", "/shop", true},
+		{"/shop", "/shop/cart", true},
+		{"/shop/", "/shop/cart", true},
+		{"/shop", "/shop", true},
+	} {
+		logs := &testkit.Logs{}
+		outer, err := New[hData](Options{Name: "s", Path: c.outer, Keys: [][]byte{testkit.Key(1)}, InsecureAllowHTTP: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inner, err := New[hData](Options{Name: "s", Path: c.inner, Keys: [][]byte{testkit.Key(2)}, InsecureAllowHTTP: true,
+			Logger: slog.New(logs), OnError: func(*http.Request, error) {}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got error
+		h := outer.Handler(inner.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got = inner.Get(r).Err()
+		})))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://localhost"+c.inner, nil))
+		if conflict := errors.Is(got, ErrNameConflict); conflict != c.conflict || (len(logs.Texts(slog.LevelWarn)) == 1) != c.conflict {
+			t.Errorf("Paths %q and %q: Err %v, warnings %q; want a conflict: %v", c.outer, c.inner, got, logs.Texts(slog.LevelWarn), c.conflict)
+		}
+	}
+}
