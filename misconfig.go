@@ -134,8 +134,11 @@ func forwardedHTTPS(h http.Header) bool {
 // serialized value over MaxDecodedSize that the cookies could not carry
 // either.
 func (cc *CookieCodec) hintOverflow(err error) {
+	if err == nil || cc.overflow != nil {
+		return // before errors.As, whose target escapes
+	}
 	var se *SizeError
-	if cc.overflow != nil || !errors.As(err, &se) {
+	if !errors.As(err, &se) {
 		return
 	}
 	se.noOverflow = se.budget || se.What == "serialized value" && se.Size > cc.limits.TotalSize

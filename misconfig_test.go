@@ -435,3 +435,14 @@ func TestNameConflictPaths(t *testing.T) {
 		}
 	}
 }
+
+// A write that succeeded pays nothing for the Overflow hint.
+func TestHintOverflowDoesNotAllocate(t *testing.T) {
+	m, err := New[hData](Options{Keys: [][]byte{testkit.Key(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { m.cc.hintOverflow(nil) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}
