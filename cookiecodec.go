@@ -207,6 +207,7 @@ func (cc *CookieCodec) writeValue(ctx context.Context, wh, rh http.Header, data 
 	if overBudget(err) && cc.overflow != nil {
 		return cc.writeReference(ctx, wh, rh, data, issued, expires, now)
 	}
+	cc.hintOverflow(err)
 	return meta, "", err
 }
 

@@ -24,6 +24,8 @@
 // the response header (the body is never buffered), when it changed, when
 // asked ([Session.Touch], [Session.Regenerate], [Session.SetLifetime]), to
 // push out an idle deadline, or to re-seal it with the first key.
+// [Session.Err] says why a session is new: a first visit ([ErrNoCookie]),
+// or the refusal of the cookies sent ([ErrExpired], [ErrRevoked], …).
 // [Manager.View] reads a copy and never writes; [Manager.Load] and
 // [Manager.Save] work without the middleware; nil [Session.Data], or
 // [Session.Destroy], expires every cookie. Of the [Options], only Keys is
@@ -35,10 +37,11 @@
 //
 // A key is a secret of at least 32 random bytes (keyring.Generate, or the
 // cookiesession command's keygen), kept as base64url text (keyring.Parse,
-// keyring.FromEnv). Keys[0] seals; every key opens, and a session opened
-// with another key is re-sealed with Keys[0]. [Manager.SetKeys] and
-// keyring.WatchFile change the ring without a restart; rotating across
-// servers: SECURITY.md, "Key rotation".
+// keyring.FromEnv); a key that is visibly not random (a repeated pattern,
+// or printable text such as a passphrase) is refused. Keys[0] seals; every
+// key opens, and a session opened with another key is re-sealed with
+// Keys[0]. [Manager.SetKeys] and keyring.WatchFile change the ring without
+// a restart; rotating across servers: SECURITY.md, "Key rotation".
 //
 // # Security
 //
@@ -81,9 +84,15 @@
 // [ErrTooLarge], [ErrAmbiguous], [ErrRevoked], [ErrUndecodable] or
 // [store.ErrOverflowMissing], and the response expires the cookies. A
 // store that is down is [store.ErrRevocationUnavailable] or
-// [store.ErrOverflowUnavailable], and the cookies stay. Misuse by the application is an error from [New]
-// or Save. [Reason] names each condition for logs; [Options.OnEvent]
-// counts reads, writes and clears.
+// [store.ErrOverflowUnavailable], and the cookies stay. [Session.Err]
+// gives the handler the same error. A key id not in the ring is
+// [ErrUnknownKey], which still matches ErrInvalid: a rotation mistake, told
+// from tampering. Misuse by the application is an error from [New] or
+// Save. [Reason] names each condition for logs; [Options.OnEvent] counts
+// reads, writes and clears. What would leave sessions silently broken
+// (Secure cookies on plain HTTP, two Managers on one cookie name:
+// [ErrNameConflict]) is logged once, at Warn on [Options.Logger], with
+// the fix.
 //
 // # Wire format
 //

@@ -50,6 +50,7 @@ func (m *Manager[T]) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &state[T]{Context: r.Context(), m: m, rw: w}
 		st.budget.d = m.storeTimeout
+		st.second = m.nameTaken(r) // another Manager's Handler serves the name: read nothing, write nothing
 		st.req = r.WithContext(st)
 		next.ServeHTTP(st, st.req)
 		st.finish()
@@ -71,11 +72,13 @@ type state[T any] struct {
 	sess      *Session[T]
 	exposed   bool // Get handed sess to the handler, which may change its Data
 	committed bool // the response header has gone out (or the connection was hijacked)
+	second    bool // another Manager's Handler serves the cookie name (ErrNameConflict)
 	failed    bool // commit failed and reported it
 }
 
 // Value returns the state for its Manager, the request's store budget,
-// and defers every other key.
+// and the Manager for its cookie name unless another Manager's Handler
+// claimed that name first (nameKey); it defers every other key.
 func (st *state[T]) Value(key any) any {
 	switch k := key.(type) {
 	case *Manager[T]:
@@ -86,6 +89,9 @@ func (st *state[T]) Value(key any) any {
 		if st.budget.d > 0 {
 			return &st.budget
 		}
+	}
+	if k, ok := key.(nameKey); ok && !st.second && string(k) == st.m.opts.Name {
+		return st.m
 	}
 	return st.Context.Value(key)
 }

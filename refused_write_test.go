@@ -96,7 +96,7 @@ var refusedKinds = []struct {
 	reason string
 	plant  func(t *testing.T, e *refusedEnv)
 }{
-	{"removed-key", "invalid", func(t *testing.T, e *refusedEnv) {
+	{"removed-key", "unknown_key", func(t *testing.T, e *refusedEnv) {
 		old := e.manager(t, func(o *Options) { o.Keys = [][]byte{testkit.Key(9)} })
 		e.set(t, "/", sealedLogin(t, old, "mallory", 3500)) // two chunks
 	}},

@@ -61,9 +61,9 @@ var (
 var outcomes = []string{
 	// read
 	"ok", "none",
-	"invalid", "expired", "too_large", "ambiguous", "revoked",
+	"invalid", "unknown_key", "expired", "too_large", "ambiguous", "revoked",
 	"revocation_unavailable", "overflow_missing", "overflow_unavailable",
-	"undecodable", "header_written", "no_middleware", "error",
+	"undecodable", "header_written", "no_middleware", "name_conflict", "error",
 	// write
 	"cookie", "overflow",
 	// clear

@@ -300,7 +300,8 @@ func allOutcomes() []cookiesession.Event {
 		cookiesession.ErrInvalid, cookiesession.ErrExpired, cookiesession.ErrTooLarge,
 		cookiesession.ErrAmbiguous, cookiesession.ErrRevoked, store.ErrRevocationUnavailable,
 		store.ErrOverflowMissing, store.ErrOverflowUnavailable, cookiesession.ErrUndecodable,
-		cookiesession.ErrHeaderWritten, cookiesession.ErrNoMiddleware, errors.New("other"),
+		cookiesession.ErrHeaderWritten, cookiesession.ErrNoMiddleware, cookiesession.ErrUnknownKey,
+		cookiesession.ErrNameConflict, errors.New("other"),
 	} {
 		evs = append(evs, cookiesession.Event{Kind: "read", Outcome: cookiesession.Reason(err)})
 	}
