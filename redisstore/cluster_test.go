@@ -10,6 +10,7 @@ import (
 // The two-server scenario and overflow values on a three-master Cluster:
 // the stream sits in one slot, overflow keys spread over every master.
 func TestCluster(t *testing.T) {
+	t.Parallel()
 	c := startCluster(t)
 	addr := c.nodes[0].addr()
 	t.Run("revocation", func(t *testing.T) { testTwoServers(t, addr) })

@@ -268,8 +268,11 @@ func (s *Store) follow(ctx context.Context) {
 	defer close(s.done)
 	pause := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		rctx, cancel := context.WithTimeout(ctx, followBlock*time.Millisecond+s.timeout)
+		rctx, cancel := interruptible(ctx, followBlock*time.Millisecond+s.timeout)
 		_, err := s.read(rctx, followBlock)
+		if errors.Is(err, context.Canceled) {
+			err = context.Cause(rctx) // errNoAnswer, unless Close
+		}
 		cancel()
 		if ctx.Err() != nil {
 			return
@@ -299,6 +302,25 @@ func (s *Store) follow(ctx context.Context) {
 		pause = min(2*pause, retryMax)
 	}
 }
+
+// interruptible returns a context for one blocked read, canceled when
+// ctx ends (Close) or, with the cause [errNoAnswer], after d (a server
+// that stopped answering), and the function that releases it. It has no
+// deadline on purpose: rueidis bounds a blocking command whose context has
+// a deadline by that deadline alone (it becomes the connection's read
+// deadline, and canceling the context does not end the read), while it
+// abandons one whose context has none as soon as the context is canceled.
+// So Close returns at once instead of waiting up to followBlock for the
+// read to end by itself.
+func interruptible(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	rctx, cancel := context.WithCancelCause(ctx)
+	t := time.AfterFunc(d, func() { cancel(errNoAnswer) })
+	return rctx, func() { t.Stop(); cancel(nil) }
+}
+
+// errNoAnswer is why a follower's read that Redis did not answer in time
+// failed, as the staleness error reports it.
+var errNoAnswer = fmt.Errorf("cookiesession: redisstore: no answer to the follower's read: %w", context.DeadlineExceeded)
 
 // sweep drops the entries no session can need any more, s.mu held.
 func (s *Store) sweep(now int64) {
