@@ -67,6 +67,27 @@ func (s *Store) Revocations(_ context.Context, id, subject string) (cookiesessio
 	return r, nil
 }
 
+// RevocationHorizon returns the longest time past its own moment that a
+// revocation of a subject or of everything in the state is kept (its
+// until minus its at): the lifetime the application that made it
+// protects, since a Manager keeps such a revocation for its
+// Options.MaxLifetime plus its ClockSkew. It is 0 when the state holds no
+// such revocation. It sends no command. An operator's tool uses it to
+// refuse a lifetime shorter than the application's (the cookiesession
+// command's revoke).
+func (s *Store) RevocationHorizon() time.Duration {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var longest int64
+	if s.all != (timeRange{}) {
+		longest = s.all.until - s.all.at
+	}
+	for _, r := range s.subjects {
+		longest = max(longest, r.until-r.at)
+	}
+	return time.Duration(max(longest, 0))
+}
+
 // checkStale notifies Changed when the state became unavailable or
 // available again since the last notification.
 func (s *Store) checkStale(now time.Time) {

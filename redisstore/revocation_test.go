@@ -459,3 +459,39 @@ func TestDefaultStaleness(t *testing.T) {
 		return err == nil && !got.Subject.IsZero()
 	})
 }
+
+// RevocationHorizon reports how long the revocations of subjects and of
+// everything are kept past their moment: the MaxLifetime (plus skew) of
+// the Managers that made them, as a Store that loads them sees it.
+func TestRevocationHorizon(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	s := newTestStore(t, r.addr(), Options{})
+	if h := s.RevocationHorizon(); h != 0 {
+		t.Fatalf("empty state: %v", h)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	if err := s.RevokeID(ctx, "s1", now.Add(40*24*time.Hour)); err == nil {
+		t.Fatal("an ID revocation past MaxLifetime was accepted")
+	}
+	if err := s.RevokeID(ctx, "s1", now.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if h := s.RevocationHorizon(); h != 0 {
+		t.Fatalf("after an ID revocation: %v, want 0 (an ID entry holds no moment)", h)
+	}
+	if err := s.RevokeSubject(ctx, "alice", now, now.Add(12*time.Hour+time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeAll(ctx, now, now.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if h := s.RevocationHorizon(); h != 12*time.Hour+time.Minute {
+		t.Fatalf("RevocationHorizon %v, want 12h1m", h)
+	}
+	// Another server loads the same from Redis.
+	if h := newTestStore(t, r.addr(), Options{}).RevocationHorizon(); h != 12*time.Hour+time.Minute {
+		t.Fatalf("loaded: %v, want 12h1m", h)
+	}
+}
