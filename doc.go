@@ -221,4 +221,11 @@
 // client's doing (Debug, Info) from the server's (Warn, Error), and
 // [Options.OnEvent] counts reads, writes, clears and revocations. No error
 // contains a cookie value, a plaintext or a key.
+//
+// # Testing
+//
+// Package cookiesessiontest mints the cookies of a session for a handler
+// test, reads the session a recorded response left in the browser, and
+// gives a clock to put in [SealOptions].Now, so that expiry is a matter of
+// moving it.
 package cookiesession
