@@ -112,20 +112,20 @@ func AddSession[T any](r *http.Request, m *cookiesession.Manager[T], data T) err
 // with [cookiesession.Session.IsNew].
 func Read[T any](m *cookiesession.Manager[T], req *http.Request, resp *http.Response) (*cookiesession.Session[T], error) {
 	next := httptest.NewRequest(http.MethodGet, "https://example.com/", nil)
-	for _, c := range Jar(req, resp) {
+	for _, c := range CookiesAfter(req, resp) {
 		next.AddCookie(c)
 	}
 	return m.Load(next)
 }
 
-// Jar returns the cookies a browser holds after resp, the response to
-// req, by the rules [Read] follows: those req carried (req may be nil),
+// CookiesAfter returns the cookies a browser holds after resp, the
+// response to req, by the rules [Read] follows: those req carried (req may be nil),
 // replaced or removed by the Set-Cookie lines of resp (resp may be nil),
 // in the order a browser sends them (req's first, then those resp added).
 // It considers cookie names only: paths and domains are taken to match,
 // as they do for the cookies of one Manager. Send them on the next
 // request with [http.Request.AddCookie].
-func Jar(req *http.Request, resp *http.Response) []*http.Cookie {
+func CookiesAfter(req *http.Request, resp *http.Response) []*http.Cookie {
 	var jar []*http.Cookie
 	if req != nil {
 		jar = req.Cookies()

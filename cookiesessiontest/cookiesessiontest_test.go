@@ -156,7 +156,7 @@ func TestReadFollowsTheSession(t *testing.T) {
 			t.Fatalf("the session ID changed: %s, then %s", id, s.ID())
 		}
 		next := newRequest("/")
-		for _, c := range cookiesessiontest.Jar(req, rec.Result()) {
+		for _, c := range cookiesessiontest.CookiesAfter(req, rec.Result()) {
 			next.AddCookie(c)
 		}
 		req = next
@@ -171,7 +171,7 @@ func TestReadFollowsTheSession(t *testing.T) {
 
 	// Logout clears every cookie: the browser is left with none.
 	rec := serve(h, withCookies(newRequest("/logout"), req.Cookies()))
-	if jar := cookiesessiontest.Jar(req, rec.Result()); len(jar) != 0 {
+	if jar := cookiesessiontest.CookiesAfter(req, rec.Result()); len(jar) != 0 {
 		t.Fatalf("after logout the browser holds %v", jar)
 	}
 	s, err = cookiesessiontest.Read(f.m, req, rec.Result())
@@ -222,7 +222,7 @@ func TestChunkedSession(t *testing.T) {
 
 	shrink := withCookies(newRequest("/shrink"), cookies)
 	rec = serve(f.counter(), shrink)
-	jar := cookiesessiontest.Jar(shrink, rec.Result())
+	jar := cookiesessiontest.CookiesAfter(shrink, rec.Result())
 	if len(jar) != 1 || jar[0].Name != name {
 		t.Fatalf("after shrinking the browser holds %d cookies: %v", len(jar), jar)
 	}
