@@ -7,7 +7,7 @@ import (
 )
 
 // The session envelope: what the Manager seals around the data (ID,
-// creation time, lifetime, subject); see the package doc, "Wire format".
+// creation time, lifetime, subject); specified in docs/format.md, §3.
 
 // envelopeSize is the session framing inside the sealed payload: the
 // session ID (16 bytes), its creation time (Unix milliseconds) and its

@@ -16,7 +16,7 @@
 //
 //	clock := cookiesessiontest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 //	m, _ := cookiesession.New[Cart](cookiesession.Options{
-//		Keys:        [][]byte{cookiesession.GenerateKey()},
+//		Keys:        [][]byte{keyring.Generate()},
 //		SealOptions: cookiesession.SealOptions{Now: clock.Now},
 //	})
 //	req := httptest.NewRequest("POST", "https://example.com/cart", body)
@@ -57,7 +57,7 @@ func Cookies[T any](m *cookiesession.Manager[T], data T) ([]*http.Cookie, error)
 // CookiesFunc is [Cookies] for a session that setup prepares: it gets a
 // new session, with zero data, and may set its data, subject
 // ([cookiesession.Session.SetSubject]) or lifetime
-// ([cookiesession.Session.SetMaxAge]) before the session is saved. A setup
+// ([cookiesession.Session.SetLifetime]) before the session is saved. A setup
 // that sets Data to nil gets no cookie, and an error.
 func CookiesFunc[T any](m *cookiesession.Manager[T], setup func(s *cookiesession.Session[T])) ([]*http.Cookie, error) {
 	// An HTTPS request on a name of the documentation range: the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/cookiesessiontest"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // account is the session of the tests' application.
@@ -36,7 +37,7 @@ type fixture struct {
 func newFixture(t *testing.T, opts cookiesession.Options) *fixture {
 	t.Helper()
 	f := &fixture{clock: cookiesessiontest.NewClock(time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC))}
-	opts.Keys = [][]byte{cookiesession.GenerateKey()}
+	opts.Keys = [][]byte{keyring.Generate()}
 	opts.Now = f.clock.Now
 	opts.OnError = func(_ *http.Request, err error) {
 		f.mu.Lock()
@@ -316,7 +317,7 @@ func TestCookiesFunc(t *testing.T) {
 	f := newFixture(t, cookiesession.Options{MaxAge: time.Hour, MaxLifetime: 24 * time.Hour})
 	cookies, err := cookiesessiontest.CookiesFunc(f.m, func(s *cookiesession.Session[account]) {
 		s.SetSubject("user-1")
-		s.SetMaxAge(24 * time.Hour)
+		s.SetLifetime(24 * time.Hour)
 		s.Data.User = "ann"
 	})
 	if err != nil {

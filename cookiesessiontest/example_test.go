@@ -9,6 +9,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/cookiesessiontest"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // cart is the session of the examples' application.
@@ -34,7 +35,7 @@ func addItem(m *cookiesession.Manager[cart]) http.Handler {
 // A handler test: the request carries the session of a signed-in user,
 // and the test reads the session the response left in the browser.
 func ExampleAddSession() {
-	m, err := cookiesession.New[cart](cookiesession.Options{Keys: [][]byte{cookiesession.GenerateKey()}})
+	m, err := cookiesession.New[cart](cookiesession.Options{Keys: [][]byte{keyring.Generate()}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func ExampleAddSession() {
 // Cookies returns the cookies themselves, for a client with a jar or a
 // request built by hand. A large session spans several cookies.
 func ExampleCookies() {
-	m, err := cookiesession.New[cart](cookiesession.Options{Keys: [][]byte{cookiesession.GenerateKey()}})
+	m, err := cookiesession.New[cart](cookiesession.Options{Keys: [][]byte{keyring.Generate()}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func ExampleCookies() {
 func ExampleClock() {
 	clock := cookiesessiontest.NewClock(time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC))
 	m, err := cookiesession.New[cart](cookiesession.Options{
-		Keys:        [][]byte{cookiesession.GenerateKey()},
+		Keys:        [][]byte{keyring.Generate()},
 		MaxAge:      12 * time.Hour,
 		SealOptions: cookiesession.SealOptions{Now: clock.Now},
 	})
@@ -106,7 +107,7 @@ func ExampleClock() {
 // says why.
 func ExampleTamper() {
 	m, err := cookiesession.New[cart](cookiesession.Options{
-		Keys:    [][]byte{cookiesession.GenerateKey()},
+		Keys:    [][]byte{keyring.Generate()},
 		OnError: func(*http.Request, error) {}, // the example's output stays quiet
 	})
 	if err != nil {

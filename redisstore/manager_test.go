@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/keyring"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // The acceptance tests of revocation and overflow: real Managers behind
@@ -259,7 +261,7 @@ func clockAt(clock *fakeClock) func(*cookiesession.Options) {
 func TestFleetRevokeSubject(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	clock := newFakeClock()
 	a := newApp(t, r.addr(), keys, Options{}, clockAt(clock))
 	b := newApp(t, r.addr(), keys, Options{}, clockAt(clock))
@@ -342,7 +344,7 @@ func TestFleetRevokeSubject(t *testing.T) {
 func TestFleetStolenCookieAfterLogout(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	a := newApp(t, r.addr(), keys, Options{}, nil)
 	b := newApp(t, r.addr(), keys, Options{}, nil)
 	for _, logout := range []string{"/logout", "/nil"} {
@@ -382,7 +384,7 @@ func TestFleetStolenCookieAfterLogout(t *testing.T) {
 func TestFleetRedisRestart(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	sopts := Options{Timeout: 500 * time.Millisecond}
 	clock := newFakeClock()
 	a := newApp(t, r.addr(), keys, sopts, clockAt(clock))
@@ -488,7 +490,7 @@ func TestFleetRedisRestart(t *testing.T) {
 func TestFleetWatch(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	a := newApp(t, r.addr(), keys, Options{}, nil)
 	b := newApp(t, r.addr(), keys, Options{}, nil)
 	user := newBrowser(t)
@@ -539,7 +541,7 @@ func TestFleetWatch(t *testing.T) {
 func TestFleetRevocationUnavailable(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	clock := newFakeClock()
 	a := newApp(t, r.addr(), keys, Options{Now: clock.Now, Timeout: 500 * time.Millisecond}, nil)
 	user := newBrowser(t)
@@ -557,7 +559,7 @@ func TestFleetRevocationUnavailable(t *testing.T) {
 	if !got.New || got.ID == v.ID || got.User != "" {
 		t.Errorf("past the staleness bound the session opened: %+v", got)
 	}
-	a.wantErrs("past the bound", cookiesession.ErrRevocationUnavailable)
+	a.wantErrs("past the bound", store.ErrRevocationUnavailable)
 	if len(res.Header.Values("Set-Cookie")) != 0 {
 		t.Errorf("past the staleness bound the response sets cookies: %q", res.Header.Values("Set-Cookie"))
 	}
@@ -571,7 +573,7 @@ func TestFleetRevocationUnavailable(t *testing.T) {
 		return !got.New && got.ID == v.ID && got.User == "erin"
 	})
 	for _, err := range a.takeErrs() { // the polls before the follower read again
-		if !errors.Is(err, cookiesession.ErrRevocationUnavailable) {
+		if !errors.Is(err, store.ErrRevocationUnavailable) {
 			t.Errorf("while Redis came back: %v", err)
 		}
 	}
@@ -585,7 +587,7 @@ func TestFleetRevocationUnavailable(t *testing.T) {
 func TestMaxLifetimeAgreement(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	ctx := context.Background()
 	def := newApp(t, r.addr(), keys, Options{}, nil)
 	if err := def.m.RevokeSubject(ctx, "frank"); err != nil {

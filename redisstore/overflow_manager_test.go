@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/keyring"
+	"github.com/cookiesession/cookiesession/store"
 	"github.com/redis/rueidis"
 )
 
@@ -80,7 +82,7 @@ func TestOverflowGrowAndShrink(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "grow:"
 	a := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
 	b := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
@@ -186,7 +188,7 @@ func TestOverflowTwoTabs(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "tabs:"
 	a := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
 	b := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
@@ -267,7 +269,7 @@ func TestOverflowTwoTabs(t *testing.T) {
 func TestOverflowManagerRedisDown(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "down:"
 	sopts := Options{KeyPrefix: prefix, Timeout: 500 * time.Millisecond}
 	a := newApp(t, r.addr(), keys, sopts, nil)
@@ -290,7 +292,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 		if !got.New || got.ID == bv.ID || got.Blob != "" {
 			t.Errorf("the overflowed session opened with Redis down: new %v, %d bytes", got.New, len(got.Blob))
 		}
-		on.wantErrs("read with Redis down", cookiesession.ErrOverflowUnavailable)
+		on.wantErrs("read with Redis down", store.ErrOverflowUnavailable)
 		if len(res.Header.Values("Set-Cookie")) != 0 {
 			t.Errorf("a read with Redis down set cookies: %q", res.Header.Values("Set-Cookie"))
 		}
@@ -302,7 +304,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 	if got.ID != sv.ID || len(res.Header.Values("Set-Cookie")) != 0 {
 		t.Errorf("a save with Redis down set cookies: %q", res.Header.Values("Set-Cookie"))
 	}
-	a.wantErrs("save with Redis down", cookiesession.ErrOverflowUnavailable)
+	a.wantErrs("save with Redis down", store.ErrOverflowUnavailable)
 	if small.cookie(a) != smallCookie {
 		t.Error("the browser lost its previous cookies on a failed save")
 	}
@@ -315,7 +317,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 			return !got.New && got.ID == bv.ID && got.Blob == blob("big", 9000)
 		})
 		for _, err := range on.takeErrs() { // polls before the client reconnected
-			if !errors.Is(err, cookiesession.ErrOverflowUnavailable) {
+			if !errors.Is(err, store.ErrOverflowUnavailable) {
 				t.Errorf("while Redis came back: %v", err)
 			}
 		}
@@ -331,7 +333,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 		return got.Blob == blob("grown", 9000)
 	})
 	for _, err := range a.takeErrs() {
-		if !errors.Is(err, cookiesession.ErrOverflowUnavailable) {
+		if !errors.Is(err, store.ErrOverflowUnavailable) {
 			t.Errorf("while saving after the restart: %v", err)
 		}
 	}
@@ -350,7 +352,7 @@ func TestOverflowTamperedInRedis(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "tamper:"
 	a := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
 	// B reads what A wrote: it has cached none of it.
@@ -427,7 +429,7 @@ func TestOverflowCopyAfterLogout(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "copy:"
 	a := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
 	b := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
@@ -455,7 +457,7 @@ func TestOverflowCopyAfterLogout(t *testing.T) {
 		if got, _ := steal(t, on, "/get", copied); !got.New || got.Blob != "" {
 			t.Errorf("the copy opened after logout: %+v", got.ID)
 		}
-		on.wantErrs("the copy after logout", cookiesession.ErrOverflowMissing)
+		on.wantErrs("the copy after logout", store.ErrOverflowMissing)
 	}
 
 	// The value back in Redis: the revocation still refuses the copy.

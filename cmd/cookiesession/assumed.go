@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 )
 
 // assumed records which of inspect's settings were not given, so that the
@@ -47,14 +47,14 @@ func assumedSettings(fs *flag.FlagSet, name string, maxAge time.Duration) assume
 // input carries ("session" when it carries neither).
 func defaultNameIn(text string) string {
 	host, plain := false, false
-	for _, p := range parseCookieInput(text, cookiesession.DefaultName) {
-		host = host || p.name == cookiesession.DefaultHostName
-		plain = plain || p.name == cookiesession.DefaultName
+	for _, p := range parseCookieInput(text, defaults.Name) {
+		host = host || p.name == defaults.HostName
+		plain = plain || p.name == defaults.Name
 	}
 	if host && !plain {
-		return cookiesession.DefaultHostName
+		return defaults.HostName
 	}
-	return cookiesession.DefaultName
+	return defaults.Name
 }
 
 // longerHint ends a sentence saying that the application's deadlines are

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/cookiesessiontest"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // mintHeader returns the Cookie header of a new session of an application
@@ -35,7 +36,7 @@ func mintHeader(t *testing.T, opts cookiesession.Options, now time.Time) string 
 // name a default application uses, and notes where the cookie's sealed
 // expiry contradicts the deadlines it computed.
 func TestInspectSaysWhatItAssumed(t *testing.T) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	env := []string{keysEnv(key)}
 	now := time.Now()
 

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/redisstore"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 const revokeUsage = `usage: cookiesession revoke -redis host:port (-subject S | -id ID | -all) [flags]
@@ -150,4 +150,4 @@ const lifetimeSlack = 10 * time.Minute
 
 // The Store must stay assignable to the core's Revoker, which is what the
 // application's servers read.
-var _ cookiesession.Revoker = (*redisstore.Store)(nil)
+var _ store.Revoker = (*redisstore.Store)(nil)
