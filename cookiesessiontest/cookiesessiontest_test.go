@@ -1,6 +1,7 @@
 package cookiesessiontest_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/cookiesessiontest"
 	"github.com/cookiesession/cookiesession/keyring"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // account is the session of the tests' application.
@@ -382,5 +384,63 @@ func TestClock(t *testing.T) {
 	c.Set(t0)
 	if !c.Now().Equal(t0) {
 		t.Fatal("Set")
+	}
+}
+
+// mapOverflow is an Overflow store in a map, for one test.
+type mapOverflow struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (o *mapOverflow) Put(_ context.Context, key string, value []byte, _ time.Time) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.m[key] = append([]byte(nil), value...)
+	return nil
+}
+
+func (o *mapOverflow) Get(_ context.Context, key string) ([]byte, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v, ok := o.m[key]
+	if !ok {
+		return nil, store.ErrOverflowMissing
+	}
+	return v, nil
+}
+
+func (o *mapOverflow) Delete(_ context.Context, key string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.m, key)
+	return nil
+}
+
+// With an Overflow store, a session too large for the cookies is minted
+// as the application would write it: in the store, with a small
+// reference in one cookie; it opens in the handler and Read finds it.
+func TestOverflowSession(t *testing.T) {
+	ov := &mapOverflow{m: map[string][]byte{}}
+	f := newFixture(t, cookiesession.Options{Overflow: ov})
+	big := account{User: "ann", Blob: strings.Repeat("0123456789abcdef", 1500)} // 24 KB
+	cookies, err := cookiesessiontest.Cookies(f.m, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cookies) != 1 || len(cookies[0].Value) > 1000 || len(ov.m) != 1 {
+		t.Fatalf("%d cookies, the first of %d bytes; %d values in the store", len(cookies), len(cookies[0].Value), len(ov.m))
+	}
+	req := withCookies(newRequest("/"), cookies)
+	rec := serve(f.counter(), req)
+	if rec.Code != 200 || rec.Body.String() != "ann 1" {
+		t.Fatalf("%d %q", rec.Code, rec.Body)
+	}
+	s, err := cookiesessiontest.Read(f.m, req, rec.Result())
+	if err != nil || s.Data.Blob != big.Blob || s.Data.N != 1 {
+		t.Fatalf("after a visit: %v, blob of %d bytes, n %d", err, len(s.Data.Blob), s.Data.N)
+	}
+	if errs := f.reported(); len(errs) > 0 {
+		t.Fatalf("OnError: %v", errs)
 	}
 }
