@@ -100,4 +100,10 @@
 // adapters. What they write, the envelope, chunking, overflow references
 // and the compatibility promise are specified in docs/format.md, beside
 // the test vectors in testdata/vectors.
+//
+// # Testing
+//
+// Package cookiesessiontest mints the cookies of a session for a handler
+// test, reads the session a recorded response left in the browser, and
+// gives a clock for [SealOptions].Now.
 package cookiesession

@@ -276,9 +276,8 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.stop()
 		if s.ownsClient {
-			// Closing the client ends the follower's blocked read
-			// at once; a caller's client is left alone, and the read
-			// ends within a second.
+			// stop has interrupted the follower's blocked read
+			// (see interruptible); a caller's client is left open.
 			s.client.Close()
 		}
 		<-s.done
