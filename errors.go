@@ -66,13 +66,14 @@ var (
 	ErrUndecodable = errors.New("cookiesession: session data does not deserialize into the session type")
 
 	// ErrRevoked reports an authentic session that was revoked: its ID
-	// (logout), its subject ([Manager.RevokeSubject]) or everything
+	// (logout), its subject ([Manager.RevokeSubject]), its identity
+	// provider's session ([Manager.RevokeProviderSession]) or everything
 	// created before a time ([Manager.RevokeAll]). The request goes on
 	// with a new session.
 	ErrRevoked = errors.New("cookiesession: session revoked")
 
-	// errNoRevoker reports [Manager.RevokeSubject] or [Manager.RevokeAll]
-	// on a Manager without [Options.Revoker]: a configuration error, which
+	// errNoRevoker reports [Manager.RevokeSubject], [Manager.RevokeAll] or
+	// [Manager.RevokeProviderSession] on a Manager without [Options.Revoker]: a configuration error, which
 	// no application branches on.
 	errNoRevoker = errors.New("cookiesession: no Revoker configured (Options.Revoker)")
 )

@@ -32,7 +32,8 @@ type Event struct {
 	//   - clear: "logout" (Destroy or Data = nil), "refused" (cookies that
 	//     did not open, expired once so the browser stops sending them) or
 	//     "lifetime" (SetLifetime ended the session);
-	//   - revoke: "id", "subject" or "all"; "error" when it failed.
+	//   - revoke: "id", "subject", "provider" (a provider session) or
+	//     "all"; "error" when it failed.
 	Outcome string
 
 	// Bytes is the length of the cookie values written (write only).

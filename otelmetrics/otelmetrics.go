@@ -69,7 +69,7 @@ var outcomes = []string{
 	// clear
 	"logout", "refused", "lifetime",
 	// revoke (and "error", above)
-	"id", "subject", "all",
+	"id", "subject", "provider", "all",
 }
 
 // options are the measurement options of one outcome, built once and
