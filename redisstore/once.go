@@ -40,3 +40,22 @@ func (s *Store) Claim(ctx context.Context, key string, until time.Time) (bool, e
 	}
 	return false, fmt.Errorf("cookiesession: redisstore: claim: %w", err)
 }
+
+// Release forgets a key claimed with [Store.Claim], so that it can be
+// claimed again (a one-time token whose use failed and will be retried).
+// A missing key is not an error. It fails when Redis does not answer
+// within Options.Timeout.
+func (s *Store) Release(ctx context.Context, key string) error {
+	if key == "" || len(key) > maxKeyLen {
+		return fmt.Errorf("cookiesession: redisstore: claim key of %d bytes", len(key))
+	}
+	if s.isClosed() {
+		return errClosed
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	if err := s.client.Do(ctx, s.client.B().Del().Key(s.oncePrefix+key).Build()).Error(); err != nil {
+		return fmt.Errorf("cookiesession: redisstore: release: %w", err)
+	}
+	return nil
+}
