@@ -101,6 +101,11 @@
 //   - "log out everywhere": [Manager.RevokeSubject] revokes every session
 //     of a subject (named at login with [Session.SetSubject]) created
 //     before the call, and none created after it;
+//   - the identity provider's logout: [Manager.RevokeProviderSession]
+//     revokes every session carrying a provider session ID (the OpenID
+//     Connect sid, named at login with [Session.SetProviderSession])
+//     created before the call; the oidclogout module serves the OpenID
+//     Connect Back-Channel Logout endpoint that calls it;
 //   - everything: [Manager.RevokeAll] revokes every session created before
 //     the call, without a key rotation.
 //
@@ -185,8 +190,14 @@
 // set, the session's subject ([Session.SetSubject]) follows the lifetime:
 // one length byte (1 to 255) and the subject's bytes. Sessions without a
 // subject are written exactly as before; a release without subjects reads
-// the bit as a negative lifetime and refuses the session as expired. A [Codec]'s payload (Encode, Decode) is
-// the serialized value alone.
+// the bit as a negative lifetime and refuses the session as expired. When
+// bit 61 is set, the identity provider's session ID
+// ([Session.SetProviderSession]) follows, after the subject if any, framed
+// the same way (one length byte, 1 to 255, then the bytes); a release
+// without it reads a lifetime past any it accepts (2^61 ms) and refuses
+// the session, so a session that a back-channel logout may revoke never
+// opens unchecked. A [Codec]'s payload (Encode, Decode) is the serialized
+// value alone.
 //
 // A commit token is a value of the same format, in one chunk, sealed for
 // the cookie's name under the purpose "commit". Its payload is a count n
