@@ -23,8 +23,8 @@ import (
 	"golang.org/x/crypto/hkdf"
 )
 
-// Format constants of version 1 of the sealed format. See the package
-// documentation, section "Wire format".
+// Format constants of version 1 of the sealed format, which
+// docs/format.md specifies.
 const (
 	formatVersion = 1
 

@@ -69,7 +69,7 @@ const (
 // and the cookie value.
 type Vector struct {
 	Name       string   // file name: what the case breaks
-	Expect     string   // success, invalid, expired or too-large
+	Expect     string   // success, invalid, expired, too-large, ambiguous or overflow-missing
 	Keys       [][]byte // the ring used to open the value; the first seals
 	Cookie     string   // cookie name
 	Now        time.Time
@@ -79,7 +79,16 @@ type Vector struct {
 	Compressed bool   // success only
 	Payload    []byte // success only: the serialized value
 	Comment    string
-	Value      string
+	Value      string // a cookie value; for Open "session", a Cookie header line
+
+	// Vectors opened as a session (Open "session") only.
+	Open       string    // "" (a Codec opens the value) or "session" (a Manager reads the Cookie header)
+	CookieSize int       // Limits.CookieSize; 0 means the default
+	MaxChunks  int       // Limits.MaxChunks; 0 means the default
+	Store      string    // what the Overflow store holds: "key value", both base64url
+	ID         string    // success only: the session ID (Session.ID)
+	Subject    string    // success only: the subject, "" for none
+	ExpiresAt  time.Time // success only: Session.ExpiresAt
 }
 
 // Marshal renders the vector file.
@@ -87,6 +96,9 @@ func (v *Vector) Marshal() []byte {
 	var b strings.Builder
 	field := func(k, val string) { fmt.Fprintf(&b, "%s: %s\n", k, val) }
 	field("expect", v.Expect)
+	if v.Open != "" {
+		field("open", v.Open)
+	}
 	keys := make([]string, len(v.Keys))
 	for i, k := range v.Keys {
 		keys[i] = base64.RawURLEncoding.EncodeToString(k)
@@ -100,7 +112,24 @@ func (v *Vector) Marshal() []byte {
 	if v.MaxDecoded != 0 {
 		field("max-decoded-size", strconv.Itoa(v.MaxDecoded))
 	}
-	if v.Expect == "success" {
+	if v.CookieSize != 0 {
+		field("cookie-size", strconv.Itoa(v.CookieSize))
+	}
+	if v.MaxChunks != 0 {
+		field("max-chunks", strconv.Itoa(v.MaxChunks))
+	}
+	if v.Store != "" {
+		field("store", v.Store)
+	}
+	switch {
+	case v.Expect == "success" && v.Open == "session":
+		field("payload", string(v.Payload))
+		field("id", v.ID)
+		if v.Subject != "" {
+			field("subject", v.Subject)
+		}
+		field("expires-at", v.ExpiresAt.UTC().Format(time.RFC3339Nano))
+	case v.Expect == "success":
 		field("key-index", strconv.Itoa(v.KeyIndex))
 		field("compressed", strconv.FormatBool(v.Compressed))
 		field("payload", string(v.Payload))
@@ -402,6 +431,13 @@ func Vectors(payloadDir string) ([]*Vector, error) {
 		g.seal("compression_bomb", sealing{value: strings.Repeat("a", 1<<20), compress: true, maxDecoded: 2 << 20}), Vector{})
 	fail("compressed_over_limit", "too-large", "authentic deflated 4kb payload, opened with max-decoded-size 2048: small on the wire, too large inflated",
 		g.seal("compressed_over_limit", sealing{value: g.payload("4kb"), compress: true}), Vector{MaxDecoded: 2048})
+
+	add(codecReference())
+
+	// The session layer: envelope, chunks, overflow references.
+	for _, v := range sessionVectors(g) {
+		add(v)
+	}
 
 	if g.err != nil {
 		return nil, g.err
