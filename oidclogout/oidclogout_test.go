@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -522,24 +523,24 @@ func TestKeySources(t *testing.T) {
 		}
 	})
 	t.Run("Options.JWKSURL", func(t *testing.T) {
-		var discovery int
+		var discovery atomic.Int64
 		op := oidclogouttest.NewProvider(t)
 		proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasPrefix(r.URL.Path, "/.well-known/") {
-				discovery++
+				discovery.Add(1)
 			}
 			http.Redirect(w, r, op.Issuer+r.URL.Path, http.StatusFound)
 		}))
 		defer proxy.Close()
 		e := newRP(t, func(o *oidclogout.Options) { o.Issuer, o.JWKSURL = op.Issuer, proxy.URL+"/jwks" })
 		expect(t, e.post(op.LogoutToken(op.Claims(clientID, "alice", "s1"))), 200)
-		if discovery != 0 || op.JWKSFetches() != 1 {
-			t.Errorf("discovery %d, fetches %d", discovery, op.JWKSFetches())
+		if discovery.Load() != 0 || op.JWKSFetches() != 1 {
+			t.Errorf("discovery %d, fetches %d", discovery.Load(), op.JWKSFetches())
 		}
 	})
-	serve := func(t *testing.T, h http.HandlerFunc) (string, *int) {
-		n := new(int)
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { *n++; h(w, r) }))
+	serve := func(t *testing.T, h http.HandlerFunc) (string, *atomic.Int64) {
+		n := new(atomic.Int64)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.Add(1); h(w, r) }))
 		t.Cleanup(srv.Close)
 		return srv.URL, n
 	}
@@ -579,18 +580,18 @@ func TestKeySources(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			op := oidclogouttest.NewProvider(t)
 			var issuer string
-			var hits *int
+			var hits *atomic.Int64
 			h := func(w http.ResponseWriter, r *http.Request) { c.h(issuer)(w, r) }
 			issuer, hits = serve(t, h)
 			e := newRP(t, func(o *oidclogout.Options) { o.Issuer, o.FetchTimeout = issuer, 200*time.Millisecond })
 			claims := op.Claims(clientID, "alice", "s1")
 			claims["iss"] = issuer
 			expect(t, e.post(op.LogoutToken(claims)), http.StatusServiceUnavailable)
-			before := *hits
+			before := hits.Load()
 			claims["jti"] = "again"
 			expect(t, e.post(op.LogoutToken(claims)), http.StatusServiceUnavailable)
-			if *hits != before {
-				t.Errorf("a failed fetch was repeated within the refetch interval (%d → %d requests)", before, *hits)
+			if hits.Load() != before {
+				t.Errorf("a failed fetch was repeated within the refetch interval (%d → %d requests)", before, hits.Load())
 			}
 			if e.rec.calls() != 0 {
 				t.Error("revoked without the provider's keys")
