@@ -194,3 +194,26 @@ func TestRevokeProviderSessionRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestRegenerateRevokesProviderSession: with a Revoker, Regenerate of a
+// session that carries a provider session (and no subject) revokes the
+// old ID, as it does for a session with a subject: a copy of the cookie
+// taken before stops opening.
+func TestRegenerateRevokesProviderSession(t *testing.T) {
+	f := newFleet(t, nil)
+	_, cookies := f.get(0, "/login?sid=op-1", "")
+	copied := cookieLine(f.mgrs[0].Name(), pieces(cookies, f.mgrs[0].Name()))
+	if s, err := f.mgrs[1].Load(requestWith(copied)); err != nil || s.ProviderSession() != "op-1" || s.Subject() != "" {
+		t.Fatalf("the session with only a provider session: %v, provider session %q", err, s.ProviderSession())
+	}
+	f.get(0, "/login?user=alice", copied) // Regenerate
+	if _, err := f.mgrs[1].Load(requestWith(copied)); !errors.Is(err, ErrRevoked) {
+		t.Errorf("the copy taken before Regenerate: %v, want ErrRevoked", err)
+	}
+}
+
+func requestWith(cookie string) *http.Request {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", cookie)
+	return r
+}

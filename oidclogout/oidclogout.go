@@ -275,8 +275,9 @@ type handler struct {
 
 // New returns the back-channel logout endpoint described by opts. It
 // fails when opts is incomplete or contradictory (no Issuer, ClientID or
-// Revoke entry, a nil Revoker, both Keys and JWKSURL, an algorithm that
-// is "none", a MAC or unknown, a negative duration); it sends nothing
+// Revoke entry, a nil Revoker, both Keys and JWKSURL, Keys without a
+// public signing key, an algorithm that is "none", a MAC or unknown, a
+// negative duration); it sends nothing
 // over the network: the provider's keys are fetched with the first token.
 func New(opts Options) (http.Handler, error) {
 	fail := func(format string, a ...any) (http.Handler, error) {
@@ -356,7 +357,9 @@ func New(opts Options) (http.Handler, error) {
 		hasFixed: opts.Keys != nil,
 	}
 	if opts.Keys != nil {
-		h.keys.keys = usableKeys(opts.Keys.Keys)
+		if h.keys.keys = usableKeys(opts.Keys.Keys); len(h.keys.keys) == 0 {
+			return fail("Keys holds no public signing key (a private or symmetric key, or use \"enc\", is not used)")
+		}
 	}
 	return h, nil
 }

@@ -607,14 +607,18 @@ func TestNewRefuses(t *testing.T) {
 		return oidclogout.Options{Issuer: "https://op.example", ClientID: "c", Revoke: []oidclogout.Revoker{rec}}
 	}
 	for name, edit := range map[string]func(*oidclogout.Options){
-		"no Issuer":           func(o *oidclogout.Options) { o.Issuer = "" },
-		"no ClientID":         func(o *oidclogout.Options) { o.ClientID = "" },
-		"no Revoke":           func(o *oidclogout.Options) { o.Revoke = nil },
-		"a nil Revoker":       func(o *oidclogout.Options) { o.Revoke = []oidclogout.Revoker{rec, nil} },
-		"Keys and JWKSURL":    func(o *oidclogout.Options) { o.Keys, o.JWKSURL = &jose.JSONWebKeySet{}, "https://op.example/jwks" },
-		"alg none":            func(o *oidclogout.Options) { o.Algorithms = []jose.SignatureAlgorithm{"none"} },
-		"alg HS256":           func(o *oidclogout.Options) { o.Algorithms = []jose.SignatureAlgorithm{jose.HS256} },
-		"negative ClockSkew":  func(o *oidclogout.Options) { o.ClockSkew = -time.Second },
+		"no Issuer":          func(o *oidclogout.Options) { o.Issuer = "" },
+		"no ClientID":        func(o *oidclogout.Options) { o.ClientID = "" },
+		"no Revoke":          func(o *oidclogout.Options) { o.Revoke = nil },
+		"a nil Revoker":      func(o *oidclogout.Options) { o.Revoke = []oidclogout.Revoker{rec, nil} },
+		"Keys and JWKSURL":   func(o *oidclogout.Options) { o.Keys, o.JWKSURL = &jose.JSONWebKeySet{}, "https://op.example/jwks" },
+		"alg none":           func(o *oidclogout.Options) { o.Algorithms = []jose.SignatureAlgorithm{"none"} },
+		"alg HS256":          func(o *oidclogout.Options) { o.Algorithms = []jose.SignatureAlgorithm{jose.HS256} },
+		"negative ClockSkew": func(o *oidclogout.Options) { o.ClockSkew = -time.Second },
+		"Keys without a public key": func(o *oidclogout.Options) {
+			k, _ := rsa.GenerateKey(rand.Reader, 2048)
+			o.Keys = &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: k, KeyID: "private", Algorithm: "RS256"}}}
+		},
 		"negative MaxAge":     func(o *oidclogout.Options) { o.MaxTokenAge = -time.Second },
 		"negative KeySet age": func(o *oidclogout.Options) { o.KeySetMaxAge = -time.Second },
 	} {
