@@ -97,6 +97,8 @@ func (e *SizeError) Error() string {
 		tail = " (the encoded length of MaxDecodedSize); to allow more, raise MaxDecodedSize in the options"
 	case "session subject":
 		tail = ", which is fixed: use a shorter subject"
+	case "session provider session":
+		tail = ", which is fixed: use a shorter provider session ID"
 	case whatEncoded:
 		tail = " set by CodecOptions.MaxLength (browsers drop longer cookies); store less, or use a Manager or CookieCodec, which split a value across cookies"
 	}

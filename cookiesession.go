@@ -103,6 +103,7 @@ type Session[T any] struct {
 
 	id       [16]byte
 	subject  string // who the session belongs to (SetSubject); "" none
+	provider string // the identity provider's session ID (SetProviderSession); "" none
 	created  time.Time
 	lifetime time.Duration // 0: the Manager's MaxAge
 	meta     Meta          // of the cookie as read or last written (or of the last commit token)
@@ -162,7 +163,7 @@ func (s *Session[T]) Err() error { return s.readErr }
 // express-session's regenerate. Call it at login, so that a session
 // identifier planted before login is worth nothing after it.
 func (s *Session[T]) Regenerate() {
-	if s.subject != "" {
+	if s.subject != "" || s.provider != "" {
 		s.end()
 	}
 	s.reset()
@@ -199,7 +200,7 @@ type endedSession struct {
 
 func (s *Session[T]) reset() {
 	s.id = newID()
-	s.subject = ""
+	s.subject, s.provider = "", ""
 	s.created = s.m.opts.Now()
 	s.lifetime = 0
 	s.isNew = true

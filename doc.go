@@ -56,8 +56,11 @@
 //
 // With [Options.Revoker] (the redisstore module has one), [Session.Destroy]
 // revokes the session everywhere, [Manager.RevokeSubject] ends every
-// session of a subject ([Session.SetSubject]), and [Manager.RevokeAll]
-// ends all of them.
+// session of a subject ([Session.SetSubject]),
+// [Manager.RevokeProviderSession] those of an identity provider's session
+// ([Session.SetProviderSession]; the oidclogout module serves the OpenID
+// Connect Back-Channel Logout endpoint that calls it), and
+// [Manager.RevokeAll] ends all of them.
 //
 // A logout the Revoker cannot record (it is down) still fails the save
 // with its error, and is not lost: this server refuses the session's

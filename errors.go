@@ -78,7 +78,8 @@ var (
 	ErrUndecodable = errors.New("cookiesession: session data does not deserialize into the session type")
 
 	// ErrRevoked reports an authentic session that was revoked: its ID
-	// (logout), its subject ([Manager.RevokeSubject]) or everything
+	// (logout), its subject ([Manager.RevokeSubject]), its identity
+	// provider's session ([Manager.RevokeProviderSession]) or everything
 	// created before a time ([Manager.RevokeAll]). The request goes on
 	// with a new session.
 	ErrRevoked = errors.New("cookiesession: session revoked")
@@ -87,17 +88,19 @@ var (
 	// Manager with the same cookie name (and a Path that overlaps its own,
 	// so that the browser sends both Managers' cookies under the one name)
 	// already serves: one Manager's Handler nested in another's, or Get or
-	// Load of one inside the other's Handler. The first Manager (the outer Handler) keeps the cookies; the
-	// other one neither reads them (which would decode one Manager's data
-	// as the other's type, or expire it as foreign) nor writes them: its
+	// Load of one inside the other's Handler. The first Manager (the
+	// outer Handler) keeps the cookies; the other one neither reads them
+	// (which would decode one Manager's data as the other's type, or
+	// expire it as foreign) nor writes them: its
 	// Get and Load give a new session whose Err is ErrNameConflict, and
 	// saving that session fails with ErrNameConflict, leaving the first
 	// Manager's cookies as they are. Give each Manager its own
 	// Options.Name.
 	ErrNameConflict = errors.New("cookiesession: another Manager serves the same cookie name on this request; this one neither reads nor writes the cookies: give each Manager its own Options.Name")
 
-	// errNoRevoker reports [Manager.RevokeSubject] or [Manager.RevokeAll]
-	// on a Manager without [Options.Revoker]: a configuration error, which
+	// errNoRevoker reports [Manager.RevokeSubject], [Manager.RevokeAll]
+	// or [Manager.RevokeProviderSession] on a Manager without
+	// [Options.Revoker]: a configuration error, which
 	// no application branches on.
 	errNoRevoker = errors.New("cookiesession: no Revoker configured (Options.Revoker)")
 )

@@ -16,6 +16,7 @@ type memRevoker struct {
 	mu       sync.Mutex
 	ids      map[string]time.Time
 	subjects map[string]time.Time
+	sids     map[string]time.Time
 	all      time.Time
 	down     bool // Revocations fails, as a store that is unreachable
 	changed  chan struct{}
@@ -23,12 +24,12 @@ type memRevoker struct {
 }
 
 func newMemRevoker() *memRevoker {
-	return &memRevoker{ids: map[string]time.Time{}, subjects: map[string]time.Time{}, changed: make(chan struct{})}
+	return &memRevoker{ids: map[string]time.Time{}, subjects: map[string]time.Time{}, sids: map[string]time.Time{}, changed: make(chan struct{})}
 }
 
 var errMemDown = errors.New("memRevoker: down")
 
-func (r *memRevoker) Revocations(_ context.Context, id, subject string) (store.Revocations, error) {
+func (r *memRevoker) Revocations(_ context.Context, id, subject, sid string) (store.Revocations, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.checks++
@@ -39,6 +40,9 @@ func (r *memRevoker) Revocations(_ context.Context, id, subject string) (store.R
 	out := store.Revocations{ID: revoked, All: r.all}
 	if subject != "" {
 		out.Subject = r.subjects[subject]
+	}
+	if sid != "" {
+		out.ProviderSession = r.sids[sid]
 	}
 	return out, nil
 }
@@ -56,6 +60,16 @@ func (r *memRevoker) RevokeSubject(_ context.Context, subject string, at, _ time
 	defer r.mu.Unlock()
 	if at.After(r.subjects[subject]) {
 		r.subjects[subject] = at
+	}
+	r.notify()
+	return nil
+}
+
+func (r *memRevoker) RevokeProviderSession(_ context.Context, sid string, at, _ time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if at.After(r.sids[sid]) {
+		r.sids[sid] = at
 	}
 	r.notify()
 	return nil

@@ -79,7 +79,7 @@ func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Repo
 	}
 	data, _ := s.unframe(payload) // decode read it
 	in := &inspection.Report[Meta]{Meta: meta, Data: data, OverflowKey: s.overflowKey, Expired: expired}
-	in.ID, in.Subject, in.Created = s.ID(), s.subject, s.created
+	in.ID, in.Subject, in.Provider, in.Created = s.ID(), s.subject, s.provider, s.created
 	in.Lifetime = s.lifetime
 	if in.Lifetime == 0 {
 		in.Lifetime = m.opts.MaxAge

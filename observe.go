@@ -32,7 +32,8 @@ type Event struct {
 	//   - clear: "logout" (Destroy or Data = nil), "refused" (cookies that
 	//     did not open, expired once so the browser stops sending them) or
 	//     "lifetime" (SetLifetime ended the session);
-	//   - revoke: "id", "subject" or "all"; "error" when it failed;
+	//   - revoke: "id", "subject", "provider" (a provider session) or
+	//     "all"; "error" when it failed;
 	//     "pending" when the Revoker failed to record a logout, which is
 	//     then refused on this server and retried in the background
 	//     (its "id" comes when it is recorded), and "expired" when the

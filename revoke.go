@@ -33,15 +33,37 @@ func (s *Session[T]) SetSubject(subject string) {
 // Subject returns the session's subject, or "" when it has none.
 func (s *Session[T]) Subject() string { return s.subject }
 
-// revokes reports whether r revokes a session created at created (with a
-// subject or not). Times compare in milliseconds, the resolution of the
-// sealed creation time: a session created in the millisecond of a
+// SetProviderSession records the identity provider's session the login
+// came from: the sid claim of the OpenID Connect ID token, at login, after
+// [Session.Regenerate]. It is sealed in the cookie's envelope beside the
+// subject, so that [Manager.RevokeProviderSession] (which the oidclogout
+// module calls on a back-channel logout from the provider) ends the
+// sessions of that provider session, and only those: the same user's
+// sessions on other devices keep theirs. It is at most 255 bytes (a longer
+// one fails the save with an error matching [ErrTooLarge]); "" removes it.
+// Regenerate and Destroy clear it. The session is re-sealed. A cookie that
+// carries one does not open on a server of a version without provider
+// sessions.
+func (s *Session[T]) SetProviderSession(sid string) {
+	s.provider = sid
+	s.force = true
+}
+
+// ProviderSession returns the identity provider's session ID set by
+// [Session.SetProviderSession], or "" when the session has none.
+func (s *Session[T]) ProviderSession() string { return s.provider }
+
+// revokes reports whether r revokes s (by its ID, subject, provider
+// session, or everything). Times compare in milliseconds, the resolution
+// of the sealed creation time: a session created in the millisecond of a
 // revocation, or after it, is not revoked by it.
-func revokes(r store.Revocations, created time.Time, hasSubject bool) bool {
-	c := created.UnixMilli()
+func revokes[T any](r store.Revocations, s *Session[T]) bool {
+	c := s.created.UnixMilli()
+	before := func(t time.Time) bool { return !t.IsZero() && c < t.UnixMilli() }
 	return r.ID ||
-		hasSubject && !r.Subject.IsZero() && c < r.Subject.UnixMilli() ||
-		!r.All.IsZero() && c < r.All.UnixMilli()
+		s.subject != "" && before(r.Subject) ||
+		s.provider != "" && before(r.ProviderSession) ||
+		before(r.All)
 }
 
 // checkRevoked is the revocation rule of opening a session: nil without a
@@ -54,11 +76,11 @@ func (m *Manager[T]) checkRevoked(ctx context.Context, s *Session[T]) error {
 	if m.unrecorded.denies(s.id, m.opts.Now()) {
 		return ErrRevoked // a logout the Revoker has not recorded yet
 	}
-	r, err := rv.Revocations(ctx, s.ID(), s.subject)
+	r, err := rv.Revocations(ctx, s.ID(), s.subject, s.provider)
 	if err != nil {
 		return fmt.Errorf("%w: %w", store.ErrRevocationUnavailable, err)
 	}
-	if revokes(r, s.created, s.subject != "") {
+	if revokes(r, s) {
 		return ErrRevoked
 	}
 	return nil
@@ -114,6 +136,31 @@ func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
 	return err
 }
 
+// RevokeProviderSession ends every session carrying the identity
+// provider's session ID sid (see [Session.SetProviderSession]) created
+// before now, on every server sharing the [Options.Revoker]: what an
+// OpenID Connect back-channel logout asks for (the oidclogout module
+// serves that endpoint and calls this). Sessions of the same subject with
+// another provider session, and sessions created afterwards, are not
+// affected. It keeps the revocation as long as [Manager.RevokeSubject]
+// does, and has the same exactness: a comparison of the sealed creation
+// time with this server's clock. It fails without a Revoker (a
+// configuration error), with an empty sid or one over 255 bytes (no
+// session can carry it), and with the Revoker's error when the
+// revocation could not be recorded.
+func (m *Manager[T]) RevokeProviderSession(ctx context.Context, sid string) error {
+	if m.opts.Revoker == nil {
+		return errNoRevoker
+	}
+	if sid == "" || len(sid) > maxSubjectLen {
+		return fmt.Errorf("cookiesession: RevokeProviderSession with a session ID of %d bytes (1 to %d)", len(sid), maxSubjectLen)
+	}
+	now := m.opts.Now()
+	err := m.opts.Revoker.RevokeProviderSession(ctx, sid, now, m.revokedUntil(now))
+	m.emitRevoke("provider", err)
+	return err
+}
+
 // RevokeAll ends every session created before now, on every server
 // sharing the [Options.Revoker]: a panic button that needs no key
 // rotation. Sessions created afterwards are not affected. It fails
@@ -152,7 +199,7 @@ const watchPoll = time.Second
 // checked every second.
 func (m *Manager[T]) Watch(ctx context.Context, s *Session[T]) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	snap := &Session[T]{m: m, id: s.id, subject: s.subject, created: s.created}
+	snap := &Session[T]{m: m, id: s.id, subject: s.subject, provider: s.provider, created: s.created}
 	deadline := s.ExpiresAt()
 	if s.Data == nil {
 		deadline = m.opts.Now() // a destroyed session has nothing to watch

@@ -52,6 +52,7 @@ func newFleet(t *testing.T, tweak func(*Options)) *fleet {
 			case "/login":
 				s.Regenerate()
 				s.SetSubject(r.URL.Query().Get("user"))
+				s.SetProviderSession(r.URL.Query().Get("sid"))
 				s.Data.Name = r.URL.Query().Get("user")
 			case "/logout":
 				s.Destroy()

@@ -29,6 +29,7 @@ type vector struct {
 	store      vectorStore // nil: no Overflow store
 	id         string
 	subject    string
+	provider   string
 	expiresAt  time.Time
 
 	file       string
@@ -176,6 +177,8 @@ func parseVector(file string, data []byte) (*vector, error) {
 			v.id = val
 		case "subject":
 			v.subject = val
+		case "provider-session":
+			v.provider = val
 		case "expires-at":
 			v.expiresAt, err = time.Parse(time.RFC3339Nano, val)
 		default:
@@ -202,13 +205,13 @@ func parseVector(file string, data []byte) (*vector, error) {
 			return nil, fmt.Errorf("header %q must appear exactly when expect is success (and, for id and expires-at, open is session; for key-index and compressed, it is not)", k)
 		}
 	}
-	for _, k := range []string{"cookie-size", "max-chunks", "store", "subject"} {
+	for _, k := range []string{"cookie-size", "max-chunks", "store", "subject", "provider-session"} {
 		if seen[k] && !session {
 			return nil, fmt.Errorf("header %q only with open: session", k)
 		}
 	}
-	if seen["subject"] && !success || seen["purpose"] && session {
-		return nil, errors.New("subject only on success, purpose only for a codec")
+	if (seen["subject"] || seen["provider-session"]) && !success || seen["purpose"] && session {
+		return nil, errors.New("subject and provider-session only on success, purpose only for a codec")
 	}
 	if (v.expect == "ambiguous" || v.expect == "overflow-missing") && !session {
 		return nil, fmt.Errorf("expect %s only with open: session", v.expect)
@@ -360,6 +363,8 @@ func (v *vector) checkSession() error {
 		return fmt.Errorf("ID %s, want %s", s.ID(), v.id)
 	case s.Subject() != v.subject:
 		return fmt.Errorf("subject %q, want %q", s.Subject(), v.subject)
+	case s.ProviderSession() != v.provider:
+		return fmt.Errorf("provider session %q, want %q", s.ProviderSession(), v.provider)
 	case !s.ExpiresAt().Equal(v.expiresAt):
 		return fmt.Errorf("expires at %v, want %v", s.ExpiresAt(), v.expiresAt)
 	}

@@ -7,6 +7,8 @@ require (
 	github.com/coder/websocket v1.8.15
 	github.com/cookiesession/cookiesession v0.1.0
 	github.com/cookiesession/cookiesession/internal/browsertest v0.1.0
+	github.com/cookiesession/cookiesession/oidclogout v0.1.0
+	github.com/go-jose/go-jose/v4 v4.1.9
 )
 
 require github.com/redis/rueidis v1.0.79 // indirect

@@ -69,7 +69,7 @@ var outcomes = []string{
 	// clear
 	"logout", "refused", "lifetime",
 	// revoke (and "error", above)
-	"id", "subject", "all", "pending", "expired",
+	"id", "subject", "provider", "all", "pending", "expired",
 }
 
 // options are the measurement options of one outcome, built once and

@@ -33,7 +33,7 @@ type revoker struct {
 	ids map[string]bool
 }
 
-func (r *revoker) Revocations(_ context.Context, id, _ string) (store.Revocations, error) {
+func (r *revoker) Revocations(_ context.Context, id, _, _ string) (store.Revocations, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return store.Revocations{ID: r.ids[id]}, nil
@@ -48,6 +48,9 @@ func (r *revoker) RevokeID(_ context.Context, id string, _ time.Time) error {
 
 func (r *revoker) RevokeSubject(context.Context, string, time.Time, time.Time) error { return nil }
 func (r *revoker) RevokeAll(context.Context, time.Time, time.Time) error             { return nil }
+func (r *revoker) RevokeProviderSession(context.Context, string, time.Time, time.Time) error {
+	return nil
+}
 
 type cart struct {
 	N    int    `json:"n"`

@@ -47,7 +47,7 @@ func BenchmarkRevocations(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := s.Revocations(ctx, c.id, c.subject); err != nil {
+				if _, err := s.Revocations(ctx, c.id, c.subject, ""); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -57,7 +57,7 @@ func BenchmarkRevocations(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := s.Revocations(ctx, "fresh-session-id", "user-10500"); err != nil {
+				if _, err := s.Revocations(ctx, "fresh-session-id", "user-10500", ""); err != nil {
 					b.Fatal(err)
 				}
 			}

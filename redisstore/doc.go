@@ -22,7 +22,8 @@
 // # Revocation
 //
 // The whole revocation state (revoked session IDs, the latest revocation
-// of each subject, the latest revocation of everything) lives in one Redis
+// of each subject and of each identity-provider session, the latest
+// revocation of everything) lives in one Redis
 // stream, KeyPrefix+"{rev}" (the hash tag keeps it in one slot of a
 // Cluster). Every Store holds a copy in memory, read at start and kept
 // current by a goroutine that follows the stream with XREAD BLOCK. So
@@ -48,9 +49,12 @@
 // per revocation made within MaxLifetime: about 100 bytes each, so a
 // million logouts a month cost about 100 MB on every server.
 //
-// Stored revocations name session IDs and subjects as the Manager gives
-// them; choose subjects (a user's number rather than an address) with
-// that in mind.
+// Stored revocations name session IDs, subjects and provider session IDs
+// as the Manager gives them; choose subjects (a user's number rather than
+// an address) with that in mind.
+//
+// [Store.Claim] records a one-time key (SET NX PXAT) shared by every
+// server: the oidclogout module refuses a replayed logout token with it.
 //
 // # Persistence
 //

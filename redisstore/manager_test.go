@@ -474,7 +474,7 @@ func TestFleetRedisRestart(t *testing.T) {
 		return a.m.RevokeSubject(ctx, "bob") == nil
 	})
 	eventually(t, propagation, "B sees bob revoked", func() bool {
-		got, err := b.store.Revocations(ctx, "", "bob")
+		got, err := b.store.Revocations(ctx, "", "bob", "")
 		return err == nil && !got.Subject.IsZero()
 	})
 	if got, _ := steal(t, b, "/get", bobCookie); !got.New {

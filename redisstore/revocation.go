@@ -13,14 +13,15 @@ import (
 
 // Fields of a stream entry.
 const (
-	fieldKind  = "k" // kindID, kindSubject or kindAll
-	fieldValue = "v" // the session ID or the subject
+	fieldKind  = "k" // kindID, kindSubject, kindProvider or kindAll
+	fieldValue = "v" // the session ID, the subject or the provider session ID
 	fieldAt    = "a" // Unix ns: sessions created before it are revoked
 	fieldUntil = "u" // Unix ns: the entry is needed until then
 
-	kindID      = "id"
-	kindSubject = "sub"
-	kindAll     = "all"
+	kindID       = "id"
+	kindSubject  = "sub"
+	kindProvider = "sid" // an identity provider's session (back-channel logout)
+	kindAll      = "all"
 
 	readCount   = 1000             // entries per read
 	followBlock = 1000             // ms a follower read blocks
@@ -38,7 +39,7 @@ var errClosed = errors.New("cookiesession: redisstore: store closed")
 // [store.ErrRevocationUnavailable] when the Store has not heard
 // from Redis for longer than Options.Staleness and fails closed (the
 // default).
-func (s *Store) Revocations(_ context.Context, id, subject string) (store.Revocations, error) {
+func (s *Store) Revocations(_ context.Context, id, subject, providerSession string) (store.Revocations, error) {
 	now := s.now()
 	n := now.UnixNano()
 	var r store.Revocations
@@ -49,6 +50,11 @@ func (s *Store) Revocations(_ context.Context, id, subject string) (store.Revoca
 	if subject != "" {
 		if e, ok := s.subjects[subject]; ok && e.until > n {
 			r.Subject = time.Unix(0, e.at)
+		}
+	}
+	if providerSession != "" {
+		if e, ok := s.sids[providerSession]; ok && e.until > n {
+			r.ProviderSession = time.Unix(0, e.at)
 		}
 	}
 	if s.all.until > n {
@@ -131,6 +137,18 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, at, until tim
 	return s.revoke(ctx, kindSubject, subject, at, until)
 }
 
+// RevokeProviderSession revokes every session carrying the identity
+// provider's session ID sid created before at, until the last deadline
+// such a session can have. It returns like [Store.RevokeID]. Provider
+// sessions are labels of their own: a subject with the same text is not
+// revoked.
+func (s *Store) RevokeProviderSession(ctx context.Context, sid string, at, until time.Time) error {
+	if sid == "" || len(sid) > maxKeyLen {
+		return fmt.Errorf("cookiesession: redisstore: provider session ID of %d bytes", len(sid))
+	}
+	return s.revoke(ctx, kindProvider, sid, at, until)
+}
+
 // RevokeAll revokes every session created before at, until the last
 // deadline such a session can have. It returns like [Store.RevokeID].
 func (s *Store) RevokeAll(ctx context.Context, at, until time.Time) error {
@@ -188,7 +206,7 @@ func parseEntry(fv map[string]string) (entry, bool) {
 		return entry{}, false
 	}
 	switch e.kind {
-	case kindID, kindSubject:
+	case kindID, kindSubject, kindProvider:
 		return e, e.value != ""
 	case kindAll:
 		return e, true
@@ -207,12 +225,9 @@ func (s *Store) apply(e entry) bool {
 			return true
 		}
 	case kindSubject:
-		old, ok := s.subjects[e.value]
-		m := merge(old, e)
-		if !ok || m != old {
-			s.subjects[e.value] = m
-			return true
-		}
+		return mergeInto(s.subjects, e)
+	case kindProvider:
+		return mergeInto(s.sids, e)
 	case kindAll:
 		m := merge(s.all, e)
 		if m != s.all {
@@ -221,6 +236,18 @@ func (s *Store) apply(e entry) bool {
 		}
 	}
 	return false
+}
+
+// mergeInto merges e into the revocation of its label in labels (the
+// subjects or the provider sessions), reporting whether it changed.
+func mergeInto(labels map[string]timeRange, e entry) bool {
+	old, ok := labels[e.value]
+	m := merge(old, e)
+	if ok && m == old {
+		return false
+	}
+	labels[e.value] = m
+	return true
 }
 
 func merge(r timeRange, e entry) timeRange {
@@ -349,9 +376,11 @@ func (s *Store) sweep(now int64) {
 			delete(s.ids, id)
 		}
 	}
-	for sub, r := range s.subjects {
-		if r.until <= now {
-			delete(s.subjects, sub)
+	for _, labels := range []map[string]timeRange{s.subjects, s.sids} {
+		for label, r := range labels {
+			if r.until <= now {
+				delete(labels, label)
+			}
 		}
 	}
 	if s.all.until <= now {

@@ -24,7 +24,7 @@ const propagation = 5 * time.Second // the longest a test waits for a remote rev
 // on an error.
 func revoked(t testing.TB, s *Store, id, subject string) store.Revocations {
 	t.Helper()
-	r, err := s.Revocations(context.Background(), id, subject)
+	r, err := s.Revocations(context.Background(), id, subject, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +72,22 @@ func testTwoServers(t *testing.T, addr string) {
 		}
 		if got := revoked(t, a, "s1", "alice"); !got.Subject.Equal(at) {
 			t.Fatalf("after an older revocation: %+v", got)
+		}
+	})
+	t.Run("provider session", func(t *testing.T) {
+		at := now.Add(-time.Millisecond)
+		if err := a.RevokeProviderSession(ctx, "op-sid-1", at, until); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, propagation, "B sees op-sid-1 revoked", func() bool {
+			r, err := b.Revocations(ctx, "s1", "", "op-sid-1")
+			return err == nil && r.ProviderSession.Equal(at)
+		})
+		// Another provider session, and a subject with the same text,
+		// are other labels.
+		r, err := b.Revocations(ctx, "s1", "op-sid-1", "op-sid-2")
+		if err != nil || r != (store.Revocations{}) {
+			t.Fatalf("op-sid-2, subject op-sid-1: %+v, %v", r, err)
 		}
 	})
 	t.Run("id", func(t *testing.T) {
@@ -293,7 +309,7 @@ func TestRedisRestart(t *testing.T) {
 	}
 	last := acked[len(acked)-1]
 	eventually(t, propagation, "B recovers and sees the revocations made after the restart", func() bool {
-		got, err := b.Revocations(ctx, last, "")
+		got, err := b.Revocations(ctx, last, "", "")
 		return err == nil && got.ID
 	})
 	for _, id := range acked {
@@ -340,7 +356,7 @@ func TestRedisDown(t *testing.T) {
 			var err error
 			for err == nil {
 				t0 := time.Now()
-				_, err = s.Revocations(ctx, "s1", "alice")
+				_, err = s.Revocations(ctx, "s1", "alice", "")
 				slowest = max(slowest, time.Since(t0))
 				if time.Since(start) > staleness+followBlock*time.Millisecond+timeout+2*time.Second {
 					t.Fatalf("still answering %v after Redis stopped", time.Since(start))
@@ -359,7 +375,7 @@ func TestRedisDown(t *testing.T) {
 			default:
 				t.Error("Changed not closed when the state became unavailable")
 			}
-			if got, err := open.Revocations(ctx, "s1", "alice"); err != nil || got.Subject.IsZero() {
+			if got, err := open.Revocations(ctx, "s1", "alice", ""); err != nil || got.Subject.IsZero() {
 				t.Errorf("fail-open store: %+v, %v", got, err)
 			}
 
@@ -374,7 +390,7 @@ func TestRedisDown(t *testing.T) {
 
 			stop.back()
 			eventually(t, 3*propagation, "Revocations answers again", func() bool {
-				_, err := s.Revocations(ctx, "s1", "alice")
+				_, err := s.Revocations(ctx, "s1", "alice", "")
 				return err == nil
 			})
 			if revoked(t, s, "s1", "alice").Subject.IsZero() {
@@ -401,7 +417,7 @@ func TestRevocationsSendNoCommand(t *testing.T) {
 	const n = 100_000
 	t0 := time.Now()
 	for i := range n {
-		if _, err := s.Revocations(ctx, fmt.Sprint(i), "alice"); err != nil {
+		if _, err := s.Revocations(ctx, fmt.Sprint(i), "alice", ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -450,12 +466,12 @@ func TestDefaultStaleness(t *testing.T) {
 		t.Fatalf("within the bound: %+v", got)
 	}
 	clock.Add(2 * time.Second)
-	if _, err := s.Revocations(ctx, "", "alice"); !errors.Is(err, store.ErrRevocationUnavailable) {
+	if _, err := s.Revocations(ctx, "", "alice", ""); !errors.Is(err, store.ErrRevocationUnavailable) {
 		t.Fatalf("past the bound: %v, want ErrRevocationUnavailable", err)
 	}
 	r.thaw()
 	eventually(t, 3*propagation, "answers again once Redis is back", func() bool {
-		got, err := s.Revocations(ctx, "", "alice")
+		got, err := s.Revocations(ctx, "", "alice", "")
 		return err == nil && !got.Subject.IsZero()
 	})
 }

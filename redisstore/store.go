@@ -59,7 +59,8 @@ type Options struct {
 	TLS *tls.Config
 
 	// KeyPrefix starts every key the Store writes: the revocation stream
-	// is KeyPrefix+"{rev}" and an overflow value KeyPrefix+"ov:"+key.
+	// is KeyPrefix+"{rev}", an overflow value KeyPrefix+"ov:"+key and a
+	// claimed one-time key (Store.Claim) KeyPrefix+"once:"+key.
 	// Default [DefaultKeyPrefix].
 	KeyPrefix string
 
@@ -119,6 +120,7 @@ type Store struct {
 	now         func() time.Time
 	stream      string
 	ovPrefix    string
+	oncePrefix  string
 	maxLifetime time.Duration
 	staleness   time.Duration
 	failOpen    bool
@@ -128,6 +130,7 @@ type Store struct {
 	mu       sync.RWMutex
 	ids      map[string]int64     // session ID → until (Unix ns)
 	subjects map[string]timeRange // subject → latest revocation
+	sids     map[string]timeRange // provider session ID → latest revocation
 	all      timeRange            // latest RevokeAll
 	lastOK   time.Time            // the follower's last successful read
 	lastErr  error                // the follower's last failure
@@ -236,6 +239,7 @@ func newStore(client rueidis.Client, owns bool, opts Options) (*Store, error) {
 		now:         opts.Now,
 		stream:      opts.KeyPrefix + "{rev}",
 		ovPrefix:    opts.KeyPrefix + "ov:",
+		oncePrefix:  opts.KeyPrefix + "once:",
 		maxLifetime: opts.MaxLifetime,
 		staleness:   opts.Staleness,
 		failOpen:    opts.InsecureFailOpen,
@@ -243,6 +247,7 @@ func newStore(client rueidis.Client, owns bool, opts Options) (*Store, error) {
 		cache:       opts.CacheBytes >= 0,
 		ids:         make(map[string]int64),
 		subjects:    make(map[string]timeRange),
+		sids:        make(map[string]timeRange),
 		changed:     make(chan struct{}),
 		lastID:      "0-0",
 		done:        make(chan struct{}),

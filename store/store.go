@@ -34,6 +34,12 @@ type Revocations struct {
 	// All is the time of the latest Manager.RevokeAll: every session
 	// created before it is revoked. Zero: none.
 	All time.Time
+
+	// ProviderSession is the time of the latest revocation of the
+	// session's identity-provider session (Manager.RevokeProviderSession,
+	// an OpenID Connect back-channel logout): sessions carrying that
+	// provider session ID created before it are revoked. Zero: none.
+	ProviderSession time.Time
 }
 
 // Revoker is a record of revoked sessions shared by every server of an
@@ -49,8 +55,9 @@ type Revocations struct {
 // their until time: no session they concern can open after it.
 type Revoker interface {
 	// Revocations returns the revocations that concern a session with
-	// this ID and subject ("" when the session has none).
-	Revocations(ctx context.Context, id, subject string) (Revocations, error)
+	// this ID, subject and identity-provider session ID (each "" when the
+	// session has none).
+	Revocations(ctx context.Context, id, subject, providerSession string) (Revocations, error)
 
 	// RevokeID revokes the session with this ID, until its deadline.
 	RevokeID(ctx context.Context, id string, until time.Time) error
@@ -62,6 +69,13 @@ type Revoker interface {
 	// RevokeAll revokes every session created before at; until is the
 	// last deadline such a session can have.
 	RevokeAll(ctx context.Context, at, until time.Time) error
+
+	// RevokeProviderSession revokes every session carrying the identity
+	// provider's session ID sid created before at; until is the last
+	// deadline such a session can have. It is kept apart from subjects:
+	// a subject and a provider session with the same text are different
+	// labels.
+	RevokeProviderSession(ctx context.Context, sid string, at, until time.Time) error
 }
 
 // RevocationNotifier is implemented by a [Revoker] that can say when its

@@ -479,6 +479,7 @@ type inspectReport struct {
 	ExpiredBecause    string          `json:"expired_because,omitempty"`
 	SessionID         string          `json:"session_id"`
 	Subject           string          `json:"subject"`
+	ProviderSession   string          `json:"provider_session,omitempty"`
 	Reference         bool            `json:"reference"`
 	Opened            bool            `json:"opened"`
 	OverflowKey       string          `json:"overflow_key,omitempty"`
@@ -540,22 +541,23 @@ type cookieSize struct {
 
 func newInspectReport(name string, in *inspection.Report[cookiesession.Meta], now time.Time, idle time.Duration, nkeys int) *inspectReport {
 	r := &inspectReport{
-		Name:          name,
-		Expired:       in.Expired,
-		SessionID:     in.ID,
-		Subject:       in.Subject,
-		Reference:     in.Meta.Reference,
-		Opened:        !in.Meta.Reference || in.Data != nil,
-		KeyID:         fmt.Sprintf("%08x", in.Meta.KeyID),
-		KeyIndex:      in.Meta.KeyIndex,
-		Keys:          nkeys,
-		FormatVersion: in.Meta.Version,
-		Compressed:    in.Meta.Compressed,
-		Created:       in.Created.UTC(),
-		Issued:        in.Meta.Issued.UTC(),
-		Expires:       in.Meta.Expires.UTC(),
-		Chunks:        in.Meta.Chunks,
-		DataBytes:     len(in.Data),
+		Name:            name,
+		Expired:         in.Expired,
+		SessionID:       in.ID,
+		Subject:         in.Subject,
+		ProviderSession: in.Provider,
+		Reference:       in.Meta.Reference,
+		Opened:          !in.Meta.Reference || in.Data != nil,
+		KeyID:           fmt.Sprintf("%08x", in.Meta.KeyID),
+		KeyIndex:        in.Meta.KeyIndex,
+		Keys:            nkeys,
+		FormatVersion:   in.Meta.Version,
+		Compressed:      in.Meta.Compressed,
+		Created:         in.Created.UTC(),
+		Issued:          in.Meta.Issued.UTC(),
+		Expires:         in.Meta.Expires.UTC(),
+		Chunks:          in.Meta.Chunks,
+		DataBytes:       len(in.Data),
 	}
 	if !r.Opened {
 		// A reference read without its store: only the cookie is known.
@@ -648,6 +650,9 @@ func (r *inspectReport) writeText(e *env, now time.Time) {
 			subject = strconv.Quote(subject)
 		}
 		fmt.Fprintf(tw, "subject\t%s\n", subject)
+		if r.ProviderSession != "" {
+			fmt.Fprintf(tw, "provider session\t%s\t(Session.SetProviderSession)\n", strconv.Quote(r.ProviderSession))
+		}
 	}
 	switch {
 	case r.Revoked != nil && *r.Revoked:

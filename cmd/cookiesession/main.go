@@ -16,7 +16,7 @@
 //	cookiesession inspect [flags] [header ...]
 //	cookiesession size [flags] [file]
 //	cookiesession size [limit flags] -chart out.svg
-//	cookiesession revoke -redis host:port (-subject S | -id ID | -all) [flags]
+//	cookiesession revoke -redis host:port (-subject S | -provider-session SID | -id ID | -all) [flags]
 //	cookiesession help [command]
 //
 // Every command prints its usage with -h.
@@ -78,8 +78,10 @@
 //
 // revoke records a revocation in the application's Redis (the redisstore
 // module), for incident response: -subject S ends every session of the
-// subject (Session.SetSubject) created before now, on every server; -id
-// ID ends one session, by the ID inspect prints; -all ends every session
+// subject (Session.SetSubject) created before now, on every server;
+// -provider-session SID those of an identity provider's session
+// (Session.SetProviderSession), as a back-channel logout does; -id ID
+// ends one session, by the ID inspect prints; -all ends every session
 // created before now, a panic button that needs no key rotation. Exactly
 // one is given. The revocation is kept until now + -max-lifetime + 1
 // minute; -max-lifetime must be the application's redisstore
@@ -148,7 +150,7 @@ Commands:
   keygen   print new random keys for COOKIESESSION_KEYS
   inspect  open a session cookie and print the session and its metadata
   size     print what a JSON session payload costs in cookies
-  revoke   revoke sessions (a subject, a session ID, or all) on Redis
+  revoke   revoke sessions (a subject, a provider session, a session ID, or all) on Redis
   help     print the usage of a command
 
 Run 'cookiesession <command> -h' for a command's flags.

@@ -11,13 +11,17 @@ import (
 	"github.com/cookiesession/cookiesession/store"
 )
 
-const revokeUsage = `usage: cookiesession revoke -redis host:port (-subject S | -id ID | -all) [flags]
+const revokeUsage = `usage: cookiesession revoke -redis host:port (-subject S | -provider-session SID | -id ID | -all) [flags]
 
 Revokes sessions on every server of an application that shares its
 revocation state through Redis (the redisstore module), for incident
 response:
   -subject S   every session of subject S (Session.SetSubject) created
                before now: "log out everywhere"; a new login still works
+  -provider-session SID
+               every session of the identity provider's session SID
+               (Session.SetProviderSession, the OpenID Connect sid)
+               created before now: what a back-channel logout does
   -id ID       the one session with this ID, as 'cookiesession inspect'
                prints it (22 characters of base64url)
   -all         every session of every user created before now: a panic
@@ -57,6 +61,7 @@ func runRevoke(e *env, args []string) int {
 	var (
 		rf          = addRedisFlags(fs, "the `address` (host:port) of the application's Redis or Valkey, or of any node of its Cluster (required)")
 		subject     = fs.String("subject", "", "revoke every session of this `subject` created before now")
+		provider    = fs.String("provider-session", "", "revoke every session of this identity-provider session `SID` created before now")
 		id          = fs.String("id", "", "revoke the session with this `ID`, as inspect prints it")
 		all         = fs.Bool("all", false, "revoke every session created before now")
 		maxLifetime = fs.Duration("max-lifetime", redisstore.DefaultMaxLifetime, "the application's redisstore Options.MaxLifetime: the longest a session lives")
@@ -73,17 +78,19 @@ func runRevoke(e *env, args []string) int {
 		return usageErr(e, cmd, "no -redis address")
 	}
 	n := 0
-	for _, set := range []bool{isSet(fs, "subject"), isSet(fs, "id"), *all} {
+	for _, set := range []bool{isSet(fs, "subject"), isSet(fs, "provider-session"), isSet(fs, "id"), *all} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return usageErr(e, cmd, "give exactly one of -subject, -id and -all")
+		return usageErr(e, cmd, "give exactly one of -subject, -provider-session, -id and -all")
 	}
 	switch {
 	case isSet(fs, "subject") && (*subject == "" || len(*subject) > 255):
 		return usageErr(e, cmd, "-subject of %d bytes: a subject has 1 to 255", len(*subject))
+	case isSet(fs, "provider-session") && (*provider == "" || len(*provider) > 255):
+		return usageErr(e, cmd, "-provider-session of %d bytes: a provider session has 1 to 255", len(*provider))
 	case isSet(fs, "id"):
 		if raw, err := base64.RawURLEncoding.Strict().DecodeString(*id); err != nil || len(raw) != 16 {
 			return usageErr(e, cmd, "-id %q is not a session ID (22 characters of base64url, as inspect prints it)", *id)
@@ -120,6 +127,9 @@ func runRevoke(e *env, args []string) int {
 	case *id != "":
 		err = store.RevokeID(ctx, *id, until)
 		did = fmt.Sprintf("revoked session %s", *id)
+	case *provider != "":
+		err = store.RevokeProviderSession(ctx, *provider, now, until)
+		did = fmt.Sprintf("revoked every session of provider session %q created before %s", *provider, fmtTime(now))
 	default:
 		err = store.RevokeSubject(ctx, *subject, now, until)
 		did = fmt.Sprintf("revoked every session of subject %q created before %s", *subject, fmtTime(now))

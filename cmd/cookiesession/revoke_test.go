@@ -54,6 +54,7 @@ func newFleet(t *testing.T, key []byte, addr string) *fleet {
 		s.Regenerate()
 		user := r.URL.Query().Get("user")
 		s.SetSubject(user)
+		s.SetProviderSession(r.URL.Query().Get("sid"))
 		n, _ := strconv.Atoi(r.URL.Query().Get("size"))
 		*s.Data = map[string]string{"user": user, "blob": strings.Repeat("cart-line ", n/10)}
 		io.WriteString(w, s.ID())
@@ -160,6 +161,25 @@ func TestRevoke(t *testing.T) {
 		t.Errorf("alice after bob's revocation: %q", got)
 	}
 
+	// -provider-session: the sessions of one provider session (one
+	// device), not the user's others; inspect shows it.
+	daveLaptop, davePhone := f.browser(), f.browser()
+	f.get(daveLaptop, "/login?user=dave&sid=op-laptop")
+	f.get(davePhone, "/login?user=dave&sid=op-phone")
+	res = cli(t, "", []string{keysEnv(key)}, "inspect", f.cookie(davePhone))
+	if out := squash(res.stdout); res.code != 0 || !strings.Contains(out, `provider session "op-phone"`) {
+		t.Errorf("inspect of a session with a provider session: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	time.Sleep(2 * time.Millisecond) // revocation compares creation milliseconds (exactness: issue 21)
+	res = cli(t, "", nil, "revoke", "-redis", r.addr, "-provider-session", "op-laptop")
+	if res.code != 0 || !strings.HasPrefix(res.stdout, `revoked every session of provider session "op-laptop" created before `) {
+		t.Fatalf("revoke -provider-session: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	eventually(t, 5*time.Second, "dave's laptop session still opens", func() bool { return f.get(daveLaptop, "/whoami") == "anonymous" })
+	if got := f.get(davePhone, "/whoami"); got != "dave" {
+		t.Errorf("dave's phone (another provider session): %q", got)
+	}
+
 	// -all: every session created before it, none after.
 	res = cli(t, "", nil, "revoke", "-redis", r.addr, "-all")
 	if res.code != 0 || !strings.HasPrefix(res.stdout, "revoked every session created before ") {
@@ -171,8 +191,8 @@ func TestRevoke(t *testing.T) {
 	if got := f.get(carol, "/whoami"); got != "carol" {
 		t.Errorf("a login after -all: %q", got)
 	}
-	if n := f.revokedErrs(); n < 4 {
-		t.Errorf("the application reported %d revoked sessions, want at least 4", n)
+	if n := f.revokedErrs(); n < 5 {
+		t.Errorf("the application reported %d revoked sessions, want at least 5", n)
 	}
 }
 
@@ -186,8 +206,9 @@ func TestRevokeUsage(t *testing.T) {
 		want string
 	}{
 		{"no -redis", []string{"-subject", "alice"}, "no -redis address"},
-		{"none of the three", []string{"-redis", "127.0.0.1:1"}, "exactly one of -subject, -id and -all"},
-		{"two of the three", []string{"-redis", "127.0.0.1:1", "-subject", "alice", "-all"}, "exactly one"},
+		{"none of the four", []string{"-redis", "127.0.0.1:1"}, "exactly one of -subject, -provider-session, -id and -all"},
+		{"two of the four", []string{"-redis", "127.0.0.1:1", "-subject", "alice", "-all"}, "exactly one"},
+		{"long provider session", []string{"-redis", "127.0.0.1:1", "-provider-session", strings.Repeat("a", 256)}, "-provider-session of 256 bytes"},
 		{"empty subject", []string{"-redis", "127.0.0.1:1", "-subject", ""}, "-subject of 0 bytes"},
 		{"long subject", []string{"-redis", "127.0.0.1:1", "-subject", strings.Repeat("a", 256)}, "-subject of 256 bytes"},
 		{"not an ID", []string{"-redis", "127.0.0.1:1", "-id", "alice"}, `-id "alice" is not a session ID`},
@@ -349,7 +370,7 @@ func TestRevokeLifetime(t *testing.T) {
 		t.Fatal(err)
 	}
 	revoked := func(subject string) bool {
-		got, err := store.Revocations(t.Context(), "", subject)
+		got, err := store.Revocations(t.Context(), "", subject, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -37,12 +37,13 @@ type indexPage struct {
 	Total        int // cart total, in cents
 	SessionBytes int // the session's JSON, as it is saved
 	Cookies      []inspection.CookieSize
-	Bytes        int  // names plus values of the cookies the browser sent
-	Reference    bool // the cookie is a reference to the overflow store
-	Overflow     bool // the overflow store is on
-	StoreValues  int  // sessions in the overflow store
-	StoreBytes   int  // their sealed bytes
-	Budget       int  // the cookie budget, in bytes
+	Bytes        int    // names plus values of the cookies the browser sent
+	Reference    bool   // the cookie is a reference to the overflow store
+	Overflow     bool   // the overflow store is on
+	StoreValues  int    // sessions in the overflow store
+	StoreBytes   int    // their sealed bytes
+	Budget       int    // the cookie budget, in bytes
+	Provider     string // the provider session the session carries, if any
 	Problem      string
 	Note         string // what the last action did
 	Ended        string // why the session the browser sent did not open (Session.Err)
@@ -68,6 +69,7 @@ func (d *demo) registerPages(mux *http.ServeMux) {
 		p := &indexPage{
 			S:          s.Data,
 			ID:         s.ID(),
+			Provider:   s.ProviderSession(),
 			IsNew:      s.IsNew(),
 			ExpiresIn:  duration(s.MaxAge()),
 			Problem:    problems[r.URL.Query().Get("problem")],
@@ -197,13 +199,16 @@ var problems = map[string]string{
 	"full-store": "The cart is full: the session would pass the largest session the Manager accepts (MaxDecodedSize, 64 KiB by default), even in the overflow store. Nothing was lost; your previous cart is still there.",
 	"name":       "Type a name of 1 to 40 characters to sign in.",
 	"revoke":     "Could not record the revocation: nothing was signed out.",
+	"provider":   "The provider has no session of this browser (sign in through it first), or the back-channel logout failed.",
 }
 
 // notes are the messages the index page shows after an action succeeded.
 var notes = map[string]string{
-	"login":      "You signed in. Sign-in calls Regenerate, which starts a new session: a new session ID, and a new, empty session, so the visit counter started again at 1 (the demo carried your cart over). A session ID known before sign-in is worth nothing now.",
-	"logout":     "You signed out: the session's cookies were expired and its ID revoked, so a copy of them taken before no longer opens.",
-	"everywhere": "You signed out everywhere: every session of that user created before now was revoked, in every browser and tab, and their open sockets were closed.",
+	"login":           "You signed in. Sign-in calls Regenerate, which starts a new session: a new session ID, and a new, empty session, so the visit counter started again at 1 (the demo carried your cart over). A session ID known before sign-in is worth nothing now.",
+	"logout":          "You signed out: the session's cookies were expired and its ID revoked, so a copy of them taken before no longer opens.",
+	"everywhere":      "You signed out everywhere: every session of that user created before now was revoked, in every browser and tab, and their open sockets were closed.",
+	"provider-login":  "You signed in through the provider: the session carries the provider's session ID (SetProviderSession) beside your name (SetSubject).",
+	"provider-logout": "You logged out at the provider. It sent a signed logout token to this application's back-channel logout endpoint, which revoked the sessions of that provider session: this tab's and every other tab's of this browser (their sockets closed). A session of the same user signed in through the provider in another browser is another provider session, and stays.",
 }
 
 // ended says why the session cookies the browser sent did not open, from

@@ -1,6 +1,8 @@
 // Command demo is a small web application that keeps its session in
 // cookies with cookiesession: a visit counter, sign-in with Regenerate and
-// SetSubject, sign-out and "log out everywhere" with revocation, a cart
+// SetSubject, sign-out and "log out everywhere" with revocation, sign-in
+// through a pretend identity provider whose "log out at the provider"
+// reaches the demo as an OpenID Connect back-channel logout, a cart
 // that grows past the cookies into an overflow store, a counter changed
 // over a WebSocket that closes when its session is revoked, and the
 // Manager's events counted on /metrics.
@@ -178,6 +180,9 @@ func (d *demo) handler() http.Handler {
 	mux := http.NewServeMux()
 	d.registerPages(mux)
 	d.registerSocket(mux)
+	if err := d.registerProvider(mux); err != nil {
+		panic(err) // a key could not be generated
+	}
 	return http.NewCrossOriginProtection().Handler(d.m.Handler(mux))
 }
 

@@ -22,6 +22,7 @@ type memRevoker struct {
 	now      func() time.Time
 	ids      map[string]time.Time // revoked session ID → until
 	subjects map[string]revoked   // subject → latest revocation
+	sids     map[string]revoked   // provider session ID → latest revocation
 	all      revoked              // latest RevokeAll
 	changed  chan struct{}        // closed at the next change
 }
@@ -30,17 +31,20 @@ type memRevoker struct {
 type revoked struct{ at, until time.Time }
 
 func newMemRevoker() *memRevoker {
-	return &memRevoker{now: time.Now, ids: map[string]time.Time{}, subjects: map[string]revoked{}, changed: make(chan struct{})}
+	return &memRevoker{now: time.Now, ids: map[string]time.Time{}, subjects: map[string]revoked{}, sids: map[string]revoked{}, changed: make(chan struct{})}
 }
 
 // Revocations answers from memory.
-func (r *memRevoker) Revocations(_ context.Context, id, subject string) (store.Revocations, error) {
+func (r *memRevoker) Revocations(_ context.Context, id, subject, sid string) (store.Revocations, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out store.Revocations
 	_, out.ID = r.ids[id]
 	if subject != "" {
 		out.Subject = r.subjects[subject].at
+	}
+	if sid != "" {
+		out.ProviderSession = r.sids[sid].at
 	}
 	out.All = r.all.at
 	return out, nil
@@ -61,6 +65,18 @@ func (r *memRevoker) RevokeSubject(_ context.Context, subject string, at, until 
 	defer r.mu.Unlock()
 	if prev := r.subjects[subject]; at.After(prev.at) {
 		r.subjects[subject] = revoked{at, until}
+	}
+	r.notify()
+	return nil
+}
+
+// RevokeProviderSession revokes the sessions of the identity provider's
+// session sid created before at.
+func (r *memRevoker) RevokeProviderSession(_ context.Context, sid string, at, until time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if prev := r.sids[sid]; at.After(prev.at) {
+		r.sids[sid] = revoked{at, until}
 	}
 	r.notify()
 	return nil

@@ -11,7 +11,9 @@ require (
 	github.com/cookiesession/cookiesession v0.1.0
 	github.com/cookiesession/cookiesession/gorillastore v0.1.0
 	github.com/cookiesession/cookiesession/internal/browsertest v0.1.0
+	github.com/cookiesession/cookiesession/oidclogout v0.1.0
 	github.com/cookiesession/cookiesession/redisstore v0.1.0
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/gomodule/redigo v1.8.0
 	github.com/google/go-cmp v0.7.0
 	github.com/gorilla/sessions v1.4.0

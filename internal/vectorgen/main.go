@@ -88,6 +88,7 @@ type Vector struct {
 	Store      string    // what the Overflow store holds: "key value", both base64url
 	ID         string    // success only: the session ID (Session.ID)
 	Subject    string    // success only: the subject, "" for none
+	Provider   string    // success only: the provider session, "" for none
 	ExpiresAt  time.Time // success only: Session.ExpiresAt
 }
 
@@ -127,6 +128,9 @@ func (v *Vector) Marshal() []byte {
 		field("id", v.ID)
 		if v.Subject != "" {
 			field("subject", v.Subject)
+		}
+		if v.Provider != "" {
+			field("provider-session", v.Provider)
 		}
 		field("expires-at", v.ExpiresAt.UTC().Format(time.RFC3339Nano))
 	case v.Expect == "success":

@@ -31,6 +31,7 @@ const (
 	specPurposePrefix  = "cookiesession v1 purpose "
 	specSessionPurpose = "cookie"
 	specSubjectBit     = 1 << 63
+	specProviderBit    = 1 << 61
 	specOverflowAD     = "cookiesession overflow "
 	specCookieSize     = 4000 // the default Limits.CookieSize
 )
@@ -67,12 +68,14 @@ func specSeal(secret []byte, purpose, name string, flags, chunks byte, issued, e
 }
 
 // specEnvelope is a session envelope; life is the raw lifetime field
-// (milliseconds), to which the subject bit is added when there is one.
+// (milliseconds), to which the subject and provider session bits are
+// added when there is one.
 type specEnvelope struct {
-	id      [16]byte
-	created time.Time
-	life    uint64
-	subject string
+	id       [16]byte
+	created  time.Time
+	life     uint64
+	subject  string
+	provider string
 }
 
 // frame returns the envelope followed by data.
@@ -83,10 +86,15 @@ func (e specEnvelope) frame(data []byte) []byte {
 	if e.subject != "" {
 		life |= specSubjectBit
 	}
+	if e.provider != "" {
+		life |= specProviderBit
+	}
 	out = binary.BigEndian.AppendUint64(out, life)
-	if e.subject != "" {
-		out = append(out, byte(len(e.subject)))
-		out = append(out, e.subject...)
+	for _, label := range []string{e.subject, e.provider} { // in the order of their bits
+		if label != "" {
+			out = append(out, byte(len(label)))
+			out = append(out, label...)
+		}
 	}
 	return append(out, data...)
 }
@@ -196,7 +204,7 @@ func sessionVectors(g *generator) []*Vector {
 	env := func(vector string) specEnvelope { return specEnvelope{id: vectorID(vector), created: issued} }
 	ok := func(name, comment, cookies string, v Vector, e specEnvelope, data []byte, expiresAt time.Time) {
 		v.Name, v.Expect, v.Open, v.Comment, v.Value = name, "success", "session", comment, cookies
-		v.ID, v.Subject, v.ExpiresAt, v.Payload = base64.RawURLEncoding.EncodeToString(e.id[:]), e.subject, expiresAt, data
+		v.ID, v.Subject, v.Provider, v.ExpiresAt, v.Payload = base64.RawURLEncoding.EncodeToString(e.id[:]), e.subject, e.provider, expiresAt, data
 		vs = append(vs, &v)
 	}
 	fail := func(name, expect, comment, cookies string, v Vector) {
@@ -209,15 +217,19 @@ func sessionVectors(g *generator) []*Vector {
 	for _, c := range []struct {
 		name, comment, subject string
 		life                   time.Duration
+		provider               string
 	}{
-		{"session_envelope", "a session without a subject, lifetime 0: the Manager's MaxAge (30 days)", "", 0},
-		{"session_subject", "a session with a subject", "user-1234", 0},
-		{"session_subject_255_bytes", "the longest subject, 255 bytes", strings.Repeat("s", 255), 0},
-		{"session_lifetime", "a lifetime override of 7 days (SetLifetime)", "", 7 * 24 * time.Hour},
-		{"session_subject_and_lifetime", "a subject and a lifetime override: the subject bit on a non-zero lifetime", "alice@example.com", 7 * 24 * time.Hour},
+		{"session_envelope", "a session without a subject, lifetime 0: the Manager's MaxAge (30 days)", "", 0, ""},
+		{"session_subject", "a session with a subject", "user-1234", 0, ""},
+		{"session_subject_255_bytes", "the longest subject, 255 bytes", strings.Repeat("s", 255), 0, ""},
+		{"session_lifetime", "a lifetime override of 7 days (SetLifetime)", "", 7 * 24 * time.Hour, ""},
+		{"session_subject_and_lifetime", "a subject and a lifetime override: the subject bit on a non-zero lifetime", "alice@example.com", 7 * 24 * time.Hour, ""},
+		{"session_provider_session", "a provider session without a subject: bit 61, then its length and bytes", "", 0, "08a5019c-17e1-4977-8f42-65a12843ea02"},
+		{"session_subject_and_provider_session", "a subject, a lifetime override and a provider session: the subject first, then the provider session", "248289761001", 7 * 24 * time.Hour, "08a5019c-17e1-4977-8f42-65a12843ea02"},
+		{"session_provider_session_255_bytes", "the longest provider session, 255 bytes, after a subject", "user-1234", 0, strings.Repeat("p", 255)},
 	} {
 		e := env(c.name)
-		e.subject, e.life = c.subject, uint64(c.life.Milliseconds())
+		e.subject, e.life, e.provider = c.subject, uint64(c.life.Milliseconds()), c.provider
 		deadline := expires
 		if c.life > 0 {
 			deadline = issued.Add(c.life)
@@ -255,6 +267,27 @@ func sessionVectors(g *generator) []*Vector {
 		p = append(p, 200)
 		p = append(p, "user-1234"...)
 		fail(name, "invalid", "authentic, a subject length of 200 with 9 bytes after it",
+			one(specSeal(keyA, specSessionPurpose, cookieName, 0, 1, issued, expires, p, newNonceSource(name))), Vector{})
+	}
+	{
+		name := "session_provider_session_length_zero"
+		e := env(name)
+		e.subject = "user-1234"
+		p := e.frame(nil)
+		p[24] |= 0x20 // the provider session bit, then a length byte of 0 after the subject
+		p = append(p, 0)
+		p = append(p, sessionData...)
+		fail(name, "invalid", "authentic, a subject, then the provider session bit set and a provider session length of 0",
+			one(specSeal(keyA, specSessionPurpose, cookieName, 0, 1, issued, expires, p, newNonceSource(name))), Vector{})
+	}
+	{
+		name := "session_provider_session_truncated"
+		e := env(name)
+		p := e.frame(nil)
+		p[24] |= 0x20
+		p = append(p, 200)
+		p = append(p, "op-sid"...)
+		fail(name, "invalid", "authentic, a provider session length of 200 with 6 bytes after it",
 			one(specSeal(keyA, specSessionPurpose, cookieName, 0, 1, issued, expires, p, newNonceSource(name))), Vector{})
 	}
 	{
