@@ -1,13 +1,15 @@
 package cookiesession
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"time"
 )
 
 // The session envelope: what the Manager seals around the data (ID,
-// creation time, lifetime, subject); see the package doc, "Wire format".
+// creation time, lifetime, subject, device binding); see the package doc,
+// "Wire format".
 
 // envelopeSize is the session framing inside the sealed payload: the
 // session ID (16 bytes), its creation time (Unix milliseconds) and its
@@ -19,10 +21,17 @@ const envelopeSize = 16 + 8 + 8
 // lifetime field says that a subject follows: one length byte (1..255),
 // then the subject. A server without subjects reads that bit as a negative
 // lifetime, which it rejects: a subject never opens as a session without
-// one.
+// one. Bit 62 says that a device binding follows (after the subject, if
+// any): two length bytes (1..maxBindingLen, big-endian), then the binding
+// (Session.Bind). A server without bindings reads that bit as a lifetime
+// past any a writer produces, which it rejects as well: a bound session
+// never opens where its binding is not checked.
 const (
 	envelopeSubject    = 1 << 63
+	envelopeBinding    = 1 << 62
+	envelopeFlags      = envelopeSubject | envelopeBinding
 	maxSubjectLen      = 255
+	maxBindingLen      = 1024
 	maxEnvelopeLifeMs  = math.MaxInt64 / int64(time.Millisecond)
 	hostileEnvelopeAge = -1 // a lifetime no writer of ours produces: decode refuses it
 )
@@ -34,14 +43,22 @@ func (s *Session[T]) frame(data []byte) []byte {
 	if s.subject != "" {
 		n += 1 + len(s.subject)
 	}
-	payload := make([]byte, n, n+len(data))
+	if len(s.binding) > 0 {
+		n += 2 + len(s.binding)
+	}
+	payload := make([]byte, envelopeSize, n+len(data))
 	copy(payload, s.id[:])
 	binary.BigEndian.PutUint64(payload[16:24], uint64(s.created.UnixMilli()))
 	life := uint64(s.lifetime.Milliseconds())
 	if s.subject != "" {
 		life |= envelopeSubject
-		payload[envelopeSize] = byte(len(s.subject))
-		copy(payload[envelopeSize+1:], s.subject)
+		payload = append(payload, byte(len(s.subject)))
+		payload = append(payload, s.subject...)
+	}
+	if len(s.binding) > 0 {
+		life |= envelopeBinding
+		payload = binary.BigEndian.AppendUint16(payload, uint16(len(s.binding)))
+		payload = append(payload, s.binding...)
 	}
 	binary.BigEndian.PutUint64(payload[24:32], life)
 	return append(payload, data...)
@@ -58,8 +75,9 @@ func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
 	s.created = time.UnixMilli(int64(binary.BigEndian.Uint64(payload[16:24])))
 	life := binary.BigEndian.Uint64(payload[24:32])
 	data := payload[envelopeSize:]
-	s.subject, s.lifetime = "", time.Duration(life&^envelopeSubject)*time.Millisecond
-	if life&^envelopeSubject > uint64(maxEnvelopeLifeMs) {
+	s.subject, s.binding = "", nil
+	s.lifetime = time.Duration(life&^envelopeFlags) * time.Millisecond
+	if life&^envelopeFlags > uint64(maxEnvelopeLifeMs) {
 		s.lifetime = hostileEnvelopeAge // refused by decode, whatever follows
 		return data, true
 	}
@@ -70,13 +88,27 @@ func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
 		s.subject = string(data[1 : 1+int(data[0])])
 		data = data[1+int(data[0]):]
 	}
+	if life&envelopeBinding != 0 {
+		if len(data) < 2 {
+			return nil, false
+		}
+		n := int(binary.BigEndian.Uint16(data))
+		if n == 0 || n > maxBindingLen || len(data) < 2+n {
+			return nil, false
+		}
+		s.binding = bytes.Clone(data[2 : 2+n])
+		data = data[2+n:]
+	}
 	return data, true
 }
 
-// checkSubject reports a subject too long for the envelope.
+// checkSubject reports a subject or a binding too long for the envelope.
 func (s *Session[T]) checkSubject() error {
 	if len(s.subject) > maxSubjectLen {
 		return &SizeError{What: "session subject", Name: s.m.opts.Name, Size: len(s.subject), Limit: maxSubjectLen}
+	}
+	if len(s.binding) > maxBindingLen {
+		return &SizeError{What: "session binding", Name: s.m.opts.Name, Size: len(s.binding), Limit: maxBindingLen}
 	}
 	return nil
 }

@@ -461,6 +461,7 @@ type inspectReport struct {
 	ExpiredBecause    string          `json:"expired_because,omitempty"`
 	SessionID         string          `json:"session_id"`
 	Subject           string          `json:"subject"`
+	BoundBytes        int             `json:"bound_bytes,omitempty"`
 	Reference         bool            `json:"reference"`
 	Opened            bool            `json:"opened"`
 	OverflowKey       string          `json:"overflow_key,omitempty"`
@@ -521,6 +522,7 @@ func newInspectReport(name string, in *inspection.Report[cookiesession.Meta], no
 		Expired:       in.Expired,
 		SessionID:     in.ID,
 		Subject:       in.Subject,
+		BoundBytes:    len(in.Binding),
 		Reference:     in.Meta.Reference,
 		Opened:        !in.Meta.Reference || in.Data != nil,
 		KeyID:         fmt.Sprintf("%08x", in.Meta.KeyID),
@@ -625,6 +627,9 @@ func (r *inspectReport) writeText(e *env, now time.Time) {
 			subject = strconv.Quote(subject)
 		}
 		fmt.Fprintf(tw, "subject\t%s\n", subject)
+		if r.BoundBytes > 0 {
+			fmt.Fprintf(tw, "bound\tto a device\t(a %d-byte binding; opens only with the device's proof)\n", r.BoundBytes)
+		}
 	}
 	switch {
 	case r.Revoked != nil && *r.Revoked:
