@@ -8,7 +8,8 @@ require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15
-	github.com/cookiesession/cookiesession v0.0.0-00010101000000-000000000000
+	github.com/cookiesession/cookiesession v0.1.0
+	github.com/cookiesession/cookiesession/dbsc v0.0.0-00010101000000-000000000000
 	github.com/cookiesession/cookiesession/gorillastore v0.0.0-00010101000000-000000000000
 	github.com/cookiesession/cookiesession/internal/browsertest v0.0.0-00010101000000-000000000000
 	github.com/cookiesession/cookiesession/redisstore v0.0.0-00010101000000-000000000000
@@ -20,6 +21,7 @@ require (
 )
 
 require (
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/gorilla/context v1.1.2 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
@@ -39,6 +41,7 @@ require (
 // The modules of this repository are used from the working tree.
 replace (
 	github.com/cookiesession/cookiesession => ../..
+	github.com/cookiesession/cookiesession/dbsc => ../../dbsc
 	github.com/cookiesession/cookiesession/gorillastore => ../../gorillastore
 	github.com/cookiesession/cookiesession/internal/browsertest => ../browsertest
 	github.com/cookiesession/cookiesession/redisstore => ../../redisstore
