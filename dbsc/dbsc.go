@@ -34,6 +34,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -95,6 +96,12 @@ type Options struct {
 	// for).
 	Revoker Revoker
 
+	// OnError receives every request the endpoints refuse, with an error
+	// matching [ErrUnbound] that says why (a proof that does not verify,
+	// an expired challenge, …); never a proof or a key. Zero: a record
+	// at Info on slog.Default.
+	OnError func(r *http.Request, err error)
+
 	// Now is the clock, for tests. Zero: time.Now.
 	Now func() time.Time
 }
@@ -137,6 +144,11 @@ func New(o Options) (*Binder, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.OnError == nil {
+		o.OnError = func(r *http.Request, err error) {
+			slog.InfoContext(r.Context(), err.Error(), "method", r.Method, "path", r.URL.Path)
+		}
 	}
 	switch {
 	case o.Lifetime < 0 || o.ChallengeLifetime < 0:

@@ -93,6 +93,11 @@ func newApp(t *testing.T, o dbsc.Options) *app {
 	a := &app{t: t, clock: &clock{t: time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)}}
 	keys := [][]byte{[]byte("0123456789abcdef0123456789abcdef")}
 	o.Keys, o.Now = keys, a.clock.Now
+	o.OnError = func(_ *http.Request, err error) {
+		a.mu.Lock()
+		a.errs = append(a.errs, err)
+		a.mu.Unlock()
+	}
 	b, err := dbsc.New(o)
 	if err != nil {
 		t.Fatal(err)

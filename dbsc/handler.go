@@ -3,6 +3,7 @@ package dbsc
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/cookiesession/cookiesession"
@@ -43,42 +44,47 @@ func Handler[T any](b *Binder, m *cookiesession.Manager[T]) http.Handler {
 // "Create session"): the proof is self-signed by the key its header
 // carries (jwk), over a challenge Bind issued for this session.
 func register[T any](b *Binder, m *cookiesession.Manager[T], w http.ResponseWriter, r *http.Request) {
+	refuse := func(err error) {
+		b.o.OnError(r, fmt.Errorf("%w: registration refused: %w", ErrUnbound, err))
+		http.Error(w, "registration refused", http.StatusBadRequest)
+	}
 	proof, ok := sfString(r.Header.Get("Secure-Session-Response"), maxProofLen)
 	if !ok {
-		http.Error(w, "no proof", http.StatusBadRequest)
+		refuse(errors.New("no proof, or one too long"))
 		return
 	}
 	s, err := m.Load(r)
 	switch {
 	case err != nil || s.IsNew():
-		http.Error(w, "no session to bind", http.StatusBadRequest)
+		refuse(fmt.Errorf("no session to bind (%w)", err))
 		return
 	case s.Binding() != nil:
 		// Bound already: another key would replace the device's.
-		http.Error(w, "session bound already", http.StatusBadRequest)
+		refuse(errors.New("session bound already"))
 		return
 	}
 	key, jti, err := verifyProof(proof, nil)
 	if err != nil {
-		http.Error(w, "invalid proof", http.StatusBadRequest)
+		refuse(err)
 		return
 	}
 	if err := b.openChallenge(r.Context(), jti, s.ID()); err != nil {
 		// An expired or used challenge: 403 and a fresh one, which the
 		// browser signs again (spec, "Send request"; wpt start_session.py).
+		b.o.OnError(r, fmt.Errorf("%w: registration refused: %w", ErrUnbound, err))
 		challenge(b, w, s.ID(), false)
 		return
 	}
 	binding, err := encodeKey(key)
 	if err != nil {
-		http.Error(w, "invalid proof", http.StatusBadRequest)
+		refuse(err)
 		return
 	}
 	s.Bind(binding)
 	if err := m.Save(w, r, s); err != nil {
 		// Too large with the key, say: the session stays as it was
 		// (Save leaves no cookie for it in w).
-		http.Error(w, "session not bound", http.StatusBadRequest)
+		refuse(err)
 		return
 	}
 	instructions(b, w, s.ID(), binding)
@@ -100,6 +106,7 @@ func refresh[T any](b *Binder, m *cookiesession.Manager[T], w http.ResponseWrite
 	s, err := m.Load(r)
 	switch {
 	case errors.Is(err, ErrUnbound):
+		b.o.OnError(r, err)
 		challenge(b, w, id, true) // a proof that does not count: ask again
 		return
 	case errors.Is(err, cookiesession.ErrRevocationUnavailable):

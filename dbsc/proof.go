@@ -154,7 +154,6 @@ func decodeKey(b []byte) (any, error) {
 	return nil, errors.New("unknown binding")
 }
 
-
 // challengeName is the associated name challenges are sealed under.
 const challengeName = "dbsc-challenge"
 
