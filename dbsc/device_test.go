@@ -78,17 +78,18 @@ func (m *memRevoker) RevokeID(_ context.Context, id string, until time.Time) err
 // app is a server with a login that binds, a page that shows the user, and
 // the Binder's endpoints, every request through the Manager's middleware.
 type app struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	clock *clock
 	b     *dbsc.Binder
 	m     *cookiesession.Manager[user]
+	h     http.Handler // the whole application, for benchmarks
 
 	mu   sync.Mutex
 	errs []error
 }
 
-func newApp(t *testing.T, o dbsc.Options) *app {
+func newApp(t testing.TB, o dbsc.Options) *app {
 	t.Helper()
 	a := &app{t: t, clock: &clock{t: time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)}}
 	keys := [][]byte{[]byte("0123456789abcdef0123456789abcdef")}
@@ -131,7 +132,8 @@ func newApp(t *testing.T, o dbsc.Options) *app {
 		io.WriteString(w, "anonymous")
 	})
 	mux.Handle("/dbsc/", dbsc.Handler(b, m))
-	a.srv = httptest.NewTLSServer(m.Handler(mux))
+	a.h = m.Handler(mux)
+	a.srv = httptest.NewTLSServer(a.h)
 	t.Cleanup(a.srv.Close)
 	return a
 }
@@ -167,7 +169,7 @@ func newDevice(a *app, key crypto.Signer) *device {
 	return &device{a: a, client: &c, key: key, alg: alg}
 }
 
-func ecKey(t *testing.T) *ecdsa.PrivateKey {
+func ecKey(t testing.TB) *ecdsa.PrivateKey {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +179,7 @@ func ecKey(t *testing.T) *ecdsa.PrivateKey {
 
 // proof signs a DBSC proof (spec, "DBSC Proof JWT Syntax"): typ dbsc+jwt,
 // the jwk on registration only, the challenge as jti.
-func proof(t *testing.T, key crypto.Signer, alg jose.SignatureAlgorithm, jti string, withJWK bool) string {
+func proof(t testing.TB, key crypto.Signer, alg jose.SignatureAlgorithm, jti string, withJWK bool) string {
 	t.Helper()
 	o := (&jose.SignerOptions{EmbedJWK: withJWK}).WithType("dbsc+jwt")
 	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, o)
@@ -247,7 +249,7 @@ func (d *device) login(name string) {
 // attributes the instructions name, and Max-Age, which the instructions
 // must not (spec, "JSON Session Credentials Format"; Chromium 156 refuses
 // the session when they do).
-func checkSetCookieMatches(t *testing.T, res *http.Response, name, attrs string) {
+func checkSetCookieMatches(t testing.TB, res *http.Response, name, attrs string) {
 	t.Helper()
 	if strings.Contains(attrs, "Max-Age") || strings.Contains(attrs, "Expires") {
 		t.Errorf("attributes %q name Max-Age or Expires", attrs)
@@ -297,7 +299,7 @@ var challengeRE = regexp.MustCompile(`^"([^"]+)"(;id="([^"]+)")?$`)
 // parseChallenge reads a 403's Secure-Session-Challenge (spec,
 // "Secure-Session-Challenge structured header serialization": the id
 // parameter names the session).
-func parseChallenge(t *testing.T, res *http.Response, id string) string {
+func parseChallenge(t testing.TB, res *http.Response, id string) string {
 	t.Helper()
 	m := challengeRE.FindStringSubmatch(res.Header.Get("Secure-Session-Challenge"))
 	if res.StatusCode != 403 || m == nil || m[3] != id {
