@@ -89,7 +89,10 @@ type Options struct {
 
 	// Revoker, when set, makes each challenge single-use: a challenge
 	// answered once is recorded as revoked (RevokeID) until it expires,
-	// and refused after that. The Manager's Revoker (redisstore) serves.
+	// and refused after that, on this server at once and on the others
+	// once the revocation has reached them (the use is recorded after
+	// the check, not atomically). The Manager's Revoker (redisstore)
+	// serves.
 	// Zero: a challenge can be answered again until it expires, which
 	// lets someone who captured a proof replay it within
 	// ChallengeLifetime (but only for the session and key it was signed

@@ -13,6 +13,7 @@ require (
 	github.com/cookiesession/cookiesession/gorillastore v0.0.0-00010101000000-000000000000
 	github.com/cookiesession/cookiesession/internal/browsertest v0.0.0-00010101000000-000000000000
 	github.com/cookiesession/cookiesession/redisstore v0.0.0-00010101000000-000000000000
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/gomodule/redigo v1.8.0
 	github.com/google/go-cmp v0.7.0
 	github.com/gorilla/sessions v1.4.0
@@ -21,7 +22,6 @@ require (
 )
 
 require (
-	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/gorilla/context v1.1.2 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
