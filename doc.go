@@ -185,8 +185,12 @@
 // set, the session's subject ([Session.SetSubject]) follows the lifetime:
 // one length byte (1 to 255) and the subject's bytes. Sessions without a
 // subject are written exactly as before; a release without subjects reads
-// the bit as a negative lifetime and refuses the session as expired. A [Codec]'s payload (Encode, Decode) is
-// the serialized value alone.
+// the bit as a negative lifetime and refuses the session as expired. When
+// bit 62 is set, the session's device binding ([Session.Bind]) follows
+// (after the subject, if any): two length bytes (1 to 1024, big endian)
+// and the binding's bytes; a release without bindings reads the bit as a
+// lifetime past any it accepts and refuses the session as expired. A
+// [Codec]'s payload (Encode, Decode) is the serialized value alone.
 //
 // A commit token is a value of the same format, in one chunk, sealed for
 // the cookie's name under the purpose "commit". Its payload is a count n
