@@ -84,7 +84,9 @@ func bindingCases() []hostileCase {
 		},
 		{
 			name: "binding/envelope-binding-length-past-the-end", opts: withProofCheck, want: ErrInvalid, fresh: true,
-			setup: func(e *hEnv) []string { return []string{e.line(e.forgedBinding(60000, []byte("dev1"))) + "; proof=dev1"} },
+			setup: func(e *hEnv) []string {
+				return []string{e.line(e.forgedBinding(60000, []byte("dev1"))) + "; proof=dev1"}
+			},
 		},
 		{
 			name: "binding/envelope-binding-of-zero-bytes", opts: withProofCheck, want: ErrInvalid, fresh: true,
