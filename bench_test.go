@@ -15,6 +15,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/testpayload"
+	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
 // The benchmarks seal and open the session payloads in testdata/payloads as
@@ -217,8 +218,8 @@ func TestSizes(t *testing.T) {
 	}
 	sc := newSecureCookie()
 
-	if cookiesession.Overhead != 63 {
-		t.Errorf("Overhead = %d, want 63", cookiesession.Overhead)
+	if wire.Overhead != 63 {
+		t.Errorf("Overhead = %d, want 63", wire.Overhead)
 	}
 	maxRatio := map[string]float64{"100b": 0.85, "1kb": 0.80, "4kb": 0.80, "16kb": 0.80}
 	for _, p := range benchPayloads {
@@ -235,8 +236,8 @@ func TestSizes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := len(raw) - len(serialized); got != cookiesession.Overhead || got > 64 {
-			t.Errorf("%s: fixed overhead %d bytes before base64, want %d (at most 64)", p, got, cookiesession.Overhead)
+		if got := len(raw) - len(serialized); got != wire.Overhead || got > 64 {
+			t.Errorf("%s: fixed overhead %d bytes before base64, want %d (at most 64)", p, got, wire.Overhead)
 		}
 		sz, err := oursZ.Encode(benchName, v)
 		if err != nil {

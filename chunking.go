@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cookiesession/cookiesession/internal/defaults"
 )
 
 // Chunk naming: a sealed value that fits one cookie is stored under the
@@ -16,18 +18,11 @@ import (
 // leftover pieces of an older, longer session are ignored on read and a
 // missing, swapped or foreign piece fails authentication.
 
-// Default limits. Browsers drop a cookie whose name and value exceed 4096
-// bytes; nginx and Apache reject a Cookie header line over about 8 KiB.
 const (
-	DefaultCookieSize = 4000
-	DefaultMaxChunks  = 10
-	DefaultTotalSize  = 6144
-
 	// whatCookies is the SizeError.What of a session over its cookie
 	// budget (the case the Overflow store takes).
 	whatCookies = "session cookies"
 
-	maxCookieSize  = 4096
 	maxChunksLimit = 255 // the header's chunk count is one byte
 
 	// maxCandidates bounds the cookie-tossing search: how many sets of
@@ -36,25 +31,10 @@ const (
 )
 
 var (
-	// ErrAmbiguous reports a request carrying more than one authentic
-	// session under the same cookie name (for example one planted by a
-	// sibling subdomain, or one set for another Path), or more candidate
-	// cookies under the name than the search tries (more than 8
-	// combinations, or more than 9 distinct values of one cookie;
-	// identical copies count once), so that the real session might be
-	// among those not tried. The session is treated as absent, and nothing
-	// is written unless the handler changes the new session.
-	ErrAmbiguous = errors.New("cookiesession: several authentic sessions under one cookie name")
-
 	// errCutShort reports a request carrying more candidate cookies under
 	// the session's name than the search tries: the real session may be
 	// among those not tried, so none is taken.
 	errCutShort = fmt.Errorf("%w, or more candidates than the %d tried", ErrAmbiguous, maxCandidates)
-
-	// ErrNoCookie reports a request without any cookie of the session (a
-	// new visitor, not an attack), from [CookieCodec.Read]. [Manager.Load]
-	// and the middleware do not report it: a new session is not an error.
-	ErrNoCookie = errors.New("cookiesession: no session cookie")
 )
 
 // Limits bound the cookies one session occupies. The zero value means the
@@ -92,21 +72,21 @@ type Limits struct {
 
 func (l Limits) withDefaults() Limits {
 	if l.CookieSize == 0 {
-		l.CookieSize = DefaultCookieSize
+		l.CookieSize = defaults.CookieSize
 	}
 	if l.MaxChunks == 0 {
-		l.MaxChunks = DefaultMaxChunks
+		l.MaxChunks = defaults.MaxChunks
 	}
 	if l.TotalSize == 0 {
-		l.TotalSize = DefaultTotalSize
+		l.TotalSize = defaults.TotalSize
 	}
 	return l
 }
 
 func (l Limits) validate(name string) error {
 	switch {
-	case l.CookieSize < 0 || l.CookieSize > maxCookieSize:
-		return fmt.Errorf("cookiesession: Limits.CookieSize %d is outside 1..%d", l.CookieSize, maxCookieSize)
+	case l.CookieSize < 0 || l.CookieSize > defaults.MaxCookieSize:
+		return fmt.Errorf("cookiesession: Limits.CookieSize %d is outside 1..%d", l.CookieSize, defaults.MaxCookieSize)
 	case l.MaxChunks < 0 || l.MaxChunks > maxChunksLimit:
 		return fmt.Errorf("cookiesession: Limits.MaxChunks %d is outside 1..%d", l.MaxChunks, maxChunksLimit)
 	case l.TotalSize < 0:
@@ -147,7 +127,7 @@ func (l Limits) plan(name string, n int) (int, error) {
 	chunks, names, left := 0, 0, n
 	for {
 		if chunks == l.MaxChunks {
-			return 0, &SizeError{What: whatCookies, Name: name, Size: n + names, Limit: min(l.TotalSize, names+n-left)}
+			return 0, &SizeError{What: whatCookies, budget: true, Name: name, Size: n + names, Limit: min(l.TotalSize, names+n-left)}
 		}
 		names += chunkNameLen(name, chunks)
 		left -= l.CookieSize - chunkNameLen(name, chunks)
@@ -157,7 +137,7 @@ func (l Limits) plan(name string, n int) (int, error) {
 		}
 	}
 	if n+names > l.TotalSize {
-		return 0, &SizeError{What: whatCookies, Name: name, Size: n + names, Limit: l.TotalSize}
+		return 0, &SizeError{What: whatCookies, budget: true, Name: name, Size: n + names, Limit: l.TotalSize}
 	}
 	return chunks, nil
 }
@@ -522,7 +502,7 @@ func (s *joinSearch) try(c *carried, base string, picks []int, open func(value s
 		size += len(c.chunks[i-1][picks[i]])
 	}
 	if size > s.l.TotalSize {
-		s.note(&SizeError{What: whatCookies, Name: s.name, Size: size, Limit: s.l.TotalSize})
+		s.note(&SizeError{What: whatCookies, budget: true, Name: s.name, Size: size, Limit: s.l.TotalSize})
 		return
 	}
 	v := base

@@ -17,12 +17,14 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/internal/wire"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
 )
 
-// Format constants of version 1 of the sealed format. See the package
-// documentation, section "Wire format".
+// Format constants of version 1 of the sealed format, which
+// docs/format.md specifies.
 const (
 	formatVersion = 1
 
@@ -31,17 +33,13 @@ const (
 	tagSize    = chacha20poly1305.Overhead
 	timesSize  = 8 + 8 // issued, expires: Unix milliseconds, big endian
 
-	// Overhead is the fixed number of bytes the sealed format adds to a
-	// payload before base64: a 7-byte header, a 24-byte nonce, 16 bytes of
-	// sealed timestamps and a 16-byte Poly1305 tag.
-	Overhead = headerSize + nonceSize + timesSize + tagSize
+	// overhead is the fixed number of bytes the sealed format adds to a
+	// payload before base64 (wire.overhead, checked below).
+	overhead = headerSize + nonceSize + timesSize + tagSize
 
 	flagCompressed = 1 << 0
 	flagReference  = 1 << 1 // the payload is a reference to the Overflow store (overflow.go)
 	knownFlags     = flagCompressed | flagReference
-
-	// MinKeySize is the shortest secret NewCodec accepts, in bytes.
-	MinKeySize = 32
 
 	defaultMaxDecoded   = 64 << 10
 	defaultPurpose      = "cookie"
@@ -50,29 +48,10 @@ const (
 	keyDerivationPrefix = "cookiesession v1 purpose "
 )
 
+// The format's overhead is the one the command and the tests know.
+const _ = uint(wire.Overhead-overhead) + uint(overhead-wire.Overhead)
+
 var b64 = base64.RawURLEncoding.Strict()
-
-// Errors returned by the codec, the chunking layer and the session manager.
-// Match them with [errors.Is]; the concrete error may carry more detail
-// (see [SizeError]) but never a cookie value, a plaintext or a key.
-var (
-	// ErrInvalid reports a value that does not parse or does not
-	// authenticate: tampered, truncated, foreign, sealed under a key that
-	// is not in the ring, or bound to another cookie name. It is
-	// deliberately opaque: it never says which byte or step failed.
-	ErrInvalid = errors.New("cookiesession: invalid or tampered value")
-
-	// ErrExpired reports an authentic value whose sealed expiry has passed
-	// (or whose issue time lies further in the future than the permitted
-	// clock skew).
-	ErrExpired = errors.New("cookiesession: value expired")
-
-	// ErrTooLarge reports a value over a size limit: at Encode or save
-	// time (the session does not fit the cookie budget) or at Decode time
-	// (an oversized cookie, or a compressed value that inflates past the
-	// cap). The concrete error is a *[SizeError] naming the sizes.
-	ErrTooLarge = errors.New("cookiesession: value too large")
-)
 
 // SizeError reports which limit a value exceeded and by how much. It
 // matches [ErrTooLarge] with [errors.Is].
@@ -81,6 +60,8 @@ type SizeError struct {
 	Name  string // the cookie name, when known
 	Size  int    // the size found, in bytes (a count for "chunk count"; for an inflated payload, at least this)
 	Limit int    // the limit, in the same unit
+
+	budget bool // over the session's cookie budget (Limits): the case the Overflow store takes
 }
 
 // Error says what is over which limit, in bytes (in cookies for the
@@ -128,25 +109,26 @@ func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
 // deterministic (equal values give equal bytes): the session manager
 // compares serialized bytes to decide whether a session changed, so a
 // serializer that orders map keys at random rewrites the cookie on every
-// request. The default is [JSONSerializer].
+// request. The default (nil) is JSON: encoding/json, or, when the module
+// is built with a toolchain that has it (Go 1.27 and later),
+// encoding/json/v2 configured to write and read exactly what
+// encoding/json does; both give the same bytes for the same value, so
+// servers built with either share cookies.
 type Serializer interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error
 }
 
-// JSONSerializer is the default [Serializer]: encoding/json, or, when the
-// module is built with a toolchain that has it (Go 1.27 and later),
-// encoding/json/v2 configured to write and read exactly what
-// encoding/json does. Both give the same bytes for the same value, so
-// servers built with either share cookies. Its output is deterministic.
-type JSONSerializer struct{}
+// jsonSerializer is the default [Serializer] (see there). Its output is
+// deterministic.
+type jsonSerializer struct{}
 
 // Marshal returns the JSON encoding of v, as json.Marshal does.
-func (JSONSerializer) Marshal(v any) ([]byte, error) { return jsonMarshal(v) }
+func (jsonSerializer) Marshal(v any) ([]byte, error) { return jsonMarshal(v) }
 
 // Unmarshal decodes data into v, as json.Unmarshal does; trailing data is
 // an error.
-func (JSONSerializer) Unmarshal(data []byte, v any) error { return jsonUnmarshal(data, v) }
+func (jsonSerializer) Unmarshal(data []byte, v any) error { return jsonUnmarshal(data, v) }
 
 // CodecOptions configures a [Codec] ([Codec.WithOptions]). The zero value
 // is what [NewCodec] uses.
@@ -173,7 +155,8 @@ type CodecOptions struct {
 	// MaxLength bounds what Encode produces: the cookie's name plus its
 	// value, as browsers count a cookie, like securecookie's MaxLength.
 	// A longer value is an error matching [ErrTooLarge] rather than a
-	// cookie every browser would drop. Zero: 4096. Negative: no limit.
+	// cookie every browser would drop. Zero: 4000, as Limits.CookieSize.
+	// Negative: no limit.
 	// (Sessions the Manager or a CookieCodec write are split across
 	// cookies instead, within their Limits.)
 	MaxLength int
@@ -227,8 +210,8 @@ func (c *Codec) ring() *keyRing { return c.keys.ring.Load() }
 // seals; every key opens, so a new key goes first and the old one stays
 // behind it until the values it sealed have expired.
 //
-// Each secret must be at least [MinKeySize] bytes of randomness (see
-// [GenerateKey]). No key, a short key or the same key twice is an error.
+// Each secret must be at least 32 bytes of randomness (see
+// keyring.Generate). No key, a short key or the same key twice is an error.
 func NewCodec(keys ...[]byte) (*Codec, error) {
 	return newCodec(CodecOptions{}, keys...)
 }
@@ -256,13 +239,13 @@ func newCodec(o CodecOptions, keys ...[]byte) (*Codec, error) {
 		maxLength:  o.MaxLength,
 	}
 	if c.maxLength == 0 {
-		c.maxLength = maxCookieSize
+		c.maxLength = defaults.CookieSize
 	}
 	switch {
 	case c.maxAge < 0:
 		return nil, errors.New("cookiesession: CodecOptions.MaxAge is negative")
 	case c.maxAge == 0:
-		c.maxAge = DefaultMaxAge
+		c.maxAge = defaults.MaxAge
 	}
 	switch {
 	case c.maxDecoded < 0:
@@ -277,7 +260,7 @@ func newCodec(o CodecOptions, keys ...[]byte) (*Codec, error) {
 		c.skew = time.Minute
 	}
 	if c.ser == nil {
-		c.ser = JSONSerializer{}
+		c.ser = jsonSerializer{}
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -299,7 +282,7 @@ func newCodec(o CodecOptions, keys ...[]byte) (*Codec, error) {
 }
 
 // newKeyRing validates secrets (at least one, at most 255, each at least
-// MinKeySize bytes, no two alike) and derives the purpose's keys from them.
+// 32 bytes, no two alike) and derives the purpose's keys from them.
 func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("cookiesession: no key: at least one secret of 32 bytes or more is required")
@@ -309,8 +292,8 @@ func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 	}
 	r := &keyRing{keys: make([]codecKey, 0, len(keys)), secrets: make([][]byte, 0, len(keys))}
 	for i, k := range keys {
-		if len(k) < MinKeySize {
-			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), MinKeySize)
+		if len(k) < wire.MinKeySize {
+			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), wire.MinKeySize)
 		}
 		for j := range i {
 			if bytes.Equal(keys[j], k) {
@@ -379,7 +362,7 @@ type Meta struct {
 // MaxAge, binding it to the cookie name, and returns the base64url text for
 // a cookie value. It fails with an error matching [ErrTooLarge] (a
 // *[SizeError]) when the serialized value exceeds MaxDecodedSize, or when
-// the cookie (name and value) would exceed MaxLength, 4096 bytes by
+// the cookie (name and value) would exceed MaxLength, 4000 bytes by
 // default, which browsers drop.
 func (c *Codec) Encode(name string, value any) (string, error) {
 	data, err := c.ser.Marshal(value)
@@ -405,16 +388,16 @@ func (c *Codec) Encode(name string, value any) (string, error) {
 // not deserialize into dst (also ErrInvalid) may have filled part of it, as
 // encoding/json does.
 func (c *Codec) Decode(name, value string, dst any) error {
-	_, err := c.DecodeMeta(name, value, dst)
+	_, err := c.decodeMeta(name, value, dst)
 	return err
 }
 
-// DecodeMeta is [Codec.Decode] that also returns the value's [Meta].
-func (c *Codec) DecodeMeta(name, value string, dst any) (Meta, error) {
+// decodeMeta is [Codec.Decode] that also returns the value's [Meta].
+func (c *Codec) decodeMeta(name, value string, dst any) (Meta, error) {
 	// The built-in JSON serializer never retains its input, so the payload
 	// can be opened in a reused buffer; another Serializer might keep it.
 	var sp *[]byte
-	if _, ok := c.ser.(JSONSerializer); ok {
+	if _, ok := c.ser.(jsonSerializer); ok {
 		sp = getScratch()
 		defer putScratch(sp, true)
 	}
@@ -441,7 +424,7 @@ func undecodable(dst any) error {
 
 // encodedLen is the length of the base64url text sealing a payload of n
 // bytes (after compression).
-func encodedLen(n int) int { return b64.EncodedLen(n + Overhead) }
+func encodedLen(n int) int { return b64.EncodedLen(n + overhead) }
 
 // maxEncodedLen is the longest value open accepts before any decoding.
 func (c *Codec) maxEncodedLen() int { return encodedLen(c.maxDecoded) }
@@ -528,7 +511,7 @@ func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expir
 		return "", fmt.Errorf("cookiesession: cannot seal into %d chunks", chunks)
 	}
 	k := &c.ring().keys[0]
-	sealedLen := Overhead + len(data)
+	sealedLen := overhead + len(data)
 	// One scratch buffer holds the sealed bytes, then the associated data.
 	sp := getScratch()
 	defer putScratch(sp, false) // it holds only ciphertext and the header
@@ -545,8 +528,8 @@ func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expir
 
 	// 2. A fresh random 24-byte nonce (XChaCha20 makes random nonces safe).
 	nonce := buf[headerSize : headerSize+nonceSize]
-	if _, err := io.ReadFull(c.rand, nonce); err != nil {
-		return "", fmt.Errorf("cookiesession: reading nonce: %w", err)
+	if err := c.random(nonce, "nonce"); err != nil {
+		return "", err
 	}
 
 	// 3. Plaintext: issue time, expiry, payload.
@@ -563,6 +546,16 @@ func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expir
 	out := make([]byte, b64.EncodedLen(sealedLen))
 	b64.Encode(out, buf)
 	return unsafe.String(unsafe.SliceData(out), len(out)), nil // out is never written again
+}
+
+// random fills b from the codec's source of randomness (CodecOptions.Rand;
+// crypto/rand by default): every nonce and key the codec and its
+// CookieCodec draw, the cookie's and the Overflow store's alike.
+func (c *Codec) random(b []byte, what string) error {
+	if _, err := io.ReadFull(c.rand, b); err != nil {
+		return fmt.Errorf("cookiesession: reading %s: %w", what, err)
+	}
+	return nil
 }
 
 // setAssociatedData fills ad (headerSize+len(name) bytes) with the header
@@ -654,7 +647,7 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 	ad := buf[decodedLen:]
 	buf = buf[:decodedLen]
 	n, err := b64.Decode(buf, unsafe.Slice(unsafe.StringData(s), len(s)))
-	if err != nil || n != len(buf) || n < Overhead {
+	if err != nil || n != len(buf) || n < overhead {
 		return nil, meta, ErrInvalid
 	}
 

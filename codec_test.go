@@ -26,8 +26,10 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/cookiesession/cookiesession/internal/testpayload"
+	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
 // The codec plugs into code written for gorilla/securecookie.
@@ -136,7 +138,7 @@ func checkErrText(t testing.TB, err error, secrets ...string) {
 }
 
 func TestNewCodecErrors(t *testing.T) {
-	short := bytes.Repeat([]byte{1}, cookiesession.MinKeySize-1)
+	short := bytes.Repeat([]byte{1}, wire.MinKeySize-1)
 	tooMany := make([][]byte, 256)
 	for i := range tooMany {
 		tooMany[i] = bytes.Repeat([]byte{byte(i)}, 32)
@@ -283,7 +285,7 @@ func TestBitFlips(t *testing.T) {
 	c, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
 	s := mustEncode(t, c, "session", map[string]any{"uid": 42, "secret": "do-not-leak-this-value"})
 	raw := rawBytes(t, s)
-	if len(raw) != cookiesession.Overhead+len(`{"secret":"do-not-leak-this-value","uid":42}`) {
+	if len(raw) != wire.Overhead+len(`{"secret":"do-not-leak-this-value","uid":42}`) {
 		t.Fatalf("sealed length %d", len(raw))
 	}
 	regions := []struct {
@@ -359,7 +361,7 @@ func TestMalformed(t *testing.T) {
 		"non-ascii":          s[:20] + "é" + s[22:],
 		"version 2":          rawString(append([]byte{2}, raw[1:]...)),
 		"version 0":          rawString(append([]byte{0}, raw[1:]...)),
-		"overhead minus one": rawString(raw[:cookiesession.Overhead-1]),
+		"overhead minus one": rawString(raw[:wire.Overhead-1]),
 	}
 	if len(raw)%3 == 0 {
 		t.Fatalf("test value needs a sealed length that is not a multiple of 3, got %d", len(raw))
@@ -913,9 +915,10 @@ func jsonCases(t *testing.T) []jsonCase {
 			jsonCase{"payload_" + p + "_map", m, newMap, nil, "", false},
 			jsonCase{"payload_" + p + "_struct", s, func() any { return new(testpayload.Session) }, nil, "", false})
 	}
-	// The payloads of the test vectors that open, as any.
+	// The payloads of the codec's test vectors that open, as any (the
+	// session vectors repeat the same kinds of payload).
 	for _, v := range loadVectors(t) {
-		if v.expect != "success" {
+		if v.expect != "success" || v.open != "codec" {
 			continue
 		}
 		x := new(any)
@@ -1176,8 +1179,10 @@ func TestViewDoesNotMarshal(t *testing.T) {
 }
 
 // TestEncodeMaxLength: Encode refuses a value whose cookie (name and
-// value) would exceed 4096 bytes, which browsers drop, as securecookie's
-// MaxLength does; the limit can be raised or removed.
+// value) would exceed the one per-cookie limit the package has,
+// defaults.CookieSize (4000 bytes, under the 4096 browsers keep), the
+// default of Limits.CookieSize too, as securecookie's MaxLength does; the
+// limit can be raised or removed.
 func TestEncodeMaxLength(t *testing.T) {
 	big := map[string]string{"v": strings.Repeat("x", 3000)} // about 4,100 bytes encoded
 	def, err := cookiesession.NewCodec(keyA)
@@ -1185,12 +1190,12 @@ func TestEncodeMaxLength(t *testing.T) {
 		t.Fatal(err)
 	}
 	var se *cookiesession.SizeError
-	if _, err := def.Encode("session", big); !errors.As(err, &se) || se.Limit != 4096 || se.Size <= 4096 || !errors.Is(err, cookiesession.ErrTooLarge) {
+	if _, err := def.Encode("session", big); !errors.As(err, &se) || se.Limit != defaults.CookieSize || se.Size <= defaults.CookieSize || !errors.Is(err, cookiesession.ErrTooLarge) {
 		t.Fatalf("a %d-byte cookie encoded: %v", len("session")+4100, err)
 	}
 	small := map[string]string{"v": strings.Repeat("x", 2900)}
-	if v, err := def.Encode("session", small); err != nil || len("session")+len(v) > 4096 {
-		t.Fatalf("a cookie under 4096 bytes: %d, %v", len(v), err)
+	if v, err := def.Encode("session", small); err != nil || len("session")+len(v) > defaults.CookieSize {
+		t.Fatalf("a cookie under %d bytes: %d, %v", defaults.CookieSize, len(v), err)
 	}
 	for _, limit := range []int{8192, -1} {
 		c, err := codecWith(cookiesession.CodecOptions{MaxLength: limit}, keyA)

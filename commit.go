@@ -11,11 +11,10 @@ import (
 	"net/http"
 	"strings"
 	"time"
-)
 
-// DefaultCommitMaxAge is how long after [Manager.CommitToken] a token is
-// accepted when [CommitOptions.MaxAge] is zero.
-const DefaultCommitMaxAge = 30 * time.Second
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/store"
+)
 
 const (
 	commitMarkSize = sha256.Size                         // one state's mark (see stateMark)
@@ -26,13 +25,6 @@ const (
 	commitMethod   = "POST"                              // the only method the handler accepts
 	commitScriptCT = "text/javascript; charset=utf-8"
 )
-
-// ErrNotCommittable reports [Manager.CommitToken] on a session the
-// browser does not hold as a cookie: a new, regenerated or destroyed
-// session, or one of another Manager. The commit handler only accepts a
-// token for the session ID the browser's cookie already carries, so such a
-// change must be saved over HTTP instead.
-var ErrNotCommittable = errors.New("cookiesession: session is not in the browser's cookies (new, regenerated, destroyed or of another Manager); save it over HTTP")
 
 // CommitToken seals s's current state into a commit token: a base64url
 // string, good for [CommitOptions.MaxAge] (30 s by default) at the
@@ -66,8 +58,8 @@ func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 	}
 	// The token's seal time is strictly after the state it follows, so
 	// that the cookie it becomes is strictly newer than every state the
-	// chain carried before.
-	issued := time.UnixMilli(max(m.opts.Now().UnixMilli(), s.meta.Issued.UnixMilli()+1))
+	// chain carried before; in whole milliseconds, as the token seals it.
+	issued := sealAfter(time.UnixMilli(m.opts.Now().UnixMilli()), s.meta.Issued)
 	if m.expired(s, issued) {
 		return "", ErrExpired
 	}
@@ -92,25 +84,14 @@ func (m *Manager[T]) CommitToken(s *Session[T]) (string, error) {
 }
 
 // commitFits checks now that the session framed as frame fits the cookies
-// the commit handler will write. With an Overflow store, anything the
-// codec takes fits. A frame that fits as it is fits compressed too (the
-// codec compresses only when that is shorter), so only a frame too large
-// for the cookies as it is is deflated here to see whether it fits then.
+// the commit handler will write, by the rule of every write
+// ([CookieCodec.fit]). With an Overflow store, anything the codec takes
+// fits.
 func (m *Manager[T]) commitFits(frame []byte) error {
 	if m.cc.overflow != nil {
 		return nil
 	}
-	name := m.opts.Name
-	if len(frame) <= m.cc.codec.maxDecoded {
-		if _, err := m.cc.limits.plan(name, encodedLen(len(frame))); err == nil {
-			return nil
-		}
-	}
-	prepared, _, err := m.cc.codec.prepare(name, frame)
-	if err != nil {
-		return err
-	}
-	_, err = m.cc.limits.plan(name, encodedLen(len(prepared)))
+	_, _, _, err := m.cc.fit(frame)
 	return err
 }
 
@@ -219,7 +200,7 @@ func holdsMark(marks []byte, mark [commitMarkSize]byte) bool {
 type CommitOptions struct {
 	// MaxAge is how long after [Manager.CommitToken] the handler accepts a
 	// token. A token is never accepted past its session's deadline either.
-	// Zero or negative: [DefaultCommitMaxAge], 30 seconds.
+	// Zero or negative: 30 seconds.
 	MaxAge time.Duration
 
 	// CrossOrigin rejects cross-origin posts (by Sec-Fetch-Site, or by
@@ -278,7 +259,7 @@ type CommitOptions struct {
 // reopen the socket, as the demo's page does.
 func (m *Manager[T]) CommitHandler(opts CommitOptions) http.Handler {
 	if opts.MaxAge <= 0 {
-		opts.MaxAge = DefaultCommitMaxAge
+		opts.MaxAge = defaults.CommitMaxAge
 	}
 	cop := opts.CrossOrigin
 	if cop == nil {
@@ -412,7 +393,7 @@ func (h *commitHandler[T]) openSession(w http.ResponseWriter, r *http.Request, t
 	case errors.Is(err, ErrExpired):
 		commitFail(w, http.StatusGone, "session expired")
 		return nil, false
-	case errors.Is(err, ErrRevoked), errors.Is(err, ErrRevocationUnavailable):
+	case errors.Is(err, ErrRevoked), errors.Is(err, store.ErrRevocationUnavailable):
 		commitFail(w, http.StatusForbidden, "session revoked")
 		return nil, false
 	case err != nil:

@@ -283,7 +283,7 @@ func TestCommitChainInOrder(t *testing.T) {
 		// lifetime the socket set since.
 		e := newChainEnv(t, time.Millisecond)
 		ws := e.socket()
-		ws.SetMaxAge(time.Hour)
+		ws.SetLifetime(time.Hour)
 		e.expect(http.StatusNoContent, e.token(ws, add(1)))
 		e.expect(http.StatusNoContent, e.token(ws, add(1)))
 	})

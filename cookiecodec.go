@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // CookieCodec: seal → chunk → Set-Cookie, and Cookie → join → open, for
@@ -33,10 +35,10 @@ type CookieOptions struct {
 	// Overflow stores values too large for the cookies; the cookies then
 	// carry a sealed reference (see [Options.Overflow]). Write deletes the
 	// value the request's cookies referred to once it is replaced (a
-	// minute later with an [OverflowExpirer], for requests in flight), and
+	// minute later with an [store.OverflowExpirer], for requests in flight), and
 	// Clear deletes it at once. Zero: none; a value over Limits is an
 	// error.
-	Overflow Overflow
+	Overflow store.Overflow
 }
 
 // CookieCodec seals values into a session's cookies and opens them from a
@@ -48,7 +50,7 @@ type CookieCodec struct {
 	cookie         http.Cookie // name and attributes, checked by NewCookieCodec
 	limits         Limits      // with the defaults filled in
 	browserSession bool
-	overflow       Overflow
+	overflow       store.Overflow
 }
 
 // NewCookieCodec returns a CookieCodec that seals with codec and writes
@@ -138,7 +140,7 @@ func (cc *CookieCodec) readFrom(h http.Header, won *[]string) ([]byte, Meta, err
 // replacing any Set-Cookie this session already had on w and expiring every
 // other cookie of the session that r carried. The cookies' Max-Age is the
 // lifetime in whole seconds. A value over the limits goes to the Overflow
-// store when there is one (an error matching [ErrOverflowUnavailable] when
+// store when there is one (an error matching [store.ErrOverflowUnavailable] when
 // it cannot be reached), and is otherwise an error matching [ErrTooLarge];
 // either way w is left untouched on an error, so the browser keeps its
 // previous cookies. A negative lifetime is an error too.
@@ -169,11 +171,7 @@ func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, 
 // any; a store that fails leaves it to expire.
 func (cc *CookieCodec) Clear(w http.ResponseWriter, r *http.Request) {
 	cc.dropReference(r.Context(), cc.referenceIn(r.Header)) // a failure leaves it to expire
-	cc.setCookies(w.Header(), r.Header, nil, time.Time{})
-	if !hasSetCookies(w.Header(), cc.cookie.Name) {
-		w.Header().Add("Set-Cookie", expiredCookie(&cc.cookie, cc.cookie.Name).String())
-		NoSharedCache(w.Header())
-	}
+	cc.clearCookies(w.Header(), r.Header)
 }
 
 // validate checks the Limits, the rules of the name's prefix, and that
@@ -216,20 +214,31 @@ func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires
 	return cc.writeFlags(wh, rh, data, 0, issued, expires, now)
 }
 
+// fit is the one answer to "does data fit the cookies": it prepares data
+// for sealing (the size bound, compression when that is shorter) and
+// plans the cookies the sealed value takes, or fails with an error
+// matching ErrTooLarge. Every write seals what it returns, and a commit
+// token (commitFits) asks it before the handler writes.
+func (cc *CookieCodec) fit(data []byte) (prepared []byte, flags byte, chunks int, err error) {
+	name := cc.cookie.Name
+	if prepared, flags, err = cc.codec.prepare(name, data); err != nil {
+		return nil, 0, 0, err
+	}
+	if chunks, err = cc.limits.plan(name, encodedLen(len(prepared))); err != nil {
+		return nil, 0, 0, err
+	}
+	return prepared, flags, chunks, nil
+}
+
 // writeFlags is writeRaw with extra header flags (flagReference).
 func (cc *CookieCodec) writeFlags(wh, rh http.Header, data []byte, extra byte, issued, expires, now time.Time) (Meta, error) {
 	l := cc.limits
 	name := cc.cookie.Name
-	data, flags, err := cc.codec.prepare(name, data)
+	data, flags, chunks, err := cc.fit(data)
 	if err != nil {
 		return Meta{}, err
 	}
 	flags |= extra
-	n := encodedLen(len(data))
-	chunks, err := l.plan(name, n)
-	if err != nil {
-		return Meta{}, err
-	}
 	s, err := cc.codec.sealPrepared(name, data, flags, issued, expires, chunks)
 	if err != nil {
 		return Meta{}, err

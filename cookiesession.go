@@ -11,18 +11,6 @@ import (
 	"time"
 )
 
-var (
-	// ErrHeaderWritten reports a session changed after the response header
-	// went out (the handler wrote, flushed or hijacked first). The change
-	// cannot reach the browser and was not saved.
-	ErrHeaderWritten = errors.New("cookiesession: session changed after the response header was written; the change was not saved")
-
-	// ErrNoMiddleware reports [Manager.Get] on a request that did not pass
-	// through [Manager.Handler]: the session is read, but nothing will
-	// save it unless the handler calls [Manager.Save].
-	ErrNoMiddleware = errors.New("cookiesession: Get on a request outside the Manager's Handler; call Manager.Save to save")
-)
-
 // Manager reads and writes one kind of session, under one cookie name. It
 // is safe for concurrent use; build it once with [New].
 type Manager[T any] struct {
@@ -68,7 +56,7 @@ func New[T any](opts Options) (*Manager[T], error) {
 // next write on, every key opens, and a session opened with another key is
 // re-sealed with keys[0] on its next response. Commit tokens are re-keyed
 // too. It validates keys as [New] does; on an error the old ring stays.
-// See [Codec.SetKeys] and, to follow a key file, [WatchKeyFile].
+// See [Codec.SetKeys] and, to follow a key file, keyring.WatchFile.
 func (m *Manager[T]) SetKeys(keys ...[]byte) error { return setKeys(keys, m.cc.codec, m.commit) }
 
 // Name returns the session's cookie name.
@@ -92,11 +80,11 @@ type Session[T any] struct {
 	created  time.Time
 	lifetime time.Duration // 0: the Manager's MaxAge
 	meta     Meta          // of the cookie as read or last written (or of the last commit token)
-	sealLife time.Duration // the lifetime sealed in that cookie (SetMaxAge may change lifetime since)
+	sealLife time.Duration // the lifetime sealed in that cookie (SetLifetime may change lifetime since)
 	chain    *commitChain  // the commit tokens issued since that cookie (commit.go); nil: none
 	isNew    bool
 	saved    []byte         // serialized Data as read or last written; nil: none
-	force    bool           // write at the end even if Data did not change (Touch, Regenerate, SetMaxAge)
+	force    bool           // write at the end even if Data did not change (Touch, Regenerate, SetLifetime)
 	renew    bool           // re-seal at the end though nothing changed (opened with an old key)
 	ended    []endedSession // sessions replaced by Destroy or Regenerate, to revoke on write
 	onWire   bool           // the browser holds cookies of the session, as of this response
@@ -144,7 +132,7 @@ func (s *Session[T]) Destroy() {
 }
 
 // end records that the session the browser holds is over: with a
-// [Revoker], its ID is revoked when the response is written, so that
+// [store.Revoker], its ID is revoked when the response is written, so that
 // copies of its cookies stop opening. A session not yet in the browser
 // needs nothing.
 func (s *Session[T]) end() {
@@ -195,15 +183,16 @@ func (s *Session[T]) Binding() []byte { return bytes.Clone(s.binding) }
 // absolute one).
 func (s *Session[T]) Touch() { s.force = true }
 
-// SetMaxAge overrides the Manager's MaxAge for this session, counted from
-// its creation: for example a long lifetime when the user ticks "remember
-// me", up to [Options.MaxLifetime] (a longer one is cut to it). Zero
-// restores the Manager's MaxAge. The session is re-sealed. A
-// lifetime the session has already outlived, and any negative one (say
+// SetLifetime sets this session's absolute lifetime, counted from its
+// creation (not from now), in place of the Manager's MaxAge: for example
+// a long lifetime when the user ticks "remember me", up to
+// [Options.MaxLifetime] (a longer one is cut to it). Zero restores the
+// Manager's MaxAge. The session is re-sealed. A lifetime the session has already outlived, and any negative one (say
 // time.Until of a window that has closed), ends the session now: the
 // response clears its cookies and reports [ErrExpired] (from Save, or to
-// OnError at the end of the request).
-func (s *Session[T]) SetMaxAge(d time.Duration) {
+// OnError at the end of the request). [Session.MaxAge] returns the time
+// left of it.
+func (s *Session[T]) SetLifetime(d time.Duration) {
 	s.lifetime = d
 	s.force = true
 }
@@ -272,14 +261,14 @@ func (m *Manager[T]) load(r *http.Request) (*Session[T], error) {
 }
 
 // expired reports whether s, sealed at sealed, is past its deadline (a
-// negative lifetime, SetMaxAge of a window that closed, puts it in the
+// negative lifetime, SetLifetime of a window that closed, puts it in the
 // past).
 func (m *Manager[T]) expired(s *Session[T], sealed time.Time) bool {
 	return !m.deadline(s, sealed).After(m.opts.Now())
 }
 
 // deadline is the session's expiry if sealed at t. A negative lifetime
-// (SetMaxAge) has ended the session: its deadline is now at the latest.
+// (SetLifetime) has ended the session: its deadline is now at the latest.
 func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 	d := m.absoluteDeadline(s)
 	if idle, ok := m.idleDeadline(t); ok && idle.Before(d) {
@@ -290,7 +279,7 @@ func (m *Manager[T]) deadline(s *Session[T], t time.Time) time.Time {
 
 // absoluteDeadline is the end of s's lifetime, counted from its creation:
 // its override or the Manager's MaxAge, at most MaxLifetime. A negative
-// override (SetMaxAge of a window that closed) ends it now.
+// override (SetLifetime of a window that closed) ends it now.
 func (m *Manager[T]) absoluteDeadline(s *Session[T]) time.Time {
 	lifetime := s.lifetime
 	if lifetime < 0 {
@@ -471,21 +460,27 @@ func (s *Session[T]) settle(data []byte) {
 // write seals s with data into wh's Set-Cookie lines (or clears it).
 func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear bool) error {
 	if clear || s.Data == nil {
-		m.cc.setCookies(wh, rh, nil, time.Time{})
+		m.cc.clearCookies(wh, rh)
 		m.emit("clear", "logout", 0, 0)
 		err := errors.Join(m.revokeEnded(s, true), m.settleOverflow(s, ""))
 		s.settle(nil)
 		return err
 	}
 	now := m.opts.Now()
-	// Seal strictly after the cookie this replaces, even within its
-	// millisecond or behind another server's clock: commit tokens
-	// (commit.go) order a session's states by their seal times.
-	issued := now
-	if prev := s.meta.Issued.UnixMilli(); !s.meta.Issued.IsZero() && now.UnixMilli() <= prev {
-		issued = time.UnixMilli(prev + 1)
+	return m.writeAt(wh, rh, s, data, sealAfter(now, s.meta.Issued), now)
+}
+
+// sealAfter is the seal time of a state that replaces one sealed at prev
+// (zero: none): now, or, when now is not past prev's millisecond (within
+// it, or behind another server's clock), the millisecond after prev. So a
+// session's states are sealed strictly in order, which commit tokens
+// (commit.go) rely on: a cookie write and a commit token both take their
+// seal time from here.
+func sealAfter(now, prev time.Time) time.Time {
+	if !prev.IsZero() && now.UnixMilli() <= prev.UnixMilli() {
+		return time.UnixMilli(prev.UnixMilli() + 1)
 	}
-	return m.writeAt(wh, rh, s, data, issued, now)
+	return now
 }
 
 // writeAt seals s with data as issued at issued (a commit token's seal
@@ -498,8 +493,8 @@ func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, iss
 	}
 	expires := m.deadline(s, issued)
 	if !expires.After(now) {
-		// SetMaxAge shortened the session below its age: it is over.
-		m.cc.setCookies(wh, rh, nil, time.Time{})
+		// SetLifetime shortened the session below its age: it is over.
+		m.cc.clearCookies(wh, rh)
 		s.Data = nil            // ended: its stored value goes at once
 		m.settleOverflow(s, "") // a failure leaves the value to expire
 		m.emit("clear", "lifetime", 0, 0)

@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // cart is the session type of most tests.
@@ -82,7 +84,7 @@ func newManager[T any](t *testing.T, edit func(*cookiesession.Options)) (*cookie
 }
 
 func TestOptionsValidation(t *testing.T) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	tests := []struct {
 		name string
 		o    cookiesession.Options
@@ -179,11 +181,11 @@ func TestDefaults(t *testing.T) {
 			t.Fatalf("%d cookies set", len(cs))
 		}
 		ck := cs[0]
-		if ck.Name != cookiesession.DefaultHostName || ck.Path != "/" || ck.Domain != "" || !ck.Secure || !ck.HttpOnly ||
+		if ck.Name != defaults.HostName || ck.Path != "/" || ck.Domain != "" || !ck.Secure || !ck.HttpOnly ||
 			ck.SameSite != http.SameSiteLaxMode || ck.Partitioned {
 			t.Errorf("cookie attributes: %s", resp.Header.Get("Set-Cookie"))
 		}
-		if d := time.Duration(ck.MaxAge) * time.Second; d < cookiesession.DefaultMaxAge-time.Minute || d > cookiesession.DefaultMaxAge {
+		if d := time.Duration(ck.MaxAge) * time.Second; d < defaults.MaxAge-time.Minute || d > defaults.MaxAge {
 			t.Errorf("Max-Age %v, want about 30 days", d)
 		}
 	}
@@ -758,9 +760,9 @@ func TestSetMaxAge(t *testing.T) {
 		switch r.URL.Path {
 		case "/remember":
 			s.Data.User = "ada"
-			s.SetMaxAge(90 * 24 * time.Hour)
+			s.SetLifetime(90 * 24 * time.Hour)
 		case "/forget":
-			s.SetMaxAge(0)
+			s.SetLifetime(0)
 		}
 		left, isNew = s.MaxAge(), s.IsNew()
 	})))
@@ -775,14 +777,14 @@ func TestSetMaxAge(t *testing.T) {
 	}
 	resp, _ = c.Get("/forget") // back to 24h from creation: already past
 	if left > 0 {
-		t.Fatalf("after SetMaxAge(0): MaxAge %v", left)
+		t.Fatalf("after SetLifetime(0): MaxAge %v", left)
 	}
 	if len(c.Cookies()) != 0 {
 		t.Fatalf("a session shortened below its age kept its cookies: %q", resp.Header["Set-Cookie"])
 	}
 	c.Get("/")
 	if !isNew {
-		t.Fatal("the session outlived the Manager's MaxAge after SetMaxAge(0)")
+		t.Fatal("the session outlived the Manager's MaxAge after SetLifetime(0)")
 	}
 	for _, err := range h.take() {
 		if !errors.Is(err, cookiesession.ErrExpired) {
@@ -810,10 +812,10 @@ func TestSetMaxAgeNegative(t *testing.T) {
 		case "/login":
 			s.Data.User = "ada"
 		case "/end":
-			s.SetMaxAge(time.Until(time.Now().Add(-time.Hour))) // the window ended an hour ago
+			s.SetLifetime(time.Until(time.Now().Add(-time.Hour))) // the window ended an hour ago
 			left = s.MaxAge()
 		case "/end-and-save":
-			s.SetMaxAge(-time.Millisecond)
+			s.SetLifetime(-time.Millisecond)
 			saveErr = s.Save()
 		}
 		isNew = s.IsNew()
@@ -828,7 +830,7 @@ func TestSetMaxAgeNegative(t *testing.T) {
 		}
 		if path == "/end" {
 			if left > 0 {
-				t.Errorf("%s: MaxAge %v after a negative SetMaxAge", path, left)
+				t.Errorf("%s: MaxAge %v after a negative SetLifetime", path, left)
 			}
 			h.expect(t, cookiesession.ErrExpired)
 		} else {
@@ -838,7 +840,7 @@ func TestSetMaxAgeNegative(t *testing.T) {
 			h.expect(t)
 		}
 		if _, body := c.Get("/"); body != "false" || !isNew {
-			t.Fatalf("%s: the session outlived a negative SetMaxAge (body %q)", path, body)
+			t.Fatalf("%s: the session outlived a negative SetLifetime (body %q)", path, body)
 		}
 		h.expect(t)
 	}
@@ -848,7 +850,7 @@ func TestSetMaxAgeNegative(t *testing.T) {
 // ring opens and is re-sealed with Keys[0] without any change; then the
 // old key can go.
 func TestManagerKeyRotation(t *testing.T) {
-	oldKey, newKey := cookiesession.GenerateKey(), cookiesession.GenerateKey()
+	oldKey, newKey := keyring.Generate(), keyring.Generate()
 	ring := [][]byte{oldKey}
 	var mu sync.Mutex
 	handler := func(keys [][]byte) http.Handler {

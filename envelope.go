@@ -8,8 +8,8 @@ import (
 )
 
 // The session envelope: what the Manager seals around the data (ID,
-// creation time, lifetime, subject, device binding); see the package doc,
-// "Wire format".
+// creation time, lifetime, subject, device binding); specified in
+// docs/format.md, §3.
 
 // envelopeSize is the session framing inside the sealed payload: the
 // session ID (16 bytes), its creation time (Unix milliseconds) and its

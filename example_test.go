@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // exampleClient returns a client with a cookie jar, as a browser.
@@ -54,8 +55,8 @@ func Example() {
 		N int `json:"n"`
 	}
 	m, err := cookiesession.New[visits](cookiesession.Options{
-		Keys:              [][]byte{cookiesession.GenerateKey()}, // in production: cookiesession.KeysFromEnv()
-		InsecureAllowHTTP: true,                                  // httptest serves plain HTTP
+		Keys:              [][]byte{keyring.Generate()}, // in production: keyring.FromEnv()
+		InsecureAllowHTTP: true,                         // httptest serves plain HTTP
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -86,7 +87,7 @@ func ExampleSession_nil() {
 		Text string `json:"text"`
 	}
 	m, err := cookiesession.New[notes](cookiesession.Options{
-		Keys:              [][]byte{cookiesession.GenerateKey()},
+		Keys:              [][]byte{keyring.Generate()},
 		InsecureAllowHTTP: true,
 		Limits:            cookiesession.Limits{TotalSize: 12000},
 	})
@@ -120,7 +121,7 @@ func ExampleSession_Regenerate() {
 		User string `json:"user,omitempty"`
 	}
 	m, err := cookiesession.New[account](cookiesession.Options{
-		Keys:              [][]byte{cookiesession.GenerateKey()},
+		Keys:              [][]byte{keyring.Generate()},
 		InsecureAllowHTTP: true,
 	})
 	if err != nil {
@@ -171,7 +172,7 @@ func ExampleManager_Handler_flush() {
 		Streams int `json:"streams"`
 	}
 	m, err := cookiesession.New[progress](cookiesession.Options{
-		Keys:              [][]byte{cookiesession.GenerateKey()},
+		Keys:              [][]byte{keyring.Generate()},
 		InsecureAllowHTTP: true,
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
 // fuzzManager is the Manager both fuzz targets attack: a fixed key and a
@@ -49,7 +50,7 @@ func checkReportedError(t testing.TB, err error) {
 		t.Fatalf("error %q does not start with cookiesession:", msg)
 	}
 	for _, k := range [][]byte{testkit.Key(1), testkit.Key(2)} {
-		if strings.Contains(msg, FormatKey(k)) || strings.Contains(msg, string(k)) {
+		if strings.Contains(msg, wire.FormatKey(k)) || strings.Contains(msg, string(k)) {
 			t.Fatalf("error %q carries a key", msg)
 		}
 	}
@@ -95,7 +96,7 @@ func FuzzSessionCookieHeader(f *testing.F) {
 	m := fuzzManager(f, nil)
 	for _, p := range payloadSeeds(f) {
 		var data map[string]any
-		if err := (JSONSerializer{}).Unmarshal(p, &data); err != nil {
+		if err := (jsonSerializer{}).Unmarshal(p, &data); err != nil {
 			f.Fatal(err)
 		}
 		if h := sealedHeader(f, m, data); h != "" {
@@ -218,12 +219,12 @@ func FuzzSessionRoundTrip(f *testing.F) {
 		// JSON replaces invalid UTF-8 with U+FFFD, so compare with what
 		// the data becomes after one trip through JSON.
 		var norm map[string]any
-		sealed, _ := (JSONSerializer{}).Marshal(data)
-		if err := (JSONSerializer{}).Unmarshal(sealed, &norm); err != nil {
+		sealed, _ := (jsonSerializer{}).Marshal(data)
+		if err := (jsonSerializer{}).Unmarshal(sealed, &norm); err != nil {
 			t.Fatal(err)
 		}
-		want, _ := (JSONSerializer{}).Marshal(norm)
-		have, _ := (JSONSerializer{}).Marshal(*got.Data)
+		want, _ := (jsonSerializer{}).Marshal(norm)
+		have, _ := (jsonSerializer{}).Marshal(*got.Data)
 		if !bytes.Equal(want, have) {
 			t.Fatalf("round trip changed the data: %q -> %q", want, have)
 		}

@@ -174,7 +174,7 @@ func BenchmarkHostileCookieHeader(b *testing.B) {
 
 	payload := testpayload.Read(b, "1kb")
 	var data map[string]any
-	if err := (JSONSerializer{}).Unmarshal(payload, &data); err != nil {
+	if err := (jsonSerializer{}).Unmarshal(payload, &data); err != nil {
 		b.Fatal(err)
 	}
 	peerValue, err := sc.Encode("session", data)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
@@ -93,7 +94,7 @@ func encodingCases() []hostileCase {
 		hostileCase{
 			name: "size/one-byte-over-cookie-size", want: ErrTooLarge, size: true, fresh: true,
 			setup: func(e *hEnv) []string {
-				return []string{e.m.Name() + "=" + strings.Repeat("A", DefaultCookieSize-len(e.m.Name())+1)}
+				return []string{e.m.Name() + "=" + strings.Repeat("A", defaults.CookieSize-len(e.m.Name())+1)}
 			},
 		},
 		hostileCase{

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // deletions returns the names the response expired.
@@ -73,7 +74,7 @@ func quietCases() []hostileCase {
 			check: expectDeleted(),
 		},
 		{
-			name: "quiet/revocation-store-down-not-expired", want: ErrRevocationUnavailable, fresh: true, opts: withRevoker,
+			name: "quiet/revocation-store-down-not-expired", want: store.ErrRevocationUnavailable, fresh: true, opts: withRevoker,
 			setup: func(e *hEnv) []string {
 				line := e.loginAs("alice")
 				e.revoker().setDown(true)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // memRevoker is a Revoker kept in memory: the core's rule under test, with
@@ -26,15 +28,15 @@ func newMemRevoker() *memRevoker {
 
 var errMemDown = errors.New("memRevoker: down")
 
-func (r *memRevoker) Revocations(_ context.Context, id, subject string) (Revocations, error) {
+func (r *memRevoker) Revocations(_ context.Context, id, subject string) (store.Revocations, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.checks++
 	if r.down {
-		return Revocations{}, errMemDown
+		return store.Revocations{}, errMemDown
 	}
 	_, revoked := r.ids[id]
-	out := Revocations{ID: revoked, All: r.all}
+	out := store.Revocations{ID: revoked, All: r.all}
 	if subject != "" {
 		out.Subject = r.subjects[subject]
 	}
@@ -181,7 +183,7 @@ func revocationCases() []hostileCase {
 			},
 		},
 		{
-			name: "revocation/store-unavailable-fails-closed", opts: withRevoker, want: ErrRevocationUnavailable, fresh: true,
+			name: "revocation/store-unavailable-fails-closed", opts: withRevoker, want: store.ErrRevocationUnavailable, fresh: true,
 			setup: func(e *hEnv) []string {
 				copied := e.loginAs("alice")
 				e.revoker().setDown(true)

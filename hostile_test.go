@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
 // hSecret is in the data of every session the suite creates: it must never
@@ -222,7 +223,7 @@ func hHandler(m *Manager[hData]) http.Handler {
 			w.Header().Set("Cache-Control", "public, max-age=600, s-maxage=3600")
 			w.Header().Set("CDN-Cache-Control", "max-age=3600")
 		case "/end": // a "remember me" window that has closed
-			s.SetMaxAge(-time.Second)
+			s.SetLifetime(-time.Second)
 		case "/late-logout": // Load and Manager.Save after the body went out
 			l, _ := m.Load(r)
 			view(w, s)
@@ -642,7 +643,7 @@ func expectSetCookies(t *testing.T, res hResult, want map[string]bool) {
 func secretsOf(e *hEnv, lines []string, res hResult) []string {
 	s := []string{hSecret}
 	for _, k := range append(e.opts.Keys, testkit.Key(1), testkit.Key(2)) {
-		s = append(s, string(k), FormatKey(k), base64.StdEncoding.EncodeToString(k), fmt.Sprintf("%x", k))
+		s = append(s, string(k), wire.FormatKey(k), base64.StdEncoding.EncodeToString(k), fmt.Sprintf("%x", k))
 	}
 	add := func(v string) {
 		if len(v) >= 16 {

@@ -135,7 +135,7 @@ func timeCases() []hostileCase {
 			check: func(t *testing.T, e *hEnv, res hResult) {
 				expectSetCookies(t, res, map[string]bool{"session": false})
 				if again := e.do("/", e.line(pieces(res.cookies, e.m.Name()))); !again.view.New {
-					t.Errorf("the session outlived a negative SetMaxAge: %+v", again.view)
+					t.Errorf("the session outlived a negative SetLifetime: %+v", again.view)
 				}
 			},
 		},

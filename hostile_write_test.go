@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/cookiesession/cookiesession/internal/defaults"
 )
 
 func writeCases() []hostileCase {
@@ -99,7 +101,7 @@ func writeCases() []hostileCase {
 			},
 			check: func(t *testing.T, e *hEnv, res hResult) {
 				want := map[string]bool{"session": true}
-				for i := 1; i < DefaultMaxChunks; i++ {
+				for i := 1; i < defaults.MaxChunks; i++ {
 					want[chunkName("session", i)] = false
 				}
 				expectSetCookies(t, res, want)
@@ -122,7 +124,7 @@ func writeCases() []hostileCase {
 			},
 			check: func(t *testing.T, e *hEnv, res hResult) {
 				want := map[string]bool{}
-				for i := range DefaultMaxChunks {
+				for i := range defaults.MaxChunks {
 					want[chunkName("session", i)] = false
 				}
 				expectSetCookies(t, res, want)

@@ -2,6 +2,7 @@ package cookiesession
 
 import (
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/store"
 
 	"encoding/json"
 	"errors"
@@ -59,7 +60,7 @@ func TestInspectReference(t *testing.T) {
 	e.ov.mu.Lock()
 	clear(e.ov.vals)
 	e.ov.mu.Unlock()
-	if _, err := e.m.inspect(req.Header, false); !errors.Is(err, ErrOverflowMissing) {
+	if _, err := e.m.inspect(req.Header, false); !errors.Is(err, store.ErrOverflowMissing) {
 		t.Errorf("inspect of a missing value: %v", err)
 	}
 }

@@ -16,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // keyID returns the id of the key derived from secret.
@@ -56,7 +59,7 @@ func TestCodecSetKeys(t *testing.T) {
 	}
 	for name, ring := range map[string][][]byte{
 		"no key":    nil,
-		"short key": {k2, k1[:MinKeySize-1]},
+		"short key": {k2, k1[:wire.MinKeySize-1]},
 		"same key":  {k2, k1, k2},
 		"256 keys":  many,
 	} {
@@ -74,7 +77,7 @@ func TestCodecSetKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	meta, err := c.DecodeMeta("s", v1, &n)
+	meta, err := c.decodeMeta("s", v1, &n)
 	if err != nil || n != 1 || meta.KeyIndex != 1 || meta.KeyID != id1 {
 		t.Errorf("old value under [K2 K1]: n=%d, KeyIndex %d, KeyID %08x, %v", n, meta.KeyIndex, meta.KeyID, err)
 	}
@@ -176,7 +179,7 @@ type keyUser struct{ testkit.Visitor }
 func (u *keyUser) sealedWith(srv *httptest.Server) uint32 {
 	su, _ := url.Parse(srv.URL)
 	for _, c := range u.Jar.Cookies(su) {
-		if c.Name == DefaultName {
+		if c.Name == defaults.Name {
 			return sealedKeyID(c.Value)
 		}
 	}
@@ -335,19 +338,6 @@ func TestSetKeysUnderLoad(t *testing.T) {
 	}
 }
 
-// writeKeys writes the ring's text, as COOKIESESSION_KEYS holds it, to a
-// new file at path.
-func writeKeys(t *testing.T, path string, keys ...[]byte) {
-	t.Helper()
-	var s []string
-	for _, k := range keys {
-		s = append(s, FormatKey(k))
-	}
-	if err := os.WriteFile(path, []byte(strings.Join(s, ",")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // swapKeyDir publishes a new version of a Kubernetes-style secret volume:
 // dir/keys is a link to ..data/keys, and ..data a link to the current
 // version's directory, replaced by an atomic rename of a new link.
@@ -356,7 +346,7 @@ func swapKeyDir(t *testing.T, dir, version string, keys ...[]byte) {
 	if err := os.Mkdir(filepath.Join(dir, version), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeKeys(t, filepath.Join(dir, version, "keys"), keys...)
+	testkit.WriteKeyFile(t, filepath.Join(dir, version, "keys"), keys...)
 	tmp := filepath.Join(dir, "..data_tmp")
 	if err := os.Symlink(version, tmp); err != nil {
 		t.Fatal(err)
@@ -410,7 +400,7 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		WatchKeyFile(ctx, path, 2*time.Millisecond, func(keys ...[]byte) error {
+		keyring.WatchFile(ctx, path, 2*time.Millisecond, func(keys ...[]byte) error {
 			applied.Add(1)
 			return m.SetKeys(keys...)
 		}, func(err error) { errs.Store(err.Error(), err) })
@@ -443,60 +433,4 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 		t.Errorf("apply called %d times for 3 versions of the file", n)
 	}
 	errs.Range(func(k, _ any) bool { t.Errorf("reported: %v", k); return true })
-}
-
-// keyFile.poll, one read at a time: what changes the ring, and what is
-// reported (once per failure, not once per read).
-func TestKeyFilePoll(t *testing.T) {
-	k1, k2 := testkit.Key(61), testkit.Key(62)
-	id1, id2 := keyID(t, k1), keyID(t, k2)
-	c, err := NewCodec(k1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "keys")
-	var reports []error
-	var applies int
-	w := &keyFile{path: path, apply: func(keys ...[]byte) error { applies++; return c.SetKeys(keys...) }, onError: func(err error) { reports = append(reports, err) }}
-	step := func(name string, polls int, wantApplies int, wantReports int, wantRing ...uint32) {
-		t.Helper()
-		reports, applies = nil, 0
-		for range polls {
-			w.poll()
-		}
-		if applies != wantApplies || len(reports) != wantReports || fmt.Sprint(ringIDs(c)) != fmt.Sprint(wantRing) {
-			t.Errorf("%s: %d applies, reports %v, ring %08x; want %d applies, %d reports, ring %08x",
-				name, applies, reports, ringIDs(c), wantApplies, wantReports, wantRing)
-		}
-		for _, err := range reports {
-			msg := err.Error()
-			if !strings.HasPrefix(msg, "cookiesession: ") || !strings.Contains(msg, path) ||
-				strings.Contains(msg, FormatKey(k1)) || strings.Contains(msg, FormatKey(k2)) {
-				t.Errorf("%s: report %q: want a cookiesession error naming the file and no key", name, msg)
-			}
-		}
-	}
-
-	step("missing file", 3, 0, 1, id1)
-	writeKeys(t, path, k2, k1)
-	step("file appears", 3, 1, 0, id2, id1)
-	if err := os.WriteFile(path, []byte(FormatKey(k2)+","+FormatKey(k1)[:20]+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	step("short key", 3, 0, 1, id2, id1)
-	writeKeys(t, path, k2, k2)
-	step("ring apply rejects", 3, 1, 1, id2, id1)
-	writeKeys(t, path, k2, k1)
-	step("back to the ring in force", 2, 0, 0, id2, id1)
-	if err := os.WriteFile(path, []byte(strings.Repeat(" ", maxKeyFileSize+1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	step("oversized", 2, 0, 1, id2, id1)
-	writeKeys(t, path, k2)
-	step("in-place edit", 2, 1, 0, id2)
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
-	step("file removed", 2, 0, 1, id2)
 }

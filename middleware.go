@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 )
 
 // The middleware: Manager.Handler, and the per-request state that is both
@@ -148,7 +147,7 @@ func (st *state[T]) commit() {
 			// Cookies that did not open are expired once, here, so that
 			// the browser stops sending them (and OnError hears of them
 			// once, not on every request).
-			st.m.cc.setCookies(st.rw.Header(), st.req.Header, nil, time.Time{})
+			st.m.cc.clearCookies(st.rw.Header(), st.req.Header)
 			st.m.emit("clear", "refused", 0, 0)
 		}
 		s.refused = false

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // Observing a Manager: every problem goes to [Options.OnError] (by
@@ -29,7 +31,7 @@ type Event struct {
 	//     Overflow store and the cookie holds a reference);
 	//   - clear: "logout" (Destroy or Data = nil), "refused" (cookies that
 	//     did not open, expired once so the browser stops sending them) or
-	//     "lifetime" (SetMaxAge ended the session);
+	//     "lifetime" (SetLifetime ended the session);
 	//   - revoke: "id", "subject" or "all"; "error" when it failed.
 	Outcome string
 
@@ -53,11 +55,11 @@ func Reason(err error) string {
 		return "unbound"
 	case errors.Is(err, ErrRevoked):
 		return "revoked"
-	case errors.Is(err, ErrRevocationUnavailable):
+	case errors.Is(err, store.ErrRevocationUnavailable):
 		return "revocation_unavailable"
-	case errors.Is(err, ErrOverflowMissing):
+	case errors.Is(err, store.ErrOverflowMissing):
 		return "overflow_missing"
-	case errors.Is(err, ErrOverflowUnavailable):
+	case errors.Is(err, store.ErrOverflowUnavailable):
 		return "overflow_unavailable"
 	case errors.Is(err, ErrAmbiguous):
 		return "ambiguous"
@@ -74,13 +76,6 @@ func Reason(err error) string {
 	}
 	return "error"
 }
-
-// ErrUndecodable reports a session that opened (it is authentic) but
-// whose data does not deserialize into the session type: typically cookies
-// sealed before a deploy that changed the type. It also matches
-// [ErrInvalid]; match ErrUndecodable first to tell it from tampering, and
-// see [Options.Migrate] to read such sessions instead of dropping them.
-var ErrUndecodable = errors.New("cookiesession: session data does not deserialize into the session type")
 
 // undecodableError is ErrUndecodable for a type; it matches ErrInvalid
 // too, as every session that does not open does.
@@ -101,7 +96,7 @@ func (e *undecodableError) Is(target error) bool {
 // cookie would leave a planted one alone).
 func refusable(err error) bool {
 	switch {
-	case errors.Is(err, ErrAmbiguous), errors.Is(err, ErrRevocationUnavailable), errors.Is(err, ErrOverflowUnavailable),
+	case errors.Is(err, ErrAmbiguous), errors.Is(err, store.ErrRevocationUnavailable), errors.Is(err, store.ErrOverflowUnavailable),
 		errors.As(err, new(*unboundError)):
 		return false
 	}

@@ -1,41 +1,15 @@
 package cookiesession
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"time"
-)
 
-// Default option values.
-const (
-	// DefaultHostName is the cookie name when Options.Name is empty and
-	// the options allow the "__Host-" prefix: Secure (no
-	// InsecureAllowHTTP), Path "/" and no Domain, the defaults. A browser
-	// accepts a __Host- cookie only from a secure origin, for the host that
-	// set it, with Path "/" and without Domain, so no sibling subdomain and
-	// no plain-HTTP page can plant, overwrite or shadow it (nor its chunks,
-	// whose names carry the same prefix): in browsers that implement the
-	// prefixes, as current ones do, cookie tossing stops at the browser.
-	DefaultHostName = "__Host-session"
-
-	// DefaultName is the cookie name when Options.Name is empty and the
-	// options rule out the "__Host-" prefix: InsecureAllowHTTP (a browser
-	// refuses __Host- cookies from a plain-HTTP origin), a Path other than
-	// "/", or a Domain. The tossing defences of the server (see
-	// [ErrAmbiguous]) still apply; the browser's do not.
-	DefaultName = "session"
-
-	DefaultMaxAge = 30 * 24 * time.Hour
-
-	// KeysEnv is the environment variable [KeysFromEnv] reads and the
-	// cookiesession command's keygen writes for.
-	KeysEnv = "COOKIESESSION_KEYS"
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // Options configures a [Manager]. [New] validates it; a bad configuration
@@ -43,18 +17,17 @@ const (
 // but Keys is a safe default.
 type Options struct {
 	// Name is the cookie name, and the base of the chunk cookies' names
-	// (Name.1, Name.2, …). Zero: "__Host-session" ([DefaultHostName])
-	// when the options allow that prefix (Secure, Path "/", no Domain: the
-	// defaults), which makes the browser refuse cookies planted by a
-	// sibling subdomain or a plain-HTTP page; "session" ([DefaultName])
-	// otherwise, for example with InsecureAllowHTTP. Read the name in force
+	// (Name.1, Name.2, …). Zero: "__Host-session" when the options allow
+	// that prefix (Secure, Path "/", no Domain: the defaults), which makes
+	// the browser refuse cookies planted by a sibling subdomain or a
+	// plain-HTTP page; "session" otherwise, for example with InsecureAllowHTTP. Read the name in force
 	// with [Manager.Name]. The prefixes "__Host-" and "__Secure-" are
 	// checked, in any case as browsers match them (RFC 6265bis): "__Host-"
 	// requires Path "/", no Domain and Secure; "__Secure-" requires Secure.
 	Name string
 
-	// Keys are the secrets, each at least 32 bytes (see [GenerateKey] and
-	// [ParseKeys]). Keys[0] seals; all open, and a session opened with
+	// Keys are the secrets, each at least 32 bytes (see keyring.Generate
+	// and keyring.Parse). Keys[0] seals; all open, and a session opened with
 	// another key is re-sealed with Keys[0] on its next response.
 	// Required: no key is an error.
 	Keys [][]byte
@@ -69,13 +42,13 @@ type Options struct {
 	// MaxAge is the absolute lifetime of a session, counted from its
 	// creation (or Regenerate) and enforced by the server from the sealed
 	// creation time: renewing the cookie never extends it. Zero: 30 days.
-	// A session can override it with [Session.SetMaxAge], up to
+	// A session can override it with [Session.SetLifetime], up to
 	// MaxLifetime.
 	MaxAge time.Duration
 
 	// MaxLifetime is the longest lifetime any session can have: a longer
-	// [Session.SetMaxAge] (say for "remember me") is cut to it. A
-	// [Revoker] keeps revocations of subjects and of everything this
+	// [Session.SetLifetime] (say for "remember me") is cut to it. A
+	// [store.Revoker] keeps revocations of subjects and of everything this
 	// long, so that no session they concern outlives them. Zero: MaxAge.
 	// At least MaxAge; at most 400 days (browsers keep a cookie no
 	// longer).
@@ -125,22 +98,22 @@ type Options struct {
 	SealOptions
 
 	// Revoker is the record of revoked sessions shared by the servers
-	// (see [Revoker]; the redisstore module provides one). With it, every
+	// (see [store.Revoker]; the redisstore module provides one). With it, every
 	// session opened is checked against it, Destroy and logout revoke the
 	// session so that copies of its cookies stop opening, and
 	// [Manager.RevokeSubject] and [Manager.RevokeAll] work. Zero: none; a
 	// copied cookie opens until its deadline.
-	Revoker Revoker
+	Revoker store.Revoker
 
 	// Overflow is where sessions too large for their cookies go (see
-	// [Overflow]; the redisstore module provides one). A session whose
+	// [store.Overflow]; the redisstore module provides one). A session whose
 	// cookies would exceed Limits is sealed under a fresh random key and
 	// stored there, and its cookie carries only a sealed reference of
 	// about 200 bytes; a session that shrinks back moves back into its
 	// cookies. Reading such a session costs one store round trip. Zero:
 	// none; a session over Limits is an error at save time. Sessions stay
 	// bounded by MaxDecodedSize either way.
-	Overflow Overflow
+	Overflow store.Overflow
 
 	// Binding checks a session bound to a device ([Session.Bind]) each
 	// time it opens, where revocation is checked: it gets the request,
@@ -215,8 +188,8 @@ type SealOptions struct {
 	// [ErrExpired]. Zero: 1 minute. Negative: no tolerance.
 	ClockSkew time.Duration
 
-	// Serializer turns values into bytes and back. Zero:
-	// [JSONSerializer]. (gorillastore serializes gorilla's Values itself
+	// Serializer turns values into bytes and back. Zero: JSON (see
+	// [Serializer]). (gorillastore serializes gorilla's Values itself
 	// and refuses any other.)
 	Serializer Serializer
 
@@ -230,13 +203,13 @@ func (o Options) normalize() (Options, error) {
 		o.Path = "/"
 	}
 	if o.Name == "" {
-		o.Name = DefaultName
+		o.Name = defaults.Name
 		if !o.InsecureAllowHTTP && o.Path == "/" && o.Domain == "" {
-			o.Name = DefaultHostName
+			o.Name = defaults.HostName
 		}
 	}
 	if o.MaxAge == 0 {
-		o.MaxAge = DefaultMaxAge
+		o.MaxAge = defaults.MaxAge
 	}
 	if o.SameSite == 0 || o.SameSite == http.SameSiteDefaultMode {
 		o.SameSite = http.SameSiteLaxMode
@@ -246,7 +219,7 @@ func (o Options) normalize() (Options, error) {
 	}
 	switch {
 	case len(o.Keys) == 0:
-		return o, errors.New("cookiesession: Options.Keys is empty: generate a key with GenerateKey or the cookiesession command")
+		return o, errors.New("cookiesession: Options.Keys is empty: generate a key with keyring.Generate or the cookiesession command")
 	case o.MaxAge < 0:
 		return o, errors.New("cookiesession: Options.MaxAge is negative")
 	case o.MaxLifetime != 0 && o.MaxLifetime < o.MaxAge:
@@ -312,65 +285,4 @@ func (o *Options) cookieOptions() CookieOptions {
 		SameSite:    o.SameSite,
 		Partitioned: o.Partitioned,
 	}}
-}
-
-// GenerateKey returns a new random 32-byte secret.
-func GenerateKey() []byte {
-	k := make([]byte, 32)
-	rand.Read(k) // never fails: crypto/rand crashes the program instead
-	return k
-}
-
-// FormatKey returns the text form of a secret that [ParseKeys] reads:
-// base64url without padding (43 characters for 32 bytes).
-func FormatKey(k []byte) string { return base64.RawURLEncoding.EncodeToString(k) }
-
-// ParseKeys reads a comma-separated list of secrets in the form
-// [FormatKey] writes (standard base64 with or without padding is accepted
-// too). Surrounding spaces are ignored. It fails on an empty list, a value
-// that does not decode, or a secret shorter than [MinKeySize]; the error
-// names the position, never the value.
-func ParseKeys(s string) ([][]byte, error) {
-	var keys [][]byte
-	for i, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		k, err := decodeKey(f)
-		if err != nil {
-			return nil, fmt.Errorf("cookiesession: key %d does not decode as base64", i)
-		}
-		if len(k) < MinKeySize {
-			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), MinKeySize)
-		}
-		keys = append(keys, k)
-	}
-	if len(keys) == 0 {
-		return nil, errors.New("cookiesession: no key in the list")
-	}
-	return keys, nil
-}
-
-func decodeKey(s string) ([]byte, error) {
-	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.StdEncoding} {
-		if k, err := enc.DecodeString(s); err == nil {
-			return k, nil
-		}
-	}
-	return nil, errors.New("bad key")
-}
-
-// KeysFromEnv reads the keys from the environment variable [KeysEnv]
-// (COOKIESESSION_KEYS) with [ParseKeys]. An unset variable is an error.
-func KeysFromEnv() ([][]byte, error) {
-	s, ok := os.LookupEnv(KeysEnv)
-	if !ok {
-		return nil, fmt.Errorf("cookiesession: %s is not set", KeysEnv)
-	}
-	keys, err := ParseKeys(s)
-	if err != nil {
-		return nil, fmt.Errorf("%w (from %s)", err, KeysEnv)
-	}
-	return keys, nil
 }

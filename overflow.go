@@ -2,14 +2,13 @@ package cookiesession
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
+	"github.com/cookiesession/cookiesession/store"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
@@ -29,41 +28,6 @@ import (
 // The store never sees a key that opens what it holds; a cookie without
 // the store opens nothing.
 
-// Overflow is a store for sessions too large for their cookies. The
-// Manager puts there only values sealed under a key that lives in the
-// cookie, so the store never holds anything it could read. Implementations
-// must be safe for concurrent use.
-type Overflow interface {
-	// Put stores value under key until expires, replacing any value.
-	Put(ctx context.Context, key string, value []byte, expires time.Time) error
-
-	// Get returns the value stored under key, or an error matching
-	// [ErrOverflowMissing] when there is none (expired or deleted).
-	Get(ctx context.Context, key string) ([]byte, error)
-
-	// Delete removes the value under key; a missing key is not an error.
-	Delete(ctx context.Context, key string) error
-}
-
-// OverflowExpirer is implemented by an [Overflow] store that can shorten
-// the life of a value (the redisstore module's Store does). The Manager
-// then lets a value that a write replaced (a new overflowed write, or a
-// session shrunk back into its cookies) expire a minute later instead of
-// deleting it at once, so that requests of the same browser already in
-// flight with the cookies that referred to it (another tab, parallel
-// fetches) still open it rather than losing the session. Without it,
-// replaced values are deleted at once. A session that ends (Destroy, Data
-// = nil) deletes its value at once either way.
-type OverflowExpirer interface {
-	// Expire makes the value under key expire at at, unless it expires
-	// sooner; a missing key is not an error.
-	Expire(ctx context.Context, key string, at time.Time) error
-}
-
-// ErrOverflowMissing reports a session whose cookie refers to a value the
-// [Overflow] store no longer holds.
-var ErrOverflowMissing = errors.New("cookiesession: overflowed session not in the store")
-
 const (
 	refStoreKeySize = 16
 	refDataKeySize  = chacha20poly1305.KeySize
@@ -73,19 +37,10 @@ const (
 	overflowTimeout = 2 * time.Second
 
 	// overflowGrace is how long a stored value stays readable after a
-	// write replaced it (see [OverflowExpirer]): requests of the same
+	// write replaced it (see [store.OverflowExpirer]): requests of the same
 	// browser already in flight with the cookies that referred to it
 	// (another tab, parallel fetches) still open it.
 	overflowGrace = time.Minute
-)
-
-var (
-	// ErrOverflowUnavailable reports a session in the [Overflow] store
-	// that could not be read (the store is down or timed out), or a save
-	// that could not reach it. Reading, the request goes on with a new
-	// session and the cookie stays, so the session opens again once the
-	// store is back; saving, the previous cookies stay.
-	ErrOverflowUnavailable = errors.New("cookiesession: overflow store unavailable")
 )
 
 // overflowRef is a reference cookie's payload, opened.
@@ -128,10 +83,10 @@ func (cc *CookieCodec) openReference(ctx context.Context, payload []byte) ([]byt
 	defer cancel()
 	value, err := cc.overflow.Get(ctx, ref.key)
 	switch {
-	case errors.Is(err, ErrOverflowMissing):
-		return nil, "", ErrOverflowMissing
+	case errors.Is(err, store.ErrOverflowMissing):
+		return nil, "", store.ErrOverflowMissing
 	case err != nil:
-		return nil, "", fmt.Errorf("%w: %w", ErrOverflowUnavailable, err)
+		return nil, "", fmt.Errorf("%w: %w", store.ErrOverflowUnavailable, err)
 	}
 	aead, err := chacha20poly1305.NewX(ref.dataKey[:])
 	if err != nil {
@@ -171,8 +126,8 @@ func (cc *CookieCodec) referenceIn(h http.Header) string {
 // keeps its previous ones.
 func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, data []byte, issued, expires, now time.Time) (Meta, string, error) {
 	var ref [refSize]byte
-	if _, err := io.ReadFull(rand.Reader, ref[:]); err != nil {
-		return Meta{}, "", fmt.Errorf("cookiesession: reading an overflow key: %w", err)
+	if err := cc.codec.random(ref[:], "an overflow key"); err != nil {
+		return Meta{}, "", err
 	}
 	key := base64.RawURLEncoding.EncodeToString(ref[:refStoreKeySize])
 	aead, err := chacha20poly1305.NewX(ref[refStoreKeySize:])
@@ -180,14 +135,14 @@ func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, d
 		return Meta{}, "", err
 	}
 	value := make([]byte, aead.NonceSize(), aead.NonceSize()+len(data)+aead.Overhead())
-	if _, err := io.ReadFull(rand.Reader, value); err != nil {
-		return Meta{}, "", fmt.Errorf("cookiesession: reading a nonce: %w", err)
+	if err := cc.codec.random(value, "a nonce"); err != nil {
+		return Meta{}, "", err
 	}
 	value = aead.Seal(value, value, data, overflowAD(key, cc.cookie.Name))
 	sctx, cancel := overflowCtx(ctx)
 	defer cancel()
 	if err := cc.overflow.Put(sctx, key, value, expires); err != nil {
-		return Meta{}, "", fmt.Errorf("%w: %w", ErrOverflowUnavailable, err)
+		return Meta{}, "", fmt.Errorf("%w: %w", store.ErrOverflowUnavailable, err)
 	}
 	meta, err := cc.writeFlags(wh, rh, ref[:], flagReference, issued, expires, now)
 	if err != nil {
@@ -206,7 +161,7 @@ func (cc *CookieCodec) dropReference(ctx context.Context, key string) error {
 	ctx, cancel := overflowCtx(ctx)
 	defer cancel()
 	if err := cc.overflow.Delete(ctx, key); err != nil {
-		return fmt.Errorf("%w: deleting a replaced session: %w", ErrOverflowUnavailable, err)
+		return fmt.Errorf("%w: deleting a replaced session: %w", store.ErrOverflowUnavailable, err)
 	}
 	return nil
 }
@@ -214,17 +169,17 @@ func (cc *CookieCodec) dropReference(ctx context.Context, key string) error {
 // retireReference lets a stored value that a write replaced expire
 // after overflowGrace, so that requests in flight with the cookies that
 // referred to it still open it, when the store can shorten a value's life
-// ([OverflowExpirer]); it deletes it otherwise. A failure leaves it to
+// ([store.OverflowExpirer]); it deletes it otherwise. A failure leaves it to
 // expire at its session's deadline.
 func (cc *CookieCodec) retireReference(ctx context.Context, key string) error {
-	ex, ok := cc.overflow.(OverflowExpirer)
+	ex, ok := cc.overflow.(store.OverflowExpirer)
 	if key == "" || !ok {
 		return cc.dropReference(ctx, key)
 	}
 	ctx, cancel := overflowCtx(ctx)
 	defer cancel()
 	if err := ex.Expire(ctx, key, cc.codec.now().Add(overflowGrace)); err != nil {
-		return fmt.Errorf("%w: expiring a replaced session: %w", ErrOverflowUnavailable, err)
+		return fmt.Errorf("%w: expiring a replaced session: %w", store.ErrOverflowUnavailable, err)
 	}
 	return nil
 }
@@ -268,7 +223,7 @@ func (m *Manager[T]) dropOverflows(s *Session[T]) error {
 // (and not for the codec): the case the overflow store is for.
 func overBudget(err error) bool {
 	var se *SizeError
-	return errors.As(err, &se) && se.What == whatCookies
+	return errors.As(err, &se) && se.budget
 }
 
 // context returns the context of the request s was read for.

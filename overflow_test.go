@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // memOverflow is an Overflow kept in memory, counting its calls; the
@@ -54,7 +55,7 @@ func (o *memOverflow) Get(_ context.Context, key string) ([]byte, error) {
 	}
 	v, ok := o.vals[key]
 	if !ok {
-		return nil, ErrOverflowMissing
+		return nil, store.ErrOverflowMissing
 	}
 	return v, nil
 }
@@ -244,13 +245,13 @@ func TestOverflowFailures(t *testing.T) {
 	if body, res := e.get(a, "/"); body != "0/0" || len(res.Cookies()) != 0 {
 		t.Errorf("store down: read %q, set %v", body, res.Cookies())
 	}
-	if errs := e.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], ErrOverflowUnavailable) {
+	if errs := e.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], store.ErrOverflowUnavailable) {
 		t.Errorf("store down: %v", errs)
 	}
 	if _, res := e.get(b, "/set?n=9100"); len(res.Cookies()) != 0 {
 		t.Errorf("a save with the store down set cookies: %v", res.Cookies())
 	}
-	if errs := e.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], ErrOverflowUnavailable) {
+	if errs := e.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], store.ErrOverflowUnavailable) {
 		t.Errorf("save with the store down: %v", errs)
 	}
 	e.ov.mu.Lock()
@@ -307,7 +308,7 @@ func TestOverflowFailures(t *testing.T) {
 	e.ov.mu.Unlock()
 	e.get(a, "/")
 	e.get(b, "/")
-	if errs := e.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], ErrOverflowMissing) {
+	if errs := e.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], store.ErrOverflowMissing) {
 		t.Errorf("missing value: %v", errs)
 	}
 }
@@ -330,7 +331,7 @@ func TestOverflowReferenceRevoked(t *testing.T) {
 	if vals, _ := e.ov.snapshot(); len(vals) != 0 {
 		t.Errorf("logout left %d stored values", len(vals))
 	}
-	if errs := e.takeErrs(); len(errs) != 1 || !(errors.Is(errs[0], ErrOverflowMissing) || errors.Is(errs[0], ErrRevoked)) {
+	if errs := e.takeErrs(); len(errs) != 1 || !(errors.Is(errs[0], store.ErrOverflowMissing) || errors.Is(errs[0], ErrRevoked)) {
 		t.Errorf("errors %v", errs)
 	}
 }
@@ -377,7 +378,7 @@ func (o expiringOverflow) Expire(_ context.Context, key string, at time.Time) er
 // with a request in flight carrying the cookies the first one's write
 // replaced (or shrank back into cookies). The value those cookies refer
 // to must still open: deleting it at once read the second tab's session
-// as new (ErrOverflowMissing) and expired the browser's cookies, logging
+// as new (store.ErrOverflowMissing) and expired the browser's cookies, logging
 // the user out. With an OverflowExpirer, a replaced value expires after a
 // grace period instead; a session that ends (Destroy) deletes it at once.
 func TestOverflowReplacedValueGrace(t *testing.T) {

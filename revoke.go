@@ -5,85 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // Revocation: a cookie session cannot be taken back once the browser holds
-// it, unless the servers share a record of what was revoked. A [Revoker]
-// is that record (the redisstore module provides one on Redis or Valkey);
-// the Manager consults it on every session it opens, before the data is
-// deserialized.
-
-var (
-	// ErrRevoked reports an authentic session that was revoked: its ID
-	// (logout), its subject ([Manager.RevokeSubject]) or everything
-	// created before a time ([Manager.RevokeAll]). The request goes on
-	// with a new session.
-	ErrRevoked = errors.New("cookiesession: session revoked")
-
-	// ErrRevocationUnavailable reports a session that could not be
-	// checked against the [Revoker] (its store is unreachable and its
-	// policy says to fail closed). The request goes on with a new
-	// session; the cookie is left as it is, so the session opens again
-	// once the store is back.
-	ErrRevocationUnavailable = errors.New("cookiesession: revocation state unavailable")
-)
-
-// Revocations is what a [Revoker] holds that concerns one session.
-type Revocations struct {
-	// ID reports that the session's ID was revoked.
-	ID bool
-
-	// Subject is the time of the latest revocation of the session's
-	// subject: sessions of the subject created before it are revoked.
-	// Zero: none.
-	Subject time.Time
-
-	// All is the time of the latest [Manager.RevokeAll]: every session
-	// created before it is revoked. Zero: none.
-	All time.Time
-}
-
-// Revoker is a record of revoked sessions shared by every server of an
-// application. Implementations must be safe for concurrent use.
-//
-// Revocations is called for every session the Manager opens, so it must
-// answer from local state, without a network round trip, in the normal
-// case; it returns an error only when its state can no longer be trusted
-// and its policy is to fail closed (the session is then refused with
-// [ErrRevocationUnavailable]). The Revoke methods record a revocation
-// durably before returning nil; a revocation recorded on one server must
-// reach the others' Revocations promptly. Entries may be dropped after
-// their until time: no session they concern can open after it.
-type Revoker interface {
-	// Revocations returns the revocations that concern a session with
-	// this ID and subject ("" when the session has none).
-	Revocations(ctx context.Context, id, subject string) (Revocations, error)
-
-	// RevokeID revokes the session with this ID, until its deadline.
-	RevokeID(ctx context.Context, id string, until time.Time) error
-
-	// RevokeSubject revokes every session of subject created before at;
-	// until is the last deadline such a session can have.
-	RevokeSubject(ctx context.Context, subject string, at, until time.Time) error
-
-	// RevokeAll revokes every session created before at; until is the
-	// last deadline such a session can have.
-	RevokeAll(ctx context.Context, at, until time.Time) error
-}
-
-// RevocationNotifier is implemented by a [Revoker] that can say when its
-// state changed, so that long-lived connections (WebSockets, server-sent
-// events) learn of a revocation at once instead of at their next check.
-type RevocationNotifier interface {
-	// Changed returns a channel that is closed at the next change of the
-	// revocation state (or of its availability). Each call after a change
-	// returns a new channel.
-	Changed() <-chan struct{}
-}
-
-// ErrNoRevoker reports [Manager.RevokeSubject] or [Manager.RevokeAll] on a
-// Manager without [Options.Revoker].
-var ErrNoRevoker = errors.New("cookiesession: no Revoker configured (Options.Revoker)")
+// it, unless the servers share a record of what was revoked. A
+// [store.Revoker] is that record (the redisstore module provides one on
+// Redis or Valkey); the Manager consults it on every session it opens,
+// before the data is deserialized.
 
 // lifetimeCap is the most Options.MaxLifetime can be: browsers keep a
 // cookie at most 400 days.
@@ -107,7 +37,7 @@ func (s *Session[T]) Subject() string { return s.subject }
 // subject or not). Times compare in milliseconds, the resolution of the
 // sealed creation time: a session created in the millisecond of a
 // revocation, or after it, is not revoked by it.
-func (r Revocations) revokes(created time.Time, hasSubject bool) bool {
+func revokes(r store.Revocations, created time.Time, hasSubject bool) bool {
 	c := created.UnixMilli()
 	return r.ID ||
 		hasSubject && !r.Subject.IsZero() && c < r.Subject.UnixMilli() ||
@@ -123,9 +53,9 @@ func (m *Manager[T]) checkRevoked(ctx context.Context, s *Session[T]) error {
 	}
 	r, err := rv.Revocations(ctx, s.ID(), s.subject)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRevocationUnavailable, err)
+		return fmt.Errorf("%w: %w", store.ErrRevocationUnavailable, err)
 	}
-	if r.revokes(s.created, s.subject != "") {
+	if revokes(r, s.created, s.subject != "") {
 		return ErrRevoked
 	}
 	return nil
@@ -164,11 +94,11 @@ func (m *Manager[T]) revokeEnded(s *Session[T], clearing bool) error {
 // RevokeSubject ends every session of subject (see [Session.SetSubject])
 // created before now, on every server sharing the [Options.Revoker];
 // sessions created afterwards (a new login) are not affected. It fails
-// with [ErrNoRevoker] without a Revoker, and with the Revoker's error when
+// without a Revoker (a configuration error), and with the Revoker's error when
 // the revocation could not be recorded.
 func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
 	if m.opts.Revoker == nil {
-		return ErrNoRevoker
+		return errNoRevoker
 	}
 	if subject == "" {
 		return errors.New("cookiesession: RevokeSubject with an empty subject")
@@ -181,12 +111,12 @@ func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
 
 // RevokeAll ends every session created before now, on every server
 // sharing the [Options.Revoker]: a panic button that needs no key
-// rotation. Sessions created afterwards are not affected. It fails with
-// [ErrNoRevoker] without a Revoker, and with the Revoker's error when the
+// rotation. Sessions created afterwards are not affected. It fails
+// without a Revoker (a configuration error), and with the Revoker's error when the
 // revocation could not be recorded.
 func (m *Manager[T]) RevokeAll(ctx context.Context) error {
 	if m.opts.Revoker == nil {
-		return ErrNoRevoker
+		return errNoRevoker
 	}
 	now := m.opts.Now()
 	err := m.opts.Revoker.RevokeAll(ctx, now, m.revokedUntil(now))
@@ -211,7 +141,7 @@ const watchPoll = time.Second
 // called, and when ctx ends. Close the connection when it is done. The
 // returned cancel releases the watch; call it when the connection ends.
 // Without a Revoker, only the deadline and ctx end it. A Revoker that
-// implements [RevocationNotifier] is followed at once; any other is
+// implements [store.RevocationNotifier] is followed at once; any other is
 // checked every second.
 func (m *Manager[T]) Watch(ctx context.Context, s *Session[T]) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -223,7 +153,7 @@ func (m *Manager[T]) Watch(ctx context.Context, s *Session[T]) (context.Context,
 	go func() {
 		timer := time.NewTimer(max(deadline.Sub(m.opts.Now()), 0))
 		defer timer.Stop()
-		notifier, _ := m.opts.Revoker.(RevocationNotifier)
+		notifier, _ := m.opts.Revoker.(store.RevocationNotifier)
 		var poll <-chan time.Time
 		if notifier == nil && m.opts.Revoker != nil {
 			t := time.NewTicker(watchPoll)

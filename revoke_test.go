@@ -331,15 +331,15 @@ func TestRevokeWithoutRevoker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.RevokeSubject(context.Background(), "a"); !errors.Is(err, ErrNoRevoker) {
+	if err := m.RevokeSubject(context.Background(), "a"); !errors.Is(err, errNoRevoker) {
 		t.Errorf("RevokeSubject: %v", err)
 	}
-	if err := m.RevokeAll(context.Background()); !errors.Is(err, ErrNoRevoker) {
+	if err := m.RevokeAll(context.Background()); !errors.Is(err, errNoRevoker) {
 		t.Errorf("RevokeAll: %v", err)
 	}
 }
 
-// TestMaxLifetime: SetMaxAge is cut to MaxLifetime (zero: MaxAge), and
+// TestMaxLifetime: SetLifetime is cut to MaxLifetime (zero: MaxAge), and
 // revocations of subjects are kept that long (plus the clock skew).
 func TestMaxLifetime(t *testing.T) {
 	for _, c := range []struct {
@@ -351,9 +351,9 @@ func TestMaxLifetime(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := &Session[revUser]{m: m, created: hT0, Data: new(revUser)}
-		s.SetMaxAge(90 * 24 * time.Hour)
+		s.SetLifetime(90 * 24 * time.Hour)
 		if got := s.ExpiresAt().Sub(hT0); got != c.want {
-			t.Errorf("MaxLifetime %v: SetMaxAge(90 days) lasts %v, want %v", c.maxLifetime, got, c.want)
+			t.Errorf("MaxLifetime %v: SetLifetime(90 days) lasts %v, want %v", c.maxLifetime, got, c.want)
 		}
 		if err := m.RevokeSubject(context.Background(), "a"); err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
@@ -24,7 +25,7 @@ import (
 //  2. promote it everywhere (Keys: new, old), one server at a time;
 //  3. once every server seals with the new key, wait until every value the
 //     old key sealed has expired: IdleTimeout if set, otherwise the longest
-//     session lifetime (MaxAge, or the longest SetMaxAge);
+//     session lifetime (MaxAge, or the longest SetLifetime);
 //  4. remove the old key (Keys: new).
 
 const (
@@ -136,7 +137,7 @@ func (u *rotUser) header(s *rotServer) http.Header {
 func (u *rotUser) sealedKey(s *rotServer) uint32 {
 	su, _ := url.Parse(s.srv.URL)
 	for _, c := range u.jar.Cookies(su) {
-		if c.Name == DefaultName {
+		if c.Name == defaults.Name {
 			h, _ := peekHeader(c.Value)
 			return h.keyID
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // TestSizeErrorMessages pins the text of each *SizeError: the sizes in
@@ -44,7 +45,7 @@ func TestSizeErrorMessages(t *testing.T) {
 
 	// The message of the issue: a save over the total budget, from a real
 	// Manager, names the sizes and the option, and no byte of the data.
-	m, err := cookiesession.New[map[string]string](cookiesession.Options{Keys: [][]byte{cookiesession.GenerateKey()}})
+	m, err := cookiesession.New[map[string]string](cookiesession.Options{Keys: [][]byte{keyring.Generate()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,15 @@ package cookiesession_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,10 +19,20 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // vector is a parsed file of testdata/vectors; see its README.md.
 type vector struct {
+	open       string // "codec" or "session"
+	cookieSize int
+	maxChunks  int
+	store      vectorStore // nil: no Overflow store
+	id         string
+	subject    string
+	binding    []byte // Options.Binding accepts a session bound to it; nil: no Options.Binding
+	expiresAt  time.Time
+
 	file       string
 	expect     string
 	keys       [][]byte
@@ -38,13 +52,38 @@ var expectations = map[string]error{
 	"invalid":   cookiesession.ErrInvalid,
 	"expired":   cookiesession.ErrExpired,
 	"too-large": cookiesession.ErrTooLarge,
+
+	// Session vectors only.
+	"ambiguous":        cookiesession.ErrAmbiguous,
+	"overflow-missing": store.ErrOverflowMissing,
+}
+
+// vectorStore is the Overflow store of a session vector: what its store
+// header holds.
+type vectorStore map[string][]byte
+
+func (s vectorStore) Put(_ context.Context, key string, value []byte, _ time.Time) error {
+	s[key] = value
+	return nil
+}
+
+func (s vectorStore) Get(_ context.Context, key string) ([]byte, error) {
+	if v, ok := s[key]; ok {
+		return v, nil
+	}
+	return nil, store.ErrOverflowMissing
+}
+
+func (s vectorStore) Delete(_ context.Context, key string) error {
+	delete(s, key)
+	return nil
 }
 
 // parseVector parses a vector file strictly: known header keys only, each
 // at most once, required ones present, "key: value" with one space, a blank
 // line, then the value and one final newline.
 func parseVector(file string, data []byte) (*vector, error) {
-	v := &vector{file: file}
+	v := &vector{file: file, open: "codec"}
 	header, body, ok := bytes.Cut(data, []byte("\n\n"))
 	if !ok {
 		return nil, errors.New("no blank line after the header")
@@ -107,6 +146,45 @@ func parseVector(file string, data []byte) (*vector, error) {
 			v.payload = []byte(val)
 		case "comment":
 			v.comment = val
+		case "open":
+			if val != "session" {
+				err = errors.New("not session")
+			}
+			v.open = val
+		case "cookie-size", "max-chunks":
+			var n int
+			n, err = strconv.Atoi(val)
+			if err == nil && n <= 0 {
+				err = errors.New("not positive")
+			}
+			if k == "cookie-size" {
+				v.cookieSize = n
+			} else {
+				v.maxChunks = n
+			}
+		case "store":
+			key, value, ok := strings.Cut(val, " ")
+			var b []byte
+			if _, err = base64.RawURLEncoding.Strict().DecodeString(key); err == nil && ok {
+				b, err = base64.RawURLEncoding.Strict().DecodeString(value)
+			} else if err == nil {
+				err = errors.New(`not "key value"`)
+			}
+			v.store = vectorStore{key: b}
+		case "id":
+			if b, e := base64.RawURLEncoding.Strict().DecodeString(val); e != nil || len(b) != 16 {
+				err = errors.New("not 16 bytes in base64url")
+			}
+			v.id = val
+		case "subject":
+			v.subject = val
+		case "binding":
+			v.binding, err = base64.RawURLEncoding.Strict().DecodeString(val)
+			if err == nil && len(v.binding) == 0 {
+				err = errors.New("empty")
+			}
+		case "expires-at":
+			v.expiresAt, err = time.Parse(time.RFC3339Nano, val)
 		default:
 			return nil, fmt.Errorf("unknown header %q", k)
 		}
@@ -119,10 +197,28 @@ func parseVector(file string, data []byte) (*vector, error) {
 			return nil, fmt.Errorf("header %q missing", k)
 		}
 	}
-	for _, k := range []string{"key-index", "compressed", "payload"} {
-		if seen[k] != (v.expect == "success") {
-			return nil, fmt.Errorf("header %q must appear exactly when expect is success", k)
+	success, session := v.expect == "success", v.open == "session"
+	for k, when := range map[string]bool{
+		"key-index":  success && !session,
+		"compressed": success && !session,
+		"payload":    success,
+		"id":         success && session,
+		"expires-at": success && session,
+	} {
+		if seen[k] != when {
+			return nil, fmt.Errorf("header %q must appear exactly when expect is success (and, for id and expires-at, open is session; for key-index and compressed, it is not)", k)
 		}
+	}
+	for _, k := range []string{"cookie-size", "max-chunks", "store", "subject", "binding"} {
+		if seen[k] && !session {
+			return nil, fmt.Errorf("header %q only with open: session", k)
+		}
+	}
+	if seen["subject"] && !success || seen["purpose"] && session {
+		return nil, errors.New("subject only on success, purpose only for a codec")
+	}
+	if (v.expect == "ambiguous" || v.expect == "overflow-missing") && !session {
+		return nil, fmt.Errorf("expect %s only with open: session", v.expect)
 	}
 	return v, nil
 }
@@ -186,6 +282,9 @@ func keyIDOf(secret []byte) uint32 {
 // check opens the vector's value and compares the outcome with its
 // expectation.
 func (v *vector) check() error {
+	if v.open == "session" {
+		return v.checkSession()
+	}
 	c, err := v.codec()
 	if err != nil {
 		return err
@@ -211,13 +310,75 @@ func (v *vector) check() error {
 	if !errors.Is(err, want) {
 		return fmt.Errorf("want %v, got %v", want, err)
 	}
+	if got != nil {
+		return fmt.Errorf("dst written on error: %s", got)
+	}
+	return v.checkOnly(err)
+}
+
+// checkOnly reports an error that matches another expectation than the
+// vector's too.
+func (v *vector) checkOnly(err error) error {
 	for other, e := range expectations {
 		if e != nil && other != v.expect && errors.Is(err, e) {
 			return fmt.Errorf("error %v also matches %s", err, other)
 		}
 	}
-	if got != nil {
-		return fmt.Errorf("dst written on error: %s", got)
+	return nil
+}
+
+// checkSession reads the vector's Cookie header line with a Manager built
+// from its header, and compares the session with its expectation.
+func (v *vector) checkSession() error {
+	o := cookiesession.Options{
+		Keys:        v.keys,
+		Name:        v.name,
+		Limits:      cookiesession.Limits{CookieSize: v.cookieSize, MaxChunks: v.maxChunks},
+		SealOptions: cookiesession.SealOptions{MaxDecodedSize: v.maxDecoded, Now: func() time.Time { return v.now }},
+		Logger:      slog.New(slog.DiscardHandler),
+	}
+	if v.store != nil {
+		o.Overflow = v.store
+	}
+	if v.binding != nil {
+		o.Binding = func(_ *http.Request, _ string, binding []byte) error {
+			if !bytes.Equal(binding, v.binding) {
+				return errors.New("vector: bound to another device")
+			}
+			return nil
+		}
+	}
+	m, err := cookiesession.New[json.RawMessage](o)
+	if err != nil {
+		return err
+	}
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	r.Header.Set("Cookie", v.value)
+	s, err := m.Load(r)
+	if want := expectations[v.expect]; want != nil {
+		switch {
+		case !errors.Is(err, want):
+			return fmt.Errorf("want %v, got %v", want, err)
+		case !s.IsNew():
+			return errors.New("a session opened on error")
+		}
+		return v.checkOnly(err)
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("want success, got %w", err)
+	case s.IsNew():
+		return errors.New("a new session, no error")
+	case !bytes.Equal(*s.Data, v.payload):
+		return fmt.Errorf("payload %s, want %s", *s.Data, v.payload)
+	case s.ID() != v.id:
+		return fmt.Errorf("ID %s, want %s", s.ID(), v.id)
+	case s.Subject() != v.subject:
+		return fmt.Errorf("subject %q, want %q", s.Subject(), v.subject)
+	case !bytes.Equal(s.Binding(), v.binding):
+		return fmt.Errorf("binding %x, want %x", s.Binding(), v.binding)
+	case !s.ExpiresAt().Equal(v.expiresAt):
+		return fmt.Errorf("expires at %v, want %v", s.ExpiresAt(), v.expiresAt)
 	}
 	return nil
 }

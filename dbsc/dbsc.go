@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // ErrUnbound reports a bound session refused because the request carries
@@ -97,7 +98,7 @@ type Options struct {
 	// lets someone who captured a proof replay it within
 	// ChallengeLifetime (but only for the session and key it was signed
 	// for).
-	Revoker Revoker
+	Revoker store.Revoker
 
 	// OnError receives every request the endpoints refuse, with an error
 	// matching [ErrUnbound] that says why (a proof that does not verify,

@@ -23,6 +23,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/dbsc"
+	"github.com/cookiesession/cookiesession/store"
 	"github.com/go-jose/go-jose/v4"
 )
 
@@ -58,11 +59,19 @@ type memRevoker struct {
 	ids map[string]time.Time
 }
 
-func (m *memRevoker) Revocations(_ context.Context, id, _ string) (cookiesession.Revocations, error) {
+func (m *memRevoker) Revocations(_ context.Context, id, _ string) (store.Revocations, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, ok := m.ids[id]
-	return cookiesession.Revocations{ID: ok}, nil
+	return store.Revocations{ID: ok}, nil
+}
+
+func (m *memRevoker) RevokeSubject(context.Context, string, time.Time, time.Time) error {
+	return errors.New("not used")
+}
+
+func (m *memRevoker) RevokeAll(context.Context, time.Time, time.Time) error {
+	return errors.New("not used")
 }
 
 func (m *memRevoker) RevokeID(_ context.Context, id string, until time.Time) error {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // Handler serves the Binder's registration and refresh endpoints
@@ -109,7 +110,7 @@ func refresh[T any](b *Binder, m *cookiesession.Manager[T], w http.ResponseWrite
 		b.o.OnError(r, err)
 		challenge(b, w, id, true) // a proof that does not count: ask again
 		return
-	case errors.Is(err, cookiesession.ErrRevocationUnavailable):
+	case errors.Is(err, store.ErrRevocationUnavailable):
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return
 	case err != nil || s.IsNew() || s.ID() != id || s.Binding() == nil:

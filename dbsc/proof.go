@@ -16,17 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cookiesession/cookiesession"
 	"github.com/go-jose/go-jose/v4"
 )
-
-// Revoker is what single-use challenges need of a cookiesession Revoker
-// (the Manager's, for example redisstore's Store): an answered challenge
-// is recorded as a revoked ID until it expires.
-type Revoker interface {
-	Revocations(ctx context.Context, id, subject string) (cookiesession.Revocations, error)
-	RevokeID(ctx context.Context, id string, until time.Time) error
-}
 
 // Bounds on what a client sends, checked before any parsing: a proof
 // (spec, "DBSC Proof JWT Syntax") with an RSA-4096 key in its header is

@@ -33,7 +33,7 @@ func TestConcurrentHostileRequestsAdapter(t *testing.T) {
 	legacy := securecookie.CodecsFromPairs(testkit.Key(9))
 	newStore := func(now func() time.Time, keys ...[]byte) *gorillastore.Store {
 		s, err := gorillastore.New(gorillastore.Options{
-			Keys: keys, SealOptions: cookiesession.SealOptions{Now: now}, Legacy: legacy,
+			Keys: keys, Now: now, Legacy: legacy,
 			Session: &sessions.Options{Path: "/", MaxAge: 86400, HttpOnly: true, SameSite: http.SameSiteLaxMode},
 		})
 		if err != nil {

@@ -14,8 +14,8 @@ import (
 )
 
 // An application written for gorilla/sessions changes only the line that
-// builds its store. (Real keys come from cookiesession.KeysFromEnv or
-// cookiesession.GenerateKey; Secure is off here because httptest serves
+// builds its store. (Real keys come from keyring.FromEnv or
+// keyring.Generate; Secure is off here because httptest serves
 // plain HTTP.)
 func ExampleNew() {
 	store, err := gorillastore.New(gorillastore.Options{

@@ -3,7 +3,7 @@ module github.com/cookiesession/cookiesession/gorillastore
 go 1.25.0
 
 require (
-	github.com/cookiesession/cookiesession v0.0.0-00010101000000-000000000000
+	github.com/cookiesession/cookiesession v0.1.0
 	github.com/google/go-cmp v0.7.0
 	github.com/gorilla/securecookie v1.1.2
 	github.com/gorilla/sessions v1.4.0
@@ -13,6 +13,3 @@ require (
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )
-
-// The modules of this repository are used from the working tree.
-replace github.com/cookiesession/cookiesession => ..

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -109,7 +110,7 @@ func TestMigrationOfALongGorillaCookie(t *testing.T) {
 		if err := s.Save(r, w); err != nil {
 			break
 		}
-		if c := w.Result().Cookies()[0]; len(c.Name)+len(c.Value) > cookiesession.DefaultCookieSize {
+		if c := w.Result().Cookies()[0]; len(c.Name)+len(c.Value) > defaults.CookieSize {
 			cookie = c
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // memOverflow is an Overflow kept in memory (the redisstore module runs
@@ -31,7 +31,7 @@ func (o *memOverflow) Get(_ context.Context, key string) ([]byte, error) {
 	defer o.mu.Unlock()
 	v, ok := o.vals[key]
 	if !ok {
-		return nil, cookiesession.ErrOverflowMissing
+		return nil, store.ErrOverflowMissing
 	}
 	return v, nil
 }

@@ -59,6 +59,9 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/keyring"
+	"github.com/cookiesession/cookiesession/store"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 )
@@ -68,7 +71,7 @@ import (
 // Keys is a safe default.
 type Options struct {
 	// Keys are the secrets, each at least 32 bytes (see
-	// cookiesession.GenerateKey and cookiesession.ParseKeys). Keys[0]
+	// keyring.Generate and keyring.Parse). Keys[0]
 	// seals; all open. Required: no key is an error.
 	Keys [][]byte
 
@@ -107,13 +110,16 @@ type Options struct {
 	// ciphertext it cannot open. Save deletes the value the request's
 	// cookie referred to once it is replaced, and a deletion (MaxAge < 0)
 	// deletes it too. Zero: none; a session over Limits is an error.
-	Overflow cookiesession.Overflow
+	Overflow store.Overflow
 
-	// SealOptions are the settings every sealed value shares
-	// (compression, the size bound, the clock skew, the clock), as
-	// documented in the core. Serializer must stay nil: the Store
-	// serializes gorilla's Values itself ([ValuesSerializer]).
-	cookiesession.SealOptions
+	// Compress, MaxDecodedSize, ClockSkew and Now are the core's
+	// cookiesession.SealOptions fields of the same names (see there for
+	// each default). The Store serializes gorilla's Values itself
+	// ([ValuesSerializer]), so it takes no Serializer.
+	Compress       bool
+	MaxDecodedSize int
+	ClockSkew      time.Duration
+	Now            func() time.Time
 }
 
 // Store is a gorilla/sessions Store that keeps each session in sealed,
@@ -128,7 +134,7 @@ type Store struct {
 
 	codec    *cookiesession.Codec
 	limits   cookiesession.Limits
-	overflow cookiesession.Overflow
+	overflow store.Overflow
 	lifetime time.Duration
 	legacy   []securecookie.Codec
 	now      func() time.Time
@@ -139,7 +145,7 @@ var _ sessions.Store = (*Store)(nil)
 func defaultSessionOptions() *sessions.Options {
 	return &sessions.Options{
 		Path:     "/",
-		MaxAge:   int(cookiesession.DefaultMaxAge / time.Second),
+		MaxAge:   int(defaults.MaxAge / time.Second),
 		HttpOnly: true,
 		Secure:   true,
 		SameSite: http.SameSiteLaxMode,
@@ -154,23 +160,21 @@ func New(o Options) (*Store, error) {
 		return nil, errors.New("cookiesession: gorillastore Options.Lifetime is negative")
 	}
 	if o.Lifetime == 0 {
-		o.Lifetime = cookiesession.DefaultMaxAge
+		o.Lifetime = defaults.MaxAge
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if len(o.Keys) == 0 {
-		return nil, errors.New("cookiesession: gorillastore Options.Keys is empty: generate a key with cookiesession.GenerateKey")
+		return nil, errors.New("cookiesession: gorillastore Options.Keys is empty: generate a key with keyring.Generate")
 	}
-	if o.Serializer != nil {
-		return nil, errors.New("cookiesession: gorillastore Options.Serializer is set: the Store serializes gorilla's Values itself")
-	}
-	o.Serializer = ValuesSerializer{}
 	codec, err := cookiesession.NewCodec(o.Keys...)
 	if err != nil {
 		return nil, err
 	}
-	if codec, err = codec.WithOptions(cookiesession.CodecOptions{SealOptions: o.SealOptions, MaxAge: o.Lifetime}); err != nil {
+	if codec, err = codec.WithOptions(cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{
+		Compress: o.Compress, MaxDecodedSize: o.MaxDecodedSize, ClockSkew: o.ClockSkew, Serializer: ValuesSerializer{}, Now: o.Now,
+	}, MaxAge: o.Lifetime}); err != nil {
 		return nil, err
 	}
 	// The core's check of the limits and the cookie attributes (the one
@@ -197,7 +201,7 @@ func New(o Options) (*Store, error) {
 // restart: keys[0] seals from the next Save on and every key opens, as if
 // the Store had been built with Options.Keys = keys. It validates keys as
 // [New] does; on an error the old ring stays. Options.Legacy is not
-// affected. To follow a key file, pass it to cookiesession.WatchKeyFile.
+// affected. To follow a key file, pass it to keyring.WatchFile.
 func (s *Store) SetKeys(keys ...[]byte) error { return s.codec.SetKeys(keys...) }
 
 // MaxAge sets the default MaxAge of new sessions, in seconds, as gorilla's
@@ -358,5 +362,5 @@ func validName(name string) error {
 
 // newID returns a random 128-bit session ID in base64url.
 func newID() string {
-	return base64.RawURLEncoding.EncodeToString(cookiesession.GenerateKey()[:16])
+	return base64.RawURLEncoding.EncodeToString(keyring.Generate()[:16])
 }

@@ -99,8 +99,7 @@ func TestNewOptionsValidation(t *testing.T) {
 		"none without TLS": {Keys: [][]byte{testkit.Key(0)}, Session: &sessions.Options{Path: "/", SameSite: http.SameSiteNoneMode}},
 		"bad path":         {Keys: [][]byte{testkit.Key(0)}, Session: &sessions.Options{Path: "/a;b", Secure: true}},
 		"nil legacy codec": {Keys: [][]byte{testkit.Key(0)}, Legacy: []securecookie.Codec{nil}},
-		"a serializer":     {Keys: [][]byte{testkit.Key(0)}, SealOptions: cookiesession.SealOptions{Serializer: cookiesession.JSONSerializer{}}},
-		"negative size":    {Keys: [][]byte{testkit.Key(0)}, SealOptions: cookiesession.SealOptions{MaxDecodedSize: -1}},
+		"negative size":    {Keys: [][]byte{testkit.Key(0)}, MaxDecodedSize: -1},
 	} {
 		if _, err := New(o); err == nil {
 			t.Errorf("%s: New succeeded", name)

@@ -3,7 +3,7 @@ module github.com/cookiesession/cookiesession/otelmetrics
 go 1.25.0
 
 require (
-	github.com/cookiesession/cookiesession v0.0.0-00010101000000-000000000000
+	github.com/cookiesession/cookiesession v0.1.0
 	go.opentelemetry.io/otel v1.46.0
 	go.opentelemetry.io/otel/metric v1.46.0
 	go.opentelemetry.io/otel/sdk/metric v1.46.0
@@ -20,6 +20,3 @@ require (
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )
-
-// The modules of this repository are used from the working tree.
-replace github.com/cookiesession/cookiesession => ..

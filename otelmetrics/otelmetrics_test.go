@@ -20,6 +20,7 @@ import (
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/cookiesession/cookiesession/otelmetrics"
+	"github.com/cookiesession/cookiesession/store"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -32,10 +33,10 @@ type revoker struct {
 	ids map[string]bool
 }
 
-func (r *revoker) Revocations(_ context.Context, id, _ string) (cookiesession.Revocations, error) {
+func (r *revoker) Revocations(_ context.Context, id, _ string) (store.Revocations, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return cookiesession.Revocations{ID: r.ids[id]}, nil
+	return store.Revocations{ID: r.ids[id]}, nil
 }
 
 func (r *revoker) RevokeID(_ context.Context, id string, _ time.Time) error {
@@ -295,8 +296,8 @@ func allOutcomes() []cookiesession.Event {
 	}
 	for _, err := range []error{
 		cookiesession.ErrInvalid, cookiesession.ErrExpired, cookiesession.ErrTooLarge,
-		cookiesession.ErrAmbiguous, cookiesession.ErrRevoked, cookiesession.ErrRevocationUnavailable,
-		cookiesession.ErrOverflowMissing, cookiesession.ErrOverflowUnavailable, cookiesession.ErrUndecodable,
+		cookiesession.ErrAmbiguous, cookiesession.ErrRevoked, store.ErrRevocationUnavailable,
+		store.ErrOverflowMissing, store.ErrOverflowUnavailable, cookiesession.ErrUndecodable,
 		cookiesession.ErrHeaderWritten, cookiesession.ErrNoMiddleware, errors.New("other"),
 	} {
 		evs = append(evs, cookiesession.Event{Kind: "read", Outcome: cookiesession.Reason(err)})

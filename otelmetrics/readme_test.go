@@ -40,7 +40,7 @@ func TestREADMEProgramBuilds(t *testing.T) {
 
 	// The application's go.mod: otelmetrics' requirements (so that its
 	// go.sum covers the build), this module, and both replaced by the
-	// working tree.
+	// working tree (the version they require is not released yet).
 	self, err := filepath.Abs(".")
 	if err != nil {
 		t.Fatal(err)
@@ -56,9 +56,8 @@ func TestREADMEProgramBuilds(t *testing.T) {
 	}
 	mod := strings.Replace(string(gomod), "module github.com/cookiesession/cookiesession/otelmetrics",
 		"module example.com/readme", 1)
-	mod = strings.Replace(mod, "github.com/cookiesession/cookiesession => ..",
-		"github.com/cookiesession/cookiesession => "+root, 1)
 	mod += "\nrequire github.com/cookiesession/cookiesession/otelmetrics v0.0.0-00010101000000-000000000000\n" +
+		"\nreplace github.com/cookiesession/cookiesession => " + root + "\n" +
 		"\nreplace github.com/cookiesession/cookiesession/otelmetrics => " + self + "\n"
 	dir := t.TempDir()
 	for name, data := range map[string]string{"go.mod": mod, "go.sum": string(gosum), "main.go": program} {

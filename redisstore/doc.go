@@ -82,7 +82,7 @@
 // for Options.Staleness (30 s by default: a restart or a Cluster failover
 // fits in it, and a server cut off from Redis misses a revocation made
 // elsewhere for at most that long). Past it, Revocations fails with an
-// error wrapping cookiesession.ErrRevocationUnavailable, so the Manager
+// error wrapping store.ErrRevocationUnavailable, so the Manager
 // refuses sessions without deleting their cookies (fail closed), until
 // Redis answers again; Options.InsecureFailOpen keeps answering from the
 // old state instead. Changed is closed when the state becomes unavailable
@@ -99,7 +99,7 @@
 //
 // [Store.Put] stores a sealed session under KeyPrefix+"ov:"+key with SET …
 // PXAT, so Redis drops it at the session's deadline; [Store.Get] reads it
-// (a missing key matches cookiesession.ErrOverflowMissing); [Store.Delete]
+// (a missing key matches store.ErrOverflowMissing); [Store.Delete]
 // removes it, and [Store.Expire] brings its expiry forward (PEXPIREAT …
 // LT): the Manager lets a value that a write replaced live a minute more,
 // for requests of the same browser still in flight with the old cookie.

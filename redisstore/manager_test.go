@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/keyring"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // The acceptance tests of revocation and overflow: real Managers behind
@@ -258,7 +260,7 @@ func clockAt(clock *fakeClock) func(*cookiesession.Options) {
 // works on both, even in the millisecond of the revocation.
 func TestFleetRevokeSubject(t *testing.T) {
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	clock := newFakeClock()
 	a := newApp(t, r.addr(), keys, Options{}, clockAt(clock))
 	b := newApp(t, r.addr(), keys, Options{}, clockAt(clock))
@@ -340,7 +342,7 @@ func TestFleetRevokeSubject(t *testing.T) {
 // server that logged out and on the other.
 func TestFleetStolenCookieAfterLogout(t *testing.T) {
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	a := newApp(t, r.addr(), keys, Options{}, nil)
 	b := newApp(t, r.addr(), keys, Options{}, nil)
 	for _, logout := range []string{"/logout", "/nil"} {
@@ -379,7 +381,7 @@ func TestFleetStolenCookieAfterLogout(t *testing.T) {
 // without a restart.
 func TestFleetRedisRestart(t *testing.T) {
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	sopts := Options{Timeout: 500 * time.Millisecond}
 	clock := newFakeClock()
 	a := newApp(t, r.addr(), keys, sopts, clockAt(clock))
@@ -484,7 +486,7 @@ func TestFleetRedisRestart(t *testing.T) {
 // of RevokeSubject on server A.
 func TestFleetWatch(t *testing.T) {
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	a := newApp(t, r.addr(), keys, Options{}, nil)
 	b := newApp(t, r.addr(), keys, Options{}, nil)
 	user := newBrowser(t)
@@ -534,7 +536,7 @@ func TestFleetWatch(t *testing.T) {
 // cookies alone: once Redis is back, the same session opens again.
 func TestFleetRevocationUnavailable(t *testing.T) {
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	clock := newFakeClock()
 	a := newApp(t, r.addr(), keys, Options{Now: clock.Now, Timeout: 500 * time.Millisecond}, nil)
 	user := newBrowser(t)
@@ -552,7 +554,7 @@ func TestFleetRevocationUnavailable(t *testing.T) {
 	if !got.New || got.ID == v.ID || got.User != "" {
 		t.Errorf("past the staleness bound the session opened: %+v", got)
 	}
-	a.wantErrs("past the bound", cookiesession.ErrRevocationUnavailable)
+	a.wantErrs("past the bound", store.ErrRevocationUnavailable)
 	if len(res.Header.Values("Set-Cookie")) != 0 {
 		t.Errorf("past the staleness bound the response sets cookies: %q", res.Header.Values("Set-Cookie"))
 	}
@@ -566,7 +568,7 @@ func TestFleetRevocationUnavailable(t *testing.T) {
 		return !got.New && got.ID == v.ID && got.User == "erin"
 	})
 	for _, err := range a.takeErrs() { // the polls before the follower read again
-		if !errors.Is(err, cookiesession.ErrRevocationUnavailable) {
+		if !errors.Is(err, store.ErrRevocationUnavailable) {
 			t.Errorf("while Redis came back: %v", err)
 		}
 	}
@@ -579,7 +581,7 @@ func TestFleetRevocationUnavailable(t *testing.T) {
 // revocation is not recorded.
 func TestMaxLifetimeAgreement(t *testing.T) {
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	ctx := context.Background()
 	def := newApp(t, r.addr(), keys, Options{}, nil)
 	if err := def.m.RevokeSubject(ctx, "frank"); err != nil {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/store"
 	"github.com/redis/rueidis"
 )
 
@@ -35,7 +35,7 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, expires time.
 // Get returns the value stored under key: from the local cache when this
 // Store read it before and it was neither deleted nor expired since (the
 // server tells the cache), otherwise with one round trip. A missing key
-// fails with an error matching [cookiesession.ErrOverflowMissing]; a
+// fails with an error matching [store.ErrOverflowMissing]; a
 // Redis that does not answer within Options.Timeout, with another error.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := checkKey(key); err != nil {
@@ -65,7 +65,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		v, err = s.client.Do(ctx, s.client.B().Get().Key(s.ovPrefix+key).Build()).AsBytes()
 	}
 	if rueidis.IsRedisNil(err) {
-		return nil, cookiesession.ErrOverflowMissing
+		return nil, store.ErrOverflowMissing
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cookiesession: redisstore: get overflow value: %w", err)
@@ -93,7 +93,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // Expire makes the value under key expire at at, unless it expires
 // sooner (PEXPIREAT … LT): the Manager calls it for a value a write
 // replaced, which requests still in flight may read for a short while
-// (see cookiesession.OverflowExpirer). A missing key is not an error. It
+// (see store.OverflowExpirer). A missing key is not an error. It
 // fails when Redis does not acknowledge within Options.Timeout.
 func (s *Store) Expire(ctx context.Context, key string, at time.Time) error {
 	if err := checkKey(key); err != nil {

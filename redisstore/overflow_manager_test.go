@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/keyring"
+	"github.com/cookiesession/cookiesession/store"
 	"github.com/redis/rueidis"
 )
 
@@ -79,7 +81,7 @@ func liveKeys(t *testing.T, raw rueidis.Client, prefix, what string) []string {
 func TestOverflowGrowAndShrink(t *testing.T) {
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "grow:"
 	a := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
 	b := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
@@ -184,7 +186,7 @@ func (j *lastJar) Cookies(u *url.URL) []*http.Cookie { return j.jar.Cookies(u) }
 func TestOverflowTwoTabs(t *testing.T) {
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "tabs:"
 	a := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
 	b := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
@@ -264,7 +266,7 @@ func TestOverflowTwoTabs(t *testing.T) {
 // restart, on the servers that lived through it and on a new one.
 func TestOverflowManagerRedisDown(t *testing.T) {
 	r := startRedis(t)
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "down:"
 	sopts := Options{KeyPrefix: prefix, Timeout: 500 * time.Millisecond}
 	a := newApp(t, r.addr(), keys, sopts, nil)
@@ -287,7 +289,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 		if !got.New || got.ID == bv.ID || got.Blob != "" {
 			t.Errorf("the overflowed session opened with Redis down: new %v, %d bytes", got.New, len(got.Blob))
 		}
-		on.wantErrs("read with Redis down", cookiesession.ErrOverflowUnavailable)
+		on.wantErrs("read with Redis down", store.ErrOverflowUnavailable)
 		if len(res.Header.Values("Set-Cookie")) != 0 {
 			t.Errorf("a read with Redis down set cookies: %q", res.Header.Values("Set-Cookie"))
 		}
@@ -299,7 +301,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 	if got.ID != sv.ID || len(res.Header.Values("Set-Cookie")) != 0 {
 		t.Errorf("a save with Redis down set cookies: %q", res.Header.Values("Set-Cookie"))
 	}
-	a.wantErrs("save with Redis down", cookiesession.ErrOverflowUnavailable)
+	a.wantErrs("save with Redis down", store.ErrOverflowUnavailable)
 	if small.cookie(a) != smallCookie {
 		t.Error("the browser lost its previous cookies on a failed save")
 	}
@@ -312,7 +314,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 			return !got.New && got.ID == bv.ID && got.Blob == blob("big", 9000)
 		})
 		for _, err := range on.takeErrs() { // polls before the client reconnected
-			if !errors.Is(err, cookiesession.ErrOverflowUnavailable) {
+			if !errors.Is(err, store.ErrOverflowUnavailable) {
 				t.Errorf("while Redis came back: %v", err)
 			}
 		}
@@ -328,7 +330,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 		return got.Blob == blob("grown", 9000)
 	})
 	for _, err := range a.takeErrs() {
-		if !errors.Is(err, cookiesession.ErrOverflowUnavailable) {
+		if !errors.Is(err, store.ErrOverflowUnavailable) {
 			t.Errorf("while saving after the restart: %v", err)
 		}
 	}
@@ -346,7 +348,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 func TestOverflowTamperedInRedis(t *testing.T) {
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "tamper:"
 	a := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
 	// B reads what A wrote: it has cached none of it.
@@ -422,7 +424,7 @@ func TestOverflowTamperedInRedis(t *testing.T) {
 func TestOverflowCopyAfterLogout(t *testing.T) {
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
-	keys := [][]byte{cookiesession.GenerateKey()}
+	keys := [][]byte{keyring.Generate()}
 	const prefix = "copy:"
 	a := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
 	b := newApp(t, r.addr(), keys, Options{KeyPrefix: prefix}, nil)
@@ -450,7 +452,7 @@ func TestOverflowCopyAfterLogout(t *testing.T) {
 		if got, _ := steal(t, on, "/get", copied); !got.New || got.Blob != "" {
 			t.Errorf("the copy opened after logout: %+v", got.ID)
 		}
-		on.wantErrs("the copy after logout", cookiesession.ErrOverflowMissing)
+		on.wantErrs("the copy after logout", store.ErrOverflowMissing)
 	}
 
 	// The value back in Redis: the revocation still refuses the copy.

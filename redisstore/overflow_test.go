@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 func TestOverflow(t *testing.T) {
@@ -29,7 +29,7 @@ func testOverflow(t *testing.T, addr string) {
 			key := rand.Text()
 			expires := time.Now().Add(time.Hour)
 
-			if _, err := b.Get(ctx, key); !errors.Is(err, cookiesession.ErrOverflowMissing) {
+			if _, err := b.Get(ctx, key); !errors.Is(err, store.ErrOverflowMissing) {
 				t.Fatalf("Get before Put: %v, want ErrOverflowMissing", err)
 			}
 			if err := a.Put(ctx, key, value, expires); err != nil {
@@ -69,7 +69,7 @@ func testOverflow(t *testing.T, addr string) {
 			}
 			eventually(t, propagation, "B misses the deleted value", func() bool {
 				_, err := b.Get(ctx, key)
-				return errors.Is(err, cookiesession.ErrOverflowMissing)
+				return errors.Is(err, store.ErrOverflowMissing)
 			})
 			if err := a.Delete(ctx, key); err != nil {
 				t.Fatalf("Delete of a missing key: %v", err)
@@ -87,7 +87,7 @@ func testOverflow(t *testing.T, addr string) {
 			}
 			eventually(t, propagation, "the value expires", func() bool {
 				_, err := b.Get(ctx, short)
-				return errors.Is(err, cookiesession.ErrOverflowMissing)
+				return errors.Is(err, store.ErrOverflowMissing)
 			})
 
 			if err := a.Put(ctx, rand.Text(), value, time.Now().Add(-time.Second)); err == nil {
@@ -96,7 +96,7 @@ func testOverflow(t *testing.T, addr string) {
 			if err := a.Put(ctx, "", value, expires); err == nil {
 				t.Error("Put under an empty key succeeded")
 			}
-			if _, err := a.Get(ctx, string(make([]byte, maxKeyLen+1))); err == nil || errors.Is(err, cookiesession.ErrOverflowMissing) {
+			if _, err := a.Get(ctx, string(make([]byte, maxKeyLen+1))); err == nil || errors.Is(err, store.ErrOverflowMissing) {
 				t.Errorf("Get of an oversized key: %v", err)
 			}
 		})
@@ -127,7 +127,7 @@ func TestOverflowRedisDown(t *testing.T) {
 	} {
 		t0 := time.Now()
 		err := op.do()
-		if err == nil || errors.Is(err, cookiesession.ErrOverflowMissing) {
+		if err == nil || errors.Is(err, store.ErrOverflowMissing) {
 			t.Errorf("%s with Redis hung: %v", op.name, err)
 		}
 		if d := time.Since(t0); d > timeout+time.Second {

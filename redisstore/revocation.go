@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/store"
 	"github.com/redis/rueidis"
 )
 
@@ -35,13 +35,13 @@ var errClosed = errors.New("cookiesession: redisstore: store closed")
 
 // Revocations returns the revocations that concern a session, from memory:
 // it sends no command. It fails with an error wrapping
-// [cookiesession.ErrRevocationUnavailable] when the Store has not heard
+// [store.ErrRevocationUnavailable] when the Store has not heard
 // from Redis for longer than Options.Staleness and fails closed (the
 // default).
-func (s *Store) Revocations(_ context.Context, id, subject string) (cookiesession.Revocations, error) {
+func (s *Store) Revocations(_ context.Context, id, subject string) (store.Revocations, error) {
 	now := s.now()
 	n := now.UnixNano()
-	var r cookiesession.Revocations
+	var r store.Revocations
 	s.mu.RLock()
 	if until, ok := s.ids[id]; ok && until > n {
 		r.ID = true
@@ -61,7 +61,7 @@ func (s *Store) Revocations(_ context.Context, id, subject string) (cookiesessio
 			s.checkStale(now)
 		}
 		if !s.failOpen {
-			return cookiesession.Revocations{}, unavailable(age, lastErr)
+			return store.Revocations{}, unavailable(age, lastErr)
 		}
 	}
 	return r, nil
@@ -85,9 +85,9 @@ func (s *Store) checkStaleLocked(now time.Time) {
 
 func unavailable(age time.Duration, cause error) error {
 	if cause == nil {
-		return fmt.Errorf("%w: no news from Redis for %v", cookiesession.ErrRevocationUnavailable, age.Round(time.Millisecond))
+		return fmt.Errorf("%w: no news from Redis for %v", store.ErrRevocationUnavailable, age.Round(time.Millisecond))
 	}
-	return fmt.Errorf("%w: no news from Redis for %v: %w", cookiesession.ErrRevocationUnavailable, age.Round(time.Millisecond), cause)
+	return fmt.Errorf("%w: no news from Redis for %v: %w", store.ErrRevocationUnavailable, age.Round(time.Millisecond), cause)
 }
 
 // RevokeID revokes the session with this ID until its deadline. It returns

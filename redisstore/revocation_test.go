@@ -8,21 +8,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 var (
-	_ cookiesession.Revoker            = (*Store)(nil)
-	_ cookiesession.RevocationNotifier = (*Store)(nil)
-	_ cookiesession.Overflow           = (*Store)(nil)
-	_ cookiesession.OverflowExpirer    = (*Store)(nil)
+	_ store.Revoker            = (*Store)(nil)
+	_ store.RevocationNotifier = (*Store)(nil)
+	_ store.Overflow           = (*Store)(nil)
+	_ store.OverflowExpirer    = (*Store)(nil)
 )
 
 const propagation = 5 * time.Second // the longest a test waits for a remote revocation
 
 // revoked reports the revocations s holds for a session, failing the test
 // on an error.
-func revoked(t testing.TB, s *Store, id, subject string) cookiesession.Revocations {
+func revoked(t testing.TB, s *Store, id, subject string) store.Revocations {
 	t.Helper()
 	r, err := s.Revocations(context.Background(), id, subject)
 	if err != nil {
@@ -59,10 +59,10 @@ func testTwoServers(t *testing.T, addr string) {
 		eventually(t, propagation, "B sees alice revoked", func() bool {
 			return revoked(t, b, "s1", "alice").Subject.Equal(at)
 		})
-		if got := revoked(t, b, "s1", "bob"); got != (cookiesession.Revocations{}) {
+		if got := revoked(t, b, "s1", "bob"); got != (store.Revocations{}) {
 			t.Fatalf("bob: %+v", got)
 		}
-		if got := revoked(t, b, "s1", ""); got != (cookiesession.Revocations{}) {
+		if got := revoked(t, b, "s1", ""); got != (store.Revocations{}) {
 			t.Fatalf("no subject: %+v", got)
 		}
 		// An older revocation of the same subject does not move it back.
@@ -200,7 +200,7 @@ func TestEntriesExpire(t *testing.T) {
 		t.Fatalf("after the ID's until: %+v", got)
 	}
 	clock.Add(2 * time.Hour)
-	if got = revoked(t, s, "id-0", "alice"); got != (cookiesession.Revocations{}) {
+	if got = revoked(t, s, "id-0", "alice"); got != (store.Revocations{}) {
 		t.Fatalf("after every until: %+v", got)
 	}
 	eventually(t, propagation, "expired entries leave memory", func() bool {
@@ -341,7 +341,7 @@ func TestRedisDown(t *testing.T) {
 				}
 				time.Sleep(time.Millisecond)
 			}
-			if !errors.Is(err, cookiesession.ErrRevocationUnavailable) {
+			if !errors.Is(err, store.ErrRevocationUnavailable) {
 				t.Fatalf("err = %v, want ErrRevocationUnavailable", err)
 			}
 			t.Logf("failed closed %v after Redis stopped (%v); slowest Revocations %v", time.Since(start).Round(time.Millisecond), err, slowest)
@@ -442,7 +442,7 @@ func TestDefaultStaleness(t *testing.T) {
 		t.Fatalf("within the bound: %+v", got)
 	}
 	clock.Add(2 * time.Second)
-	if _, err := s.Revocations(ctx, "", "alice"); !errors.Is(err, cookiesession.ErrRevocationUnavailable) {
+	if _, err := s.Revocations(ctx, "", "alice"); !errors.Is(err, store.ErrRevocationUnavailable) {
 		t.Fatalf("past the bound: %v, want ErrRevocationUnavailable", err)
 	}
 	r.thaw()

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/redis/rueidis"
 )
 
@@ -19,8 +19,8 @@ const (
 	DefaultKeyPrefix = "cookiesession:"
 
 	// DefaultMaxLifetime is the longest session lifetime the Store
-	// expects: the core's [cookiesession.DefaultMaxAge].
-	DefaultMaxLifetime = cookiesession.DefaultMaxAge
+	// expects: the core's default Options.MaxAge, 30 days.
+	DefaultMaxLifetime = defaults.MaxAge
 
 	// DefaultStaleness is how long a Store answers from its last known
 	// revocation state while Redis cannot be read: long enough to ride
@@ -74,7 +74,7 @@ type Options struct {
 
 	// Staleness is how long Revocations keeps answering from the last
 	// known state after the Store last heard from Redis. Past it,
-	// Revocations fails with [cookiesession.ErrRevocationUnavailable]
+	// Revocations fails with [store.ErrRevocationUnavailable]
 	// (fail closed: every session is refused until Redis is back),
 	// unless InsecureFailOpen is set. Default [DefaultStaleness] (30 s).
 	Staleness time.Duration
@@ -106,8 +106,8 @@ type Options struct {
 
 // Store keeps the revocation state of an application in Redis (or Valkey,
 // standalone or Cluster) and a copy of it in memory, and stores overflowed
-// sessions. It implements [cookiesession.Revoker],
-// [cookiesession.RevocationNotifier] and [cookiesession.Overflow]; one
+// sessions. It implements [store.Revoker],
+// [store.RevocationNotifier] and [store.Overflow]; one
 // Store can serve as both Options.Revoker and Options.Overflow. Build it
 // with [New] or [NewFromClient]; it is safe for concurrent use.
 type Store struct {

@@ -13,14 +13,16 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // committedChart is the chart the README shows.
 var committedChart = filepath.Join("..", "..", "docs", "size-chart.svg")
 
 func defaultMeasurer() (measurer, budgets) {
-	return measurer{name: cookiesession.DefaultName},
-		budgets{cookiesession.DefaultCookieSize, cookiesession.DefaultMaxChunks, cookiesession.DefaultTotalSize}
+	return measurer{name: defaults.Name},
+		budgets{defaults.CookieSize, defaults.MaxChunks, defaults.TotalSize}
 }
 
 // TestSizeChartCommitted draws the chart in memory, as size -chart does,
@@ -102,7 +104,7 @@ func TestChartPayloads(t *testing.T) {
 	// The measured layout is what an application writes into a real
 	// client's jar (uncompressed: its size does not depend on the ID).
 	plain, _ := ms.cookiesession(payload, false)
-	app := newApp(t, cookiesession.Options{Keys: [][]byte{cookiesession.GenerateKey()}})
+	app := newApp(t, cookiesession.Options{Keys: [][]byte{keyring.Generate()}})
 	app.set(payload)
 	if got := jarSizes(app.jarCookies()); len(got) != 2 || !slices.Equal(got, plain.Cookies) {
 		t.Errorf("measured %+v, the client holds %+v", plain.Cookies, got)

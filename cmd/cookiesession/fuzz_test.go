@@ -8,13 +8,15 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // FuzzInspectInput drives inspect's input parsing, the library's inspection
 // and the one-line diagnosis with arbitrary input: nothing panics, the
 // diagnosis is one line and never contains the key.
 func FuzzInspectInput(f *testing.F) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	m, err := cookiesession.New[json.RawMessage](cookiesession.Options{Keys: [][]byte{key}})
 	if err != nil {
 		f.Fatal(err)
@@ -37,7 +39,7 @@ func FuzzInspectInput(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	keyText := cookiesession.FormatKey(key)
+	keyText := wire.FormatKey(key)
 	ring, err := inspection.KeyIDs(key)
 	if err != nil {
 		f.Fatal(err)

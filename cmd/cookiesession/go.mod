@@ -3,8 +3,8 @@ module github.com/cookiesession/cookiesession/cmd/cookiesession
 go 1.25.0
 
 require (
-	github.com/cookiesession/cookiesession v0.0.0-00010101000000-000000000000
-	github.com/cookiesession/cookiesession/redisstore v0.0.0-00010101000000-000000000000
+	github.com/cookiesession/cookiesession v0.1.0
+	github.com/cookiesession/cookiesession/redisstore v0.1.0
 	github.com/gorilla/securecookie v1.1.2
 )
 
@@ -12,10 +12,4 @@ require (
 	github.com/redis/rueidis v1.0.79 // indirect
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
-)
-
-// The modules of this repository are used from the working tree.
-replace (
-	github.com/cookiesession/cookiesession => ../..
-	github.com/cookiesession/cookiesession/redisstore => ../../redisstore
 )

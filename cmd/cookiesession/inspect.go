@@ -17,7 +17,10 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/keyring"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 const inspectUsage = `usage: cookiesession inspect [flags] [header ...]
@@ -73,10 +76,10 @@ keys, unreadable input.
 func runInspect(e *env, args []string) int {
 	fs := newFlags("inspect", inspectUsage)
 	var (
-		name         = fs.String("name", cookiesession.DefaultName, "the session's cookie name (Options.Name)")
+		name         = fs.String("name", defaults.Name, "the session's cookie name (Options.Name)")
 		keysFlag     = fs.String("keys", "", "comma-separated keys, as COOKIESESSION_KEYS holds them (visible to other users: prefer the variable or -keys-file)")
 		keysFile     = fs.String("keys-file", "", "read the comma-separated keys from `file`")
-		maxAge       = fs.Duration("max-age", cookiesession.DefaultMaxAge, "the application's Options.MaxAge")
+		maxAge       = fs.Duration("max-age", defaults.MaxAge, "the application's Options.MaxAge")
 		idleTimeout  = fs.Duration("idle-timeout", 0, "the application's Options.IdleTimeout (0: none)")
 		limits       = addLimitFlags(fs)
 		allowExpired = fs.Bool("allow-expired", false, "print an expired session, marked EXPIRED, instead of failing")
@@ -210,18 +213,18 @@ func loadKeys(list, file string, listSet bool) ([][]byte, error) {
 		}
 		return keys, nil
 	}
-	env, ok := os.LookupEnv(cookiesession.KeysEnv)
+	env, ok := os.LookupEnv(defaults.KeysEnv)
 	if !ok {
-		return nil, fmt.Errorf("no keys: set %s or pass -keys-file", cookiesession.KeysEnv)
+		return nil, fmt.Errorf("no keys: set %s or pass -keys-file", defaults.KeysEnv)
 	}
 	keys, err := parseKeys(env)
 	if err != nil {
-		return nil, fmt.Errorf("%w (from %s)", err, cookiesession.KeysEnv)
+		return nil, fmt.Errorf("%w (from %s)", err, defaults.KeysEnv)
 	}
 	return keys, nil
 }
 
-// parseKeys is cookiesession.ParseKeys after removing quotes around the
+// parseKeys is keyring.Parse after removing quotes around the
 // list and around each key (see unquote), as an env file or a shell leaves
 // them. Its errors name positions, never keys.
 func parseKeys(list string) ([][]byte, error) {
@@ -232,7 +235,7 @@ func parseKeys(list string) ([][]byte, error) {
 	for i, f := range fields {
 		fields[i], _ = unquote(f)
 	}
-	keys, err := cookiesession.ParseKeys(strings.Join(fields, ","))
+	keys, err := keyring.Parse(strings.Join(fields, ","))
 	if err != nil && strings.ContainsAny(list, `"'`) {
 		return nil, fmt.Errorf("%w; the keys hold quote characters: remove them", err)
 	}
@@ -363,9 +366,9 @@ func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header
 // the store at addr.
 func explainStored(err error, addr string) string {
 	switch {
-	case errors.Is(err, cookiesession.ErrOverflowMissing):
+	case errors.Is(err, store.ErrOverflowMissing):
 		return fmt.Sprintf("the cookie is an authentic reference, and the store on %s no longer holds its session: expired, ended at logout or replaced by a later write of the same session", addr)
-	case errors.Is(err, cookiesession.ErrOverflowUnavailable):
+	case errors.Is(err, store.ErrOverflowUnavailable):
 		return fmt.Sprintf("the cookie is an authentic reference, and the store on %s could not be read: %s", addr, msg(err))
 	case errors.Is(err, cookiesession.ErrInvalid):
 		return fmt.Sprintf("the cookie is an authentic reference, and the value the store on %s holds for it does not open: changed, or moved from another key or session (or -name differs from the application's)", addr)

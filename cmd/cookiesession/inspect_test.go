@@ -9,14 +9,17 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // A one-cookie session written by an application opens from its
 // Set-Cookie lines, from the Cookie header the client sends back, from
 // the bare value, and from each source of keys, with the same result.
 func TestInspectSingle(t *testing.T) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	env := []string{keysEnv(key)}
 	a := newApp(t, cookiesession.Options{Keys: [][]byte{key}})
 	payload := readPayload(t, "1kb.json")
@@ -27,7 +30,7 @@ func TestInspectSingle(t *testing.T) {
 	value := a.jarCookies()[0].Value
 
 	keyFile := t.TempDir() + "/keys"
-	os.WriteFile(keyFile, []byte(cookiesession.FormatKey(key)+"\n"), 0o600)
+	os.WriteFile(keyFile, []byte(wire.FormatKey(key)+"\n"), 0o600)
 
 	before := time.Now()
 	for _, run := range []struct {
@@ -41,7 +44,7 @@ func TestInspectSingle(t *testing.T) {
 		{"Cookie header on stdin", header + "\r\n", env, nil},
 		{"pairs without header name", "", env, []string{strings.TrimPrefix(header, "Cookie: ")}},
 		{"bare value", value + "\n", env, nil},
-		{"-keys", setCookies, nil, []string{"-keys", cookiesession.FormatKey(key)}},
+		{"-keys", setCookies, nil, []string{"-keys", wire.FormatKey(key)}},
 		{"-keys-file", setCookies, nil, []string{"-keys-file", keyFile}},
 		{"a dumped response", "HTTP/1.1 200 OK\nContent-Type: text/plain\nLocation: /?a=b\n" + setCookies + "\nhello", env, nil},
 	} {
@@ -67,7 +70,7 @@ func TestInspectSingle(t *testing.T) {
 			if d := issued.Sub(before); d < -2*time.Second || d > time.Minute {
 				t.Errorf("issued %s, expected about %s", in.Issued, before)
 			}
-			if in.LifetimeSeconds != cookiesession.DefaultMaxAge.Seconds() || in.IdleDeadline != nil {
+			if in.LifetimeSeconds != defaults.MaxAge.Seconds() || in.IdleDeadline != nil {
 				t.Errorf("lifetime %vs, idle deadline %v", in.LifetimeSeconds, in.IdleDeadline)
 			}
 		})
@@ -107,7 +110,7 @@ func TestInspectSingle(t *testing.T) {
 // lines; stale chunks and deletions are ignored as the library ignores
 // them; the limit flags match an application's raised Limits.
 func TestInspectChunked(t *testing.T) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	env := []string{keysEnv(key)}
 
 	t.Run("4kb in two cookies", func(t *testing.T) {
@@ -199,7 +202,7 @@ func TestInspectChunked(t *testing.T) {
 // line that names key ids, never keys; missing and malformed keys are
 // usage errors that do not echo the key.
 func TestInspectKeys(t *testing.T) {
-	oldKey, newKey, otherKey := cookiesession.GenerateKey(), cookiesession.GenerateKey(), cookiesession.GenerateKey()
+	oldKey, newKey, otherKey := keyring.Generate(), keyring.Generate(), keyring.Generate()
 	a := newApp(t, cookiesession.Options{Keys: [][]byte{oldKey}})
 	_, setCookies := a.set([]byte(`{"n":1}`))
 	ring, _ := inspection.KeyIDs(newKey, oldKey)
@@ -219,13 +222,13 @@ func TestInspectKeys(t *testing.T) {
 		fmt.Sprintf("key id %08x", ring[1]), fmt.Sprintf("the key given has id %08x", other[0]), "another key")
 	wantFail(t, cli(t, setCookies, []string{keysEnv(otherKey, newKey)}, "inspect"), 1,
 		fmt.Sprintf("the keys given have ids %08x, %08x", other[0], ring[0]), "another key")
-	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys", cookiesession.FormatKey(otherKey)), 1, "another key")
+	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys", wire.FormatKey(otherKey)), 1, "another key")
 
 	// A key that is not base64, one too short, an empty list: usage errors
 	// naming the position and the source, never the value.
 	notBase64 := "this-is-not*base64-and-must-never-be-printed"
-	short := cookiesession.FormatKey([]byte("sixteen byte key"))
-	wantFail(t, cli(t, setCookies, []string{cookiesession.KeysEnv + "=" + notBase64}, "inspect"), 2, "key 0 does not decode", "COOKIESESSION_KEYS")
+	short := wire.FormatKey([]byte("sixteen byte key"))
+	wantFail(t, cli(t, setCookies, []string{defaults.KeysEnv + "=" + notBase64}, "inspect"), 2, "key 0 does not decode", "COOKIESESSION_KEYS")
 	wantFail(t, cli(t, setCookies, []string{keysEnv(oldKey) + "," + short}, "inspect"), 2, "key 1 is 16 bytes", "COOKIESESSION_KEYS")
 	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys", short), 2, "key 0 is 16 bytes", "-keys")
 	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys", " , "), 2, "no key")
@@ -234,7 +237,7 @@ func TestInspectKeys(t *testing.T) {
 	os.WriteFile(file, []byte(notBase64), 0o600)
 	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys-file", file), 2, "does not decode", "-keys-file")
 	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys-file", file+".missing"), 2, "reading -keys-file")
-	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys-file", file, "-keys", cookiesession.FormatKey(oldKey)), 2, "both -keys and -keys-file")
+	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys-file", file, "-keys", wire.FormatKey(oldKey)), 2, "both -keys and -keys-file")
 	wantFail(t, cli(t, setCookies, []string{keysEnv(oldKey, oldKey)}, "inspect"), 2, "keys 0 and 1 are the same")
 }
 
@@ -242,7 +245,7 @@ func TestInspectKeys(t *testing.T) {
 // -allow-expired, which prints the session marked EXPIRED. The
 // application's clock is set back instead of waiting.
 func TestInspectExpired(t *testing.T) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	env := []string{keysEnv(key)}
 	past := func(d time.Duration) func() time.Time { return func() time.Time { return time.Now().Add(-d) } }
 
@@ -295,7 +298,7 @@ func TestInspectExpired(t *testing.T) {
 // Input that is not a session of ours fails in one line, exit status 1,
 // and never panics.
 func TestInspectBadInput(t *testing.T) {
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	env := []string{keysEnv(key)}
 	a := newApp(t, cookiesession.Options{Keys: [][]byte{key}})
 	_, _ = a.set(readPayload(t, "4kb.json"))

@@ -5,13 +5,15 @@ import (
 	"strings"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 const keygenUsage = `usage: cookiesession keygen [-n N]
 
 Prints N new random 32-byte keys, base64url without padding, separated by
 commas on one line: the form that COOKIESESSION_KEYS holds and that
-cookiesession.ParseKeys and cookiesession.KeysFromEnv read. The first key
+keyring.Parse and keyring.FromEnv read. The first key
 seals and every key opens, so N > 1 makes a ring, and a new key goes in
 front of the old ones to rotate:
 
@@ -42,7 +44,7 @@ func runKeygen(e *env, args []string) int {
 	keys := make([][]byte, *n)
 	for {
 		for i := range keys {
-			keys[i] = cookiesession.GenerateKey()
+			keys[i] = keyring.Generate()
 		}
 		// Two keys of a ring must not share a key id (a 32-bit hash of
 		// the key): NewCodec refuses such a ring. Draw again if that
@@ -53,7 +55,7 @@ func runKeygen(e *env, args []string) int {
 	}
 	text := make([]string, len(keys))
 	for i, k := range keys {
-		text[i] = cookiesession.FormatKey(k)
+		text[i] = wire.FormatKey(k)
 	}
 	fmt.Fprintln(e.stdout, strings.Join(text, ","))
 	return exitOK

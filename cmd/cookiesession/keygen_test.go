@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 func TestUsage(t *testing.T) {
@@ -54,7 +57,7 @@ func TestUsage(t *testing.T) {
 // The usage text must not show the keys of the environment (as a flag
 // default taken from it would).
 func TestUsageShowsNoKey(t *testing.T) {
-	env := keysEnv(cookiesession.GenerateKey())
+	env := keysEnv(keyring.Generate())
 	for _, args := range [][]string{{"inspect", "-h"}, {"inspect", "-bogus"}, {"-h"}} {
 		cli(t, "", []string{env}, args...) // cli fails the test on a leaked key
 	}
@@ -69,14 +72,14 @@ func TestKeygen(t *testing.T) {
 		if strings.Count(r.stdout, "\n") != 1 || strings.ContainsAny(strings.TrimSuffix(r.stdout, "\n"), " ,\n") {
 			t.Fatalf("output is not one key on one line: %q", r.stdout)
 		}
-		keys, err := cookiesession.ParseKeys(r.stdout)
+		keys, err := keyring.Parse(r.stdout)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(keys) != 1 || len(keys[0]) != 32 {
 			t.Fatalf("%d keys, first of %d bytes", len(keys), len(keys[0]))
 		}
-		if got := cookiesession.FormatKey(keys[0]) + "\n"; got != r.stdout {
+		if got := wire.FormatKey(keys[0]) + "\n"; got != r.stdout {
 			t.Errorf("output %q is not in FormatKey's form %q", r.stdout, got)
 		}
 		if again := cli(t, "", nil, "keygen"); again.stdout == r.stdout {
@@ -95,8 +98,8 @@ func TestKeygen(t *testing.T) {
 			t.Fatalf("output is not three keys on one line: %q", r.stdout)
 		}
 		value := strings.TrimSuffix(r.stdout, "\n") // as $(cookiesession keygen -n 3) gives it
-		t.Setenv(cookiesession.KeysEnv, value)
-		keys, err := cookiesession.KeysFromEnv()
+		t.Setenv(defaults.KeysEnv, value)
+		keys, err := keyring.FromEnv()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +115,7 @@ func TestKeygen(t *testing.T) {
 		}
 		a := newApp(t, cookiesession.Options{Keys: keys})
 		id, setCookies := a.set([]byte(`{"user":"ada"}`))
-		in := parseInspection(t, cli(t, setCookies, []string{cookiesession.KeysEnv + "=" + value}, "inspect", "-json"))
+		in := parseInspection(t, cli(t, setCookies, []string{defaults.KeysEnv + "=" + value}, "inspect", "-json"))
 		if in.SessionID != id || !sameJSON(t, in.Data, []byte(`{"user":"ada"}`)) {
 			t.Errorf("inspect: session %s data %s, want %s and the data written", in.SessionID, in.Data, id)
 		}
@@ -120,7 +123,7 @@ func TestKeygen(t *testing.T) {
 
 	t.Run("ring of 255", func(t *testing.T) {
 		r := cli(t, "", nil, "keygen", "-n", "255")
-		keys, err := cookiesession.ParseKeys(r.stdout)
+		keys, err := keyring.Parse(r.stdout)
 		if err != nil || len(keys) != 255 {
 			t.Fatalf("%d keys, %v", len(keys), err)
 		}
@@ -143,7 +146,7 @@ func TestKeygenKeysFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte(r.stdout), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := cookiesession.ParseKeys(r.stdout)
+	keys, err := keyring.Parse(r.stdout)
 	if err != nil {
 		t.Fatal(err)
 	}

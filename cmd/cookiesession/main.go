@@ -26,7 +26,7 @@
 // keygen prints N (default 1) new random 32-byte keys, base64url without
 // padding, separated by commas on one line: the form that the
 // COOKIESESSION_KEYS environment variable holds and that
-// cookiesession.ParseKeys and cookiesession.KeysFromEnv read. The first
+// keyring.Parse and keyring.FromEnv read. The first
 // key seals, every key opens; to rotate, put a new key in front:
 //
 //	export COOKIESESSION_KEYS=$(cookiesession keygen)
@@ -132,6 +132,7 @@ import (
 	"strings"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 )
 
 // Exit statuses, documented in the package comment and the usage text.
@@ -270,9 +271,9 @@ type limitFlags struct {
 // -max-decoded on fs.
 func addLimitFlags(fs *flag.FlagSet) limitFlags {
 	return limitFlags{
-		cookieSize: fs.Int("cookie-size", 0, fmt.Sprintf("the application's Options.Limits.CookieSize (0: %d)", cookiesession.DefaultCookieSize)),
-		maxChunks:  fs.Int("max-chunks", 0, fmt.Sprintf("the application's Options.Limits.MaxChunks (0: %d)", cookiesession.DefaultMaxChunks)),
-		totalSize:  fs.Int("total-size", 0, fmt.Sprintf("the application's Options.Limits.TotalSize (0: %d)", cookiesession.DefaultTotalSize)),
+		cookieSize: fs.Int("cookie-size", 0, fmt.Sprintf("the application's Options.Limits.CookieSize (0: %d)", defaults.CookieSize)),
+		maxChunks:  fs.Int("max-chunks", 0, fmt.Sprintf("the application's Options.Limits.MaxChunks (0: %d)", defaults.MaxChunks)),
+		totalSize:  fs.Int("total-size", 0, fmt.Sprintf("the application's Options.Limits.TotalSize (0: %d)", defaults.TotalSize)),
 		maxDecoded: fs.Int("max-decoded", 0, "the application's Options.MaxDecodedSize (0: 65536)"),
 	}
 }
@@ -288,13 +289,13 @@ func (f limitFlags) limits() cookiesession.Limits {
 func (f limitFlags) budgets() budgets {
 	b := budgets{*f.cookieSize, *f.maxChunks, *f.totalSize}
 	if b.CookieSize == 0 {
-		b.CookieSize = cookiesession.DefaultCookieSize
+		b.CookieSize = defaults.CookieSize
 	}
 	if b.MaxChunks == 0 {
-		b.MaxChunks = cookiesession.DefaultMaxChunks
+		b.MaxChunks = defaults.MaxChunks
 	}
 	if b.TotalSize == 0 {
-		b.TotalSize = cookiesession.DefaultTotalSize
+		b.TotalSize = defaults.TotalSize
 	}
 	return b
 }

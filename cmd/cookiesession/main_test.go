@@ -15,7 +15,9 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
+	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
 // bin is the command, built once by TestMain: the tests run it as a user
@@ -65,7 +67,7 @@ func cliFile(t *testing.T, stdin io.Reader, env []string, args ...string) result
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, cookiesession.KeysEnv+"=") {
+		if !strings.HasPrefix(kv, defaults.KeysEnv+"=") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
@@ -97,7 +99,7 @@ func cliFile(t *testing.T, stdin io.Reader, env []string, args ...string) result
 func secretsIn(env, args []string) []string {
 	var lists []string
 	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, cookiesession.KeysEnv+"="); ok {
+		if v, ok := strings.CutPrefix(kv, defaults.KeysEnv+"="); ok {
 			lists = append(lists, v)
 		}
 		if v, ok := strings.CutPrefix(kv, passwordEnv+"="); ok {
@@ -160,9 +162,9 @@ func readPayload(t *testing.T, name string) []byte {
 func keysEnv(keys ...[]byte) string {
 	s := make([]string, len(keys))
 	for i, k := range keys {
-		s[i] = cookiesession.FormatKey(k)
+		s[i] = wire.FormatKey(k)
 	}
-	return cookiesession.KeysEnv + "=" + strings.Join(s, ",")
+	return defaults.KeysEnv + "=" + strings.Join(s, ",")
 }
 
 // app is an application using the library: a server whose POST /set

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/redisstore"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 const revokeUsage = `usage: cookiesession revoke -redis host:port (-subject S | -id ID | -all) [flags]
@@ -117,4 +117,4 @@ func runRevoke(e *env, args []string) int {
 
 // The Store must stay assignable to the core's Revoker, which is what the
 // application's servers read.
-var _ cookiesession.Revoker = (*redisstore.Store)(nil)
+var _ store.Revoker = (*redisstore.Store)(nil)

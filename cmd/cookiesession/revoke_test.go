@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/cookiesession/cookiesession/redisstore"
 )
 
@@ -114,7 +115,7 @@ func (f *fleet) revokedErrs() int {
 // the ID inspect prints, and everything created before it.
 func TestRevoke(t *testing.T) {
 	r := startRedis(t)
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	f := newFleet(t, key, r.addr)
 	alice1, alice2, bob := f.browser(), f.browser(), f.browser()
 	f.get(alice1, "/login?user=alice")
@@ -225,7 +226,7 @@ func TestRevokeUsage(t *testing.T) {
 // stored value changed or gone does not open.
 func TestInspectOverflow(t *testing.T) {
 	r := startRedis(t)
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	env := []string{keysEnv(key)}
 	f := newFleet(t, key, r.addr)
 	alice, bob := f.browser(), f.browser()

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/gorilla/securecookie"
 )
 
@@ -65,7 +67,7 @@ when -compress is given), or the chart was written; 1 it does not fit;
 func runSize(e *env, args []string) int {
 	fs := newFlags("size", sizeUsage)
 	var (
-		name     = fs.String("name", cookiesession.DefaultName, "the session's cookie name (Options.Name)")
+		name     = fs.String("name", defaults.Name, "the session's cookie name (Options.Name)")
 		lf       = addLimitFlags(fs)
 		compress = fs.Bool("compress", false, "judge the fit (the exit status) with compression on, as with Options.Compress")
 		jsonOut  = fs.Bool("json", false, "print one JSON object")
@@ -80,7 +82,7 @@ func runSize(e *env, args []string) int {
 		return usageErr(e, cmd, "more than one file given")
 	}
 	ms := measurer{name: *name, limits: lf.limits(), maxDecoded: *lf.maxDecoded}
-	if _, err := cookiesession.New[json.RawMessage](ms.options(cookiesession.GenerateKey(), false)); err != nil {
+	if _, err := cookiesession.New[json.RawMessage](ms.options(keyring.Generate(), false)); err != nil {
 		return usageErr(e, cmd, "%s", msg(err))
 	}
 	if *chart != "" {
@@ -289,7 +291,7 @@ func (rawSerializer) Unmarshal(data []byte, v any) error {
 // fixedID).
 func (ms measurer) cookiesession(payload []byte, compress bool) (layout, error) {
 	var l layout
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	save := func(o cookiesession.Options) (http.Header, error) {
 		m, err := cookiesession.New[json.RawMessage](o)
 		if err != nil {
@@ -322,7 +324,7 @@ func (ms measurer) cookiesession(payload []byte, compress bool) (layout, error) 
 		l.Error = msg(err)
 		cookieSize := o.Limits.CookieSize
 		if cookieSize == 0 {
-			cookieSize = cookiesession.DefaultCookieSize
+			cookieSize = defaults.CookieSize
 		}
 		o.Limits = cookiesession.Limits{CookieSize: cookieSize, MaxChunks: 255, TotalSize: 255 * cookieSize}
 		o.MaxDecodedSize = maxInput
@@ -417,7 +419,7 @@ func (r *sizeReport) writeText(e *env) {
 	}
 	tw.Flush()
 	from := "the defaults of Limits"
-	if r.Budgets != (budgets{cookiesession.DefaultCookieSize, cookiesession.DefaultMaxChunks, cookiesession.DefaultTotalSize}) {
+	if r.Budgets != (budgets{defaults.CookieSize, defaults.MaxChunks, defaults.TotalSize}) {
 		from = "from the flags"
 	}
 	fmt.Fprintf(e.stdout, "\nbudgets: cookiesession %d bytes a cookie, %d cookies, %d bytes in all (%s);\n", r.Budgets.CookieSize, r.Budgets.MaxChunks, r.Budgets.TotalSize, from)

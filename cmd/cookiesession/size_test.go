@@ -15,6 +15,9 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/gorilla/securecookie"
 )
 
@@ -78,7 +81,7 @@ func TestSizePayloads(t *testing.T) {
 			// The format's arithmetic: data, 32-byte session envelope,
 			// Overhead, base64url.
 			p := rep.Plain
-			if want := base64.RawURLEncoding.EncodedLen(len(serialized) + 32 + cookiesession.Overhead); p.SealedBytes != want {
+			if want := base64.RawURLEncoding.EncodedLen(len(serialized) + 32 + wire.Overhead); p.SealedBytes != want {
 				t.Errorf("sealed %d bytes, want %d", p.SealedBytes, want)
 			}
 			if len(p.Cookies) != tc.cookies || p.Fits != tc.fits || p.Deflated {
@@ -100,7 +103,7 @@ func TestSizePayloads(t *testing.T) {
 			// Cookie header it sends back; over the budget, the
 			// application refuses the session with the same error, and
 			// with a raised budget writes the layout size reported.
-			key := cookiesession.GenerateKey()
+			key := keyring.Generate()
 			if tc.fits {
 				a := newApp(t, cookiesession.Options{Keys: [][]byte{key}})
 				a.set(payload)
@@ -112,7 +115,7 @@ func TestSizePayloads(t *testing.T) {
 				}
 			} else {
 				// The name size assumes by default (-name).
-				m, _ := cookiesession.New[json.RawMessage](cookiesession.Options{Keys: [][]byte{key}, Name: cookiesession.DefaultName})
+				m, _ := cookiesession.New[json.RawMessage](cookiesession.Options{Keys: [][]byte{key}, Name: defaults.Name})
 				r := httptest.NewRequest("GET", "/", nil)
 				s, _ := m.Load(r)
 				*s.Data = payload

@@ -13,7 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // browser drives the demo like a browser: a cookie jar, following
@@ -110,7 +112,7 @@ func (b *browser) do(method, path string, form url.Values) page {
 // newTestDemo returns the demo with a fresh key.
 func newTestDemo(t *testing.T, cfg config) *demo {
 	t.Helper()
-	d, err := newDemo([][]byte{cookiesession.GenerateKey()}, cfg)
+	d, err := newDemo([][]byte{keyring.Generate()}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,20 +207,20 @@ func TestDemoSocketLink(t *testing.T) {
 }
 
 func TestDemoKeys(t *testing.T) {
-	key := cookiesession.GenerateKey()
-	t.Setenv(cookiesession.KeysEnv, cookiesession.FormatKey(key))
+	key := keyring.Generate()
+	t.Setenv(defaults.KeysEnv, wire.FormatKey(key))
 	var out bytes.Buffer
 	keys, err := demoKeys(&out)
 	if err != nil || len(keys) != 1 || !bytes.Equal(keys[0], key) || !strings.Contains(out.String(), "InsecureAllowHTTP") {
 		t.Fatalf("from the environment: %v, %q", err, out.String())
 	}
 
-	t.Setenv(cookiesession.KeysEnv, "not a key")
+	t.Setenv(defaults.KeysEnv, "not a key")
 	if _, err := demoKeys(io.Discard); err == nil {
 		t.Error("a bad key was accepted")
 	}
 
-	os.Unsetenv(cookiesession.KeysEnv) // t.Setenv restores it
+	os.Unsetenv(defaults.KeysEnv) // t.Setenv restores it
 	out.Reset()
 	keys, err = demoKeys(&out)
 	if err != nil || len(keys) != 1 || len(keys[0]) != 32 || !strings.Contains(out.String(), "not set") {

@@ -33,7 +33,11 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/cookiesession/cookiesession/redisstore"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 func main() {
@@ -92,8 +96,8 @@ type config struct {
 // sharedStore is a Revoker and an Overflow store in one, as
 // redisstore.Store is.
 type sharedStore interface {
-	cookiesession.Revoker
-	cookiesession.Overflow
+	store.Revoker
+	store.Overflow
 }
 
 // demo is the demo application: its session manager, its stores and its
@@ -169,23 +173,23 @@ func (d *demo) handler() http.Handler {
 // demoKeys returns the keys from COOKIESESSION_KEYS, or a new random key
 // when it is unset, saying so loudly on out.
 func demoKeys(out io.Writer) ([][]byte, error) {
-	if _, set := os.LookupEnv(cookiesession.KeysEnv); set {
-		keys, err := cookiesession.KeysFromEnv()
+	if _, set := os.LookupEnv(defaults.KeysEnv); set {
+		keys, err := keyring.FromEnv()
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(out, "Using %d key(s) from %s.\n", len(keys), cookiesession.KeysEnv)
+		fmt.Fprintf(out, "Using %d key(s) from %s.\n", len(keys), defaults.KeysEnv)
 		printInsecure(out)
 		return keys, nil
 	}
-	key := cookiesession.GenerateKey()
+	key := keyring.Generate()
 	fmt.Fprintf(out, `
 ******************************************************************************
   %s is not set: generated a random key for this run only.
   Sessions will not survive a restart. To keep them, start the demo with
       %s=%s
 ******************************************************************************
-`, cookiesession.KeysEnv, cookiesession.KeysEnv, cookiesession.FormatKey(key))
+`, defaults.KeysEnv, defaults.KeysEnv, wire.FormatKey(key))
 	printInsecure(out)
 	return [][]byte{key}, nil
 }

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // The demo's stores: single-process, in-memory stand-ins for the shared
@@ -14,8 +14,8 @@ import (
 // has its own, so two servers behind a load balancer would not see each
 // other's revocations or overflowed sessions, and a restart forgets them.
 
-// memRevoker is an in-memory [cookiesession.Revoker] that notifies its
-// watchers ([cookiesession.RevocationNotifier]), so that an open socket is
+// memRevoker is an in-memory [store.Revoker] that notifies its
+// watchers ([store.RevocationNotifier]), so that an open socket is
 // closed as soon as its session is revoked.
 type memRevoker struct {
 	mu       sync.Mutex
@@ -34,10 +34,10 @@ func newMemRevoker() *memRevoker {
 }
 
 // Revocations answers from memory.
-func (r *memRevoker) Revocations(_ context.Context, id, subject string) (cookiesession.Revocations, error) {
+func (r *memRevoker) Revocations(_ context.Context, id, subject string) (store.Revocations, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out cookiesession.Revocations
+	var out store.Revocations
 	_, out.ID = r.ids[id]
 	if subject != "" {
 		out.Subject = r.subjects[subject].at
@@ -113,7 +113,7 @@ func (r *memRevoker) notify() {
 	}
 }
 
-// memOverflow is an in-memory [cookiesession.Overflow]: where sessions too
+// memOverflow is an in-memory [store.Overflow]: where sessions too
 // large for their cookies go. It holds only values sealed under keys that
 // live in the browsers' cookies.
 type memOverflow struct {
@@ -146,13 +146,13 @@ func (o *memOverflow) Put(_ context.Context, key string, value []byte, expires t
 }
 
 // Get returns the value under key, or an error matching
-// [cookiesession.ErrOverflowMissing].
+// [store.ErrOverflowMissing].
 func (o *memOverflow) Get(_ context.Context, key string) ([]byte, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	v, ok := o.values[key]
 	if !ok || !o.now().Before(v.expires) {
-		return nil, cookiesession.ErrOverflowMissing
+		return nil, store.ErrOverflowMissing
 	}
 	return append([]byte(nil), v.value...), nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/browsertest"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
@@ -124,7 +125,7 @@ func TestBrowserChunkedSession(t *testing.T) {
 			if c.Secure != secure || !c.HTTPOnly || c.SameSite != network.CookieSameSiteLax || c.Path != "/" || c.Session {
 				t.Errorf("%s: cookie %s: Secure %v, HttpOnly %v, SameSite %q, Path %q, Session %v", step, c.Name, c.Secure, c.HTTPOnly, c.SameSite, c.Path, c.Session)
 			}
-			if len(c.Name)+len(c.Value) > cookiesession.DefaultCookieSize {
+			if len(c.Name)+len(c.Value) > defaults.CookieSize {
 				t.Errorf("%s: cookie %s is %d bytes", step, c.Name, len(c.Name)+len(c.Value))
 			}
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
@@ -339,7 +340,7 @@ func TestCommitRejects(t *testing.T) {
 
 	t.Run("expired", func(t *testing.T) {
 		tok := sa.token(1)
-		e.clock.Add(cookiesession.DefaultCommitMaxAge + time.Second)
+		e.clock.Add(defaults.CommitMaxAge + time.Second)
 		a.refused("/commit", tok, nil, http.StatusGone, "expired")
 	})
 	t.Run("max age is configurable", func(t *testing.T) {

@@ -9,10 +9,10 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15
 	github.com/cookiesession/cookiesession v0.1.0
-	github.com/cookiesession/cookiesession/dbsc v0.0.0-00010101000000-000000000000
-	github.com/cookiesession/cookiesession/gorillastore v0.0.0-00010101000000-000000000000
-	github.com/cookiesession/cookiesession/internal/browsertest v0.0.0-00010101000000-000000000000
-	github.com/cookiesession/cookiesession/redisstore v0.0.0-00010101000000-000000000000
+	github.com/cookiesession/cookiesession/dbsc v0.1.0
+	github.com/cookiesession/cookiesession/gorillastore v0.1.0
+	github.com/cookiesession/cookiesession/internal/browsertest v0.1.0
+	github.com/cookiesession/cookiesession/redisstore v0.1.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/gomodule/redigo v1.8.0
 	github.com/google/go-cmp v0.7.0
@@ -36,13 +36,4 @@ require (
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
-)
-
-// The modules of this repository are used from the working tree.
-replace (
-	github.com/cookiesession/cookiesession => ../..
-	github.com/cookiesession/cookiesession/dbsc => ../../dbsc
-	github.com/cookiesession/cookiesession/gorillastore => ../../gorillastore
-	github.com/cookiesession/cookiesession/internal/browsertest => ../browsertest
-	github.com/cookiesession/cookiesession/redisstore => ../../redisstore
 )

@@ -25,7 +25,7 @@ import (
 // prelude declares the names fragments may take as given, one
 // declaration each, by name.
 var prelude = map[string]string{
-	"keys":     "var keys [][]byte // cookiesession.KeysFromEnv()",
+	"keys":     "var keys [][]byte // keyring.FromEnv()",
 	"hashKey":  "var hashKey []byte // gorilla's keys",
 	"blockKey": "var blockKey []byte",
 	"ctx":      "var ctx = context.Background()",
@@ -48,6 +48,8 @@ var readmes = []string{
 // import paths.
 var snippetImports = map[string]string{
 	"cookiesession": "github.com/cookiesession/cookiesession",
+	"keyring":       "github.com/cookiesession/cookiesession/keyring",
+	"store":         "github.com/cookiesession/cookiesession/store",
 	"gorillastore":  "github.com/cookiesession/cookiesession/gorillastore",
 	"redisstore":    "github.com/cookiesession/cookiesession/redisstore",
 	"otelmetrics":   "github.com/cookiesession/cookiesession/otelmetrics",

@@ -2,17 +2,22 @@
 // repository share: a settable fake clock, deterministic keys, a
 // cookie-jar client, Cookie headers, deterministic incompressible text,
 // process CPU time for benchmarks, and the concurrent-request storm.
-// It imports only the standard library, so the core package's own tests
-// can import it. The realistic session payloads are in testpayload.
+// It imports only the standard library and internal/wire, so the core
+// package's own tests can import it. The realistic session payloads are in testpayload.
 package testkit
 
 import (
 	"crypto/sha256"
 	"encoding/base64"
 	"math/rand/v2"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
 // Key returns the i-th deterministic test secret: 32 bytes, the same on
@@ -74,4 +79,17 @@ func Blob(seed uint64, n int) string {
 		raw[i] = byte(r.Uint32())
 	}
 	return base64.RawURLEncoding.EncodeToString(raw)[:n]
+}
+
+// WriteKeyFile writes the ring's text, as COOKIESESSION_KEYS holds it, to
+// a new file at path.
+func WriteKeyFile(t testing.TB, path string, keys ...[]byte) {
+	t.Helper()
+	var s []string
+	for _, k := range keys {
+		s = append(s, wire.FormatKey(k))
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(s, ",")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
 func main() {
@@ -68,7 +69,7 @@ const (
 // and the cookie value.
 type Vector struct {
 	Name       string   // file name: what the case breaks
-	Expect     string   // success, invalid, expired or too-large
+	Expect     string   // success, invalid, expired, too-large, ambiguous or overflow-missing
 	Keys       [][]byte // the ring used to open the value; the first seals
 	Cookie     string   // cookie name
 	Now        time.Time
@@ -78,7 +79,17 @@ type Vector struct {
 	Compressed bool   // success only
 	Payload    []byte // success only: the serialized value
 	Comment    string
-	Value      string
+	Value      string // a cookie value; for Open "session", a Cookie header line
+
+	// Vectors opened as a session (Open "session") only.
+	Open       string    // "" (a Codec opens the value) or "session" (a Manager reads the Cookie header)
+	CookieSize int       // Limits.CookieSize; 0 means the default
+	MaxChunks  int       // Limits.MaxChunks; 0 means the default
+	Store      string    // what the Overflow store holds: "key value", both base64url
+	ID         string    // success only: the session ID (Session.ID)
+	Subject    string    // success only: the subject, "" for none
+	Binding    []byte    // the binding Options.Binding accepts (Session.Bind); nil: no Options.Binding
+	ExpiresAt  time.Time // success only: Session.ExpiresAt
 }
 
 // Marshal renders the vector file.
@@ -86,6 +97,9 @@ func (v *Vector) Marshal() []byte {
 	var b strings.Builder
 	field := func(k, val string) { fmt.Fprintf(&b, "%s: %s\n", k, val) }
 	field("expect", v.Expect)
+	if v.Open != "" {
+		field("open", v.Open)
+	}
 	keys := make([]string, len(v.Keys))
 	for i, k := range v.Keys {
 		keys[i] = base64.RawURLEncoding.EncodeToString(k)
@@ -99,7 +113,27 @@ func (v *Vector) Marshal() []byte {
 	if v.MaxDecoded != 0 {
 		field("max-decoded-size", strconv.Itoa(v.MaxDecoded))
 	}
-	if v.Expect == "success" {
+	if v.CookieSize != 0 {
+		field("cookie-size", strconv.Itoa(v.CookieSize))
+	}
+	if v.MaxChunks != 0 {
+		field("max-chunks", strconv.Itoa(v.MaxChunks))
+	}
+	if v.Store != "" {
+		field("store", v.Store)
+	}
+	if len(v.Binding) > 0 {
+		field("binding", base64.RawURLEncoding.EncodeToString(v.Binding))
+	}
+	switch {
+	case v.Expect == "success" && v.Open == "session":
+		field("payload", string(v.Payload))
+		field("id", v.ID)
+		if v.Subject != "" {
+			field("subject", v.Subject)
+		}
+		field("expires-at", v.ExpiresAt.UTC().Format(time.RFC3339Nano))
+	case v.Expect == "success":
 		field("key-index", strconv.Itoa(v.KeyIndex))
 		field("compressed", strconv.FormatBool(v.Compressed))
 		field("payload", string(v.Payload))
@@ -353,7 +387,7 @@ func Vectors(payloadDir string) ([]*Vector, error) {
 	fail("truncated_one_char", "invalid", "last character removed", base[:len(base)-1], Vector{})
 	fail("truncated_to_header", "invalid", "only the first 12 characters: the header and part of the nonce", base[:12], Vector{})
 	fail("truncated_below_overhead", "invalid", "62 bytes: one less than an empty payload needs",
-		modify(base, func(b []byte) []byte { return b[:cookiesession.Overhead-1] }), Vector{})
+		modify(base, func(b []byte) []byte { return b[:wire.Overhead-1] }), Vector{})
 	fail("extended_zero_bytes", "invalid", "3 zero bytes appended", base+"AAAA", Vector{})
 	fail("extended_one_char", "invalid", "one character appended", base+"A", Vector{})
 	fail("empty", "invalid", "an empty value", "", Vector{})
@@ -401,6 +435,13 @@ func Vectors(payloadDir string) ([]*Vector, error) {
 		g.seal("compression_bomb", sealing{value: strings.Repeat("a", 1<<20), compress: true, maxDecoded: 2 << 20}), Vector{})
 	fail("compressed_over_limit", "too-large", "authentic deflated 4kb payload, opened with max-decoded-size 2048: small on the wire, too large inflated",
 		g.seal("compressed_over_limit", sealing{value: g.payload("4kb"), compress: true}), Vector{MaxDecoded: 2048})
+
+	add(codecReference())
+
+	// The session layer: envelope, chunks, overflow references.
+	for _, v := range sessionVectors(g) {
+		add(v)
+	}
 
 	if g.err != nil {
 		return nil, g.err

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/testpayload"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // payload is a session fixture, decoded into the generic shape both
@@ -68,7 +69,7 @@ func typed(b *testing.B, p payload) testpayload.Session {
 
 func cookiesessionHandlers[T any](b *testing.B, v T, fields func(*T) int) roundTrip {
 	m, err := cookiesession.New[T](cookiesession.Options{
-		Keys:              [][]byte{cookiesession.GenerateKey()},
+		Keys:              [][]byte{keyring.Generate()},
 		InsecureAllowHTTP: true,
 		OnError:           func(_ *http.Request, err error) { b.Fatal(err) },
 	})
@@ -90,7 +91,7 @@ func cookiesessionHandlers[T any](b *testing.B, v T, fields func(*T) int) roundT
 func gorillaHandlers(b *testing.B, p payload) roundTrip {
 	// Authenticated and encrypted, as cookiesession: HMAC-SHA256 and
 	// AES-256 keys.
-	store := sessions.NewCookieStore(cookiesession.GenerateKey(), cookiesession.GenerateKey())
+	store := sessions.NewCookieStore(keyring.Generate(), keyring.Generate())
 	store.Options.HttpOnly = true
 	var loaded int
 	return roundTrip{
@@ -201,7 +202,7 @@ func (w nopWriter) WriteHeader(int)             {}
 // session, through the middleware and on the bare handler. The request
 // carries a session cookie, which must not be opened.
 func BenchmarkUntouched(b *testing.B) {
-	m, err := cookiesession.New[payload](cookiesession.Options{Keys: [][]byte{cookiesession.GenerateKey()}})
+	m, err := cookiesession.New[payload](cookiesession.Options{Keys: [][]byte{keyring.Generate()}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/cookiesession/cookiesession/redisstore"
 )
 
@@ -131,7 +132,7 @@ func (c cycle) run(b *testing.B, p map[string]any, r *redisServer) {
 }
 
 func managerCycle(b *testing.B, p map[string]any, o cookiesession.Options) cycle {
-	o.Keys = [][]byte{cookiesession.GenerateKey()}
+	o.Keys = [][]byte{keyring.Generate()}
 	o.InsecureAllowHTTP = true
 	o.OnError = func(_ *http.Request, err error) { b.Fatal(err) }
 	m, err := cookiesession.New[map[string]any](o)
@@ -164,7 +165,7 @@ func managerCycle(b *testing.B, p map[string]any, o cookiesession.Options) cycle
 }
 
 func gorillaCycle(b *testing.B, p map[string]any) cycle {
-	store := sessions.NewCookieStore(cookiesession.GenerateKey(), cookiesession.GenerateKey())
+	store := sessions.NewCookieStore(keyring.Generate(), keyring.Generate())
 	store.Options.HttpOnly = true
 	get := func(r *http.Request) *sessions.Session {
 		s, err := store.Get(r, "session")
@@ -396,7 +397,7 @@ func BenchmarkOverflow(b *testing.B) {
 // TestOverflowSizes pins what the overflow benchmark says of the in-cookie
 // path: the 8 KB session is too large for the default Limits.
 func TestOverflowSizes(t *testing.T) {
-	m, err := cookiesession.New[map[string]any](cookiesession.Options{Keys: [][]byte{cookiesession.GenerateKey()}, InsecureAllowHTTP: true})
+	m, err := cookiesession.New[map[string]any](cookiesession.Options{Keys: [][]byte{keyring.Generate()}, InsecureAllowHTTP: true})
 	if err != nil {
 		t.Fatal(err)
 	}

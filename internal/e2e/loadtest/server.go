@@ -17,7 +17,9 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/gorillastore"
+	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testpayload"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // The one route: GET / reads the session and answers "<csrf> <cart_count>".
@@ -52,7 +54,7 @@ func handler(impl string, raw []byte) (http.Handler, error) {
 	switch impl {
 	case "cookiesession", "cookiesession-view":
 		m, err := cookiesession.New[session](cookiesession.Options{
-			Keys:              [][]byte{cookiesession.GenerateKey()},
+			Keys:              [][]byte{keyring.Generate()},
 			InsecureAllowHTTP: true, // loopback HTTP
 			OnError:           func(_ *http.Request, err error) { fmt.Fprintln(os.Stderr, err) },
 		})
@@ -91,7 +93,7 @@ func handler(impl string, raw []byte) (http.Handler, error) {
 			}
 			http.SetCookie(w, &http.Cookie{
 				Name: name, Value: base64.RawURLEncoding.EncodeToString(b),
-				Path: "/", MaxAge: int(cookiesession.DefaultMaxAge / time.Second),
+				Path: "/", MaxAge: int(defaults.MaxAge / time.Second),
 				HttpOnly: true, SameSite: http.SameSiteLaxMode,
 			})
 		}
@@ -123,9 +125,9 @@ func handler(impl string, raw []byte) (http.Handler, error) {
 			return nil, err
 		}
 		store, err := gorillastore.New(gorillastore.Options{
-			Keys: [][]byte{cookiesession.GenerateKey()},
+			Keys: [][]byte{keyring.Generate()},
 			Session: &sessions.Options{
-				Path: "/", MaxAge: int(cookiesession.DefaultMaxAge / time.Second),
+				Path: "/", MaxAge: int(defaults.MaxAge / time.Second),
 				HttpOnly: true, SameSite: http.SameSiteLaxMode, // not Secure: loopback HTTP
 			},
 		})

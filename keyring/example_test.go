@@ -1,7 +1,8 @@
-package cookiesession_test
+package keyring_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log"
 	"os"
@@ -9,20 +10,21 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // A Manager whose keys come from a file, reloaded whenever the file changes
 // (a Kubernetes Secret volume, a file a secret agent renders). In a server,
-// WatchKeyFile runs in its own goroutine until the server's context ends;
+// WatchFile runs in its own goroutine until the server's context ends;
 // here it stops after its first read.
-func ExampleWatchKeyFile() {
+func ExampleWatchFile() {
 	dir, err := os.MkdirTemp("", "keys")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
 	keyFile := filepath.Join(dir, "keys")
-	ring := cookiesession.FormatKey(cookiesession.GenerateKey()) + "," + cookiesession.FormatKey(cookiesession.GenerateKey())
+	ring := base64.RawURLEncoding.EncodeToString(keyring.Generate()) + "," + base64.RawURLEncoding.EncodeToString(keyring.Generate())
 	if err := os.WriteFile(keyFile, []byte(ring+"\n"), 0o600); err != nil {
 		log.Fatal(err)
 	}
@@ -31,7 +33,7 @@ func ExampleWatchKeyFile() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	keys, err := cookiesession.ParseKeys(string(b))
+	keys, err := keyring.Parse(string(b))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -41,7 +43,7 @@ func ExampleWatchKeyFile() {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	cookiesession.WatchKeyFile(ctx, keyFile, time.Minute, func(keys ...[]byte) error {
+	keyring.WatchFile(ctx, keyFile, time.Minute, func(keys ...[]byte) error {
 		defer cancel() // for the example only: stop after the first read
 		if err := m.SetKeys(keys...); err != nil {
 			return err

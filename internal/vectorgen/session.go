@@ -1,0 +1,495 @@
+package main
+
+// The session, chunk and overflow vectors are sealed by a second
+// implementation of the format, written from docs/format.md alone and
+// sharing no code with the library: that the library opens them shows the
+// specification is enough to write cookies it reads. A test checks that
+// this implementation also reproduces the library's own codec vectors
+// byte for byte.
+
+import (
+	"bytes"
+	"compress/flate"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+	"golang.org/x/crypto/hkdf"
+)
+
+// Format constants, from docs/format.md.
+const (
+	specVersion        = 1
+	specFlagDeflated   = 1 << 0
+	specFlagReference  = 1 << 1
+	specKeyIDInfo      = "cookiesession key id"
+	specPurposePrefix  = "cookiesession v1 purpose "
+	specSessionPurpose = "cookie"
+	specSubjectBit     = 1 << 63
+	specBindingBit     = 1 << 62
+	specOverflowAD     = "cookiesession overflow "
+	specCookieSize     = 4000 // the default Limits.CookieSize
+)
+
+// specKeyID is the key id of secret: the first 4 bytes of
+// HKDF-SHA256(secret, no salt, info "cookiesession key id").
+func specKeyID(secret []byte) []byte {
+	id := make([]byte, 4)
+	io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(specKeyIDInfo)), id)
+	return id
+}
+
+// specSeal seals payload (already deflated when flags say so) for the
+// cookie name, as a value that spans chunks cookies, with the next 24
+// bytes of nonces as its nonce.
+func specSeal(secret []byte, purpose, name string, flags, chunks byte, issued, expires time.Time, payload []byte, nonces io.Reader) string {
+	key := make([]byte, chacha20poly1305.KeySize)
+	io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(specPurposePrefix+purpose)), key)
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		panic(err)
+	}
+	header := append([]byte{specVersion}, specKeyID(secret)...)
+	header = append(header, flags, chunks)
+	nonce := make([]byte, chacha20poly1305.NonceSizeX)
+	io.ReadFull(nonces, nonce)
+	pt := binary.BigEndian.AppendUint64(nil, uint64(issued.UnixMilli()))
+	pt = binary.BigEndian.AppendUint64(pt, uint64(expires.UnixMilli()))
+	pt = append(pt, payload...)
+	ad := append(bytes.Clone(header), name...)
+	out := append(bytes.Clone(header), nonce...)
+	out = aead.Seal(out, nonce, pt, ad)
+	return base64.RawURLEncoding.EncodeToString(out)
+}
+
+// specEnvelope is a session envelope; life is the raw lifetime field
+// (milliseconds), to which the subject and binding bits are added when
+// there is one.
+type specEnvelope struct {
+	id      [16]byte
+	created time.Time
+	life    uint64
+	subject string
+	binding []byte
+}
+
+// frame returns the envelope followed by data.
+func (e specEnvelope) frame(data []byte) []byte {
+	out := append([]byte(nil), e.id[:]...)
+	out = binary.BigEndian.AppendUint64(out, uint64(e.created.UnixMilli()))
+	life := e.life
+	if e.subject != "" {
+		life |= specSubjectBit
+	}
+	if len(e.binding) > 0 {
+		life |= specBindingBit
+	}
+	out = binary.BigEndian.AppendUint64(out, life)
+	if e.subject != "" {
+		out = append(out, byte(len(e.subject)))
+		out = append(out, e.subject...)
+	}
+	if len(e.binding) > 0 {
+		out = binary.BigEndian.AppendUint16(out, uint16(len(e.binding)))
+		out = append(out, e.binding...)
+	}
+	return append(out, data...)
+}
+
+// specDeflate is raw DEFLATE (RFC 1951).
+func specDeflate(data []byte) []byte {
+	var b bytes.Buffer
+	w, _ := flate.NewWriter(&b, flate.DefaultCompression)
+	w.Write(data)
+	w.Close()
+	return b.Bytes()
+}
+
+// specChunkName is the name of the i-th cookie of a session.
+func specChunkName(name string, i int) string {
+	if i == 0 {
+		return name
+	}
+	return name + "." + strconv.Itoa(i)
+}
+
+// specChunks is how many cookies a value of n characters takes when each
+// cookie's name and value fill at most cookieSize bytes.
+func specChunks(name string, n, cookieSize int) int {
+	i := 0
+	for ; n > 0; i++ {
+		n -= cookieSize - len(specChunkName(name, i))
+	}
+	return max(i, 1)
+}
+
+// specSplit cuts value into the cookies specChunks counted, each as full
+// as cookieSize allows, and returns them as name=value pairs.
+func specSplit(name, value string, cookieSize int) []string {
+	var pairs []string
+	for i := 0; ; i++ {
+		room := cookieSize - len(specChunkName(name, i))
+		if len(value) <= room {
+			return append(pairs, specChunkName(name, i)+"="+value)
+		}
+		pairs = append(pairs, specChunkName(name, i)+"="+value[:room])
+		value = value[room:]
+	}
+}
+
+// specStored is what the Overflow store holds for a reference: nonce ‖
+// XChaCha20-Poly1305(data key, plaintext) with the associated data
+// "cookiesession overflow " ‖ store key ‖ " " ‖ cookie name.
+func specStored(dataKey []byte, storeKey, name string, plaintext []byte, nonces io.Reader) []byte {
+	aead, err := chacha20poly1305.NewX(dataKey)
+	if err != nil {
+		panic(err)
+	}
+	nonce := make([]byte, chacha20poly1305.NonceSizeX)
+	io.ReadFull(nonces, nonce)
+	return aead.Seal(nonce, nonce, plaintext, []byte(specOverflowAD+storeKey+" "+name))
+}
+
+// The session vectors' constants.
+var (
+	sessionData = []byte(`{"uid":7,"cart":["apple","pear"]}`)
+	hostileLife = uint64(1) << 61 // past the range of a Duration in milliseconds (bit 62 says a binding follows)
+)
+
+// vectorID is a vector's session ID: 16 bytes from its name.
+func vectorID(name string) [16]byte {
+	sum := sha256.Sum256([]byte("cookiesession test vector id " + name))
+	var id [16]byte
+	copy(id[:], sum[:])
+	return id
+}
+
+// sessionVectors returns the vectors opened as a session (a Manager reads
+// the Cookie header line), sealed by the implementation above.
+func sessionVectors(g *generator) []*Vector {
+	var vs []*Vector
+	big := []byte(g.payload("4kb"))
+	if g.err != nil {
+		return nil
+	}
+	// seal seals env ‖ data into a one-cookie value for "session".
+	type sealing struct {
+		env      specEnvelope
+		data     []byte
+		flags    byte
+		chunks   byte // 0: 1
+		expires  time.Time
+		name     string
+		compress bool
+	}
+	seal := func(vector string, nonces io.Reader, s sealing) string {
+		if s.name == "" {
+			s.name = cookieName
+		}
+		if s.chunks == 0 {
+			s.chunks = 1
+		}
+		if s.expires.IsZero() {
+			s.expires = expires
+		}
+		payload := s.env.frame(s.data)
+		if s.compress {
+			payload, s.flags = specDeflate(payload), s.flags|specFlagDeflated
+		}
+		return specSeal(keyA, specSessionPurpose, s.name, s.flags, s.chunks, issued, s.expires, payload, nonces)
+	}
+	env := func(vector string) specEnvelope { return specEnvelope{id: vectorID(vector), created: issued} }
+	ok := func(name, comment, cookies string, v Vector, e specEnvelope, data []byte, expiresAt time.Time) {
+		v.Name, v.Expect, v.Open, v.Comment, v.Value = name, "success", "session", comment, cookies
+		v.ID, v.Subject, v.ExpiresAt, v.Payload = base64.RawURLEncoding.EncodeToString(e.id[:]), e.subject, expiresAt, data
+		vs = append(vs, &v)
+	}
+	fail := func(name, expect, comment, cookies string, v Vector) {
+		v.Name, v.Expect, v.Open, v.Comment, v.Value = name, expect, "session", comment, cookies
+		vs = append(vs, &v)
+	}
+	one := func(value string) string { return cookieName + "=" + value }
+	bound := func(name, comment, subject string, binding []byte) {
+		e := env(name)
+		e.subject, e.binding = subject, binding
+		v := Vector{Binding: binding}
+		ok(name, comment, one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData})), v, e, sessionData, expires)
+	}
+
+	// The envelope.
+	for _, c := range []struct {
+		name, comment, subject string
+		life                   time.Duration
+	}{
+		{"session_envelope", "a session without a subject, lifetime 0: the Manager's MaxAge (30 days)", "", 0},
+		{"session_subject", "a session with a subject", "user-1234", 0},
+		{"session_subject_255_bytes", "the longest subject, 255 bytes", strings.Repeat("s", 255), 0},
+		{"session_lifetime", "a lifetime override of 7 days (SetLifetime)", "", 7 * 24 * time.Hour},
+		{"session_subject_and_lifetime", "a subject and a lifetime override: the subject bit on a non-zero lifetime", "alice@example.com", 7 * 24 * time.Hour},
+	} {
+		e := env(c.name)
+		e.subject, e.life = c.subject, uint64(c.life.Milliseconds())
+		deadline := expires
+		if c.life > 0 {
+			deadline = issued.Add(c.life)
+		}
+		ns := newNonceSource(c.name)
+		ok(c.name, c.comment, one(seal(c.name, ns, sealing{env: e, data: sessionData, expires: deadline})), Vector{}, e, sessionData, deadline)
+	}
+	{
+		e := env("session_compressed")
+		e.subject = "user-1234"
+		ok("session_compressed", "the 4kb payload with a subject, envelope and data deflated together",
+			one(seal("session_compressed", newNonceSource("session_compressed"), sealing{env: e, data: big, compress: true})), Vector{}, e, big, expires)
+	}
+	{
+		name := "session_envelope_short"
+		e := env(name)
+		fail(name, "invalid", "authentic, but the payload is 31 bytes: shorter than an envelope",
+			one(specSeal(keyA, specSessionPurpose, cookieName, 0, 1, issued, expires, e.frame(nil)[:31], newNonceSource(name))), Vector{})
+	}
+	{
+		name := "session_subject_length_zero"
+		e := env(name)
+		p := e.frame(nil)
+		p[24] |= 0x80 // the subject bit, then a length byte of 0
+		p = append(p, 0)
+		p = append(p, sessionData...)
+		fail(name, "invalid", "authentic, the subject bit set and a subject length of 0",
+			one(specSeal(keyA, specSessionPurpose, cookieName, 0, 1, issued, expires, p, newNonceSource(name))), Vector{})
+	}
+	{
+		name := "session_subject_truncated"
+		e := env(name)
+		p := e.frame(nil)
+		p[24] |= 0x80
+		p = append(p, 200)
+		p = append(p, "user-1234"...)
+		fail(name, "invalid", "authentic, a subject length of 200 with 9 bytes after it",
+			one(specSeal(keyA, specSessionPurpose, cookieName, 0, 1, issued, expires, p, newNonceSource(name))), Vector{})
+	}
+	// Device binding (Session.Bind; the dbsc module seals a public key,
+	// here 34 bytes as it writes a P-256 key).
+	k1, k2 := vectorID("binding 1"), vectorID("binding 2")
+	p256 := append(append([]byte{1, 2}, k1[:]...), k2[:]...)
+	bound("session_binding", "a session bound to a device: the binding bit, a 2-byte length and the binding, opened where Options.Binding accepts it", "", p256)
+	bound("session_subject_and_binding", "a subject, then the binding", "user-1234", p256)
+	{
+		name := "session_binding_without_check"
+		e := env(name)
+		e.binding = p256
+		fail(name, "invalid", "authentic and bound, opened by a Manager without Options.Binding: refused",
+			one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData})), Vector{})
+	}
+	{
+		name := "session_binding_other_device"
+		e := env(name)
+		e.binding = p256
+		fail(name, "invalid", "authentic and bound, but Options.Binding accepts another binding only",
+			one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData})), Vector{Binding: []byte("another device")})
+	}
+	for _, c := range []struct {
+		name, comment string
+		length        uint16
+		tail          []byte
+	}{
+		{"session_binding_length_zero", "authentic, the binding bit set and a binding length of 0", 0, nil},
+		{"session_binding_truncated", "authentic, a binding length of 200 with 34 bytes after it", 200, p256},
+		{"session_binding_over_limit", "authentic, a binding of 1025 bytes, over the limit of 1024", 1025, make([]byte, 1025)},
+	} {
+		e := env(c.name)
+		p := e.frame(nil)
+		p[24] |= 0x40 // the binding bit
+		p = binary.BigEndian.AppendUint16(p, c.length)
+		p = append(append(p, c.tail...), sessionData...)
+		fail(c.name, "invalid", c.comment,
+			one(specSeal(keyA, specSessionPurpose, cookieName, 0, 1, issued, expires, p, newNonceSource(c.name))), Vector{Binding: p256})
+	}
+	{
+		name := "session_lifetime_out_of_range"
+		e := env(name)
+		e.life = hostileLife
+		fail(name, "expired", "authentic, lifetime field 2^61 ms: past any Duration, never written, refused",
+			one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData})), Vector{})
+	}
+	{
+		name := "session_created_after_seal"
+		e := env(name)
+		e.created = issued.Add(2 * time.Minute)
+		fail(name, "expired", "authentic, created 2 minutes after its seal: beyond the 1-minute skew, never written, refused",
+			one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData})), Vector{})
+	}
+	{
+		name := "session_lifetime_ended"
+		e := env(name)
+		e.created = issued.Add(-30*24*time.Hour + 30*time.Minute)
+		fail(name, "expired", "created 30 days minus 30 minutes before its seal, opened an hour after it: the sealed expiry is 30 days away, the session's lifetime is over",
+			one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData})), Vector{})
+	}
+	{
+		name := "session_data_not_json"
+		fail(name, "invalid", "authentic envelope, data not JSON",
+			one(seal(name, newNonceSource(name), sealing{env: env(name), data: []byte("not json")})), Vector{})
+	}
+	{
+		name := "session_purpose_other"
+		fail(name, "invalid", "a session envelope sealed under the purpose commit: a Manager opens the purpose cookie only",
+			one(specSeal(keyA, "commit", cookieName, 0, 1, issued, expires, env(name).frame(sessionData), newNonceSource(name))), Vector{})
+	}
+
+	// Chunks. chunked seals the 4kb session for cookies of cookieSize
+	// bytes and returns its name=value pairs.
+	chunked := func(vector string, cookieSize int) ([]string, specEnvelope) {
+		e := env(vector)
+		payload := e.frame(big)
+		n := base64.RawURLEncoding.EncodedLen(63 + len(payload))
+		chunks := specChunks(cookieName, n, cookieSize)
+		v := specSeal(keyA, specSessionPurpose, cookieName, 0, byte(chunks), issued, expires, payload, newNonceSource(vector))
+		return specSplit(cookieName, v, cookieSize), e
+	}
+	join := func(pairs ...string) string { return strings.Join(pairs, "; ") }
+	{
+		p, e := chunked("chunks_two", specCookieSize)
+		ok("chunks_two", "the 4kb session across session and session.1, default limits", join(p...), Vector{}, e, big, expires)
+	}
+	{
+		p, e := chunked("chunks_four", 1500)
+		ok("chunks_four", "the 4kb session across 4 cookies of at most 1500 bytes", join(p...), Vector{CookieSize: 1500}, e, big, expires)
+	}
+	{
+		p, e := chunked("chunks_header_order", 1500)
+		ok("chunks_header_order", "4 chunks in the Cookie header in the order 3, 1, base, 2: the order of the header does not matter",
+			join(p[3], p[1], p[0], p[2]), Vector{CookieSize: 1500}, e, big, expires)
+	}
+	{
+		e := env("chunks_leftovers_ignored")
+		v := seal("chunks_leftovers_ignored", newNonceSource("chunks_leftovers_ignored"), sealing{env: e, data: sessionData})
+		ok("chunks_leftovers_ignored", "a one-cookie session with session.1 and session.2 left by an older, longer one: the count in the header says 1",
+			join(one(v), "session.1=AAAAAAAA", "session.2=BBBBBBBB"), Vector{}, e, sessionData, expires)
+	}
+	{
+		e := env("chunks_identical_copies")
+		v := seal("chunks_identical_copies", newNonceSource("chunks_identical_copies"), sealing{env: e, data: sessionData})
+		ok("chunks_identical_copies", "the same session cookie twice (two Paths): identical copies count once",
+			join(one(v), one(v)), Vector{}, e, sessionData, expires)
+	}
+	{
+		e := env("chunks_junk_beside")
+		v := seal("chunks_junk_beside", newNonceSource("chunks_junk_beside"), sealing{env: e, data: sessionData})
+		ok("chunks_junk_beside", "a planted session cookie that is no sealed value, beside the real one: ignored",
+			join(one("hello"), one(v)), Vector{}, e, sessionData, expires)
+	}
+	{
+		p, _ := chunked("chunks_missing", 1500)
+		fail("chunks_missing", "invalid", "4 chunks without session.2", join(p[0], p[1], p[3]), Vector{CookieSize: 1500})
+	}
+	{
+		p, _ := chunked("chunks_swapped", 1500)
+		a, b := strings.TrimPrefix(p[1], "session.1="), strings.TrimPrefix(p[2], "session.2=")
+		fail("chunks_swapped", "invalid", "4 chunks, the values of session.1 and session.2 exchanged",
+			join(p[0], "session.1="+b, "session.2="+a, p[3]), Vector{CookieSize: 1500})
+	}
+	{
+		p, _ := chunked("chunks_index_not_canonical", 1500)
+		fail("chunks_index_not_canonical", "invalid", "4 chunks, session.1 named session.01: not a chunk name",
+			join(p[0], strings.Replace(p[1], "session.1=", "session.01=", 1), p[2], p[3]), Vector{CookieSize: 1500})
+	}
+	{
+		p, _ := chunked("chunks_over_max", 1500)
+		fail("chunks_over_max", "too-large", "4 chunks, opened with max-chunks 3: refused on the header's count, before joining",
+			join(p...), Vector{CookieSize: 1500, MaxChunks: 3})
+	}
+	{
+		p, _ := chunked("chunks_cookie_over_size", specCookieSize)
+		fail("chunks_cookie_over_size", "too-large", "2 chunks of up to 4000 bytes, opened with cookie-size 1500: a cookie over the limit is not read",
+			join(p...), Vector{CookieSize: 1500})
+	}
+	{
+		v1 := seal("chunks_two_sessions", newNonceSource("chunks_two_sessions"), sealing{env: env("chunks_two_sessions"), data: sessionData})
+		v2 := seal("chunks_two_sessions", newNonceSource("chunks_two_sessions other"), sealing{env: env("chunks_two_sessions other"), data: sessionData})
+		fail("chunks_two_sessions", "ambiguous", "two authentic sessions under one name (one planted by a sibling subdomain): neither is taken",
+			join(one(v1), one(v2)), Vector{})
+	}
+
+	// Overflow references.
+	type reference struct {
+		storeKey, dataKey []byte
+	}
+	newRef := func(ns io.Reader) reference {
+		r := reference{make([]byte, 16), make([]byte, 32)}
+		io.ReadFull(ns, r.storeKey)
+		io.ReadFull(ns, r.dataKey)
+		return r
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	refCookie := func(ns io.Reader, r reference, name string) string {
+		return name + "=" + specSeal(keyA, specSessionPurpose, name, specFlagReference, 1, issued, expires, append(bytes.Clone(r.storeKey), r.dataKey...), ns)
+	}
+	{
+		name := "overflow_reference"
+		ns := newNonceSource(name)
+		r := newRef(ns)
+		e := env(name)
+		e.subject = "user-1234"
+		stored := specStored(r.dataKey, b64(r.storeKey), cookieName, e.frame(big), ns)
+		ok(name, "a reference cookie; the store holds the envelope and the 4kb data under the store key",
+			refCookie(ns, r, cookieName), Vector{Store: b64(r.storeKey) + " " + b64(stored)}, e, big, expires)
+	}
+	{
+		name := "overflow_missing"
+		ns := newNonceSource(name)
+		r, other := newRef(ns), newRef(ns)
+		stored := specStored(other.dataKey, b64(other.storeKey), cookieName, env(name).frame(sessionData), ns)
+		fail(name, "overflow-missing", "a reference whose store key the store does not hold (it holds another)",
+			refCookie(ns, r, cookieName), Vector{Store: b64(other.storeKey) + " " + b64(stored)})
+	}
+	{
+		name := "overflow_no_store"
+		ns := newNonceSource(name)
+		r := newRef(ns)
+		fail(name, "invalid", "a reference presented to a Manager without an Overflow store", refCookie(ns, r, cookieName), Vector{})
+	}
+	{
+		name := "overflow_other_cookie_name"
+		ns := newNonceSource(name)
+		r := newRef(ns)
+		stored := specStored(r.dataKey, b64(r.storeKey), "other", env(name).frame(sessionData), ns)
+		fail(name, "invalid", "the stored value was sealed for the cookie name other",
+			refCookie(ns, r, cookieName), Vector{Store: b64(r.storeKey) + " " + b64(stored)})
+	}
+	{
+		name := "overflow_value_moved"
+		ns := newNonceSource(name)
+		r, other := newRef(ns), newRef(ns)
+		stored := specStored(r.dataKey, b64(other.storeKey), cookieName, env(name).frame(sessionData), ns)
+		fail(name, "invalid", "the stored value was sealed for another store key and moved under this one",
+			refCookie(ns, r, cookieName), Vector{Store: b64(r.storeKey) + " " + b64(stored)})
+	}
+	{
+		name := "overflow_reference_short"
+		ns := newNonceSource(name)
+		r := newRef(ns)
+		stored := specStored(r.dataKey, b64(r.storeKey), cookieName, env(name).frame(sessionData), ns)
+		short := specSeal(keyA, specSessionPurpose, cookieName, specFlagReference, 1, issued, expires, append(bytes.Clone(r.storeKey), r.dataKey[:31]...), ns)
+		fail(name, "invalid", "a reference payload of 47 bytes", one(short), Vector{Store: b64(r.storeKey) + " " + b64(stored)})
+	}
+	return vs
+}
+
+// codecReference is the codec-layer vector for the reference flag: a
+// Codec never opens a reference as a value.
+func codecReference() *Vector {
+	name := "flags_reference_codec"
+	ns := newNonceSource(name)
+	ref := make([]byte, 48)
+	io.ReadFull(ns, ref)
+	return &Vector{
+		Name: name, Expect: "invalid", Comment: "an authentic overflow reference (flag bit 1): a Codec opens values, never references",
+		Value: specSeal(keyA, specSessionPurpose, cookieName, specFlagReference, 1, issued, expires, ref, ns),
+	}
+}

@@ -1,0 +1,131 @@
+// Package store is what a store implements for cookiesession, as
+// database/sql/driver is what a database driver implements for
+// database/sql: the contracts of [Revoker] (a shared record of revoked
+// sessions) and [Overflow] (a place for sessions too large for their
+// cookies), and the errors that cross them. An application passes a store
+// to cookiesession.Options (Revoker, Overflow) and imports this package
+// only to match a store's failures with errors.Is against the errors here.
+// The redisstore module implements both contracts on Redis or Valkey.
+//
+// The package imports only the standard library.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Revocation: a cookie session cannot be taken back once the browser holds
+// it, unless the servers share a record of what was revoked. A [Revoker]
+// is that record; the Manager consults it on every session it opens,
+// before the data is deserialized.
+
+// Revocations is what a [Revoker] holds that concerns one session.
+type Revocations struct {
+	// ID reports that the session's ID was revoked.
+	ID bool
+
+	// Subject is the time of the latest revocation of the session's
+	// subject: sessions of the subject created before it are revoked.
+	// Zero: none.
+	Subject time.Time
+
+	// All is the time of the latest Manager.RevokeAll: every session
+	// created before it is revoked. Zero: none.
+	All time.Time
+}
+
+// Revoker is a record of revoked sessions shared by every server of an
+// application. Implementations must be safe for concurrent use.
+//
+// Revocations is called for every session the Manager opens, so it must
+// answer from local state, without a network round trip, in the normal
+// case; it returns an error only when its state can no longer be trusted
+// and its policy is to fail closed (the session is then refused with
+// [ErrRevocationUnavailable]). The Revoke methods record a revocation
+// durably before returning nil; a revocation recorded on one server must
+// reach the others' Revocations promptly. Entries may be dropped after
+// their until time: no session they concern can open after it.
+type Revoker interface {
+	// Revocations returns the revocations that concern a session with
+	// this ID and subject ("" when the session has none).
+	Revocations(ctx context.Context, id, subject string) (Revocations, error)
+
+	// RevokeID revokes the session with this ID, until its deadline.
+	RevokeID(ctx context.Context, id string, until time.Time) error
+
+	// RevokeSubject revokes every session of subject created before at;
+	// until is the last deadline such a session can have.
+	RevokeSubject(ctx context.Context, subject string, at, until time.Time) error
+
+	// RevokeAll revokes every session created before at; until is the
+	// last deadline such a session can have.
+	RevokeAll(ctx context.Context, at, until time.Time) error
+}
+
+// RevocationNotifier is implemented by a [Revoker] that can say when its
+// state changed, so that long-lived connections (WebSockets, server-sent
+// events) learn of a revocation at once instead of at their next check.
+type RevocationNotifier interface {
+	// Changed returns a channel that is closed at the next change of the
+	// revocation state (or of its availability). Each call after a change
+	// returns a new channel.
+	Changed() <-chan struct{}
+}
+
+// Overflow is a store for sessions too large for their cookies. The
+// Manager puts there only values sealed under a key that lives in the
+// cookie, so the store never holds anything it could read. Implementations
+// must be safe for concurrent use.
+type Overflow interface {
+	// Put stores value under key until expires, replacing any value.
+	Put(ctx context.Context, key string, value []byte, expires time.Time) error
+
+	// Get returns the value stored under key, or an error matching
+	// [ErrOverflowMissing] when there is none (expired or deleted).
+	Get(ctx context.Context, key string) ([]byte, error)
+
+	// Delete removes the value under key; a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+// OverflowExpirer is implemented by an [Overflow] store that can shorten
+// the life of a value (the redisstore module's Store does). The Manager
+// then lets a value that a write replaced (a new overflowed write, or a
+// session shrunk back into its cookies) expire a minute later instead of
+// deleting it at once, so that requests of the same browser already in
+// flight with the cookies that referred to it (another tab, parallel
+// fetches) still open it rather than losing the session. Without it,
+// replaced values are deleted at once. A session that ends (Destroy, Data
+// = nil) deletes its value at once either way.
+type OverflowExpirer interface {
+	// Expire makes the value under key expire at at, unless it expires
+	// sooner; a missing key is not an error.
+	Expire(ctx context.Context, key string, at time.Time) error
+}
+
+// The errors that cross the contracts. A store returns ErrOverflowMissing
+// (or an error matching it) from Overflow.Get; the Manager wraps any other
+// failure of a store in ErrRevocationUnavailable or ErrOverflowUnavailable
+// and reports it to Options.OnError, where an application can match them
+// with [errors.Is].
+var (
+	// ErrRevocationUnavailable reports a session that could not be
+	// checked against the [Revoker] (its store is unreachable and its
+	// policy says to fail closed). The request goes on with a new
+	// session; the cookie is left as it is, so the session opens again
+	// once the store is back.
+	ErrRevocationUnavailable = errors.New("cookiesession: revocation state unavailable")
+
+	// ErrOverflowMissing reports a session whose cookie refers to a value
+	// the [Overflow] store no longer holds.
+	ErrOverflowMissing = errors.New("cookiesession: overflowed session not in the store")
+
+	// ErrOverflowUnavailable reports a session in the [Overflow] store
+	// that could not be read (the store is down or timed out), or a save
+	// that could not reach it. Reading, the request goes on with a new
+	// session and the cookie stays, so the session opens again once the
+	// store is back; saving, the previous cookies stay.
+	ErrOverflowUnavailable = errors.New("cookiesession: overflow store unavailable")
+)
