@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession/dbsc"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // cookieHeader is the Cookie line the device's jar sends to the app.
@@ -42,10 +43,12 @@ func BenchmarkRequest(b *testing.B) {
 			req.Header.Set("Cookie", d.cookieHeader())
 			b.ReportAllocs()
 			var rec *httptest.ResponseRecorder
+			cpu := testkit.StartCPU()
 			for b.Loop() {
 				rec = httptest.NewRecorder()
 				a.h.ServeHTTP(rec, req)
 			}
+			cpu.Report(b)
 			if rec.Body.String() != "alice" {
 				b.Fatalf("read %q", rec.Body.String())
 			}
@@ -75,10 +78,12 @@ func BenchmarkRefresh(b *testing.B) {
 			req.Header.Set("Secure-Session-Response", proof(a.t, d.key, d.alg, c, false))
 			b.ReportAllocs()
 			var rec *httptest.ResponseRecorder
+			cpu := testkit.StartCPU()
 			for b.Loop() {
 				rec = httptest.NewRecorder()
 				a.h.ServeHTTP(rec, req)
 			}
+			cpu.Report(b)
 			if rec.Code != 200 {
 				b.Fatalf("refresh: %d %s", rec.Code, rec.Body)
 			}
