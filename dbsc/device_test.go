@@ -35,7 +35,8 @@ import (
 // only; refresh first without a proof, then with one after a 403).
 
 type user struct {
-	Name string `json:"name"`
+	Name   string `json:"name"`
+	Visits int    `json:"visits,omitempty"`
 }
 
 // clock is the tests' fake time, shared by the Manager and the Binder.
@@ -132,6 +133,9 @@ func newApp(t testing.TB, o dbsc.Options) *app {
 		s.Data.Name = r.URL.Query().Get("name")
 		b.Bind(w, s.ID())
 		io.WriteString(w, "welcome")
+	})
+	mux.HandleFunc("/visit", func(w http.ResponseWriter, r *http.Request) {
+		m.Get(r).Data.Visits++
 	})
 	mux.HandleFunc("/me", func(w http.ResponseWriter, r *http.Request) {
 		if n := m.View(r).Name; n != "" {
@@ -490,4 +494,40 @@ func Example() {
 	h := rec.Header().Get("Secure-Session-Registration")
 	fmt.Println(h[:strings.Index(h, ";challenge=")])
 	// Output: (ES256 RS256);path="/dbsc/register"
+}
+
+// TestRegistrationRaceUnbinds pins a limit SECURITY.md states: a request
+// that carries the session's cookies from before the registration and
+// writes the session after it writes it back unbound (last write wins);
+// the device's next refresh then ends its DBSC session with
+// {"continue": false}, and the session goes on, unbound.
+func TestRegistrationRaceUnbinds(t *testing.T) {
+	a := newApp(t, dbsc.Options{})
+	d := newDevice(a, ecKey(t))
+	res, _ := d.do("GET", "/login?name=alice", nil)
+	before := d.cookieHeader() // what a request sent beside the registration carries
+	m := registrationRE.FindStringSubmatch(res.Header.Get("Secure-Session-Registration"))
+	res, body := d.do("POST", m[1], http.Header{"Secure-Session-Response": {proof(t, d.key, d.alg, m[2], true)}})
+	if res.StatusCode != 200 {
+		t.Fatalf("registration: %d %s", res.StatusCode, body)
+	}
+	var in struct {
+		ID string `json:"session_identifier"`
+	}
+	json.Unmarshal([]byte(body), &in)
+	req := httptest.NewRequest("GET", "https://example.com/visit", nil)
+	req.Header.Set("Cookie", before)
+	rec := httptest.NewRecorder()
+	a.h.ServeHTTP(rec, req)
+	d.client.Jar.SetCookies(mustURL(a.srv.URL), rec.Result().Cookies())
+	a.clock.Add(dbsc.DefaultLifetime + time.Second)
+	if _, got := d.do("GET", "/me", nil); got != "alice" {
+		t.Fatalf("after the racing write the session reads %q", got)
+	}
+	res, _ = d.do("POST", "/dbsc/refresh", http.Header{"Sec-Secure-Session-Id": {in.ID}})
+	c := parseChallenge(t, res, in.ID)
+	res, body = d.do("POST", "/dbsc/refresh", http.Header{"Sec-Secure-Session-Id": {in.ID}, "Secure-Session-Response": {proof(t, d.key, d.alg, c, false)}})
+	if res.StatusCode != 200 || body != `{"continue":false}` {
+		t.Fatalf("refresh of the unbound session: %d %s", res.StatusCode, body)
+	}
 }
