@@ -177,3 +177,25 @@ func TestBindingEnvelope(t *testing.T) {
 		t.Errorf("a %d-byte binding: %v", maxBindingLen+1, err)
 	}
 }
+
+// TestInspectShowsBinding: inspection opens a bound session without a
+// request to check (as it skips revocation) and reports its binding, on a
+// Manager without Options.Binding too.
+func TestInspectShowsBinding(t *testing.T) {
+	m, err := New[revUser](Options{Keys: [][]byte{testkit.Key(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	s, _ := m.Load(r)
+	s.Bind([]byte("device-1"))
+	rec := httptest.NewRecorder()
+	if err := m.Save(rec, r, s); err != nil {
+		t.Fatal(err)
+	}
+	c := rec.Result().Cookies()[0]
+	in, err := m.inspect(http.Header{"Cookie": {c.Name + "=" + c.Value}}, false)
+	if err != nil || string(in.Binding) != "device-1" || in.ID != s.ID() {
+		t.Fatalf("inspection: %v, binding %q", err, in.Binding)
+	}
+}
