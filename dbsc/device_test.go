@@ -56,13 +56,21 @@ func (c *clock) Add(d time.Duration) {
 // single-use challenge rule relies on (redisstore's Store implements it
 // on Redis; internal/e2e runs the same rule against a real redis-server).
 type memRevoker struct {
-	mu  sync.Mutex
-	ids map[string]time.Time
+	mu   sync.Mutex
+	ids  map[string]time.Time
+	down bool // unreachable: every call fails
 }
+
+var errDown = errors.New("memRevoker: down")
+
+func (m *memRevoker) setDown(down bool) { m.mu.Lock(); m.down = down; m.mu.Unlock() }
 
 func (m *memRevoker) Revocations(_ context.Context, id, _ string) (store.Revocations, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.down {
+		return store.Revocations{}, errDown
+	}
 	_, ok := m.ids[id]
 	return store.Revocations{ID: ok}, nil
 }

@@ -69,7 +69,11 @@ func register[T any](b *Binder, m *cookiesession.Manager[T], w http.ResponseWrit
 		refuse(err)
 		return
 	}
-	if err := b.openChallenge(r.Context(), jti, s.ID()); err != nil {
+	if err := b.openChallenge(r.Context(), jti, s.ID()); errors.Is(err, store.ErrRevocationUnavailable) {
+		b.o.OnError(r, fmt.Errorf("%w: registration refused: %w", ErrUnbound, err))
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	} else if err != nil {
 		// An expired or used challenge: 403 and a fresh one, which the
 		// browser signs again (spec, "Send request"; wpt start_session.py).
 		b.o.OnError(r, fmt.Errorf("%w: registration refused: %w", ErrUnbound, err))
@@ -106,12 +110,15 @@ func refresh[T any](b *Binder, m *cookiesession.Manager[T], w http.ResponseWrite
 	}
 	s, err := m.Load(r)
 	switch {
+	case errors.Is(err, store.ErrRevocationUnavailable):
+		// The session, or the challenge's single use, cannot be
+		// checked now: a 5xx keeps the browser's session for a retry.
+		b.o.OnError(r, err)
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
 	case errors.Is(err, ErrUnbound):
 		b.o.OnError(r, err)
 		challenge(b, w, id, true) // a proof that does not count: ask again
-		return
-	case errors.Is(err, store.ErrRevocationUnavailable):
-		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return
 	case err != nil || s.IsNew() || s.ID() != id || s.Binding() == nil:
 		// The session these cookies held is over, or was never bound to

@@ -9,12 +9,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cookiesession/cookiesession/dbsc"
+	"github.com/cookiesession/cookiesession/store"
 	"github.com/go-jose/go-jose/v4"
 )
 
@@ -297,4 +299,36 @@ func TestChallengeReplayWithoutRevoker(t *testing.T) {
 	a.clock.Add(dbsc.DefaultChallengeLifetime + 2*time.Minute)
 	res, _ := d.do("POST", d.refreshURL, http.Header{"Sec-Secure-Session-Id": {d.sessionID}, "Secure-Session-Response": {p}})
 	parseChallenge(t, res, d.sessionID)
+}
+
+// TestRevokerDownKeepsSessions: when the Revoker cannot answer, a refresh
+// (the session's own revocation check, or the challenge's single use)
+// gets 503, which the browser treats as transient (spec, "Send request":
+// 5xx keeps the session), never a 403 loop that would end it; the same
+// proof succeeds once the store is back.
+func TestRevokerDownKeepsSessions(t *testing.T) {
+	rev := &memRevoker{}
+	a := newApp(t, dbsc.Options{Revoker: rev})
+	d := newDevice(a, ecKey(t))
+	d.login("alice")
+	p := proof(t, d.key, d.alg, d.freshChallenge(), false)
+	h := http.Header{"Sec-Secure-Session-Id": {d.sessionID}, "Secure-Session-Response": {p}}
+	rev.setDown(true)
+	req, _ := http.NewRequest("POST", a.srv.URL+d.refreshURL, nil)
+	req.Header = h.Clone()
+	res, err := d.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 503 {
+		t.Fatalf("refresh with the Revoker down: %d, want 503", res.StatusCode)
+	}
+	if errs := a.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], store.ErrRevocationUnavailable) {
+		t.Fatalf("reported %v", errs)
+	}
+	rev.setDown(false)
+	if res, body := d.do("POST", d.refreshURL, h); res.StatusCode != 200 {
+		t.Fatalf("the same proof once the store is back: %d %s", res.StatusCode, body)
+	}
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // Bounds on what a client sends, checked before any parsing: a proof
@@ -180,7 +182,7 @@ func (b *Binder) openChallenge(ctx context.Context, c, id string) error {
 	nonce := "dbsc." + base64.RawURLEncoding.EncodeToString(v[16:])
 	rv, err := b.o.Revoker.Revocations(ctx, nonce, "")
 	if err != nil {
-		return fmt.Errorf("challenge use not checkable: %w", err)
+		return fmt.Errorf("challenge use not checkable: %w: %w", store.ErrRevocationUnavailable, err)
 	}
 	if rv.ID {
 		return errors.New("challenge answered before")
@@ -189,7 +191,7 @@ func (b *Binder) openChallenge(ctx context.Context, c, id string) error {
 	// clock skew a seal time may show).
 	until := b.o.Now().Add(b.o.ChallengeLifetime + time.Minute)
 	if err := b.o.Revoker.RevokeID(ctx, nonce, until); err != nil {
-		return fmt.Errorf("challenge use not recordable: %w", err)
+		return fmt.Errorf("challenge use not recordable: %w: %w", store.ErrRevocationUnavailable, err)
 	}
 	return nil
 }
