@@ -37,7 +37,8 @@ func init() {
 // inspect opens the session in h's Cookie lines for diagnosis
 // (inspection.Open documents it): by the rules of Load, through readRaw
 // (readFrom, which also says which cookies opened), openReference and
-// decode, but for revocation and the device binding (shown, not checked), and with allowExpired, past the deadlines.
+// decode, but for revocation and the device binding (shown, not
+// checked), and with allowExpired, past the deadlines.
 func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Report[Meta], error) {
 	if m == nil {
 		return nil, errors.New("cookiesession: inspection of a nil *Manager")

@@ -45,18 +45,18 @@ type Event struct {
 // Reason names the condition err reports, for logs and metrics:
 // "invalid", "expired", "too_large", "ambiguous", "revoked",
 // "revocation_unavailable", "overflow_missing", "overflow_unavailable",
-// "undecodable", "unbound", "header_written", "no_middleware", or "error" for any
-// other.
+// "undecodable", "unbound", "header_written", "no_middleware", or "error"
+// for any other.
 func Reason(err error) string {
 	switch {
 	case errors.Is(err, ErrUndecodable):
 		return "undecodable"
-	case errors.As(err, new(*unboundError)):
-		return "unbound"
 	case errors.Is(err, ErrRevoked):
 		return "revoked"
 	case errors.Is(err, store.ErrRevocationUnavailable):
-		return "revocation_unavailable"
+		return "revocation_unavailable" // the session's, or a binding check's
+	case errors.As(err, new(*unboundError)):
+		return "unbound"
 	case errors.Is(err, store.ErrOverflowMissing):
 		return "overflow_missing"
 	case errors.Is(err, store.ErrOverflowUnavailable):
