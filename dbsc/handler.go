@@ -12,8 +12,9 @@ import (
 
 // Handler serves the Binder's registration and refresh endpoints
 // (Options.RegistrationPath and RefreshPath) for the sessions of m, whose
-// Options.Binding must be b.Check. Mount it where both paths reach it; any
-// other path is 404.
+// Options.Binding must be b.Check. Mount it where both paths reach it, with
+// the paths as the browser sends them (not behind http.StripPrefix: Check
+// recognises the refresh endpoint by its path); any other path is 404.
 //
 // What it answers follows the spec's "Send request" algorithm, where the
 // status decides the browser's next step: 200 with the session
