@@ -130,6 +130,13 @@ func (d *dbscServer) count(prefix string) int {
 	return n
 }
 
+// answered returns what the endpoints answered so far.
+func (d *dbscServer) answered() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.answers...)
+}
+
 func (d *dbscServer) takeReported() []error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -174,7 +181,7 @@ func TestBrowserDBSC(t *testing.T) {
 	// Registration runs in the background after the login response.
 	for deadline := time.Now().Add(10 * time.Second); d.count("register proof OK") == 0; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("Chromium did not register within 10s; the endpoints answered %v", d.answers)
+			t.Fatalf("Chromium did not register within 10s; the endpoints answered %v", d.answered())
 		}
 	}
 	if got := pageText(t, ctx, d.srv.URL+"/me"); got != "alice" {
@@ -222,14 +229,14 @@ func TestBrowserDBSC(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := pageText(t, ctx, d.srv.URL+"/me"); got != "alice" {
-			t.Fatalf("round %d: the browser's page shows %q; endpoints answered %v", i, got, d.answers)
+			t.Fatalf("round %d: the browser's page shows %q; endpoints answered %v", i, got, d.answered())
 		}
 		if n := d.count("refresh proof OK"); n != i {
-			t.Fatalf("round %d: %d refreshes with a proof; endpoints answered %v", i, n, d.answers)
+			t.Fatalf("round %d: %d refreshes with a proof; endpoints answered %v", i, n, d.answered())
 		}
 		if errs := d.takeReported(); len(errs) != 0 {
 			t.Fatalf("round %d: the browser's requests reported %v", i, errs)
 		}
 	}
-	t.Logf("endpoints answered: %v", d.answers)
+	t.Logf("endpoints answered: %v", d.answered())
 }
