@@ -227,13 +227,16 @@ func (rawBytes) Unmarshal(data []byte, v any) error {
 	return nil
 }
 
-// Bind asks the browser to bind the session with this ID (call it at
-// login, after Regenerate, with the session's ID): it adds the
+// Bind asks the browser to bind the session with this ID: it adds the
 // Secure-Session-Registration header (spec, "Secure-Session-Registration
-// HTTP header field") with a fresh challenge and the registration path.
-// A browser without DBSC ignores it and the session stays unbound.
+// HTTP header field") with a fresh registration challenge and the
+// registration path. A browser without DBSC ignores it and the session
+// stays unbound. Call it at login, after Regenerate, where the user has
+// just proved who they are: the challenge lets whoever holds the session's
+// cookies bind the session to their key, so never hand one out to a
+// request that merely carries the cookies of an unbound session.
 func (b *Binder) Bind(w http.ResponseWriter, sessionID string) {
-	c, err := b.challenge(sessionID)
+	c, err := b.challenge(registrationChallenge, sessionID)
 	if err != nil {
 		return // an ID that is not one of ours: nothing to bind
 	}

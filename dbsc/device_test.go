@@ -142,6 +142,9 @@ func newApp(t testing.TB, o dbsc.Options) *app {
 		b.Bind(w, s.ID())
 		io.WriteString(w, "welcome")
 	})
+	mux.HandleFunc("/id", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, m.Get(r).ID()) // as some pages show it
+	})
 	mux.HandleFunc("/visit", func(w http.ResponseWriter, r *http.Request) {
 		m.Get(r).Data.Visits++
 	})

@@ -18,14 +18,16 @@ import (
 //
 // What it answers follows the spec's "Send request" algorithm, where the
 // status decides the browser's next step: 200 with the session
-// instructions binds or renews; 403 with a fresh Secure-Session-Challenge
-// asks for a new proof (a bad, expired or replayed challenge, a proof that
-// does not verify), which the browser retries a few times before it ends
-// the session; 503 when the revocation store cannot be checked, which the
-// browser treats as transient; and 200 with {"continue": false} when the
-// session behind the cookies is over (logged out, expired, regenerated),
-// which ends the browser's session. A refusal never clears the session's
-// cookies and never answers 500.
+// instructions binds or renews; on refresh, 403 with a fresh
+// Secure-Session-Challenge asks for a new proof (a bad, expired or
+// replayed challenge, a proof that does not verify), which the browser
+// retries a few times before it ends the session; 503 when the revocation
+// store cannot be checked, which the browser treats as transient; and 200
+// with {"continue": false} when the session behind the cookies is over
+// (logged out, expired, regenerated), which ends the browser's session. A
+// registration that does not verify is 400, without a fresh challenge:
+// only Bind issues registration challenges. A refusal never clears the
+// session's cookies and never answers 500.
 func Handler[T any](b *Binder, m *cookiesession.Manager[T]) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -70,15 +72,17 @@ func register[T any](b *Binder, m *cookiesession.Manager[T], w http.ResponseWrit
 		refuse(err)
 		return
 	}
-	if err := b.openChallenge(r.Context(), jti, s.ID()); errors.Is(err, store.ErrRevocationUnavailable) {
+	if err := b.openChallenge(r.Context(), registrationChallenge, jti, s.ID()); errors.Is(err, store.ErrRevocationUnavailable) {
 		b.o.OnError(r, fmt.Errorf("%w: registration refused: %w", ErrUnbound, err))
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return
 	} else if err != nil {
-		// An expired or used challenge: 403 and a fresh one, which the
-		// browser signs again (spec, "Send request"; wpt start_session.py).
-		b.o.OnError(r, fmt.Errorf("%w: registration refused: %w", ErrUnbound, err))
-		challenge(b, w, s.ID(), false)
+		// A wrong, expired or used challenge. No fresh one (the spec
+		// allows 403 with a challenge, to sign again): registration
+		// challenges come from Bind alone, so that the cookies of an
+		// unbound session do not suffice to get one. The session stays
+		// unbound; the next login binds it.
+		refuse(err)
 		return
 	}
 	binding, err := encodeKey(key)
@@ -106,7 +110,7 @@ func refresh[T any](b *Binder, m *cookiesession.Manager[T], w http.ResponseWrite
 		return
 	}
 	if r.Header.Get("Secure-Session-Response") == "" {
-		challenge(b, w, id, true)
+		challenge(b, w, id)
 		return
 	}
 	s, err := m.Load(r)
@@ -119,7 +123,7 @@ func refresh[T any](b *Binder, m *cookiesession.Manager[T], w http.ResponseWrite
 		return
 	case errors.Is(err, ErrUnbound):
 		b.o.OnError(r, err)
-		challenge(b, w, id, true) // a proof that does not count: ask again
+		challenge(b, w, id) // a proof that does not count: ask again
 		return
 	case err != nil || s.IsNew() || s.ID() != id || s.Binding() == nil:
 		// The session these cookies held is over, or was never bound to
@@ -132,20 +136,16 @@ func refresh[T any](b *Binder, m *cookiesession.Manager[T], w http.ResponseWrite
 	instructions(b, w, id, s.Binding())
 }
 
-// challenge answers 403 with a fresh challenge for the session id; with
-// withID, the challenge names the session (spec, "Secure-Session-Challenge
-// structured header serialization").
-func challenge(b *Binder, w http.ResponseWriter, id string, withID bool) {
-	c, err := b.challenge(id)
+// challenge answers 403 with a fresh refresh challenge for the session
+// id, which it names (spec, "Secure-Session-Challenge structured header
+// serialization").
+func challenge(b *Binder, w http.ResponseWriter, id string) {
+	c, err := b.challenge(refreshChallenge, id)
 	if err != nil {
 		http.Error(w, "no such session", http.StatusBadRequest)
 		return
 	}
-	v := sfQuote(c)
-	if withID {
-		v += ";id=" + sfQuote(id)
-	}
-	w.Header().Set("Secure-Session-Challenge", v)
+	w.Header().Set("Secure-Session-Challenge", sfQuote(c)+";id="+sfQuote(id))
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, "proof required", http.StatusForbidden)
 }

@@ -263,6 +263,28 @@ func TestHostileRegistrations(t *testing.T) {
 		})
 	}
 
+	t.Run("a refresh challenge for an unbound session", func(t *testing.T) {
+		// What a thief holding the cookies of an unbound session, and
+		// its ID, can get from the refresh endpoint: it must not bind
+		// the session to the thief's key (which would lock the owner
+		// out), nor may a failed registration hand out a fresh
+		// registration challenge.
+		v, _ := fresh(t)
+		_, id := v.do("GET", "/id", nil)
+		res, _ := v.do("POST", "/dbsc/refresh", http.Header{"Sec-Secure-Session-Id": {id}})
+		c := parseChallenge(t, res, id)
+		res, body := v.do("POST", "/dbsc/register", http.Header{"Secure-Session-Response": {proof(t, ecKey(t), jose.ES256, c, true)}})
+		if res.StatusCode != 400 || res.Header.Get("Secure-Session-Challenge") != "" {
+			t.Fatalf("registration with a refresh challenge: %d %q %s", res.StatusCode, res.Header.Get("Secure-Session-Challenge"), body)
+		}
+		if errs := a.takeErrs(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "challenge does not open") {
+			t.Fatalf("reported %v", errs)
+		}
+		if _, got := v.do("GET", "/me", nil); got != "eve" {
+			t.Fatalf("the session reads %q", got)
+		}
+	})
+
 	t.Run("a second key for a bound session", func(t *testing.T) {
 		d.unharmed(t)
 		// The device's own cookies (bound cookie fresh) and a

@@ -147,12 +147,20 @@ func decodeKey(b []byte) (any, error) {
 	return nil, errors.New("unknown binding")
 }
 
-// challengeName is the associated name challenges are sealed under.
-const challengeName = "dbsc-challenge"
+// The names challenges are sealed under (authenticated with them): a
+// registration challenge comes only from Bind, at login; the refresh
+// endpoint hands refresh challenges to anyone who asks, and one never
+// opens as the other, so that cookies of an unbound session, stolen, do
+// not suffice to bind it to the thief's key.
+const (
+	registrationChallenge = "dbsc-registration"
+	refreshChallenge      = "dbsc-refresh"
+)
 
-// challenge returns a fresh challenge for the session id: the ID and 16
-// random bytes, sealed (so it needs no store) with ChallengeLifetime.
-func (b *Binder) challenge(id string) (string, error) {
+// challenge returns a fresh challenge of a kind for the session id: the
+// ID and 16 random bytes, sealed (so it needs no store) with
+// ChallengeLifetime.
+func (b *Binder) challenge(kind, id string) (string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(id)
 	if err != nil || len(raw) != 16 {
 		return "", errors.New("not a session ID")
@@ -160,15 +168,15 @@ func (b *Binder) challenge(id string) (string, error) {
 	v := make([]byte, 32)
 	copy(v, raw)
 	rand.Read(v[16:])
-	return b.challenges.Encode(challengeName, v)
+	return b.challenges.Encode(kind, v)
 }
 
-// openChallenge checks that c is a challenge the Binder issued for the
-// session id, unexpired, and, with a Revoker, never answered before (it
-// is recorded as answered).
-func (b *Binder) openChallenge(ctx context.Context, c, id string) error {
+// openChallenge checks that c is a challenge of this kind the Binder
+// issued for the session id, unexpired, and, with a Revoker, never
+// answered before (it is recorded as answered).
+func (b *Binder) openChallenge(ctx context.Context, kind, c, id string) error {
 	var v []byte
-	err := b.challenges.Decode(challengeName, c, &v)
+	err := b.challenges.Decode(kind, c, &v)
 	if err != nil || len(v) != 32 {
 		return fmt.Errorf("challenge does not open (%w)", err)
 	}
@@ -215,7 +223,7 @@ func (b *Binder) checkProof(r *http.Request, id string, binding []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnbound, err)
 	}
-	if err := b.openChallenge(r.Context(), jti, id); err != nil {
+	if err := b.openChallenge(r.Context(), refreshChallenge, jti, id); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnbound, err)
 	}
 	return nil
