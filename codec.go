@@ -365,6 +365,9 @@ type Meta struct {
 // the cookie (name and value) would exceed MaxLength, 4000 bytes by
 // default, which browsers drop.
 func (c *Codec) Encode(name string, value any) (string, error) {
+	if _, ok := c.ser.(jsonSerializer); ok && !c.compress {
+		return c.encodeJSON(name, value)
+	}
 	data, err := c.ser.Marshal(value)
 	if err != nil {
 		return "", fmt.Errorf("cookiesession: encoding value: %w", err)
@@ -507,15 +510,60 @@ func (c *Codec) seal(name string, data []byte, issued, expires time.Time, chunks
 }
 
 func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expires time.Time, chunks int) (string, error) {
+	sp := getScratch()
+	defer putScratch(sp, true) // it held the plaintext if sealing failed
+	copy(grow(sp, sealPrefix+len(data))[sealPrefix:], data)
+	return c.sealInPlace(sp, name, flags, issued, expires, chunks)
+}
+
+// sealPrefix is the offset of the payload in a value being sealed: the
+// header, the nonce and the sealed times come before it.
+const sealPrefix = headerSize + nonceSize + timesSize
+
+// encodeJSON is Encode with jsonSerializer and no compression: the value
+// is serialized straight into the buffer it is sealed in, not into a copy
+// of its own first.
+func (c *Codec) encodeJSON(name string, value any) (string, error) {
+	sp := getScratch()
+	defer putScratch(sp, true) // the plaintext, if sealing did not happen
+	*sp = grow(sp, sealPrefix)
+	if err := jsonAppend(sp, value); err != nil {
+		return "", fmt.Errorf("cookiesession: encoding value: %w", err)
+	}
+	n := len(*sp) - sealPrefix
+	if n > c.maxDecoded {
+		return "", &SizeError{What: "serialized value", Name: name, Size: n, Limit: c.maxDecoded}
+	}
+	if l := len(name) + encodedLen(n); c.maxLength > 0 && l > c.maxLength {
+		return "", &SizeError{What: whatEncoded, Name: name, Size: l, Limit: c.maxLength}
+	}
+	now := c.now()
+	return c.sealInPlace(sp, name, 0, now, now.Add(c.maxAge), 1)
+}
+
+// appendWriter appends what is written to it to the slice it points to.
+type appendWriter []byte
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	*w = append(*w, p...)
+	return len(p), nil
+}
+
+// sealInPlace seals the payload at (*sp)[sealPrefix:] (after compression,
+// if any) and returns the base64url text. Sealing overwrites the payload
+// with its ciphertext.
+func (c *Codec) sealInPlace(sp *[]byte, name string, flags byte, issued, expires time.Time, chunks int) (string, error) {
 	if chunks < 1 || chunks > 255 {
 		return "", fmt.Errorf("cookiesession: cannot seal into %d chunks", chunks)
 	}
 	k := &c.ring().keys[0]
-	sealedLen := overhead + len(data)
+	n := len(*sp) - sealPrefix
+	sealedLen := overhead + n
 	// One scratch buffer holds the sealed bytes, then the associated data.
-	sp := getScratch()
-	defer putScratch(sp, false) // it holds only ciphertext and the header
-	buf := grow(sp, sealedLen+headerSize+len(name))
+	if need := sealedLen + headerSize + len(name); cap(*sp) < need {
+		*sp = append(make([]byte, 0, need), *sp...)
+	}
+	buf := (*sp)[:sealedLen+headerSize+len(name)]
 	ad := buf[sealedLen:]
 	buf = buf[:sealedLen]
 
@@ -532,11 +580,10 @@ func (c *Codec) sealPrepared(name string, data []byte, flags byte, issued, expir
 		return "", err
 	}
 
-	// 3. Plaintext: issue time, expiry, payload.
+	// 3. Plaintext: issue time, expiry, payload (in place already).
 	pt := buf[headerSize+nonceSize : sealedLen-tagSize]
 	binary.BigEndian.PutUint64(pt[0:8], uint64(issued.UnixMilli()))
 	binary.BigEndian.PutUint64(pt[8:16], uint64(expires.UnixMilli()))
-	copy(pt[timesSize:], data)
 
 	// 4. Seal in place, with the header and cookie name as associated data.
 	setAssociatedData(ad, buf[:headerSize], name)

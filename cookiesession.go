@@ -90,6 +90,7 @@ type Session[T any] struct {
 	onWire   bool           // the browser holds cookies of the session, as of this response
 	sealed   bool           // this response already carries a fresh seal of the session
 	refused  bool           // the request's cookies did not open: expire them unless the session is written
+	diff     diffWriter     // sameAs's, here to spare it an allocation
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
 	overflowOld []string // Overflow keys no cookie refers to any more, to delete
@@ -431,15 +432,14 @@ func (m *Manager[T]) pending(s *Session[T], exposed bool) (data []byte, clear, c
 	if prev == nil {
 		prev = m.zeroData
 	}
+	data, same := prev, true
 	if exposed || s.force {
-		if data, err = m.cc.codec.ser.Marshal(s.Data); err != nil {
+		if data, same, err = m.sameAs(s, prev); err != nil {
 			return nil, false, true, fmt.Errorf("cookiesession: encoding session: %w", err)
 		}
-	} else {
-		data = prev
 	}
 	switch {
-	case s.force, !bytes.Equal(data, prev):
+	case s.force, !same:
 		return data, false, true, nil
 	case s.isNew || s.sealed:
 	case s.renew, m.opts.Rolling,
@@ -447,6 +447,70 @@ func (m *Manager[T]) pending(s *Session[T], exposed bool) (data []byte, clear, c
 		return data, false, false, nil
 	}
 	return nil, false, false, nil
+}
+
+// sameAs serializes s.Data and compares the bytes with prev, exactly,
+// byte for byte (no hash, so no collision can pass a change off as none):
+// data is the serialization, same whether it equals prev. With the default
+// serializer the bytes are compared as the encoder writes them, so an
+// unchanged session costs no copy (data is then prev, or the prefix of
+// prev it serialized to); only from the first byte that differs are the
+// new bytes collected. Another Serializer is asked for a copy with
+// Marshal.
+func (m *Manager[T]) sameAs(s *Session[T], prev []byte) (data []byte, same bool, err error) {
+	ser := m.cc.codec.ser
+	if _, ok := ser.(jsonSerializer); !ok {
+		if data, err = ser.Marshal(s.Data); err != nil {
+			return nil, false, err
+		}
+		return data, bytes.Equal(data, prev), nil
+	}
+	// The writer lives in the session, which is on the heap already: the
+	// encoder's interface call would move a local one there.
+	w := &s.diff
+	*w = diffWriter{want: prev}
+	err = jsonCompare(w, s.Data)
+	data, same = w.result()
+	*w = diffWriter{}
+	if err != nil {
+		return nil, false, err
+	}
+	return data, same, nil
+}
+
+// diffWriter compares what is written to it with want. While the two
+// match it keeps only a count; at the first difference it copies the
+// matching part and collects everything written from then on.
+type diffWriter struct {
+	want        []byte
+	n           int    // bytes written, all equal to want[:n], while got is nil
+	got         []byte // all bytes written, once they differ from want
+	trimNewline bool   // drop the newline that ends a Write (json.Encoder's)
+}
+
+func (w *diffWriter) Write(p []byte) (int, error) {
+	written := len(p)
+	if n := len(p); w.trimNewline && n > 0 && p[n-1] == '\n' {
+		p = p[:n-1]
+	}
+	if w.got == nil {
+		if len(p) <= len(w.want)-w.n && bytes.Equal(p, w.want[w.n:w.n+len(p)]) {
+			w.n += len(p)
+			return written, nil
+		}
+		w.got = make([]byte, w.n, max(w.n+len(p), len(w.want)))
+		copy(w.got, w.want[:w.n])
+	}
+	w.got = append(w.got, p...)
+	return written, nil
+}
+
+// result returns the bytes written and whether they equal want.
+func (w *diffWriter) result() ([]byte, bool) {
+	if w.got != nil {
+		return w.got, false
+	}
+	return w.want[:w.n], w.n == len(w.want)
 }
 
 // settle records that the state of s as of data (nil: cleared) has been
@@ -575,8 +639,9 @@ func (m *Manager[T]) Get(r *http.Request) *Session[T] {
 // only reads it. It reads the cookies on first use, as Get does, and the
 // session is renewed as with Get (Rolling, IdleTimeout, key rotation); but
 // unless the handler also calls Get, the end of the request does not
-// serialize the session again to find out whether it changed, which is
-// most of what a reading request costs. The copy is shallow: slices, maps
+// serialize the session again to find out whether it changed (after
+// Get it does, comparing the bytes as they are written, without keeping
+// a copy). The copy is shallow: slices, maps
 // and pointers in it are shared with the session and must not be
 // modified (a change made through them is not saved unless the handler
 // calls Get); change the session through Get. A new, bad or cleared

@@ -46,7 +46,37 @@ import (
 var jsonOptions = jsonv1.DefaultOptionsV1()
 
 // jsonMarshal is json.Marshal with jsonOptions.
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v, jsonOptions) }
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(jsonRoot(v), jsonOptions) }
+
+// jsonRoot returns what to hand encoding/json/v2 for v: v itself, or, for
+// a map[string]any (or a pointer to one), a pointer to an interface
+// holding the map. The bytes are the same; the path is not. v2 writes a
+// map[string]any found inside an interface without reflection
+// (marshalObjectAny, which sorts the names with slices.Sort as the
+// reflective map code does under Deterministic), but a map[string]any at
+// the top goes through the reflective map code, about twice as slow.
+// TestJSONMatchesV1 holds both to encoding/json v1's bytes.
+func jsonRoot(v any) any {
+	switch m := v.(type) {
+	case map[string]any:
+		var root any = m
+		return &root
+	case *map[string]any:
+		if m != nil {
+			var root any = *m
+			return &root
+		}
+	}
+	return v
+}
+
+// jsonAppend appends what jsonMarshal returns to *dst.
+func jsonAppend(dst *[]byte, v any) error {
+	return json.MarshalWrite((*appendWriter)(dst), jsonRoot(v), jsonOptions)
+}
+
+// jsonCompare writes what jsonMarshal returns to w.
+func jsonCompare(w *diffWriter, v any) error { return json.MarshalWrite(w, jsonRoot(v), jsonOptions) }
 
 // jsonNoDuplicates is jsonOptions rejecting duplicate object names. Read
 // into a map, it is the same when the input has no duplicate names, and
@@ -62,7 +92,20 @@ var jsonNoDuplicates = json.JoinOptions(jsonOptions, jsontext.AllowDuplicateName
 // RawMessage, or map keys whose MarshalText collide). Reading the same
 // input twice into v gives what reading it once does. Into a struct the
 // duplicate check costs more than it saves, so jsonOptions reads it once.
+// Into a nil map[string]any, the object is first read as an interface,
+// which v2 does without reflection (see jsonRoot), and the map it makes
+// is the map v1 makes; anything else (an array, a duplicate name) is read
+// again the usual way, for the usual result or error.
 func jsonUnmarshal(data []byte, v any) error {
+	if p, ok := v.(*map[string]any); ok && p != nil && *p == nil {
+		var root any
+		if json.Unmarshal(data, &root, jsonNoDuplicates) == nil {
+			if m, ok := root.(map[string]any); ok || root == nil {
+				*p = m
+				return nil
+			}
+		}
+	}
 	if t := reflect.TypeOf(v); t != nil && t.Kind() == reflect.Pointer {
 		if k := t.Elem().Kind(); k == reflect.Map || k == reflect.Interface {
 			if json.Unmarshal(data, v, jsonNoDuplicates) == nil {

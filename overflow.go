@@ -222,6 +222,9 @@ func (m *Manager[T]) dropOverflows(s *Session[T]) error {
 // overBudget reports whether err is a session too large for its cookies
 // (and not for the codec): the case the overflow store is for.
 func overBudget(err error) bool {
+	if err == nil {
+		return false // before errors.As, whose target would escape
+	}
 	var se *SizeError
 	return errors.As(err, &se) && se.budget
 }

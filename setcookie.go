@@ -152,13 +152,16 @@ func removeSetCookies(wh http.Header, name string) {
 func NoSharedCache(h http.Header) {
 	h.Del("CDN-Cache-Control")
 	h.Del("Surrogate-Control")
-	if cc := h.Values("Cache-Control"); len(cc) == 0 {
+	switch cc := h.Values("Cache-Control"); {
+	case len(cc) == 0:
 		h.Set("Cache-Control", "no-store")
-	} else {
+	case len(cc) == 1 && cc[0] == "no-store":
+		// What the rewrite gives for it (a second call, after a Save).
+	default:
 		h.Set("Cache-Control", privateCacheControl(strings.Join(cc, ", ")))
 	}
 	for _, v := range h.Values("Vary") {
-		for _, f := range strings.Split(v, ",") {
+		for f := range strings.SplitSeq(v, ",") {
 			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, "Cookie") {
 				return
 			}

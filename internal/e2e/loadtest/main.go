@@ -8,7 +8,9 @@
 //   - plain: a plaintext cookie, base64url of the same JSON written by
 //     encoding/json, no crypto, the same read/change/write logic;
 //   - gorillastore: the gorilla/sessions adapter, the payload's fields as
-//     Values in its own encoding.
+//     Values in its own encoding;
+//   - scs-memory: alexedwards/scs with its in-memory store, the session
+//     one gob-encoded value kept in the server process, the cookie a token.
 //
 // Each run starts the server as a child process (this program with
 // -serve) listening on 127.0.0.1:0, and drives it from this process with a
@@ -61,7 +63,7 @@ import (
 	"github.com/cookiesession/cookiesession/internal/testpayload"
 )
 
-var impls = []string{"cookiesession", "cookiesession-view", "plain", "gorillastore"}
+var impls = []string{"cookiesession", "cookiesession-view", "plain", "gorillastore", "scs-memory"}
 
 func main() {
 	serveImpl := flag.String("serve", "", "run as the server of this implementation (internal)")
@@ -219,7 +221,8 @@ func (l *loadtest) run(out io.Writer, chosen []string, clients []int, rounds int
 
 // summarize prints, per number of clients and implementation, the median
 // server CPU per request and requests/s, and the ratio of the medians to
-// plain's and gorillastore's, with the range of the per-round ratios.
+// plain's, gorillastore's and scs-memory's, with the range of the
+// per-round ratios.
 func summarize(out io.Writer, results []result, chosen []string, clients []int) {
 	pick := func(impl string, c int) (cpu, rps []float64) {
 		for _, r := range results {
@@ -247,12 +250,12 @@ func summarize(out io.Writer, results []result, chosen []string, clients []int) 
 		}
 		return fmt.Sprintf("%.2f× (%.2f–%.2f)", median(cpu)/median(base), lo, hi)
 	}
-	fmt.Fprintf(out, "\n%-20s %7s %11s %8s  %-20s %-20s\n", "impl", "clients", "cpu-µs/req", "req/s", "vs plain (rounds)", "vs gorillastore")
+	fmt.Fprintf(out, "\n%-20s %7s %11s %8s  %-20s %-20s %-20s\n", "impl", "clients", "cpu-µs/req", "req/s", "vs plain (rounds)", "vs gorillastore", "vs scs-memory")
 	for _, c := range clients {
 		for _, impl := range chosen {
 			cpu, rps := pick(impl, c)
-			fmt.Fprintf(out, "%-20s %7d %11.1f %8.0f  %-20s %-20s\n", impl, c, median(cpu)/1e3, median(rps),
-				ratio(cpu, "plain", c), ratio(cpu, "gorillastore", c))
+			fmt.Fprintf(out, "%-20s %7d %11.1f %8.0f  %-20s %-20s %-20s\n", impl, c, median(cpu)/1e3, median(rps),
+				ratio(cpu, "plain", c), ratio(cpu, "gorillastore", c), ratio(cpu, "scs-memory", c))
 		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/base64"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/gorilla/sessions"
 
 	"github.com/cookiesession/cookiesession"
@@ -160,6 +162,26 @@ func handler(impl string, raw []byte) (http.Handler, error) {
 			cart, _ := s.Values["cart_count"].(float64)
 			answer(w, csrf, int(cart))
 		}), nil
+
+	case "scs-memory":
+		// alexedwards/scs with its in-memory store (the default): the
+		// cookie carries a token, the server keeps the session, gob
+		// encoded, in the process. The session is one value.
+		gob.Register(session{})
+		sm := scs.New()
+		sm.Lifetime = defaults.MaxAge
+		return sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := r.Context()
+			if isInit(r) {
+				sm.Put(ctx, "session", p)
+			}
+			s, _ := sm.Get(ctx, "session").(session)
+			if n, ok := change(r); ok {
+				s.CartCount = n
+				sm.Put(ctx, "session", s)
+			}
+			answer(w, s.CSRF, s.CartCount)
+		})), nil
 	}
 	return nil, fmt.Errorf("unknown implementation %q", impl)
 }
