@@ -149,7 +149,9 @@ type CodecOptions struct {
 	// Zero: "cookie".
 	Purpose string
 
-	// Rand is the source of nonces, for tests. Zero: crypto/rand.
+	// Rand is the source of nonces and of Overflow keys, for tests only:
+	// a reader that is not random exposes sealed values and stored
+	// sessions. Zero: crypto/rand.
 	Rand io.Reader
 
 	// MaxLength bounds what Encode produces: the cookie's name plus its
@@ -545,7 +547,11 @@ func (c *Codec) encodeJSON(name string, value any) (string, error) {
 type appendWriter []byte
 
 func (w *appendWriter) Write(p []byte) (int, error) {
+	old := *w
 	*w = append(*w, p...)
+	if cap(old) > 0 && &(*w)[:1][0] != &old[:1][0] {
+		clear(old[:cap(old)]) // outgrown: it held plaintext, and no pool gets it back
+	}
 	return len(p), nil
 }
 
@@ -561,7 +567,9 @@ func (c *Codec) sealInPlace(sp *[]byte, name string, flags byte, issued, expires
 	sealedLen := overhead + n
 	// One scratch buffer holds the sealed bytes, then the associated data.
 	if need := sealedLen + headerSize + len(name); cap(*sp) < need {
-		*sp = append(make([]byte, 0, need), *sp...)
+		old := *sp
+		*sp = append(make([]byte, 0, need), old...)
+		clear(old[:cap(old)]) // outgrown: it held the plaintext, and no pool gets it back
 	}
 	buf := (*sp)[:sealedLen+headerSize+len(name)]
 	ad := buf[sealedLen:]

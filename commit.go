@@ -91,6 +91,13 @@ func (m *Manager[T]) commitFits(frame []byte) error {
 	if m.cc.overflow != nil {
 		return nil
 	}
+	// A frame that fits as it is fits compressed too (compressed output
+	// is used only when shorter): only one that does not is deflated.
+	if len(frame) <= m.cc.codec.maxDecoded {
+		if _, err := m.cc.limits.plan(m.cc.cookie.Name, encodedLen(len(frame))); err == nil {
+			return nil
+		}
+	}
 	_, _, _, err := m.cc.fit(frame)
 	return err
 }

@@ -59,7 +59,6 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/cookiesession/cookiesession/store"
 	"github.com/gorilla/securecookie"
@@ -142,10 +141,16 @@ type Store struct {
 
 var _ sessions.Store = (*Store)(nil)
 
+// defaultLifetime is the zero Options.Lifetime: the core's default
+// Options.MaxAge, 30 days (a test keeps the two equal). It is written
+// here, not imported from the core's internal packages, which carry no
+// promise across versions.
+const defaultLifetime = 30 * 24 * time.Hour
+
 func defaultSessionOptions() *sessions.Options {
 	return &sessions.Options{
 		Path:     "/",
-		MaxAge:   int(defaults.MaxAge / time.Second),
+		MaxAge:   int(defaultLifetime / time.Second),
 		HttpOnly: true,
 		Secure:   true,
 		SameSite: http.SameSiteLaxMode,
@@ -160,7 +165,7 @@ func New(o Options) (*Store, error) {
 		return nil, errors.New("cookiesession: gorillastore Options.Lifetime is negative")
 	}
 	if o.Lifetime == 0 {
-		o.Lifetime = defaults.MaxAge
+		o.Lifetime = defaultLifetime
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/redis/rueidis"
 )
 
@@ -20,7 +19,7 @@ const (
 
 	// DefaultMaxLifetime is the longest session lifetime the Store
 	// expects: the core's default Options.MaxAge, 30 days.
-	DefaultMaxLifetime = defaults.MaxAge
+	DefaultMaxLifetime = 30 * 24 * time.Hour
 
 	// DefaultStaleness is how long a Store answers from its last known
 	// revocation state while Redis cannot be read: long enough to ride

@@ -51,7 +51,7 @@ const (
 	// 2 KiB to spare for other cookies.
 	TotalSize = 6144
 
-	// KeysEnv is the environment variable KeysFromEnv reads and the
+	// KeysEnv is the environment variable keyring.FromEnv reads and the
 	// cookiesession command's keygen writes for.
 	KeysEnv = "COOKIESESSION_KEYS"
 )

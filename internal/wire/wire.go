@@ -13,11 +13,11 @@ const (
 	// add up to it.
 	Overhead = 7 + 24 + 16 + 16
 
-	// MinKeySize is the shortest secret NewCodec and ParseKeys accept, in
+	// MinKeySize is the shortest secret NewCodec and keyring.Parse accept, in
 	// bytes.
 	MinKeySize = 32
 )
 
-// FormatKey returns the text form of a secret that ParseKeys reads:
+// FormatKey returns the text form of a secret that keyring.Parse reads:
 // base64url without padding (43 characters for 32 bytes).
 func FormatKey(k []byte) string { return base64.RawURLEncoding.EncodeToString(k) }
