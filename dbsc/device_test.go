@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/dbsc"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/cookiesession/cookiesession/store"
 	"github.com/go-jose/go-jose/v4"
 )
@@ -110,7 +112,8 @@ type app struct {
 func newApp(t testing.TB, o dbsc.Options) *app {
 	t.Helper()
 	a := &app{t: t, clock: &clock{t: time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)}}
-	keys := [][]byte{[]byte("0123456789abcdef0123456789abcdef")}
+	key := sha256.Sum256([]byte("dbsc test key")) // random-looking, as keys must be
+	keys := [][]byte{key[:]}
 	o.Keys, o.Now = keys, a.clock.Now
 	o.OnError = func(_ *http.Request, err error) {
 		a.mu.Lock()
@@ -483,7 +486,7 @@ func TestLogoutEndsBrowserSession(t *testing.T) {
 }
 
 func Example() {
-	keys := [][]byte{[]byte("an example key of 32 bytes......")}
+	keys := [][]byte{keyring.Generate()} // in production: keyring.FromEnv()
 	b, err := dbsc.New(dbsc.Options{Keys: keys})
 	if err != nil {
 		panic(err)
