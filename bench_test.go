@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -47,7 +48,7 @@ type benchImpl struct {
 
 // Fixed keys: benchmarks measure speed, not secrecy.
 var (
-	benchKey      = bytes.Repeat([]byte{0x42}, 32)
+	benchKey      = testkit.Key(202)
 	benchHashKey  = bytes.Repeat([]byte{0x17}, 64)
 	benchBlockKey = bytes.Repeat([]byte{0x29}, 32)
 )

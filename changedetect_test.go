@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // TestDiffWriter feeds the comparing writer the bytes of a serialization
@@ -72,7 +74,7 @@ func TestChangeDetectionWithEachSerializer(t *testing.T) {
 	}
 	for _, ser := range []Serializer{jsonSerializer{}, otherBytes{}} {
 		m, err := New[data](Options{
-			Keys: [][]byte{bytes.Repeat([]byte{7}, 32)}, InsecureAllowHTTP: true,
+			Keys: [][]byte{testkit.Key(212)}, InsecureAllowHTTP: true,
 			SealOptions: SealOptions{Serializer: ser},
 			OnError:     func(_ *http.Request, err error) { t.Errorf("%T: %v", ser, err) },
 		})

@@ -401,7 +401,8 @@ func (c *carried) empty() bool {
 // than maxCandidates combinations were left to try: whichever opened,
 // another one not tried might have too), ErrNoCookie when the request
 // carried none of the session's cookies, and otherwise the most telling
-// failure (ErrExpired before ErrTooLarge before ErrInvalid).
+// failure (ErrExpired before ErrTooLarge before ErrUnknownKey before
+// ErrInvalid).
 func (c *carried) join(name string, l Limits, open func(value string, chunks int) error) error {
 	if c.empty() {
 		return ErrNoCookie
@@ -443,12 +444,14 @@ type joinSearch struct {
 }
 
 // note keeps err as the failure if it tells more than the one kept:
-// ErrExpired before ErrTooLarge before anything else.
+// ErrExpired before ErrTooLarge before ErrUnknownKey before anything else.
 func (s *joinSearch) note(err error) {
 	switch {
 	case errors.Is(err, ErrExpired):
 		s.failure = err
 	case errors.Is(err, ErrTooLarge) && !errors.Is(s.failure, ErrExpired):
+		s.failure = err
+	case errors.Is(err, ErrUnknownKey) && !errors.Is(s.failure, ErrExpired) && !errors.Is(s.failure, ErrTooLarge):
 		s.failure = err
 	}
 }

@@ -611,7 +611,7 @@ func newJoinFixture(t testing.TB) *joinFixture {
 	f.single = sealValues(t, cc, chunkData{N: 4}, 1)
 	f.single2 = sealValues(t, cc, chunkData{N: 5}, 1)
 	foreign := cc
-	foreign.codec, _ = NewCodec([]byte("another key, 32 bytes or longer, not in the ring"))
+	foreign.codec, _ = NewCodec(testkit.Key(200))
 	f.foreign = sealValues(t, foreign, chunkData{N: 6}, 1)
 	other := cc
 	other.cookie.Name = "other"

@@ -44,7 +44,6 @@ const (
 	defaultMaxDecoded   = 64 << 10
 	defaultPurpose      = "cookie"
 	whatEncoded         = "encoded cookie" // SizeError.What of Encode's MaxLength
-	keyIDInfo           = "cookiesession key id"
 	keyDerivationPrefix = "cookiesession v1 purpose "
 )
 
@@ -61,7 +60,8 @@ type SizeError struct {
 	Size  int    // the size found, in bytes (a count for "chunk count"; for an inflated payload, at least this)
 	Limit int    // the limit, in the same unit
 
-	budget bool // over the session's cookie budget (Limits): the case the Overflow store takes
+	noOverflow bool // a write without an Overflow store, which a session this large needs
+	budget     bool // over the session's cookie budget (Limits): the case the Overflow store takes
 }
 
 // Error says what is over which limit, in bytes (in cookies for the
@@ -76,6 +76,9 @@ func (e *SizeError) Error() string {
 	case whatCookies:
 		verb = "are"
 		tail = " set by Limits.TotalSize (or by Limits.MaxChunks × Limits.CookieSize if smaller); to allow more, raise it in the options (and the proxies' header limits), or store less in the session"
+		if e.noOverflow {
+			tail = " set by Limits.TotalSize (or by Limits.MaxChunks × Limits.CookieSize if smaller); to keep sessions this large, configure Options.Overflow (a store such as the redisstore module's), which keeps them server-side behind a small cookie; or raise the limit (and the proxies' header limits), or store less in the session"
+		}
 	case "cookie":
 		tail = " set by Limits.CookieSize; to allow more, raise it in the options (at most 4096)"
 	case "chunk count":
@@ -83,6 +86,9 @@ func (e *SizeError) Error() string {
 		tail = " set by Limits.MaxChunks; to allow more, raise it in the options (at most 255)"
 	case "serialized value":
 		tail = " set by MaxDecodedSize; to allow more, raise it in the options, or store less in the session"
+		if e.noOverflow {
+			tail = " set by MaxDecodedSize; a session this large is also more than cookies carry: raise MaxDecodedSize and configure Options.Overflow (a store such as the redisstore module's), which keeps it server-side behind a small cookie, or store less in the session"
+		}
 	case "decoded payload":
 		tail = " set by MaxDecodedSize; to allow more, raise it in the options"
 	case "inflated payload":
@@ -213,7 +219,12 @@ func (c *Codec) ring() *keyRing { return c.keys.ring.Load() }
 // behind it until the values it sealed have expired.
 //
 // Each secret must be at least 32 bytes of randomness (see
-// keyring.Generate). No key, a short key or the same key twice is an error.
+// keyring.Generate). No key, a short key, the same key twice, and a key
+// that is visibly not random are errors: one with fewer than 16 distinct
+// byte values (all zeros, a repeated pattern), or one made only of
+// printable ASCII (a passphrase, or a key's text form passed as raw
+// bytes: decode that with keyring.Parse). A random 32-byte key fails
+// either check with a probability below 10^-13.
 func NewCodec(keys ...[]byte) (*Codec, error) {
 	return newCodec(CodecOptions{}, keys...)
 }
@@ -283,8 +294,9 @@ func newCodec(o CodecOptions, keys ...[]byte) (*Codec, error) {
 	return c, nil
 }
 
-// newKeyRing validates secrets (at least one, at most 255, each at least
-// 32 bytes, no two alike) and derives the purpose's keys from them.
+// newKeyRing validates secrets (at least one, at most 255, each one a
+// random key as checkKey says, no two alike) and derives the purpose's
+// keys from them.
 func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("cookiesession: no key: at least one secret of 32 bytes or more is required")
@@ -294,8 +306,8 @@ func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 	}
 	r := &keyRing{keys: make([]codecKey, 0, len(keys)), secrets: make([][]byte, 0, len(keys))}
 	for i, k := range keys {
-		if len(k) < wire.MinKeySize {
-			return nil, fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required", i, len(k), wire.MinKeySize)
+		if err := wire.CheckKey(i, k); err != nil {
+			return nil, err
 		}
 		for j := range i {
 			if bytes.Equal(keys[j], k) {
@@ -320,9 +332,9 @@ func newKeyRing(purpose string, keys [][]byte) (*keyRing, error) {
 // deriveKey derives the key id (purpose-independent, so a cookie names its
 // key the same way whatever it carries) and the purpose's AEAD key.
 func deriveKey(secret []byte, purpose string) (codecKey, error) {
-	var id [4]byte
-	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(keyIDInfo)), id[:]); err != nil {
-		return codecKey{}, fmt.Errorf("cookiesession: deriving key id: %w", err)
+	id, err := wire.KeyID(secret)
+	if err != nil {
+		return codecKey{}, err
 	}
 	key := make([]byte, chacha20poly1305.KeySize)
 	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(keyDerivationPrefix+purpose)), key); err != nil {
@@ -332,16 +344,18 @@ func deriveKey(secret []byte, purpose string) (codecKey, error) {
 	if err != nil {
 		return codecKey{}, fmt.Errorf("cookiesession: %w", err)
 	}
-	return codecKey{id: binary.BigEndian.Uint32(id[:]), aead: aead}, nil
+	return codecKey{id: id, aead: aead}, nil
 }
 
 // keyIDs returns the identifiers that values sealed with each key of the
 // current ring carry in their header (Meta.KeyID), in the ring's order.
-func (c *Codec) keyIDs() []uint32 {
-	keys := c.ring().keys
-	ids := make([]uint32, len(keys))
-	for i := range keys {
-		ids[i] = keys[i].id
+func (c *Codec) keyIDs() []uint32 { return c.ring().ids() }
+
+// ids returns the key ids of the ring, in its order.
+func (r *keyRing) ids() []uint32 {
+	ids := make([]uint32, len(r.keys))
+	for i := range r.keys {
+		ids[i] = r.keys[i].id
 	}
 	return ids
 }
@@ -684,7 +698,7 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 		}
 	}
 	if k == nil {
-		return nil, meta, ErrInvalid
+		return nil, meta, ErrUnknownKey
 	}
 
 	// 3. Strict base64url: no padding, no other alphabet, no stray bits,

@@ -3,6 +3,7 @@ package cookiesession
 import (
 	"bytes"
 	"compress/flate"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 	"io"
 	"reflect"
 	"strings"
@@ -50,7 +51,7 @@ func TestFlateWipes(t *testing.T) {
 func TestPooledBuffersHoldNoPlaintext(t *testing.T) {
 	const marker = "pooled-plaintext-marker-Xq7"
 	value := map[string]string{"secret": strings.Repeat(marker+" ", 64)}
-	key := bytes.Repeat([]byte{0x42}, 32)
+	key := testkit.Key(201)
 	var scratch, inflaters int
 	for _, compress := range []bool{false, true} {
 		c, err := newCodec(CodecOptions{SealOptions: SealOptions{Compress: compress}}, key)

@@ -47,9 +47,9 @@ const (
 )
 
 var (
-	keyA = bytes.Repeat([]byte{0xa1}, 32)
-	keyB = bytes.Repeat([]byte{0xb2}, 32)
-	keyC = bytes.Repeat([]byte{0xc3}, 48)
+	keyA = testkit.Key(203)
+	keyB = testkit.Key(204)
+	keyC = append(testkit.Key(205), testkit.Key(206)[:16]...) // 48 bytes
 
 	t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 )
@@ -485,7 +485,7 @@ func TestCodecKeyRotation(t *testing.T) {
 func TestKeyIDPicksKey(t *testing.T) {
 	ring := make([][]byte, 255)
 	for i := range ring {
-		ring[i] = bytes.Repeat([]byte{byte(i), 0x5a}, 16)
+		ring[i] = testkit.Key(1000 + i)
 	}
 	big, _ := newCodec(t, cookiesession.CodecOptions{}, ring...)
 	last, _ := newCodec(t, cookiesession.CodecOptions{}, ring[254])
@@ -1094,7 +1094,7 @@ func TestViewDoesNotMarshal(t *testing.T) {
 	var errs []error
 	clk := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	m, err := cookiesession.New[data](cookiesession.Options{
-		Keys: [][]byte{bytes.Repeat([]byte{7}, 32)}, InsecureAllowHTTP: true,
+		Keys: [][]byte{testkit.Key(207)}, InsecureAllowHTTP: true,
 		SealOptions: cookiesession.SealOptions{Serializer: ser, Now: func() time.Time { return clk }}, IdleTimeout: time.Hour,
 		OnError: func(_ *http.Request, err error) { errs = append(errs, err) },
 	})

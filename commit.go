@@ -419,6 +419,7 @@ func (h *commitHandler[T]) openSession(w http.ResponseWriter, r *http.Request, t
 // of another session, and a stale token.
 func (h *commitHandler[T]) checkReplaces(w http.ResponseWriter, r *http.Request, t openedToken, tok *Session[T]) (overflowKey string, ok bool) {
 	cur, err := h.m.load(r)
+	tok.budget = cur.budget // one store budget for the request
 	if err != nil {
 		commitFail(w, http.StatusForbidden, "no valid session cookie to commit to")
 		return "", false

@@ -47,7 +47,7 @@ func newChainEnv(t *testing.T, step time.Duration) *chainEnv {
 	clock := testkit.NewClock(time.Date(2026, 4, 5, 6, 7, 8, 0, time.UTC))
 	clock.Step(step)
 	m, err := cookiesession.New[chainData](cookiesession.Options{
-		Keys:              [][]byte{[]byte("commit chain test key, 32 bytes+")},
+		Keys:              [][]byte{chainKey},
 		InsecureAllowHTTP: true,
 		SealOptions:       cookiesession.SealOptions{Now: clock.Now},
 		OnError:           func(_ *http.Request, err error) { t.Errorf("OnError: %v", err) },
@@ -328,7 +328,7 @@ func (rawSerializer) Unmarshal(data []byte, v any) error {
 // handler can check.
 func TestCommitTokenEarlierLayout(t *testing.T) {
 	e := newChainEnv(t, time.Millisecond)
-	key := []byte("commit chain test key, 32 bytes+")
+	key := chainKey
 	open := func(purpose string) *cookiesession.Codec {
 		c, err := codecWith(cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{Serializer: rawSerializer{}, Now: e.clock.Now}, Purpose: purpose}, key)
 		if err != nil {
@@ -357,3 +357,6 @@ func TestCommitTokenEarlierLayout(t *testing.T) {
 		t.Errorf("session %+v after an earlier-layout token", got)
 	}
 }
+
+// chainKey is the key of the chain tests' Manager.
+var chainKey = testkit.Key(211)

@@ -29,7 +29,7 @@ type wsCounter struct {
 // posts it to the commit handler.
 func ExampleManager_CommitToken() {
 	m, _ := cookiesession.New[wsCounter](cookiesession.Options{
-		Keys:              [][]byte{[]byte("example key, at least 32 bytes long")},
+		Keys:              [][]byte{testkit.Key(208)},
 		InsecureAllowHTTP: true,
 	})
 	mux := http.NewServeMux()
@@ -83,7 +83,7 @@ func ExampleManager_CommitToken() {
 func FuzzCommitHandler(f *testing.F) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	m, err := cookiesession.New[wsCounter](cookiesession.Options{
-		Keys:        [][]byte{[]byte("fuzz commit key, 32 bytes or more!")},
+		Keys:        [][]byte{testkit.Key(209)},
 		SealOptions: cookiesession.SealOptions{Now: func() time.Time { return now }},
 		OnError:     func(*http.Request, error) {},
 	})
@@ -153,7 +153,7 @@ func FuzzCommitHandler(f *testing.F) {
 func TestCommitInsideMiddleware(t *testing.T) {
 	clk := testkit.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	m, err := cookiesession.New[wsCounter](cookiesession.Options{
-		Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, Rolling: true,
+		Keys: [][]byte{testkit.Key(210)}, Rolling: true,
 		IdleTimeout: time.Minute, SealOptions: cookiesession.SealOptions{Now: clk.Now},
 		OnError: func(_ *http.Request, err error) { t.Errorf("OnError: %v", err) },
 	})

@@ -51,6 +51,7 @@ type CookieCodec struct {
 	limits         Limits      // with the defaults filled in
 	browserSession bool
 	overflow       store.Overflow
+	storeTimeout   time.Duration // the Overflow store's bound (see store.Timeout); 0 without one
 }
 
 // NewCookieCodec returns a CookieCodec that seals with codec and writes
@@ -75,6 +76,7 @@ func NewCookieCodec(codec *Codec, o CookieOptions) (*CookieCodec, error) {
 		limits:         o.Limits.withDefaults(),
 		browserSession: o.BrowserSession,
 		overflow:       o.Overflow,
+		storeTimeout:   timeoutOf(o.Overflow),
 	}, nil
 }
 
@@ -83,7 +85,7 @@ func NewCookieCodec(codec *Codec, o CookieOptions) (*CookieCodec, error) {
 // matching [ErrNoCookie]; otherwise errors match [ErrInvalid],
 // [ErrExpired], [ErrTooLarge] or [ErrAmbiguous].
 func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
-	data, meta, _, err := cc.readValue(r.Context(), r.Header)
+	data, meta, _, err := cc.readValue(withBudget(r.Context(), cc.storeTimeout), r.Header)
 	if err != nil {
 		return meta, err
 	}
@@ -157,9 +159,10 @@ func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, 
 	}
 	now := cc.codec.now()
 	old := cc.referenceIn(r.Header)
-	meta, key, err := cc.writeValue(r.Context(), w.Header(), r.Header, data, now, now.Add(lifetime), now)
+	ctx := withBudget(r.Context(), cc.storeTimeout) // one bound for both store calls
+	meta, key, err := cc.writeValue(ctx, w.Header(), r.Header, data, now, now.Add(lifetime), now)
 	if err == nil && old != key {
-		cc.retireReference(r.Context(), old) // a failure leaves it to expire
+		cc.retireReference(ctx, old) // a failure leaves it to expire
 	}
 	return meta, err
 }
@@ -204,6 +207,7 @@ func (cc *CookieCodec) writeValue(ctx context.Context, wh, rh http.Header, data 
 	if overBudget(err) && cc.overflow != nil {
 		return cc.writeReference(ctx, wh, rh, data, issued, expires, now)
 	}
+	cc.hintOverflow(err)
 	return meta, "", err
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -18,6 +19,15 @@ type Manager[T any] struct {
 	cc       CookieCodec
 	commit   *Codec // seals commit tokens (see commit.go)
 	zeroData []byte // serialized zero T: a new session equal to it is not saved
+
+	// storeTimeout bounds, in total, the store calls of one request (see
+	// store.Timeout); 0 without a Revoker or an Overflow store.
+	storeTimeout time.Duration
+	// unrecorded holds the logouts the Revoker could not record yet (see
+	// revokeEnded): refused here, retried in the background.
+	unrecorded *pendingRevocations
+	nameKey    any   // nameKey(opts.Name), boxed once: the context key of the cookie name (misconfig.go)
+	seen       *seen // ring changes and misconfigurations reported (keys.go, misconfig.go)
 }
 
 // New returns a Manager for sessions holding a T, after validating opts.
@@ -36,7 +46,8 @@ func New[T any](opts Options) (*Manager[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager[T]{opts: o, cc: *cc}
+	m := &Manager[T]{opts: o, cc: *cc, unrecorded: new(pendingRevocations), nameKey: nameKey(o.Name), seen: new(seen)}
+	m.storeTimeout = max(timeoutOf(o.Revoker), timeoutOf(o.Overflow))
 	// Commit tokens (commit.go): the same settings under their own
 	// purpose, so a token never opens as a cookie nor a cookie as a token,
 	// with room for the token's head (the states it may replace).
@@ -57,7 +68,23 @@ func New[T any](opts Options) (*Manager[T], error) {
 // re-sealed with keys[0] on its next response. Commit tokens are re-keyed
 // too. It validates keys as [New] does; on an error the old ring stays.
 // See [Codec.SetKeys] and, to follow a key file, keyring.WatchFile.
-func (m *Manager[T]) SetKeys(keys ...[]byte) error { return setKeys(keys, m.cc.codec, m.commit) }
+//
+// For a minute after a call that changes the ring, cookies sealed with a
+// key no longer in it ([ErrUnknownKey]) still give a new session, but
+// are not expired in the response as other refused cookies are: if the
+// change was a mistake (a key file caught mid-write, a key removed too
+// early) and the ring is put right within the minute, their users are
+// still signed in.
+func (m *Manager[T]) SetKeys(keys ...[]byte) error {
+	before := m.cc.codec.ring()
+	if err := setKeys(keys, m.cc.codec, m.commit); err != nil {
+		return err
+	}
+	if !slices.Equal(before.ids(), m.cc.codec.ring().ids()) {
+		m.seen.keysChanged.Store(m.opts.Now().UnixNano())
+	}
+	return nil
+}
 
 // Name returns the session's cookie name.
 func (m *Manager[T]) Name() string { return m.opts.Name }
@@ -89,11 +116,14 @@ type Session[T any] struct {
 	ended    []endedSession // sessions replaced by Destroy or Regenerate, to revoke on write
 	onWire   bool           // the browser holds cookies of the session, as of this response
 	sealed   bool           // this response already carries a fresh seal of the session
-	refused  bool           // the request's cookies did not open: expire them unless the session is written
+	refused  bool           // the request's cookies did not open: expire them unless this response writes the session (settle)
+	readErr  error          // how the request's cookies were read (Err)
 	diff     diffWriter     // sameAs's, here to spare it an allocation
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
 	overflowOld []string // Overflow keys no cookie refers to any more, to delete
+
+	budget *storeBudget // the request's store budget outside the middleware (whose state holds it); nil: none
 }
 
 // ID returns the session's random 128-bit identifier, base64url-encoded.
@@ -107,7 +137,26 @@ func idText(id [16]byte) string { return base64.RawURLEncoding.EncodeToString(id
 
 // IsNew reports whether the session was not read from a valid cookie: a
 // first visit, an expired or bad cookie, or after Regenerate or Destroy.
+// [Session.Err] says which.
 func (s *Session[T]) IsNew() bool { return s.isNew }
+
+// Err reports how the session was read from the request's cookies: nil
+// when it opened from them, [ErrNoCookie] when the request carried none (a
+// first visit, or cookies the browser dropped), and otherwise the error
+// that refused them, the one reported to OnError: it matches [ErrExpired],
+// [ErrRevoked], [ErrInvalid] (and [ErrUnknownKey] or [ErrUndecodable] when
+// that is the cause), [ErrTooLarge], [ErrAmbiguous],
+// [store.ErrRevocationUnavailable], [store.ErrOverflowMissing] or
+// [store.ErrOverflowUnavailable]; or [ErrNameConflict] when another Manager's
+// Handler serves the same cookie name on the request, and the cookies
+// were not read. A handler uses it to tell a first visit from a session
+// that ended, say to show "you were signed out on all devices" for
+// ErrRevoked.
+//
+// It describes the request, not what the handler did since: Regenerate,
+// Destroy, SetLifetime and assigning Data leave it unchanged (IsNew tells
+// those apart), and [Session.Reload] sets it anew from its own read.
+func (s *Session[T]) Err() error { return s.readErr }
 
 // Regenerate replaces the session with a new one: a new ID, a new
 // creation time (so a new absolute deadline) and empty data, as
@@ -258,6 +307,9 @@ func newID() [16]byte {
 // it could not be read): the random ID is drawn only for a new session.
 func (m *Manager[T]) load(r *http.Request) (*Session[T], error) {
 	s := &Session[T]{m: m}
+	if m.storeTimeout > 0 && budgetOf(r.Context()) == nil {
+		s.budget = &storeBudget{d: m.storeTimeout}
+	}
 	return s, m.read(s, r)
 }
 
@@ -311,8 +363,10 @@ func earlier(a, b time.Time) time.Time {
 // Load reads the session from r's cookies, without the middleware (for
 // example on a WebSocket upgrade request). It always returns a usable
 // session: a new one when r carries none, or when its cookies do not open,
-// in which case the error says why (matching ErrInvalid, ErrExpired,
-// ErrTooLarge or ErrAmbiguous). A request without cookies is not an error.
+// in which case the error says why, as [Session.Err] does (matching
+// ErrInvalid, ErrExpired, ErrTooLarge, ErrAmbiguous, …; ErrNameConflict
+// inside the Handler of another Manager with the same cookie name). A
+// request without cookies is not an error.
 func (m *Manager[T]) Load(r *http.Request) (*Session[T], error) {
 	s, err := m.load(r)
 	if errors.Is(err, ErrNoCookie) {
@@ -329,13 +383,23 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 		s.overflowOld = append(s.overflowOld, s.overflowKey)
 		s.overflowKey = ""
 	}
-	data, meta, key, err := m.cc.readValue(r.Context(), r.Header)
+	if m.nameTaken(r) {
+		s.reset()
+		s.Data = new(T)
+		s.force, s.renew, s.onWire, s.refused = false, false, false, false
+		s.readErr = ErrNameConflict
+		m.emit("read", Reason(ErrNameConflict), 0, 0)
+		return ErrNameConflict
+	}
+	ctx := s.context()
+	data, meta, key, err := m.cc.readValue(ctx, r.Header)
 	s.onWire = !errors.Is(err, ErrNoCookie)
 	s.overflowKey = key
 	if err == nil {
-		err = m.decode(r.Context(), s, data, meta)
+		err = m.decode(ctx, s, data, meta)
 	}
 	s.refused = false
+	s.readErr = err
 	if err != nil {
 		s.reset()
 		s.Data = new(T)
@@ -344,7 +408,7 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 			m.emit("read", "none", 0, 0)
 			return err
 		}
-		s.refused = refusable(err)
+		s.refused = m.refusable(err)
 		m.emit("read", Reason(err), 0, 0)
 		return &readError{err}
 	}
@@ -515,14 +579,22 @@ func (w *diffWriter) result() ([]byte, bool) {
 
 // settle records that the state of s as of data (nil: cleared) has been
 // dealt with, written or reported, so that it is not written or reported
-// again.
+// again. It is the one rule between a write and the refusal of the
+// request's cookies: whatever this response wrote for the session (a
+// Save, a Regenerate saved, a clear) replaces the expiry of the refused
+// cookies, which the write already merged in (the cookies it does not
+// set are expired with it).
 func (s *Session[T]) settle(data []byte) {
 	s.saved, s.force, s.renew = data, false, false
 	s.onWire, s.sealed = data != nil, data != nil
+	s.refused = false
 }
 
 // write seals s with data into wh's Set-Cookie lines (or clears it).
 func (m *Manager[T]) write(wh, rh http.Header, s *Session[T], data []byte, clear bool) error {
+	if s.readErr == ErrNameConflict {
+		return ErrNameConflict // the cookies are another Manager's
+	}
 	if clear || s.Data == nil {
 		m.cc.clearCookies(wh, rh)
 		m.emit("clear", "logout", 0, 0)
@@ -555,6 +627,7 @@ func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, iss
 	if err := s.checkSubject(); err != nil {
 		return err
 	}
+	m.checkTransport(s.req)
 	expires := m.deadline(s, issued)
 	if !expires.After(now) {
 		// SetLifetime shortened the session below its age: it is over.

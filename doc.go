@@ -24,6 +24,8 @@
 // the response header (the body is never buffered), when it changed, when
 // asked ([Session.Touch], [Session.Regenerate], [Session.SetLifetime]), to
 // push out an idle deadline, or to re-seal it with the first key.
+// [Session.Err] says why a session is new: a first visit ([ErrNoCookie]),
+// or the refusal of the cookies sent ([ErrExpired], [ErrRevoked], …).
 // [Manager.View] reads a copy and never writes; [Manager.Load] and
 // [Manager.Save] work without the middleware; nil [Session.Data], or
 // [Session.Destroy], expires every cookie. Of the [Options], only Keys is
@@ -35,10 +37,11 @@
 //
 // A key is a secret of at least 32 random bytes (keyring.Generate, or the
 // cookiesession command's keygen), kept as base64url text (keyring.Parse,
-// keyring.FromEnv). Keys[0] seals; every key opens, and a session opened
-// with another key is re-sealed with Keys[0]. [Manager.SetKeys] and
-// keyring.WatchFile change the ring without a restart; rotating across
-// servers: SECURITY.md, "Key rotation".
+// keyring.FromEnv); a key that is visibly not random (a repeated pattern,
+// or printable text such as a passphrase) is refused. Keys[0] seals; every
+// key opens, and a session opened with another key is re-sealed with
+// Keys[0]. [Manager.SetKeys] and keyring.WatchFile change the ring without
+// a restart; rotating across servers: SECURITY.md, "Key rotation".
 //
 // # Security
 //
@@ -56,6 +59,17 @@
 // session of a subject ([Session.SetSubject]), and [Manager.RevokeAll]
 // ends all of them.
 //
+// A logout the Revoker cannot record (it is down) still fails the save
+// with its error, and is not lost: this server refuses the session's
+// copies at once and retries the revocation in the background until the
+// Revoker records it or the session's deadline passes (events "revoke"
+// "pending", then "id" or "expired"); a crash of this server before then
+// loses it (see SECURITY.md). All the store calls of one request (reading
+// or storing an overflowed session, recording a logout, deleting a
+// replaced value) share one deadline, the stores' timeout after the first
+// of them (see [store.Timeout]): a store that hangs delays a request by at
+// most that long in total.
+//
 // # WebSockets
 //
 // [Manager.Watch] gives a socket a context that ends when its session is
@@ -70,9 +84,15 @@
 // [ErrTooLarge], [ErrAmbiguous], [ErrRevoked], [ErrUndecodable] or
 // [store.ErrOverflowMissing], and the response expires the cookies. A
 // store that is down is [store.ErrRevocationUnavailable] or
-// [store.ErrOverflowUnavailable], and the cookies stay. Misuse by the application is an error from [New]
-// or Save. [Reason] names each condition for logs; [Options.OnEvent]
-// counts reads, writes and clears.
+// [store.ErrOverflowUnavailable], and the cookies stay. [Session.Err]
+// gives the handler the same error. A key id not in the ring is
+// [ErrUnknownKey], which still matches ErrInvalid: a rotation mistake, told
+// from tampering. Misuse by the application is an error from [New] or
+// Save. [Reason] names each condition for logs; [Options.OnEvent] counts
+// reads, writes and clears. What would leave sessions silently broken
+// (Secure cookies on plain HTTP, two Managers on one cookie name:
+// [ErrNameConflict]) is logged once, at Warn on [Options.Logger], with
+// the fix.
 //
 // # Wire format
 //
@@ -80,4 +100,10 @@
 // adapters. What they write, the envelope, chunking, overflow references
 // and the compatibility promise are specified in docs/format.md, beside
 // the test vectors in testdata/vectors.
+//
+// # Testing
+//
+// Package cookiesessiontest mints the cookies of a session for a handler
+// test, reads the session a recorded response left in the browser, and
+// gives a clock for [SealOptions].Now.
 package cookiesession

@@ -11,9 +11,21 @@ import "errors"
 var (
 	// ErrInvalid reports a value that does not parse or does not
 	// authenticate: tampered, truncated, foreign, sealed under a key that
-	// is not in the ring, or bound to another cookie name. It is
-	// deliberately opaque: it never says which byte or step failed.
+	// is not in the ring ([ErrUnknownKey], which matches it), or bound to
+	// another cookie name. It is deliberately opaque: it never says which
+	// byte or step failed.
 	ErrInvalid = errors.New("cookiesession: invalid or tampered value")
+
+	// ErrUnknownKey reports a well-formed value whose header names a key
+	// id that no key of the ring has: typically a cookie sealed with a key
+	// since removed from the ring (a rotation step skipped), or by a server
+	// with other keys. It matches [ErrInvalid] with [errors.Is]; match
+	// ErrUnknownKey first to tell a rotation mistake from tampering. Only
+	// the cleartext key id decides it, before any decryption, so it tells
+	// nothing the header does not already say: a value whose key id is in
+	// the ring but that fails in any later step is ErrInvalid, whatever
+	// failed.
+	ErrUnknownKey error = &alsoError{"cookiesession: value sealed with a key that is not in the ring (removed from it, or another server's)", ErrInvalid}
 
 	// ErrExpired reports an authentic value whose sealed expiry has passed
 	// (or whose issue time lies further in the future than the permitted
@@ -71,8 +83,30 @@ var (
 	// with a new session.
 	ErrRevoked = errors.New("cookiesession: session revoked")
 
+	// ErrNameConflict reports a Manager used on a request that another
+	// Manager with the same cookie name (and a Path that overlaps its own,
+	// so that the browser sends both Managers' cookies under the one name)
+	// already serves: one Manager's Handler nested in another's, or Get or
+	// Load of one inside the other's Handler. The first Manager (the outer Handler) keeps the cookies; the
+	// other one neither reads them (which would decode one Manager's data
+	// as the other's type, or expire it as foreign) nor writes them: its
+	// Get and Load give a new session whose Err is ErrNameConflict, and
+	// saving that session fails with ErrNameConflict, leaving the first
+	// Manager's cookies as they are. Give each Manager its own
+	// Options.Name.
+	ErrNameConflict = errors.New("cookiesession: another Manager serves the same cookie name on this request; this one neither reads nor writes the cookies: give each Manager its own Options.Name")
+
 	// errNoRevoker reports [Manager.RevokeSubject] or [Manager.RevokeAll]
 	// on a Manager without [Options.Revoker]: a configuration error, which
 	// no application branches on.
 	errNoRevoker = errors.New("cookiesession: no Revoker configured (Options.Revoker)")
 )
+
+// alsoError is a sentinel that also matches a broader one.
+type alsoError struct {
+	msg  string
+	also error
+}
+
+func (e *alsoError) Error() string        { return e.msg }
+func (e *alsoError) Is(target error) bool { return target == e.also }

@@ -2,6 +2,7 @@ package cookiesession_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/keyring"
@@ -213,4 +215,55 @@ func ExampleManager_Handler_flush() {
 	// cookies set: 1
 	// data: stream 2, event 1
 	// data: stream 2, event 2
+}
+
+// A handler tells a first visit from a session that ended, with
+// Session.Err: here a visitor signs in, comes back, and comes back again
+// after the session's two-hour lifetime.
+func ExampleSession_Err() {
+	now := time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
+	m, err := cookiesession.New[struct{ User string }](cookiesession.Options{
+		Keys:        [][]byte{keyring.Generate()},
+		MaxAge:      2 * time.Hour,
+		SealOptions: cookiesession.SealOptions{Now: func() time.Time { return now }},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		switch err := s.Err(); {
+		case err == nil:
+			fmt.Println("welcome back,", s.Data.User)
+		case errors.Is(err, cookiesession.ErrNoCookie):
+			fmt.Println("first visit")
+			s.Data.User = "ada"
+		case errors.Is(err, cookiesession.ErrRevoked):
+			fmt.Println("you were signed out on all devices")
+		case errors.Is(err, cookiesession.ErrExpired):
+			fmt.Println("your session expired: sign in again")
+		default:
+			fmt.Println("a new session:", cookiesession.Reason(err))
+		}
+	}))
+	var cookies []*http.Cookie
+	visit := func() {
+		r := httptest.NewRequest("GET", "https://app.example/", nil)
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if set := rec.Result().Cookies(); len(set) > 0 {
+			cookies = set
+		}
+	}
+	visit()
+	visit()
+	now = now.Add(3 * time.Hour)
+	visit()
+	// Output:
+	// first visit
+	// welcome back, ada
+	// your session expired: sign in again
 }

@@ -17,7 +17,7 @@ import (
 var fuzzSecrets = func() [][]byte {
 	a, b := make([]byte, 32), make([]byte, 32)
 	for i := range a {
-		a[i], b[i] = byte(i), byte(0x20+i)
+		a[i], b[i] = byte(i), byte(0x80+i)
 	}
 	return [][]byte{b, a}
 }()

@@ -188,7 +188,7 @@ func encodingCases() []hostileCase {
 			},
 		},
 		hostileCase{
-			name: "dos/255-keys-in-the-ring-and-an-unknown-key-id", want: ErrInvalid, fresh: true,
+			name: "dos/255-keys-in-the-ring-and-an-unknown-key-id", want: ErrUnknownKey, fresh: true,
 			opts: func(o *Options) {
 				o.Keys = nil
 				for i := range 255 {

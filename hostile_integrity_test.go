@@ -24,8 +24,8 @@ func integrityCases() []hostileCase {
 		want error
 	}{
 		{"version", 0, 0, ErrInvalid},
-		{"key-id-first-byte", 1, 7, ErrInvalid},
-		{"key-id-last-byte", 4, 0, ErrInvalid},
+		{"key-id-first-byte", 1, 7, ErrUnknownKey},
+		{"key-id-last-byte", 4, 0, ErrUnknownKey},
 		{"flags-compressed", 5, 0, ErrInvalid},
 		{"flags-unknown", 5, 3, ErrInvalid},
 		{"chunk-count-low", 6, 1, ErrInvalid},
@@ -220,7 +220,7 @@ func integrityCases() []hostileCase {
 			},
 		},
 		hostileCase{
-			name: "integrity/sealed-by-a-foreign-server", want: ErrInvalid, fresh: true,
+			name: "integrity/sealed-by-a-foreign-server", want: ErrUnknownKey, fresh: true,
 			setup: func(e *hEnv) []string {
 				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{testkit.Key(99)} }), 10))}
 			},

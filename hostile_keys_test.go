@@ -17,7 +17,7 @@ func keysCases() []hostileCase {
 			check: expectResealedWithPrimary,
 		},
 		hostileCase{
-			name: "keys/removed-key-rejected", want: ErrInvalid, fresh: true,
+			name: "keys/removed-key-rejected", want: ErrUnknownKey, fresh: true,
 			opts: func(o *Options) { o.Keys = [][]byte{testkit.Key(2)} },
 			setup: func(e *hEnv) []string {
 				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{testkit.Key(1)} }), 10))}

@@ -45,10 +45,36 @@ func expectDeleted(indexes ...int) func(t *testing.T, e *hEnv, res hResult) {
 func quietCases() []hostileCase {
 	return []hostileCase{
 		{
-			name: "quiet/removed-key-cookie-expired-once", want: ErrInvalid, fresh: true,
+			name: "quiet/removed-key-cookie-expired-once", want: ErrUnknownKey, fresh: true,
 			opts: func(o *Options) { o.Keys = [][]byte{testkit.Key(2)} },
 			setup: func(e *hEnv) []string {
 				return []string{e.line(loginWith(e.t, e.other(func(o *Options) { o.Keys = [][]byte{testkit.Key(1)} }), 10))}
+			},
+			check: expectDeleted(0),
+		},
+		{
+			// Within a minute of SetKeys dropping the key, the cookie is
+			// left alone: the change may be a mistake undone at once.
+			name: "quiet/removed-key-cookie-kept-just-after-a-ring-change", want: ErrUnknownKey, fresh: true,
+			setup: func(e *hEnv) []string {
+				line := e.line(e.login(10))
+				if err := e.m.SetKeys(testkit.Key(2)); err != nil {
+					e.t.Fatal(err)
+				}
+				e.clock.Add(59 * time.Second)
+				return []string{line}
+			},
+			check: expectDeleted(),
+		},
+		{
+			name: "quiet/removed-key-cookie-expired-a-minute-after-a-ring-change", want: ErrUnknownKey, fresh: true,
+			setup: func(e *hEnv) []string {
+				line := e.line(e.login(10))
+				if err := e.m.SetKeys(testkit.Key(2)); err != nil {
+					e.t.Fatal(err)
+				}
+				e.clock.Add(time.Minute)
+				return []string{line}
 			},
 			check: expectDeleted(0),
 		},

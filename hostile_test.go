@@ -56,6 +56,7 @@ type hView struct {
 	User string `json:"user"`
 	N    int    `json:"n"`
 	Blob int    `json:"blob"`
+	Err  string `json:"err"` // Reason of Session.Err: "" opened, "none" no cookie
 }
 
 // countingAEAD counts authentication attempts: a value rejected before
@@ -177,6 +178,12 @@ func hAtoi(s string) int { n, _ := strconv.Atoi(s); return n }
 func hHandler(m *Manager[hData]) http.Handler {
 	view := func(w http.ResponseWriter, s *Session[hData]) {
 		v := hView{New: s.IsNew(), ID: s.ID(), Nil: s.Data == nil}
+		switch err := s.Err(); {
+		case errors.Is(err, ErrNoCookie):
+			v.Err = "none"
+		case err != nil:
+			v.Err = Reason(err)
+		}
 		if s.Data != nil {
 			v.User, v.N, v.Blob = s.Data.User, s.Data.N, len(s.Data.Blob)
 		}
@@ -728,6 +735,17 @@ func runHostile(t *testing.T, cases []hostileCase, also func(*Options)) {
 				t.Errorf("error hook called %d times, want once: %v", len(errs), errs)
 			case c.want != nil && !errors.Is(errs[0], c.want):
 				t.Errorf("error %v (%T), want %v", errs[0], errs[0], c.want)
+			case c.want == ErrInvalid && errors.Is(errs[0], ErrUnknownKey):
+				// Only a key id not in the ring is ErrUnknownKey.
+				t.Errorf("error %v, want ErrInvalid without ErrUnknownKey", errs[0])
+			}
+			// Session.Err tells the handler what OnError heard about the
+			// request's cookies, and nothing when they opened.
+			switch {
+			case c.fresh && c.want != nil && c.path == "" && len(errs) == 1 && res.view.Err != Reason(errs[0]):
+				t.Errorf("Session.Err %q, want %q as reported", res.view.Err, Reason(errs[0]))
+			case !c.fresh && res.view.Err != "":
+				t.Errorf("Session.Err %q for a session that opened", res.view.Err)
 			}
 			if c.size && len(errs) > 0 {
 				var se *SizeError

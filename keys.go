@@ -1,5 +1,11 @@
 package cookiesession
 
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+)
+
 // Key rotation without a restart: Codec.SetKeys (and Manager.SetKeys, which
 // also re-keys the commit tokens) swaps a codec's whole key ring with one
 // atomic store; sealing and opening load the ring once and take no lock.
@@ -11,7 +17,8 @@ package cookiesession
 // ring replaces the old one in a single atomic step: a value being sealed
 // or opened meanwhile uses one ring or the other, never a mix, and no
 // caller waits on a lock. On an error (no key, more than 255 keys, a key
-// shorter than 32 bytes, the same key twice) the codec keeps its ring.
+// shorter than 32 bytes or visibly not random as [NewCodec] says, the
+// same key twice) the codec keeps its ring.
 //
 // A value opens for as long as the key that sealed it stays in the ring;
 // see SECURITY.md, "Key rotation", for when a key may be removed. For a
@@ -45,4 +52,28 @@ func setKeys(keys [][]byte, codecs ...*Codec) error {
 func sealedKeyID(s string) uint32 {
 	h, _ := peekHeader(s)
 	return h.keyID
+}
+
+// keyChangeGrace is how long after Manager.SetKeys changes the ring
+// cookies sealed with a key not in it are not expired.
+const keyChangeGrace = time.Minute
+
+// seen is what a Manager has seen while serving: when its ring last
+// changed, and which misconfigurations it has reported (misconfig.go).
+type seen struct {
+	keysChanged atomic.Int64 // Unix nanoseconds of the last SetKeys that changed the ring; 0 none
+	warned      [numWarnings]atomic.Bool
+}
+
+// refusable reports whether cookies refused with err are expired in the
+// response (the package's refusable), but for cookies sealed with a key
+// not in the ring during keyChangeGrace after a ring change: the change
+// may be undone, and their users would be signed out for good.
+func (m *Manager[T]) refusable(err error) bool {
+	if errors.Is(err, ErrUnknownKey) {
+		if t := m.seen.keysChanged.Load(); t != 0 && m.opts.Now().Sub(time.Unix(0, t)) < keyChangeGrace {
+			return false
+		}
+	}
+	return refusable(err)
 }

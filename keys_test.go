@@ -1,9 +1,12 @@
 package cookiesession
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -395,7 +398,7 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 	}
 
 	var applied atomic.Int64
-	var errs sync.Map
+	logs := &testkit.Logs{}
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() {
@@ -403,7 +406,7 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 		keyring.WatchFile(ctx, path, 2*time.Millisecond, func(keys ...[]byte) error {
 			applied.Add(1)
 			return m.SetKeys(keys...)
-		}, func(err error) { errs.Store(err.Error(), err) })
+		}, slog.New(logs))
 	}()
 	defer func() { cancel(); <-stopped }()
 
@@ -432,5 +435,201 @@ func TestWatchKeyFileSymlinkSwap(t *testing.T) {
 	if n := applied.Load(); n != 3 {
 		t.Errorf("apply called %d times for 3 versions of the file", n)
 	}
-	errs.Range(func(k, _ any) bool { t.Errorf("reported: %v", k); return true })
+	for _, msg := range logs.Texts(slog.LevelError) {
+		t.Errorf("reported: %s", msg)
+	}
+}
+
+// A key file caught mid-write does not sign anyone out. The file moves
+// from K1 to "K2,K1" through states a reader can catch: "K2," (refused:
+// an empty field) and "K2" (a writer that stalled: applied once two reads
+// agree). A user whose cookie K1 sealed keeps it through all of them, as
+// the quiet-clear rule leaves cookies of a key just removed alone for a
+// minute, and is signed in again once the file is whole. After the minute,
+// such cookies are expired as before. keyring.WatchFile follows the file,
+// as in a server.
+func TestKeyChangeGraceKeepsCookies(t *testing.T) {
+	k1, k2 := testkit.Key(81), testkit.Key(82)
+	id1, id2 := keyID(t, k1), keyID(t, k2)
+	clock := testkit.NewClock(hT0)
+	m, err := New[hData](Options{Keys: [][]byte{k1}, InsecureAllowHTTP: true, SealOptions: SealOptions{Now: clock.Now},
+		OnError: func(*http.Request, error) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hHandler(m))
+	defer srv.Close()
+	newUser := func(name string) *keyUser {
+		jar, _ := cookiejar.New(nil)
+		u := &keyUser{testkit.Visitor{Name: name, Jar: jar, Client: &http.Client{Jar: jar}}}
+		u.Visit(srv.URL + "/inc")
+		if u.N != 1 || u.sealedWith(srv) != id1 {
+			t.Fatalf("%s: first visit: n=%d, key %08x", name, u.N, u.sealedWith(srv))
+		}
+		return u
+	}
+	active, idle := newUser("active"), newUser("idle")
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keys")
+	// file replaces the key file whole (a rename), so that each content
+	// the watcher reads is one this test wrote.
+	file := func(content string) {
+		t.Helper()
+		tmp := filepath.Join(dir, "keys.tmp")
+		if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file(wire.FormatKey(k1))
+	logs := &testkit.Logs{}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		keyring.WatchFile(ctx, path, time.Millisecond, m.SetKeys, slog.New(logs))
+	}()
+	defer func() { cancel(); <-stopped }()
+	ring := func(want ...uint32) func() bool {
+		return func() bool { return fmt.Sprint(ringIDs(m.cc.codec)) == fmt.Sprint(want) }
+	}
+	applied := func(n int) func() bool {
+		return func() bool { return len(logs.Texts(slog.LevelInfo)) == n }
+	}
+	waitFor(t, "the first ring", applied(1))
+
+	// readOnly visits a page that reads the session without changing it,
+	// and reports whether the user is signed in and still holds a cookie.
+	readOnly := func(u *keyUser) (signedIn, holds bool) {
+		t.Helper()
+		res, err := u.Client.Get(srv.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var v hView
+		json.NewDecoder(res.Body).Decode(&v)
+		return !v.New && v.N == u.N, u.sealedWith(srv) != 0
+	}
+
+	file(wire.FormatKey(k2) + ",") // caught mid-write
+	waitFor(t, `"K2," refused`, func() bool { return len(logs.Texts(slog.LevelError)) == 1 })
+	if !ring(id1)() {
+		t.Fatalf(`ring %08x after "K2,", want [K1]`, ringIDs(m.cc.codec))
+	}
+	if err := active.Visit(srv.URL + "/inc"); err != nil {
+		t.Errorf(`after a read of "K2,": %v`, err)
+	}
+	file(wire.FormatKey(k2)) // a writer stalled after K2: applied
+	waitFor(t, "[K2]", ring(id2))
+	clock.Add(30 * time.Second)
+	for _, u := range []*keyUser{active, idle} {
+		if in, holds := readOnly(u); in || !holds {
+			t.Errorf("%s, ring [K2]: signed in %v, holds a cookie %v; want signed out, cookie kept", u.Name, in, holds)
+		}
+	}
+	file(wire.FormatKey(k2) + "," + wire.FormatKey(k1) + "\n") // the write completes
+	waitFor(t, "[K2 K1]", ring(id2, id1))
+	if err := active.Visit(srv.URL + "/inc"); err != nil {
+		t.Errorf("after the write completed: %v", err)
+	}
+	if got := active.sealedWith(srv); got != id2 {
+		t.Errorf("re-sealed with %08x, want K2 %08x", got, id2)
+	}
+
+	// K1 removed on purpose: once the minute has passed, the cookie K1
+	// sealed for the idle user (who did not come back while K1 was in the
+	// ring) is expired like any other refused cookie.
+	file(wire.FormatKey(k2))
+	waitFor(t, "[K2] again", ring(id2))
+	clock.Add(time.Minute)
+	if in, holds := readOnly(idle); in || holds {
+		t.Errorf("idle, a minute after [K2]: signed in %v, holds a cookie %v; want neither", in, holds)
+	}
+	if in, _ := readOnly(active); !in {
+		t.Error("active user signed out by the removal of K1")
+	}
+	if errs := logs.Texts(slog.LevelError); len(errs) != 1 || !strings.Contains(errs[0], "key 1 is empty") {
+		t.Errorf("errors logged %q, want one for \"K2,\"", errs)
+	}
+	for _, msg := range logs.Texts(slog.LevelInfo) {
+		if strings.Contains(msg, wire.FormatKey(k1)) || strings.Contains(msg, wire.FormatKey(k2)) || !strings.Contains(msg, "key_ids=[") {
+			t.Errorf("ring logged as %q: want key ids, no key", msg)
+		}
+	}
+}
+
+// TestKeyRules: New, NewCodec, Manager.SetKeys, Codec.SetKeys and
+// keyring.Parse refuse keys that are visibly not random, each with a message
+// saying how to make one, and accept random ones; keyring.Parse refuses empty
+// fields.
+func TestKeyRules(t *testing.T) {
+	random := keyring.Generate()
+	fifteen := make([]byte, 32) // 15 distinct byte values, none printable
+	for i := range fifteen {
+		fifteen[i] = 0x80 + byte(i%15)
+	}
+	sixteen := make([]byte, 32) // 16 distinct byte values: the fewest allowed
+	for i := range sixteen {
+		sixteen[i] = 0x80 + byte(i%16)
+	}
+	printableButOne := []byte(wire.FormatKey(random)[:32])
+	printableButOne[7] = 0x01
+	for _, c := range []struct {
+		name string
+		key  []byte
+		want string // "" accepted; else in the error
+	}{
+		{"random", random, ""},
+		{"random, 64 bytes", append(keyring.Generate(), keyring.Generate()...), ""},
+		{"16 distinct bytes", sixteen, ""},
+		{"one unprintable byte", printableButOne, ""},
+		{"all zero", make([]byte, 32), "key 0 has only 1 distinct byte values"},
+		{"all equal", bytes.Repeat([]byte{0xa1}, 32), "key 0 has only 1 distinct byte values"},
+		{"a pattern", bytes.Repeat([]byte{0x01, 0xfe}, 16), "key 0 has only 2 distinct byte values"},
+		{"15 distinct bytes", fifteen, "key 0 has only 15 distinct byte values"},
+		{"a key's text form", []byte(wire.FormatKey(random)), "key 0 is all printable text"},
+		{"a passphrase", []byte("correct horse battery staple, 2024!"), "key 0 is all printable text"},
+		{"short", random[:31], "key 0 is 31 bytes, at least 32 are required"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			check := func(what string, err error) {
+				t.Helper()
+				switch {
+				case c.want == "" && err != nil:
+					t.Errorf("%s: %v", what, err)
+				case c.want != "" && err == nil:
+					t.Errorf("%s accepted the key", what)
+				case c.want != "" && (!strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "keyring.Generate") ||
+					!strings.Contains(err.Error(), "keygen") || !strings.HasPrefix(err.Error(), "cookiesession: ")):
+					t.Errorf("%s: %q, want %q and how to make a key", what, err, c.want)
+				}
+			}
+			_, err := New[hData](Options{Keys: [][]byte{c.key}})
+			check("New", err)
+			_, err = NewCodec(c.key)
+			check("NewCodec", err)
+			m, _ := New[hData](Options{Keys: [][]byte{testkit.Key(1)}})
+			check("Manager.SetKeys", m.SetKeys(c.key))
+			codec, _ := NewCodec(testkit.Key(1))
+			check("Codec.SetKeys", codec.SetKeys(c.key))
+			_, err = keyring.Parse(wire.FormatKey(c.key))
+			check("keyring.Parse", err)
+			if c.want != "" && (len(m.cc.codec.keyIDs()) != 1 || m.cc.codec.keyIDs()[0] != keyID(t, testkit.Key(1))) {
+				t.Error("a refused ring replaced the Manager's")
+			}
+		})
+	}
+	k1, k2 := wire.FormatKey(testkit.Key(1)), wire.FormatKey(testkit.Key(2))
+	for _, s := range []string{k1 + ",", "," + k1, k1 + ",," + k2, k1 + ", ,\n" + k2, k1 + ",\n"} {
+		if _, err := keyring.Parse(s); err == nil || !strings.Contains(err.Error(), "is empty") {
+			t.Errorf("keyring.Parse(%q): %v, want an empty field refused", strings.NewReplacer(k1, "K1", k2, "K2").Replace(s), err)
+		}
+	}
+	if keys, err := keyring.Parse(" " + k1 + " ,\n" + k2 + "\n"); err != nil || len(keys) != 2 {
+		t.Errorf("keyring.Parse with spaces and newlines: %d keys, %v", len(keys), err)
+	}
 }

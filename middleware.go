@@ -49,6 +49,8 @@ func (m *Manager[T]) stateOf(w http.ResponseWriter, r *http.Request) *state[T] {
 func (m *Manager[T]) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &state[T]{Context: r.Context(), m: m, rw: w}
+		st.budget.d = m.storeTimeout
+		st.second = m.nameTaken(r) // another Manager's Handler serves the name: read nothing, write nothing
 		st.req = r.WithContext(st)
 		next.ServeHTTP(st, st.req)
 		st.finish()
@@ -64,17 +66,32 @@ type state[T any] struct {
 	rw  http.ResponseWriter
 	req *http.Request
 
+	budget storeBudget // the request's store budget (see storeContext)
+
 	mu        sync.Mutex
 	sess      *Session[T]
 	exposed   bool // Get handed sess to the handler, which may change its Data
 	committed bool // the response header has gone out (or the connection was hijacked)
+	second    bool // another Manager's Handler serves the cookie name (ErrNameConflict)
 	failed    bool // commit failed and reported it
 }
 
-// Value returns the state for its Manager and defers every other key.
+// Value returns the state for its Manager, the request's store budget,
+// and the Manager for its cookie name unless another Manager's Handler
+// claimed that name first (nameKey); it defers every other key.
 func (st *state[T]) Value(key any) any {
-	if m, ok := key.(*Manager[T]); ok && m == st.m {
-		return st
+	switch k := key.(type) {
+	case *Manager[T]:
+		if k == st.m {
+			return st
+		}
+	case budgetKey:
+		if st.budget.d > 0 {
+			return &st.budget
+		}
+	}
+	if k, ok := key.(nameKey); ok && !st.second && string(k) == st.m.opts.Name {
+		return st.m
 	}
 	return st.Context.Value(key)
 }
@@ -144,9 +161,10 @@ func (st *state[T]) commit() {
 		case err == nil && (data != nil || clear):
 			err = st.m.write(st.rw.Header(), st.req.Header, s, data, clear)
 		case err == nil && s.refused:
-			// Cookies that did not open are expired once, here, so that
-			// the browser stops sending them (and OnError hears of them
-			// once, not on every request).
+			// Cookies that did not open, and that no write of this
+			// response replaced (settle), are expired once, here, so
+			// that the browser stops sending them (and OnError hears of
+			// them once, not on every request).
 			st.m.cc.clearCookies(st.rw.Header(), st.req.Header)
 			st.m.emit("clear", "refused", 0, 0)
 		}

@@ -32,7 +32,11 @@ type Event struct {
 	//   - clear: "logout" (Destroy or Data = nil), "refused" (cookies that
 	//     did not open, expired once so the browser stops sending them) or
 	//     "lifetime" (SetLifetime ended the session);
-	//   - revoke: "id", "subject" or "all"; "error" when it failed.
+	//   - revoke: "id", "subject" or "all"; "error" when it failed;
+	//     "pending" when the Revoker failed to record a logout, which is
+	//     then refused on this server and retried in the background
+	//     (its "id" comes when it is recorded), and "expired" when the
+	//     session's deadline passed before it was.
 	Outcome string
 
 	// Bytes is the length of the cookie values written (write only).
@@ -43,10 +47,12 @@ type Event struct {
 }
 
 // Reason names the condition err reports, for logs and metrics:
-// "invalid", "expired", "too_large", "ambiguous", "revoked",
-// "revocation_unavailable", "overflow_missing", "overflow_unavailable",
-// "undecodable", "unbound", "header_written", "no_middleware", or "error"
-// for any other.
+// "invalid", "unknown_key" (sealed with a key not in the ring: a rotation
+// mistake rather than tampering), "expired", "too_large", "ambiguous",
+// "revoked", "revocation_unavailable", "overflow_missing",
+// "overflow_unavailable", "undecodable", "unbound" (a session bound to a
+// device, without the device's proof), "header_written", "no_middleware",
+// "name_conflict", or "error" for any other.
 func Reason(err error) string {
 	switch {
 	case errors.Is(err, ErrUndecodable):
@@ -67,12 +73,16 @@ func Reason(err error) string {
 		return "expired"
 	case errors.Is(err, ErrTooLarge):
 		return "too_large"
+	case errors.Is(err, ErrUnknownKey):
+		return "unknown_key"
 	case errors.Is(err, ErrInvalid):
 		return "invalid"
 	case errors.Is(err, ErrHeaderWritten):
 		return "header_written"
 	case errors.Is(err, ErrNoMiddleware):
 		return "no_middleware"
+	case errors.Is(err, ErrNameConflict):
+		return "name_conflict"
 	}
 	return "error"
 }
@@ -147,7 +157,8 @@ func logReport(logger *slog.Logger, name string, r *http.Request, err error) {
 	switch {
 	case reason == "revocation_unavailable" || reason == "overflow_unavailable":
 		level = slog.LevelError
-	case errors.As(err, &re) && reason == "expired":
+	case errors.As(err, &re) && reason == "expired", reason == "name_conflict":
+		// name_conflict: warned once already (misconfig.go), with the fix.
 		level = slog.LevelDebug
 	case errors.As(err, &re):
 		level = slog.LevelInfo

@@ -72,6 +72,12 @@ type Options struct {
 	// InsecureAllowHTTP leaves the Secure attribute off, so the cookies
 	// travel over plain HTTP, readable by anyone on the path. For local
 	// development only. Zero: Secure.
+	//
+	// Browsers drop Secure cookies set by a plain-HTTP page, but for
+	// localhost: the first time a Manager with Secure cookies sets them in
+	// response to a request without TLS, for a host that is not loopback,
+	// and without X-Forwarded-Proto: https or Forwarded: proto=https from
+	// a proxy that terminated TLS, it logs a warning on Logger saying so.
 	InsecureAllowHTTP bool
 
 	// InsecureAllowScriptAccess leaves the HttpOnly attribute off, so page
@@ -143,7 +149,13 @@ type Options struct {
 	// (a tampered, foreign or planted cookie) is logged at Info, an
 	// expired cookie at Debug, a problem of the application or the server
 	// (a session too large to save, a change after the header went out)
-	// at Warn, and a store that is down at Error. Zero: [slog.Default].
+	// at Warn, and a store that is down at Error. Whatever OnError is, the
+	// Logger also receives, once per Manager at Warn, each
+	// misconfiguration that would silently break sessions, with its fix:
+	// Secure cookies set in response to a plain-HTTP request that browsers
+	// will drop them from (see InsecureAllowHTTP), and another Manager
+	// serving the same Name on a request ([ErrNameConflict]). Zero:
+	// [slog.Default].
 	Logger *slog.Logger
 
 	// OnEvent receives every read, write, clear and revocation, for
@@ -240,11 +252,11 @@ func (o Options) normalize() (Options, error) {
 	if err := co.validate(); err != nil {
 		return o, err
 	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 	if o.OnError == nil {
 		logger, name := o.Logger, o.Name
-		if logger == nil {
-			logger = slog.Default()
-		}
 		o.OnError = func(r *http.Request, err error) { logReport(logger, name, r, err) }
 	}
 	return o, nil

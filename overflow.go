@@ -33,7 +33,8 @@ const (
 	refDataKeySize  = chacha20poly1305.KeySize
 	refSize         = refStoreKeySize + refDataKeySize
 
-	// overflowTimeout bounds one store operation on the request path.
+	// overflowTimeout bounds the store calls of one request when the
+	// store does not say its own bound (see store.Timeout).
 	overflowTimeout = 2 * time.Second
 
 	// overflowGrace is how long a stored value stays readable after a
@@ -63,10 +64,11 @@ func parseRef(payload []byte) (overflowRef, error) {
 // overflowAD is the associated data of a stored value.
 func overflowAD(key, name string) []byte { return []byte("cookiesession overflow " + key + " " + name) }
 
-// overflowCtx bounds a store operation made for r (nil: none), keeping
-// r's values but not its cancellation.
-func overflowCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), overflowTimeout)
+// overflowCtx bounds a store operation made for ctx, keeping its values
+// but not its cancellation: by the request's store budget when ctx
+// carries one (see storeContext), by the store's own bound otherwise.
+func (cc *CookieCodec) overflowCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return storeContext(ctx, cc.storeTimeout)
 }
 
 // openReference fetches the value a reference payload points to from the
@@ -79,7 +81,7 @@ func (cc *CookieCodec) openReference(ctx context.Context, payload []byte) ([]byt
 	if cc.overflow == nil {
 		return nil, "", fmt.Errorf("%w: the cookie refers to an overflow store and none is configured", ErrInvalid)
 	}
-	ctx, cancel := overflowCtx(ctx)
+	ctx, cancel := cc.overflowCtx(ctx)
 	defer cancel()
 	value, err := cc.overflow.Get(ctx, ref.key)
 	switch {
@@ -139,7 +141,7 @@ func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, d
 		return Meta{}, "", err
 	}
 	value = aead.Seal(value, value, data, overflowAD(key, cc.cookie.Name))
-	sctx, cancel := overflowCtx(ctx)
+	sctx, cancel := cc.overflowCtx(ctx)
 	defer cancel()
 	if err := cc.overflow.Put(sctx, key, value, expires); err != nil {
 		return Meta{}, "", fmt.Errorf("%w: %w", store.ErrOverflowUnavailable, err)
@@ -158,7 +160,7 @@ func (cc *CookieCodec) dropReference(ctx context.Context, key string) error {
 	if key == "" || cc.overflow == nil {
 		return nil
 	}
-	ctx, cancel := overflowCtx(ctx)
+	ctx, cancel := cc.overflowCtx(ctx)
 	defer cancel()
 	if err := cc.overflow.Delete(ctx, key); err != nil {
 		return fmt.Errorf("%w: deleting a replaced session: %w", store.ErrOverflowUnavailable, err)
@@ -176,7 +178,7 @@ func (cc *CookieCodec) retireReference(ctx context.Context, key string) error {
 	if key == "" || !ok {
 		return cc.dropReference(ctx, key)
 	}
-	ctx, cancel := overflowCtx(ctx)
+	ctx, cancel := cc.overflowCtx(ctx)
 	defer cancel()
 	if err := ex.Expire(ctx, key, cc.codec.now().Add(overflowGrace)); err != nil {
 		return fmt.Errorf("%w: expiring a replaced session: %w", store.ErrOverflowUnavailable, err)
@@ -229,10 +231,15 @@ func overBudget(err error) bool {
 	return errors.As(err, &se) && se.budget
 }
 
-// context returns the context of the request s was read for.
+// context returns the context of the request s was read for, with the
+// request's store budget (see storeContext).
 func (s *Session[T]) context() context.Context {
+	ctx := context.Background()
 	if s.req != nil {
-		return s.req.Context()
+		ctx = s.req.Context()
 	}
-	return context.Background()
+	if s.budget != nil {
+		ctx = context.WithValue(ctx, budgetKey{}, s.budget)
+	}
+	return ctx
 }

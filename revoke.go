@@ -51,6 +51,9 @@ func (m *Manager[T]) checkRevoked(ctx context.Context, s *Session[T]) error {
 	if rv == nil {
 		return nil
 	}
+	if m.unrecorded.denies(s.id, m.opts.Now()) {
+		return ErrRevoked // a logout the Revoker has not recorded yet
+	}
 	r, err := rv.Revocations(ctx, s.ID(), s.subject)
 	if err != nil {
 		return fmt.Errorf("%w: %w", store.ErrRevocationUnavailable, err)
@@ -64,8 +67,10 @@ func (m *Manager[T]) checkRevoked(ctx context.Context, s *Session[T]) error {
 // revokeEnded revokes the sessions s replaced (Destroy, Regenerate of a
 // session with a subject) and, when s is being cleared, s itself. It runs
 // when the response clears or replaces the cookies, with the request's
-// context values but not its cancellation: a client that hangs up does not
-// undo its logout.
+// context values but not its cancellation (a client that hangs up does not
+// undo its logout), within the request's store budget. A revocation the
+// Revoker fails to record is refused on this server at once and retried
+// in the background (see holdRevocation); the error still says it failed.
 func (m *Manager[T]) revokeEnded(s *Session[T], clearing bool) error {
 	if clearing && s.onWire && !s.isNew {
 		s.end()
@@ -76,17 +81,15 @@ func (m *Manager[T]) revokeEnded(s *Session[T], clearing bool) error {
 	if rv == nil || len(ended) == 0 {
 		return nil
 	}
-	ctx := context.Background()
-	if s.req != nil {
-		ctx = context.WithoutCancel(s.req.Context())
-	}
+	ctx, cancel := storeContext(s.context(), m.storeTimeout)
+	defer cancel()
 	var errs []error
 	for _, e := range ended {
-		err := rv.RevokeID(ctx, idText(e.id), e.until)
-		m.emitRevoke("id", err)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("cookiesession: revoking the ended session: %w", err))
+		if err := rv.RevokeID(ctx, idText(e.id), e.until); err != nil {
+			errs = append(errs, m.holdRevocation(e.id, e.until, err))
+			continue
 		}
+		m.emitRevoke("id", nil)
 	}
 	return errors.Join(errs...)
 }
@@ -103,6 +106,8 @@ func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
 	if subject == "" {
 		return errors.New("cookiesession: RevokeSubject with an empty subject")
 	}
+	ctx, cancel := requestBound(ctx)
+	defer cancel()
 	now := m.opts.Now()
 	err := m.opts.Revoker.RevokeSubject(ctx, subject, now, m.revokedUntil(now))
 	m.emitRevoke("subject", err)
@@ -118,6 +123,8 @@ func (m *Manager[T]) RevokeAll(ctx context.Context) error {
 	if m.opts.Revoker == nil {
 		return errNoRevoker
 	}
+	ctx, cancel := requestBound(ctx)
+	defer cancel()
 	now := m.opts.Now()
 	err := m.opts.Revoker.RevokeAll(ctx, now, m.revokedUntil(now))
 	m.emitRevoke("all", err)

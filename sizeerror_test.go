@@ -44,7 +44,9 @@ func TestSizeErrorMessages(t *testing.T) {
 	}
 
 	// The message of the issue: a save over the total budget, from a real
-	// Manager, names the sizes and the option, and no byte of the data.
+	// Manager without an Overflow store, names the sizes, the option that
+	// keeps such sessions (Options.Overflow) and the limit, and no byte of
+	// the data.
 	m, err := cookiesession.New[map[string]string](cookiesession.Options{Keys: [][]byte{keyring.Generate()}})
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +61,7 @@ func TestSizeErrorMessages(t *testing.T) {
 		t.Fatalf("Save: %v, want a *SizeError for the session cookies", err)
 	}
 	msg := err.Error()
-	for _, w := range []string{"bytes, over the limit of 6144 bytes set by Limits.TotalSize", "raise it in the options"} {
+	for _, w := range []string{"bytes, over the limit of 6144 bytes set by Limits.TotalSize", "configure Options.Overflow", "raise the limit"} {
 		if !strings.Contains(msg, w) {
 			t.Errorf("%q does not say %q", msg, w)
 		}

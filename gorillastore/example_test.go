@@ -1,7 +1,6 @@
 package gorillastore_test
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log"
@@ -10,6 +9,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/cookiesession/cookiesession/gorillastore"
+	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/gorilla/sessions"
 )
 
@@ -19,7 +19,7 @@ import (
 // plain HTTP.)
 func ExampleNew() {
 	store, err := gorillastore.New(gorillastore.Options{
-		Keys:    [][]byte{bytes.Repeat([]byte("k"), 32)},
+		Keys:    [][]byte{keyring.Generate()},
 		Session: &sessions.Options{Path: "/", MaxAge: 86400 * 30, HttpOnly: true, SameSite: http.SameSiteLaxMode},
 	})
 	if err != nil {

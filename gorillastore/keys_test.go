@@ -1,7 +1,6 @@
 package gorillastore
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -72,7 +71,7 @@ func TestStoreSetKeys(t *testing.T) {
 		active  = 10
 		perUser = 50
 	)
-	k1, k2 := bytes.Repeat([]byte("1"), 32), bytes.Repeat([]byte("2"), 32)
+	k1, k2 := testkit.Key(71), testkit.Key(72)
 	id1, id2 := ringKeyID(t, k1), ringKeyID(t, k2)
 	store := newStore(t, func(o *Options) { o.Keys = [][]byte{k1} })
 	if err := store.SetKeys(k2, k2); err == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,7 +17,8 @@ import (
 // A Manager whose keys come from a file, reloaded whenever the file changes
 // (a Kubernetes Secret volume, a file a secret agent renders). In a server,
 // WatchFile runs in its own goroutine until the server's context ends;
-// here it stops after its first read.
+// here it stops after the first ring it applies (two reads that agree),
+// which it also logs, with the key ids, on the Manager's logger.
 func ExampleWatchFile() {
 	dir, err := os.MkdirTemp("", "keys")
 	if err != nil {
@@ -37,19 +39,20 @@ func ExampleWatchFile() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	m, err := cookiesession.New[struct{ User string }](cookiesession.Options{Keys: keys})
+	logger := slog.Default()
+	m, err := cookiesession.New[struct{ User string }](cookiesession.Options{Keys: keys, Logger: logger})
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	keyring.WatchFile(ctx, keyFile, time.Minute, func(keys ...[]byte) error {
-		defer cancel() // for the example only: stop after the first read
+	keyring.WatchFile(ctx, keyFile, time.Millisecond, func(keys ...[]byte) error {
+		defer cancel() // for the example only: stop after the first ring applied
 		if err := m.SetKeys(keys...); err != nil {
 			return err
 		}
 		fmt.Println("session keys reloaded:", len(keys))
 		return nil
-	}, func(err error) { fmt.Println(err) })
+	}, logger)
 	// Output: session keys reloaded: 2
 }

@@ -12,7 +12,7 @@
 //	cookiesession.session.reads          counter    {read}        outcome: ok, none or a reason
 //	cookiesession.session.writes         counter    {write}       outcome: cookie, overflow
 //	cookiesession.session.clears         counter    {clear}       outcome: logout, refused, lifetime
-//	cookiesession.revocations            counter    {revocation}  outcome: id, subject, all, error
+//	cookiesession.revocations            counter    {revocation}  outcome: id, subject, all, error, pending, expired
 //	cookiesession.session.write.size     histogram  By            outcome: cookie, overflow
 //	cookiesession.session.write.cookies  histogram  {cookie}      outcome: cookie, overflow
 //
@@ -61,15 +61,15 @@ var (
 var outcomes = []string{
 	// read
 	"ok", "none",
-	"invalid", "expired", "too_large", "ambiguous", "revoked",
+	"invalid", "unknown_key", "expired", "too_large", "ambiguous", "revoked",
 	"revocation_unavailable", "overflow_missing", "overflow_unavailable",
-	"undecodable", "header_written", "no_middleware", "error",
+	"undecodable", "header_written", "no_middleware", "name_conflict", "error",
 	// write
 	"cookie", "overflow",
 	// clear
 	"logout", "refused", "lifetime",
 	// revoke (and "error", above)
-	"id", "subject", "all",
+	"id", "subject", "all", "pending", "expired",
 }
 
 // options are the measurement options of one outcome, built once and
@@ -128,7 +128,7 @@ func New(mp metric.MeterProvider) (func(cookiesession.Event), error) {
 	counter(&r.clears, "cookiesession.session.clears", "{clear}",
 		"Session cookies expired, by outcome: logout, refused (cookies that did not open) or lifetime.")
 	counter(&r.revocations, "cookiesession.revocations", "{revocation}",
-		"Revocations recorded, by outcome: id, subject, all, or error when recording failed.")
+		"Revocations recorded, by outcome: id, subject, all, or error when recording failed; pending for a logout held on its server and retried, expired for one whose session ended before it was recorded.")
 	histogram(&r.size, "cookiesession.session.write.size", "By",
 		"Bytes of cookie values set by one session write.", sizeBuckets)
 	histogram(&r.cookies, "cookiesession.session.write.cookies", "{cookie}",

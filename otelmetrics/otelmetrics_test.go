@@ -293,12 +293,15 @@ func allOutcomes() []cookiesession.Event {
 		{Kind: "revoke", Outcome: "subject"},
 		{Kind: "revoke", Outcome: "all"},
 		{Kind: "revoke", Outcome: "error"},
+		{Kind: "revoke", Outcome: "pending"},
+		{Kind: "revoke", Outcome: "expired"},
 	}
 	for _, err := range []error{
 		cookiesession.ErrInvalid, cookiesession.ErrExpired, cookiesession.ErrTooLarge,
 		cookiesession.ErrAmbiguous, cookiesession.ErrRevoked, store.ErrRevocationUnavailable,
 		store.ErrOverflowMissing, store.ErrOverflowUnavailable, cookiesession.ErrUndecodable,
-		cookiesession.ErrHeaderWritten, cookiesession.ErrNoMiddleware, errors.New("other"),
+		cookiesession.ErrHeaderWritten, cookiesession.ErrNoMiddleware, cookiesession.ErrUnknownKey,
+		cookiesession.ErrNameConflict, errors.New("other"),
 	} {
 		evs = append(evs, cookiesession.Event{Kind: "read", Outcome: cookiesession.Reason(err)})
 	}

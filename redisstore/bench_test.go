@@ -129,6 +129,7 @@ func BenchmarkOverflow(b *testing.B) {
 // logs the distribution (target: p99 under 100 ms) rather than asserting
 // it, since a loaded machine says nothing about the code.
 func TestPropagation(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("-short")
 	}

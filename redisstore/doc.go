@@ -91,9 +91,30 @@
 // (entries trimmed meanwhile concerned only sessions past their deadline),
 // so a Redis that comes back needs no restart of the application.
 //
-// Every command sent for a caller (Revoke*, Put, Get, Delete) is bounded
-// by Options.Timeout (2 s by default), and so is each connection attempt:
-// a Redis that hangs delays a request by at most that long.
+// A Redis that hangs delays a request by at most Options.Timeout (2 s by
+// default) in total. Every call made for a caller (Revoke*, Put, Get,
+// Delete, Expire) ends by its context's deadline or Options.Timeout,
+// whichever comes first, and so does each connection attempt. The Store
+// is a store.Timeout (of the core's store package), so the Manager gives all the calls of
+// one request a single deadline, Options.Timeout after the first: a
+// request that reads an overflowed session, stores its new value, logs it
+// out and expires the old value waits at most Options.Timeout for all of
+// them together, not once per command. The caller gets its answer at the
+// deadline even when the client library would keep it waiting longer:
+// rueidis queues callers behind one connection that another caller is
+// dialing, and waits for a slot in a full pipeline, without looking at
+// their contexts; each call therefore runs on a goroutine of its own, which
+// the caller leaves at the deadline, and which ends within the
+// connection's own bounds (dial and write timeouts, set to Options.Timeout,
+// and the client's background PING). Revocations sends no command, so it
+// never waits on Redis. A call that timed out may still take effect in
+// Redis (a Put or a revocation written just before the answer was lost).
+//
+// A logout that Redis cannot record (RevokeID failing or timing out) is
+// not lost while the server runs: the Manager refuses the session on this
+// server at once and retries the revocation in the background until Redis
+// takes it or the session's deadline passes (see the core's SECURITY.md,
+// which also says what a crash of that server loses).
 //
 // # Overflow
 //

@@ -259,6 +259,7 @@ func clockAt(clock *fakeClock) func(*cookiesession.Options) {
 // session, ErrRevoked to OnError), while a new login of the same user
 // works on both, even in the millisecond of the revocation.
 func TestFleetRevokeSubject(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	keys := [][]byte{keyring.Generate()}
 	clock := newFakeClock()
@@ -341,6 +342,7 @@ func TestFleetRevokeSubject(t *testing.T) {
 // before logout, opens nowhere after it (Destroy, or Data = nil), on the
 // server that logged out and on the other.
 func TestFleetStolenCookieAfterLogout(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	keys := [][]byte{keyring.Generate()}
 	a := newApp(t, r.addr(), keys, Options{}, nil)
@@ -380,6 +382,7 @@ func TestFleetStolenCookieAfterLogout(t *testing.T) {
 // logout) or in a burst racing the kill, and the servers' Stores recover
 // without a restart.
 func TestFleetRedisRestart(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	keys := [][]byte{keyring.Generate()}
 	sopts := Options{Timeout: 500 * time.Millisecond}
@@ -485,6 +488,7 @@ func TestFleetRedisRestart(t *testing.T) {
 // session with Manager.Watch, ends with ErrRevoked within a bounded time
 // of RevokeSubject on server A.
 func TestFleetWatch(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	keys := [][]byte{keyring.Generate()}
 	a := newApp(t, r.addr(), keys, Options{}, nil)
@@ -535,6 +539,7 @@ func TestFleetWatch(t *testing.T) {
 // sessions with ErrRevocationUnavailable, a new session, and leaves the
 // cookies alone: once Redis is back, the same session opens again.
 func TestFleetRevocationUnavailable(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	keys := [][]byte{keyring.Generate()}
 	clock := newFakeClock()
@@ -580,6 +585,7 @@ func TestFleetRevocationUnavailable(t *testing.T) {
 // longer than the Store's gets a clear error from RevokeSubject, and its
 // revocation is not recorded.
 func TestMaxLifetimeAgreement(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	keys := [][]byte{keyring.Generate()}
 	ctx := context.Background()

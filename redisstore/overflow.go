@@ -23,10 +23,8 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, expires time.
 	if !expires.After(s.now()) {
 		return fmt.Errorf("cookiesession: redisstore: overflow value expires at %v, not in the future", expires.UTC())
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
 	cmd := s.client.B().Set().Key(s.ovPrefix + key).Value(rueidis.BinaryString(value)).Pxat(expires).Build()
-	if err := s.client.Do(ctx, cmd).Error(); err != nil {
+	if err := s.call(ctx, func(ctx context.Context) error { return s.client.Do(ctx, cmd).Error() }); err != nil {
 		return fmt.Errorf("cookiesession: redisstore: put overflow value: %w", err)
 	}
 	return nil
@@ -44,26 +42,28 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if s.isClosed() {
 		return nil, errClosed
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
 	var v []byte
-	var err error
-	if s.cache {
-		// The server's expiry (PTTL) bounds the cached copy; the TTL
-		// given here only caps it. The caller gets its own copy, never
-		// the cache's bytes.
-		var str string
-		str, err = s.client.DoCache(ctx, s.client.B().Get().Key(s.ovPrefix+key).Cache(), s.maxLifetime).ToString()
-		if err == nil {
-			v = []byte(str)
+	err := s.call(ctx, func(ctx context.Context) error {
+		var err error
+		if s.cache {
+			// The server's expiry (PTTL) bounds the cached copy; the
+			// TTL given here only caps it. The caller gets its own
+			// copy, never the cache's bytes.
+			var str string
+			str, err = s.client.DoCache(ctx, s.client.B().Get().Key(s.ovPrefix+key).Cache(), s.maxLifetime).ToString()
+			if err == nil {
+				v = []byte(str)
+			}
 		}
-	}
-	if !s.cache || rueidis.IsRedisNil(err) {
-		// A miss is never taken from the cache: the invalidation of a
-		// cached miss by another server's Put travels apart from that
-		// Put's acknowledgement, so it may not have arrived yet.
-		v, err = s.client.Do(ctx, s.client.B().Get().Key(s.ovPrefix+key).Build()).AsBytes()
-	}
+		if !s.cache || rueidis.IsRedisNil(err) {
+			// A miss is never taken from the cache: the invalidation
+			// of a cached miss by another server's Put travels apart
+			// from that Put's acknowledgement, so it may not have
+			// arrived yet.
+			v, err = s.client.Do(ctx, s.client.B().Get().Key(s.ovPrefix+key).Build()).AsBytes()
+		}
+		return err
+	})
 	if rueidis.IsRedisNil(err) {
 		return nil, store.ErrOverflowMissing
 	}
@@ -82,9 +82,8 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if s.isClosed() {
 		return errClosed
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	if err := s.client.Do(ctx, s.client.B().Del().Key(s.ovPrefix+key).Build()).Error(); err != nil {
+	cmd := s.client.B().Del().Key(s.ovPrefix + key).Build()
+	if err := s.call(ctx, func(ctx context.Context) error { return s.client.Do(ctx, cmd).Error() }); err != nil {
 		return fmt.Errorf("cookiesession: redisstore: delete overflow value: %w", err)
 	}
 	return nil
@@ -102,10 +101,8 @@ func (s *Store) Expire(ctx context.Context, key string, at time.Time) error {
 	if s.isClosed() {
 		return errClosed
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
 	cmd := s.client.B().Pexpireat().Key(s.ovPrefix + key).MillisecondsTimestamp(at.UnixMilli()).Lt().Build()
-	if err := s.client.Do(ctx, cmd).Error(); err != nil {
+	if err := s.call(ctx, func(ctx context.Context) error { return s.client.Do(ctx, cmd).Error() }); err != nil {
 		return fmt.Errorf("cookiesession: redisstore: expire overflow value: %w", err)
 	}
 	return nil

@@ -79,6 +79,7 @@ func liveKeys(t *testing.T, raw rueidis.Client, prefix, what string) []string {
 // Destroy and Data = nil delete the value at once; a small session sends
 // Redis no command.
 func TestOverflowGrowAndShrink(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
 	keys := [][]byte{keyring.Generate()}
@@ -184,6 +185,7 @@ func (j *lastJar) Cookies(u *url.URL) []*http.Cookie { return j.jar.Cookies(u) }
 // minute more); and every value left in Redis, orphans of the race
 // included, expires no later than the session's deadline.
 func TestOverflowTwoTabs(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
 	keys := [][]byte{keyring.Generate()}
@@ -265,6 +267,7 @@ func TestOverflowTwoTabs(t *testing.T) {
 // sessions open again as they were: the overflowed one survived the
 // restart, on the servers that lived through it and on a new one.
 func TestOverflowManagerRedisDown(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	keys := [][]byte{keyring.Generate()}
 	const prefix = "down:"
@@ -346,6 +349,7 @@ func TestOverflowManagerRedisDown(t *testing.T) {
 // two sessions' values swapped, fails as ErrInvalid: the session reads as
 // new, and nothing of it opens.
 func TestOverflowTamperedInRedis(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
 	keys := [][]byte{keyring.Generate()}
@@ -422,6 +426,7 @@ func TestOverflowTamperedInRedis(t *testing.T) {
 // value (ErrOverflowMissing); and were the value still there (a delete
 // that failed, a replica behind), the Revoker refuses the session's ID.
 func TestOverflowCopyAfterLogout(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	raw := rawClient(t, r.addr())
 	keys := [][]byte{keyring.Generate()}

@@ -13,6 +13,7 @@ import (
 )
 
 func TestOverflow(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	testOverflow(t, r.addr())
 }
@@ -106,6 +107,7 @@ func testOverflow(t *testing.T, addr string) {
 // A Redis that does not answer makes Get fail within the timeout, with an
 // error that is not ErrOverflowMissing.
 func TestOverflowRedisDown(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	const timeout = 300 * time.Millisecond
 	s := newTestStore(t, r.addr(), Options{Timeout: timeout})

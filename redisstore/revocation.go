@@ -67,6 +67,27 @@ func (s *Store) Revocations(_ context.Context, id, subject string) (store.Revoca
 	return r, nil
 }
 
+// RevocationHorizon returns the longest time past its own moment that a
+// revocation of a subject or of everything in the state is kept (its
+// until minus its at): the lifetime the application that made it
+// protects, since a Manager keeps such a revocation for its
+// Options.MaxLifetime plus its ClockSkew. It is 0 when the state holds no
+// such revocation. It sends no command. An operator's tool uses it to
+// refuse a lifetime shorter than the application's (the cookiesession
+// command's revoke).
+func (s *Store) RevocationHorizon() time.Duration {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var longest int64
+	if s.all != (timeRange{}) {
+		longest = s.all.until - s.all.at
+	}
+	for _, r := range s.subjects {
+		longest = max(longest, r.until-r.at)
+	}
+	return time.Duration(max(longest, 0))
+}
+
 // checkStale notifies Changed when the state became unavailable or
 // available again since the last notification.
 func (s *Store) checkStale(now time.Time) {
@@ -139,9 +160,8 @@ func (s *Store) revoke(ctx context.Context, kind, value string, at, until time.T
 		FieldValue(fieldValue, value).
 		FieldValue(fieldAt, strconv.FormatInt(e.at, 10)).
 		FieldValue(fieldUntil, strconv.FormatInt(e.until, 10))
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	if err := s.client.Do(ctx, fv.Build()).Error(); err != nil {
+	cmd := fv.Build()
+	if err := s.call(ctx, func(ctx context.Context) error { return s.client.Do(ctx, cmd).Error() }); err != nil {
 		return fmt.Errorf("cookiesession: redisstore: revoke: %w", err)
 	}
 	s.mu.Lock()
@@ -268,8 +288,11 @@ func (s *Store) follow(ctx context.Context) {
 	defer close(s.done)
 	pause := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		rctx, cancel := context.WithTimeout(ctx, followBlock*time.Millisecond+s.timeout)
+		rctx, cancel := interruptible(ctx, followBlock*time.Millisecond+s.timeout)
 		_, err := s.read(rctx, followBlock)
+		if errors.Is(err, context.Canceled) {
+			err = context.Cause(rctx) // errNoAnswer, unless Close
+		}
 		cancel()
 		if ctx.Err() != nil {
 			return
@@ -299,6 +322,25 @@ func (s *Store) follow(ctx context.Context) {
 		pause = min(2*pause, retryMax)
 	}
 }
+
+// interruptible returns a context for one blocked read, canceled when
+// ctx ends (Close) or, with the cause [errNoAnswer], after d (a server
+// that stopped answering), and the function that releases it. It has no
+// deadline on purpose: rueidis bounds a blocking command whose context has
+// a deadline by that deadline alone (it becomes the connection's read
+// deadline, and canceling the context does not end the read), while it
+// abandons one whose context has none as soon as the context is canceled.
+// So Close returns at once instead of waiting up to followBlock for the
+// read to end by itself.
+func interruptible(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	rctx, cancel := context.WithCancelCause(ctx)
+	t := time.AfterFunc(d, func() { cancel(errNoAnswer) })
+	return rctx, func() { t.Stop(); cancel(nil) }
+}
+
+// errNoAnswer is why a follower's read that Redis did not answer in time
+// failed, as the staleness error reports it.
+var errNoAnswer = fmt.Errorf("cookiesession: redisstore: no answer to the follower's read: %w", context.DeadlineExceeded)
 
 // sweep drops the entries no session can need any more, s.mu held.
 func (s *Store) sweep(now int64) {

@@ -34,6 +34,7 @@ func revoked(t testing.TB, s *Store, id, subject string) store.Revocations {
 // Two Stores on one Redis stand for two servers: what one revokes, the
 // other sees.
 func TestTwoServers(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	testTwoServers(t, r.addr())
 }
@@ -108,6 +109,7 @@ func testTwoServers(t *testing.T, addr string) {
 
 // A Store made later loads what was revoked before it started.
 func TestLoadAtStart(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	a := newTestStore(t, r.addr(), Options{})
 	ctx := context.Background()
@@ -135,6 +137,7 @@ func TestLoadAtStart(t *testing.T) {
 // Changed closes when another server revokes, and a new channel waits for
 // the next change.
 func TestChangedOnRemoteRevocation(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	a := newTestStore(t, r.addr(), Options{})
 	b := newTestStore(t, r.addr(), Options{})
@@ -165,6 +168,7 @@ func TestChangedOnRemoteRevocation(t *testing.T) {
 // Entries stop counting after their until, leave memory, and are trimmed
 // from Redis once older than the longest lifetime.
 func TestEntriesExpire(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	clock := newFakeClock()
 	// Fail open: moving the clock by hours must not make the state stale.
@@ -239,6 +243,7 @@ func TestEntriesExpire(t *testing.T) {
 // of revocations: every acknowledged revocation survives, and the Stores
 // recover without a restart.
 func TestRedisRestart(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	opts := Options{Timeout: 500 * time.Millisecond}
 	a := newTestStore(t, r.addr(), opts)
@@ -302,6 +307,7 @@ func TestRedisRestart(t *testing.T) {
 // at once, until the staleness bound, then fails closed; Revoke fails
 // within the timeout; everything recovers when Redis answers again.
 func TestRedisDown(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	const (
 		staleness = time.Second
@@ -384,6 +390,7 @@ func TestRedisDown(t *testing.T) {
 // A warm Store answers Revocations without sending any command: count
 // what the server saw.
 func TestRevocationsSendNoCommand(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	s := newTestStore(t, r.addr(), Options{})
 	ctx := context.Background()
@@ -428,6 +435,7 @@ func TestRevocationsSendNoCommand(t *testing.T) {
 // The default staleness bound, on a fake clock: Revocations answers from
 // memory for 30 s after the last read from Redis, then fails closed.
 func TestDefaultStaleness(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	clock := newFakeClock()
 	s := newTestStore(t, r.addr(), Options{Now: clock.Now})
@@ -450,4 +458,40 @@ func TestDefaultStaleness(t *testing.T) {
 		got, err := s.Revocations(ctx, "", "alice")
 		return err == nil && !got.Subject.IsZero()
 	})
+}
+
+// RevocationHorizon reports how long the revocations of subjects and of
+// everything are kept past their moment: the MaxLifetime (plus skew) of
+// the Managers that made them, as a Store that loads them sees it.
+func TestRevocationHorizon(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	s := newTestStore(t, r.addr(), Options{})
+	if h := s.RevocationHorizon(); h != 0 {
+		t.Fatalf("empty state: %v", h)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	if err := s.RevokeID(ctx, "s1", now.Add(40*24*time.Hour)); err == nil {
+		t.Fatal("an ID revocation past MaxLifetime was accepted")
+	}
+	if err := s.RevokeID(ctx, "s1", now.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if h := s.RevocationHorizon(); h != 0 {
+		t.Fatalf("after an ID revocation: %v, want 0 (an ID entry holds no moment)", h)
+	}
+	if err := s.RevokeSubject(ctx, "alice", now, now.Add(12*time.Hour+time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeAll(ctx, now, now.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if h := s.RevocationHorizon(); h != 12*time.Hour+time.Minute {
+		t.Fatalf("RevocationHorizon %v, want 12h1m", h)
+	}
+	// Another server loads the same from Redis.
+	if h := newTestStore(t, r.addr(), Options{}).RevocationHorizon(); h != 12*time.Hour+time.Minute {
+		t.Fatalf("loaded: %v, want 12h1m", h)
+	}
 }

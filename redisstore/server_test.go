@@ -89,7 +89,7 @@ func startCluster(t testing.TB) *cluster {
 	c := &cluster{}
 	args := []string{"--cluster", "create"}
 	for range 3 {
-		n := startRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000")
+		n := startRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "15000")
 		c.nodes = append(c.nodes, n)
 		args = append(args, n.addr())
 	}

@@ -28,8 +28,9 @@ const (
 	// revocation made elsewhere for at most this long.
 	DefaultStaleness = 30 * time.Second
 
-	// DefaultTimeout bounds every command the Store sends on behalf of a
-	// caller (Revoke*, Put, Get, Delete) and each connection attempt.
+	// DefaultTimeout bounds every call the Store makes on behalf of a
+	// caller (Revoke*, Put, Get, Delete, Expire) and each connection
+	// attempt, and all the calls of one request together.
 	DefaultTimeout = 2 * time.Second
 
 	// DefaultCacheBytes is the size of the local cache of overflow
@@ -85,9 +86,12 @@ type Options struct {
 	// closed).
 	InsecureFailOpen bool
 
-	// Timeout bounds each command sent for a caller and each connection
-	// attempt; a command that takes longer fails with an error wrapping
-	// [context.DeadlineExceeded]. Default [DefaultTimeout] (2 s).
+	// Timeout bounds each call made for a caller and each connection
+	// attempt; a call that takes longer fails with an error wrapping
+	// [context.DeadlineExceeded]. Through [Store.Timeout] it also bounds
+	// the total a Manager's request waits on the Store, however many
+	// calls it makes (see the package doc). Default [DefaultTimeout]
+	// (2 s).
 	Timeout time.Duration
 
 	// CacheBytes is the size of the local cache of overflow values read
@@ -272,9 +276,8 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.stop()
 		if s.ownsClient {
-			// Closing the client ends the follower's blocked read
-			// at once; a caller's client is left alone, and the read
-			// ends within a second.
+			// stop has interrupted the follower's blocked read
+			// (see interruptible); a caller's client is left open.
 			s.client.Close()
 		}
 		<-s.done
@@ -288,4 +291,39 @@ func (s *Store) withTimeout(ctx context.Context) (context.Context, context.Cance
 		ctx = context.Background()
 	}
 	return context.WithTimeout(ctx, s.timeout)
+}
+
+// Timeout returns Options.Timeout. It makes the Store a
+// store.Timeout (of the core's store package): the Manager bounds the total time one
+// request waits on the Store by it, however many commands the request
+// sends.
+func (s *Store) Timeout() time.Duration { return s.timeout }
+
+// call runs f, the commands of one call made for a caller, bounded by ctx
+// and the Store's Timeout, and returns its error, or the context's at the
+// deadline. f runs on a goroutine of its own, so that the caller has its
+// answer at the deadline even where the client keeps a command waiting
+// without looking at its context: behind another caller that is dialing a
+// new connection (rueidis's mux queues later callers on that dial), or for
+// a slot in a full pipeline (rueidis's ring queue). f then ends on its own,
+// within the connection's own bounds (the dial and write timeouts, which
+// New sets to Timeout, and the client's background PING).
+func (s *Store) call(ctx context.Context, f func(ctx context.Context) error) error {
+	ctx, cancel := s.withTimeout(ctx)
+	done := make(chan error, 1)
+	go func() {
+		defer cancel()
+		done <- f(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done: // finished at the same instant
+			return err
+		default:
+			return ctx.Err()
+		}
+	}
 }

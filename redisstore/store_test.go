@@ -2,11 +2,14 @@ package redisstore
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
 
 func TestNewRefusesBadOptions(t *testing.T) {
+	t.Parallel()
 	for _, o := range []Options{
 		{},
 		{Addr: "no-port"},
@@ -24,6 +27,7 @@ func TestNewRefusesBadOptions(t *testing.T) {
 
 // New fails, within its timeout, when nothing listens.
 func TestNewUnreachable(t *testing.T) {
+	t.Parallel()
 	t0 := time.Now()
 	s, err := New(Options{Addr: "127.0.0.1:1", Timeout: 300 * time.Millisecond})
 	if err == nil {
@@ -38,6 +42,7 @@ func TestNewUnreachable(t *testing.T) {
 // A Store on the caller's client leaves the client open at Close, and
 // refuses calls once closed.
 func TestNewFromClient(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	client := rawClient(t, r.addr())
 	s, err := NewFromClient(client, Options{})
@@ -68,5 +73,76 @@ func TestNewFromClient(t *testing.T) {
 	}
 	if _, err := NewFromClient(nil, Options{}); err == nil {
 		t.Error("NewFromClient(nil) succeeded")
+	}
+}
+
+// Close interrupts the follower's blocked read instead of waiting for it
+// to time out (it blocks up to followBlock): a server shutting down, or a
+// test ending, does not wait a second per Store. Both kinds of Store: one
+// that owns its client (closed with it) and one on the caller's client
+// (left open, so only the interrupted read can end the follower).
+func TestCloseIsPrompt(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	// The claim is 50 ms. On a loaded machine one Close may be
+	// descheduled past it, so the test holds the median of five to it, and
+	// each Close to well under the second an uninterrupted read takes.
+	const bound, each = 50 * time.Millisecond, followBlock * time.Millisecond / 2
+	for _, kind := range []string{"New", "NewFromClient"} {
+		t.Run(kind, func(t *testing.T) {
+			var took []time.Duration
+			for range 5 {
+				var s *Store
+				var err error
+				if kind == "New" {
+					s, err = New(Options{Addr: r.addr()})
+				} else {
+					s, err = NewFromClient(rawClient(t, r.addr()), Options{})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Let the follower reach its blocked read: wait for a
+				// revocation it reads back from Redis, which it does
+				// only from inside follow.
+				waitFollowing(t, s)
+				t0 := time.Now()
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				d := time.Since(t0)
+				if d > each {
+					t.Errorf("Close took %v: it waited for the blocked read", d)
+				}
+				took = append(took, d)
+			}
+			slices.Sort(took)
+			t.Logf("Close took %v", took)
+			if took[len(took)/2] > bound {
+				t.Errorf("median Close %v, want at most %v", took[len(took)/2], bound)
+			}
+		})
+	}
+}
+
+// waitFollowing returns once s's follower has read from Redis after
+// starting, so that its next read is a blocked one.
+func waitFollowing(t *testing.T, s *Store) {
+	t.Helper()
+	s.mu.RLock()
+	ch := s.changed
+	s.mu.RUnlock()
+	// Another client's entry reaches s only through the follower.
+	raw := s.client
+	err := raw.Do(context.Background(), raw.B().Xadd().Key(s.stream).Id("*").FieldValue().
+		FieldValue(fieldKind, kindID).FieldValue(fieldValue, "probe").
+		FieldValue(fieldAt, "0").FieldValue(fieldUntil, strconv.FormatInt(time.Now().Add(time.Hour).UnixNano(), 10)).Build()).Error()
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(propagation):
+		t.Fatal("the follower did not read the probe")
 	}
 }

@@ -105,6 +105,21 @@ type OverflowExpirer interface {
 	Expire(ctx context.Context, key string, at time.Time) error
 }
 
+// Timeout is implemented by a [Revoker] or an [Overflow] store that
+// bounds each of its calls by a timeout (the redisstore module's Store
+// does: its Options.Timeout). The Manager then bounds the total time a
+// request waits on its stores by that timeout (the larger of the two when
+// the Revoker and the Overflow store differ): the store calls of one
+// request (reading or storing an overflowed session, deleting or
+// expiring a replaced one, recording a logout) share one deadline, that
+// long after the first of them. A store that does not implement it gets
+// 2 seconds.
+type Timeout interface {
+	// Timeout returns the store's bound on one call; zero or negative
+	// means the default.
+	Timeout() time.Duration
+}
+
 // The errors that cross the contracts. A store returns ErrOverflowMissing
 // (or an error matching it) from Overflow.Get; the Manager wraps any other
 // failure of a store in ErrRevocationUnavailable or ErrOverflowUnavailable

@@ -56,7 +56,7 @@ func FuzzInspectInput(f *testing.F) {
 		}
 		in, err := inspection.Open[cookiesession.Meta](m, h, true)
 		if err != nil {
-			line := explain(err, m, h, pairs, ring, 0)
+			line := explain(err, m, h, pairs, ring, 0, assumed{maxAge: true, idle: true, values: map[string]string{"max-age": "30d"}})
 			if strings.Contains(line, keyText) || strings.Contains(line, "\n") {
 				t.Fatalf("the diagnosis contains the key or is not one line: %q", line)
 			}

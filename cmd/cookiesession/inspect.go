@@ -42,7 +42,12 @@ Quotes pasted around the input, a line, a value or the keys are removed.
 The keys come from -keys-file, -keys or COOKIESESSION_KEYS, in the form
 cookiesession keygen prints; prefer the file or the environment to -keys,
 which other users of the machine can see. -name, -max-age, -idle-timeout
-and the limit flags must match the application's Options.
+and the limit flags must match the application's Options. Without them
+inspect assumes the defaults and says so (the "assumed" line, or
+"assumed" in -json): the name a default application uses, __Host-session
+when the input carries it and session otherwise; a 30-day -max-age; no
+idle timeout. Where the cookie's sealed expiry contradicts the deadlines
+they give, a note says so and which flag to pass.
 
 The data is printed as the application serialized it: indented when it
 is JSON (the default Serializer), as a quoted string otherwise.
@@ -76,7 +81,7 @@ keys, unreadable input.
 func runInspect(e *env, args []string) int {
 	fs := newFlags("inspect", inspectUsage)
 	var (
-		name         = fs.String("name", defaults.Name, "the session's cookie name (Options.Name)")
+		name         = fs.String("name", defaults.Name, "the session's cookie name (Options.Name); not given: "+defaults.HostName+" when the input carries it, else")
 		keysFlag     = fs.String("keys", "", "comma-separated keys, as COOKIESESSION_KEYS holds them (visible to other users: prefer the variable or -keys-file)")
 		keysFile     = fs.String("keys-file", "", "read the comma-separated keys from `file`")
 		maxAge       = fs.Duration("max-age", defaults.MaxAge, "the application's Options.MaxAge")
@@ -96,19 +101,6 @@ func runInspect(e *env, args []string) int {
 	if err != nil {
 		return usageErr(e, cmd, "%s", msg(err))
 	}
-	opts := cookiesession.Options{
-		Name:        *name,
-		Keys:        keys,
-		MaxAge:      *maxAge,
-		IdleTimeout: *idleTimeout,
-		Limits:      limits.limits(),
-		SealOptions: cookiesession.SealOptions{MaxDecodedSize: *limits.maxDecoded},
-	}
-	m, err := cookiesession.New[json.RawMessage](opts)
-	if err != nil {
-		return usageErr(e, cmd, "%s", msg(err))
-	}
-
 	var text string
 	if len(args) > 0 {
 		text = strings.Join(args, "\n")
@@ -122,6 +114,23 @@ func runInspect(e *env, args []string) int {
 		}
 		text = string(b)
 	}
+	if !isSet(fs, "name") {
+		*name = defaultNameIn(text)
+	}
+	asm := assumedSettings(fs, *name, *maxAge)
+	opts := cookiesession.Options{
+		Name:        *name,
+		Keys:        keys,
+		MaxAge:      *maxAge,
+		IdleTimeout: *idleTimeout,
+		Limits:      limits.limits(),
+		SealOptions: cookiesession.SealOptions{MaxDecodedSize: *limits.maxDecoded},
+	}
+	m, err := cookiesession.New[json.RawMessage](opts)
+	if err != nil {
+		return usageErr(e, cmd, "%s", msg(err))
+	}
+
 	pairs := parseCookieInput(text, m.Name())
 	h := http.Header{}
 	if len(pairs) > 0 {
@@ -138,7 +147,7 @@ func runInspect(e *env, args []string) int {
 	}
 	in, err := inspection.Open[cookiesession.Meta](m, h, *allowExpired)
 	if err != nil {
-		return fail(e, exitNo, cmd, "%s", explain(err, m, h, pairs, ring, *idleTimeout))
+		return fail(e, exitNo, cmd, "%s", explain(err, m, h, pairs, ring, *idleTimeout, asm))
 	}
 	var store *storeCheck
 	if *rf.addr != "" {
@@ -170,6 +179,7 @@ func runInspect(e *env, args []string) int {
 
 	now := time.Now()
 	rep := newInspectReport(m.Name(), in, now, *idleTimeout, len(keys))
+	rep.assume(asm)
 	rep.setStore(store, *rf.prefix)
 	if *jsonOut {
 		out, err := json.MarshalIndent(rep, "", "  ")
@@ -322,7 +332,7 @@ func isToken(s string) bool {
 // (the format is documented: version, key id, flags, chunk count) to tell
 // a wrong key from a missing chunk or a damaged value. It names key ids,
 // never keys.
-func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header, pairs []cookiePair, ring []uint32, idle time.Duration) string {
+func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header, pairs []cookiePair, ring []uint32, idle time.Duration, asm assumed) string {
 	name := m.Name()
 	switch {
 	case errors.Is(err, cookiesession.ErrNoCookie):
@@ -345,8 +355,13 @@ func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header
 					fmtTime(r.Issued), fmtDur(r.Issued.Sub(now)))
 			}
 			at := r.deadline()
-			return fmt.Sprintf("the session expired at %s (%s, past its %s); pass -allow-expired to print it",
+			why := fmt.Sprintf("the session expired at %s (%s, past its %s); pass -allow-expired to print it",
 				fmtTime(at), rel(at, now), r.ExpiredBecause)
+			if r.Expires.After(now) && r.ExpiredBecause != "sealed expiry" {
+				// Expired only by the deadlines the flags give.
+				why += fmt.Sprintf(". Its sealed expiry, %s, is later: the application's %s", rel(r.Expires, now), asm.longerHint())
+			}
+			return why
 		}
 		return "the session expired; pass -allow-expired to print it"
 	case errors.Is(err, cookiesession.ErrTooLarge):
@@ -488,6 +503,11 @@ type inspectReport struct {
 	DataBytes         int             `json:"data_bytes"`
 	DataNotJSON       bool            `json:"data_not_json,omitempty"`
 	Data              json.RawMessage `json:"data"`
+
+	// Assumed are the settings inspect assumed, flag by flag, for the
+	// flags not given; Note says where the cookie contradicts them.
+	Assumed map[string]string `json:"assumed,omitempty"`
+	Note    string            `json:"note,omitempty"`
 }
 
 // storeCheck is what inspect learned from the application's Redis.
@@ -667,6 +687,18 @@ func (r *inspectReport) writeText(e *env, now time.Time) {
 		fmt.Fprintf(tw, "idle\t%s\t(%s; issued + -idle-timeout)\n", fmtTime(*r.IdleDeadline), rel(*r.IdleDeadline, now))
 	} else {
 		fmt.Fprintf(tw, "idle\tnone\t(no -idle-timeout given)\n")
+	}
+	if len(r.Assumed) > 0 {
+		var flags []string
+		for _, f := range assumedOrder {
+			if v, ok := r.Assumed[f]; ok {
+				flags = append(flags, "-"+f+" "+v)
+			}
+		}
+		fmt.Fprintf(tw, "assumed\t%s\t(not given: the defaults, unless the application's Options differ)\n", strings.Join(flags, ", "))
+	}
+	if r.Note != "" {
+		fmt.Fprintf(tw, "note\t%s\n", r.Note)
 	}
 	r.writeCookies(e, tw)
 	if r.DataNotJSON {

@@ -219,7 +219,7 @@ func TestInspectKeys(t *testing.T) {
 
 	other, _ := inspection.KeyIDs(otherKey)
 	wantFail(t, cli(t, setCookies, []string{keysEnv(otherKey)}, "inspect"), 1,
-		"cookiesession inspect: the session does not open: invalid or tampered value",
+		"cookiesession inspect: the session does not open: value sealed with a key that is not in the ring",
 		fmt.Sprintf("key id %08x", ring[1]), fmt.Sprintf("the key given has id %08x", other[0]), "another key")
 	wantFail(t, cli(t, setCookies, []string{keysEnv(otherKey, newKey)}, "inspect"), 1,
 		fmt.Sprintf("the keys given have ids %08x, %08x", other[0], ring[0]), "another key")
@@ -232,7 +232,8 @@ func TestInspectKeys(t *testing.T) {
 	wantFail(t, cli(t, setCookies, []string{defaults.KeysEnv + "=" + notBase64}, "inspect"), 2, "key 0 does not decode", "COOKIESESSION_KEYS")
 	wantFail(t, cli(t, setCookies, []string{keysEnv(oldKey) + "," + short}, "inspect"), 2, "key 1 is 16 bytes", "COOKIESESSION_KEYS")
 	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys", short), 2, "key 0 is 16 bytes", "-keys")
-	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys", " , "), 2, "no key")
+	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys", " , "), 2, "key 0 is empty")
+	wantFail(t, cli(t, setCookies, nil, "inspect", "-keys", " "), 2, "no key")
 	wantFail(t, cli(t, setCookies, nil, "inspect"), 2, "no keys: set COOKIESESSION_KEYS or pass -keys-file")
 	file := t.TempDir() + "/keys"
 	os.WriteFile(file, []byte(notBase64), 0o600)

@@ -253,6 +253,9 @@ type inspectJSON struct {
 	AbsoluteDeadline string          `json:"absolute_deadline"`
 	DataBytes        int             `json:"data_bytes"`
 	Data             json.RawMessage `json:"data"`
+
+	Assumed map[string]string `json:"assumed"`
+	Note    string            `json:"note"`
 }
 
 func parseInspection(t *testing.T, r result) inspectJSON {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/cookiesession/cookiesession/redisstore"
@@ -29,7 +30,12 @@ skew a Manager allows): past it, no session it concerns can open.
 -max-lifetime must be the application's redisstore Options.MaxLifetime
 (30 days unless it set one): a smaller value makes this write trim
 revocations the application still needs; a larger one only keeps this
-revocation longer than it is needed.
+revocation longer than it is needed. The command checks it against the
+revocations of subjects and of everything already in Redis, which the
+application keeps for its MaxLifetime plus its clock skew: a
+-max-lifetime more than 10 minutes shorter than the longest is refused
+(exit status 2), and nothing is revoked. It prints what it assumed and
+what it could check.
 
 The password comes from the COOKIESESSION_REDIS_PASSWORD environment
 variable, never from a flag (other users of the machine see a command
@@ -92,6 +98,16 @@ func runRevoke(e *env, args []string) int {
 		return fail(e, exitNo, cmd, "nothing revoked: %s", err)
 	}
 	defer store.Close()
+	// The revocations of subjects and of everything already in Redis,
+	// loaded with the store, say how long the application keeps them: its
+	// MaxLifetime plus its clock skew (or longer, when this command was
+	// run with a longer -max-lifetime). A shorter -max-lifetime could let
+	// this revocation lapse while sessions it must stop still open.
+	seen := store.RevocationHorizon()
+	if seen > *maxLifetime+lifetimeSlack {
+		return fail(e, exitUsage, cmd, "nothing revoked: -max-lifetime %s is shorter than the application's lifetime: the revocations of subjects or of everything already on %s (the application's, or this command's) are kept for %s (a MaxLifetime plus a clock skew), so this one could lapse while sessions it must stop still open; pass -max-lifetime %s, the application's redisstore Options.MaxLifetime",
+			fmtDur(*maxLifetime), *rf.addr, fmtDur(seen), (seen - time.Minute).Round(time.Hour))
+	}
 	now := time.Now()
 	until := now.Add(*maxLifetime + time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), *rf.timeout)
@@ -112,8 +128,25 @@ func runRevoke(e *env, args []string) int {
 		return fail(e, exitNo, cmd, "the revocation may not have been recorded (repeating the command is safe): %s", msg(err))
 	}
 	fmt.Fprintf(e.stdout, "%s, on %s; kept until %s\n", did, *rf.addr, fmtTime(until))
+	if !isSet(fs, "max-lifetime") {
+		fmt.Fprintf(e.stdout, "assumed -max-lifetime %s, the default (the application's redisstore Options.MaxLifetime)\n", fmtDur(*maxLifetime))
+	}
+	if seen > 0 {
+		fmt.Fprintf(e.stdout, "the revocations of subjects or of everything already in Redis are kept for up to %s (a MaxLifetime plus a clock skew): -max-lifetime covers them\n", fmtDur(seen))
+	} else {
+		prefix := "-redis-prefix " + strconv.Quote(*rf.prefix)
+		if !isSet(fs, "redis-prefix") {
+			prefix = "the default " + prefix
+		}
+		fmt.Fprintf(e.stdout, "no revocation of a subject or of everything under %s shows the application's lifetime: -max-lifetime is unchecked\n", prefix)
+	}
 	return exitOK
 }
+
+// lifetimeSlack is how far past -max-lifetime the application's own
+// revocations may be kept before revoke refuses: the clock skew its
+// Managers add (1 minute by default; redisstore accepts up to 10).
+const lifetimeSlack = 10 * time.Minute
 
 // The Store must stay assignable to the core's Revoker, which is what the
 // application's servers read.

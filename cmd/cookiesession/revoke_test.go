@@ -318,3 +318,63 @@ func TestInspectOverflow(t *testing.T) {
 func squash(s string) string { return spaces.ReplaceAllString(s, " ") }
 
 var spaces = regexp.MustCompile(` +`)
+
+// TestRevokeLifetime: revoke says which -max-lifetime it assumed, checks
+// it against the application's own revocations in Redis, and refuses one
+// shorter than the application's lifetime without revoking anything.
+func TestRevokeLifetime(t *testing.T) {
+	// Nothing in Redis yet: the check cannot run, and revoke says so.
+	empty := startRedis(t)
+	res := cli(t, "", nil, "revoke", "-redis", empty.addr, "-subject", "zed")
+	if res.code != 0 || !strings.Contains(res.stdout, "assumed -max-lifetime 30d, the default") ||
+		!strings.Contains(res.stdout, `no revocation of a subject or of everything under the default -redis-prefix "cookiesession:"`) {
+		t.Fatalf("on an empty stream: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+
+	// An application whose sessions live 12 hours revokes a subject:
+	// its entry is kept 12h plus its one-minute clock skew.
+	r := startRedis(t)
+	store, err := redisstore.New(redisstore.Options{Addr: r.addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m, err := cookiesession.New[map[string]string](cookiesession.Options{
+		Keys: [][]byte{keyring.Generate()}, MaxAge: 12 * time.Hour, Revoker: store,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RevokeSubject(t.Context(), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	revoked := func(subject string) bool {
+		got, err := store.Revocations(t.Context(), "", subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return !got.Subject.IsZero()
+	}
+
+	res = cli(t, "", nil, "revoke", "-redis", r.addr, "-subject", "bob", "-max-lifetime", "1h")
+	wantFail(t, res, 2, "nothing revoked: -max-lifetime 1h is shorter than the application's lifetime",
+		"kept for 12h1m", "pass -max-lifetime 12h0m0s")
+
+	res = cli(t, "", nil, "revoke", "-redis", r.addr, "-subject", "carol", "-max-lifetime", "12h")
+	if res.code != 0 || strings.Contains(res.stdout, "assumed") ||
+		!strings.Contains(res.stdout, "already in Redis are kept for up to 12h1m") {
+		t.Fatalf("-max-lifetime 12h: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	// The stream is read in order: once carol's revocation arrived, one
+	// made for bob before it would have too.
+	eventually(t, 5*time.Second, "carol not revoked", func() bool { return revoked("carol") })
+	if revoked("bob") {
+		t.Fatal("a refused revoke revoked bob")
+	}
+
+	// Without -max-lifetime: the default, 30 days, covers 12 hours.
+	res = cli(t, "", nil, "revoke", "-redis", r.addr, "-all")
+	if res.code != 0 || !strings.Contains(res.stdout, "assumed -max-lifetime 30d, the default") {
+		t.Fatalf("the default: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+}

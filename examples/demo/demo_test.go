@@ -122,13 +122,14 @@ func newTestDemo(t *testing.T, cfg config) *demo {
 // TestDemo: the demo without the overflow store, whose cart stops at the
 // cookie budget.
 func TestDemo(t *testing.T) {
-	b := newBrowser(t, newTestDemo(t, config{}).handler())
+	d := newTestDemo(t, config{})
+	b := newBrowser(t, d.handler())
 
 	// The counter.
 	p := b.do("GET", "/", nil)
 	first := p.field("session-id")
-	if p.num(t, "visits") != 1 || p.num(t, "cookie-count") != 0 || first == "" {
-		t.Fatalf("first visit: visits %s, cookies %s", p.field("visits"), p.field("cookie-count"))
+	if p.num(t, "visits") != 1 || p.num(t, "cookie-count") != 0 || first == "" || p.field("ended") != "" {
+		t.Fatalf("first visit: visits %s, cookies %s, ended %q", p.field("visits"), p.field("cookie-count"), p.field("ended"))
 	}
 	p = b.do("GET", "/", nil)
 	if p.num(t, "visits") != 2 || p.field("session-id") != first || p.num(t, "cookie-count") != 1 {
@@ -191,6 +192,15 @@ func TestDemo(t *testing.T) {
 	p = b.do("POST", "/logout", nil)
 	if len(b.sent) != 0 || p.num(t, "cookie-count") != 0 || p.field("user") != "" || p.field("cart-items") != "" {
 		t.Fatalf("after sign-out: the browser still sent %v", b.sent)
+	}
+
+	// A damaged cookie is reported as refused (Session.Err), not shown as
+	// the session the browser sent.
+	u, _ := url.Parse(b.base)
+	b.jar.SetCookies(u, []*http.Cookie{{Name: d.m.Name(), Value: strings.Repeat("A", 100)}})
+	p = b.do("GET", "/", nil)
+	if p.field("refused") != "invalid" || !strings.Contains(p.field("ended"), "did not open") || p.field("cookie-count") != "" {
+		t.Errorf("a damaged cookie: refused %q, ended %q, cookie count %q", p.field("refused"), p.field("ended"), p.field("cookie-count"))
 	}
 }
 

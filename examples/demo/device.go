@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"html/template"
 	"math/big"
 	"net"
@@ -58,7 +59,7 @@ func (d *demo) registerDevice(mux *http.ServeMux) {
 			Bound                                          bool
 		}{User: s.Data.User, Bound: s.Binding() != nil, Lifetime: duration(d.boundLifetime),
 			Cookies: strings.Join(r.Header.Values("Cookie"), "; "), Login: devicePage + "/login", Plant: devicePage + "/plant"}
-		if _, err := m.Load(r); err != nil {
+		if err := s.Err(); err != nil && !errors.Is(err, cookiesession.ErrNoCookie) {
 			p.Refused = cookiesession.Reason(err) // "unbound": a copy without the device's proof
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

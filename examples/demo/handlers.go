@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/dbsc"
 	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/store"
 )
 
 // socketPage is where the WebSocket page is served, if the demo has one;
@@ -44,6 +46,8 @@ type indexPage struct {
 	Budget       int  // the cookie budget, in bytes
 	Problem      string
 	Note         string // what the last action did
+	Ended        string // why the session the browser sent did not open (Session.Err)
+	Refused      string // that reason, as cookiesession.Reason names it
 	SocketURL    string // the WebSocket page, when it exists
 	Events       []eventCount
 	MetricsURL   string
@@ -79,12 +83,20 @@ func (d *demo) registerPages(mux *http.ServeMux) {
 		if b, err := json.Marshal(s.Data); err == nil {
 			p.SessionBytes = len(b)
 		}
-		// What the browser sent: the session as it was before this visit.
-		if in, err := inspection.Open[cookiesession.Meta](m, r.Header, false); err == nil {
-			p.Cookies, p.Reference = in.Cookies, in.Meta.Reference
-			for _, c := range in.Cookies {
-				p.Bytes += c.Size
+		// Why the session is what it is: opened from the cookies the
+		// browser sent, a first visit, or cookies that were refused.
+		switch err := s.Err(); {
+		case err == nil:
+			// What the browser sent: the session as it was before this visit.
+			if in, err := inspection.Open[cookiesession.Meta](m, r.Header, false); err == nil {
+				p.Cookies, p.Reference = in.Cookies, in.Meta.Reference
+				for _, c := range in.Cookies {
+					p.Bytes += c.Size
+				}
 			}
+		case errors.Is(err, cookiesession.ErrNoCookie):
+		default:
+			p.Refused, p.Ended = cookiesession.Reason(err), ended(err)
 		}
 		if d.overflow != nil {
 			p.StoreValues, p.StoreBytes = d.overflow.Stats()
@@ -193,6 +205,24 @@ var notes = map[string]string{
 	"login":      "You signed in. Sign-in calls Regenerate, which starts a new session: a new session ID, and a new, empty session, so the visit counter started again at 1 (the demo carried your cart over). A session ID known before sign-in is worth nothing now.",
 	"logout":     "You signed out: the session's cookies were expired and its ID revoked, so a copy of them taken before no longer opens.",
 	"everywhere": "You signed out everywhere: every session of that user created before now was revoked, in every browser and tab, and their open sockets were closed.",
+}
+
+// ended says why the session cookies the browser sent did not open, from
+// Session.Err.
+func ended(err error) string {
+	switch {
+	case errors.Is(err, cookiesession.ErrRevoked):
+		return "You were signed out on all devices: this browser's session was revoked (Log out everywhere, here or in another browser, or a sign-out in a browser that shared these cookies), so its cookies no longer open. This is a new session."
+	case errors.Is(err, cookiesession.ErrExpired):
+		return "Your session expired, so its cookies no longer open. This is a new session."
+	case errors.Is(err, cookiesession.ErrUnknownKey):
+		return "Your session was sealed with a key the server no longer has, so its cookies no longer open. This is a new session."
+	case errors.Is(err, store.ErrRevocationUnavailable), errors.Is(err, store.ErrOverflowUnavailable):
+		return "The session store cannot be reached, so your session could not be read: this page started a new one."
+	case errors.Is(err, dbsc.ErrUnbound):
+		return "These cookies belong to a session bound to another device, and this browser cannot prove it holds that device's key (copied cookies stop working once the bound cookie expires; see " + devicePage + "). This is a new session."
+	}
+	return "The session cookies your browser sent did not open (damaged, or not this server's), so this is a new session."
 }
 
 // back redirects to the index page, with a problem or a note to show.

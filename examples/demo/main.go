@@ -19,7 +19,15 @@
 // this one process only. A fleet of servers shares a store instead: with
 // -redis host:port the demo uses the redisstore module's Store, on Redis 7
 // or Valkey, for both (several demos on other -addr ports and one Redis
-// then behave as one site).
+// then behave as one site). The Redis client is built in with the redis
+// build tag only, since compiling it takes longer than the rest of the
+// demo together (about 40 s of a first build):
+//
+//	go run -tags redis ./examples/demo -redis 127.0.0.1:6379
+//
+// The handler is wrapped in [http.CrossOriginProtection], as every
+// application using cookie sessions should be: the session is no defence
+// against cross-site request forgery.
 package main
 
 import (
@@ -39,7 +47,6 @@ import (
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/wire"
 	"github.com/cookiesession/cookiesession/keyring"
-	"github.com/cookiesession/cookiesession/redisstore"
 	"github.com/cookiesession/cookiesession/store"
 )
 
@@ -57,11 +64,11 @@ func main() {
 	}
 	cfg := config{Overflow: *overflow, BoundLifetime: *bound}
 	if *redisAddr != "" {
-		st, err := redisstore.New(redisstore.Options{Addr: *redisAddr})
+		st, closeStore, err := openRedis(*redisAddr)
 		if err != nil {
 			log.Fatal(err)
 		}
-		defer st.Close()
+		defer closeStore()
 		cfg.Shared = st
 	}
 	d, err := newDemo(keys, cfg)
@@ -199,7 +206,11 @@ func newDemo(keys [][]byte, cfg config) (*demo, error) {
 	return d, nil
 }
 
-// handler builds the demo's routes behind the session middleware.
+// handler builds the demo's routes behind the session middleware, behind
+// the protection against cross-origin requests that the session needs
+// (a browser sends the session's cookies with a form another site posts
+// here; SameSite=Lax stops that only for cross-site, not same-site,
+// origins).
 func (d *demo) handler() http.Handler {
 	mux := http.NewServeMux()
 	d.registerPages(mux)
@@ -207,7 +218,7 @@ func (d *demo) handler() http.Handler {
 	if d.binder != nil {
 		d.registerDevice(mux)
 	}
-	return d.m.Handler(mux)
+	return http.NewCrossOriginProtection().Handler(d.m.Handler(mux))
 }
 
 // demoKeys returns the keys from COOKIESESSION_KEYS, or a new random key

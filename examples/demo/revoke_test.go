@@ -81,8 +81,17 @@ func TestLogoutEverywhere(t *testing.T) {
 	if err := wsjson.Read(ctx, bobWS, &msg); err != nil || msg.Token == "" {
 		t.Fatalf("Bob's socket after Ada's log out everywhere: %+v, %v", msg, err)
 	}
+	// Her other browser is told why it is signed out (Session.Err), and
+	// the refused cookies are not described as the session.
 	if p := ada2.do("GET", "/", nil); p.field("user") != "" {
 		t.Errorf("Ada's other browser is still signed in as %q", p.field("user"))
+	} else if !strings.Contains(p.field("ended"), "You were signed out on all devices") || p.field("refused") != "revoked" ||
+		strings.Contains(string(p), "Your browser sent this session") || p.field("cookie-count") != "" {
+		t.Errorf("Ada's other browser: ended %q, refused %q; the page describes the refused cookies as the session: %v",
+			p.field("ended"), p.field("refused"), strings.Contains(string(p), "Your browser sent this session"))
+	}
+	if p := ada2.do("GET", "/", nil); p.field("ended") != "" || p.num(t, "cookie-count") != 1 {
+		t.Errorf("the next page: ended %q, %s cookies", p.field("ended"), p.field("cookie-count"))
 	}
 	if p := copied.do("GET", "/", nil); p.field("user") != "" {
 		t.Errorf("a copy of Ada's cookies still opens as %q", p.field("user"))

@@ -67,7 +67,7 @@ func newCommitEnv(t *testing.T, name string) *commitEnv {
 	e.clock.Step(time.Millisecond)
 	m, err := cookiesession.New[wsCounter](cookiesession.Options{
 		Name:              name,
-		Keys:              [][]byte{[]byte("commit test key, 32 bytes or more.")},
+		Keys:              [][]byte{testkit.Key(73)},
 		InsecureAllowHTTP: true,
 		SealOptions:       cookiesession.SealOptions{Now: e.clock.Now},
 		OnError: func(r *http.Request, err error) {

@@ -85,7 +85,7 @@ func TestReadmeSnippetsCompile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	var snippets []*snippet
 	for _, doc := range readmes {
 		text, err := os.ReadFile(filepath.Join(root, doc))
 		if os.IsNotExist(err) {
@@ -95,46 +95,95 @@ func TestReadmeSnippetsCompile(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, m := range snippetRE.FindAllStringSubmatch(string(text), -1) {
-			n++
-			name := fmt.Sprintf("%s#%d", doc, i+1)
-			t.Run(name, func(t *testing.T) { buildSnippet(t, m[1]) })
+			snippets = append(snippets, writeSnippet(t, fmt.Sprintf("%s#%d", doc, i+1), m[1]))
 		}
 	}
-	if n == 0 {
+	if len(snippets) == 0 {
 		t.Fatal("no snippets found")
+	}
+	// One build of every snippet: the go command shares the work and
+	// runs the compilations in parallel. The snippets are compiled as
+	// packages that are not main, so nothing is linked: the check is
+	// that they compile.
+	args := []string{"build", "-gcflags=-e"}
+	for _, sn := range snippets {
+		args = append(args, "./"+sn.dir)
+	}
+	out, err := exec.Command("go", args...).CombinedOutput()
+	explained := false
+	for _, sn := range snippets {
+		t.Run(sn.name, func(t *testing.T) {
+			if sn.check(t, string(out)) {
+				explained = true
+			}
+		})
+	}
+	if err != nil && !explained {
+		t.Fatalf("go build failed, and no snippet's error explains it:\n%s", out)
 	}
 }
 
-// buildSnippet compiles src as a package of this module.
-func buildSnippet(t *testing.T, src string) {
+// snippet is one Go snippet of a README, written as a package of this
+// module in its own directory, removed when the test ends.
+type snippet struct {
+	name, file, dir string
+	fragment        bool
+}
+
+// writeSnippet writes src as a package of this module.
+func writeSnippet(t *testing.T, name, src string) *snippet {
 	t.Helper()
 	file, fragment := snippetFile(src)
 	dir, err := os.MkdirTemp(".", "_snippet")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(file), 0o644); err != nil {
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(asLibrary(file)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if fragment {
-		if err := os.WriteFile(filepath.Join(dir, "prelude.go"), []byte(preludeFile(src)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "prelude.go"), []byte(asLibrary(preludeFile(src))), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	out, err := exec.Command("go", "build", "-gcflags=-e", "-o", os.DevNull, "./"+filepath.Base(dir)).CombinedOutput()
-	if err == nil {
-		return
-	}
+	return &snippet{name: name, file: file, dir: filepath.Base(dir), fragment: fragment}
+}
+
+// asLibrary renames the package main of a snippet, so that building it
+// compiles it without linking a program.
+func asLibrary(file string) string {
+	return packageMainRE.ReplaceAllString(file, "${1}package snippet")
+}
+
+var packageMainRE = regexp.MustCompile(`(?m)\A((?:\s*//[^\n]*\n)*\s*)package main\b`)
+
+// check finds the errors of the build output out that concern sn and
+// fails t on any but those a fragment may have. It reports whether out
+// had anything to say about sn.
+func (sn *snippet) check(t *testing.T, out string) bool {
+	t.Helper()
 	var bad []string
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.Contains(line, "main.go:") && !(fragment && excusable.MatchString(line)) {
+	mine := false
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, sn.dir+"/") && !strings.HasSuffix(line, "/"+sn.dir) {
+			continue
+		}
+		mine = true
+		if strings.Contains(line, sn.dir+"/main.go:") && !(sn.fragment && excusable.MatchString(line)) {
 			bad = append(bad, line)
 		}
 	}
-	if len(bad) > 0 || !strings.Contains(string(out), "main.go:") {
-		t.Errorf("snippet does not compile:\n%s\n--- as built:\n%s", strings.Join(bad, "\n")+string(out), file)
+	if !mine {
+		return false
 	}
+	if len(bad) > 0 || !strings.Contains(out, sn.dir+"/main.go:") {
+		if len(bad) == 0 {
+			bad = []string{out}
+		}
+		t.Errorf("snippet does not compile:\n%s\n--- as built:\n%s", strings.Join(bad, "\n"), sn.file)
+	}
+	return true
 }
 
 // snippetFile makes a Go file of src, and says whether it is a fragment.

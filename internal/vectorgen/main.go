@@ -40,8 +40,8 @@ func main() {
 // The fixed secrets. A and B form the usual ring; C is never in a ring.
 var (
 	keyA = seq(0x00, 32)
-	keyB = seq(0x20, 32)
-	keyC = seq(0x40, 32)
+	keyB = seq(0x80, 32)
+	keyC = seq(0xa0, 32)
 )
 
 func seq(start byte, n int) []byte {

@@ -1,9 +1,16 @@
 // Package wire holds the facts of cookiesession's sealed format that the
 // core package and the cookiesession command (and the tests) share: the
-// bytes sealing adds, the shortest key, the text form of a key.
+// bytes sealing adds, the shortest key and what else makes a key
+// acceptable, the id a key goes by, the text form of a key.
 package wire
 
-import "encoding/base64"
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+)
 
 const (
 	// Overhead is the fixed number of bytes the sealed format adds to a
@@ -16,7 +23,54 @@ const (
 	// MinKeySize is the shortest secret NewCodec and keyring.Parse accept, in
 	// bytes.
 	MinKeySize = 32
+
+	// minDistinctBytes is the fewest distinct byte values a key may have.
+	// Of random 32-byte keys, about 3 in 10^17 have fewer.
+	minDistinctBytes = 16
+
+	// keyIDInfo is the HKDF info of a key's id.
+	keyIDInfo = "cookiesession key id"
 )
+
+// CheckKey refuses the i-th key of a ring when it is short or visibly not
+// random: fewer than 16 distinct byte values (all zeros, a repeated
+// pattern), or only printable ASCII (a passphrase, or a key's text form
+// used as raw bytes; a random 32-byte key is all printable with a
+// probability of about 2 in 10^14). Each error says how to make a key.
+// NewCodec (and so New and SetKeys) and keyring.Parse call it.
+func CheckKey(i int, k []byte) error {
+	const how = "generate one with keyring.Generate or the cookiesession command's keygen"
+	if len(k) < MinKeySize {
+		return fmt.Errorf("cookiesession: key %d is %d bytes, at least %d are required; %s", i, len(k), MinKeySize, how)
+	}
+	var seen [256]bool
+	distinct, text := 0, true
+	for _, b := range k {
+		if !seen[b] {
+			seen[b] = true
+			distinct++
+		}
+		text = text && b >= 0x20 && b <= 0x7e
+	}
+	switch {
+	case distinct < minDistinctBytes:
+		return fmt.Errorf("cookiesession: key %d has only %d distinct byte values, so it is not random; %s", i, distinct, how)
+	case text:
+		return fmt.Errorf("cookiesession: key %d is all printable text (a passphrase, or a key's text form passed as raw bytes): decode a key in text form with keyring.Parse, or %s", i, how)
+	}
+	return nil
+}
+
+// KeyID derives the id that values sealed with secret carry in their
+// header (Meta.KeyID), whatever their purpose: HKDF-SHA256 of the secret,
+// no salt, info "cookiesession key id", 4 bytes, big endian.
+func KeyID(secret []byte) (uint32, error) {
+	id, err := hkdf.Key(sha256.New, secret, nil, keyIDInfo, 4)
+	if err != nil {
+		return 0, fmt.Errorf("cookiesession: deriving key id: %w", err)
+	}
+	return binary.BigEndian.Uint32(id), nil
+}
 
 // FormatKey returns the text form of a secret that keyring.Parse reads:
 // base64url without padding (43 characters for 32 bytes).
