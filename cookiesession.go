@@ -103,6 +103,7 @@ type Session[T any] struct {
 
 	id       [16]byte
 	subject  string // who the session belongs to (SetSubject); "" none
+	binding  []byte // the device the session is bound to (Bind); nil none
 	provider string // the identity provider's session ID (SetProviderSession); "" none
 	created  time.Time
 	lifetime time.Duration // 0: the Manager's MaxAge
@@ -201,12 +202,32 @@ type endedSession struct {
 func (s *Session[T]) reset() {
 	s.id = newID()
 	s.subject, s.provider = "", ""
+	s.binding = nil
 	s.created = s.m.opts.Now()
 	s.lifetime = 0
 	s.isNew = true
 	s.saved = nil
 	s.sealedAs(Meta{})
 }
+
+// Bind binds the session to a device: binding (at most 1024 bytes, opaque
+// to the Manager; the dbsc module seals the device's public key there) is
+// sealed into the session, which is re-sealed, and from then on the
+// session opens only on requests that [Options.Binding] accepts. A nil or
+// empty binding unbinds. Regenerate and Destroy unbind (the new ID is
+// bound to nothing). A binding over 1024 bytes fails the save with an
+// error matching [ErrTooLarge].
+func (s *Session[T]) Bind(binding []byte) {
+	s.binding = bytes.Clone(binding)
+	if len(s.binding) == 0 {
+		s.binding = nil
+	}
+	s.force = true
+}
+
+// Binding returns what [Session.Bind] sealed into the session; nil for a
+// session bound to no device.
+func (s *Session[T]) Binding() []byte { return bytes.Clone(s.binding) }
 
 // Touch asks for the session to be re-sealed at the end of the request
 // even if it did not change, pushing out its idle deadline (never its
@@ -416,8 +437,12 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	if m.expired(s, meta.Issued) {
 		return ErrExpired // the absolute or idle deadline passed
 	}
-	// 2. Revocation, before the data is deserialized.
+	// 2. Revocation, then the device binding, before the data is
+	// deserialized.
 	if err := m.checkRevoked(ctx, s); err != nil {
+		return err
+	}
+	if err := m.checkBinding(s); err != nil {
 		return err
 	}
 	// 3. The data, or what Migrate makes of it.
@@ -437,6 +462,22 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	s.saved = data
 	s.force = migrated          // re-sealed in the new form
 	s.renew = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
+	return nil
+}
+
+// checkBinding is the binding rule of opening a session: a session bound
+// to a device (Bind) opens only on a request Options.Binding accepts, and
+// never without an Options.Binding.
+func (m *Manager[T]) checkBinding(s *Session[T]) error {
+	if len(s.binding) == 0 {
+		return nil
+	}
+	if m.opts.Binding == nil {
+		return &unboundError{errNoBindingCheck}
+	}
+	if err := m.opts.Binding(s.req, s.ID(), s.binding); err != nil {
+		return &unboundError{err}
+	}
 	return nil
 }
 

@@ -1,13 +1,15 @@
 package cookiesession
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"time"
 )
 
 // The session envelope: what the Manager seals around the data (ID,
-// creation time, lifetime, subject, provider session); specified in
+// creation time, lifetime, subject, device binding, provider session);
+// specified in
 // docs/format.md, §3.
 
 // envelopeSize is the session framing inside the sealed payload: the
@@ -20,18 +22,23 @@ const envelopeSize = 16 + 8 + 8
 // lifetime field says that a subject follows: one length byte (1..255),
 // then the subject. A server without subjects reads that bit as a negative
 // lifetime, which it rejects: a subject never opens as a session without
-// one. Bit 61 says that the identity provider's session ID follows, after
-// the subject if any, framed the same way (one length byte, 1..255, then
-// the ID). A server that does not know bit 61 reads it as a lifetime past
-// any a writer produces (2^61 ms), which it rejects as well: a session
-// with a provider session never opens where a back-channel logout of it
-// would not be checked. Optional fields follow in the order of their
-// bits, from bit 63 down.
+// one. Bit 62 says that a device binding follows: two length bytes
+// (1..maxBindingLen, big-endian), then the binding (Session.Bind). Bit 61
+// says that the identity provider's session ID follows, framed as the
+// subject (one length byte, 1..255, then the ID). A server that does not
+// know bit 62 or bit 61 reads it as a lifetime past any a writer produces
+// (2^62 or 2^61 ms), which it rejects as well: a bound session never opens
+// where its binding is not checked, nor a session with a provider session
+// where a back-channel logout of it would not be. Optional fields follow
+// in the order of their bits, from bit 63 down: subject, binding,
+// provider session.
 const (
 	envelopeSubject         = 1 << 63
+	envelopeBinding         = 1 << 62
 	envelopeProviderSession = 1 << 61
-	envelopeFlags           = envelopeSubject | envelopeProviderSession
+	envelopeFlags           = envelopeSubject | envelopeBinding | envelopeProviderSession
 	maxSubjectLen           = 255
+	maxBindingLen           = 1024
 	maxEnvelopeLifeMs       = math.MaxInt64 / int64(time.Millisecond)
 	hostileEnvelopeAge      = -1 // a lifetime no writer of ours produces: decode refuses it
 )
@@ -42,6 +49,9 @@ func (s *Session[T]) frame(data []byte) []byte {
 	n := envelopeSize
 	if s.subject != "" {
 		n += 1 + len(s.subject)
+	}
+	if len(s.binding) > 0 {
+		n += 2 + len(s.binding)
 	}
 	if s.provider != "" {
 		n += 1 + len(s.provider)
@@ -54,6 +64,11 @@ func (s *Session[T]) frame(data []byte) []byte {
 		life |= envelopeSubject
 		payload = append(payload, byte(len(s.subject)))
 		payload = append(payload, s.subject...)
+	}
+	if len(s.binding) > 0 {
+		life |= envelopeBinding
+		payload = binary.BigEndian.AppendUint16(payload, uint16(len(s.binding)))
+		payload = append(payload, s.binding...)
 	}
 	if s.provider != "" {
 		life |= envelopeProviderSession
@@ -75,7 +90,7 @@ func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
 	s.created = time.UnixMilli(int64(binary.BigEndian.Uint64(payload[16:24])))
 	life := binary.BigEndian.Uint64(payload[24:32])
 	data := payload[envelopeSize:]
-	s.subject, s.provider = "", ""
+	s.subject, s.binding, s.provider = "", nil, ""
 	s.lifetime = time.Duration(life&^envelopeFlags) * time.Millisecond
 	if life&^envelopeFlags > uint64(maxEnvelopeLifeMs) {
 		s.lifetime = hostileEnvelopeAge // refused by decode, whatever follows
@@ -86,6 +101,17 @@ func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
 		if s.subject, data, ok = unframeLabel(data); !ok {
 			return nil, false
 		}
+	}
+	if life&envelopeBinding != 0 {
+		if len(data) < 2 {
+			return nil, false
+		}
+		n := int(binary.BigEndian.Uint16(data))
+		if n == 0 || n > maxBindingLen || len(data) < 2+n {
+			return nil, false
+		}
+		s.binding = bytes.Clone(data[2 : 2+n])
+		data = data[2+n:]
 	}
 	if life&envelopeProviderSession != 0 {
 		if s.provider, data, ok = unframeLabel(data); !ok {
@@ -105,11 +131,14 @@ func unframeLabel(data []byte) (string, []byte, bool) {
 	return string(data[1 : 1+int(data[0])]), data[1+int(data[0]):], true
 }
 
-// checkSubject reports a subject or a provider session too long for the
-// envelope.
+// checkSubject reports a subject, a binding or a provider session too
+// long for the envelope.
 func (s *Session[T]) checkSubject() error {
 	if len(s.subject) > maxSubjectLen {
 		return &SizeError{What: "session subject", Name: s.m.opts.Name, Size: len(s.subject), Limit: maxSubjectLen}
+	}
+	if len(s.binding) > maxBindingLen {
+		return &SizeError{What: "session binding", Name: s.m.opts.Name, Size: len(s.binding), Limit: maxBindingLen}
 	}
 	if len(s.provider) > maxSubjectLen {
 		return &SizeError{What: "session provider session", Name: s.m.opts.Name, Size: len(s.provider), Limit: maxSubjectLen}

@@ -219,6 +219,8 @@ func hHandler(m *Manager[hData]) http.Handler {
 			}
 		case "/logout":
 			s.Destroy()
+		case "/bind": // Session.Bind: hostile_binding_test.go
+			s.Bind([]byte(q.Get("device")))
 		case "/late":
 			view(w, s) // the header goes out here
 			s.Data.N++
@@ -465,6 +467,7 @@ func hostileCases() []hostileCase {
 		writeCases,      // hostile_write_test.go
 		tossingCases,    // hostile_tossing_test.go
 		revocationCases, // hostile_revoke_test.go
+		bindingCases,    // hostile_binding_test.go
 		quietCases,      // hostile_quiet_test.go
 	} {
 		cases = append(cases, group()...)

@@ -37,7 +37,8 @@ func init() {
 // inspect opens the session in h's Cookie lines for diagnosis
 // (inspection.Open documents it): by the rules of Load, through readRaw
 // (readFrom, which also says which cookies opened), openReference and
-// decode, but for revocation, and with allowExpired, past the deadlines.
+// decode, but for revocation and the device binding (shown, not
+// checked), and with allowExpired, past the deadlines.
 func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Report[Meta], error) {
 	if m == nil {
 		return nil, errors.New("cookiesession: inspection of a nil *Manager")
@@ -72,6 +73,7 @@ func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Repo
 	}
 	unrevoked := *m
 	unrevoked.opts.Revoker = nil
+	unrevoked.opts.Binding = func(*http.Request, string, []byte) error { return nil }
 	err = unrevoked.decode(context.Background(), s, payload, meta)
 	expired := errors.Is(err, ErrExpired) && !errors.Is(err, errImpossibleTimes)
 	if err != nil && !(expired && allowExpired) {
@@ -80,6 +82,7 @@ func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Repo
 	data, _ := s.unframe(payload) // decode read it
 	in := &inspection.Report[Meta]{Meta: meta, Data: data, OverflowKey: s.overflowKey, Expired: expired}
 	in.ID, in.Subject, in.Provider, in.Created = s.ID(), s.subject, s.provider, s.created
+	in.Binding = s.binding
 	in.Lifetime = s.lifetime
 	if in.Lifetime == 0 {
 		in.Lifetime = m.opts.MaxAge

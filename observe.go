@@ -51,8 +51,9 @@ type Event struct {
 // "invalid", "unknown_key" (sealed with a key not in the ring: a rotation
 // mistake rather than tampering), "expired", "too_large", "ambiguous",
 // "revoked", "revocation_unavailable", "overflow_missing",
-// "overflow_unavailable", "undecodable", "header_written",
-// "no_middleware", "name_conflict", or "error" for any other.
+// "overflow_unavailable", "undecodable", "unbound" (a session bound to a
+// device, without the device's proof), "header_written", "no_middleware",
+// "name_conflict", or "error" for any other.
 func Reason(err error) string {
 	switch {
 	case errors.Is(err, ErrUndecodable):
@@ -60,7 +61,9 @@ func Reason(err error) string {
 	case errors.Is(err, ErrRevoked):
 		return "revoked"
 	case errors.Is(err, store.ErrRevocationUnavailable):
-		return "revocation_unavailable"
+		return "revocation_unavailable" // the session's, or a binding check's
+	case errors.As(err, new(*unboundError)):
+		return "unbound"
 	case errors.Is(err, store.ErrOverflowMissing):
 		return "overflow_missing"
 	case errors.Is(err, store.ErrOverflowUnavailable):
@@ -104,11 +107,28 @@ func (e *undecodableError) Is(target error) bool {
 // cookie would leave a planted one alone).
 func refusable(err error) bool {
 	switch {
-	case errors.Is(err, ErrAmbiguous), errors.Is(err, store.ErrRevocationUnavailable), errors.Is(err, store.ErrOverflowUnavailable):
+	case errors.Is(err, ErrAmbiguous), errors.Is(err, store.ErrRevocationUnavailable), errors.Is(err, store.ErrOverflowUnavailable),
+		errors.As(err, new(*unboundError)):
 		return false
 	}
 	return true
 }
+
+// unboundError refuses a session bound to a device (Session.Bind) on a
+// request that [Options.Binding] did not accept (or with no Binding to
+// ask). It matches [ErrInvalid] and the check's own error. The cookies are
+// left as they are: a copy the thief holds opens nowhere anyway, and the
+// device that holds them opens them again once it has renewed its proof.
+type unboundError struct{ err error }
+
+func (e *unboundError) Error() string {
+	return "cookiesession: session bound to a device, refused: " + e.err.Error()
+}
+func (e *unboundError) Unwrap() []error { return []error{ErrInvalid, e.err} }
+
+// errNoBindingCheck is the refusal of a bound session by a Manager without
+// Options.Binding: binding fails closed.
+var errNoBindingCheck = errors.New("no Options.Binding to check it")
 
 // readError marks an error found reading a request's cookies: caused by
 // the client (or a store), not by the application. It prints and matches

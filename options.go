@@ -121,6 +121,18 @@ type Options struct {
 	// bounded by MaxDecodedSize either way.
 	Overflow store.Overflow
 
+	// Binding checks a session bound to a device ([Session.Bind]) each
+	// time it opens, where revocation is checked: it gets the request,
+	// the session's ID and its binding, and returns nil to let the
+	// session open. An error refuses it: the request goes on with a new
+	// session, OnError gets an error matching [ErrInvalid] and the one
+	// Binding returned ([Reason] "unbound"), and the cookies are left as
+	// they are, for the device to open again once it has renewed its
+	// proof. The dbsc module provides it (Device Bound Session
+	// Credentials). It must be safe for concurrent use. Zero: a bound
+	// session never opens; unbound sessions are not affected.
+	Binding func(r *http.Request, id string, binding []byte) error
+
 	// OnError receives every problem the middleware cannot return to the
 	// handler, once per problem: a bad or expired cookie (the request
 	// goes on with a new session), a session that did not fit at save

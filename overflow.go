@@ -94,7 +94,7 @@ func (cc *CookieCodec) openReference(ctx context.Context, payload []byte) ([]byt
 	if err != nil {
 		return nil, "", ErrInvalid
 	}
-	if len(value) < aead.NonceSize()+aead.Overhead() || len(value) > cc.codec.maxDecoded+aead.NonceSize()+aead.Overhead()+envelopeSize+2*(1+maxSubjectLen) {
+	if len(value) < aead.NonceSize()+aead.Overhead() || len(value) > cc.codec.maxDecoded+aead.NonceSize()+aead.Overhead()+envelopeSize+2*(1+maxSubjectLen)+2+maxBindingLen {
 		return nil, "", ErrInvalid
 	}
 	nonce, ct := value[:aead.NonceSize()], value[aead.NonceSize():]

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -30,6 +31,7 @@ type vector struct {
 	id         string
 	subject    string
 	provider   string
+	binding    []byte // Options.Binding accepts a session bound to it; nil: no Options.Binding
 	expiresAt  time.Time
 
 	file       string
@@ -179,6 +181,11 @@ func parseVector(file string, data []byte) (*vector, error) {
 			v.subject = val
 		case "provider-session":
 			v.provider = val
+		case "binding":
+			v.binding, err = base64.RawURLEncoding.Strict().DecodeString(val)
+			if err == nil && len(v.binding) == 0 {
+				err = errors.New("empty")
+			}
 		case "expires-at":
 			v.expiresAt, err = time.Parse(time.RFC3339Nano, val)
 		default:
@@ -205,7 +212,7 @@ func parseVector(file string, data []byte) (*vector, error) {
 			return nil, fmt.Errorf("header %q must appear exactly when expect is success (and, for id and expires-at, open is session; for key-index and compressed, it is not)", k)
 		}
 	}
-	for _, k := range []string{"cookie-size", "max-chunks", "store", "subject", "provider-session"} {
+	for _, k := range []string{"cookie-size", "max-chunks", "store", "subject", "provider-session", "binding"} {
 		if seen[k] && !session {
 			return nil, fmt.Errorf("header %q only with open: session", k)
 		}
@@ -336,6 +343,14 @@ func (v *vector) checkSession() error {
 	if v.store != nil {
 		o.Overflow = v.store
 	}
+	if v.binding != nil {
+		o.Binding = func(_ *http.Request, _ string, binding []byte) error {
+			if !bytes.Equal(binding, v.binding) {
+				return errors.New("vector: bound to another device")
+			}
+			return nil
+		}
+	}
 	m, err := cookiesession.New[json.RawMessage](o)
 	if err != nil {
 		return err
@@ -365,6 +380,8 @@ func (v *vector) checkSession() error {
 		return fmt.Errorf("subject %q, want %q", s.Subject(), v.subject)
 	case s.ProviderSession() != v.provider:
 		return fmt.Errorf("provider session %q, want %q", s.ProviderSession(), v.provider)
+	case !bytes.Equal(s.Binding(), v.binding):
+		return fmt.Errorf("binding %x, want %x", s.Binding(), v.binding)
 	case !s.ExpiresAt().Equal(v.expiresAt):
 		return fmt.Errorf("expires at %v, want %v", s.ExpiresAt(), v.expiresAt)
 	}

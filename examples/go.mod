@@ -6,6 +6,7 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15
 	github.com/cookiesession/cookiesession v0.1.0
+	github.com/cookiesession/cookiesession/dbsc v0.1.0
 	github.com/cookiesession/cookiesession/internal/browsertest v0.1.0
 	github.com/cookiesession/cookiesession/oidclogout v0.1.0
 	github.com/go-jose/go-jose/v4 v4.1.9

@@ -480,6 +480,7 @@ type inspectReport struct {
 	SessionID         string          `json:"session_id"`
 	Subject           string          `json:"subject"`
 	ProviderSession   string          `json:"provider_session,omitempty"`
+	BoundBytes        int             `json:"bound_bytes,omitempty"`
 	Reference         bool            `json:"reference"`
 	Opened            bool            `json:"opened"`
 	OverflowKey       string          `json:"overflow_key,omitempty"`
@@ -546,6 +547,7 @@ func newInspectReport(name string, in *inspection.Report[cookiesession.Meta], no
 		SessionID:       in.ID,
 		Subject:         in.Subject,
 		ProviderSession: in.Provider,
+		BoundBytes:      len(in.Binding),
 		Reference:       in.Meta.Reference,
 		Opened:          !in.Meta.Reference || in.Data != nil,
 		KeyID:           fmt.Sprintf("%08x", in.Meta.KeyID),
@@ -652,6 +654,9 @@ func (r *inspectReport) writeText(e *env, now time.Time) {
 		fmt.Fprintf(tw, "subject\t%s\n", subject)
 		if r.ProviderSession != "" {
 			fmt.Fprintf(tw, "provider session\t%s\t(Session.SetProviderSession)\n", strconv.Quote(r.ProviderSession))
+		}
+		if r.BoundBytes > 0 {
+			fmt.Fprintf(tw, "bound\tto a device\t(a %d-byte binding; opens only with the device's proof)\n", r.BoundBytes)
 		}
 	}
 	switch {

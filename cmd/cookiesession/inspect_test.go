@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -376,5 +377,36 @@ func TestInspectBadInput(t *testing.T) {
 	var s string
 	if err := json.Unmarshal(in.Data, &s); err != nil || s != "just a string" {
 		t.Errorf("data %s", in.Data)
+	}
+}
+
+// TestInspectBound: a session bound to a device (Session.Bind) opens for
+// inspection without the device's proof, and the command says it is bound
+// and how large its binding is.
+func TestInspectBound(t *testing.T) {
+	key := keyring.Generate()
+	m, err := cookiesession.New[map[string]int](cookiesession.Options{Keys: [][]byte{key}, Name: "session"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	s, _ := m.Load(r)
+	*s.Data = map[string]int{"n": 1}
+	s.Bind(make([]byte, 34))
+	rec := httptest.NewRecorder()
+	if err := m.Save(rec, r, s); err != nil {
+		t.Fatal(err)
+	}
+	setCookies := "Set-Cookie: " + strings.Join(rec.Header().Values("Set-Cookie"), "\nSet-Cookie: ") + "\n"
+	var in struct {
+		SessionID  string `json:"session_id"`
+		BoundBytes int    `json:"bound_bytes"`
+	}
+	out := cli(t, setCookies, []string{keysEnv(key)}, "inspect", "-json")
+	if err := json.Unmarshal([]byte(out.stdout), &in); err != nil || in.SessionID != s.ID() || in.BoundBytes != 34 {
+		t.Fatalf("inspect -json: %v %+v\n%s%s", err, in, out.stdout, out.stderr)
+	}
+	if text := cli(t, setCookies, []string{keysEnv(key)}, "inspect").stdout; !strings.Contains(text, "bound") || !strings.Contains(text, "34-byte binding") {
+		t.Fatalf("inspect:\n%s", text)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/dbsc"
 	"github.com/cookiesession/cookiesession/internal/inspection"
 	"github.com/cookiesession/cookiesession/store"
 )
@@ -223,6 +224,8 @@ func ended(err error) string {
 		return "Your session was sealed with a key the server no longer has, so its cookies no longer open. This is a new session."
 	case errors.Is(err, store.ErrRevocationUnavailable), errors.Is(err, store.ErrOverflowUnavailable):
 		return "The session store cannot be reached, so your session could not be read: this page started a new one."
+	case errors.Is(err, dbsc.ErrUnbound):
+		return "These cookies belong to a session bound to another device, and this browser cannot prove it holds that device's key (copied cookies stop working once the bound cookie expires; see " + devicePage + "). This is a new session."
 	}
 	return "The session cookies your browser sent did not open (damaged, or not this server's), so this is a new session."
 }

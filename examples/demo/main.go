@@ -10,6 +10,7 @@
 //	go run ./examples/demo             # serves on http://127.0.0.1:8080
 //	go run ./examples/demo -addr 127.0.0.1:9000
 //	go run ./examples/demo -overflow=false   # the cart stops at the cookie budget
+//	go run ./examples/demo -dbsc 1m    # HTTPS, sessions bound to the device on /device
 //
 // With no configuration it generates a key at start, so sessions do not
 // survive a restart. To keep them, set COOKIESESSION_KEYS to one or more
@@ -32,6 +33,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -43,6 +45,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/dbsc"
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/wire"
 	"github.com/cookiesession/cookiesession/keyring"
@@ -53,6 +56,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	overflow := flag.Bool("overflow", true, "move sessions too large for the cookies to the in-memory overflow store")
 	redisAddr := flag.String("redis", "", "address of a Redis or Valkey server for revocation and overflow (zero: in-memory stand-ins for this process)")
+	bound := flag.Duration("dbsc", 0, "serve HTTPS (a self-signed certificate) and bind sessions signed in on /device to the browser's key, with bound cookies of this lifetime (zero: off)")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -60,7 +64,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cfg := config{Overflow: *overflow}
+	cfg := config{Overflow: *overflow, BoundLifetime: *bound}
 	if *redisAddr != "" {
 		st, closeStore, err := openRedis(*redisAddr)
 		if err != nil {
@@ -80,8 +84,23 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("cookiesession demo: http://%s/", ln.Addr())
 	srv := &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
+	if *bound > 0 {
+		cert, spki, err := selfSigned()
+		if err != nil {
+			log.Fatal(err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+		log.Printf(`cookiesession demo with device binding: https://%[1]s%[2]s
+Open it in Chromium with Device Bound Session Credentials on (software keys, for testing), which accepts
+this run's certificate by its key:
+    chromium --user-data-dir=$(mktemp -d) --enable-features=DeviceBoundSessions,EnableBoundSessionCredentialsSoftwareKeysForManualTesting --ignore-certificate-errors-spki-list=%[3]s https://%[1]s%[2]s
+Sign in there, copy the cookies the page shows, and plant them in a second profile (the same command:
+a new --user-data-dir). The copy reads the session for up to %[4]v, then gets a new session; the first keeps its own.`,
+			ln.Addr(), devicePage, spki, *bound)
+		log.Fatal(srv.ServeTLS(ln, "", ""))
+	}
+	log.Printf("cookiesession demo: http://%s/", ln.Addr())
 	log.Fatal(srv.Serve(ln))
 }
 
@@ -100,6 +119,10 @@ type config struct {
 	// used as the Revoker and, with Overflow, the overflow store. Zero:
 	// the in-memory stand-ins.
 	Shared sharedStore
+
+	// BoundLifetime turns device binding on (device.go), with bound
+	// cookies of this lifetime. Zero: off.
+	BoundLifetime time.Duration
 }
 
 // sharedStore is a Revoker and an Overflow store in one, as
@@ -117,6 +140,9 @@ type demo struct {
 	overflow   *memOverflow // nil when the overflow store is off or shared
 	overflowOn bool         // sessions too large for the cookies go to a store
 	metrics    *metrics
+
+	binder        *dbsc.Binder // nil: device binding off
+	boundLifetime time.Duration
 }
 
 // cookieBudget is the demo's limit on the cookies of one session.
@@ -163,6 +189,17 @@ func newDemo(keys [][]byte, cfg config) (*demo, error) {
 			d.overflow.now = cfg.Now
 		}
 	}
+	if cfg.BoundLifetime > 0 {
+		// The Binder seals bound cookies and challenges with the same
+		// keys (under purposes of their own) and makes challenges
+		// single-use with the Revoker.
+		b, err := dbsc.New(dbsc.Options{Keys: keys, Lifetime: cfg.BoundLifetime, Revoker: opts.Revoker, Now: cfg.Now})
+		if err != nil {
+			return nil, err
+		}
+		d.binder, d.boundLifetime = b, cfg.BoundLifetime
+		opts.Binding = b.Check
+	}
 	m, err := cookiesession.New[DemoSession](opts)
 	if err != nil {
 		return nil, err
@@ -182,6 +219,9 @@ func (d *demo) handler() http.Handler {
 	d.registerSocket(mux)
 	if err := d.registerProvider(mux); err != nil {
 		panic(err) // a key could not be generated
+	}
+	if d.binder != nil {
+		d.registerDevice(mux)
 	}
 	return http.NewCrossOriginProtection().Handler(d.m.Handler(mux))
 }

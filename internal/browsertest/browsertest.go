@@ -74,10 +74,13 @@ func findChromium() string {
 // Chromium is absent and the CI environment variable is unset; under CI (CI
 // non-empty) a missing Chromium is a test failure (t.Fatal).
 //
+// extra adds to the switches and options, after the defaults (for example
+// chromedp.Flag("enable-features", …) for a feature under test).
+//
 // The returned context has a deadline of [Timeout] from the call. Each call
 // starts its own browser with its own cookie store; to open more tabs in the
 // same browser, derive contexts from it with chromedp.NewContext.
-func New(t testing.TB) context.Context {
+func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	execPath := findChromium()
 	if execPath == "" {
@@ -106,6 +109,7 @@ func New(t testing.TB) context.Context {
 		opts = append(opts, chromedp.Flag(f, true))
 	}
 	opts = append(opts, chromedp.UserDataDir(userDataDir))
+	opts = append(opts, extra...)
 
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	browserCtx, browserCancel := chromedp.NewContext(allocCtx)

@@ -9,6 +9,7 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15
 	github.com/cookiesession/cookiesession v0.1.0
+	github.com/cookiesession/cookiesession/dbsc v0.1.0
 	github.com/cookiesession/cookiesession/gorillastore v0.1.0
 	github.com/cookiesession/cookiesession/internal/browsertest v0.1.0
 	github.com/cookiesession/cookiesession/oidclogout v0.1.0

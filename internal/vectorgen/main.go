@@ -89,6 +89,7 @@ type Vector struct {
 	ID         string    // success only: the session ID (Session.ID)
 	Subject    string    // success only: the subject, "" for none
 	Provider   string    // success only: the provider session, "" for none
+	Binding    []byte    // the binding Options.Binding accepts (Session.Bind); nil: no Options.Binding
 	ExpiresAt  time.Time // success only: Session.ExpiresAt
 }
 
@@ -121,6 +122,9 @@ func (v *Vector) Marshal() []byte {
 	}
 	if v.Store != "" {
 		field("store", v.Store)
+	}
+	if len(v.Binding) > 0 {
+		field("binding", base64.RawURLEncoding.EncodeToString(v.Binding))
 	}
 	switch {
 	case v.Expect == "success" && v.Open == "session":

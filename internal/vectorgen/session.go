@@ -31,6 +31,7 @@ const (
 	specPurposePrefix  = "cookiesession v1 purpose "
 	specSessionPurpose = "cookie"
 	specSubjectBit     = 1 << 63
+	specBindingBit     = 1 << 62
 	specProviderBit    = 1 << 61
 	specOverflowAD     = "cookiesession overflow "
 	specCookieSize     = 4000 // the default Limits.CookieSize
@@ -68,13 +69,14 @@ func specSeal(secret []byte, purpose, name string, flags, chunks byte, issued, e
 }
 
 // specEnvelope is a session envelope; life is the raw lifetime field
-// (milliseconds), to which the subject and provider session bits are
-// added when there is one.
+// (milliseconds), to which the subject, binding and provider session bits
+// are added when there is one.
 type specEnvelope struct {
 	id       [16]byte
 	created  time.Time
 	life     uint64
 	subject  string
+	binding  []byte
 	provider string
 }
 
@@ -86,15 +88,26 @@ func (e specEnvelope) frame(data []byte) []byte {
 	if e.subject != "" {
 		life |= specSubjectBit
 	}
+	if len(e.binding) > 0 {
+		life |= specBindingBit
+	}
 	if e.provider != "" {
 		life |= specProviderBit
 	}
 	out = binary.BigEndian.AppendUint64(out, life)
-	for _, label := range []string{e.subject, e.provider} { // in the order of their bits
-		if label != "" {
-			out = append(out, byte(len(label)))
-			out = append(out, label...)
-		}
+	// The optional fields, in the order of their bits: subject, binding,
+	// provider session.
+	if e.subject != "" {
+		out = append(out, byte(len(e.subject)))
+		out = append(out, e.subject...)
+	}
+	if len(e.binding) > 0 {
+		out = binary.BigEndian.AppendUint16(out, uint16(len(e.binding)))
+		out = append(out, e.binding...)
+	}
+	if e.provider != "" {
+		out = append(out, byte(len(e.provider)))
+		out = append(out, e.provider...)
 	}
 	return append(out, data...)
 }
@@ -156,7 +169,7 @@ func specStored(dataKey []byte, storeKey, name string, plaintext []byte, nonces 
 // The session vectors' constants.
 var (
 	sessionData = []byte(`{"uid":7,"cart":["apple","pear"]}`)
-	hostileLife = uint64(1) << 62 // past the range of a Duration in milliseconds
+	hostileLife = uint64(1) << 60 // past the range of a Duration in milliseconds (bits 63, 62 and 61 mark optional fields)
 )
 
 // vectorID is a vector's session ID: 16 bytes from its name.
@@ -212,6 +225,12 @@ func sessionVectors(g *generator) []*Vector {
 		vs = append(vs, &v)
 	}
 	one := func(value string) string { return cookieName + "=" + value }
+	bound := func(name, comment, subject string, binding []byte) {
+		e := env(name)
+		e.subject, e.binding = subject, binding
+		v := Vector{Binding: binding}
+		ok(name, comment, one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData})), v, e, sessionData, expires)
+	}
 
 	// The envelope.
 	for _, c := range []struct {
@@ -269,6 +288,43 @@ func sessionVectors(g *generator) []*Vector {
 		fail(name, "invalid", "authentic, a subject length of 200 with 9 bytes after it",
 			one(specSeal(keyA, specSessionPurpose, cookieName, 0, 1, issued, expires, p, newNonceSource(name))), Vector{})
 	}
+	// Device binding (Session.Bind; the dbsc module seals a public key,
+	// here 34 bytes as it writes a P-256 key).
+	k1, k2 := vectorID("binding 1"), vectorID("binding 2")
+	p256 := append(append([]byte{1, 2}, k1[:]...), k2[:]...)
+	bound("session_binding", "a session bound to a device: the binding bit, a 2-byte length and the binding, opened where Options.Binding accepts it", "", p256)
+	bound("session_subject_and_binding", "a subject, then the binding", "user-1234", p256)
+	{
+		name := "session_binding_without_check"
+		e := env(name)
+		e.binding = p256
+		fail(name, "invalid", "authentic and bound, opened by a Manager without Options.Binding: refused",
+			one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData})), Vector{})
+	}
+	{
+		name := "session_binding_other_device"
+		e := env(name)
+		e.binding = p256
+		fail(name, "invalid", "authentic and bound, but Options.Binding accepts another binding only",
+			one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData})), Vector{Binding: []byte("another device")})
+	}
+	for _, c := range []struct {
+		name, comment string
+		length        uint16
+		tail          []byte
+	}{
+		{"session_binding_length_zero", "authentic, the binding bit set and a binding length of 0", 0, nil},
+		{"session_binding_truncated", "authentic, a binding length of 200 with 34 bytes after it", 200, p256},
+		{"session_binding_over_limit", "authentic, a binding of 1025 bytes, over the limit of 1024", 1025, make([]byte, 1025)},
+	} {
+		e := env(c.name)
+		p := e.frame(nil)
+		p[24] |= 0x40 // the binding bit
+		p = binary.BigEndian.AppendUint16(p, c.length)
+		p = append(append(p, c.tail...), sessionData...)
+		fail(c.name, "invalid", c.comment,
+			one(specSeal(keyA, specSessionPurpose, cookieName, 0, 1, issued, expires, p, newNonceSource(c.name))), Vector{Binding: p256})
+	}
 	{
 		name := "session_provider_session_length_zero"
 		e := env(name)
@@ -294,7 +350,7 @@ func sessionVectors(g *generator) []*Vector {
 		name := "session_lifetime_out_of_range"
 		e := env(name)
 		e.life = hostileLife
-		fail(name, "expired", "authentic, lifetime field 2^62 ms: past any Duration, never written, refused",
+		fail(name, "expired", "authentic, lifetime field 2^60 ms: past any Duration, never written, refused",
 			one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData})), Vector{})
 	}
 	{

@@ -1,0 +1,13 @@
+module github.com/cookiesession/cookiesession/dbsc
+
+go 1.25.0
+
+require (
+	github.com/cookiesession/cookiesession v0.1.0
+	github.com/go-jose/go-jose/v4 v4.1.9
+)
+
+require (
+	golang.org/x/crypto v0.55.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+)
