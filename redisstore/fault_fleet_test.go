@@ -440,6 +440,7 @@ func startFaultApp(t *testing.T, addr string, key []byte) string {
 }
 
 func TestFaultFleet(t *testing.T) {
+	t.Parallel() // its own redis-server and application processes
 	r := startRedis(t)
 	key := keyring.Generate()
 	f := &fleetRun{pings: make([][]fleetRecord, fleetApps)}
