@@ -238,11 +238,11 @@ func (s *Session[T]) Touch() { s.force = true }
 // creation (not from now), in place of the Manager's MaxAge: for example
 // a long lifetime when the user ticks "remember me", up to
 // [Options.MaxLifetime] (a longer one is cut to it). Zero restores the
-// Manager's MaxAge. The session is re-sealed. A lifetime the session has already outlived, and any negative one (say
-// time.Until of a window that has closed), ends the session now: the
-// response clears its cookies and reports [ErrExpired] (from Save, or to
-// OnError at the end of the request). [Session.MaxAge] returns the time
-// left of it.
+// Manager's MaxAge. The session is re-sealed. A lifetime the session has
+// already outlived, and any negative one (say time.Until of a window that
+// has closed), ends the session now: the response clears its cookies and
+// reports [ErrExpired] (from Save, or to OnError at the end of the
+// request). [Session.MaxAge] returns the time left of it.
 func (s *Session[T]) SetLifetime(d time.Duration) {
 	s.lifetime = d
 	s.force = true
