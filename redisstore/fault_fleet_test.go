@@ -439,8 +439,9 @@ func startFaultApp(t *testing.T, addr string, key []byte) string {
 	return strings.TrimSpace(line)
 }
 
+// TestFaultFleet (described above) runs alone, before the parallel tests
+// of the package: beside them it and they miss their time bounds.
 func TestFaultFleet(t *testing.T) {
-	t.Parallel() // its own redis-server and application processes
 	r := startRedis(t)
 	key := keyring.Generate()
 	f := &fleetRun{pings: make([][]fleetRecord, fleetApps)}
