@@ -122,18 +122,12 @@ func (m *Manager[T]) revokeEnded(s *Session[T], clearing bool) error {
 // without a Revoker (a configuration error), and with the Revoker's error when
 // the revocation could not be recorded.
 func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
-	if m.opts.Revoker == nil {
-		return errNoRevoker
-	}
-	if subject == "" {
+	if subject == "" && m.opts.Revoker != nil {
 		return errors.New("cookiesession: RevokeSubject with an empty subject")
 	}
-	ctx, cancel := requestBound(ctx)
-	defer cancel()
-	now := m.opts.Now()
-	err := m.opts.Revoker.RevokeSubject(ctx, subject, now, m.revokedUntil(now))
-	m.emitRevoke("subject", err)
-	return err
+	return m.revokeScope(ctx, "subject", func(ctx context.Context, rv store.Revoker, now, until time.Time) error {
+		return rv.RevokeSubject(ctx, subject, now, until)
+	})
 }
 
 // RevokeProviderSession ends every session carrying the identity
@@ -149,32 +143,39 @@ func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
 // session can carry it), and with the Revoker's error when the
 // revocation could not be recorded.
 func (m *Manager[T]) RevokeProviderSession(ctx context.Context, sid string) error {
-	if m.opts.Revoker == nil {
-		return errNoRevoker
-	}
-	if sid == "" || len(sid) > maxSubjectLen {
+	if (sid == "" || len(sid) > maxSubjectLen) && m.opts.Revoker != nil {
 		return fmt.Errorf("cookiesession: RevokeProviderSession with a session ID of %d bytes (1 to %d)", len(sid), maxSubjectLen)
 	}
-	now := m.opts.Now()
-	err := m.opts.Revoker.RevokeProviderSession(ctx, sid, now, m.revokedUntil(now))
-	m.emitRevoke("provider", err)
-	return err
+	return m.revokeScope(ctx, "provider", func(ctx context.Context, rv store.Revoker, now, until time.Time) error {
+		return rv.RevokeProviderSession(ctx, sid, now, until)
+	})
 }
 
 // RevokeAll ends every session created before now, on every server
 // sharing the [Options.Revoker]: a panic button that needs no key
 // rotation. Sessions created afterwards are not affected. It fails
-// without a Revoker (a configuration error), and with the Revoker's error when the
-// revocation could not be recorded.
+// without a Revoker (a configuration error), and with the Revoker's error
+// when the revocation could not be recorded.
 func (m *Manager[T]) RevokeAll(ctx context.Context) error {
+	return m.revokeScope(ctx, "all", func(ctx context.Context, rv store.Revoker, now, until time.Time) error {
+		return rv.RevokeAll(ctx, now, until)
+	})
+}
+
+// revokeScope is the rule of every revocation by scope (a subject, a
+// provider session, everything): it needs a Revoker, shares the store
+// budget of the request ctx belongs to (when called inside the
+// middleware), revokes the sessions created before now for as long as one
+// can live (revokedUntil), and reports the outcome as kind.
+func (m *Manager[T]) revokeScope(ctx context.Context, kind string, revoke func(ctx context.Context, rv store.Revoker, now, until time.Time) error) error {
 	if m.opts.Revoker == nil {
 		return errNoRevoker
 	}
 	ctx, cancel := requestBound(ctx)
 	defer cancel()
 	now := m.opts.Now()
-	err := m.opts.Revoker.RevokeAll(ctx, now, m.revokedUntil(now))
-	m.emitRevoke("all", err)
+	err := revoke(ctx, m.opts.Revoker, now, m.revokedUntil(now))
+	m.emitRevoke(kind, err)
 	return err
 }
 

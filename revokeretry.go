@@ -142,7 +142,7 @@ func (m *Manager[T]) retryRevocations() {
 			m.emit("revoke", "expired", 0, 0)
 		}
 		if dropped > 0 {
-			m.logger().Warn("cookiesession: logouts never recorded by the Revoker before their sessions' deadlines (no copy of those sessions opens any more)",
+			m.opts.Logger.Warn("cookiesession: logouts never recorded by the Revoker before their sessions' deadlines (no copy of those sessions opens any more)",
 				slog.String("cookie", m.opts.Name), slog.Int("sessions", dropped))
 		}
 		if !ok {
@@ -153,24 +153,15 @@ func (m *Manager[T]) retryRevocations() {
 		err := m.opts.Revoker.RevokeID(ctx, idText(id), until)
 		cancel()
 		if err != nil {
-			m.logger().Warn("cookiesession: recording a logout failed again; the session stays refused on this server",
+			m.opts.Logger.Warn("cookiesession: recording a logout failed again; the session stays refused on this server",
 				slog.String("cookie", m.opts.Name), slog.Int("pending", m.unrecorded.len()), slog.Int("attempts", attempts), slog.String("error", err.Error()))
 			pause = min(max(2*pause, retryFirstPause), retryMaxPause)
 			continue
 		}
 		m.unrecorded.done(id, until)
 		m.emit("revoke", "id", 0, 0)
-		m.logger().Info("cookiesession: a logout the Revoker had failed to record is recorded",
+		m.opts.Logger.Info("cookiesession: a logout the Revoker had failed to record is recorded",
 			slog.String("cookie", m.opts.Name), slog.Int("pending", m.unrecorded.len()), slog.Int("attempts", attempts))
 		pause, attempts = 0, 0 // the Revoker is back: the others at once
 	}
-}
-
-// logger is where the background reports go: Options.Logger, else
-// slog.Default().
-func (m *Manager[T]) logger() *slog.Logger {
-	if m.opts.Logger != nil {
-		return m.opts.Logger
-	}
-	return slog.Default()
 }
