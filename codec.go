@@ -394,8 +394,8 @@ func (c *Codec) Encode(name string, value any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if n := len(name) + encodedLen(len(data)); c.maxLength > 0 && n > c.maxLength {
-		return "", &SizeError{What: whatEncoded, Name: name, Size: n, Limit: c.maxLength}
+	if err := c.fitsMaxLength(name, len(data)); err != nil {
+		return "", err
 	}
 	now := c.now()
 	return c.sealPrepared(name, data, flags, now, now.Add(c.maxAge), 1)
@@ -506,8 +506,8 @@ func compressed(data []byte) []byte {
 // prepare compresses data when the codec asks for it and that helps, and
 // checks its size. It returns the bytes to seal and the header flags.
 func (c *Codec) prepare(name string, data []byte) ([]byte, byte, error) {
-	if len(data) > c.maxDecoded {
-		return nil, 0, &SizeError{What: "serialized value", Name: name, Size: len(data), Limit: c.maxDecoded}
+	if err := c.fitsMaxDecoded(name, len(data)); err != nil {
+		return nil, 0, err
 	}
 	if c.compress {
 		if z := compressed(data); z != nil {
@@ -515,6 +515,24 @@ func (c *Codec) prepare(name string, data []byte) ([]byte, byte, error) {
 		}
 	}
 	return data, 0, nil
+}
+
+// fitsMaxDecoded checks a serialized value of n bytes against
+// MaxDecodedSize, the largest a reader opens.
+func (c *Codec) fitsMaxDecoded(name string, n int) error {
+	if n > c.maxDecoded {
+		return &SizeError{What: "serialized value", Name: name, Size: n, Limit: c.maxDecoded}
+	}
+	return nil
+}
+
+// fitsMaxLength checks that a payload of n bytes, sealed, fits one cookie
+// of MaxLength (name and value) for Encode.
+func (c *Codec) fitsMaxLength(name string, n int) error {
+	if l := len(name) + encodedLen(n); c.maxLength > 0 && l > c.maxLength {
+		return &SizeError{What: whatEncoded, Name: name, Size: l, Limit: c.maxLength}
+	}
+	return nil
 }
 
 // seal is the sealing pipeline: the caller has serialized the value and
@@ -549,11 +567,11 @@ func (c *Codec) encodeJSON(name string, value any) (string, error) {
 		return "", fmt.Errorf("cookiesession: encoding value: %w", err)
 	}
 	n := len(*sp) - sealPrefix
-	if n > c.maxDecoded {
-		return "", &SizeError{What: "serialized value", Name: name, Size: n, Limit: c.maxDecoded}
+	if err := c.fitsMaxDecoded(name, n); err != nil {
+		return "", err
 	}
-	if l := len(name) + encodedLen(n); c.maxLength > 0 && l > c.maxLength {
-		return "", &SizeError{What: whatEncoded, Name: name, Size: l, Limit: c.maxLength}
+	if err := c.fitsMaxLength(name, n); err != nil {
+		return "", err
 	}
 	now := c.now()
 	return c.sealInPlace(sp, name, 0, now, now.Add(c.maxAge), 1)
