@@ -11,12 +11,6 @@ import (
 // the values and the deletions, with the same attributes, and keeps
 // responses that carry them out of shared caches.
 
-// setCookies replaces the session's Set-Cookie lines on wh with parts (none:
-// clear) and expires every other cookie of the session that rh carried.
-func (cc *CookieCodec) setCookies(wh, rh http.Header, parts []string, expires time.Time) {
-	cc.setCookiesAt(wh, rh, parts, cc.codec.now(), expires)
-}
-
 // clearCookies expires the session's cookies: every one rh carried, and
 // the base cookie in any case (the browser may hold it under this Path
 // although rh did not carry it), replacing any Set-Cookie line for the
@@ -24,14 +18,16 @@ func (cc *CookieCodec) setCookies(wh, rh http.Header, parts []string, expires ti
 // Manager's logout (Destroy, Data = nil), a lifetime that ran out, and
 // cookies that did not open.
 func (cc *CookieCodec) clearCookies(wh, rh http.Header) {
-	cc.setCookies(wh, rh, nil, time.Time{})
+	cc.setCookiesAt(wh, rh, nil, cc.codec.now(), time.Time{})
 	if carried := presentCookies(rh, cc.cookie.Name, cc.limits); !carried.has(0) {
 		wh.Add("Set-Cookie", expiredCookie(&cc.cookie, cc.cookie.Name).String())
 		NoSharedCache(wh)
 	}
 }
 
-// setCookiesAt is setCookies for a value sealed at now: Max-Age counts
+// setCookiesAt replaces the session's Set-Cookie lines on wh with parts
+// (none: clear) and expires every other cookie of the session that rh
+// carried, for a value sealed at now: Max-Age counts
 // from the same instant as the sealed expiry, rounded down, so the browser
 // never keeps a cookie past the time the server stops accepting it. It
 // deletes only chunk indexes below MaxChunks, so that the session's lines
