@@ -502,7 +502,9 @@ func TestRevocationHorizon(t *testing.T) {
 	}
 	// Times travel in milliseconds, the until rounded up: 12h1m, or a
 	// millisecond more.
-	want := func(h time.Duration) bool { return h >= 12*time.Hour+time.Minute && h <= 12*time.Hour+time.Minute+time.Millisecond }
+	want := func(h time.Duration) bool {
+		return h >= 12*time.Hour+time.Minute && h <= 12*time.Hour+time.Minute+time.Millisecond
+	}
 	if h := s.RevocationHorizon(); !want(h) {
 		t.Fatalf("RevocationHorizon %v, want 12h1m", h)
 	}

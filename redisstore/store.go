@@ -139,8 +139,8 @@ type Store struct {
 	timeout     time.Duration
 	cache       bool
 
-	keys        []string // the revocation keys, in the scripts' order (see scripts.go)
-	logger      *slog.Logger
+	keys   []string // the revocation keys, in the scripts' order (see scripts.go)
+	logger *slog.Logger
 
 	mu        sync.RWMutex
 	ids       map[string]int64    // session ID → until (Unix ns)
