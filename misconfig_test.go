@@ -98,7 +98,7 @@ func TestSessionErr(t *testing.T) {
 		}, ErrRevoked, nil},
 		{"revocation store down", func() []string {
 			line := sealLine(t, m, alice, "bob")
-			rev.setDown(true)
+			rev.SetUnavailable(true)
 			return []string{line}
 		}, store.ErrRevocationUnavailable, nil},
 		{"overflowed session missing", func() []string {
@@ -118,7 +118,7 @@ func TestSessionErr(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			clock.Set(hT0)
-			rev.setDown(false)
+			rev.SetUnavailable(false)
 			ov.mu.Lock()
 			ov.down = false
 			ov.mu.Unlock()

@@ -379,7 +379,7 @@ type untilRevoker struct {
 	until time.Time
 }
 
-func (r *untilRevoker) RevokeSubject(ctx context.Context, subject string, at, until time.Time) error {
+func (r *untilRevoker) RevokeSubject(ctx context.Context, subject string, until time.Time) error {
 	r.until = until
-	return r.memRevoker.RevokeSubject(ctx, subject, at, until)
+	return r.memRevoker.RevokeSubject(ctx, subject, until)
 }
