@@ -1,10 +1,9 @@
 // Package testkit holds the helpers the tests of every module in the
 // repository share: a settable fake clock, deterministic keys, a
 // cookie-jar client, Cookie headers, deterministic incompressible text,
-// process CPU time for benchmarks, the concurrent-request storm, and the
-// in-memory reference Revoker. It imports only the standard library,
-// internal/wire and the store contract, so the core package's own tests
-// can import it. The realistic session payloads are in testpayload.
+// process CPU time for benchmarks, and the concurrent-request storm.
+// It imports only the standard library and internal/wire, so the core
+// package's own tests can import it. The realistic session payloads are in testpayload.
 package testkit
 
 import (

@@ -1,4 +1,9 @@
-package testkit
+// Package memrevoker is the in-memory reference implementation of the
+// store.Revoker contract, for one process. The root package's tests use
+// it directly; cookiesessiontest exports it to applications, the demo and
+// the other modules' tests. It imports only the standard library and the
+// store contract.
+package memrevoker
 
 import (
 	"context"
@@ -12,10 +17,8 @@ import (
 
 // Revoker is the in-memory reference implementation of [store.Revoker]
 // and [store.RevocationNotifier]: the contract's rules with nothing
-// shared, for one process. The root package's tests, the demo and the
-// other modules' tests use it (the latter through cookiesessiontest,
-// which exports it); the redisstore module implements the same contract
-// across servers.
+// shared, for one process (the redisstore module implements the same
+// contract across servers).
 //
 // Every revocation it records, of any kind, takes the next generation of
 // one sequence and is applied at once, in order, so Generation is always
@@ -46,11 +49,11 @@ type revocation struct {
 // holds: a store that cannot answer.
 var ErrUnavailable = errors.New("in-memory revoker: unavailable")
 
-// NewRevoker returns an empty Revoker (generation 0) whose entries expire
+// New returns an empty Revoker (generation 0) whose entries expire
 // by the clock now (time.Now for a server). A nil now keeps every entry,
 // for tests whose Managers run on a fake clock that the Revoker's would
 // not agree with.
-func NewRevoker(now func() time.Time) *Revoker {
+func New(now func() time.Time) *Revoker {
 	return &Revoker{now: now, ids: map[string]time.Time{}, subjects: map[string]revocation{}, sids: map[string]revocation{}, changed: make(chan struct{})}
 }
 
