@@ -105,6 +105,7 @@ type Session[T any] struct {
 	subject  string // who the session belongs to (SetSubject); "" none
 	binding  []byte // the device the session is bound to (Bind); nil none
 	provider string // the identity provider's session ID (SetProviderSession); "" none
+	gen      uint64 // the Revoker's generation when the ID was made (see revokes); 0 without a Revoker
 	created  time.Time
 	lifetime time.Duration // 0: the Manager's MaxAge
 	meta     Meta          // of the cookie as read or last written (or of the last commit token)
@@ -164,9 +165,7 @@ func (s *Session[T]) Err() error { return s.readErr }
 // express-session's regenerate. Call it at login, so that a session
 // identifier planted before login is worth nothing after it.
 func (s *Session[T]) Regenerate() {
-	if s.subject != "" || s.provider != "" {
-		s.end()
-	}
+	s.end()
 	s.reset()
 	s.Data = new(T)
 	s.force = true
@@ -199,14 +198,27 @@ type endedSession struct {
 	until time.Time
 }
 
+// reset makes s a new session: a new ID (see newIdentity), no labels, no
+// binding, the Manager's lifetime, nothing saved.
 func (s *Session[T]) reset() {
-	s.id = newID()
+	s.newIdentity()
 	s.subject, s.provider = "", ""
 	s.binding = nil
-	s.created = s.m.opts.Now()
 	s.lifetime = 0
-	s.isNew = true
 	s.saved = nil
+}
+
+// newIdentity gives s a new ID, made now: a new creation time, and the
+// Revoker's generation in force, which the session seals (see revokes).
+// It is the one place an ID is made.
+func (s *Session[T]) newIdentity() {
+	s.id = newID()
+	s.created = s.m.opts.Now()
+	s.gen = 0
+	if rv := s.m.opts.Revoker; rv != nil {
+		s.gen = rv.Generation()
+	}
+	s.isNew = true
 	s.sealedAs(Meta{})
 }
 

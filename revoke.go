@@ -53,17 +53,18 @@ func (s *Session[T]) SetProviderSession(sid string) {
 // [Session.SetProviderSession], or "" when the session has none.
 func (s *Session[T]) ProviderSession() string { return s.provider }
 
-// revokes reports whether r revokes s (by its ID, subject, provider
-// session, or everything). Times compare in milliseconds, the resolution
-// of the sealed creation time: a session created in the millisecond of a
-// revocation, or after it, is not revoked by it.
+// revokes reports whether r revokes s: by its ID, or by a revocation of
+// its subject, its provider session or everything whose generation is
+// greater than the one s sealed when its ID was made, that is a
+// revocation the server that made s had not applied then. No clock takes
+// part. A session sealed without a generation (0, every cookie sealed
+// before generations existed) is revoked by every revocation of its
+// scopes the Revoker holds.
 func revokes[T any](r store.Revocations, s *Session[T]) bool {
-	c := s.created.UnixMilli()
-	before := func(t time.Time) bool { return !t.IsZero() && c < t.UnixMilli() }
 	return r.ID ||
-		s.subject != "" && before(r.Subject) ||
-		s.provider != "" && before(r.ProviderSession) ||
-		before(r.All)
+		s.subject != "" && r.Subject > s.gen ||
+		s.provider != "" && r.ProviderSession > s.gen ||
+		r.All > s.gen
 }
 
 // checkRevoked is the revocation rule of opening a session: nil without a
@@ -125,8 +126,8 @@ func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
 	if subject == "" && m.opts.Revoker != nil {
 		return errors.New("cookiesession: RevokeSubject with an empty subject")
 	}
-	return m.revokeScope(ctx, "subject", func(ctx context.Context, rv store.Revoker, now, until time.Time) error {
-		return rv.RevokeSubject(ctx, subject, now, until)
+	return m.revokeScope(ctx, "subject", func(ctx context.Context, rv store.Revoker, until time.Time) error {
+		return rv.RevokeSubject(ctx, subject, until)
 	})
 }
 
@@ -146,8 +147,8 @@ func (m *Manager[T]) RevokeProviderSession(ctx context.Context, sid string) erro
 	if (sid == "" || len(sid) > maxSubjectLen) && m.opts.Revoker != nil {
 		return fmt.Errorf("cookiesession: RevokeProviderSession with a session ID of %d bytes (1 to %d)", len(sid), maxSubjectLen)
 	}
-	return m.revokeScope(ctx, "provider", func(ctx context.Context, rv store.Revoker, now, until time.Time) error {
-		return rv.RevokeProviderSession(ctx, sid, now, until)
+	return m.revokeScope(ctx, "provider", func(ctx context.Context, rv store.Revoker, until time.Time) error {
+		return rv.RevokeProviderSession(ctx, sid, until)
 	})
 }
 
@@ -157,8 +158,8 @@ func (m *Manager[T]) RevokeProviderSession(ctx context.Context, sid string) erro
 // without a Revoker (a configuration error), and with the Revoker's error
 // when the revocation could not be recorded.
 func (m *Manager[T]) RevokeAll(ctx context.Context) error {
-	return m.revokeScope(ctx, "all", func(ctx context.Context, rv store.Revoker, now, until time.Time) error {
-		return rv.RevokeAll(ctx, now, until)
+	return m.revokeScope(ctx, "all", func(ctx context.Context, rv store.Revoker, until time.Time) error {
+		return rv.RevokeAll(ctx, until)
 	})
 }
 
@@ -167,14 +168,13 @@ func (m *Manager[T]) RevokeAll(ctx context.Context) error {
 // budget of the request ctx belongs to (when called inside the
 // middleware), revokes the sessions created before now for as long as one
 // can live (revokedUntil), and reports the outcome as kind.
-func (m *Manager[T]) revokeScope(ctx context.Context, kind string, revoke func(ctx context.Context, rv store.Revoker, now, until time.Time) error) error {
+func (m *Manager[T]) revokeScope(ctx context.Context, kind string, revoke func(ctx context.Context, rv store.Revoker, until time.Time) error) error {
 	if m.opts.Revoker == nil {
 		return errNoRevoker
 	}
 	ctx, cancel := requestBound(ctx)
 	defer cancel()
-	now := m.opts.Now()
-	err := revoke(ctx, m.opts.Revoker, now, m.revokedUntil(now))
+	err := revoke(ctx, m.opts.Revoker, m.revokedUntil(m.opts.Now()))
 	m.emitRevoke(kind, err)
 	return err
 }
@@ -200,7 +200,7 @@ const watchPoll = time.Second
 // checked every second.
 func (m *Manager[T]) Watch(ctx context.Context, s *Session[T]) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	snap := &Session[T]{m: m, id: s.id, subject: s.subject, provider: s.provider, created: s.created}
+	snap := &Session[T]{m: m, id: s.id, subject: s.subject, provider: s.provider, gen: s.gen, created: s.created}
 	deadline := s.ExpiresAt()
 	if s.Data == nil {
 		deadline = m.opts.Now() // a destroyed session has nothing to watch

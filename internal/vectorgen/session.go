@@ -169,7 +169,7 @@ func specStored(dataKey []byte, storeKey, name string, plaintext []byte, nonces 
 // The session vectors' constants.
 var (
 	sessionData = []byte(`{"uid":7,"cart":["apple","pear"]}`)
-	hostileLife = uint64(1) << 60 // past the range of a Duration in milliseconds (bits 63, 62 and 61 mark optional fields)
+	hostileLife = uint64(1) << 59 // past the range of a Duration in milliseconds (bits 63 to 60 mark optional fields)
 )
 
 // vectorID is a vector's session ID: 16 bytes from its name.
@@ -350,7 +350,7 @@ func sessionVectors(g *generator) []*Vector {
 		name := "session_lifetime_out_of_range"
 		e := env(name)
 		e.life = hostileLife
-		fail(name, "expired", "authentic, lifetime field 2^60 ms: past any Duration, never written, refused",
+		fail(name, "expired", "authentic, lifetime field 2^59 ms: past any Duration, never written, refused",
 			one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData})), Vector{})
 	}
 	{
