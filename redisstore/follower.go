@@ -351,7 +351,7 @@ func (s *Store) parseScope(v string, now int64) (scopeRev, error) {
 	if errors.Join(err1, err2, err3) != nil || g == 0 || g >= 1<<53 || u < 0 || u >= 1<<53 || at < 0 || at >= 1<<53 {
 		return scopeRev{}, fmt.Errorf("scope value %.40q", v)
 	}
-	return scopeRev{gen: g, until: s.capUntil(u*1e6, now), at: at * 1e6}, nil
+	return scopeRev{gen: g, until: s.capUntil(u*1e6, now), at: at * 1e6, kept: max(u-at, 0) * 1e6}, nil
 }
 
 // markLostLocked marks the state as lost in Redis, s.mu held: Revocations

@@ -37,11 +37,13 @@ var errClosed = errors.New("cookiesession: redisstore: store closed")
 
 // scopeRev is the latest revocation of a scope (a subject, a provider
 // session, everything) that the Store holds: its generation, the last
-// deadline a session it revokes can have, and when it was made by the
-// revoking server's clock (for RevocationHorizon only). Times in Unix ns.
+// deadline a session it revokes can have, when it was made by the
+// revoking server's clock, and how long past that it is kept as recorded
+// (its until before the cap, minus at: RevocationHorizon). Times in Unix
+// ns.
 type scopeRev struct {
-	gen       uint64
-	until, at int64
+	gen             uint64
+	until, at, kept int64
 }
 
 // Revocations returns the revocations that concern a session, from memory:
@@ -98,7 +100,8 @@ func (s *Store) Generation() uint64 {
 
 // RevocationHorizon returns the longest time past its own moment that a
 // revocation of a subject or of everything in the state is kept (its
-// until minus the time the revoking server made it): the lifetime the
+// until as recorded in Redis, before this Store's cap, minus the time the
+// revoking server made it): the lifetime the
 // application that made it protects, since a Manager keeps such a
 // revocation for its Options.MaxLifetime plus its ClockSkew. It is 0 when
 // the state holds no such revocation. It sends no command. An operator's
@@ -107,14 +110,11 @@ func (s *Store) Generation() uint64 {
 func (s *Store) RevocationHorizon() time.Duration {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var longest int64
-	if s.all != (scopeRev{}) {
-		longest = s.all.until - s.all.at
-	}
+	longest := s.all.kept
 	for _, r := range s.subjects {
-		longest = max(longest, r.until-r.at)
+		longest = max(longest, r.kept)
 	}
-	return time.Duration(max(longest, 0))
+	return time.Duration(longest)
 }
 
 // checkStale notifies Changed when the state became unavailable or
@@ -230,7 +230,7 @@ func (s *Store) revoke(ctx context.Context, kind, value string, until time.Time)
 	if err != nil {
 		return fmt.Errorf("cookiesession: redisstore: revoke: %w", err)
 	}
-	e := entry{kind: kind, value: value, gen: gen, until: untilMs * 1e6, at: atMs * 1e6}
+	e := entry{kind: kind, value: value, gen: gen, until: untilMs * 1e6, at: atMs * 1e6, kept: max(untilMs-atMs, 0) * 1e6}
 	s.mu.Lock()
 	if s.apply(e) {
 		s.notify()
@@ -278,11 +278,12 @@ func ceilMs(ns int64) int64 {
 	return ms
 }
 
-// entry is one revocation as the stream carries it, times in Unix ns.
+// entry is one revocation as the stream carries it, times in Unix ns;
+// kept is its until before the cap minus at.
 type entry struct {
-	kind, value string
-	gen         uint64
-	until, at   int64
+	kind, value     string
+	gen             uint64
+	until, at, kept int64
 }
 
 // parseEntry reads a stream entry, refusing a malformed one with the
@@ -315,7 +316,7 @@ func (s *Store) parseEntry(fv map[string]string, now int64) (entry, error) {
 	if err1 != nil || err2 != nil || u < 0 || at < 0 || u >= 1<<53 || at >= 1<<53 {
 		return entry{}, fmt.Errorf("until %.20q or moment %.20q", fv[fieldUntil], fv[fieldAt])
 	}
-	e.until, e.at = s.capUntil(u*1e6, now), at*1e6
+	e.until, e.at, e.kept = s.capUntil(u*1e6, now), at*1e6, max(u-at, 0)*1e6
 	return e, nil
 }
 
@@ -338,11 +339,11 @@ func (s *Store) apply(e entry) bool {
 			return true
 		}
 	case kindSubject:
-		return mergeInto(s.subjects, e.value, scopeRev{e.gen, e.until, e.at})
+		return mergeInto(s.subjects, e.value, scopeRev{e.gen, e.until, e.at, e.kept})
 	case kindProvider:
-		return mergeInto(s.sids, e.value, scopeRev{e.gen, e.until, e.at})
+		return mergeInto(s.sids, e.value, scopeRev{e.gen, e.until, e.at, e.kept})
 	case kindAll:
-		m := merge(s.all, scopeRev{e.gen, e.until, e.at})
+		m := merge(s.all, scopeRev{e.gen, e.until, e.at, e.kept})
 		if m != s.all {
 			s.all = m
 			return true
@@ -364,7 +365,7 @@ func mergeInto(labels map[string]scopeRev, label string, r scopeRev) bool {
 }
 
 func merge(a, b scopeRev) scopeRev {
-	return scopeRev{gen: max(a.gen, b.gen), until: max(a.until, b.until), at: max(a.at, b.at)}
+	return scopeRev{gen: max(a.gen, b.gen), until: max(a.until, b.until), at: max(a.at, b.at), kept: max(a.kept, b.kept)}
 }
 
 // notify closes the channel returned by Changed, s.mu held.

@@ -28,7 +28,38 @@ var (
 	// floor (Redis lost state the caller had applied).
 	//
 	// ARGV: kind, value, until, at, floor, minid.
-	revokeScript = rueidis.NewLuaScript(`
+	revokeScript = rueidis.NewLuaScript(revokeSrc)
+
+	// stateScript reads, in one step, the sequence (-1 when the key is
+	// missing), the ID of the stream's last entry ("0-0" when there is
+	// none) and, when ARGV[1] is "scopes", the scopes of the snapshot.
+	// It writes nothing.
+	stateScript = rueidis.NewLuaScriptReadOnly(stateSrc)
+
+	// mergeIDsScript merges session IDs (ARGV: id, until, id, until…)
+	// into the snapshot, keeping the later until of each.
+	mergeIDsScript = rueidis.NewLuaScript(mergeIDsSrc)
+
+	// mergeScopesScript merges a Store's scopes back into a snapshot that
+	// lost state, and raises the sequence to at least the Store's floor
+	// (its Generation), so that every later generation exceeds every one
+	// sealed on that server. A scope's revocation in Redis numbered at
+	// or below the floor that the Store does not hold with the same
+	// generation and moment was recorded after the loss with a
+	// generation some sessions may have sealed already: it gets a new
+	// generation above the floor, so that it revokes them. Then the
+	// script appends a "reset" entry with the next generation, which
+	// makes every follower rebuild from the snapshot. It returns the
+	// reset's generation.
+	//
+	// ARGV: floor, minid, then field, generation, until, at for each
+	// scope of the Store.
+	mergeScopesScript = rueidis.NewLuaScript(mergeScopesSrc)
+)
+
+// The scripts' sources.
+const (
+	revokeSrc = `
 local g = redis.call('INCR', KEYS[1])
 local floor = tonumber(ARGV[5])
 local lowered = 0
@@ -71,13 +102,9 @@ if #dead > 0 then redis.call('ZREM', KEYS[4], unpack(dead)) end
 local id = redis.call('XADD', KEYS[5], 'MINID', '~', ARGV[6], '*',
   'k', kind, 'v', value, 'g', string.format('%d', g), 'u', ARGV[3], 'a', ARGV[4])
 return {g, id, lowered}
-`)
+`
 
-	// stateScript reads, in one step, the sequence (-1 when the key is
-	// missing), the ID of the stream's last entry ("0-0" when there is
-	// none) and, when ARGV[1] is "scopes", the scopes of the snapshot.
-	// It writes nothing.
-	stateScript = rueidis.NewLuaScriptReadOnly(`#!lua flags=no-writes
+	stateSrc = `#!lua flags=no-writes
 local seq = redis.call('GET', KEYS[1]) or '-1'
 local last = redis.call('XREVRANGE', KEYS[5], '+', '-', 'COUNT', 1)
 local lastid = '0-0'
@@ -85,11 +112,9 @@ if #last > 0 then lastid = last[1][1] end
 local scopes = {}
 if ARGV[1] == 'scopes' then scopes = redis.call('HGETALL', KEYS[2]) end
 return {seq, lastid, scopes}
-`)
+`
 
-	// mergeIDsScript merges session IDs (ARGV: id, until, id, until…)
-	// into the snapshot, keeping the later until of each.
-	mergeIDsScript = rueidis.NewLuaScript(`
+	mergeIDsSrc = `
 for i = 1, #ARGV, 2 do
   local u = tonumber(ARGV[i + 1])
   local old = tonumber(redis.call('HGET', KEYS[3], ARGV[i]) or '0') or 0
@@ -99,23 +124,9 @@ for i = 1, #ARGV, 2 do
   end
 end
 return #ARGV / 2
-`)
+`
 
-	// mergeScopesScript merges a Store's scopes back into a snapshot that
-	// lost state, and raises the sequence to at least the Store's floor
-	// (its Generation), so that every later generation exceeds every one
-	// sealed on that server. A scope's revocation in Redis numbered at
-	// or below the floor that the Store does not hold with the same
-	// generation and moment was recorded after the loss with a
-	// generation some sessions may have sealed already: it gets a new
-	// generation above the floor, so that it revokes them. Then the
-	// script appends a "reset" entry with the next generation, which
-	// makes every follower rebuild from the snapshot. It returns the
-	// reset's generation.
-	//
-	// ARGV: floor, minid, then field, generation, until, at for each
-	// scope of the Store.
-	mergeScopesScript = rueidis.NewLuaScript(`
+	mergeScopesSrc = `
 local floor = tonumber(ARGV[1])
 local seq = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') or 0, floor)
 local mine = {}
@@ -153,5 +164,5 @@ seq = seq + 1
 redis.call('SET', KEYS[1], string.format('%d', seq))
 redis.call('XADD', KEYS[5], 'MINID', '~', ARGV[2], '*', 'k', 'reset', 'v', '', 'g', string.format('%d', seq), 'u', '0', 'a', '0')
 return seq
-`)
+`
 )

@@ -373,7 +373,7 @@ func TestRevokeLifetime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return !got.Subject.IsZero()
+		return got.Subject != 0
 	}
 
 	res = cli(t, "", nil, "revoke", "-redis", r.addr, "-subject", "bob", "-max-lifetime", "1h")
