@@ -11,9 +11,7 @@ import (
 // The two-server scenario and overflow values on a three-master Cluster:
 // the stream sits in one slot, overflow keys spread over every master.
 func TestCluster(t *testing.T) {
-	// Not in parallel with the other tests: on a loaded machine a node
-	// that misses its peers' pings for the node timeout is marked failing
-	// and the cluster answers CLUSTERDOWN, which this test is not about.
+	t.Parallel()
 	c := startCluster(t)
 	addr := c.nodes[0].addr()
 	t.Run("revocation", func(t *testing.T) { testTwoServers(t, addr) })

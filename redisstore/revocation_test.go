@@ -123,12 +123,9 @@ func TestLoadAtStart(t *testing.T) {
 	a := newTestStore(t, r.addr(), Options{})
 	ctx := context.Background()
 	until := time.Now().Add(time.Hour)
-	// More than one read's worth, so the load pages.
-	for i := range readCount + 10 {
-		if err := a.RevokeID(ctx, fmt.Sprint("id-", i), until); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// More than one page of the snapshot's IDs, so the load pages;
+	// revoked from several goroutines, so that the client pipelines them.
+	revokeIDs(t, a, readCount+10, until)
 	if err := a.RevokeSubject(ctx, "alice", until); err != nil {
 		t.Fatal(err)
 	}
@@ -143,6 +140,29 @@ func TestLoadAtStart(t *testing.T) {
 	}
 	if revoked(t, b, "", "alice").Subject != a.Generation() {
 		t.Error("alice not loaded")
+	}
+}
+
+// revokeIDs revokes the IDs id-0 … id-(n-1) on s, from 8 goroutines.
+func revokeIDs(t *testing.T, s *Store, n int, until time.Time) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				if err := s.RevokeID(context.Background(), fmt.Sprint("id-", i), until); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }
 
@@ -187,11 +207,7 @@ func TestEntriesExpire(t *testing.T) {
 	s := newTestStore(t, r.addr(), Options{Now: clock.Now, MaxLifetime: 24 * time.Hour, InsecureFailOpen: true})
 	ctx := context.Background()
 	now := clock.Now()
-	for i := range 300 {
-		if err := s.RevokeID(ctx, fmt.Sprint("id-", i), now.Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	revokeIDs(t, s, 300, now.Add(time.Hour))
 	if err := s.RevokeSubject(ctx, "alice", now.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +236,7 @@ func TestEntriesExpire(t *testing.T) {
 		t.Fatalf("after every until: %+v", got)
 	}
 	eventually(t, propagation, "expired entries leave memory", func() bool {
+		s.kickFollower() // the follower sweeps after a read, and a kick ends its blocked one
 		s.mu.RLock()
 		defer s.mu.RUnlock()
 		_, skewed := s.ids["skewed"]
@@ -320,33 +337,33 @@ func TestRedisRestart(t *testing.T) {
 // within the timeout; everything recovers when Redis answers again.
 func TestRedisDown(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t)
 	const (
 		staleness = time.Second
 		timeout   = 300 * time.Millisecond
 	)
-	opts := Options{Staleness: staleness, Timeout: timeout}
-	s := newTestStore(t, r.addr(), opts)
-	open := newTestStore(t, r.addr(), Options{Staleness: staleness, Timeout: timeout, InsecureFailOpen: true})
-	ctx := context.Background()
-	until := time.Now().Add(time.Hour)
-	if err := s.RevokeSubject(ctx, "alice", until); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, propagation, "the fail-open store sees alice", func() bool {
-		return revoked(t, open, "", "alice").Subject != 0
-	})
-
 	for _, stop := range []struct {
 		name       string
-		stop, back func()
+		stop, back func(*redisServer)
 	}{
-		{"hung", r.freeze, r.thaw},
-		{"killed", r.kill, r.start},
+		{"hung", (*redisServer).freeze, (*redisServer).thaw},
+		{"killed", (*redisServer).kill, (*redisServer).start},
 	} {
 		t.Run(stop.name, func(t *testing.T) {
+			t.Parallel()
+			r := startRedis(t)
+			s := newTestStore(t, r.addr(), Options{Staleness: staleness, Timeout: timeout})
+			open := newTestStore(t, r.addr(), Options{Staleness: staleness, Timeout: timeout, InsecureFailOpen: true})
+			ctx := context.Background()
+			until := time.Now().Add(time.Hour)
+			if err := s.RevokeSubject(ctx, "alice", until); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, propagation, "the fail-open store sees alice", func() bool {
+				return revoked(t, open, "", "alice").Subject != 0
+			})
+
 			changed := s.Changed()
-			stop.stop()
+			stop.stop(r)
 			start := time.Now()
 			var slowest time.Duration
 			var err error
@@ -384,7 +401,7 @@ func TestRedisDown(t *testing.T) {
 				t.Errorf("RevokeID took %v with a timeout of %v", d, timeout)
 			}
 
-			stop.back()
+			stop.back(r)
 			eventually(t, 3*propagation, "Revocations answers again", func() bool {
 				_, err := s.Revocations(ctx, "s1", "alice", "")
 				return err == nil
