@@ -130,7 +130,8 @@ type Session[T any] struct {
 
 // ID returns the session's random 128-bit identifier, base64url-encoded.
 // It is sealed inside the cookie, stays the same while the session lives
-// and changes on Regenerate and Destroy.
+// and changes on Regenerate and Destroy, and when SetSubject or
+// SetProviderSession changes the session's subject or provider session.
 func (s *Session[T]) ID() string { return idText(s.id) }
 
 // idText is the text form of a session ID, as ID returns it and a
@@ -138,7 +139,8 @@ func (s *Session[T]) ID() string { return idText(s.id) }
 func idText(id [16]byte) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
 
 // IsNew reports whether the session was not read from a valid cookie: a
-// first visit, an expired or bad cookie, or after Regenerate or Destroy.
+// first visit, an expired or bad cookie, or after Regenerate, Destroy or a
+// change of subject or provider session (a new ID).
 // [Session.Err] says which.
 func (s *Session[T]) IsNew() bool { return s.isNew }
 
@@ -161,9 +163,15 @@ func (s *Session[T]) IsNew() bool { return s.isNew }
 func (s *Session[T]) Err() error { return s.readErr }
 
 // Regenerate replaces the session with a new one: a new ID, a new
-// creation time (so a new absolute deadline) and empty data, as
-// express-session's regenerate. Call it at login, so that a session
-// identifier planted before login is worth nothing after it.
+// creation time (so a new absolute deadline), the revocation generation
+// in force, and empty data, as express-session's regenerate. Call it at
+// login and at every change of privilege, so that a session identifier
+// planted before is worth nothing after it. With a [store.Revoker], the
+// ID the browser held is revoked when the response is written, whether
+// or not the session had a subject: a copy of the cookie taken before
+// stops opening, on every server (tests TestRegenerateRevokesCopy,
+// TestRevocationAcceptance). A session that the browser did not hold
+// (new in this request) has nothing to revoke.
 func (s *Session[T]) Regenerate() {
 	s.end()
 	s.reset()
