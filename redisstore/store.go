@@ -71,10 +71,11 @@ type Options struct {
 	// MaxLifetime is the longest lifetime of a session: at least the
 	// Manager's Options.MaxLifetime (which defaults to its MaxAge). A
 	// revocation whose until lies further than MaxLifetime plus 10
-	// minutes (room for the Manager's ClockSkew) in the future is refused with an error, since it would be trimmed
-	// while still needed; revocations older than MaxLifetime plus an hour
-	// are trimmed from Redis. Default [DefaultMaxLifetime] (30 days, the
-	// core's default MaxAge).
+	// minutes (room for the Manager's ClockSkew) in the future is refused
+	// with an error, and an until read from Redis is capped there;
+	// stream entries older than MaxLifetime plus an hour are trimmed
+	// (the snapshot keeps each revocation until its until). Default
+	// [DefaultMaxLifetime] (30 days, the core's default MaxAge).
 	MaxLifetime time.Duration
 
 	// Staleness is how long Revocations keeps answering from the last
