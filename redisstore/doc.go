@@ -63,10 +63,10 @@
 // scopes read at one instant by a read-only script, then the IDs page by
 // page, merged into memory without ever lowering it; it resumes after that
 // stream ID. It compares the sequence with its own whenever a blocked read
-// returns nothing (at least once a second) and whenever an entry is not
-// above the last applied one; the server that made a revocation numbered
-// below its position checks at once. A sequence below what it applied,
-// or gone, means Redis lost state (restarted without persistence, or from
+// returns nothing (at least once a second); the server that made a
+// revocation numbered below its position checks at once. A sequence below
+// what it applied, or gone, or an entry numbered at or below the last one
+// applied, means Redis lost state (restarted without persistence, or from
 // an older snapshot): the Store then fails closed (Revocations fails with
 // store.ErrRevocationUnavailable unless InsecureFailOpen) while it writes
 // its state back (the IDs in batches, then the scopes, the sequence raised

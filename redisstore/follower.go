@@ -18,13 +18,14 @@ import (
 //   - a gap in the generations (entries trimmed past its position, a
 //     revocation whose entry was lost) or a reset entry (the snapshot was
 //     rewritten) makes it rebuild from the snapshot;
-//   - when a blocked read returns nothing, or an entry's generation is not
-//     above the last applied one, it checks the sequence and the stream's
-//     last ID: a stream deleted or replaced by one whose IDs are lower
-//     than its position also makes it rebuild;
-//   - a sequence lower than its own (Redis restarted without persistence,
-//     or from an old snapshot) makes it write its state back into Redis
-//     (mergeBack), failing closed until that is done.
+//   - when a blocked read returns nothing, it checks the sequence and the
+//     stream's last ID: a stream deleted or replaced by one whose IDs are
+//     lower than its position also makes it rebuild;
+//   - a sequence lower than its own, or an entry numbered at or below the
+//     last applied one (Redis restarted without persistence, or from an
+//     old snapshot, and numbering again from below), makes it write its
+//     state back into Redis (mergeBack), failing closed until that is
+//     done.
 //
 // A rebuild reads the sequence, the stream's last ID and the scopes in
 // one script, then the revoked IDs page by page, merges them into memory
@@ -156,12 +157,17 @@ func (s *Store) read(ctx context.Context, block int64) (step, error) {
 			continue
 		}
 		switch {
+		case e.kind == kindReset:
+			next = stepRebuild
 		case e.gen <= s.applied:
 			// After the last applied entry, the stream holds only
-			// later generations, unless Redis lost state or the
-			// stream was replaced.
-			next = stepCheck
-		case e.gen > s.applied+1 || e.kind == kindReset:
+			// later generations, unless Redis lost state and
+			// numbered new revocations again from below what this
+			// server applied (the sequence may have caught up
+			// since): write the state back, which renumbers them
+			// above it.
+			s.markLostLocked()
+		case e.gen > s.applied+1:
 			next = stepRebuild
 		default:
 			if s.apply(e) {

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"log/slog"
 	"os/exec"
 	"strings"
 	"testing"
@@ -49,16 +50,28 @@ func rawClient(t testing.TB, addrs ...string) rueidis.Client {
 	return c
 }
 
-// newStore builds a Store on addr with opts, closed at cleanup.
+// newStore builds a Store on addr with opts, closed at cleanup; what it
+// logs goes to the test's log unless opts.Logger says otherwise.
 func newTestStore(t testing.TB, addr string, opts Options) *Store {
 	t.Helper()
 	opts.Addr = addr
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
+	}
 	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// testLog writes to a test's log.
+type testLog struct{ t testing.TB }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Logf("%s", strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // eventually polls cond until it holds or the deadline passes.

@@ -411,3 +411,46 @@ func TestMalformedEntries(t *testing.T) {
 		t.Errorf("%d refusals logged, want %d:\n%s", c, len(bad), logs.String())
 	}
 }
+
+// Redis lost its state and a server that had applied one revocation less
+// than the others numbers the next one: its generation equals what the
+// others applied, so their sessions sealed with it would survive it. The
+// others see an entry numbered at or below what they applied, write their
+// state back, and the revocation is renumbered above it.
+func TestLossRenumbersRevocation(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	a := newTestStore(t, r.addr(), Options{})
+	b := newTestStore(t, r.addr(), Options{})
+	raw := rawClient(t, r.addr())
+	ctx := context.Background()
+	revokeSubject(t, a, "alice")
+	gBob := revokeSubject(t, a, "bob")
+	applied(t, b, gBob, "B applies both")
+	if err := raw.Do(ctx, raw.B().Flushall().Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	// A server one behind (its Generation gBob-1) revokes mallory:
+	// the script gives it gBob, a generation A and B have sealed.
+	if err := revokeScript.Exec(ctx, raw, a.keys, []string{kindSubject, "mallory",
+		strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10), strconv.FormatInt(time.Now().UnixMilli(), 10),
+		strconv.FormatUint(gBob-1, 10), "0"}).Error(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Store{a, b} {
+		eventually(t, propagation, "mallory renumbered above what the servers sealed", func() bool {
+			r, err := s.Revocations(ctx, "", "mallory", "")
+			return err == nil && r.Subject > gBob
+		})
+	}
+	c := newTestStore(t, r.addr(), Options{})
+	if got := revoked(t, c, "", "alice"); got.Subject == 0 {
+		t.Error("alice's revocation not written back")
+	}
+	if got := revoked(t, c, "", "bob"); got.Subject != gBob {
+		t.Errorf("bob's revocation written back as %d, want %d", got.Subject, gBob)
+	}
+	if got := revoked(t, c, "", "mallory"); got.Subject <= gBob {
+		t.Errorf("mallory's revocation at %d, not above %d", got.Subject, gBob)
+	}
+}
