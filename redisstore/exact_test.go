@@ -123,27 +123,8 @@ func TestRequestsSendNoCommand(t *testing.T) {
 	}
 	elapsed := time.Since(t0)
 	after := commandCalls(t, r.addr())
-	for cmd, calls := range after {
-		d := calls - before[cmd]
-		switch cmd {
-		case "info": // this test's
-			continue
-		case "xread", "evalsha_ro", "eval_ro", "ping":
-			// The followers' own: a blocked read, then a check of
-			// the sequence, about once a second each.
-			if limit := 2 * (int64(elapsed/time.Second) + 3); d > limit {
-				t.Errorf("%d %s in %v", d, cmd, elapsed)
-			}
-			continue
-		case "hello", "client|tracking", "client|setinfo":
-			if d > 8 {
-				t.Errorf("%d %s in %v", d, cmd, elapsed)
-			}
-			continue
-		}
-		if d != 0 {
-			t.Errorf("%d requests sent %d %s", n, d, cmd)
-		}
+	for cmd, d := range ownCommands(t, before, after, elapsed, 2) {
+		t.Errorf("%d requests sent %d %s", n, d, cmd)
 	}
 	t.Logf("%d requests in %v; commands: %v", n, elapsed, diff(before, after))
 }
