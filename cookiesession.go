@@ -413,7 +413,7 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 		return ErrNameConflict
 	}
 	ctx := s.context()
-	data, meta, key, err := m.cc.readValue(ctx, r.Header)
+	data, meta, key, err := m.cc.readValue(ctx, r.Header, s)
 	s.onWire = !errors.Is(err, ErrNoCookie)
 	s.overflowKey = key
 	if err == nil {
@@ -448,20 +448,11 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	if !ok {
 		return ErrInvalid
 	}
-	// 1. Time. A creation time after the seal (beyond the clock skew)
-	// would push the absolute deadline out, and a negative lifetime is
-	// cleared, never sealed: no writer of ours produces either.
-	if s.created.After(meta.Issued.Add(m.cc.codec.skew)) || s.lifetime < 0 {
-		return errImpossibleTimes
-	}
-	if m.expired(s, meta.Issued) {
-		return ErrExpired // the absolute or idle deadline passed
-	}
-	// 2. Revocation, then the device binding, before the data is
-	// deserialized.
-	if err := m.checkRevoked(ctx, s); err != nil {
+	// 1. Time, and revocation.
+	if err := m.admit(ctx, s, meta); err != nil {
 		return err
 	}
+	// 2. The device binding, before the data is deserialized.
 	if err := m.checkBinding(s); err != nil {
 		return err
 	}
@@ -483,6 +474,34 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	s.force = migrated          // re-sealed in the new form
 	s.renew = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
 	return nil
+}
+
+// admit is the rule of an envelope (unframed into s) sealed as meta
+// says, before anything behind it is read: the times, then revocation.
+// decode applies it, and, to a reference that carries the envelope, the
+// overflow path before the store is read (admitReference).
+func (m *Manager[T]) admit(ctx context.Context, s *Session[T], meta Meta) error {
+	// A creation time after the seal (beyond the clock skew) would push
+	// the absolute deadline out, and a negative lifetime is cleared,
+	// never sealed: no writer of ours produces either.
+	if s.created.After(meta.Issued.Add(m.cc.codec.skew)) || s.lifetime < 0 {
+		return errImpossibleTimes
+	}
+	if m.expired(s, meta.Issued) {
+		return ErrExpired // the absolute or idle deadline passed
+	}
+	return m.checkRevoked(ctx, s)
+}
+
+// admitReference reads the envelope a reference carries (head, with no
+// data after it) into s and admits it: a revoked or expired session is
+// refused before the Overflow store is read.
+func (s *Session[T]) admitReference(ctx context.Context, head []byte, meta Meta) error {
+	rest, ok := s.unframe(head)
+	if !ok || len(rest) != 0 {
+		return ErrInvalid
+	}
+	return s.m.admit(ctx, s, meta)
 }
 
 // checkBinding is the binding rule of opening a session: a session bound
@@ -660,7 +679,8 @@ func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, iss
 		return fmt.Errorf("%w: the session's lifetime ended at %s", ErrExpired, expires.UTC().Format(time.RFC3339))
 	}
 	// key: the Overflow key the cookie refers to, "" for none.
-	meta, key, err := m.cc.writeValue(s.context(), wh, rh, s.frame(data), issued, expires, now)
+	payload := s.frame(data)
+	meta, key, err := m.cc.writeValue(s.context(), wh, rh, payload, len(payload)-len(data), issued, expires, now)
 	if err != nil {
 		return err
 	}

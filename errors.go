@@ -80,8 +80,8 @@ var (
 	// ErrRevoked reports an authentic session that was revoked: its ID
 	// (logout), its subject ([Manager.RevokeSubject]), its identity
 	// provider's session ([Manager.RevokeProviderSession]) or everything
-	// created before a time ([Manager.RevokeAll]). The request goes on
-	// with a new session.
+	// ([Manager.RevokeAll]) by a revocation made after the session was.
+	// The request goes on with a new session.
 	ErrRevoked = errors.New("cookiesession: session revoked")
 
 	// ErrNameConflict reports a Manager used on a request that another

@@ -10,3 +10,6 @@ type JSONSerializer = jsonSerializer
 func (c *Codec) DecodeMeta(name, value string, dst any) (Meta, error) {
 	return c.decodeMeta(name, value, dst)
 }
+
+// SessionGeneration returns the Revoker generation s sealed (0: none).
+func SessionGeneration[T any](s *Session[T]) uint64 { return s.gen }

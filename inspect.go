@@ -67,7 +67,7 @@ func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Repo
 			expired := !m.opts.Now().Before(meta.Expires)
 			return &inspection.Report[Meta]{Meta: meta, Cookies: cookies, Expired: expired}, nil
 		}
-		if payload, s.overflowKey, err = m.cc.openReference(context.Background(), payload); err != nil {
+		if payload, s.overflowKey, err = m.cc.openReference(context.Background(), payload, meta, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -82,7 +82,7 @@ func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Repo
 	data, _ := s.unframe(payload) // decode read it
 	in := &inspection.Report[Meta]{Meta: meta, Data: data, OverflowKey: s.overflowKey, Expired: expired}
 	in.ID, in.Subject, in.Provider, in.Created = s.ID(), s.subject, s.provider, s.created
-	in.Binding = s.binding
+	in.Binding, in.Generation = s.binding, s.gen
 	in.Lifetime = s.lifetime
 	if in.Lifetime == 0 {
 		in.Lifetime = m.opts.MaxAge

@@ -19,14 +19,15 @@ import (
 // and how it is stored. M is the core's Meta (cookiesession.Meta), which
 // this package cannot name without importing the core.
 type Report[M any] struct {
-	Meta     M             // the sealed value's header and times
-	Cookies  []CookieSize  // the cookies that carried it, in order: those of the value that opened
-	ID       string        // the session ID
-	Subject  string        // the session's subject (Session.SetSubject), "" when it has none
-	Provider string        // the session's provider session (Session.SetProviderSession), "" when it has none
-	Binding  []byte        // the device binding (Session.Bind), nil when it has none
-	Created  time.Time     // when the session was created (or regenerated)
-	Lifetime time.Duration // the absolute lifetime in force: the session's override or the Manager's MaxAge
+	Meta       M             // the sealed value's header and times
+	Cookies    []CookieSize  // the cookies that carried it, in order: those of the value that opened
+	ID         string        // the session ID
+	Subject    string        // the session's subject (Session.SetSubject), "" when it has none
+	Provider   string        // the session's provider session (Session.SetProviderSession), "" when it has none
+	Binding    []byte        // the device binding (Session.Bind), nil when it has none
+	Generation uint64        // the Revoker generation the session sealed when its ID was made, 0 when none
+	Created    time.Time     // when the session was created (or regenerated)
+	Lifetime   time.Duration // the absolute lifetime in force: the session's override or the Manager's MaxAge
 
 	// AbsoluteDeadline and IdleDeadline are the session's deadlines, as
 	// the Manager computes them (Lifetime from Created, at most
