@@ -97,6 +97,18 @@
 // about 100 MB on every server and about twice that in Redis (snapshot
 // and stream).
 //
+// A Redis written by a release before generations holds stream entries
+// without one. The first Store that starts on it carries those still
+// needed into the snapshot: a revoked ID as it was, a revoked subject,
+// provider session or everything as a new revocation of that scope.
+// Sessions sealed before generations count as generation 0, so each such
+// scope's sessions made before the upgrade end, including those made after
+// the old revocation's moment (once, fail safe). During a rolling upgrade
+// the two releases do not see each other's revocations: the old one reads
+// the new entries' times wrongly and applies nothing, the new one refuses
+// the old entries (logged); upgrade every server together, or repeat the
+// revocations made during the rollout once it is done.
+//
 // Stored revocations name session IDs, subjects and provider session IDs
 // as the Manager gives them; choose subjects (a user's number rather than
 // an address) with that in mind.

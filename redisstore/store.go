@@ -289,9 +289,14 @@ func newStore(client rueidis.Client, owns bool, opts Options) (*Store, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	// The initial load, from the snapshot, before answering anything;
+	// The initial load, from the snapshot (after carrying into it what
+	// releases before generations recorded), before answering anything;
 	// the follower goes on from the stream entry the snapshot ends at.
-	if err := s.bounded(ctx, s.rebuild); err != nil {
+	_, err := s.carryLegacy(ctx)
+	if err == nil {
+		err = s.bounded(ctx, s.rebuild)
+	}
+	if err != nil {
 		stop()
 		return nil, fmt.Errorf("cookiesession: redisstore: load revocations: %w", err)
 	}

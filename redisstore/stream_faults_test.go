@@ -458,3 +458,46 @@ func TestLossRenumbersRevocation(t *testing.T) {
 		t.Errorf("mallory's revocation at %d, not above %d", got.Subject, gBob)
 	}
 }
+
+// A Redis written by a release before generations: stream entries in Unix
+// ns without a generation, no sequence, no snapshot. The first Store
+// carries the live ones into the snapshot: the IDs as they were, each
+// scope as a new revocation; later Stores find them there.
+func TestLegacyEntriesCarried(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	raw := rawClient(t, r.addr())
+	ctx := context.Background()
+	now := time.Now()
+	ns := func(t time.Time) string { return strconv.FormatInt(t.UnixNano(), 10) }
+	for _, e := range [][]string{
+		{kindID, "logged-out", "0", ns(now.Add(time.Hour))},
+		{kindID, "long-gone", "0", ns(now.Add(-time.Hour))},
+		{kindSubject, "alice", ns(now.Add(-time.Minute)), ns(now.Add(time.Hour))},
+		{kindProvider, "op-1", ns(now.Add(-time.Minute)), ns(now.Add(time.Hour))},
+		{kindAll, "", ns(now.Add(-2 * time.Hour)), ns(now.Add(-time.Hour))},
+	} {
+		err := raw.Do(ctx, raw.B().Xadd().Key(DefaultKeyPrefix+"{rev}").Id("*").FieldValue().
+			FieldValue("k", e[0]).FieldValue("v", e[1]).FieldValue("a", e[2]).FieldValue("u", e[3]).Build()).Error()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := newTestStore(t, r.addr(), Options{})
+	got, err := a.Revocations(ctx, "logged-out", "alice", "op-1")
+	if err != nil || !got.ID || got.Subject == 0 || got.ProviderSession == 0 || got.All != 0 {
+		t.Fatalf("after carrying: %+v, %v; want the ID, alice and op-1, not the expired RevokeAll", got, err)
+	}
+	if revoked(t, a, "long-gone", "").ID {
+		t.Error("an expired ID was carried")
+	}
+	if a.Generation() != 2 {
+		t.Errorf("Generation %d, want 2: one per scope carried", a.Generation())
+	}
+	b := newTestStore(t, r.addr(), Options{})
+	if g := revoked(t, b, "logged-out", "alice"); !g.ID || g.Subject != got.Subject || b.Generation() != 2 {
+		t.Errorf("a second Store: %+v at %d; want what the first carried, carried once", g, b.Generation())
+	}
+	g := revokeSubject(t, b, "bob")
+	applied(t, a, g, "A follows after carrying")
+}
