@@ -267,7 +267,8 @@ const boundSlack = 350 * time.Millisecond
 // many such requests at once on one server, each end within the Store's
 // Timeout (plus scheduling slack), never one Timeout per command.
 func TestHungRedisCostsOneTimeout(t *testing.T) {
-	t.Parallel()
+	// Not in parallel: a time bound, on a machine shared by the
+	// parallel tests, measures them.
 	r := startRedis(t)
 	keys := [][]byte{keyring.Generate()}
 	const timeout = 600 * time.Millisecond
@@ -405,7 +406,8 @@ func TestLogoutWhileRedisDown(t *testing.T) {
 // at their contexts. A caller whose deadline comes first still gets its
 // answer at its deadline, not when the other caller's dial gives up.
 func TestCallerDeadlineHoldsBehindDial(t *testing.T) {
-	t.Parallel()
+	// Not in parallel: a time bound, on a machine shared by the
+	// parallel tests, measures them.
 	r := startRedis(t)
 	const timeout = 800 * time.Millisecond
 	s := newTestStore(t, r.addr(), Options{Timeout: timeout, CacheBytes: -1, Staleness: time.Minute})
