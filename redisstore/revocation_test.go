@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cookiesession/cookiesession/store"
+	"github.com/redis/rueidis"
 )
 
 var (
@@ -143,27 +145,26 @@ func TestLoadAtStart(t *testing.T) {
 	}
 }
 
-// revokeIDs revokes the IDs id-0 … id-(n-1) on s, from 8 goroutines.
+// revokeIDs revokes the IDs id-0 … id-(n-1) with the Store's own script,
+// in one pipeline (one write to the disk for many), and waits until s has
+// applied them.
 func revokeIDs(t *testing.T, s *Store, n int, until time.Time) {
 	t.Helper()
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += 8 {
-				if err := s.RevokeID(context.Background(), fmt.Sprint("id-", i), until); err != nil {
-					errs <- err
-				}
-			}
-		}()
+	cmds := make([]rueidis.LuaExec, n)
+	for i := range cmds {
+		cmds[i] = rueidis.LuaExec{Keys: s.keys, Args: []string{kindID, fmt.Sprint("id-", i),
+			strconv.FormatInt(ceilMs(until.UnixNano()), 10), "0", "0", "0"}}
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
+	var last uint64
+	for _, res := range revokeScript.ExecMulti(context.Background(), s.client, cmds...) {
+		v, err := res.ToArray()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := v[0].AsInt64()
+		last = max(last, uint64(g))
 	}
+	applied(t, s, last, "the Store applies the IDs")
 }
 
 // Changed closes when another server revokes, and a new channel waits for
