@@ -53,9 +53,9 @@ func (s *Store) follow(ctx context.Context) {
 		s.mu.RUnlock()
 		switch {
 		case lost:
-			err = s.bounded(ctx, s.mergeBack)
+			err = s.mergeBack(ctx)
 		case next == stepRebuild:
-			err = s.bounded(ctx, s.rebuild)
+			err = s.rebuild(ctx)
 			if err == nil {
 				next = stepRead
 			}
@@ -225,7 +225,11 @@ func (s *Store) state(ctx context.Context, scopes bool) (seq uint64, last string
 	if scopes {
 		arg = "scopes"
 	}
-	res, err := stateScript.Exec(ctx, s.client, s.keys, []string{arg}).ToArray()
+	var res []rueidis.RedisMessage
+	err = s.bounded(ctx, func(ctx context.Context) (err error) {
+		res, err = stateScript.Exec(ctx, s.client, s.keys, []string{arg}).ToArray()
+		return err
+	})
 	if err != nil {
 		return 0, "", nil, err
 	}
@@ -246,7 +250,9 @@ func (s *Store) state(ctx context.Context, scopes bool) (seq uint64, last string
 	return seq, last, fields, nil
 }
 
-// rebuild reads the snapshot and merges it into the state: the sequence,
+// rebuild reads the snapshot and merges it into the state, each command
+// bounded by the Store's Timeout (not the whole: a large snapshot takes
+// one HSCAN per thousand IDs): the sequence,
 // the stream's last ID and the scopes at one instant (stateScript), then
 // the revoked IDs page by page. IDs recorded meanwhile are in the stream
 // after that ID, and the snapshot only grows but for entries past their
@@ -279,7 +285,11 @@ func (s *Store) rebuild(ctx context.Context) error {
 	ids := make(map[string]int64)
 	cursor := uint64(0)
 	for {
-		e, err := s.client.Do(ctx, s.client.B().Hscan().Key(s.keys[keyIDs]).Cursor(cursor).Count(1000).Build()).AsScanEntry()
+		var e rueidis.ScanEntry
+		err := s.bounded(ctx, func(ctx context.Context) (err error) {
+			e, err = s.client.Do(ctx, s.client.B().Hscan().Key(s.keys[keyIDs]).Cursor(cursor).Count(1000).Build()).AsScanEntry()
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -371,7 +381,8 @@ func (s *Store) markLostLocked() {
 	}
 }
 
-// mergeBack writes the state back into Redis after Redis lost some of it:
+// mergeBack writes the state back into Redis after Redis lost some of it,
+// each command bounded by the Store's Timeout:
 // the revoked IDs in batches, then the scopes with the sequence raised to
 // at least this server's generation (mergeScopesScript), then rebuilds
 // from the snapshot and clears the lost mark.
@@ -400,14 +411,20 @@ func (s *Store) mergeBack(ctx context.Context) error {
 	const batch = 2 * 500
 	for len(ids) > 0 {
 		n := min(batch, len(ids))
-		if err := mergeIDsScript.Exec(ctx, s.client, s.keys, ids[:n]).Error(); err != nil {
+		err := s.bounded(ctx, func(ctx context.Context) error {
+			return mergeIDsScript.Exec(ctx, s.client, s.keys, ids[:n]).Error()
+		})
+		if err != nil {
 			return err
 		}
 		ids = ids[n:]
 	}
 	scopes[0] = strconv.FormatUint(floor, 10)
 	scopes[1] = strconv.FormatInt(max(s.now().Add(-s.maxLifetime-trimMargin).UnixMilli(), 0), 10)
-	if err := mergeScopesScript.Exec(ctx, s.client, s.keys, scopes).Error(); err != nil {
+	err := s.bounded(ctx, func(ctx context.Context) error {
+		return mergeScopesScript.Exec(ctx, s.client, s.keys, scopes).Error()
+	})
+	if err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -260,6 +260,8 @@ func (s *Store) revoke(ctx context.Context, kind, value string, until time.Time)
 			// until the follower applies it are refused once it
 			// does (fail safe).
 			return nil
+		case <-s.done: // closed meanwhile
+			return nil
 		}
 		s.mu.RLock()
 		applied, ch = s.applied, s.appliedCh

@@ -176,8 +176,10 @@ const (
 )
 
 // New connects to opts.Addr and returns a Store whose revocation state is
-// loaded from Redis. It fails when the options are invalid or Redis cannot
-// be reached and read within opts.Timeout. Close releases the connection.
+// loaded from Redis's snapshot (one read per thousand revoked IDs). It
+// fails when the options are invalid or Redis cannot be reached, or one of
+// those reads not answered, within opts.Timeout. Close releases the
+// connection.
 func New(opts Options) (*Store, error) {
 	if opts.Addr == "" {
 		return nil, errors.New("cookiesession: redisstore: Options.Addr is empty")
@@ -294,7 +296,7 @@ func newStore(client rueidis.Client, owns bool, opts Options) (*Store, error) {
 	// the follower goes on from the stream entry the snapshot ends at.
 	_, err := s.carryLegacy(ctx)
 	if err == nil {
-		err = s.bounded(ctx, s.rebuild)
+		err = s.rebuild(ctx)
 	}
 	if err != nil {
 		stop()
