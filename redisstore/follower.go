@@ -60,11 +60,7 @@ func (s *Store) follow(ctx context.Context) {
 				next = stepRead
 			}
 		case next == stepCheck:
-			err = s.bounded(ctx, func(ctx context.Context) error {
-				var err error
-				next, err = s.check(ctx)
-				return err
-			})
+			next, err = s.check(ctx)
 		default:
 			rctx, cancel := interruptible(ctx, followBlock*time.Millisecond+s.timeout, s.kick)
 			next, err = s.read(rctx, followBlock)
