@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -161,11 +163,22 @@ func optionalString(name string, v json.RawMessage) (string, error) {
 	return s, nil
 }
 
-// replayKey names a token in the replay cache: its issuer and jti,
-// hashed to a fixed length of plain characters.
+// replayKey names a token in the replay cache: its issuer and jti.
 func replayKey(iss, jti string) string {
-	sum := sha256.Sum256([]byte(iss + "\x00" + jti))
-	return "oidclogout:" + base64.RawURLEncoding.EncodeToString(sum[:])
+	return "oidclogout:" + issuerScoped(iss, jti)
+}
+
+// issuerScoped names the value v (a jti, a sid) of the issuer iss, which
+// is unique only at that issuer: the SHA-256 of iss's length as a
+// uvarint, iss and v, in unpadded base64url (43 plain characters,
+// whatever the lengths of iss and v). The length prefix keeps ("ab", "c")
+// and ("a", "bc") apart.
+func issuerScoped(iss, v string) string {
+	h := sha256.New()
+	h.Write(binary.AppendUvarint(nil, uint64(len(iss))))
+	io.WriteString(h, iss)
+	io.WriteString(h, v)
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
 // errNoKey reports a token whose key is not in the provider's key set.
