@@ -51,10 +51,10 @@
 // carry that provider session ([cookiesession.Manager.RevokeProviderSession]
 // of [ProviderSession](iss, sid), so that the same sid from another
 // provider names other sessions): the same user's sessions on other
-// devices stay. A token with only a sub
-// revokes every session of that subject
-// ([cookiesession.Manager.RevokeSubject]), through [Options.Subject] when
-// the application's subjects are not the provider's. The handler answers
+// devices stay. A token with only a sub revokes every session of that
+// subject ([cookiesession.Manager.RevokeSubject]), through
+// [Options.Subject] when the application's subjects are not the
+// provider's. The handler answers
 // (§2.8) 200 with Cache-Control no-store once every revocation is
 // recorded; 400 with a JSON body {"error":"invalid_request",
 // "error_description":…} for a request or token that is invalid; and 503

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -174,11 +173,12 @@ func replayKey(iss, jti string) string {
 // whatever the lengths of iss and v). The length prefix keeps ("ab", "c")
 // and ("a", "bc") apart.
 func issuerScoped(iss, v string) string {
-	h := sha256.New()
-	h.Write(binary.AppendUvarint(nil, uint64(len(iss))))
-	io.WriteString(h, iss)
-	io.WriteString(h, v)
-	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	var buf [256]byte // on the stack for the usual lengths
+	b := binary.AppendUvarint(buf[:0], uint64(len(iss)))
+	sum := sha256.Sum256(append(append(b, iss...), v...))
+	var out [43]byte
+	base64.RawURLEncoding.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // errNoKey reports a token whose key is not in the provider's key set.
