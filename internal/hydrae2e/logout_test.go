@@ -1,6 +1,7 @@
 package hydrae2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -111,11 +112,23 @@ func TestHydraBackChannelLogout(t *testing.T) {
 			t.Errorf("the phone (another provider session) at %s after the laptop's logout: %q", s, got)
 		}
 	}
-	if calls := a.calls(); len(calls) != 1 || calls[0] != http.StatusOK {
-		t.Errorf("the back-channel endpoint answered %v, want one 200", calls)
+	calls := a.calls()
+	if len(calls) != 1 || calls[0].status != http.StatusOK || len(b.calls()) != 0 {
+		t.Fatalf("the back-channel endpoints answered A %v, B %v: want one 200 from A", calls, b.calls())
 	}
-	if calls := b.calls(); len(calls) != 0 {
-		t.Errorf("server B's endpoint was called: %v", calls)
+
+	// Hydra's logout token, replayed to server B: its jti is claimed in
+	// the shared Redis, so the token is refused and revokes nothing more.
+	res, err := http.Post(base(srvB)+"/backchannel-logout", "application/x-www-form-urlencoded", strings.NewReader(calls[0].body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("Hydra's logout token replayed to server B: %d, want 400", res.StatusCode)
+	}
+	if got := phone.get(base(srvB) + "/"); got != "alice" {
+		t.Errorf("the phone after the replay: %q", got)
 	}
 }
 
@@ -175,7 +188,7 @@ type app struct {
 	m   *cookiesession.Manager[user]
 	srv *httptest.Server
 	mu  sync.Mutex
-	st  []int // statuses of the back-channel endpoint's answers
+	st  []call // the back-channel endpoint's calls
 }
 
 // newApp serves the application on srv; home is server A's base URL,
@@ -196,7 +209,7 @@ func newApp(t *testing.T, srv *httptest.Server, redisAddr string, h *hydra, clie
 	}
 	logout, err := oidclogout.New(oidclogout.Options{
 		Issuer: h.Public, ClientID: clientID, Revoke: []oidclogout.Revoker{m}, Replay: store,
-		OnError: func(_ *http.Request, err error) { t.Errorf("back-channel logout endpoint: %v", err) },
+		OnError: func(_ *http.Request, err error) { t.Logf("back-channel logout endpoint: %v", err) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -204,10 +217,16 @@ func newApp(t *testing.T, srv *httptest.Server, redisAddr string, h *hydra, clie
 	a := &app{m: m}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /backchannel-logout", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		logout.ServeHTTP(rec, r)
 		a.mu.Lock()
-		a.st = append(a.st, rec.status)
+		a.st = append(a.st, call{rec.status, string(body)})
 		a.mu.Unlock()
 	})
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
@@ -269,11 +288,20 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// calls returns the statuses the back-channel endpoint answered.
-func (a *app) calls() []int {
+// call is one request to the back-channel endpoint: the answer's status
+// and the request's body.
+type call struct {
+	status int
+	body   string
+}
+
+func (c call) String() string { return fmt.Sprint(c.status) }
+
+// calls returns the back-channel endpoint's calls.
+func (a *app) calls() []call {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]int(nil), a.st...)
+	return append([]call(nil), a.st...)
 }
 
 // load opens, on this server, the session of browser d's cookies.
