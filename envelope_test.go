@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/cookiesession/cookiesession/internal/testkit"
 )
@@ -89,5 +90,36 @@ func TestEnvelopeFields(t *testing.T) {
 	back := Session[revUser]{m: m}
 	if _, ok := back.unframe(hostile); !ok || back.lifetime >= 0 || !m.expired(&back, hT0) {
 		t.Errorf("forged lifetime with the flags: lifetime %v", back.lifetime)
+	}
+}
+
+// TestGenerationBytes measures what the generation adds to the cookie of
+// a session with a subject: the varint's bytes to the payload (1 up to
+// generation 127, 2 up to 16,383, …; at most 8 below 2^56), and the
+// characters they add to the cookie value (4 for every 3 bytes, rounded).
+func TestGenerationBytes(t *testing.T) {
+	m, err := New[revUser](Options{Keys: [][]byte{testkit.Key(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := func(gen uint64) (payload, cookie int) {
+		s := &Session[revUser]{m: m, id: [16]byte{1}, created: hT0, subject: "user-1234", gen: gen}
+		p := s.frame([]byte(`{"Name":"alice","N":3}`))
+		v, err := m.cc.codec.seal(m.opts.Name, p, hT0, hT0.Add(time.Hour), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(p), len(v)
+	}
+	p0, c0 := value(0)
+	for _, c := range []struct {
+		gen   uint64
+		bytes int
+	}{{1, 1}, {127, 1}, {128, 2}, {16383, 2}, {1 << 21, 4}, {1 << 28, 5}, {1<<56 - 1, 8}, {1<<64 - 1, 10}} {
+		p, v := value(c.gen)
+		if p-p0 != c.bytes {
+			t.Errorf("generation %d adds %d payload bytes, want %d", c.gen, p-p0, c.bytes)
+		}
+		t.Logf("generation %d: +%d payload bytes, +%d cookie characters (of %d)", c.gen, p-p0, v-c0, c0)
 	}
 }

@@ -3,6 +3,7 @@ package cookiesession
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/cookiesession/cookiesession/internal/memrevoker"
 	"github.com/cookiesession/cookiesession/store"
@@ -99,6 +100,31 @@ func revocationCases() []hostileCase {
 			setup: func(e *hEnv) []string {
 				copied := e.line(e.login(10))
 				if err := e.m.RevokeAll(ctx); err != nil {
+					e.t.Fatal(err)
+				}
+				return []string{copied}
+			},
+		},
+		{
+			// Regenerate (a new login) revokes the ID the browser held,
+			// though the session had no subject.
+			name: "revocation/copy-without-subject-replayed-after-regenerate", opts: withRevoker, want: ErrRevoked, fresh: true,
+			setup: func(e *hEnv) []string {
+				copied := e.line(e.login(10))
+				e.do("/login?blob=10", copied)
+				return []string{copied}
+			},
+		},
+		{
+			// A session sealed while the clock ran 50 s ahead, revoked
+			// once it is back: a creation time after the revoking
+			// clock's reading spared it under the rule of times.
+			name: "revocation/session-sealed-by-a-clock-ahead", opts: withRevoker, want: ErrRevoked, fresh: true,
+			setup: func(e *hEnv) []string {
+				e.clock.Add(50 * time.Second)
+				copied := e.loginAs("alice")
+				e.clock.Add(-50 * time.Second)
+				if err := e.m.RevokeSubject(ctx, "alice"); err != nil {
 					e.t.Fatal(err)
 				}
 				return []string{copied}

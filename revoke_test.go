@@ -510,6 +510,28 @@ func TestRevocationAcceptance(t *testing.T) {
 				}
 			})
 		}
+		// A change of privilege on one server: a copy of the cookie
+		// taken before Regenerate (no subject), or before SetSubject to
+		// another subject, stops opening on both; the session after
+		// SetSubject opens, under a new ID.
+		t.Run(clocks.name+"/privilege change", func(t *testing.T) {
+			f := newFleet(t, func(i int, o *Options) { o.Now, o.ClockSkew = clocks.now[i], 2*time.Minute })
+			_, anonymous := f.serve(0, "/inc", "")
+			_, regenerated := f.serve(1, "/regenerate", anonymous)
+			_, alice := f.serve(0, "/subject?user=alice", regenerated)
+			_, bob := f.serve(1, "/subject?user=bob", alice)
+			for server := range 2 {
+				for name, line := range map[string]string{"before Regenerate": anonymous, "before SetSubject(bob)": alice} {
+					if _, err := f.mgrs[server].Load(requestWith(line)); !errors.Is(err, ErrRevoked) {
+						t.Errorf("server %d: the cookie copied %s: %v, want ErrRevoked", server, name, err)
+					}
+				}
+				// bob's ID opens where alice's is revoked: a new ID.
+				if s, err := f.mgrs[server].Load(requestWith(bob)); err != nil || s.Subject() != "bob" {
+					t.Errorf("server %d: the session after SetSubject(bob): %v, subject %q", server, err, s.Subject())
+				}
+			}
+		})
 	}
 }
 

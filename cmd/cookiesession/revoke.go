@@ -21,9 +21,10 @@ response:
                still works
   -provider-session SID
                every session of the identity provider's session SID
-               (Session.SetProviderSession, the OpenID Connect sid)
-               made before this revocation: what a back-channel logout
-               does
+               (the value given to Session.SetProviderSession: with
+               the oidclogout module, oidclogout.ProviderSession(iss,
+               sid), as 'cookiesession inspect' prints it) made before
+               this revocation: what a back-channel logout does
   -id ID       the one session with this ID, as 'cookiesession inspect'
                prints it (22 characters of base64url)
   -all         every session of every user made before this revocation:

@@ -86,9 +86,8 @@ func (r *Revoker) Generation() uint64 { return r.gen.Load() }
 func (r *Revoker) RevokeID(_ context.Context, id string, until time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.next()
 	r.ids[id] = until
-	r.notify()
+	r.applied(r.next())
 	return nil
 }
 
@@ -97,8 +96,9 @@ func (r *Revoker) RevokeID(_ context.Context, id string, until time.Time) error 
 func (r *Revoker) RevokeSubject(_ context.Context, subject string, until time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.subjects[subject] = revocation{r.next(), until}
-	r.notify()
+	g := r.next()
+	r.subjects[subject] = revocation{g, until}
+	r.applied(g)
 	return nil
 }
 
@@ -107,8 +107,9 @@ func (r *Revoker) RevokeSubject(_ context.Context, subject string, until time.Ti
 func (r *Revoker) RevokeProviderSession(_ context.Context, sid string, until time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.sids[sid] = revocation{r.next(), until}
-	r.notify()
+	g := r.next()
+	r.sids[sid] = revocation{g, until}
+	r.applied(g)
 	return nil
 }
 
@@ -117,8 +118,9 @@ func (r *Revoker) RevokeProviderSession(_ context.Context, sid string, until tim
 func (r *Revoker) RevokeAll(_ context.Context, until time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.all = revocation{r.next(), until}
-	r.notify()
+	g := r.next()
+	r.all = revocation{g, until}
+	r.applied(g)
 	return nil
 }
 
@@ -157,10 +159,18 @@ func (r *Revoker) Len() int {
 	return n
 }
 
-// next advances the sequence and returns the new generation, which the
-// caller's revocation takes. r.mu is held: revocations are numbered and
-// applied in one order.
-func (r *Revoker) next() uint64 { return r.gen.Add(1) }
+// next returns the generation the next revocation takes. r.mu is held:
+// revocations are numbered and applied in one order.
+func (r *Revoker) next() uint64 { return r.gen.Load() + 1 }
+
+// applied publishes g, the generation of the revocation just recorded, as
+// the one in force (Generation): only once it is recorded, so that no
+// session seals a generation whose revocation Revocations does not yet
+// report. Then it notifies. r.mu is held.
+func (r *Revoker) applied(g uint64) {
+	r.gen.Store(g)
+	r.notify()
+}
 
 // notify wakes the watchers and drops the entries past their until
 // time. r.mu is held.
