@@ -11,8 +11,13 @@ import (
 // The two-server scenario and overflow values on a three-master Cluster:
 // the stream sits in one slot, overflow keys spread over every master.
 func TestCluster(t *testing.T) {
+	// The cluster forms while the serial tests run; the test waits for
+	// it once it runs beside the other parallel ones.
+	c, formed := formCluster(t)
 	t.Parallel()
-	c := startCluster(t)
+	if err := <-formed; err != nil {
+		t.Fatal(err)
+	}
 	addr := c.nodes[0].addr()
 	t.Run("revocation", func(t *testing.T) { testTwoServers(t, addr) })
 	t.Run("overflow", func(t *testing.T) { testOverflow(t, addr) })
