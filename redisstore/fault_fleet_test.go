@@ -99,7 +99,7 @@ func TestMain(m *testing.M) {
 }
 
 // parallelTests is how many tests run at once by default.
-const parallelTests = 8
+const parallelTests = 16
 
 // runFaultApp serves the fault test's application on a loopback port,
 // prints the URL on stdout, and exits when stdin closes (the test ended).
