@@ -240,7 +240,9 @@ func (s *Store) revoke(ctx context.Context, kind, value string, until time.Time)
 		// before must go back into the snapshot.
 		s.markLostLocked()
 	}
-	behind := compareIDs(streamID, s.lastID) <= 0
+	// Not yet applied in order, and numbered at or below the follower's
+	// position (usually the follower has read it by now).
+	behind := s.applied < gen && compareIDs(streamID, s.lastID) <= 0
 	applied, ch := s.applied, s.appliedCh
 	s.mu.Unlock()
 	if lowered || behind {
