@@ -74,7 +74,12 @@
 // with a generation some session may already have sealed gets a new one
 // above it, and a reset entry makes every follower rebuild. A revocation
 // whose script finds the sequence at or below the caller's Generation
-// takes the generation above it and starts the same writing back.
+// takes the generation above it and starts the same writing back. Each
+// hash of the snapshot carries a marker that follows the sequence while
+// the hash is whole, so a hash evicted or deleted on its own is noticed
+// the same way; a Store that starts then, holding nothing to write back,
+// fails closed until a server that holds the revocations has written them
+// back.
 //
 // Entries read from Redis are bounded: an until is capped at now plus
 // MaxLifetime plus 10 minutes, and a malformed entry (no generation, an
@@ -136,6 +141,11 @@
 // configuration and check that none acknowledged is lost, and restart a
 // Redis without persistence to check that the servers write back what
 // they hold and never let a revoked session in meanwhile.
+//
+// The revocation keys have no expiry, so a maxmemory-policy of noeviction
+// or one of the volatile-* policies never evicts them (overflow values,
+// which expire, may go: their sessions start anew); an allkeys-* policy
+// can, and the Stores then write back what they hold, as above.
 //
 // appendfsync always makes every write wait for the disk: a revocation
 // costs a fraction of a millisecond on a fast disk, an overflow Put a few

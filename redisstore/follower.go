@@ -198,25 +198,34 @@ func (s *Store) advance(gen uint64) {
 // below the follower's position, or whose entries end at it while the
 // sequence is ahead, hides revocations from XREAD: rebuild.
 func (s *Store) check(ctx context.Context) (step, error) {
-	seq, last, _, err := s.state(ctx, false)
+	st, err := s.state(ctx, false)
 	if err != nil {
 		return stepCheck, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch c := compareIDs(last, s.lastID); {
-	case seq < s.applied:
+	switch c := compareIDs(st.last, s.lastID); {
+	case st.seq < s.applied || !st.intact:
 		s.markLostLocked()
 		return stepRead, nil
-	case c < 0, c == 0 && seq > s.applied:
+	case c < 0, c == 0 && st.seq > s.applied:
 		return stepRebuild, nil
 	}
 	return stepRead, nil
 }
 
+// snapshotState is what stateScript read.
+type snapshotState struct {
+	seq    uint64   // the sequence, 0 when missing
+	last   string   // the stream's last entry ID
+	fields []string // the scopes hash, when asked for
+	intact bool     // both hashes' markers match the sequence
+}
+
 // state runs stateScript: the sequence (0 when missing), the stream's
-// last ID and, when scopes is set, the scopes of the snapshot.
-func (s *Store) state(ctx context.Context, scopes bool) (seq uint64, last string, fields []string, err error) {
+// last ID, when scopes is set the scopes of the snapshot, and whether the
+// snapshot's hashes are intact (their markers match the sequence).
+func (s *Store) state(ctx context.Context, scopes bool) (st snapshotState, err error) {
 	arg := ""
 	if scopes {
 		arg = "scopes"
@@ -227,23 +236,27 @@ func (s *Store) state(ctx context.Context, scopes bool) (seq uint64, last string
 		return err
 	})
 	if err != nil {
-		return 0, "", nil, err
+		return st, err
 	}
-	if len(res) != 3 {
-		return 0, "", nil, fmt.Errorf("state script answered %d values", len(res))
+	if len(res) != 5 {
+		return st, fmt.Errorf("state script answered %d values", len(res))
 	}
 	rawSeq, err1 := res[0].ToString()
 	last, err2 := res[1].ToString()
 	fields, err3 := res[2].AsStrSlice()
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return 0, "", nil, err
+	ms, err4 := res[3].ToString()
+	mi, err5 := res[4].ToString()
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+		return st, err
 	}
-	if rawSeq != "-1" {
-		if seq, err = strconv.ParseUint(rawSeq, 10, 64); err != nil {
-			return 0, "", nil, fmt.Errorf("sequence %.20q: %w", rawSeq, err)
-		}
+	if rawSeq == "-1" {
+		rawSeq = "0"
 	}
-	return seq, last, fields, nil
+	seq, err := strconv.ParseUint(rawSeq, 10, 64)
+	if err != nil {
+		return st, fmt.Errorf("sequence %.20q: %w", rawSeq, err)
+	}
+	return snapshotState{seq: seq, last: last, fields: fields, intact: ms == rawSeq && mi == rawSeq}, nil
 }
 
 // rebuild reads the snapshot and merges it into the state, each command
@@ -255,14 +268,15 @@ func (s *Store) state(ctx context.Context, scopes bool) (seq uint64, last string
 // until, so the pages miss nothing the stream does not bring. A sequence
 // below the applied generation marks the state lost instead.
 func (s *Store) rebuild(ctx context.Context) error {
-	seq, last, fields, err := s.state(ctx, true)
+	st, err := s.state(ctx, true)
 	if err != nil {
 		return err
 	}
+	seq, last, fields := st.seq, st.last, st.fields
 	s.mu.RLock()
 	applied := s.applied
 	s.mu.RUnlock()
-	if seq < applied {
+	if seq < applied || !st.intact {
 		s.mu.Lock()
 		s.markLostLocked()
 		s.mu.Unlock()
@@ -271,6 +285,9 @@ func (s *Store) rebuild(ctx context.Context) error {
 	now := s.now().UnixNano()
 	scopes := make(map[string]scopeRev, len(fields)/2)
 	for i := 0; i+1 < len(fields); i += 2 {
+		if fields[i] == markerField {
+			continue
+		}
 		r, err := s.parseScope(fields[i+1], now)
 		if err != nil || !validScopeField(fields[i]) {
 			s.refuse("snapshot scope "+strconv.Quote(trunc(fields[i])), errors.Join(err, errors.New("bad field")))
@@ -291,6 +308,9 @@ func (s *Store) rebuild(ctx context.Context) error {
 		}
 		for i := 0; i+1 < len(e.Elements); i += 2 {
 			id, v := e.Elements[i], e.Elements[i+1]
+			if id == markerField {
+				continue
+			}
 			u, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || u < 0 || u >= 1<<53 || id == "" || len(id) > maxKeyLen {
 				s.refuse("snapshot ID entry", fmt.Errorf("until %.20q for an ID of %d bytes", v, len(id)))
@@ -309,6 +329,9 @@ func (s *Store) rebuild(ctx context.Context) error {
 		return nil
 	}
 	changed := false
+	if s.lost { // a Store that held nothing, waiting for a whole snapshot (see mergeBack)
+		s.lost, changed = false, true
+	}
 	for id, until := range ids {
 		if until > s.ids[id] {
 			s.ids[id] = until
@@ -334,6 +357,10 @@ func (s *Store) rebuild(ctx context.Context) error {
 	}
 	return nil
 }
+
+// markerField is the field of the snapshot's hashes that follows the
+// sequence while the hash is whole (see revokeScript).
+const markerField = "#seq"
 
 // validScopeField reports whether f names a scope: "sub:"+subject,
 // "sid:"+provider session or "all:".
@@ -372,7 +399,11 @@ func (s *Store) markLostLocked() {
 	if !s.lost {
 		s.lost = true
 		s.notify()
-		s.logger.Warn("cookiesession: redisstore: Redis lost revocations this server had applied (restarted without persistence, or from an older snapshot); writing them back, failing closed until done",
+		if s.applied == 0 && len(s.ids) == 0 && len(s.subjects) == 0 && len(s.sids) == 0 && s.all == (scopeRev{}) {
+			s.logger.Warn(errIncomplete.Error()+"; failing closed until then", "stream", s.stream)
+			return
+		}
+		s.logger.Warn("cookiesession: redisstore: Redis lost revocations this server had applied (restarted without persistence or from an older snapshot, or a hash of the snapshot evicted or deleted); writing them back, failing closed until done",
 			"stream", s.stream, "generation", s.applied)
 	}
 }
@@ -403,7 +434,23 @@ func (s *Store) mergeBack(ctx context.Context) error {
 	if s.all != (scopeRev{}) {
 		add(kindAll+":", s.all)
 	}
+	empty := floor == 0 && len(ids) == 0 && len(scopes) == 2
 	s.mu.RUnlock()
+	if empty {
+		// Nothing to write back: a Store that holds nothing found the
+		// snapshot incomplete (started while its hashes were lost).
+		// It fails closed until a server that holds the revocations
+		// has written them back, or the snapshot is whole again.
+		if err := s.rebuild(ctx); err != nil {
+			return err
+		}
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		if s.lost {
+			return errIncomplete
+		}
+		return nil
+	}
 	const batch = 2 * 500
 	for len(ids) > 0 {
 		n := min(batch, len(ids))
@@ -522,6 +569,10 @@ var (
 	// errNoAnswer is why a follower's read that Redis did not answer
 	// in time failed, as the staleness error reports it.
 	errNoAnswer = fmt.Errorf("cookiesession: redisstore: no answer to the follower's read: %w", context.DeadlineExceeded)
+
+	// errIncomplete is why a Store that holds nothing fails closed: the
+	// snapshot lost part of its state, and no server wrote it back yet.
+	errIncomplete = errors.New("cookiesession: redisstore: the revocation snapshot in Redis is incomplete (a hash evicted or deleted); waiting for a server that holds the revocations to write them back")
 
 	// errKicked ends a follower's read that a Revoke interrupted.
 	errKicked = errors.New("cookiesession: redisstore: read interrupted for a check")

@@ -84,7 +84,7 @@ func (s *Store) Revocations(_ context.Context, id, subject, providerSession stri
 		}
 	}
 	if lost && !s.failOpen {
-		return store.Revocations{}, fmt.Errorf("%w: Redis lost revocations this server holds; writing them back", store.ErrRevocationUnavailable)
+		return store.Revocations{}, fmt.Errorf("%w: Redis lost revocations; being written back", store.ErrRevocationUnavailable)
 	}
 	return r, nil
 }
@@ -146,7 +146,7 @@ func unavailable(age time.Duration, cause error) error {
 // an ID needs no generation); it fails after Options.Timeout when Redis
 // does not answer.
 func (s *Store) RevokeID(ctx context.Context, id string, until time.Time) error {
-	if id == "" || len(id) > maxKeyLen {
+	if id == "" || len(id) > maxKeyLen || id == markerField {
 		return fmt.Errorf("cookiesession: redisstore: session ID of %d bytes", len(id))
 	}
 	return s.revoke(ctx, kindID, id, until)

@@ -13,8 +13,9 @@ import "github.com/redis/rueidis"
 //
 //	seq     the sequence: the generation of the latest revocation
 //	scopes  hash: "sub:"+subject, "sid:"+provider session, "all:" →
-//	        "generation until at" of the scope's latest revocation
-//	ids     hash: session ID → until
+//	        "generation until at" of the scope's latest revocation;
+//	        "#seq" → the sequence as of its last write (markerField)
+//	ids     hash: session ID → until; "#seq" as in scopes
 //	exp     sorted set: "s"+scope field and "i"+ID by until, for pruning
 //	stream  the stream of revocations, each entry with its generation
 var (
@@ -23,17 +24,21 @@ var (
 	// Store.Generation, when Redis lost the sequence), merges the
 	// revocation into the snapshot, prunes up to 64 expired snapshot
 	// entries (by Redis's clock), and appends the entry to the stream,
-	// trimming entries older than minid. It returns the generation, the
-	// entry's stream ID and 1 when the sequence was at or below the
-	// floor (Redis lost state the caller had applied).
+	// trimming entries older than minid. The markers of the snapshot's
+	// hashes follow the sequence only while both match it: a hash lost
+	// on its own (evicted, deleted) stays told apart from a whole one.
+	// It returns the generation, the entry's stream ID and 1 when Redis
+	// lost state (the sequence was at or below the floor, or a hash's
+	// marker did not match it), which the caller writes back.
 	//
 	// ARGV: kind, value, until, at, floor, minid.
 	revokeScript = rueidis.NewLuaScript(revokeSrc)
 
 	// stateScript reads, in one step, the sequence (-1 when the key is
 	// missing), the ID of the stream's last entry ("0-0" when there is
-	// none) and, when ARGV[1] is "scopes", the scopes of the snapshot.
-	// It writes nothing.
+	// none), when ARGV[1] is "scopes" the scopes of the snapshot, and
+	// the markers of the two hashes ("0" when missing). It writes
+	// nothing.
 	stateScript = rueidis.NewLuaScriptReadOnly(stateSrc)
 
 	// mergeIDsScript merges session IDs (ARGV: id, until, id, until…)
@@ -60,6 +65,8 @@ var (
 // The scripts' sources.
 const (
 	revokeSrc = `
+local prev = redis.call('GET', KEYS[1]) or '0'
+local intact = (redis.call('HGET', KEYS[2], '#seq') or '0') == prev and (redis.call('HGET', KEYS[3], '#seq') or '0') == prev
 local g = redis.call('INCR', KEYS[1])
 local floor = tonumber(ARGV[5])
 local lowered = 0
@@ -88,6 +95,12 @@ else
   redis.call('HSET', KEYS[2], field, string.format('%d %d %d', g, u, at))
   redis.call('ZADD', KEYS[4], 'GT', u, 's' .. field)
 end
+if intact then
+  redis.call('HSET', KEYS[2], '#seq', string.format('%d', g))
+  redis.call('HSET', KEYS[3], '#seq', string.format('%d', g))
+else
+  lowered = 1
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local dead = redis.call('ZRANGE', KEYS[4], '-inf', now, 'BYSCORE', 'LIMIT', 0, 64)
@@ -111,7 +124,9 @@ local lastid = '0-0'
 if #last > 0 then lastid = last[1][1] end
 local scopes = {}
 if ARGV[1] == 'scopes' then scopes = redis.call('HGETALL', KEYS[2]) end
-return {seq, lastid, scopes}
+local ms = redis.call('HGET', KEYS[2], '#seq') or '0'
+local mi = redis.call('HGET', KEYS[3], '#seq') or '0'
+return {seq, lastid, scopes, ms, mi}
 `
 
 	mergeIDsSrc = `
@@ -138,7 +153,7 @@ local theirs = redis.call('HGETALL', KEYS[2])
 for i = 1, #theirs, 2 do
   local f = theirs[i]
   local g, u, at = string.match(theirs[i + 1], '^(%d+) (%d+) (%d+)$')
-  if g then
+  if g and f ~= '#seq' then
     g, u, at = tonumber(g), tonumber(u), tonumber(at)
     local m = mine[f]
     if m then
@@ -162,6 +177,8 @@ for f, m in pairs(out) do
 end
 seq = seq + 1
 redis.call('SET', KEYS[1], string.format('%d', seq))
+redis.call('HSET', KEYS[2], '#seq', string.format('%d', seq))
+redis.call('HSET', KEYS[3], '#seq', string.format('%d', seq))
 redis.call('XADD', KEYS[5], 'MINID', '~', ARGV[2], '*', 'k', 'reset', 'v', '', 'g', string.format('%d', seq), 'u', '0', 'a', '0')
 return seq
 `

@@ -501,3 +501,52 @@ func TestLegacyEntriesCarried(t *testing.T) {
 	g := revokeSubject(t, b, "bob")
 	applied(t, a, g, "A follows after carrying")
 }
+
+// A hash of the snapshot lost on its own (evicted under an allkeys
+// policy, deleted): the sequence and the stream are whole, so only the
+// hashes' markers tell. A server that holds the revocations writes them
+// back; a Store started meanwhile holds nothing to write back and fails
+// closed until then, never answering that a revoked session is not.
+func TestSnapshotHashLost(t *testing.T) {
+	t.Parallel()
+	for name, lost := range map[string]int{"scopes": keyScopes, "ids": keyIDs} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := startRedis(t)
+			a := newTestStore(t, r.addr(), Options{})
+			raw := rawClient(t, r.addr())
+			ctx := context.Background()
+			g := revokeSubject(t, a, "alice")
+			if err := a.RevokeID(ctx, "logged-out", time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			applied(t, a, g+1, "A applies both")
+			if err := raw.Do(ctx, raw.B().Del().Key(a.keys[lost]).Build()).Error(); err != nil {
+				t.Fatal(err)
+			}
+			c := newTestStore(t, r.addr(), Options{})
+			sawClosed := false
+			eventually(t, 3*propagation, "the new Store answers with both revocations", func() bool {
+				got, err := c.Revocations(ctx, "logged-out", "alice", "")
+				switch {
+				case errors.Is(err, store.ErrRevocationUnavailable):
+					sawClosed = true
+					return false
+				case err != nil:
+					t.Fatal(err)
+				case !got.ID || got.Subject < g:
+					t.Fatalf("the new Store answered %+v: a revoked session would open", got)
+				}
+				return true
+			})
+			t.Logf("the new Store failed closed before the write-back: %v", sawClosed)
+			// A revocation after the loss is numbered and kept.
+			g2 := revokeSubject(t, a, "bob")
+			applied(t, c, g2, "the new Store follows")
+			d := newTestStore(t, r.addr(), Options{})
+			if got := revoked(t, d, "logged-out", "alice"); !got.ID || got.Subject < g {
+				t.Errorf("a Store started after the write-back: %+v", got)
+			}
+		})
+	}
+}
