@@ -259,14 +259,15 @@ func (s *Store) state(ctx context.Context, scopes bool) (st snapshotState, err e
 	return snapshotState{seq: seq, last: last, fields: fields, intact: ms == rawSeq && mi == rawSeq}, nil
 }
 
-// rebuild reads the snapshot and merges it into the state, each command
-// bounded by the Store's Timeout (not the whole: a large snapshot takes
-// one HSCAN per thousand IDs): the sequence,
+// rebuild reads the snapshot and merges it into the state: the sequence,
 // the stream's last ID and the scopes at one instant (stateScript), then
-// the revoked IDs page by page. IDs recorded meanwhile are in the stream
-// after that ID, and the snapshot only grows but for entries past their
-// until, so the pages miss nothing the stream does not bring. A sequence
-// below the applied generation marks the state lost instead.
+// the revoked IDs page by page, each command bounded by the Store's
+// Timeout (not the whole: a large snapshot takes one HSCAN per thousand
+// IDs). IDs recorded meanwhile are in the stream after that ID, and the
+// snapshot only grows but for entries past their until, so the pages miss
+// nothing the stream does not bring. A sequence below the applied
+// generation, or a hash whose marker does not match the sequence, marks
+// the state lost instead.
 func (s *Store) rebuild(ctx context.Context) error {
 	st, err := s.state(ctx, true)
 	if err != nil {
@@ -408,11 +409,11 @@ func (s *Store) markLostLocked() {
 	}
 }
 
-// mergeBack writes the state back into Redis after Redis lost some of it,
-// each command bounded by the Store's Timeout:
+// mergeBack writes the state back into Redis after Redis lost some of it:
 // the revoked IDs in batches, then the scopes with the sequence raised to
-// at least this server's generation (mergeScopesScript), then rebuilds
-// from the snapshot and clears the lost mark.
+// at least this server's generation (mergeScopesScript), each command
+// bounded by the Store's Timeout; then it rebuilds from the snapshot and
+// clears the lost mark.
 func (s *Store) mergeBack(ctx context.Context) error {
 	s.mu.RLock()
 	floor := s.applied
