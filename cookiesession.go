@@ -26,8 +26,9 @@ type Manager[T any] struct {
 	// unrecorded holds the logouts the Revoker could not record yet (see
 	// revokeEnded): refused here, retried in the background.
 	unrecorded *pendingRevocations
-	nameKey    any   // nameKey(opts.Name), boxed once: the context key of the cookie name (misconfig.go)
-	seen       *seen // ring changes and misconfigurations reported (keys.go, misconfig.go)
+	nameKey    any      // nameKey(opts.Name), boxed once: the context key of the cookie name (misconfig.go)
+	seen       *seen    // ring changes and misconfigurations reported (keys.go, misconfig.go)
+	endpoints  []string // the paths the middleware routes to Options.Binding.Serve (binding.go)
 }
 
 // New returns a Manager for sessions holding a T, after validating opts.
@@ -54,6 +55,9 @@ func New[T any](opts Options) (*Manager[T], error) {
 	commit := CodecOptions{SealOptions: o.SealOptions, MaxAge: o.MaxAge, Purpose: "commit"}
 	commit.MaxDecodedSize = codec.maxDecoded + commitHeadMax
 	if m.commit, err = newCodec(commit, o.Keys...); err != nil {
+		return nil, err
+	}
+	if m.endpoints, err = bindingEndpoints(o); err != nil {
 		return nil, err
 	}
 	if m.zeroData, err = codec.ser.Marshal(new(T)); err != nil {
@@ -475,7 +479,7 @@ func (m *Manager[T]) checkBinding(s *Session[T]) error {
 	if m.opts.Binding == nil {
 		return &unboundError{errNoBindingCheck}
 	}
-	if err := m.opts.Binding(s.req, s.ID(), s.binding); err != nil {
+	if err := m.opts.Binding.Check(s.req, s.ID(), s.binding); err != nil {
 		return &unboundError{err}
 	}
 	return nil
