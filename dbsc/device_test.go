@@ -129,7 +129,7 @@ func newApp(t testing.TB, o dbsc.Options) *app {
 		t.Fatal(err)
 	}
 	m, err := cookiesession.New[user](cookiesession.Options{
-		Keys: keys, Binding: b.Check,
+		Keys: keys, Binding: b, Path: o.Path,
 		SealOptions: cookiesession.SealOptions{Now: a.clock.Now},
 		OnError: func(_ *http.Request, err error) {
 			a.mu.Lock()
@@ -162,7 +162,6 @@ func newApp(t testing.TB, o dbsc.Options) *app {
 		}
 		io.WriteString(w, "anonymous")
 	})
-	mux.Handle("/dbsc/", dbsc.Handler(b, m))
 	a.h = m.Handler(mux)
 	a.srv = httptest.NewTLSServer(a.h)
 	t.Cleanup(a.srv.Close)
@@ -495,12 +494,11 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	m, err := cookiesession.New[user](cookiesession.Options{Keys: keys, Binding: b.Check})
+	m, err := cookiesession.New[user](cookiesession.Options{Keys: keys, Binding: b})
 	if err != nil {
 		panic(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/dbsc/", dbsc.Handler(b, m))
+	mux := http.NewServeMux() // the Manager's Handler serves /dbsc/register and /dbsc/refresh
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		s.Regenerate()

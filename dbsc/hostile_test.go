@@ -133,7 +133,7 @@ func TestHostileRefreshProofs(t *testing.T) {
 		{"garbage", "", func(string) string { return "%%%.###.!!!" }, "does not parse"},
 		{"unterminated sf-string", "", func(c string) string { return `"` + proof(t, d.key, d.alg, c, false) }, "no proof"},
 		{"the other session's id", other.sessionID, func(c string) string { return proof(t, d.key, d.alg, c, false) }, "refresh for another session"},
-		{"oversized id", strings.Repeat("A", 8<<10), func(c string) string { return proof(t, d.key, d.alg, c, false) }, ""},
+		{"oversized id", strings.Repeat("A", 8<<10), func(c string) string { return proof(t, d.key, d.alg, c, false) }, "without a session identifier"},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {

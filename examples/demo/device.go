@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/dbsc"
 )
 
 // Device binding (Device Bound Session Credentials, the dbsc module), with
@@ -48,10 +47,10 @@ var deviceTemplate = template.Must(template.New("device").Parse(`<!doctype html>
 `))
 
 // registerDevice adds the device-binding routes to mux: the page, its
-// sign-in, the planting of copied cookies, and the Binder's endpoints.
+// sign-in and the planting of copied cookies (the Manager serves the
+// Binder's endpoints).
 func (d *demo) registerDevice(mux *http.ServeMux) {
 	m, b := d.m, d.binder
-	mux.Handle("/dbsc/", dbsc.Handler(b, m))
 	mux.HandleFunc("GET "+devicePage, func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		p := struct {

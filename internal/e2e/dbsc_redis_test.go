@@ -41,7 +41,7 @@ func TestDBSCChallengeSingleUseOnRedis(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := cookiesession.New[dbscUser](cookiesession.Options{Keys: keys, Binding: b.Check, Revoker: store})
+		m, err := cookiesession.New[dbscUser](cookiesession.Options{Keys: keys, Binding: b, Revoker: store})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +52,6 @@ func TestDBSCChallengeSingleUseOnRedis(t *testing.T) {
 			s.Data.Name = "alice"
 			b.Bind(w, s.ID())
 		})
-		mux.Handle("/dbsc/", dbsc.Handler(b, m))
 		srv := httptest.NewTLSServer(m.Handler(mux))
 		t.Cleanup(srv.Close)
 		srvs = append(srvs, srv)
