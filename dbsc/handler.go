@@ -120,7 +120,7 @@ func (b *Binder) refresh(w http.ResponseWriter, r *http.Request, id string, bind
 		// checked now: a 5xx keeps the browser's session for a retry.
 		b.o.OnError(r, fmt.Errorf("%w: refresh: %w", ErrUnbound, err))
 		http.Error(w, "try again", http.StatusServiceUnavailable)
-	case errors.Is(err, ErrUnbound):
+	case errors.Is(err, ErrUnbound) && !errors.Is(err, errOtherSession):
 		b.o.OnError(r, err)
 		b.askProof(w, sid) // a proof that does not count: ask again
 	case err != nil || id != sid || binding == nil:

@@ -221,12 +221,19 @@ func (b *Binder) openChallenge(ctx context.Context, kind, c, id string) error {
 	return nil
 }
 
+// errOtherSession refuses a refresh that names another session than the
+// one its cookies hold: the browser's DBSC session is stale (the user
+// signed in again, and the new session was bound anew), and Serve ends it
+// with {"continue": false} rather than ask for a proof its key cannot
+// give.
+var errOtherSession = fmt.Errorf("%w: refresh for another session than the cookies'", ErrUnbound)
+
 // checkProof is Check on the refresh endpoint: the request names the
 // session (Sec-Secure-Session-Id) and carries a proof signed by its key
 // over a challenge issued for it.
 func (b *Binder) checkProof(r *http.Request, id string, binding []byte) error {
 	if sid, ok := sfString(r.Header.Get("Sec-Secure-Session-Id"), maxIDLen); !ok || sid != id {
-		return fmt.Errorf("%w: refresh for another session", ErrUnbound)
+		return errOtherSession
 	}
 	proof, ok := sfString(r.Header.Get("Secure-Session-Response"), maxProofLen)
 	if !ok {
