@@ -48,6 +48,7 @@ type dbscUser struct{ Name string }
 // what the endpoints answered.
 type dbscServer struct {
 	srv   *httptest.Server
+	base  string // the session cookie's Path without its last "/": the pages are under it
 	clock *testkit.Clock
 	b     *dbsc.Binder
 
@@ -56,15 +57,15 @@ type dbscServer struct {
 	reported []error
 }
 
-func newDBSCServer(t *testing.T) *dbscServer {
-	d := &dbscServer{clock: testkit.NewClock(time.Now())}
+func newDBSCServer(t *testing.T, path string) *dbscServer {
+	d := &dbscServer{clock: testkit.NewClock(time.Now()), base: strings.TrimSuffix(path, "/")}
 	keys := [][]byte{testkit.Key(0)}
-	b, err := dbsc.New(dbsc.Options{Keys: keys, Now: d.clock.Now})
+	b, err := dbsc.New(dbsc.Options{Keys: keys, Path: path, Now: d.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m, err := cookiesession.New[dbscUser](cookiesession.Options{
-		Keys: keys, Binding: b,
+		Keys: keys, Binding: b, Path: path,
 		SealOptions: cookiesession.SealOptions{Now: d.clock.Now},
 		OnError: func(_ *http.Request, err error) {
 			d.mu.Lock()
@@ -93,15 +94,15 @@ func newDBSCServer(t *testing.T) *dbscServer {
 	})
 	// The Manager answers /dbsc/register and /dbsc/refresh itself; this
 	// records what it answered, around it.
-	app := m.Handler(mux)
+	app := m.Handler(http.StripPrefix(d.base, mux))
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/dbsc/") {
+		if !strings.HasPrefix(r.URL.Path, d.base+"/dbsc/") {
 			app.ServeHTTP(w, r)
 			return
 		}
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
 		app.ServeHTTP(rec, r)
-		what := strings.TrimPrefix(r.URL.Path, "/dbsc/")
+		what := strings.TrimPrefix(r.URL.Path, d.base+"/dbsc/")
 		if r.Header.Get("Secure-Session-Response") != "" {
 			what += " proof"
 		}
@@ -178,10 +179,19 @@ func pageText(t *testing.T, ctx context.Context, u string) string {
 // browser's cannot be moved, so the end of its copy of the bound cookie is
 // played by deleting it (as Chromium's own browser tests force a refresh).
 func TestBrowserDBSC(t *testing.T) {
-	d := newDBSCServer(t)
-	ctx := browsertest.New(t, dbscFeatures(d.srv)...)
+	t.Run("Path /", func(t *testing.T) { browserDBSC(t, "/", "__Host-bound") })
+	// A session cookie with Path /app: the endpoints, the refresh URL,
+	// the bound cookie and the scope follow it, and a page outside it
+	// never waits for a refresh.
+	t.Run("Path /app", func(t *testing.T) { browserDBSC(t, "/app", "__Secure-bound") })
+}
 
-	if got := pageText(t, ctx, d.srv.URL+"/login"); got != "welcome" {
+func browserDBSC(t *testing.T, path, bound string) {
+	d := newDBSCServer(t, path)
+	ctx := browsertest.New(t, dbscFeatures(d.srv)...)
+	app := d.srv.URL + d.base
+
+	if got := pageText(t, ctx, app+"/login"); got != "welcome" {
 		t.Fatalf("login page: %q", got)
 	}
 	// Registration runs in the background after the login response.
@@ -190,14 +200,14 @@ func TestBrowserDBSC(t *testing.T) {
 			t.Fatalf("Chromium did not register within 10s; the endpoints answered %v", d.answered())
 		}
 	}
-	if got := pageText(t, ctx, d.srv.URL+"/me"); got != "alice" {
+	if got := pageText(t, ctx, app+"/me"); got != "alice" {
 		t.Fatalf("after registration the page shows %q", got)
 	}
 
 	u, _ := url.Parse(d.srv.URL)
 	jar, _ := cookiejar.New(nil)
 	var copied []*http.Cookie
-	for _, c := range browsertest.Cookies(t, ctx, d.srv.URL+"/") {
+	for _, c := range browsertest.Cookies(t, ctx, app+"/") {
 		copied = append(copied, &http.Cookie{Name: c.Name, Value: c.Value, Path: c.Path, Secure: c.Secure, HttpOnly: c.HTTPOnly})
 	}
 	if len(copied) < 2 {
@@ -207,7 +217,7 @@ func TestBrowserDBSC(t *testing.T) {
 	thief := *d.srv.Client()
 	thief.Jar = jar
 	thiefReads := func() string {
-		res, err := thief.Get(d.srv.URL + "/me")
+		res, err := thief.Get(app + "/me")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,12 +239,18 @@ func TestBrowserDBSC(t *testing.T) {
 			t.Fatalf("round %d: the thief's request reported %v", i, errs)
 		}
 		if _, err := chromedp.Run(ctx, func(ctx context.Context, tgt *chromedp.Target) (chromedp.Void, error) {
-			_, err := cdp.Call(ctx, tgt, network.DeleteCookies, network.DeleteCookiesParams{Name: "__Host-bound", URL: d.srv.URL + "/"})
+			_, err := cdp.Call(ctx, tgt, network.DeleteCookies, network.DeleteCookiesParams{Name: bound, URL: app + "/"})
 			return chromedp.Void{}, err
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if got := pageText(t, ctx, d.srv.URL+"/me"); got != "alice" {
+		if path != "/" {
+			pageText(t, ctx, d.srv.URL+"/outside") // out of scope: no refresh
+			if n := d.count("refresh proof OK"); n != i-1 {
+				t.Fatalf("round %d: a page outside %s waited for a refresh (%v)", i, path, d.answered())
+			}
+		}
+		if got := pageText(t, ctx, app+"/me"); got != "alice" {
 			t.Fatalf("round %d: the browser's page shows %q; endpoints answered %v", i, got, d.answered())
 		}
 		if n := d.count("refresh proof OK"); n != i {
