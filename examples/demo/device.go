@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/dbsc"
 )
 
 // Device binding (Device Bound Session Credentials, the dbsc module), with
@@ -60,6 +61,9 @@ func (d *demo) registerDevice(mux *http.ServeMux) {
 			Cookies: strings.Join(r.Header.Values("Cookie"), "; "), Login: devicePage + "/login", Plant: devicePage + "/plant"}
 		if err := s.Err(); err != nil && !errors.Is(err, cookiesession.ErrNoCookie) {
 			p.Refused = cookiesession.Reason(err) // "unbound": a copy without the device's proof
+			if errors.Is(err, dbsc.ErrSkipped) {
+				p.Refused += ", and the browser said it skipped renewing the bound cookie"
+			}
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
