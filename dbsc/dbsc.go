@@ -297,10 +297,13 @@ func (b *Binder) Check(r *http.Request, id string, binding []byte) error {
 // skipped returns the reason the Secure-Session-Skipped header (an sf-list
 // of tokens, each with the parameter session_identifier) gives for the
 // session id, or "" when it names none of the spec's three reasons for
-// it. At most 1024 bytes are read.
+// it. At most 8 header lines and 1024 bytes are read.
 func skipped(values []string, id string) string {
 	n := 0
-	for _, v := range values {
+	for i, v := range values {
+		if i == 8 {
+			return ""
+		}
 		if n += len(v); n > 1024 {
 			return ""
 		}

@@ -160,6 +160,7 @@ func TestSkipped(t *testing.T) {
 		{"a reason not in the spec", []string{`timeout;session_identifier="` + id + `"`}, ""},
 		{"a string, not a token", []string{`"unreachable";session_identifier="` + id + `"`}, ""},
 		{"over 1024 bytes", []string{strings.Repeat("x", 1100) + `, unreachable;session_identifier="` + id + `"`}, ""},
+		{"past 8 lines", append(slices.Repeat([]string{"x"}, 8), `unreachable;session_identifier="`+id+`"`), ""},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
