@@ -142,7 +142,8 @@ type Options struct {
 	// request) and passes its ID and binding, or in err why it did not
 	// open (as [Session.Err]; ID and binding are then meaningless), which
 	// Serve reports, not OnError; bind binds the opened session and saves
-	// it into w, or reports why not.
+	// it into w, or reports why not. Without the Handler (Load and Save
+	// alone) no endpoint is served.
 	//
 	// Zero: none; a bound session never opens; unbound sessions are not
 	// affected.
