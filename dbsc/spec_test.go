@@ -294,7 +294,10 @@ var registrationHeaderRE = regexp.MustCompile(`^\(ES256 RS256\);path="(/[^"]*)";
 // challenge gets 400, never wpt's 403 with a new challenge (registration
 // challenges come from Bind, at login, alone); the authorization
 // parameter and claim are not used; a proof with a "sub" claim is not
-// refused for it; Clear-Site-Data is left to the application.
+// refused for it; Clear-Site-Data is left to the application (a logout
+// ends the browser's DBSC session at its next refresh, with
+// {"continue": false}); the bound cookie always has attributes
+// (session-cookie-has-no-attributes is the browser's side).
 func TestWPTServerBehaviours(t *testing.T) {
 	rows := []struct {
 		name string // the wpt file, and what it expects
@@ -329,7 +332,7 @@ func TestWPTServerBehaviours(t *testing.T) {
 				t.Fatalf("scope %s", d.instructions)
 			}
 		}},
-		{"credentials-matching, session-cookie-has-no-attributes: the credential names the Set-Cookie's Domain, Path, Secure, HttpOnly and SameSite", func(t *testing.T, a *app, d *device) {
+		{"credentials-matching: the credential names the Set-Cookie's Domain, Path, Secure, HttpOnly and SameSite, which the browser compares (Max-Age and Expires do not count)", func(t *testing.T, a *app, d *device) {
 			d.login("alice")
 			want, err := http.ParseSetCookie(d.boundName + "=x; " + d.attributes)
 			if err != nil {
