@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/store"
 )
 
@@ -30,7 +31,8 @@ func (b *Binder) Endpoints() (string, []string) {
 // Secure-Session-Challenge asks for a new proof (a bad, expired or
 // replayed challenge, a proof that does not verify), which the browser
 // retries a few times before it ends the session; 503 when the revocation
-// store cannot be checked, which the browser treats as transient; and 200
+// store cannot be checked or a planted cookie makes the session ambiguous
+// (cookiesession.ErrAmbiguous), which the browser treats as transient; and 200
 // with {"continue": false} when the session behind the cookies is over
 // (logged out, expired, regenerated), which ends the browser's session. A
 // registration that does not verify is 400, without a fresh challenge:
@@ -115,9 +117,11 @@ func (b *Binder) refresh(w http.ResponseWriter, r *http.Request, id string, bind
 		http.Error(w, "no session identifier", http.StatusBadRequest)
 	case r.Header.Get("Secure-Session-Response") == "":
 		b.askProof(w, sid) // the browser's first try: no proof yet
-	case errors.Is(err, store.ErrRevocationUnavailable):
+	case transient(err):
 		// The session, or the challenge's single use, cannot be
-		// checked now: a 5xx keeps the browser's session for a retry.
+		// checked now, or a cookie planted beside the session's hides
+		// it: a 5xx keeps the browser's session for a retry, where
+		// {"continue": false} would end it for good.
 		b.o.OnError(r, fmt.Errorf("%w: refresh: %w", ErrUnbound, err))
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 	case errors.Is(err, ErrUnbound) && !errors.Is(err, errOtherSession):
@@ -133,6 +137,14 @@ func (b *Binder) refresh(w http.ResponseWriter, r *http.Request, id string, bind
 	default:
 		b.instructions(w, r, id, binding)
 	}
+}
+
+// transient reports whether the session did not open for a reason that
+// may pass: a store that did not answer, or several authentic sessions
+// under the cookie name (one planted by a sibling subdomain, say), which
+// the Manager does not expire either.
+func transient(err error) bool {
+	return errors.Is(err, store.ErrRevocationUnavailable) || errors.Is(err, store.ErrOverflowUnavailable) || errors.Is(err, cookiesession.ErrAmbiguous)
 }
 
 // askProof answers 403 with a fresh refresh challenge for the session

@@ -409,6 +409,30 @@ func TestWPTServerBehaviours(t *testing.T) {
 				t.Fatalf("%d %s", res.StatusCode, body)
 			}
 		}},
+		{"refresh_session.py: the refresh of a session hidden by a planted cookie (ErrAmbiguous: may pass) answers 503, which keeps the browser's session, not continue false", func(t *testing.T, a *app, d *device) {
+			d.login("alice")
+			other := newDevice(a, ecKey(t))
+			other.do("GET", "/login?name=mallory", nil)
+			req, _ := http.NewRequest("POST", a.srv.URL+d.refreshURL, nil)
+			req.Header.Set("Sec-Secure-Session-Id", d.sessionID)
+			req.Header.Set("Secure-Session-Response", proof(t, d.key, d.alg, d.freshChallenge(), false))
+			req.Header.Set("Cookie", d.cookieHeader()+"; "+other.cookieHeader())
+			res, err := a.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 503 {
+				t.Fatalf("%d", res.StatusCode)
+			}
+			if errs := a.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], cookiesession.ErrAmbiguous) {
+				t.Fatalf("reported %v", errs)
+			}
+			d.dropBound()
+			if got := d.get("/me"); got != "alice" {
+				t.Fatalf("without the planted cookie: %q", got)
+			}
+		}},
 		{"verify_authenticated.py: a request with the bound cookie is authenticated, one whose bound cookie is missing is not", func(t *testing.T, a *app, d *device) {
 			d.login("alice")
 			if _, body := d.do("GET", "/me", nil); body != "alice" {
