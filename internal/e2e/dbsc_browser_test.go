@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,7 +55,10 @@ type dbscServer struct {
 
 	mu       sync.Mutex
 	answers  []string // "register 200", "refresh 403", …
+	skipped  []string // the Secure-Session-Skipped headers of other requests
 	reported []error
+
+	refreshDown atomic.Bool // the refresh endpoint answers 500
 }
 
 func newDBSCServer(t *testing.T, path string) *dbscServer {
@@ -97,11 +101,20 @@ func newDBSCServer(t *testing.T, path string) *dbscServer {
 	app := m.Handler(http.StripPrefix(d.base, mux))
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, d.base+"/dbsc/") {
+			if v := r.Header.Values("Secure-Session-Skipped"); len(v) > 0 {
+				d.mu.Lock()
+				d.skipped = append(d.skipped, v...)
+				d.mu.Unlock()
+			}
 			app.ServeHTTP(w, r)
 			return
 		}
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
-		app.ServeHTTP(rec, r)
+		if d.refreshDown.Load() && strings.HasSuffix(r.URL.Path, "/refresh") {
+			http.Error(rec, "down", http.StatusInternalServerError) // an outage in front of the endpoint
+		} else {
+			app.ServeHTTP(rec, r)
+		}
 		what := strings.TrimPrefix(r.URL.Path, d.base+"/dbsc/")
 		if r.Header.Get("Secure-Session-Response") != "" {
 			what += " proof"
@@ -142,6 +155,13 @@ func (d *dbscServer) answered() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return append([]string(nil), d.answers...)
+}
+
+// seenSkipped returns the Secure-Session-Skipped headers seen so far.
+func (d *dbscServer) seenSkipped() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.skipped...)
 }
 
 func (d *dbscServer) takeReported() []error {
@@ -238,12 +258,7 @@ func browserDBSC(t *testing.T, path, bound string) {
 		if errs := d.takeReported(); len(errs) != 1 || !errors.Is(errs[0], dbsc.ErrUnbound) || !errors.Is(errs[0], cookiesession.ErrInvalid) {
 			t.Fatalf("round %d: the thief's request reported %v", i, errs)
 		}
-		if _, err := chromedp.Run(ctx, func(ctx context.Context, tgt *chromedp.Target) (chromedp.Void, error) {
-			_, err := cdp.Call(ctx, tgt, network.DeleteCookies, network.DeleteCookiesParams{Name: bound, URL: app + "/"})
-			return chromedp.Void{}, err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		deleteCookie(t, ctx, bound, app+"/")
 		if path != "/" {
 			pageText(t, ctx, d.srv.URL+"/outside") // out of scope: no refresh
 			if n := d.count("refresh proof OK"); n != i-1 {
@@ -261,4 +276,64 @@ func browserDBSC(t *testing.T, path, bound string) {
 		}
 	}
 	t.Logf("endpoints answered: %v", d.answered())
+}
+
+// deleteCookie deletes the browser's cookie name for u, as the end of
+// its lifetime does (the browser's clock cannot be moved).
+func deleteCookie(t *testing.T, ctx context.Context, name, u string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, func(ctx context.Context, tgt *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tgt, network.DeleteCookies, network.DeleteCookiesParams{Name: name, URL: u})
+		return chromedp.Void{}, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBrowserDBSCSkipped: when the refresh endpoint fails (500 from
+// something in front of it), Chromium 156 sends the deferred request
+// without the bound cookie and with Secure-Session-Skipped:
+// server_error;session_identifier="…" (spec, "Send request" and "Add debug
+// header"). The session is refused, as any request without its bound
+// cookie, with dbsc.ErrSkipped naming the reason; the cookies stay, and
+// once the endpoint answers again the browser refreshes and the session
+// opens.
+func TestBrowserDBSCSkipped(t *testing.T) {
+	d := newDBSCServer(t, "/")
+	ctx := browsertest.New(t, dbscFeatures(d.srv)...)
+	pageText(t, ctx, d.srv.URL+"/login")
+	for deadline := time.Now().Add(10 * time.Second); d.count("register proof OK") == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Chromium did not register within 10s; the endpoints answered %v", d.answered())
+		}
+	}
+	d.takeReported()
+	d.refreshDown.Store(true)
+	deleteCookie(t, ctx, "__Host-bound", d.srv.URL+"/")
+	if got := pageText(t, ctx, d.srv.URL+"/me"); got != "anonymous" {
+		t.Fatalf("with the refresh endpoint down the page shows %q", got)
+	}
+	errs := d.takeReported()
+	if len(errs) == 0 {
+		t.Fatalf("nothing reported; endpoints answered %v, Secure-Session-Skipped seen: %v", d.answered(), d.seenSkipped())
+	}
+	for _, err := range errs {
+		if !errors.Is(err, dbsc.ErrSkipped) || !errors.Is(err, cookiesession.ErrInvalid) || !strings.Contains(err.Error(), "(server_error)") {
+			t.Fatalf("reported %v; Secure-Session-Skipped seen: %v", err, d.seenSkipped())
+		}
+	}
+	if n := len(browsertest.Cookies(t, ctx, d.srv.URL+"/")); n != 1 {
+		t.Fatalf("the browser holds %d cookies, want the session's, kept", n)
+	}
+	d.refreshDown.Store(false)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		deleteCookie(t, ctx, "__Host-bound", d.srv.URL+"/")
+		if got := pageText(t, ctx, d.srv.URL+"/me"); got == "alice" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the endpoint is back, and after 10s the page still shows anonymous; endpoints answered %v", d.answered())
+		}
+	}
+	t.Logf("endpoints answered %v; Secure-Session-Skipped seen: %v", d.answered(), d.seenSkipped())
 }
