@@ -11,9 +11,9 @@
 // sessions never bound, work as before.
 //
 // Wiring, once at startup: the Binder is the Manager's Options.Binding,
-// which checks bound sessions as they open and serves the registration
-// and refresh endpoints through the Manager's middleware (under the
-// session cookie's Path; the Manager's New checks that they are):
+// which checks bound sessions as they open and answers the registration
+// and refresh endpoints in the Manager's middleware, under the session
+// cookie's Path (the Manager's New checks it):
 //
 //	b, err := dbsc.New(dbsc.Options{Keys: keys})
 //	m, err := cookiesession.New[User](cookiesession.Options{Keys: keys, Binding: b})
