@@ -23,12 +23,14 @@ type Manager[T any] struct {
 	// storeTimeout bounds, in total, the store calls of one request (see
 	// store.Timeout); 0 without a Revoker or an Overflow store.
 	storeTimeout time.Duration
+	// endpoints are the paths the middleware routes to
+	// Options.Binding.Serve (binding.go).
+	endpoints []string
 	// unrecorded holds the logouts the Revoker could not record yet (see
 	// revokeEnded): refused here, retried in the background.
 	unrecorded *pendingRevocations
-	nameKey    any      // nameKey(opts.Name), boxed once: the context key of the cookie name (misconfig.go)
-	seen       *seen    // ring changes and misconfigurations reported (keys.go, misconfig.go)
-	endpoints  []string // the paths the middleware routes to Options.Binding.Serve (binding.go)
+	nameKey    any   // nameKey(opts.Name), boxed once: the context key of the cookie name (misconfig.go)
+	seen       *seen // ring changes and misconfigurations reported (keys.go, misconfig.go)
 }
 
 // New returns a Manager for sessions holding a T, after validating opts.
