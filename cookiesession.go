@@ -125,7 +125,7 @@ type Session[T any] struct {
 	refused  bool           // the request's cookies did not open: expire them unless this response writes the session (settle)
 	readErr  error          // how the request's cookies were read (Err)
 	diff     diffWriter     // sameAs's, here to spare it an allocation
-	late     lateMark[T]    // the session as the header went out (latechange.go)
+	late     *lateMark[T]   // the session as the header went out (latechange.go); nil: not marked
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
 	overflowOld []string // Overflow keys no cookie refers to any more, to delete

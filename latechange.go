@@ -23,7 +23,10 @@ import (
 // *Data, which copies Data's own fields (numbers, strings, and the
 // headers of slices, maps and pointers), never what they point to, and
 // no plaintext beyond what Data holds: the copy shares Data's strings and
-// arrays, lives in the Session and goes with it (nothing pooled). After
+// arrays (and keeps them alive, so no address is reused by a new value
+// while the handler runs), and belongs to the Session, allocated at the
+// commit of a request whose handler called Get and wrote first, and goes
+// with it (nothing pooled). After
 // the handler, only when the mark shows a difference (a field assigned,
 // Data replaced or cleared, a slice appended to, or a call that forces a
 // write such as Regenerate, Destroy, Touch, SetLifetime, Bind) is the
@@ -51,9 +54,8 @@ const lateSampleEvery = 16
 
 // lateMark is a session as the response header went out (see above).
 type lateMark[T any] struct {
-	taken bool // the commit marked the session, which the handler had from Get
-	data  *T   // Data at the commit
-	shot  T    // *Data at the commit, shallow
+	data *T // Data at the commit
+	shot T  // *Data at the commit, shallow (if data is not nil)
 }
 
 // lateCheck is a Manager's side of the look: whether the mark is exact for
@@ -91,8 +93,11 @@ func shallowComplete(t reflect.Type) bool {
 
 // markCommitted records s as the header goes out, for lateSuspect.
 func (s *Session[T]) markCommitted() {
-	l := &s.late
-	l.taken, l.data = s.Data != nil, s.Data
+	if s.late == nil {
+		s.late = new(lateMark[T])
+	}
+	l := s.late
+	l.data = s.Data
 	if s.Data != nil {
 		l.shot = *s.Data
 	}
@@ -104,9 +109,9 @@ func (s *Session[T]) markCommitted() {
 // the header went out, or hijacked the connection), and otherwise on the
 // sampled requests when the mark is not exact for T.
 func (m *Manager[T]) lateSuspect(s *Session[T]) bool {
-	l := &s.late
+	l := s.late
 	switch {
-	case !l.taken, s.Data == nil, s.force, s.Data != l.data, !sameMemory(s.Data, &l.shot):
+	case l == nil, s.Data == nil, s.force, s.Data != l.data, !sameMemory(s.Data, &l.shot):
 		return true
 	case m.late.exact:
 		return false
