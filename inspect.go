@@ -73,7 +73,7 @@ func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Repo
 	}
 	unrevoked := *m
 	unrevoked.opts.Revoker = nil
-	unrevoked.opts.Binding = func(*http.Request, string, []byte) error { return nil }
+	unrevoked.opts.Binding = acceptBindings{}
 	err = unrevoked.decode(context.Background(), s, payload, meta)
 	expired := errors.Is(err, ErrExpired) && !errors.Is(err, errImpossibleTimes)
 	if err != nil && !(expired && allowExpired) {
