@@ -26,8 +26,8 @@ import (
 // arrays (and keeps them alive, so no address is reused by a new value
 // while the handler runs), and belongs to the Session, allocated at the
 // commit of a request whose handler called Get and wrote first, and goes
-// with it (nothing pooled). After
-// the handler, only when the mark shows a difference (a field assigned,
+// with it (nothing pooled). After the handler, only when the mark shows
+// a difference (a field assigned,
 // Data replaced or cleared, a slice appended to, or a call that forces a
 // write such as Regenerate, Destroy, Touch, SetLifetime, Bind) is the
 // session serialized again, and a change is reported only if the
@@ -38,10 +38,11 @@ import (
 // What the mark cannot see is a change made only inside what Data's
 // fields point to: a map entry, a slice element, a field of a pointed-to
 // struct (and any change at all to a session whose T is a map). When T
-// holds such references, one request in lateSampleEvery whose mark shows
-// no difference is still serialized again, starting with the Manager's
-// first: a handler that changes the session that way after writing does
-// so on every such request, and is reported within a few of them. When T
+// holds such references, one in lateSampleEvery of the Manager's
+// requests whose mark shows no difference is still serialized again,
+// starting with the first: a handler that changes the session that way
+// after writing does so on every such request, and is reported on about
+// one in lateSampleEvery of them. When T
 // holds none (numbers, strings, arrays and structs of them), the mark is
 // exact, since a string's bytes never change, and no request is
 // serialized twice.

@@ -49,7 +49,7 @@ func (m *Manager[T]) stateOf(w http.ResponseWriter, r *http.Request) *state[T] {
 // fields, a new Data, or a call such as Regenerate, Destroy or Touch is
 // reported on every request; a change made only inside what Data's fields
 // point to (a map entry, a slice element, a field of a pointed-to struct)
-// on one request in 16. A renewal that fell due then (Rolling,
+// on about one request in 16. A renewal that fell due then (Rolling,
 // IdleTimeout, key rotation) is not a change and waits for a later
 // request.
 func (m *Manager[T]) Handler(next http.Handler) http.Handler {
