@@ -31,6 +31,10 @@ type Manager[T any] struct {
 	unrecorded *pendingRevocations
 	nameKey    any   // nameKey(opts.Name), boxed once: the context key of the cookie name (misconfig.go)
 	seen       *seen // ring changes and misconfigurations reported (keys.go, misconfig.go)
+
+	// late is the look for a change made after the header went out
+	// (latechange.go).
+	late *lateCheck
 }
 
 // New returns a Manager for sessions holding a T, after validating opts.
@@ -51,6 +55,7 @@ func New[T any](opts Options) (*Manager[T], error) {
 	}
 	m := &Manager[T]{opts: o, cc: *cc, unrecorded: new(pendingRevocations), nameKey: nameKey(o.Name), seen: new(seen)}
 	m.storeTimeout = max(timeoutOf(o.Revoker), timeoutOf(o.Overflow))
+	m.late = &lateCheck{exact: lateExact[T]()}
 	// Commit tokens (commit.go): the same settings under their own
 	// purpose, so a token never opens as a cookie nor a cookie as a token,
 	// with room for the token's head (the states it may replace).
@@ -127,6 +132,7 @@ type Session[T any] struct {
 	refused  bool           // the request's cookies did not open: expire them unless this response writes the session (settle)
 	readErr  error          // how the request's cookies were read (Err)
 	diff     diffWriter     // sameAs's, here to spare it an allocation
+	late     *lateMark[T]   // the session as the header went out (latechange.go); nil: not marked
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
 	overflowOld []string // Overflow keys no cookie refers to any more, to delete

@@ -62,7 +62,8 @@ var (
 
 	// ErrHeaderWritten reports a session changed after the response header
 	// went out (the handler wrote, flushed or hijacked first). The change
-	// cannot reach the browser and was not saved.
+	// cannot reach the browser and was not saved. [Manager.Handler] says
+	// which late changes it reports on every request and which on some.
 	ErrHeaderWritten = errors.New("cookiesession: session changed after the response header was written; the change was not saved")
 
 	// ErrNoMiddleware reports [Manager.Get] on a request that did not pass
