@@ -57,8 +57,10 @@ func (s *Session[T]) renewIdentity() {
 func (s *Session[T]) Subject() string { return s.subject }
 
 // SetProviderSession records the identity provider's session the login
-// came from: the sid claim of the OpenID Connect ID token, at login, after
-// [Session.Regenerate]. It is sealed in the cookie's envelope beside the
+// came from, at login, after [Session.Regenerate]: with the oidclogout
+// module, the label oidclogout.ProviderSession(iss, sid) of the OpenID
+// Connect ID token's issuer and sid claims, which is what its logout
+// endpoint revokes. It is sealed in the cookie's envelope beside the
 // subject, so that [Manager.RevokeProviderSession] (which the oidclogout
 // module calls on a back-channel logout from the provider) ends the
 // sessions of that provider session, and only those: the same user's
@@ -169,7 +171,7 @@ func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
 }
 
 // RevokeProviderSession ends every session carrying the identity
-// provider's session ID sid (see [Session.SetProviderSession]) that
+// provider's session label sid (see [Session.SetProviderSession]) that
 // exists when it returns, on every server sharing the [Options.Revoker]: what an
 // OpenID Connect back-channel logout asks for (the oidclogout module
 // serves that endpoint and calls this). Sessions of the same subject with

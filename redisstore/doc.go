@@ -154,6 +154,21 @@
 // new session) can run two Stores: a Revoker on a durable Redis and an
 // Overflow on another configured for speed.
 //
+// # Size and permissions
+//
+// A Manager with a Revoker revokes the old ID at every Regenerate of a
+// session the browser held, so every login (an anonymous session
+// regenerated) records one ID revocation, kept in Redis and in each
+// Store's memory until that session's deadline, and takes one number of
+// the sequence: count logins as well as logouts in the memory estimate
+// under Revocation, and expect a generation of 4 to 5 varint bytes in
+// each cookie on a large site.
+//
+// The Store runs Lua scripts on the revocation keys: an ACL user needs
+// EVALSHA, EVAL, EVALSHA_RO, EVAL_RO, XREAD, XRANGE, GET, EXISTS and
+// HSCAN on the keys under KeyPrefix, plus SET, DEL and PEXPIREAT for
+// overflow values and Claim.
+//
 // # Failure
 //
 // While Redis cannot be read, a Store answers from the state it last read

@@ -69,7 +69,7 @@ type Revocations struct {
 // has applied in that order, so that a session made before a revocation
 // was applied here seals a smaller generation than it. A revocation
 // recorded on one server must reach the others promptly, and a Revoke
-// method returns once this server has applied it (in order, when that
+// method by scope returns once this server has applied it (in order, when that
 // happens within the call's time; otherwise its Revocations already
 // report it, so the sessions it revokes are refused here, but sessions
 // made here until it is applied in order are refused once it is: fail
@@ -87,7 +87,9 @@ type Revoker interface {
 	// session seals it.
 	Generation() uint64
 
-	// RevokeID revokes the session with this ID, until its deadline.
+	// RevokeID revokes the session with this ID, until its deadline. An
+	// ID revocation concerns one session only, so it needs no order: it
+	// is applied here at once, without waiting for the ones before it.
 	RevokeID(ctx context.Context, id string, until time.Time) error
 
 	// RevokeSubject revokes every session of subject that sealed a
