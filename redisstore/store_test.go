@@ -84,10 +84,17 @@ func TestNewFromClient(t *testing.T) {
 func TestCloseIsPrompt(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
-	// The claim is 50 ms. On a loaded machine one Close may be
-	// descheduled past it, so the test holds the median of five to it, and
-	// each Close to well under the second an uninterrupted read takes.
-	const bound, each = 50 * time.Millisecond, followBlock * time.Millisecond / 2
+	// The claim is that Close does not wait for the blocked read, which
+	// would cost each Close about followBlock (1 s). Alone a Close takes
+	// under a millisecond, but it is not bounded by the follower only: a
+	// Store made by New closes its client too, and the client's Close
+	// waits for a PING's answer from redis-server, a process the
+	// machine's load can deschedule (a median of 56 ms and single Closes
+	// of 300 ms were seen under -race with the package's parallel tests
+	// and other test binaries running). So the median of five is held to
+	// half the blocked read: an uninterrupted read fails it every time,
+	// a loaded machine does not.
+	const bound = followBlock * time.Millisecond / 2
 	for _, kind := range []string{"New", "NewFromClient"} {
 		t.Run(kind, func(t *testing.T) {
 			var took []time.Duration
@@ -110,16 +117,12 @@ func TestCloseIsPrompt(t *testing.T) {
 				if err := s.Close(); err != nil {
 					t.Fatal(err)
 				}
-				d := time.Since(t0)
-				if d > each {
-					t.Errorf("Close took %v: it waited for the blocked read", d)
-				}
-				took = append(took, d)
+				took = append(took, time.Since(t0))
 			}
 			slices.Sort(took)
 			t.Logf("Close took %v", took)
 			if took[len(took)/2] > bound {
-				t.Errorf("median Close %v, want at most %v", took[len(took)/2], bound)
+				t.Errorf("median Close %v, want at most %v: Close waited for the blocked read", took[len(took)/2], bound)
 			}
 		})
 	}
