@@ -88,10 +88,20 @@ type Server struct {
 func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
 	Need(t, ServerBin)
-	s := &Server{t: t, Port: FreePort(t), Dir: t.TempDir(), extra: extra}
-	s.Restart()
-	t.Cleanup(s.Kill)
-	return s
+	s := &Server{t: t, Dir: t.TempDir(), extra: extra}
+	// The port is free when FreePort returns, but another process may
+	// bind it before this server does (a server another test stopped
+	// and now starts again on it): this server then exits, and the
+	// other one must not pass for it. Another free port then.
+	for range 5 {
+		s.Port = FreePort(t)
+		if s.start() {
+			t.Cleanup(s.Kill)
+			return s
+		}
+	}
+	t.Fatalf("%s: five free ports were taken by other servers before this one bound them", ServerBin)
+	return nil
 }
 
 // Addr is the server's host:port.
@@ -100,6 +110,16 @@ func (s *Server) Addr() string { return fmt.Sprintf("127.0.0.1:%d", s.Port) }
 // Restart starts the server (again) on its port and directory and waits
 // until it answers PING.
 func (s *Server) Restart() {
+	s.t.Helper()
+	if !s.start() {
+		s.t.Fatalf("%s: another server took port %d while this one was stopped", ServerBin, s.Port)
+	}
+}
+
+// start starts the server on its port and directory and waits until it
+// answers PING; it reports false when another process's server answers
+// on the port instead (this one, unable to bind it, has exited).
+func (s *Server) start() bool {
 	s.t.Helper()
 	args := append([]string{
 		"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.Dir,
@@ -118,11 +138,25 @@ func (s *Server) Restart() {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if Ping(s.Addr()) == nil {
-			return
+			// The server that answers is this one, by its process ID
+			// (a server that requires a password does not say: it is
+			// taken for this one).
+			info, err := Do(s.Addr(), "INFO server")
+			pid, ok := infoField(info, "process_id")
+			if err != nil || !ok || pid == strconv.Itoa(s.cmd.Process.Pid) {
+				return true
+			}
+			<-s.exit // unable to bind the port, it exits
+			s.cmd = nil
+			return false
 		}
 		select {
 		case <-s.exit:
 			log, _ := os.ReadFile(filepath.Join(s.Dir, "redis.log"))
+			if strings.Contains(string(log), "Address already in use") {
+				s.cmd = nil
+				return false
+			}
 			s.t.Fatalf("%s exited at start:\n%s", ServerBin, log)
 		default:
 		}
@@ -131,6 +165,16 @@ func (s *Server) Restart() {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// infoField returns the value of field in the text of an INFO reply.
+func infoField(info, field string) (string, bool) {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // Kill stops the server at once, as a crash would (no shutdown, no final
