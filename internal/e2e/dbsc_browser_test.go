@@ -307,6 +307,19 @@ func TestBrowserDBSCSkipped(t *testing.T) {
 			t.Fatalf("Chromium did not register within 10s; the endpoints answered %v", d.answered())
 		}
 	}
+	// The server records the registration before the browser has read
+	// its answer, and until the browser has, a request without the
+	// bound cookie is sent as it is (refused, reporting no skip). A
+	// refresh shows the session registered in the browser.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		deleteCookie(t, ctx, "__Host-bound", d.srv.URL+"/")
+		if got := pageText(t, ctx, d.srv.URL+"/me"); got == "alice" && d.count("refresh proof OK") > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10s the browser has not refreshed the session; endpoints answered %v", d.answered())
+		}
+	}
 	d.takeReported()
 	d.refreshDown.Store(true)
 	deleteCookie(t, ctx, "__Host-bound", d.srv.URL+"/")
