@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/cookiesession/cookiesession/inspect"
 )
 
 // Manager reads and writes one kind of session, under one cookie name. It
@@ -107,7 +109,7 @@ type Session[T any] struct {
 	provider string // the identity provider's session ID (SetProviderSession); "" none
 	created  time.Time
 	lifetime time.Duration // 0: the Manager's MaxAge
-	meta     Meta          // of the cookie as read or last written (or of the last commit token)
+	meta     inspect.Meta  // of the cookie as read or last written (or of the last commit token)
 	sealLife time.Duration // the lifetime sealed in that cookie (SetLifetime may change lifetime since)
 	chain    *commitChain  // the commit tokens issued since that cookie (commit.go); nil: none
 	isNew    bool
@@ -207,7 +209,7 @@ func (s *Session[T]) reset() {
 	s.lifetime = 0
 	s.isNew = true
 	s.saved = nil
-	s.sealedAs(Meta{})
+	s.sealedAs(inspect.Meta{})
 }
 
 // Bind binds the session to a device: binding (at most 1024 bytes, opaque
@@ -423,7 +425,7 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 var errImpossibleTimes = fmt.Errorf("%w (created after its seal, or a negative lifetime)", ErrExpired)
 
 // decode fills s from an opened payload: the envelope, then the data.
-func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, meta Meta) error {
+func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, meta inspect.Meta) error {
 	data, ok := s.unframe(payload)
 	if !ok {
 		return ErrInvalid

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
@@ -34,10 +34,10 @@ func TestInspectSizesOfOpenedCookies(t *testing.T) {
 		t.Fatal(err)
 	}
 	var parts []string // name=value of the session's cookies, in order
-	var want []inspection.CookieSize
+	var want []inspect.CookieSize
 	for _, c := range rec.Result().Cookies() {
 		parts = append(parts, c.Name+"="+c.Value)
-		want = append(want, inspection.CookieSize{Name: c.Name, Size: len(c.Name) + len(c.Value)})
+		want = append(want, inspect.CookieSize{Name: c.Name, Size: len(c.Name) + len(c.Value)})
 	}
 	if len(parts) < 3 {
 		t.Fatalf("the session spans %d cookies, want 3 or more", len(parts))
@@ -51,7 +51,7 @@ func TestInspectSizesOfOpenedCookies(t *testing.T) {
 		"planted last chunk":    planted(len(parts)-1) + "; " + strings.Join(parts, "; "),
 		"planted base and more": planted(0) + "; " + planted(2) + "; " + strings.Join(parts, "; "),
 	} {
-		in, err := m.inspect(http.Header{"Cookie": {line}}, false)
+		in, err := m.Inspect(http.Header{"Cookie": {line}}, false)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -85,15 +85,32 @@ func TestInspectRefusesImpossibleTimes(t *testing.T) {
 		"negative lifetime":      {f: forgery{lifetime: -1000}},
 	} {
 		h := http.Header{"Cookie": {e.line(e.forge(tc.f))}}
-		in, err := e.m.inspect(h, true)
+		in, err := e.m.Inspect(h, true)
 		switch {
 		case tc.expired && (err != nil || !in.Expired):
 			t.Errorf("%s: %+v, %v; want it shown as expired", name, in, err)
 		case !tc.expired && !errors.Is(err, ErrExpired):
 			t.Errorf("%s: %+v, %v; want ErrExpired", name, in, err)
 		}
-		if _, err := e.m.inspect(h, false); !errors.Is(err, ErrExpired) {
+		if _, err := e.m.Inspect(h, false); !errors.Is(err, ErrExpired) {
 			t.Errorf("%s without allowExpired: %v, want ErrExpired", name, err)
 		}
+	}
+}
+
+// TestInspectNilAndNoCookie: Inspect on a nil *Manager is an error, not a
+// panic; on a request without the cookie it gives ErrNoCookie, as Load's
+// reading does.
+func TestInspectNilAndNoCookie(t *testing.T) {
+	var nilM *Manager[int]
+	if in, err := nilM.Inspect(http.Header{"Cookie": {"session=x"}}, true); err == nil || in != nil || !strings.HasPrefix(err.Error(), "cookiesession: ") {
+		t.Errorf("nil Manager: %+v, %v; want a cookiesession: error", in, err)
+	}
+	m, err := New[int](Options{Keys: [][]byte{testkit.Key(0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Inspect(http.Header{}, false); !errors.Is(err, ErrNoCookie) {
+		t.Errorf("a request without the cookie: %v, want ErrNoCookie", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/store"
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -126,30 +127,30 @@ func (cc *CookieCodec) referenceIn(h http.Header) string {
 // Overflow store under a fresh key and writes the reference cookie. The
 // store is written first: if it fails, no cookie is set and the browser
 // keeps its previous ones.
-func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, data []byte, issued, expires, now time.Time) (Meta, string, error) {
+func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, data []byte, issued, expires, now time.Time) (inspect.Meta, string, error) {
 	var ref [refSize]byte
 	if err := cc.codec.random(ref[:], "an overflow key"); err != nil {
-		return Meta{}, "", err
+		return inspect.Meta{}, "", err
 	}
 	key := base64.RawURLEncoding.EncodeToString(ref[:refStoreKeySize])
 	aead, err := chacha20poly1305.NewX(ref[refStoreKeySize:])
 	if err != nil {
-		return Meta{}, "", err
+		return inspect.Meta{}, "", err
 	}
 	value := make([]byte, aead.NonceSize(), aead.NonceSize()+len(data)+aead.Overhead())
 	if err := cc.codec.random(value, "a nonce"); err != nil {
-		return Meta{}, "", err
+		return inspect.Meta{}, "", err
 	}
 	value = aead.Seal(value, value, data, overflowAD(key, cc.cookie.Name))
 	sctx, cancel := cc.overflowCtx(ctx)
 	defer cancel()
 	if err := cc.overflow.Put(sctx, key, value, expires); err != nil {
-		return Meta{}, "", fmt.Errorf("%w: %w", store.ErrOverflowUnavailable, err)
+		return inspect.Meta{}, "", fmt.Errorf("%w: %w", store.ErrOverflowUnavailable, err)
 	}
 	meta, err := cc.writeFlags(wh, rh, ref[:], flagReference, issued, expires, now)
 	if err != nil {
 		cc.dropReference(ctx, key) // never set: nothing refers to it
-		return Meta{}, "", err
+		return inspect.Meta{}, "", err
 	}
 	return meta, key, nil
 }

@@ -17,8 +17,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/defaults"
-	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/cookiesession/cookiesession/store"
 )
@@ -81,10 +80,10 @@ keys, unreadable input.
 func runInspect(e *env, args []string) int {
 	fs := newFlags("inspect", inspectUsage)
 	var (
-		name         = fs.String("name", defaults.Name, "the session's cookie name (Options.Name); not given: "+defaults.HostName+" when the input carries it, else")
+		name         = fs.String("name", inspect.DefaultName, "the session's cookie name (Options.Name); not given: "+inspect.DefaultHostName+" when the input carries it, else")
 		keysFlag     = fs.String("keys", "", "comma-separated keys, as COOKIESESSION_KEYS holds them (visible to other users: prefer the variable or -keys-file)")
 		keysFile     = fs.String("keys-file", "", "read the comma-separated keys from `file`")
-		maxAge       = fs.Duration("max-age", defaults.MaxAge, "the application's Options.MaxAge")
+		maxAge       = fs.Duration("max-age", inspect.DefaultMaxAge, "the application's Options.MaxAge")
 		idleTimeout  = fs.Duration("idle-timeout", 0, "the application's Options.IdleTimeout (0: none)")
 		limits       = addLimitFlags(fs)
 		allowExpired = fs.Bool("allow-expired", false, "print an expired session, marked EXPIRED, instead of failing")
@@ -141,11 +140,11 @@ func runInspect(e *env, args []string) int {
 		h.Set("Cookie", strings.Join(parts, "; "))
 	}
 
-	ring, err := inspection.KeyIDs(keys...)
+	ring, err := inspect.KeyIDs(keys...)
 	if err != nil {
 		return fail(e, exitUsage, cmd, "%v", err)
 	}
-	in, err := inspection.Open[cookiesession.Meta](m, h, *allowExpired)
+	in, err := m.Inspect(h, *allowExpired)
 	if err != nil {
 		return fail(e, exitNo, cmd, "%s", explain(err, m, h, pairs, ring, *idleTimeout, asm))
 	}
@@ -165,7 +164,7 @@ func runInspect(e *env, args []string) int {
 			return usageErr(e, cmd, "%s", msg(err))
 		}
 		if in.Meta.Reference {
-			if in, err = inspection.Open[cookiesession.Meta](ms, h, *allowExpired); err != nil {
+			if in, err = ms.Inspect(h, *allowExpired); err != nil {
 				return fail(e, exitNo, cmd, "%s", explainStored(err, *rf.addr))
 			}
 		}
@@ -223,13 +222,13 @@ func loadKeys(list, file string, listSet bool) ([][]byte, error) {
 		}
 		return keys, nil
 	}
-	env, ok := os.LookupEnv(defaults.KeysEnv)
+	env, ok := os.LookupEnv(keyring.Env)
 	if !ok {
-		return nil, fmt.Errorf("no keys: set %s or pass -keys-file", defaults.KeysEnv)
+		return nil, fmt.Errorf("no keys: set %s or pass -keys-file", keyring.Env)
 	}
 	keys, err := parseKeys(env)
 	if err != nil {
-		return nil, fmt.Errorf("%w (from %s)", err, defaults.KeysEnv)
+		return nil, fmt.Errorf("%w (from %s)", err, keyring.Env)
 	}
 	return keys, nil
 }
@@ -347,7 +346,7 @@ func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header
 		}
 		return fmt.Sprintf("no session: no cookie named %q in the input (it has %s); set -name", name, strings.Join(quoteAll(seen), ", "))
 	case errors.Is(err, cookiesession.ErrExpired):
-		if in, err2 := inspection.Open[cookiesession.Meta](m, h, true); err2 == nil {
+		if in, err2 := m.Inspect(h, true); err2 == nil {
 			now := time.Now()
 			r := newInspectReport(name, in, now, idle, len(ring))
 			if !r.Expired && r.Issued.After(now) {
@@ -540,7 +539,7 @@ type cookieSize struct {
 	Bytes int    `json:"bytes"`
 }
 
-func newInspectReport(name string, in *inspection.Report[cookiesession.Meta], now time.Time, idle time.Duration, nkeys int) *inspectReport {
+func newInspectReport(name string, in *inspect.Report, now time.Time, idle time.Duration, nkeys int) *inspectReport {
 	r := &inspectReport{
 		Name:            name,
 		Expired:         in.Expired,

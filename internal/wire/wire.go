@@ -72,6 +72,7 @@ func KeyID(secret []byte) (uint32, error) {
 	return binary.BigEndian.Uint32(id), nil
 }
 
-// FormatKey returns the text form of a secret that keyring.Parse reads:
+// FormatKey returns the text form of a secret that keyring.Parse reads
+// (keyring.Format, for other modules):
 // base64url without padding (43 characters for 32 bytes).
 func FormatKey(k []byte) string { return base64.RawURLEncoding.EncodeToString(k) }
