@@ -38,8 +38,8 @@ const (
 	// payload before base64 (wire.overhead, checked below).
 	overhead = headerSize + nonceSize + timesSize + tagSize
 
-	flagCompressed = 1 << 0
-	flagReference  = 1 << 1 // the payload is a reference to the Overflow store (overflow.go)
+	flagCompressed = wire.FlagCompressed
+	flagReference  = wire.FlagReference // the payload is a reference to the Overflow store (overflow.go)
 	knownFlags     = flagCompressed | flagReference
 
 	defaultMaxDecoded   = 64 << 10
@@ -639,29 +639,18 @@ func setAssociatedData(ad, header []byte, name string) {
 	copy(ad[len(header):], name)
 }
 
-// header is the cleartext part of a sealed value, read before decryption.
-type header struct {
-	version byte
-	keyID   uint32
-	flags   byte
-	chunks  int
-}
-
 // peekHeader decodes the header from the first characters of an encoded
-// value (the base cookie alone is enough). It checks only the shape; the
-// header is authenticated when the value is opened.
-func peekHeader(s string) (header, error) {
-	const prefix = 12 // 12 base64 characters carry 9 bytes ≥ headerSize
+// value (the base cookie alone is enough) with wire.ParseHeader, and
+// refuses a value too short to be sealed, another version, an unknown
+// flag and a count of zero. The header is authenticated when the value is
+// opened.
+func peekHeader(s string) (wire.Header, error) {
 	if len(s) < encodedLen(0) {
-		return header{}, ErrInvalid
+		return wire.Header{}, ErrInvalid
 	}
-	var raw [9]byte
-	if n, err := b64.Decode(raw[:], []byte(s[:prefix])); err != nil || n != len(raw) {
-		return header{}, ErrInvalid
-	}
-	h := header{version: raw[0], keyID: binary.BigEndian.Uint32(raw[1:5]), flags: raw[5], chunks: int(raw[6])}
-	if h.version != formatVersion || h.flags&^knownFlags != 0 || h.chunks == 0 {
-		return header{}, ErrInvalid
+	h, ok := wire.ParseHeader(s)
+	if !ok || h.Version != formatVersion || h.Flags&^knownFlags != 0 || h.Chunks == 0 {
+		return wire.Header{}, ErrInvalid
 	}
 	return h, nil
 }
@@ -691,7 +680,7 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int, allowExpired bo
 	if err != nil {
 		return nil, meta, err
 	}
-	if h.chunks != chunks {
+	if h.Chunks != chunks {
 		return nil, meta, ErrInvalid
 	}
 
@@ -699,7 +688,7 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int, allowExpired bo
 	var k *codecKey
 	ring := c.ring() // one ring for the whole open, whatever SetKeys does meanwhile
 	for i := range ring.keys {
-		if ring.keys[i].id == h.keyID {
+		if ring.keys[i].id == h.KeyID {
 			k = &ring.keys[i]
 			meta.KeyIndex = i
 			break
@@ -736,11 +725,11 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int, allowExpired bo
 	if err != nil {
 		return nil, meta, ErrInvalid
 	}
-	meta.Version = int(h.version)
-	meta.KeyID = h.keyID
-	meta.Compressed = h.flags&flagCompressed != 0
-	meta.Reference = h.flags&flagReference != 0
-	meta.Chunks = h.chunks
+	meta.Version = int(h.Version)
+	meta.KeyID = h.KeyID
+	meta.Compressed = h.Flags&flagCompressed != 0
+	meta.Reference = h.Flags&flagReference != 0
+	meta.Chunks = h.Chunks
 	issuedMs := int64(binary.BigEndian.Uint64(pt[0:8]))
 	expiresMs := int64(binary.BigEndian.Uint64(pt[8:16]))
 	meta.Issued = time.UnixMilli(issuedMs)

@@ -598,8 +598,8 @@ func expectResealedWithPrimary(t *testing.T, e *hEnv, res hResult) {
 		t.Fatalf("session opened with an old key was not re-sealed: %v", res.cookies)
 	}
 	h, err := peekHeader(p[0])
-	if err != nil || h.keyID != e.m.cc.codec.keyIDs()[0] {
-		t.Errorf("re-sealed with key id %x (%v), want the primary's %x", h.keyID, err, e.m.cc.codec.keyIDs()[0])
+	if err != nil || h.KeyID != e.m.cc.codec.keyIDs()[0] {
+		t.Errorf("re-sealed with key id %x (%v), want the primary's %x", h.KeyID, err, e.m.cc.codec.keyIDs()[0])
 	}
 }
 

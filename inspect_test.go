@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +113,51 @@ func TestInspectNilAndNoCookie(t *testing.T) {
 	}
 	if _, err := m.Inspect(http.Header{}, false); !errors.Is(err, ErrNoCookie) {
 		t.Errorf("a request without the cookie: %v, want ErrNoCookie", err)
+	}
+}
+
+// TestInspectPackageReadsAsTheCore: package inspect's PeekHeader and
+// KeyIDs, which tools call without a Manager, say what the core's opening
+// finds: the header of a session split over several cookies, compressed
+// or not, and the key ids of a ring of two.
+func TestInspectPackageReadsAsTheCore(t *testing.T) {
+	keys := [][]byte{testkit.Key(0), testkit.Key(1)}
+	for _, compress := range []bool{false, true} {
+		m, err := New[map[string]string](Options{
+			Keys:              keys,
+			InsecureAllowHTTP: true,
+			Limits:            Limits{CookieSize: 300, TotalSize: 3000},
+			SealOptions:       SealOptions{Compress: compress},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := inspect.KeyIDs(keys...)
+		if err != nil || !slices.Equal(ids, m.cc.codec.keyIDs()) {
+			t.Fatalf("KeyIDs = %x, %v; the ring's are %x", ids, err, m.cc.codec.keyIDs())
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		s, _ := m.Load(r)
+		*s.Data = map[string]string{"blob": testkit.Blob(1, 900)}
+		rec := httptest.NewRecorder()
+		if err := m.Save(rec, r, s); err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, c := range rec.Result().Cookies() {
+			parts = append(parts, c.Name+"="+c.Value)
+		}
+		in, err := m.Inspect(http.Header{"Cookie": {strings.Join(parts, "; ")}}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peeked, ok := inspect.PeekHeader(rec.Result().Cookies()[0].Value)
+		want := inspect.Meta{Version: in.Meta.Version, KeyID: in.Meta.KeyID, Compressed: in.Meta.Compressed, Reference: in.Meta.Reference, Chunks: in.Meta.Chunks}
+		if !ok || peeked != want || want.Chunks < 2 || want.Compressed != compress {
+			t.Errorf("compress %v: PeekHeader = %+v, %v; the opened value's header is %+v", compress, peeked, ok, want)
+		}
+	}
+	if _, ok := inspect.PeekHeader("AQ"); ok {
+		t.Error("PeekHeader of a 2-character value: ok")
 	}
 }

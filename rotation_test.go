@@ -139,7 +139,7 @@ func (u *rotUser) sealedKey(s *rotServer) uint32 {
 	for _, c := range u.jar.Cookies(su) {
 		if c.Name == defaults.Name {
 			h, _ := peekHeader(c.Value)
-			return h.keyID
+			return h.KeyID
 		}
 	}
 	return 0

@@ -66,6 +66,27 @@ type CookieSize struct {
 	Size int // len(name) + len(value)
 }
 
+// PeekHeader reads the cleartext header at the start of a sealed value,
+// which the base cookie alone carries: it fills Version, KeyID,
+// Compressed, Reference and Chunks of the Meta it returns. The header is
+// not authenticated until the value opens: it says what the value claims
+// (which key sealed it, how many cookies it spans), which is what a person
+// finding out why a cookie does not open needs. It is false when value is
+// too short or not base64url. It reads the header as the core does.
+func PeekHeader(value string) (Meta, bool) {
+	h, ok := wire.ParseHeader(value)
+	if !ok {
+		return Meta{}, false
+	}
+	return Meta{
+		Version:    int(h.Version),
+		KeyID:      h.KeyID,
+		Compressed: h.Flags&wire.FlagCompressed != 0,
+		Reference:  h.Flags&wire.FlagReference != 0,
+		Chunks:     h.Chunks,
+	}, true
+}
+
 // KeyIDs returns the key ids (Meta.KeyID) that values sealed with each of
 // keys carry, in order: the ids do not depend on what the keys seal. It
 // fails on a key that cookiesession.NewCodec refuses.

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -408,14 +406,14 @@ func diagnose(name string, pairs []cookiePair, ring []uint32) string {
 	if strings.ContainsAny(base, `"'`) {
 		return "the value holds quote characters, which a sealed value never does: remove them"
 	}
-	hd, ok := peekHeader(base)
+	hd, ok := inspect.PeekHeader(base)
 	if !ok {
 		return "the value is not base64url or too short: not a sealed session"
 	}
-	if hd.version != 1 {
-		return fmt.Sprintf("the value does not start with a known format version (found %d, expected 1): not a sealed session, or damaged", hd.version)
+	if hd.Version != 1 {
+		return fmt.Sprintf("the value does not start with a known format version (found %d, expected 1): not a sealed session, or damaged", hd.Version)
 	}
-	id := hd.keyID
+	id := hd.KeyID
 	if !slices.Contains(ring, id) {
 		ids := make([]string, len(ring))
 		for i, k := range ring {
@@ -428,39 +426,15 @@ func diagnose(name string, pairs []cookiePair, ring []uint32) string {
 		return fmt.Sprintf("its header names key id %08x, and %s%s: it was sealed with another key", id, given, strings.Join(ids, ", "))
 	}
 	var missing []string
-	for i := 1; i < hd.chunks; i++ {
+	for i := 1; i < hd.Chunks; i++ {
 		if n := fmt.Sprintf("%s.%d", name, i); !present[n] {
 			missing = append(missing, n)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Sprintf("its header says it spans %d cookies, and the input lacks %s", hd.chunks, strings.Join(quoteAll(missing), ", "))
+		return fmt.Sprintf("its header says it spans %d cookies, and the input lacks %s", hd.Chunks, strings.Join(quoteAll(missing), ", "))
 	}
 	return fmt.Sprintf("it names key id %08x, which is given, but does not authenticate: tampered, truncated, or sealed for another cookie name", id)
-}
-
-// sealedHeader is the cleartext header at the start of a sealed value,
-// version 1 of the documented format: version, key id (big endian),
-// flags (bit 0: deflated), chunk count.
-type sealedHeader struct {
-	version byte
-	keyID   uint32
-	flags   byte
-	chunks  int
-}
-
-// peekHeader decodes the header from the first 12 base64url characters of
-// a value. It checks only the shape: the header is authenticated when the
-// value opens.
-func peekHeader(v string) (sealedHeader, bool) {
-	var raw [9]byte
-	if len(v) < 12 {
-		return sealedHeader{}, false
-	}
-	if n, err := base64.RawURLEncoding.Decode(raw[:], []byte(v[:12])); err != nil || n != len(raw) {
-		return sealedHeader{}, false
-	}
-	return sealedHeader{raw[0], binary.BigEndian.Uint32(raw[1:5]), raw[5], int(raw[6])}, true
 }
 
 func quoteAll(s []string) []string {

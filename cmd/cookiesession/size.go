@@ -359,8 +359,8 @@ func compressedValue(cs []*http.Cookie) bool {
 	if len(cs) == 0 {
 		return false
 	}
-	h, ok := peekHeader(cs[0].Value)
-	return ok && h.flags&1 != 0
+	h, ok := inspect.PeekHeader(cs[0].Value)
+	return ok && h.Compressed
 }
 
 // securecookie encodes payload with gorilla/securecookie, JSON

@@ -61,6 +61,39 @@ func CheckKey(i int, k []byte) error {
 	return nil
 }
 
+// Header is the cleartext header that starts every sealed value (docs/format.md):
+// the format version, the id of the key that sealed it, its flags and the
+// number of cookies it spans.
+type Header struct {
+	Version byte
+	KeyID   uint32
+	Flags   byte
+	Chunks  int
+}
+
+// The flags of the header.
+const (
+	FlagCompressed = 1 << 0 // the payload is deflated
+	FlagReference  = 1 << 1 // the payload is a reference to the Overflow store
+)
+
+// ParseHeader decodes the header from the first 12 base64url characters
+// of a sealed value (the base cookie alone is enough). It checks only the
+// shape, not the version, the flags or the count: the header is
+// authenticated when the value opens, and until then it says only what
+// the value claims. The core and package inspect both read headers with it.
+func ParseHeader(s string) (Header, bool) {
+	const prefix = 12 // 12 base64 characters carry 9 bytes, the 7-byte header and more
+	var raw [9]byte
+	if len(s) < prefix {
+		return Header{}, false
+	}
+	if n, err := base64.RawURLEncoding.Strict().Decode(raw[:], []byte(s[:prefix])); err != nil || n != len(raw) {
+		return Header{}, false
+	}
+	return Header{Version: raw[0], KeyID: binary.BigEndian.Uint32(raw[1:5]), Flags: raw[5], Chunks: int(raw[6])}, true
+}
+
 // KeyID derives the id that values sealed with secret carry in their
 // header (Meta.KeyID), whatever their purpose: HKDF-SHA256 of the secret,
 // no salt, info "cookiesession key id", 4 bytes, big endian.
