@@ -368,6 +368,9 @@ func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header
 		return fmt.Sprintf("the session does not open: %s (if the application changed Options.Limits or MaxDecodedSize, pass the same -cookie-size, -max-chunks, -total-size or -max-decoded)", text)
 	case errors.Is(err, cookiesession.ErrAmbiguous):
 		return fmt.Sprintf("the session does not open: %s (the input holds more than one session)", msg(err))
+	case errors.Is(err, cookiesession.ErrUnknownKey):
+		// The library's message says what diagnose says, in less detail.
+		return "the session does not open: " + diagnose(name, pairs, ring)
 	case errors.Is(err, cookiesession.ErrInvalid):
 		return "the session does not open: " + msg(err) + ": " + diagnose(name, pairs, ring)
 	}
@@ -423,7 +426,7 @@ func diagnose(name string, pairs []cookiePair, ring []uint32) string {
 		if len(ids) > 1 {
 			given = "the keys given have ids "
 		}
-		return fmt.Sprintf("its header names key id %08x, and %s%s: it was sealed with another key", id, given, strings.Join(ids, ", "))
+		return fmt.Sprintf("it was sealed with another key: its header names key id %08x, and %s%s (a key removed from the ring, or another application's)", id, given, strings.Join(ids, ", "))
 	}
 	var missing []string
 	for i := 1; i < hd.Chunks; i++ {
