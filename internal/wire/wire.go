@@ -77,6 +77,10 @@ const (
 	FlagReference  = 1 << 1 // the payload is a reference to the Overflow store
 )
 
+// strictB64 is the encoding of sealed values: base64url, no padding, no
+// stray bits (made once: Strict returns a new Encoding each time).
+var strictB64 = base64.RawURLEncoding.Strict()
+
 // ParseHeader decodes the header from the first 12 base64url characters
 // of a sealed value (the base cookie alone is enough). It checks only the
 // shape, not the version, the flags or the count: the header is
@@ -88,7 +92,7 @@ func ParseHeader(s string) (Header, bool) {
 	if len(s) < prefix {
 		return Header{}, false
 	}
-	if n, err := base64.RawURLEncoding.Strict().Decode(raw[:], []byte(s[:prefix])); err != nil || n != len(raw) {
+	if n, err := strictB64.Decode(raw[:], []byte(s[:prefix])); err != nil || n != len(raw) {
 		return Header{}, false
 	}
 	return Header{Version: raw[0], KeyID: binary.BigEndian.Uint32(raw[1:5]), Flags: raw[5], Chunks: int(raw[6])}, true
