@@ -161,3 +161,13 @@ func TestInspectPackageReadsAsTheCore(t *testing.T) {
 		t.Error("PeekHeader of a 2-character value: ok")
 	}
 }
+
+// TestInspectDefaultsAsDocumented: the defaults package inspect exports
+// are the values its documentation states.
+func TestInspectDefaultsAsDocumented(t *testing.T) {
+	if inspect.DefaultHostName != "__Host-session" || inspect.DefaultName != "session" ||
+		inspect.DefaultMaxAge != 30*24*time.Hour || inspect.DefaultCookieSize != 4000 ||
+		inspect.DefaultMaxChunks != 10 || inspect.DefaultTotalSize != 6144 {
+		t.Error("package inspect's defaults differ from what its documentation states")
+	}
+}

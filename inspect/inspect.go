@@ -108,23 +108,24 @@ func KeyIDs(keys ...[]byte) ([]uint32, error) {
 // The defaults of cookiesession's options, for tools that show them or
 // must assume them; each option's documentation states the same value.
 const (
-	// DefaultHostName is the cookie name when Options.Name is empty and the
+	// DefaultHostName, "__Host-session", is the cookie name when Options.Name is empty and the
 	// options allow the "__Host-" prefix (Secure, Path "/", no Domain).
 	DefaultHostName = defaults.HostName
 
-	// DefaultName is the cookie name when Options.Name is empty and the
+	// DefaultName, "session", is the cookie name when Options.Name is empty and the
 	// options rule out the "__Host-" prefix.
 	DefaultName = defaults.Name
 
-	// DefaultMaxAge is Options.MaxAge when zero.
+	// DefaultMaxAge, 30 days, is Options.MaxAge when zero.
 	DefaultMaxAge = defaults.MaxAge
 
-	// DefaultCookieSize is Limits.CookieSize when zero.
+	// DefaultCookieSize, 4000 bytes of name and value, is
+	// Limits.CookieSize when zero.
 	DefaultCookieSize = defaults.CookieSize
 
-	// DefaultMaxChunks is Limits.MaxChunks when zero.
+	// DefaultMaxChunks, 10, is Limits.MaxChunks when zero.
 	DefaultMaxChunks = defaults.MaxChunks
 
-	// DefaultTotalSize is Limits.TotalSize when zero.
+	// DefaultTotalSize, 6144 bytes, is Limits.TotalSize when zero.
 	DefaultTotalSize = defaults.TotalSize
 )
