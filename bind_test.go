@@ -3,6 +3,7 @@ package cookiesession
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -32,12 +33,12 @@ func bindServer(t *testing.T, check bool) (*http.Client, func(path string, proof
 		mu.Unlock()
 	}}
 	if check {
-		o.Binding = func(r *http.Request, id string, binding []byte) error {
+		o.Binding = testkit.CheckBinding(func(r *http.Request, id string, binding []byte) error {
 			if id == "" || r.Header.Get("Proof") != string(binding) {
 				return errNoProof
 			}
 			return nil
-		}
+		})
 	}
 	m, err := New[revUser](o)
 	if err != nil {
@@ -197,5 +198,113 @@ func TestInspectShowsBinding(t *testing.T) {
 	in, err := m.Inspect(http.Header{"Cookie": {c.Name + "=" + c.Value}}, false)
 	if err != nil || string(in.Binding) != "device-1" || in.ID != s.ID() {
 		t.Fatalf("inspection: %v, binding %q", err, in.Binding)
+	}
+}
+
+// servingBinding is a Binding with endpoints under /app: Serve writes
+// what the Manager passed it and, on ?bind=x, binds the session to x.
+type servingBinding struct {
+	path      string
+	endpoints []string
+}
+
+func (b servingBinding) Check(r *http.Request, id string, binding []byte) error {
+	if r.Header.Get("Proof") != string(binding) {
+		return errNoProof
+	}
+	return nil
+}
+
+func (b servingBinding) Endpoints() (string, []string) { return b.path, b.endpoints }
+
+func (b servingBinding) Serve(w http.ResponseWriter, r *http.Request, id string, binding []byte, err error, bind func([]byte) error) {
+	if x := r.URL.Query().Get("bind"); x != "" {
+		if berr := bind([]byte(x)); berr != nil {
+			http.Error(w, berr.Error(), http.StatusConflict)
+			return
+		}
+	}
+	switch {
+	case errors.Is(err, ErrNoCookie):
+		fmt.Fprint(w, "err=none")
+		return
+	case err != nil:
+		fmt.Fprintf(w, "err=%s", Reason(err))
+		return
+	}
+	fmt.Fprintf(w, "id=%s binding=%s", id, binding)
+}
+
+// TestBindingEndpointsServed: the middleware answers the binding's
+// endpoints with Binding.Serve, never the wrapped handler, after opening
+// the session through the one path (Check runs there too); bind binds and
+// saves the session; every other path goes to the handler.
+func TestBindingEndpointsServed(t *testing.T) {
+	b := servingBinding{"/app", []string{"/app/dbsc/register", "/app/dbsc/refresh"}}
+	m, err := New[revUser](Options{Keys: [][]byte{testkit.Key(1)}, Path: "/app", InsecureAllowHTTP: true, Binding: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		s.Data.N++
+		id = s.ID()
+		fmt.Fprintf(w, "app %d", s.Data.N)
+	})))
+	defer srv.Close()
+	c := testkit.NewClient(t, srv.URL)
+	do := func(path, proof string) string {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+path, nil)
+		req.Header.Set("Proof", proof)
+		res, err := c.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body bytes.Buffer
+		body.ReadFrom(res.Body)
+		return body.String()
+	}
+	if got := do("/app/dbsc/register", ""); got != "err=none" {
+		t.Fatalf("no cookie: %q", got)
+	}
+	if got := do("/app/x", ""); got != "app 1" {
+		t.Fatalf("the handler: %q", got)
+	}
+	if got := do("/app/dbsc/register?bind=dev1", ""); got != "id="+id+" binding=" {
+		t.Fatalf("bind: %q", got)
+	}
+	if got := do("/app/dbsc/refresh", "dev1"); got != "id="+id+" binding=dev1" {
+		t.Fatalf("bound, with the proof: %q", got)
+	}
+	if got := do("/app/dbsc/refresh", "other"); got != "err=unbound" {
+		t.Fatalf("bound, another proof: %q", got)
+	}
+	if got := do("/app/x", "dev1"); got != "app 2" {
+		t.Fatalf("the handler, bound: %q", got)
+	}
+	if got := do("/app/dbsc/refresh/more", "dev1"); got != "app 3" {
+		t.Fatalf("a path below an endpoint went to %q", got)
+	}
+}
+
+// TestBindingEndpointsChecked: New refuses a Binding whose Path is not
+// the session cookie's, or with an endpoint the browser would send the
+// session's cookies to no request of (outside the Path), or none.
+func TestBindingEndpointsChecked(t *testing.T) {
+	for name, b := range map[string]servingBinding{
+		"another Path":          {"/", []string{"/app/r"}},
+		"endpoint outside Path": {"/app", []string{"/application/r"}},
+		"endpoint above Path":   {"/app", []string{"/r"}},
+		"no endpoints":          {"/app", nil},
+	} {
+		if _, err := New[revUser](Options{Keys: [][]byte{testkit.Key(1)}, Path: "/app", Binding: b}); err == nil {
+			t.Errorf("%s: New accepted %+v", name, b)
+		}
+	}
+	if _, err := New[revUser](Options{Keys: [][]byte{testkit.Key(1)}, Path: "/app", Binding: servingBinding{"/app", []string{"/app", "/app/r"}}}); err != nil {
+		t.Errorf("endpoints within Path: %v", err)
 	}
 }

@@ -25,6 +25,9 @@ type Manager[T any] struct {
 	// storeTimeout bounds, in total, the store calls of one request (see
 	// store.Timeout); 0 without a Revoker or an Overflow store.
 	storeTimeout time.Duration
+	// endpoints are the paths the middleware routes to
+	// Options.Binding.Serve (binding.go).
+	endpoints []string
 	// unrecorded holds the logouts the Revoker could not record yet (see
 	// revokeEnded): refused here, retried in the background.
 	unrecorded *pendingRevocations
@@ -56,6 +59,9 @@ func New[T any](opts Options) (*Manager[T], error) {
 	commit := CodecOptions{SealOptions: o.SealOptions, MaxAge: o.MaxAge, Purpose: "commit"}
 	commit.MaxDecodedSize = codec.maxDecoded + commitHeadMax
 	if m.commit, err = newCodec(commit, o.Keys...); err != nil {
+		return nil, err
+	}
+	if m.endpoints, err = bindingEndpoints(o); err != nil {
 		return nil, err
 	}
 	if m.zeroData, err = codec.ser.Marshal(new(T)); err != nil {
@@ -477,7 +483,7 @@ func (m *Manager[T]) checkBinding(s *Session[T]) error {
 	if m.opts.Binding == nil {
 		return &unboundError{errNoBindingCheck}
 	}
-	if err := m.opts.Binding(s.req, s.ID(), s.binding); err != nil {
+	if err := m.opts.Binding.Check(s.req, s.ID(), s.binding); err != nil {
 		return &unboundError{err}
 	}
 	return nil

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // The attacks on device binding (issue 23; the dbsc module is the real
@@ -19,12 +21,12 @@ var errNoDeviceProof = errors.New("no device proof")
 // withProofCheck is a Binding that accepts a request whose "proof" cookie
 // equals the session's binding.
 func withProofCheck(o *Options) {
-	o.Binding = func(r *http.Request, id string, binding []byte) error {
+	o.Binding = testkit.CheckBinding(func(r *http.Request, id string, binding []byte) error {
 		if c, err := r.Cookie("proof"); err == nil && id != "" && c.Value == string(binding) {
 			return nil
 		}
 		return errNoDeviceProof
-	}
+	})
 }
 
 // boundSession logs in, binds the session to device "dev1" and returns

@@ -54,7 +54,7 @@ func (m *Manager[T]) Inspect(h http.Header, allowExpired bool) (*inspect.Report,
 	}
 	unchecked := *m
 	unchecked.opts.Revoker = nil
-	unchecked.opts.Binding = func(*http.Request, string, []byte) error { return nil }
+	unchecked.opts.Binding = acceptBindings{}
 	err = unchecked.decode(context.Background(), s, payload, meta)
 	in.Expired = errors.Is(err, ErrExpired) && !errors.Is(err, errImpossibleTimes)
 	if err != nil && !(in.Expired && allowExpired) {

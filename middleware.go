@@ -52,7 +52,7 @@ func (m *Manager[T]) Handler(next http.Handler) http.Handler {
 		st.budget.d = m.storeTimeout
 		st.second = m.nameTaken(r) // another Manager's Handler serves the name: read nothing, write nothing
 		st.req = r.WithContext(st)
-		next.ServeHTTP(st, st.req)
+		m.routeBinding(next, r).ServeHTTP(st, st.req)
 		st.finish()
 	})
 }

@@ -64,10 +64,14 @@ func (m *Manager[T]) cookiePath() string { return m.opts.Path }
 // paths a and b (RFC 6265, section 5.1.4): one of them path-matches the
 // other.
 func pathsOverlap(a, b string) bool {
-	within := func(p, prefix string) bool {
-		return p == prefix || strings.HasPrefix(p, prefix) && (strings.HasSuffix(prefix, "/") || p[len(prefix)] == '/')
-	}
-	return within(a, b) || within(b, a)
+	return pathWithin(a, b) || pathWithin(b, a)
+}
+
+// pathWithin reports whether the request path p path-matches the cookie
+// path prefix (RFC 6265, section 5.1.4): the browser sends a cookie of
+// Path prefix to p.
+func pathWithin(p, prefix string) bool {
+	return p == prefix || strings.HasPrefix(p, prefix) && (strings.HasSuffix(prefix, "/") || p[len(prefix)] == '/')
 }
 
 // checkTransport warns, once, when the Manager sets Secure cookies in

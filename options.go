@@ -121,17 +121,37 @@ type Options struct {
 	// bounded by MaxDecodedSize either way.
 	Overflow store.Overflow
 
-	// Binding checks a session bound to a device ([Session.Bind]) each
-	// time it opens, where revocation is checked: it gets the request,
-	// the session's ID and its binding, and returns nil to let the
-	// session open. An error refuses it: the request goes on with a new
-	// session, OnError gets an error matching [ErrInvalid] and the one
-	// Binding returned ([Reason] "unbound"), and the cookies are left as
-	// they are, for the device to open again once it has renewed its
-	// proof. The dbsc module provides it (Device Bound Session
-	// Credentials). It must be safe for concurrent use. Zero: a bound
-	// session never opens; unbound sessions are not affected.
-	Binding func(r *http.Request, id string, binding []byte) error
+	// Binding binds sessions to a device ([Session.Bind]); the dbsc
+	// module provides it (Device Bound Session Credentials). The one
+	// value both checks and serves, and must be safe for concurrent use:
+	//
+	// Check runs each time a bound session opens, where revocation is
+	// checked: it gets the request, the session's ID and its binding, and
+	// returns nil to let the session open. An error refuses it: the
+	// request goes on with a new session, OnError gets an error matching
+	// [ErrInvalid] and the one Check returned ([Reason] "unbound"), and
+	// the cookies are left as they are, for the device to open again once
+	// it has renewed its proof.
+	//
+	// Endpoints returns the Path the binding covers, which must be Path,
+	// and the paths of its endpoints, each within it; [New] checks both.
+	//
+	// Serve answers every request to one of those paths that reaches
+	// [Manager.Handler], in place of the wrapped handler: the Manager
+	// opens the request's session first (Check runs then, as on any
+	// request) and passes its ID and binding, or in err why it did not
+	// open (as [Session.Err]; ID and binding are then meaningless), which
+	// Serve reports, not OnError; bind binds the opened session and saves
+	// it into w, or reports why not. Without the Handler (Load and Save
+	// alone) no endpoint is served.
+	//
+	// Zero: none; a bound session never opens; unbound sessions are not
+	// affected.
+	Binding interface {
+		Check(r *http.Request, id string, binding []byte) error
+		Endpoints() (path string, endpoints []string)
+		Serve(w http.ResponseWriter, r *http.Request, id string, binding []byte, err error, bind func(binding []byte) error)
+	}
 
 	// OnError receives every problem the middleware cannot return to the
 	// handler, once per problem: a bad or expired cookie (the request

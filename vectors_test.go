@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/cookiesession/cookiesession/store"
 )
 
@@ -344,12 +345,12 @@ func (v *vector) checkSession() error {
 		o.Overflow = v.store
 	}
 	if v.binding != nil {
-		o.Binding = func(_ *http.Request, _ string, binding []byte) error {
+		o.Binding = testkit.CheckBinding(func(_ *http.Request, _ string, binding []byte) error {
 			if !bytes.Equal(binding, v.binding) {
 				return errors.New("vector: bound to another device")
 			}
 			return nil
-		}
+		})
 	}
 	m, err := cookiesession.New[json.RawMessage](o)
 	if err != nil {

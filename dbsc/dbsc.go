@@ -10,12 +10,14 @@
 // ([Options.Lifetime], 10 minutes by default). Browsers without DBSC, and
 // sessions never bound, work as before.
 //
-// Wiring, once at startup (the Binder is the Manager's Options.Binding and
-// serves the registration and refresh endpoints):
+// Wiring, once at startup: the Binder is the Manager's Options.Binding,
+// which checks bound sessions as they open and answers the registration
+// and refresh endpoints in the Manager's middleware, under the session
+// cookie's Path (the Manager's New checks it):
 //
 //	b, err := dbsc.New(dbsc.Options{Keys: keys})
-//	m, err := cookiesession.New[User](cookiesession.Options{Keys: keys, Binding: b.Check})
-//	mux.Handle("/dbsc/", dbsc.Handler(b, m))
+//	m, err := cookiesession.New[User](cookiesession.Options{Keys: keys, Binding: b})
+//	http.ListenAndServeTLS(addr, cert, key, m.Handler(mux))
 //
 // and at login, after Regenerate:
 //
@@ -50,6 +52,17 @@ import (
 // it matching [cookiesession.ErrInvalid] too, with reason "unbound".
 var ErrUnbound = errors.New("cookiesession/dbsc: no valid proof of the device")
 
+// ErrSkipped reports a bound session refused on a request that its
+// browser marked with Secure-Session-Skipped for the session (spec,
+// "Secure-Session-Skipped HTTP header field"): the browser chose not to
+// refresh the bound cookie, because the refresh endpoint was unreachable
+// ("unreachable") or failed ("server_error"), or to spare the device
+// ("quota_exceeded"). The header lets the site understand why the proof
+// is missing; it is the client's word and proves nothing, so the session
+// is refused as without it, and opens again once the browser refreshes.
+// The error names the reason; it matches [ErrUnbound].
+var ErrSkipped = fmt.Errorf("%w: the browser skipped the refresh", ErrUnbound)
+
 // Default option values.
 const (
 	DefaultLifetime          = 10 * time.Minute
@@ -67,16 +80,19 @@ type Options struct {
 	// "/" and Domain empty, "__Secure-bound" otherwise.
 	Name string
 
-	// Path and Domain are the bound cookie's, which should be the session
-	// cookie's. Zero: "/" and none. The cookie is always Secure and
-	// HttpOnly: DBSC runs in secure contexts only.
+	// Path and Domain are the bound cookie's, which must be the session
+	// cookie's (the Manager's New refuses another Path): the browser's
+	// scope for the session is that Path of the origin. Zero: "/" and
+	// none. The cookie is always Secure and HttpOnly: DBSC runs in secure
+	// contexts only.
 	Path, Domain string
 
 	// SameSite is the bound cookie's SameSite attribute. Zero: Lax.
 	SameSite http.SameSite
 
-	// RegistrationPath and RefreshPath are the endpoints [Handler]
-	// serves. Zero: Path joined with "dbsc/register" and "dbsc/refresh".
+	// RegistrationPath and RefreshPath are the endpoints the Manager's
+	// middleware answers with [Binder.Serve], within Path. Zero: Path
+	// joined with "dbsc/register" and "dbsc/refresh".
 	RegistrationPath, RefreshPath string
 
 	// Lifetime is how long a bound cookie is accepted: the longest a
@@ -88,12 +104,15 @@ type Options struct {
 	// minutes.
 	ChallengeLifetime time.Duration
 
-	// Revoker, when set, makes each challenge single-use: a challenge
-	// answered once is recorded as revoked (RevokeID) until it expires,
-	// and refused after that, on this server at once and on the others
-	// once the revocation has reached them (the use is recorded after
-	// the check, not atomically). The Manager's Revoker (redisstore)
-	// serves.
+	// Revoker, when set, makes each challenge single-use; pass the
+	// Manager's. When it can also claim a one-time key (a
+	// *redisstore.Store can: Claim, the method oidclogout's replay cache
+	// uses), the answer claims the challenge atomically, and exactly one
+	// answer is accepted across every server that shares the store.
+	// Without Claim, a challenge answered once is recorded as revoked
+	// (RevokeID) after the check: refused after that on this server at
+	// once and on the others once the revocation has reached them, so
+	// two answers sent to two servers at the same moment may both pass.
 	// Zero: a challenge can be answered again until it expires, which
 	// lets someone who captured a proof replay it within
 	// ChallengeLifetime (but only for the session and key it was signed
@@ -236,18 +255,20 @@ func (rawBytes) Unmarshal(data []byte, v any) error {
 // cookies bind the session to their key, so never hand one out to a
 // request that merely carries the cookies of an unbound session.
 func (b *Binder) Bind(w http.ResponseWriter, sessionID string) {
-	c, err := b.challenge(registrationChallenge, sessionID)
+	c, err := b.newChallenge(registrationChallenge, sessionID)
 	if err != nil {
 		return // an ID that is not one of ours: nothing to bind
 	}
 	w.Header().Add("Secure-Session-Registration", `(ES256 RS256);path=`+sfQuote(b.o.RegistrationPath)+`;challenge=`+sfQuote(c))
 }
 
-// Check is the Manager's Options.Binding: it accepts a request for the
-// bound session id when it carries a bound cookie the Binder sealed for
-// that session and key, unexpired; on the refresh endpoint (a POST to
-// RefreshPath), only a proof signed by the session's key over a valid
-// challenge for the session counts. Every refusal matches [ErrUnbound].
+// Check is the check of the Manager's Options.Binding, run as a bound
+// session opens: it accepts a request for the bound session id when it
+// carries a bound cookie the Binder sealed for that session and key,
+// unexpired; on the refresh endpoint (a POST to RefreshPath), only a proof
+// signed by the session's key over a valid challenge for the session
+// counts. Every refusal matches [ErrUnbound]; one of a request whose
+// browser says it skipped the refresh matches [ErrSkipped] too.
 func (b *Binder) Check(r *http.Request, id string, binding []byte) error {
 	raw, err := base64.RawURLEncoding.DecodeString(id)
 	if r == nil || err != nil || len(raw) != 16 {
@@ -267,7 +288,41 @@ func (b *Binder) Check(r *http.Request, id string, binding []byte) error {
 			return nil
 		}
 	}
+	if reason := skipped(r.Header.Values("Secure-Session-Skipped"), id); reason != "" {
+		return fmt.Errorf("%w (%s): no valid bound cookie", ErrSkipped, reason)
+	}
 	return fmt.Errorf("%w: no valid bound cookie", ErrUnbound)
+}
+
+// skipped returns the reason the Secure-Session-Skipped header (an sf-list
+// of tokens, each with the parameter session_identifier) gives for the
+// session id, or "" when it names none of the spec's three reasons for
+// it. At most 8 header lines and 1024 bytes are read.
+func skipped(values []string, id string) string {
+	n := 0
+	for i, v := range values {
+		if i == 8 {
+			return ""
+		}
+		if n += len(v); n > 1024 {
+			return ""
+		}
+		for _, member := range strings.Split(v, ",") {
+			token, params, _ := strings.Cut(strings.TrimSpace(member), ";")
+			switch token {
+			case "unreachable", "server_error", "quota_exceeded":
+			default:
+				continue
+			}
+			for _, p := range strings.Split(params, ";") {
+				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if sid, ok := sfString(val, maxIDLen); k == "session_identifier" && ok && sid == id {
+					return token
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // keyTag is what a bound cookie holds of the session's key: 8 bytes of its

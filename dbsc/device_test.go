@@ -108,6 +108,7 @@ type app struct {
 	b     *dbsc.Binder
 	m     *cookiesession.Manager[user]
 	h     http.Handler // the whole application, for benchmarks
+	base  string       // the session cookie's Path without its last "/": the pages are under it
 
 	mu   sync.Mutex
 	errs []error
@@ -129,7 +130,7 @@ func newApp(t testing.TB, o dbsc.Options) *app {
 		t.Fatal(err)
 	}
 	m, err := cookiesession.New[user](cookiesession.Options{
-		Keys: keys, Binding: b.Check,
+		Keys: keys, Binding: b, Path: o.Path,
 		SealOptions: cookiesession.SealOptions{Now: a.clock.Now},
 		OnError: func(_ *http.Request, err error) {
 			a.mu.Lock()
@@ -162,8 +163,8 @@ func newApp(t testing.TB, o dbsc.Options) *app {
 		}
 		io.WriteString(w, "anonymous")
 	})
-	mux.Handle("/dbsc/", dbsc.Handler(b, m))
-	a.h = m.Handler(mux)
+	a.base = strings.TrimSuffix(o.Path, "/")
+	a.h = m.Handler(http.StripPrefix(a.base, mux))
 	a.srv = httptest.NewTLSServer(a.h)
 	t.Cleanup(a.srv.Close)
 	return a
@@ -186,6 +187,8 @@ type device struct {
 	alg    jose.SignatureAlgorithm
 
 	sessionID, refreshURL, boundName, attributes string
+	instructions                                 string         // the registration's answer
+	registration                                 *http.Response // and its header
 	refreshes                                    int
 }
 
@@ -231,6 +234,9 @@ func proof(t testing.TB, key crypto.Signer, alg jose.SignatureAlgorithm, jti str
 
 func (d *device) do(method, path string, h http.Header) (*http.Response, string) {
 	d.a.t.Helper()
+	if !strings.HasPrefix(path, d.a.base+"/") {
+		path = d.a.base + path // a page of the application, under its Path
+	}
 	req, _ := http.NewRequest(method, d.a.srv.URL+path, nil)
 	for k, v := range h {
 		req.Header[k] = v
@@ -271,7 +277,7 @@ func (d *device) login(name string) {
 	if err := json.Unmarshal([]byte(body), &in); err != nil || in.SessionIdentifier == "" || in.RefreshURL == "" || len(in.Credentials) != 1 {
 		t.Fatalf("session instructions %s (%v)", body, err)
 	}
-	d.sessionID, d.refreshURL = in.SessionIdentifier, in.RefreshURL
+	d.sessionID, d.refreshURL, d.instructions, d.registration = in.SessionIdentifier, in.RefreshURL, body, res
 	d.boundName, d.attributes = in.Credentials[0].Name, in.Credentials[0].Attributes
 	checkSetCookieMatches(t, res, d.boundName, d.attributes)
 }
@@ -299,7 +305,7 @@ func checkSetCookieMatches(t testing.TB, res *http.Response, name, attrs string)
 
 // hasBound reports whether the jar would send a bound cookie.
 func (d *device) hasBound() bool {
-	u, _ := url.Parse(d.a.srv.URL)
+	u, _ := url.Parse(d.a.srv.URL + d.a.base + "/")
 	for _, c := range d.client.Jar.Cookies(u) {
 		if c.Name == d.boundName {
 			return true
@@ -495,12 +501,11 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	m, err := cookiesession.New[user](cookiesession.Options{Keys: keys, Binding: b.Check})
+	m, err := cookiesession.New[user](cookiesession.Options{Keys: keys, Binding: b})
 	if err != nil {
 		panic(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/dbsc/", dbsc.Handler(b, m))
+	mux := http.NewServeMux() // the Manager's Handler serves /dbsc/register and /dbsc/refresh
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		s.Regenerate()

@@ -43,3 +43,27 @@ func FuzzEndpoints(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSkipped sends arbitrary Secure-Session-Skipped headers with a bound
+// session's cookies but the bound one: the session never opens, and
+// nothing panics or answers 5xx.
+func FuzzSkipped(f *testing.F) {
+	a := newApp(f, dbsc.Options{OnError: func(*http.Request, error) {}})
+	d := newDevice(a, ecKey(f))
+	d.login("alice")
+	d.dropBound()
+	cookies := d.cookieHeader()
+	f.Add(`unreachable;session_identifier="` + d.sessionID + `"`)
+	f.Add(`quota_exceeded;session_identifier="x", server_error;session_identifier="` + d.sessionID + `";a=1`)
+	f.Add(`unreachable;session_identifier="\"`)
+	f.Fuzz(func(t *testing.T, skipped string) {
+		req := httptest.NewRequest("GET", "https://example.com/me", nil)
+		req.Header.Set("Cookie", cookies)
+		req.Header["Secure-Session-Skipped"] = []string{skipped}
+		rec := httptest.NewRecorder()
+		a.h.ServeHTTP(rec, req)
+		if rec.Code != 200 || rec.Body.String() != "anonymous" {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	})
+}

@@ -4,17 +4,26 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/store"
 )
 
-// Handler serves the Binder's registration and refresh endpoints
-// (Options.RegistrationPath and RefreshPath) for the sessions of m, whose
-// Options.Binding must be b.Check. Mount it where both paths reach it, with
-// the paths as the browser sends them (not behind http.StripPrefix: Check
-// recognises the refresh endpoint by its path); any other path is 404.
+// Endpoints returns the bound cookie's Path, which must be the session
+// cookie's, and the registration and refresh paths (Options.Path,
+// RegistrationPath and RefreshPath): the Manager's middleware answers
+// requests to those paths with [Binder.Serve]. It is part of the
+// Manager's Options.Binding, as are [Binder.Check] and Serve.
+func (b *Binder) Endpoints() (string, []string) {
+	return b.o.Path, []string{b.o.RegistrationPath, b.o.RefreshPath}
+}
+
+// Serve answers a request to the registration or the refresh endpoint,
+// for the Manager whose Options.Binding b is: the Manager has opened the
+// request's session (id, binding, or err for why it did not open) and
+// passes bind to bind it.
 //
 // What it answers follows the spec's "Send request" algorithm, where the
 // status decides the browser's next step: 200 with the session
@@ -22,47 +31,45 @@ import (
 // Secure-Session-Challenge asks for a new proof (a bad, expired or
 // replayed challenge, a proof that does not verify), which the browser
 // retries a few times before it ends the session; 503 when the revocation
-// store cannot be checked, which the browser treats as transient; and 200
+// store cannot be checked or a planted cookie makes the session ambiguous
+// (cookiesession.ErrAmbiguous), which the browser treats as transient; and 200
 // with {"continue": false} when the session behind the cookies is over
 // (logged out, expired, regenerated), which ends the browser's session. A
 // registration that does not verify is 400, without a fresh challenge:
 // only Bind issues registration challenges. A refusal never clears the
-// session's cookies and never answers 500.
-func Handler[T any](b *Binder, m *cookiesession.Manager[T]) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path != b.o.RegistrationPath && r.URL.Path != b.o.RefreshPath:
-			http.NotFound(w, r)
-		case r.Method != http.MethodPost:
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		case r.URL.Path == b.o.RegistrationPath:
-			register(b, m, w, r)
-		default:
-			refresh(b, m, w, r)
-		}
-	})
+// session's cookies and never answers 500. Every refusal goes to
+// Options.OnError.
+func (b *Binder) Serve(w http.ResponseWriter, r *http.Request, id string, binding []byte, err error, bind func([]byte) error) {
+	switch {
+	case r.Method != http.MethodPost:
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	case r.URL.Path == b.o.RegistrationPath:
+		b.register(w, r, id, binding, err, bind)
+	case r.URL.Path == b.o.RefreshPath:
+		b.refresh(w, r, id, binding, err)
+	default:
+		http.NotFound(w, r)
+	}
 }
 
 // register binds the request's session to the key in the proof (spec,
 // "Create session"): the proof is self-signed by the key its header
 // carries (jwk), over a challenge Bind issued for this session.
-func register[T any](b *Binder, m *cookiesession.Manager[T], w http.ResponseWriter, r *http.Request) {
+func (b *Binder) register(w http.ResponseWriter, r *http.Request, id string, binding []byte, err error, bind func([]byte) error) {
 	refuse := func(err error) {
 		b.o.OnError(r, fmt.Errorf("%w: registration refused: %w", ErrUnbound, err))
 		http.Error(w, "registration refused", http.StatusBadRequest)
 	}
 	proof, ok := sfString(r.Header.Get("Secure-Session-Response"), maxProofLen)
-	if !ok {
+	switch {
+	case !ok:
 		refuse(errors.New("no proof, or one too long"))
 		return
-	}
-	s, err := m.Load(r)
-	switch {
-	case err != nil || s.IsNew():
+	case err != nil:
 		refuse(fmt.Errorf("no session to bind (%w)", err))
 		return
-	case s.Binding() != nil:
+	case binding != nil:
 		// Bound already: another key would replace the device's.
 		refuse(errors.New("session bound already"))
 		return
@@ -72,7 +79,7 @@ func register[T any](b *Binder, m *cookiesession.Manager[T], w http.ResponseWrit
 		refuse(err)
 		return
 	}
-	if err := b.openChallenge(r.Context(), registrationChallenge, jti, s.ID()); errors.Is(err, store.ErrRevocationUnavailable) {
+	if err := b.openChallenge(r.Context(), registrationChallenge, jti, id); errors.Is(err, store.ErrRevocationUnavailable) {
 		b.o.OnError(r, fmt.Errorf("%w: registration refused: %w", ErrUnbound, err))
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return
@@ -85,62 +92,66 @@ func register[T any](b *Binder, m *cookiesession.Manager[T], w http.ResponseWrit
 		refuse(err)
 		return
 	}
-	binding, err := encodeKey(key)
+	binding, err = encodeKey(key)
 	if err != nil {
 		refuse(err)
 		return
 	}
-	s.Bind(binding)
-	if err := m.Save(w, r, s); err != nil {
+	if err := bind(binding); err != nil {
 		// Too large with the key, say: the session stays as it was
-		// (Save leaves no cookie for it in w).
+		// (a failed save leaves no cookie for it in w).
 		refuse(err)
 		return
 	}
-	instructions(b, w, s.ID(), binding)
+	b.instructions(w, r, id, binding)
 }
 
 // refresh renews the bound cookie (spec, "Send request", refresh): Check,
-// through m.Load, has verified the proof over a challenge for the session
-// named by Sec-Secure-Session-Id.
-func refresh[T any](b *Binder, m *cookiesession.Manager[T], w http.ResponseWriter, r *http.Request) {
-	id, ok := sfString(r.Header.Get("Sec-Secure-Session-Id"), maxIDLen)
-	if !ok {
-		http.Error(w, "no session identifier", http.StatusBadRequest)
-		return
-	}
-	if r.Header.Get("Secure-Session-Response") == "" {
-		challenge(b, w, id)
-		return
-	}
-	s, err := m.Load(r)
+// as the Manager opened the session, has verified the proof over a
+// challenge for the session named by Sec-Secure-Session-Id.
+func (b *Binder) refresh(w http.ResponseWriter, r *http.Request, id string, binding []byte, err error) {
+	sid, ok := sfString(r.Header.Get("Sec-Secure-Session-Id"), maxIDLen)
 	switch {
-	case errors.Is(err, store.ErrRevocationUnavailable):
+	case !ok:
+		b.o.OnError(r, fmt.Errorf("%w: refresh without a session identifier", ErrUnbound))
+		http.Error(w, "no session identifier", http.StatusBadRequest)
+	case r.Header.Get("Secure-Session-Response") == "":
+		b.askProof(w, sid) // the browser's first try: no proof yet
+	case transient(err):
 		// The session, or the challenge's single use, cannot be
-		// checked now: a 5xx keeps the browser's session for a retry.
-		b.o.OnError(r, err)
+		// checked now, or a cookie planted beside the session's hides
+		// it: a 5xx keeps the browser's session for a retry, where
+		// {"continue": false} would end it for good.
+		b.o.OnError(r, fmt.Errorf("%w: refresh: %w", ErrUnbound, err))
 		http.Error(w, "try again", http.StatusServiceUnavailable)
-		return
-	case errors.Is(err, ErrUnbound):
+	case errors.Is(err, ErrUnbound) && !errors.Is(err, errOtherSession):
 		b.o.OnError(r, err)
-		challenge(b, w, id) // a proof that does not count: ask again
-		return
-	case err != nil || s.IsNew() || s.ID() != id || s.Binding() == nil:
+		b.askProof(w, sid) // a proof that does not count: ask again
+	case err != nil || id != sid || binding == nil:
 		// The session these cookies held is over, or was never bound to
 		// this browser session: end the browser's.
+		b.o.OnError(r, fmt.Errorf("%w: refresh of a session that is over, or not bound (%w)", ErrUnbound, err))
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Write([]byte(`{"continue":false}`))
-		return
+	default:
+		b.instructions(w, r, id, binding)
 	}
-	instructions(b, w, id, s.Binding())
 }
 
-// challenge answers 403 with a fresh refresh challenge for the session
+// transient reports whether the session did not open for a reason that
+// may pass: a store that did not answer, or several authentic sessions
+// under the cookie name (one planted by a sibling subdomain, say), which
+// the Manager does not expire either.
+func transient(err error) bool {
+	return errors.Is(err, store.ErrRevocationUnavailable) || errors.Is(err, store.ErrOverflowUnavailable) || errors.Is(err, cookiesession.ErrAmbiguous)
+}
+
+// askProof answers 403 with a fresh refresh challenge for the session
 // id, which it names (spec, "Secure-Session-Challenge structured header
 // serialization").
-func challenge(b *Binder, w http.ResponseWriter, id string) {
-	c, err := b.challenge(refreshChallenge, id)
+func (b *Binder) askProof(w http.ResponseWriter, id string) {
+	c, err := b.newChallenge(refreshChallenge, id)
 	if err != nil {
 		http.Error(w, "no such session", http.StatusBadRequest)
 		return
@@ -158,8 +169,17 @@ type sessionInstructions struct {
 	Credentials       []credential `json:"credentials"`
 }
 
+// sessionScope is the spec's "JSON Session Scope Instruction Format".
 type sessionScope struct {
-	IncludeSite bool `json:"include_site"`
+	IncludeSite   bool        `json:"include_site"`
+	Specification []scopeRule `json:"scope_specification,omitempty"`
+}
+
+// scopeRule is the spec's "JSON Session Scope Rule Format".
+type scopeRule struct {
+	Type   string `json:"type"`
+	Domain string `json:"domain,omitempty"`
+	Path   string `json:"path"`
 }
 
 type credential struct {
@@ -168,10 +188,29 @@ type credential struct {
 	Attributes string `json:"attributes"`
 }
 
+// scope is the session's scope: the origin (include_site false), and,
+// when the session cookie's Path is not "/", only that Path: rules are
+// read last to first (spec, "Identify if a URL is in scope of a
+// session"), so the second includes the Path and the first excludes the
+// rest of the origin.
+func (b *Binder) scope(r *http.Request) sessionScope {
+	if b.o.Path == "/" {
+		return sessionScope{}
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return sessionScope{Specification: []scopeRule{
+		{Type: "exclude", Domain: host, Path: "/"},
+		{Type: "include", Domain: host, Path: b.o.Path},
+	}}
+}
+
 // instructions sets a new bound cookie and answers 200 with the session
 // instructions: the bound cookie's name with the Set-Cookie's attributes
 // but Max-Age, which the spec ignores there and Chromium refuses.
-func instructions(b *Binder, w http.ResponseWriter, id string, binding []byte) {
+func (b *Binder) instructions(w http.ResponseWriter, r *http.Request, id string, binding []byte) {
 	c, err := b.boundCookie(id, binding)
 	if err != nil {
 		http.Error(w, "session not bound", http.StatusBadRequest)
@@ -180,7 +219,7 @@ func instructions(b *Binder, w http.ResponseWriter, id string, binding []byte) {
 	body, _ := json.Marshal(sessionInstructions{
 		SessionIdentifier: id,
 		RefreshURL:        b.o.RefreshPath,
-		Scope:             sessionScope{IncludeSite: false},
+		Scope:             b.scope(r),
 		Credentials:       []credential{{Type: "cookie", Name: b.o.Name, Attributes: b.attrs}},
 	})
 	w.Header().Add("Set-Cookie", c)

@@ -157,10 +157,10 @@ const (
 	refreshChallenge      = "dbsc-refresh"
 )
 
-// challenge returns a fresh challenge of a kind for the session id: the
+// newChallenge returns a fresh challenge of a kind for the session id: the
 // ID and 16 random bytes, sealed (so it needs no store) with
 // ChallengeLifetime.
-func (b *Binder) challenge(kind, id string) (string, error) {
+func (b *Binder) newChallenge(kind, id string) (string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(id)
 	if err != nil || len(raw) != 16 {
 		return "", errors.New("not a session ID")
@@ -171,9 +171,16 @@ func (b *Binder) challenge(kind, id string) (string, error) {
 	return b.challenges.Encode(kind, v)
 }
 
+// claimer is a store that claims one-time keys, each once across every
+// server sharing it: the method of oidclogout's ReplayCache, which a
+// *redisstore.Store has (SET NX PXAT).
+type claimer interface {
+	Claim(ctx context.Context, key string, until time.Time) (bool, error)
+}
+
 // openChallenge checks that c is a challenge of this kind the Binder
 // issued for the session id, unexpired, and, with a Revoker, never
-// answered before (it is recorded as answered).
+// answered before (it is claimed, or recorded as answered).
 func (b *Binder) openChallenge(ctx context.Context, kind, c, id string) error {
 	var v []byte
 	err := b.challenges.Decode(kind, c, &v)
@@ -188,6 +195,19 @@ func (b *Binder) openChallenge(ctx context.Context, kind, c, id string) error {
 		return nil
 	}
 	nonce := "dbsc." + base64.RawURLEncoding.EncodeToString(v[16:])
+	// No copy of the challenge opens after this (its lifetime, plus the
+	// clock skew a seal time may show).
+	until := b.o.Now().Add(b.o.ChallengeLifetime + time.Minute)
+	if c, ok := b.o.Revoker.(claimer); ok {
+		first, err := c.Claim(ctx, nonce, until)
+		switch {
+		case err != nil:
+			return fmt.Errorf("challenge use not checkable: %w: %w", store.ErrRevocationUnavailable, err)
+		case !first:
+			return errors.New("challenge answered before")
+		}
+		return nil
+	}
 	rv, err := b.o.Revoker.Revocations(ctx, nonce, "", "")
 	if err != nil {
 		return fmt.Errorf("challenge use not checkable: %w: %w", store.ErrRevocationUnavailable, err)
@@ -195,21 +215,25 @@ func (b *Binder) openChallenge(ctx context.Context, kind, c, id string) error {
 	if rv.ID {
 		return errors.New("challenge answered before")
 	}
-	// No copy of the challenge opens after this (its lifetime, plus the
-	// clock skew a seal time may show).
-	until := b.o.Now().Add(b.o.ChallengeLifetime + time.Minute)
 	if err := b.o.Revoker.RevokeID(ctx, nonce, until); err != nil {
 		return fmt.Errorf("challenge use not recordable: %w: %w", store.ErrRevocationUnavailable, err)
 	}
 	return nil
 }
 
+// errOtherSession refuses a refresh that names another session than the
+// one its cookies hold: the browser's DBSC session is stale (the user
+// signed in again, and the new session was bound anew), and Serve ends it
+// with {"continue": false} rather than ask for a proof its key cannot
+// give.
+var errOtherSession = fmt.Errorf("%w: refresh for another session than the cookies'", ErrUnbound)
+
 // checkProof is Check on the refresh endpoint: the request names the
 // session (Sec-Secure-Session-Id) and carries a proof signed by its key
 // over a challenge issued for it.
 func (b *Binder) checkProof(r *http.Request, id string, binding []byte) error {
 	if sid, ok := sfString(r.Header.Get("Sec-Secure-Session-Id"), maxIDLen); !ok || sid != id {
-		return fmt.Errorf("%w: refresh for another session", ErrUnbound)
+		return errOtherSession
 	}
 	proof, ok := sfString(r.Header.Get("Secure-Session-Response"), maxProofLen)
 	if !ok {

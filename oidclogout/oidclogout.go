@@ -7,12 +7,12 @@
 // (the redisstore module provides one). No server-side session store is
 // needed: the sessions stay in cookies.
 //
-// At login, seal the provider's session ID (the sid claim of the ID token)
-// and the subject in the session:
+// At login, seal the subject and the provider's session (the iss and sid
+// claims of the ID token, through [ProviderSession]) in the session:
 //
 //	s.Regenerate()
 //	s.SetSubject(idToken.Subject)
-//	s.SetProviderSession(sid)
+//	s.SetProviderSession(oidclogout.ProviderSession(idToken.Issuer, sid))
 //
 // and serve the endpoint registered at the provider as the client's
 // backchannel_logout_uri:
@@ -48,11 +48,13 @@
 // # Actions and responses
 //
 // A valid token with a sid revokes, in every [Revoker], the sessions that
-// carry that provider session ([cookiesession.Manager.RevokeProviderSession]):
-// the same user's sessions on other devices stay. A token with only a sub
-// revokes every session of that subject
-// ([cookiesession.Manager.RevokeSubject]), through [Options.Subject] when
-// the application's subjects are not the provider's. The handler answers
+// carry that provider session ([cookiesession.Manager.RevokeProviderSession]
+// of [ProviderSession](iss, sid), so that the same sid from another
+// provider names other sessions): the same user's sessions on other
+// devices stay. A token with only a sub revokes every session of that
+// subject ([cookiesession.Manager.RevokeSubject]), through
+// [Options.Subject] when the application's subjects are not the
+// provider's. The handler answers
 // (§2.8) 200 with Cache-Control no-store once every revocation is
 // recorded; 400 with a JSON body {"error":"invalid_request",
 // "error_description":…} for a request or token that is invalid; and 503
@@ -126,7 +128,7 @@ const (
 
 	maxBody       = 64 << 10 // bytes of a request body
 	maxToken      = 16 << 10 // bytes of a logout token
-	maxLabel      = 255      // bytes of a sid or sub a session can carry
+	maxLabel      = 255      // bytes of a subject a session can carry
 	retryAfterSec = 5        // the Retry-After of a 503
 )
 
@@ -233,7 +235,11 @@ type Options struct {
 
 	// Subject maps the provider's sub to the subject the application
 	// gave [cookiesession.Session.SetSubject], for tokens without a sid;
-	// "" revokes nothing. An error answers 503. Default: the sub itself.
+	// "" revokes nothing. An error answers 503. Default: the sub itself,
+	// which is right for an application with one provider whose subjects
+	// are its sub values; a sub is unique only at its issuer, so an
+	// application with several providers maps it here (the handler's
+	// Issuer is known to the function it gives).
 	Subject func(ctx context.Context, sub string) (string, error)
 
 	// OnError receives the reason of every request answered with an
@@ -455,18 +461,38 @@ func (h *handler) logout(r *http.Request, raw string) error {
 	return nil
 }
 
+// ProviderSession returns what a session carries, and what a logout
+// revokes, for the provider session sid of the issuer iss: give it to
+// [cookiesession.Session.SetProviderSession] at login, with the iss and
+// sid claims of the ID token,
+//
+//	s.SetProviderSession(oidclogout.ProviderSession(idToken.Issuer, sid))
+//
+// and the handler revokes ProviderSession(iss, sid) of a logout token
+// with a sid. A sid is unique only at its provider (two providers may
+// both issue "1"), so the issuer is part of it: a logout from one
+// provider never ends a session that came from another. The result is
+// 43 characters (a hash of both, never longer than a session can carry),
+// the same on every server and version; it is "" when sid is "" (the ID
+// token has no sid, and SetProviderSession("") records none).
+func ProviderSession(iss, sid string) string {
+	if sid == "" {
+		return ""
+	}
+	return issuerScoped(iss, sid)
+}
+
 // revokeAll revokes, in every Revoker, the sessions t names (§2.7): by
-// sid when it has one, else every session of its sub. A sid or subject
-// longer than a session can carry names no session: nothing to revoke.
+// its provider session ([ProviderSession] of its iss and sid) when it has
+// a sid, else every session of its sub. A subject longer than a session
+// can carry names no session: nothing to revoke.
 func (h *handler) revokeAll(ctx context.Context, t *token) error {
 	var errs []error
 	switch {
 	case t.sid != "":
-		if len(t.sid) > maxLabel {
-			return nil
-		}
+		label := ProviderSession(t.iss, t.sid)
 		for _, rv := range h.revoke {
-			if err := rv.RevokeProviderSession(ctx, t.sid); err != nil {
+			if err := rv.RevokeProviderSession(ctx, label); err != nil {
 				errs = append(errs, fmt.Errorf("revoking provider session %q: %w", t.sid, err))
 			}
 		}

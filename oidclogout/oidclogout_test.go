@@ -305,7 +305,7 @@ func TestLogoutTokenValidation(t *testing.T) {
 		}, status: 200, sid: "op-sid-1"},
 		{name: "valid: iat within the skew in the future", token: with(func(c map[string]any) { c["iat"] = now.Add(30 * time.Second).Unix() }), status: 200, sid: "op-sid-1"},
 		{name: "valid: unknown claims ignored", token: with(func(c map[string]any) { c["acr"], c["typ"] = "urn:x", "Logout" }), status: 200, sid: "op-sid-1"},
-		{name: "valid: a sid longer than a session carries revokes nothing", token: with(func(c map[string]any) { c["sid"] = strings.Repeat("s", 256) }), status: 200},
+		{name: "valid: a sid of any length revokes its 43-character provider session", token: with(func(c map[string]any) { c["sid"] = strings.Repeat("s", 300) }), status: 200, sid: strings.Repeat("s", 300)},
 	}
 	op := oidclogouttest.NewProvider(t)
 	for _, r := range rows {
@@ -328,7 +328,7 @@ func TestLogoutTokenValidation(t *testing.T) {
 			}
 			var wantSids, wantSubs []string
 			if r.sid != "" {
-				wantSids = []string{r.sid}
+				wantSids = labels(op.Issuer, r.sid)
 			}
 			if r.sub != "" {
 				wantSubs = []string{r.sub}
@@ -338,6 +338,15 @@ func TestLogoutTokenValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// labels are the provider sessions a logout from iss revokes for sids.
+func labels(iss string, sids ...string) []string {
+	var l []string
+	for _, sid := range sids {
+		l = append(l, oidclogout.ProviderSession(iss, sid))
+	}
+	return l
 }
 
 func equal(a, b []string) bool {
@@ -408,7 +417,7 @@ func TestReplay(t *testing.T) {
 	expect(t, e.post(retried), http.StatusServiceUnavailable)
 	e.rec.setErr(nil)
 	expect(t, e.post(retried), 200)
-	if got := e.rec.sids; !equal(got, []string{"op-sid-1", "op-sid-2", "op-sid-4"}) {
+	if got := e.rec.sids; !equal(got, labels(e.op.Issuer, "op-sid-1", "op-sid-2", "op-sid-4")) {
 		t.Fatalf("revoked %q", got)
 	}
 }
@@ -430,7 +439,7 @@ func TestUnavailable(t *testing.T) {
 	if len(e.errs) != 1 || !errors.Is(e.errs[0], oidclogout.ErrUnavailable) || !strings.Contains(e.errs[0].Error(), "10.0.0.7") {
 		t.Errorf("OnError got %v", e.errs)
 	}
-	if !equal(ok.sids, []string{"op-sid-1"}) {
+	if !equal(ok.sids, labels(e.op.Issuer, "op-sid-1")) {
 		t.Errorf("the working Manager revoked %q", ok.sids)
 	}
 }
@@ -500,7 +509,7 @@ func TestKeyRotation(t *testing.T) {
 	expect(t, e.post(old.Sign(clk.claims(e.op.Claims(clientID, "alice", "s6")), nil)), 200)
 	clk.Add(oidclogout.DefaultKeySetMaxAge)
 	expect(t, e.post(old.Sign(clk.claims(e.op.Claims(clientID, "alice", "s7")), nil)), 400)
-	if !equal(e.rec.sids, []string{"s1", "s2", "s4", "s6"}) {
+	if !equal(e.rec.sids, labels(e.op.Issuer, "s1", "s2", "s4", "s6")) {
 		t.Fatalf("revoked %q", e.rec.sids)
 	}
 }
@@ -652,5 +661,43 @@ func TestSubjectMapping(t *testing.T) {
 	}
 	if !equal(e.rec.subs, []string{"user-alice"}) {
 		t.Errorf("revoked subjects %q", e.rec.subs)
+	}
+}
+
+// TestProviderSession pins what a session carries for a provider
+// session: sessions sealed by one version must be revoked by the next, so
+// the values are vectors (computed by a second implementation), not
+// properties. The same sid from two issuers names two provider sessions;
+// the issuer's length keeps ("ab", "c") apart from ("a", "bc"); any
+// length fits in a session; no sid, no provider session.
+func TestProviderSession(t *testing.T) {
+	const sid = "08a5019c-17e1-4977-8f42-65a12843ea02"
+	long := "https://id.example.com/" + strings.Repeat("t", 200) // a two-byte length
+	for _, r := range []struct{ iss, sid, want string }{
+		{"https://id.example.com", sid, "Phxg4wiDYyJKZ4iscXM0gHrKuctF059Oqgq97_ewPi4"},
+		{"https://other.example.com", sid, "GJ0GtB1ggwonzUPwMvl2ZDwky0PXzLpIkw5-t5GoJcg"},
+		{"ab", "c", "kJrEXkOZERkyBZlNCTmcKf7el3qyEmBfKerVJQqBLnM"},
+		{"a", "bc", "HhiDTEJtAOV3iERMs8zWLHcbQgwJW7DE4ECowSLEVw0"},
+		{long, strings.Repeat("s", 300), "w02M14ungrYp2pDaInxXdKufLKn0PZezA8cyXj4uw14"},
+		{"https://id.example.com", "", ""},
+	} {
+		if got := oidclogout.ProviderSession(r.iss, r.sid); got != r.want {
+			t.Errorf("ProviderSession(%.30q, %.30q) = %q, want %q", r.iss, r.sid, got, r.want)
+		}
+	}
+}
+
+// TestTwoProviders: an application with two providers serves an endpoint
+// for each; the same sid in a logout from each revokes two different
+// provider sessions, each the one ProviderSession gives for its issuer.
+func TestTwoProviders(t *testing.T) {
+	rec := &recorder{}
+	one := newRP(t, func(o *oidclogout.Options) { o.Revoke = []oidclogout.Revoker{rec} })
+	two := newRP(t, func(o *oidclogout.Options) { o.Revoke = []oidclogout.Revoker{rec} })
+	expect(t, one.post(one.op.LogoutToken(one.op.Claims(clientID, "alice", "1"))), 200)
+	expect(t, two.post(two.op.LogoutToken(two.op.Claims(clientID, "alice", "1"))), 200)
+	want := append(labels(one.op.Issuer, "1"), labels(two.op.Issuer, "1")...)
+	if !equal(rec.sids, want) || want[0] == want[1] {
+		t.Fatalf("revoked %q, want %q", rec.sids, want)
 	}
 }

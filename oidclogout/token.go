@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -161,11 +162,23 @@ func optionalString(name string, v json.RawMessage) (string, error) {
 	return s, nil
 }
 
-// replayKey names a token in the replay cache: its issuer and jti,
-// hashed to a fixed length of plain characters.
+// replayKey names a token in the replay cache: its issuer and jti.
 func replayKey(iss, jti string) string {
-	sum := sha256.Sum256([]byte(iss + "\x00" + jti))
-	return "oidclogout:" + base64.RawURLEncoding.EncodeToString(sum[:])
+	return "oidclogout:" + issuerScoped(iss, jti)
+}
+
+// issuerScoped names the value v (a jti, a sid) of the issuer iss, which
+// is unique only at that issuer: the SHA-256 of iss's length as a
+// uvarint, iss and v, in unpadded base64url (43 plain characters,
+// whatever the lengths of iss and v). The length prefix keeps ("ab", "c")
+// and ("a", "bc") apart.
+func issuerScoped(iss, v string) string {
+	var buf [256]byte // on the stack for the usual lengths
+	b := binary.AppendUvarint(buf[:0], uint64(len(iss)))
+	sum := sha256.Sum256(append(append(b, iss...), v...))
+	var out [43]byte
+	base64.RawURLEncoding.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // errNoKey reports a token whose key is not in the provider's key set.

@@ -20,8 +20,10 @@ response:
                before now: "log out everywhere"; a new login still works
   -provider-session SID
                every session of the identity provider's session SID
-               (Session.SetProviderSession, the OpenID Connect sid)
-               created before now: what a back-channel logout does
+               (the value given to Session.SetProviderSession: with
+               the oidclogout module, oidclogout.ProviderSession(iss,
+               sid), as 'cookiesession inspect' prints it) created
+               before now: what a back-channel logout does
   -id ID       the one session with this ID, as 'cookiesession inspect'
                prints it (22 characters of base64url)
   -all         every session of every user created before now: a panic

@@ -48,10 +48,10 @@ var deviceTemplate = template.Must(template.New("device").Parse(`<!doctype html>
 `))
 
 // registerDevice adds the device-binding routes to mux: the page, its
-// sign-in, the planting of copied cookies, and the Binder's endpoints.
+// sign-in and the planting of copied cookies (the Manager serves the
+// Binder's endpoints).
 func (d *demo) registerDevice(mux *http.ServeMux) {
 	m, b := d.m, d.binder
-	mux.Handle("/dbsc/", dbsc.Handler(b, m))
 	mux.HandleFunc("GET "+devicePage, func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		p := struct {
@@ -61,6 +61,9 @@ func (d *demo) registerDevice(mux *http.ServeMux) {
 			Cookies: strings.Join(r.Header.Values("Cookie"), "; "), Login: devicePage + "/login", Plant: devicePage + "/plant"}
 		if err := s.Err(); err != nil && !errors.Is(err, cookiesession.ErrNoCookie) {
 			p.Refused = cookiesession.Reason(err) // "unbound": a copy without the device's proof
+			if errors.Is(err, dbsc.ErrSkipped) {
+				p.Refused += ", and the browser said it skipped renewing the bound cookie"
+			}
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -114,6 +115,12 @@ func TestDeviceBindingDemo(t *testing.T) {
 	if _, page := do(thief, "GET", devicePage, nil, nil); !strings.Contains(page, "Not signed in") || !strings.Contains(page, "unbound") {
 		t.Fatalf("the planted copy past the bound lifetime: %s", page)
 	}
+	// A browser that says it skipped the refresh is refused the same
+	// way, and the page says so.
+	skipped := http.Header{"Secure-Session-Skipped": {`unreachable;session_identifier="` + in.ID + `"`}}
+	if _, page := do(thief, "GET", devicePage, skipped, nil); !strings.Contains(page, "Not signed in") || !strings.Contains(page, "skipped renewing") {
+		t.Fatalf("the planted copy with Secure-Session-Skipped: %s", page)
+	}
 
 	// The device's browser renews its bound cookie (spec, "Send
 	// request"): a 403 with a challenge, then the signed proof.
@@ -171,6 +178,74 @@ func TestDeviceBindingDemoInChromium(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("after 10 s the page says: %s", text)
+		}
+	}
+}
+
+// TestDeviceBindingDemoTwoProfiles is the demo as a person plays it, in
+// two headless Chromium profiles and in real time, with a bound lifetime
+// of 3 seconds: profile one signs in and is bound; profile two plants the
+// cookies profile one's page shows and reads the session; once the bound
+// lifetime has passed, profile two's page says its cookies were refused
+// ("unbound") while profile one, whose browser renews its bound cookie by
+// itself, is still signed in, and again after a second lifetime.
+func TestDeviceBindingDemoTwoProfiles(t *testing.T) {
+	const life = 3 * time.Second
+	d, err := newDemo([][]byte{keyring.Generate()}, config{Overflow: true, BoundLifetime: life})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(d.handler())
+	defer srv.Close()
+	spki := sha256.Sum256(srv.Certificate().RawSubjectPublicKeyInfo)
+	flags := []chromedp.ExecAllocatorOption{
+		chromedp.Flag("enable-features", "DeviceBoundSessions,EnableBoundSessionCredentialsSoftwareKeysForManualTesting"),
+		chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(spki[:])),
+	}
+	one, two := browsertest.New(t, flags...), browsertest.New(t, flags...)
+	run := func(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		for _, a := range actions {
+			if _, err := chromedp.Run(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	page := func(ctx context.Context) string {
+		t.Helper()
+		run(ctx, chromedp.Navigate(srv.URL+devicePage))
+		text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return text
+	}
+	page(one)
+	run(one, chromedp.SendKeys(`input[name=user]`, "alice"), chromedp.Submit(`input[name=user]`), chromedp.WaitVisible(`form[action="/logout"]`))
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(page(one), "bound to a device"); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("profile one's session is not bound after 10 s")
+		}
+	}
+	cookies, err := chromedp.Run(one, chromedp.Evaluate[string](`document.querySelector("textarea[readonly]").value`))
+	if err != nil || !strings.Contains(cookies, "bound=") {
+		t.Fatalf("the cookies profile one's page shows: %q (%v)", cookies, err)
+	}
+	page(two)
+	run(two, chromedp.SetValue(`textarea[name=cookies]`, cookies), chromedp.Submit(`textarea[name=cookies]`), chromedp.WaitVisible(`form[action="/logout"]`))
+	if p := page(two); !strings.Contains(p, "Signed in as alice") {
+		t.Fatalf("profile two with the planted cookies: %s", p)
+	}
+	time.Sleep(life + time.Second)
+	if p := page(two); !strings.Contains(p, "Not signed in") || !strings.Contains(p, "unbound") {
+		t.Fatalf("profile two past the bound lifetime: %s", p)
+	}
+	for i := 1; i <= 2; i++ {
+		if i > 1 {
+			time.Sleep(life + time.Second)
+		}
+		if p := page(one); !strings.Contains(p, "Signed in as alice") || !strings.Contains(p, "bound to a device") {
+			t.Fatalf("profile one after %d bound lifetimes: %s", i, p)
 		}
 	}
 }

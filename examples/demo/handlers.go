@@ -256,6 +256,8 @@ func hasRoute(mux *http.ServeMux, path string) bool {
 func duration(d time.Duration) string {
 	unit, name := time.Minute, "minute"
 	switch {
+	case d < time.Minute:
+		unit, name = time.Second, "second"
 	case d >= 48*time.Hour:
 		unit, name = 24*time.Hour, "day"
 	case d >= 2*time.Hour:

@@ -196,7 +196,7 @@ func newDemo(keys [][]byte, cfg config) (*demo, error) {
 			return nil, err
 		}
 		d.binder, d.boundLifetime = b, cfg.BoundLifetime
-		opts.Binding = b.Check
+		opts.Binding = b
 	}
 	m, err := cookiesession.New[DemoSession](opts)
 	if err != nil {

@@ -116,13 +116,13 @@ func (d *demo) registerProvider(mux *http.ServeMux) error {
 		p.sessions[sid] = name
 		p.mu.Unlock()
 		http.SetCookie(w, &http.Cookie{Name: providerCookie, Value: sid, Path: "/provider/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
-		// At the application, after the code flow: the ID token's sub
-		// and sid go into a new session.
+		// At the application, after the code flow: the ID token's sub,
+		// and its iss and sid, go into a new session.
 		s := d.m.Get(r)
 		cart := s.Data.Cart
 		s.Regenerate()
 		s.SetSubject(name)
-		s.SetProviderSession(sid)
+		s.SetProviderSession(oidclogout.ProviderSession(providerIssuer, sid))
 		s.Data.User, s.Data.Cart = name, cart
 		back(w, r, "", "provider-login")
 	})

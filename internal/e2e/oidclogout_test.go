@@ -67,11 +67,16 @@ func newOIDCServer(t *testing.T, addr, issuer string) *oidcServer {
 	mux.Handle("POST /backchannel-logout", logout)
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
 		// What the application does after the authorization code flow:
-		// the ID token's sub and sid go into the session.
+		// the ID token's sub, and its iss and sid, go into the session
+		// (iss is this provider's unless the form names another).
+		iss := issuer
+		if r.FormValue("iss") != "" {
+			iss = r.FormValue("iss")
+		}
 		s := m.Get(r)
 		s.Regenerate()
 		s.SetSubject(r.FormValue("sub"))
-		s.SetProviderSession(r.FormValue("sid"))
+		s.SetProviderSession(oidclogout.ProviderSession(iss, r.FormValue("sid")))
 		s.Data.Name = r.FormValue("sub")
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -144,8 +149,12 @@ func TestBackChannelLogoutFleet(t *testing.T) {
 	laptop.get(a, "/login?sub=alice&sid=op-laptop")
 	phone.get(b, "/login?sub=alice&sid=op-phone")
 	bob.get(a, "/login?sub=bob&sid=op-bob")
+	// Carol signed in through another provider, whose session ID happens
+	// to be the laptop's.
+	carol := newDevice(t, "carol")
+	carol.get(a, "/login?sub=carol&sid=op-laptop&iss="+url.QueryEscape("https://other-provider.example"))
 	for _, s := range []*oidcServer{a, b} {
-		for d, want := range map[*device]string{laptop: "alice", phone: "alice", bob: "bob"} {
+		for d, want := range map[*device]string{laptop: "alice", phone: "alice", bob: "bob", carol: "carol"} {
 			if got := d.get(s, "/"); got != want {
 				t.Fatalf("%s before any logout: %q, want %q", d.name, got, want)
 			}
@@ -178,6 +187,9 @@ func TestBackChannelLogoutFleet(t *testing.T) {
 		}
 		if got := bob.get(s, "/"); got != "bob" {
 			t.Errorf("bob after alice's laptop logout: %q", got)
+		}
+		if got := carol.get(s, "/"); got != "carol" {
+			t.Errorf("carol (the same sid at another provider) after alice's laptop logout: %q", got)
 		}
 	}
 
@@ -234,7 +246,7 @@ func TestBackChannelLogoutPropagation(t *testing.T) {
 		login := httptest.NewRequest("GET", "/", nil)
 		s, _ := b.m.Load(login)
 		s.SetSubject(fmt.Sprintf("user-%d", i))
-		s.SetProviderSession(sid)
+		s.SetProviderSession(oidclogout.ProviderSession(op.Issuer, sid))
 		if err := b.m.Save(w, login, s); err != nil {
 			t.Fatal(err)
 		}
