@@ -304,10 +304,11 @@ func TestSizes(t *testing.T) {
 // BenchmarkHandlerRead measures a request that carries a 1 KB typed
 // session through the middleware and writes a response body: one that
 // never asks for the session (untouched); one that reads it through Get,
-// whose session is serialized again at the end to detect a change (twice:
-// when the header goes out, and after the handler, to report a change made
-// too late), and through View, which skips that; and one that changes it
-// through Get (get-change), whose response carries the new cookie.
+// whose session is serialized again when the header goes out to detect a
+// change (and, after the handler, on one request in 16 to report a change
+// made too late, see latechange.go), and through View, which skips that;
+// and one that changes it through Get (get-change), whose response
+// carries the new cookie.
 func BenchmarkHandlerRead(b *testing.B) {
 	_, v := loadTypedPayload(b, "1kb")
 	m, err := cookiesession.New[testpayload.Session](cookiesession.Options{

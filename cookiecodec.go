@@ -86,7 +86,7 @@ func NewCookieCodec(codec *Codec, o CookieOptions) (*CookieCodec, error) {
 // matching [ErrNoCookie]; otherwise errors match [ErrInvalid],
 // [ErrExpired], [ErrTooLarge] or [ErrAmbiguous].
 func (cc *CookieCodec) Read(r *http.Request, dst any) (inspect.Meta, error) {
-	data, meta, _, err := cc.readValue(withBudget(r.Context(), cc.storeTimeout), r.Header)
+	data, meta, _, err := cc.readValue(withBudget(r.Context(), cc.storeTimeout), r.Header, nil)
 	if err != nil {
 		return meta, err
 	}
@@ -98,13 +98,14 @@ func (cc *CookieCodec) Read(r *http.Request, dst any) (inspect.Meta, error) {
 
 // readValue opens the value in h's cookies: the sealed data, or, for a
 // reference, the value it refers to in the Overflow store, whose key it
-// also returns ("" for a value in the cookies).
-func (cc *CookieCodec) readValue(ctx context.Context, h http.Header) ([]byte, inspect.Meta, string, error) {
+// also returns ("" for a value in the cookies); admit, when not nil,
+// checks a reference's envelope first (see openReference).
+func (cc *CookieCodec) readValue(ctx context.Context, h http.Header, admit refAdmitter) ([]byte, inspect.Meta, string, error) {
 	data, meta, err := cc.readRaw(h)
 	if err != nil || !meta.Reference {
 		return data, meta, "", err
 	}
-	data, key, err := cc.openReference(ctx, data)
+	data, key, err := cc.openReference(ctx, data, meta, admit)
 	return data, meta, key, err
 }
 
@@ -162,7 +163,7 @@ func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, 
 	now := cc.codec.now()
 	old := cc.referenceIn(r.Header)
 	ctx := withBudget(r.Context(), cc.storeTimeout) // one bound for both store calls
-	meta, key, err := cc.writeValue(ctx, w.Header(), r.Header, data, now, now.Add(lifetime), now)
+	meta, key, err := cc.writeValue(ctx, w.Header(), r.Header, data, 0, now, now.Add(lifetime), now)
 	if err == nil && old != key {
 		cc.retireReference(ctx, old) // a failure leaves it to expire
 	}
@@ -202,12 +203,13 @@ func (o *CookieOptions) validate() error {
 
 // writeValue seals data into the cookies, or, when it is over their
 // budget and there is an Overflow store, into the store behind a
-// reference cookie, whose store key it returns ("" for a value in the
-// cookies). On an error wh is left as it was.
-func (cc *CookieCodec) writeValue(ctx context.Context, wh, rh http.Header, data []byte, issued, expires, now time.Time) (inspect.Meta, string, error) {
+// reference cookie that also carries data's first head bytes (a session's
+// envelope, 0 for a value without one), whose store key it returns (""
+// for a value in the cookies). On an error wh is left as it was.
+func (cc *CookieCodec) writeValue(ctx context.Context, wh, rh http.Header, data []byte, head int, issued, expires, now time.Time) (inspect.Meta, string, error) {
 	meta, err := cc.writeRaw(wh, rh, data, issued, expires, now)
 	if overBudget(err) && cc.overflow != nil {
-		return cc.writeReference(ctx, wh, rh, data, issued, expires, now)
+		return cc.writeReference(ctx, wh, rh, data, head, issued, expires, now)
 	}
 	cc.hintOverflow(err)
 	return meta, "", err

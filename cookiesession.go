@@ -33,6 +33,10 @@ type Manager[T any] struct {
 	unrecorded *pendingRevocations
 	nameKey    any   // nameKey(opts.Name), boxed once: the context key of the cookie name (misconfig.go)
 	seen       *seen // ring changes and misconfigurations reported (keys.go, misconfig.go)
+
+	// late is the look for a change made after the header went out
+	// (latechange.go).
+	late *lateCheck
 }
 
 // New returns a Manager for sessions holding a T, after validating opts.
@@ -53,6 +57,7 @@ func New[T any](opts Options) (*Manager[T], error) {
 	}
 	m := &Manager[T]{opts: o, cc: *cc, unrecorded: new(pendingRevocations), nameKey: nameKey(o.Name), seen: new(seen)}
 	m.storeTimeout = max(timeoutOf(o.Revoker), timeoutOf(o.Overflow))
+	m.late = &lateCheck{exact: lateExact[T]()}
 	// Commit tokens (commit.go): the same settings under their own
 	// purpose, so a token never opens as a cookie nor a cookie as a token,
 	// with room for the token's head (the states it may replace).
@@ -113,6 +118,7 @@ type Session[T any] struct {
 	subject  string // who the session belongs to (SetSubject); "" none
 	binding  []byte // the device the session is bound to (Bind); nil none
 	provider string // the identity provider's session ID (SetProviderSession); "" none
+	gen      uint64 // the Revoker's generation when the ID was made (see revokes); 0 without a Revoker
 	created  time.Time
 	lifetime time.Duration // 0: the Manager's MaxAge
 	meta     inspect.Meta  // of the cookie as read or last written (or of the last commit token)
@@ -128,6 +134,7 @@ type Session[T any] struct {
 	refused  bool           // the request's cookies did not open: expire them unless this response writes the session (settle)
 	readErr  error          // how the request's cookies were read (Err)
 	diff     diffWriter     // sameAs's, here to spare it an allocation
+	late     *lateMark[T]   // the session as the header went out (latechange.go); nil: not marked
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
 	overflowOld []string // Overflow keys no cookie refers to any more, to delete
@@ -137,7 +144,8 @@ type Session[T any] struct {
 
 // ID returns the session's random 128-bit identifier, base64url-encoded.
 // It is sealed inside the cookie, stays the same while the session lives
-// and changes on Regenerate and Destroy.
+// and changes on Regenerate and Destroy, and when SetSubject or
+// SetProviderSession changes the session's subject or provider session.
 func (s *Session[T]) ID() string { return idText(s.id) }
 
 // idText is the text form of a session ID, as ID returns it and a
@@ -145,7 +153,8 @@ func (s *Session[T]) ID() string { return idText(s.id) }
 func idText(id [16]byte) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
 
 // IsNew reports whether the session was not read from a valid cookie: a
-// first visit, an expired or bad cookie, or after Regenerate or Destroy.
+// first visit, an expired or bad cookie, or after Regenerate, Destroy or a
+// change of subject or provider session (a new ID).
 // [Session.Err] says which.
 func (s *Session[T]) IsNew() bool { return s.isNew }
 
@@ -168,13 +177,17 @@ func (s *Session[T]) IsNew() bool { return s.isNew }
 func (s *Session[T]) Err() error { return s.readErr }
 
 // Regenerate replaces the session with a new one: a new ID, a new
-// creation time (so a new absolute deadline) and empty data, as
-// express-session's regenerate. Call it at login, so that a session
-// identifier planted before login is worth nothing after it.
+// creation time (so a new absolute deadline), the revocation generation
+// in force, and empty data, as express-session's regenerate. Call it at
+// login and at every change of privilege, so that a session identifier
+// planted before is worth nothing after it. With a [store.Revoker], the
+// ID the browser held is revoked when the response is written, whether
+// or not the session had a subject: a copy of the cookie taken before
+// stops opening, on every server (tests TestRegenerateRevokesCopy,
+// TestRevocationAcceptance). A session that the browser did not hold
+// (new in this request) has nothing to revoke.
 func (s *Session[T]) Regenerate() {
-	if s.subject != "" || s.provider != "" {
-		s.end()
-	}
+	s.end()
 	s.reset()
 	s.Data = new(T)
 	s.force = true
@@ -207,14 +220,27 @@ type endedSession struct {
 	until time.Time
 }
 
+// reset makes s a new session: a new ID (see newIdentity), no labels, no
+// binding, the Manager's lifetime, nothing saved.
 func (s *Session[T]) reset() {
-	s.id = newID()
+	s.newIdentity()
 	s.subject, s.provider = "", ""
 	s.binding = nil
-	s.created = s.m.opts.Now()
 	s.lifetime = 0
-	s.isNew = true
 	s.saved = nil
+}
+
+// newIdentity gives s a new ID, made now: a new creation time, and the
+// Revoker's generation in force, which the session seals (see revokes).
+// It is the one place an ID is made.
+func (s *Session[T]) newIdentity() {
+	s.id = newID()
+	s.created = s.m.opts.Now()
+	s.gen = 0
+	if rv := s.m.opts.Revoker; rv != nil {
+		s.gen = rv.Generation()
+	}
+	s.isNew = true
 	s.sealedAs(inspect.Meta{})
 }
 
@@ -401,7 +427,7 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 		return ErrNameConflict
 	}
 	ctx := s.context()
-	data, meta, key, err := m.cc.readValue(ctx, r.Header)
+	data, meta, key, err := m.cc.readValue(ctx, r.Header, s)
 	s.onWire = !errors.Is(err, ErrNoCookie)
 	s.overflowKey = key
 	if err == nil {
@@ -436,20 +462,11 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	if !ok {
 		return ErrInvalid
 	}
-	// 1. Time. A creation time after the seal (beyond the clock skew)
-	// would push the absolute deadline out, and a negative lifetime is
-	// cleared, never sealed: no writer of ours produces either.
-	if s.created.After(meta.Issued.Add(m.cc.codec.skew)) || s.lifetime < 0 {
-		return errImpossibleTimes
-	}
-	if m.expired(s, meta.Issued) {
-		return ErrExpired // the absolute or idle deadline passed
-	}
-	// 2. Revocation, then the device binding, before the data is
-	// deserialized.
-	if err := m.checkRevoked(ctx, s); err != nil {
+	// 1. Time, and revocation.
+	if err := m.admit(ctx, s, meta); err != nil {
 		return err
 	}
+	// 2. The device binding, before the data is deserialized.
 	if err := m.checkBinding(s); err != nil {
 		return err
 	}
@@ -471,6 +488,34 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	s.force = migrated          // re-sealed in the new form
 	s.renew = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
 	return nil
+}
+
+// admit is the rule of an envelope (unframed into s) sealed as meta
+// says, before anything behind it is read: the times, then revocation.
+// decode applies it, and, to a reference that carries the envelope, the
+// overflow path before the store is read (admitReference).
+func (m *Manager[T]) admit(ctx context.Context, s *Session[T], meta inspect.Meta) error {
+	// A creation time after the seal (beyond the clock skew) would push
+	// the absolute deadline out, and a negative lifetime is cleared,
+	// never sealed: no writer of ours produces either.
+	if s.created.After(meta.Issued.Add(m.cc.codec.skew)) || s.lifetime < 0 {
+		return errImpossibleTimes
+	}
+	if m.expired(s, meta.Issued) {
+		return ErrExpired // the absolute or idle deadline passed
+	}
+	return m.checkRevoked(ctx, s)
+}
+
+// admitReference reads the envelope a reference carries (head, with no
+// data after it) into s and admits it: a revoked or expired session is
+// refused before the Overflow store is read.
+func (s *Session[T]) admitReference(ctx context.Context, head []byte, meta inspect.Meta) error {
+	rest, ok := s.unframe(head)
+	if !ok || len(rest) != 0 {
+		return ErrInvalid
+	}
+	return s.m.admit(ctx, s, meta)
 }
 
 // checkBinding is the binding rule of opening a session: a session bound
@@ -648,7 +693,8 @@ func (m *Manager[T]) writeAt(wh, rh http.Header, s *Session[T], data []byte, iss
 		return fmt.Errorf("%w: the session's lifetime ended at %s", ErrExpired, expires.UTC().Format(time.RFC3339))
 	}
 	// key: the Overflow key the cookie refers to, "" for none.
-	meta, key, err := m.cc.writeValue(s.context(), wh, rh, s.frame(data), issued, expires, now)
+	payload := s.frame(data)
+	meta, key, err := m.cc.writeValue(s.context(), wh, rh, payload, len(payload)-len(data), issued, expires, now)
 	if err != nil {
 		return err
 	}

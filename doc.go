@@ -60,7 +60,13 @@
 // [Manager.RevokeProviderSession] those of an identity provider's session
 // ([Session.SetProviderSession]; the oidclogout module serves the OpenID
 // Connect Back-Channel Logout endpoint that calls it), and
-// [Manager.RevokeAll] ends all of them.
+// [Manager.RevokeAll] ends all of them. These are exact, whatever the
+// servers' clocks: the sessions that exist when the call returns end, on
+// each server once it has applied the revocation, and a login after it
+// opens, because revocations and sessions are ordered by the Revoker's
+// generations, not by time (see [store.Revocations]). With a Revoker,
+// [Session.Regenerate], and a change of subject or provider session,
+// revoke the ID the browser held.
 //
 // A logout the Revoker cannot record (it is down) still fails the save
 // with its error, and is not lost: this server refuses the session's

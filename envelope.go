@@ -8,9 +8,8 @@ import (
 )
 
 // The session envelope: what the Manager seals around the data (ID,
-// creation time, lifetime, subject, device binding, provider session);
-// specified in
-// docs/format.md, §3.
+// creation time, lifetime, subject, device binding, provider session,
+// generation); specified in docs/format.md, §3.
 
 // envelopeSize is the session framing inside the sealed payload: the
 // session ID (16 bytes), its creation time (Unix milliseconds) and its
@@ -29,14 +28,19 @@ const envelopeSize = 16 + 8 + 8
 // know bit 62 or bit 61 reads it as a lifetime past any a writer produces
 // (2^62 or 2^61 ms), which it rejects as well: a bound session never opens
 // where its binding is not checked, nor a session with a provider session
-// where a back-channel logout of it would not be. Optional fields follow
-// in the order of their bits, from bit 63 down: subject, binding,
-// provider session.
+// where a back-channel logout of it would not be. Bit 60 says that the
+// session's generation follows (the Revoker's generation when its ID was
+// made, see revokes): an unsigned varint, at least 1 and in its shortest
+// form; a session without it has generation 0. A server that does not
+// know bit 60 reads it as a lifetime of 2^60 ms and refuses it as well.
+// Optional fields follow in the order of their bits, from bit 63 down:
+// subject, binding, provider session, generation.
 const (
 	envelopeSubject         = 1 << 63
 	envelopeBinding         = 1 << 62
 	envelopeProviderSession = 1 << 61
-	envelopeFlags           = envelopeSubject | envelopeBinding | envelopeProviderSession
+	envelopeGeneration      = 1 << 60
+	envelopeFlags           = envelopeSubject | envelopeBinding | envelopeProviderSession | envelopeGeneration
 	maxSubjectLen           = 255
 	maxBindingLen           = 1024
 	maxEnvelopeLifeMs       = math.MaxInt64 / int64(time.Millisecond)
@@ -55,6 +59,9 @@ func (s *Session[T]) frame(data []byte) []byte {
 	}
 	if s.provider != "" {
 		n += 1 + len(s.provider)
+	}
+	if s.gen > 0 {
+		n += binary.MaxVarintLen64
 	}
 	payload := make([]byte, envelopeSize, n+len(data))
 	copy(payload, s.id[:])
@@ -75,6 +82,10 @@ func (s *Session[T]) frame(data []byte) []byte {
 		payload = append(payload, byte(len(s.provider)))
 		payload = append(payload, s.provider...)
 	}
+	if s.gen > 0 {
+		life |= envelopeGeneration
+		payload = binary.AppendUvarint(payload, s.gen)
+	}
 	binary.BigEndian.PutUint64(payload[24:32], life)
 	return append(payload, data...)
 }
@@ -90,7 +101,7 @@ func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
 	s.created = time.UnixMilli(int64(binary.BigEndian.Uint64(payload[16:24])))
 	life := binary.BigEndian.Uint64(payload[24:32])
 	data := payload[envelopeSize:]
-	s.subject, s.binding, s.provider = "", nil, ""
+	s.subject, s.binding, s.provider, s.gen = "", nil, "", 0
 	s.lifetime = time.Duration(life&^envelopeFlags) * time.Millisecond
 	if life&^envelopeFlags > uint64(maxEnvelopeLifeMs) {
 		s.lifetime = hostileEnvelopeAge // refused by decode, whatever follows
@@ -118,7 +129,33 @@ func (s *Session[T]) unframe(payload []byte) ([]byte, bool) {
 			return nil, false
 		}
 	}
+	if life&envelopeGeneration != 0 {
+		if s.gen, data, ok = unframeGeneration(data); !ok {
+			return nil, false
+		}
+	}
 	return data, true
+}
+
+// unframeGeneration reads the envelope's generation: an unsigned varint
+// in its shortest form (a longer one would give one session several
+// envelopes), and not 0 (which a writer leaves out). It returns the
+// generation and what follows it.
+func unframeGeneration(data []byte) (uint64, []byte, bool) {
+	g, n := binary.Uvarint(data)
+	if n <= 0 || g == 0 || n != uvarintLen(g) {
+		return 0, nil, false
+	}
+	return g, data[n:], true
+}
+
+// uvarintLen is the length of g's shortest unsigned varint.
+func uvarintLen(g uint64) int {
+	n := 1
+	for ; g >= 0x80; g >>= 7 {
+		n++
+	}
+	return n
 }
 
 // unframeLabel reads one optional text field of the envelope (a subject,

@@ -62,7 +62,8 @@ var (
 
 	// ErrHeaderWritten reports a session changed after the response header
 	// went out (the handler wrote, flushed or hijacked first). The change
-	// cannot reach the browser and was not saved.
+	// cannot reach the browser and was not saved. [Manager.Handler] says
+	// which late changes it reports on every request and which on some.
 	ErrHeaderWritten = errors.New("cookiesession: session changed after the response header was written; the change was not saved")
 
 	// ErrNoMiddleware reports [Manager.Get] on a request that did not pass
@@ -80,8 +81,8 @@ var (
 	// ErrRevoked reports an authentic session that was revoked: its ID
 	// (logout), its subject ([Manager.RevokeSubject]), its identity
 	// provider's session ([Manager.RevokeProviderSession]) or everything
-	// created before a time ([Manager.RevokeAll]). The request goes on
-	// with a new session.
+	// ([Manager.RevokeAll]) by a revocation made after the session was.
+	// The request goes on with a new session.
 	ErrRevoked = errors.New("cookiesession: session revoked")
 
 	// ErrNameConflict reports a Manager used on a request that another

@@ -12,3 +12,6 @@ type JSONSerializer = jsonSerializer
 func (c *Codec) DecodeMeta(name, value string, dst any) (inspect.Meta, error) {
 	return c.decodeMeta(name, value, dst)
 }
+
+// SessionGeneration returns the Revoker generation s sealed (0: none).
+func SessionGeneration[T any](s *Session[T]) uint64 { return s.gen }

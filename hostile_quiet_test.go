@@ -103,7 +103,7 @@ func quietCases() []hostileCase {
 			name: "quiet/revocation-store-down-not-expired", want: store.ErrRevocationUnavailable, fresh: true, opts: withRevoker,
 			setup: func(e *hEnv) []string {
 				line := e.loginAs("alice")
-				e.revoker().setDown(true)
+				e.revoker().SetUnavailable(true)
 				return []string{line}
 			},
 			check: expectDeleted(),

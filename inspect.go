@@ -48,7 +48,7 @@ func (m *Manager[T]) Inspect(h http.Header, allowExpired bool) (*inspect.Report,
 			in.Expired = !m.opts.Now().Before(meta.Expires)
 			return in, nil
 		}
-		if payload, s.overflowKey, err = m.cc.openReference(context.Background(), payload); err != nil {
+		if payload, s.overflowKey, err = m.cc.openReference(context.Background(), payload, meta, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -63,7 +63,7 @@ func (m *Manager[T]) Inspect(h http.Header, allowExpired bool) (*inspect.Report,
 	in.Data, _ = s.unframe(payload) // decode read it
 	in.OverflowKey = s.overflowKey
 	in.ID, in.Subject, in.Provider, in.Created = s.ID(), s.subject, s.provider, s.created
-	in.Binding = s.binding
+	in.Binding, in.Generation = s.binding, s.gen
 	in.Lifetime = s.lifetime
 	if in.Lifetime == 0 {
 		in.Lifetime = m.opts.MaxAge

@@ -1,6 +1,8 @@
 package cookiesession
 
 import (
+	"context"
+
 	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/cookiesession/cookiesession/store"
 
@@ -16,7 +18,11 @@ import (
 // key and data key) for the session; without Options.Overflow it says the
 // cookie is a reference and returns no data.
 func TestInspectReference(t *testing.T) {
-	e := newOvEnv(t, nil)
+	e := newOvEnv(t, func(o *Options) {
+		rv := newMemRevoker()
+		rv.RevokeAll(context.Background(), hT0) // generation 1, which the login seals
+		o.Revoker = rv
+	})
 	c := e.client()
 	e.get(c, "/login")
 	e.get(c, "/inc")
@@ -36,6 +42,9 @@ func TestInspectReference(t *testing.T) {
 	var got ovData
 	if !in.Meta.Reference || json.Unmarshal(in.Data, &got) != nil || got.N != 1 || !strings.HasPrefix(got.Blob, "secret-cart-line") {
 		t.Errorf("inspect with the store: Reference %v, data %.60q", in.Meta.Reference, in.Data)
+	}
+	if in.Generation != 1 || s.gen != 1 {
+		t.Errorf("inspect reports generation %d, the session sealed %d; want 1", in.Generation, s.gen)
 	}
 	if in.ID != s.ID() || in.Subject != "alice" || !in.Created.Equal(s.created) || in.OverflowKey == "" || in.OverflowKey != s.overflowKey {
 		t.Errorf("inspect with the store: ID %q subject %q created %v key %q; Load: %q %v %q", in.ID, in.Subject, in.Created, in.OverflowKey, s.ID(), s.created, s.overflowKey)

@@ -44,8 +44,14 @@ func (m *Manager[T]) stateOf(w http.ResponseWriter, r *http.Request) *state[T] {
 // body. The ResponseWriter next sees supports http.ResponseController
 // (Flush, Hijack, deadlines) through Unwrap. A change made after the header
 // went out (or after Hijack) cannot reach the browser: it is reported to
-// OnError as [ErrHeaderWritten], once. A renewal that fell due then (Rolling,
-// IdleTimeout, key rotation) is not a change and waits for a later request.
+// OnError as [ErrHeaderWritten], once. The report is a diagnostic, found
+// without serializing the session a second time: a change to Data's own
+// fields, a new Data, or a call such as Regenerate, Destroy or Touch is
+// reported on every request; a change made only inside what Data's fields
+// point to (a map entry, a slice element, a field of a pointed-to struct)
+// on about one request in 16. A renewal that fell due then (Rolling,
+// IdleTimeout, key rotation) is not a change and waits for a later
+// request.
 func (m *Manager[T]) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &state[T]{Context: r.Context(), m: m, rw: w}
@@ -178,6 +184,9 @@ func (st *state[T]) commit() {
 			s.saved, s.force, s.renew, s.sealed = data, false, false, true
 			st.failed = true
 		}
+		if st.exposed {
+			s.markCommitted() // for finish's look for a later change
+		}
 	}
 	var dropErr error
 	if s != nil && len(s.overflowOld) > 0 {
@@ -193,9 +202,10 @@ func (st *state[T]) commit() {
 }
 
 // finish runs after the handler: it commits if the handler wrote nothing,
-// and otherwise reports a change the browser will never see. A renewal
-// that came due (rolling or idle expiry, key rotation) is not a change and
-// is left for the next request.
+// and otherwise reports a change the browser will never see, serializing
+// the session again only when the commit's mark of it suggests one
+// (lateSuspect, latechange.go). A renewal that came due (rolling or idle
+// expiry, key rotation) is not a change and is left for the next request.
 func (st *state[T]) finish() {
 	st.mu.Lock()
 	committed, s, exposed := st.committed, st.sess, st.exposed
@@ -204,7 +214,7 @@ func (st *state[T]) finish() {
 		st.commit()
 		return
 	}
-	if s == nil {
+	if s == nil || !st.m.lateSuspect(s) {
 		return
 	}
 	_, _, changed, err := st.m.pending(s, exposed)

@@ -89,16 +89,14 @@ func TestSessionErr(t *testing.T) {
 		}, ErrUndecodable, nil},
 		{"revoked", func() []string {
 			line := sealLine(t, m, alice, "alice")
-			clock.Add(time.Millisecond)
 			if err := m.RevokeSubject(context.Background(), "alice"); err != nil {
 				t.Fatal(err)
 			}
-			clock.Add(time.Millisecond)
 			return []string{line}
 		}, ErrRevoked, nil},
 		{"revocation store down", func() []string {
 			line := sealLine(t, m, alice, "bob")
-			rev.setDown(true)
+			rev.SetUnavailable(true)
 			return []string{line}
 		}, store.ErrRevocationUnavailable, nil},
 		{"overflowed session missing", func() []string {
@@ -118,7 +116,7 @@ func TestSessionErr(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			clock.Set(hT0)
-			rev.setDown(false)
+			rev.SetUnavailable(false)
 			ov.mu.Lock()
 			ov.down = false
 			ov.mu.Unlock()

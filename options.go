@@ -114,11 +114,12 @@ type Options struct {
 	// Overflow is where sessions too large for their cookies go (see
 	// [store.Overflow]; the redisstore module provides one). A session whose
 	// cookies would exceed Limits is sealed under a fresh random key and
-	// stored there, and its cookie carries only a sealed reference of
-	// about 200 bytes; a session that shrinks back moves back into its
-	// cookies. Reading such a session costs one store round trip. Zero:
-	// none; a session over Limits is an error at save time. Sessions stay
-	// bounded by MaxDecodedSize either way.
+	// stored there, and its cookie carries only a sealed reference (its
+	// keys and the session's envelope: about 210 bytes with a subject); a
+	// session that shrinks back moves back into its cookies. Reading such
+	// a session costs one store round trip. Zero: none; a session over
+	// Limits is an error at save time. Sessions stay bounded by
+	// MaxDecodedSize either way.
 	Overflow store.Overflow
 
 	// Binding binds sessions to a device ([Session.Bind]); the dbsc

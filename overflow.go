@@ -1,8 +1,10 @@
 package cookiesession
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,9 +20,13 @@ import (
 // random data key, and stored under a fresh random store key; the cookie
 // holds a reference, sealed like any session:
 //
-//	store key (16 bytes) ‖ data key (32 bytes)
+//	store key (16 bytes) ‖ data key (32 bytes) ‖ the session's envelope
 //
-// with flag bit 1 set in the header. The stored value is
+// with flag bit 1 set in the header. The envelope (docs/format.md §3,
+// without the data) lets a Manager refuse a revoked or expired session
+// before it reads the store; a reference of CookieCodec.Write, and every
+// reference written before the envelope was added, has none (48 bytes).
+// The stored value is
 //
 //	nonce (24 bytes) ‖ XChaCha20-Poly1305(data key, envelope ‖ data)
 //
@@ -49,17 +55,28 @@ const (
 type overflowRef struct {
 	key     string // the store key, base64url
 	dataKey [refDataKeySize]byte
+	head    []byte // the session's envelope, which the stored payload begins with; nil: none
 }
 
-// parseRef reads a reference payload.
+// parseRef reads a reference payload: 48 bytes, or 48 and an envelope
+// (at least envelopeSize bytes, read by the Manager).
 func parseRef(payload []byte) (overflowRef, error) {
 	var ref overflowRef
-	if len(payload) != refSize {
+	if len(payload) != refSize && len(payload) < refSize+envelopeSize {
 		return ref, ErrInvalid
 	}
 	ref.key = base64.RawURLEncoding.EncodeToString(payload[:refStoreKeySize])
-	copy(ref.dataKey[:], payload[refStoreKeySize:])
+	copy(ref.dataKey[:], payload[refStoreKeySize:refSize])
+	if len(payload) > refSize {
+		ref.head = payload[refSize:]
+	}
 	return ref, nil
+}
+
+// refAdmitter checks the envelope a reference carries before the store
+// is read (a Manager's session: see Session.admitReference).
+type refAdmitter interface {
+	admitReference(ctx context.Context, head []byte, meta inspect.Meta) error
 }
 
 // overflowAD is the associated data of a stored value.
@@ -72,15 +89,23 @@ func (cc *CookieCodec) overflowCtx(ctx context.Context) (context.Context, contex
 	return storeContext(ctx, cc.storeTimeout)
 }
 
-// openReference fetches the value a reference payload points to from the
-// Overflow store and opens it, returning the sealed data and the store key.
-func (cc *CookieCodec) openReference(ctx context.Context, payload []byte) ([]byte, string, error) {
+// openReference fetches the value a reference payload (sealed with meta)
+// points to from the Overflow store and opens it, returning the sealed
+// data and the store key. The envelope a reference carries is given to
+// admit, when not nil, before the store is read: a session it refuses
+// costs no store call. The stored payload must begin with that envelope.
+func (cc *CookieCodec) openReference(ctx context.Context, payload []byte, meta inspect.Meta, admit refAdmitter) ([]byte, string, error) {
 	ref, err := parseRef(payload)
 	if err != nil {
 		return nil, "", err
 	}
 	if cc.overflow == nil {
 		return nil, "", fmt.Errorf("%w: the cookie refers to an overflow store and none is configured", ErrInvalid)
+	}
+	if ref.head != nil && admit != nil {
+		if err := admit.admitReference(ctx, ref.head, meta); err != nil {
+			return nil, "", err
+		}
 	}
 	ctx, cancel := cc.overflowCtx(ctx)
 	defer cancel()
@@ -95,12 +120,12 @@ func (cc *CookieCodec) openReference(ctx context.Context, payload []byte) ([]byt
 	if err != nil {
 		return nil, "", ErrInvalid
 	}
-	if len(value) < aead.NonceSize()+aead.Overhead() || len(value) > cc.codec.maxDecoded+aead.NonceSize()+aead.Overhead()+envelopeSize+2*(1+maxSubjectLen)+2+maxBindingLen {
+	if len(value) < aead.NonceSize()+aead.Overhead() || len(value) > cc.codec.maxDecoded+aead.NonceSize()+aead.Overhead()+envelopeSize+2*(1+maxSubjectLen)+2+maxBindingLen+binary.MaxVarintLen64 {
 		return nil, "", ErrInvalid
 	}
 	nonce, ct := value[:aead.NonceSize()], value[aead.NonceSize():]
 	data, err := aead.Open(nil, nonce, ct, overflowAD(ref.key, cc.cookie.Name))
-	if err != nil {
+	if err != nil || !bytes.HasPrefix(data, ref.head) {
 		return nil, "", ErrInvalid
 	}
 	return data, ref.key, nil
@@ -124,16 +149,18 @@ func (cc *CookieCodec) referenceIn(h http.Header) string {
 }
 
 // writeReference stores data (sealed under a fresh data key) in the
-// Overflow store under a fresh key and writes the reference cookie. The
-// store is written first: if it fails, no cookie is set and the browser
-// keeps its previous ones.
-func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, data []byte, issued, expires, now time.Time) (inspect.Meta, string, error) {
-	var ref [refSize]byte
-	if err := cc.codec.random(ref[:], "an overflow key"); err != nil {
+// Overflow store under a fresh key and writes the reference cookie, which
+// also carries data's first head bytes (a session's envelope; 0 for a
+// value that has none). The store is written first: if it fails, no
+// cookie is set and the browser keeps its previous ones.
+func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, data []byte, head int, issued, expires, now time.Time) (inspect.Meta, string, error) {
+	ref := make([]byte, refSize, refSize+head)
+	if err := cc.codec.random(ref, "an overflow key"); err != nil {
 		return inspect.Meta{}, "", err
 	}
+	ref = append(ref, data[:head]...)
 	key := base64.RawURLEncoding.EncodeToString(ref[:refStoreKeySize])
-	aead, err := chacha20poly1305.NewX(ref[refStoreKeySize:])
+	aead, err := chacha20poly1305.NewX(ref[refStoreKeySize:refSize])
 	if err != nil {
 		return inspect.Meta{}, "", err
 	}
@@ -147,7 +174,7 @@ func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, d
 	if err := cc.overflow.Put(sctx, key, value, expires); err != nil {
 		return inspect.Meta{}, "", fmt.Errorf("%w: %w", store.ErrOverflowUnavailable, err)
 	}
-	meta, err := cc.writeFlags(wh, rh, ref[:], flagReference, issued, expires, now)
+	meta, err := cc.writeFlags(wh, rh, ref, flagReference, issued, expires, now)
 	if err != nil {
 		cc.dropReference(ctx, key) // never set: nothing refers to it
 		return inspect.Meta{}, "", err

@@ -26,6 +26,7 @@ type memOverflow struct {
 	vals  map[string][]byte
 	exp   map[string]time.Time
 	calls int
+	gets  int // Get calls
 	down  bool
 }
 
@@ -50,6 +51,7 @@ func (o *memOverflow) Get(_ context.Context, key string) ([]byte, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.calls++
+	o.gets++
 	if o.down {
 		return nil, errOverflowDown
 	}
@@ -331,8 +333,75 @@ func TestOverflowReferenceRevoked(t *testing.T) {
 	if vals, _ := e.ov.snapshot(); len(vals) != 0 {
 		t.Errorf("logout left %d stored values", len(vals))
 	}
-	if errs := e.takeErrs(); len(errs) != 1 || !(errors.Is(errs[0], store.ErrOverflowMissing) || errors.Is(errs[0], ErrRevoked)) {
-		t.Errorf("errors %v", errs)
+	if errs := e.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], ErrRevoked) {
+		t.Errorf("errors %v, want one ErrRevoked (before the store is read)", errs)
+	}
+}
+
+// TestOverflowRevokedBeforeStoreRead: a reference cookie carries the
+// session's envelope, so a revoked session (by its ID, its subject, or
+// everything) is refused before the Overflow store is read: a replayed
+// reference costs no Get. A reference that is not revoked costs one.
+func TestOverflowRevokedBeforeStoreRead(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		revoke func(e *ovEnv, c *http.Client)
+	}{
+		{"logout", func(e *ovEnv, c *http.Client) { e.get(c, "/destroy") }},
+		{"regenerate", func(e *ovEnv, c *http.Client) { e.get(c, "/login") }},
+		{"subject", func(e *ovEnv, _ *http.Client) {
+			if err := e.m.RevokeSubject(ctx, "alice"); err != nil {
+				e.t.Fatal(err)
+			}
+		}},
+		{"all", func(e *ovEnv, _ *http.Client) {
+			if err := e.m.RevokeAll(ctx); err != nil {
+				e.t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newOvEnv(t, func(o *Options) { o.Revoker = newMemRevoker() })
+			browser := e.client()
+			e.get(browser, "/login")
+			u, _ := url.Parse(e.srv.URL)
+			copied := browser.Jar.Cookies(u)
+			replay := func() string {
+				r := httptest.NewRequest("GET", "/", nil)
+				for _, c := range copied {
+					r.AddCookie(c)
+				}
+				s, err := e.m.Load(r)
+				if err != nil {
+					return err.Error()
+				}
+				return strconv.Itoa(len(s.Data.Blob))
+			}
+			e.ov.mu.Lock()
+			e.ov.gets = 0
+			e.ov.mu.Unlock()
+			if got := replay(); got != "10200" {
+				t.Fatalf("the reference before the revocation: %s", got)
+			}
+			e.ov.mu.Lock()
+			if e.ov.gets != 1 {
+				t.Errorf("%d Get calls for a reference that opens, want 1", e.ov.gets)
+			}
+			e.ov.mu.Unlock()
+			c.revoke(e, browser)
+			e.ov.mu.Lock()
+			before := e.ov.gets
+			e.ov.mu.Unlock()
+			if got := replay(); got != ErrRevoked.Error() {
+				t.Errorf("the copied reference after the revocation: %s, want %v", got, ErrRevoked)
+			}
+			e.ov.mu.Lock()
+			defer e.ov.mu.Unlock()
+			if e.ov.gets != before {
+				t.Errorf("the revoked reference cost %d Get calls, want 0", e.ov.gets-before)
+			}
+		})
 	}
 }
 

@@ -22,20 +22,45 @@ const lifetimeCap = 400 * 24 * time.Hour
 // SetSubject names who the session belongs to, typically the user ID at
 // login, after [Session.Regenerate]. The subject is sealed in the cookie's
 // envelope, apart from Data, so that [Manager.RevokeSubject] ends every
-// session of that user created before it. It is at most 255 bytes (a
-// longer one fails the save with an error matching [ErrTooLarge]); ""
-// removes it. Regenerate and Destroy clear it. The session is re-sealed.
+// session of that user that exists when it returns. It is at most 255
+// bytes (a longer one fails the save with an error matching
+// [ErrTooLarge]); "" removes it. Regenerate and Destroy clear it. The
+// session is re-sealed.
+//
+// A subject other than the session's (from none to one, from one to
+// another, or to none) is a change of privilege, so the session gets a
+// new identity first, as with Regenerate but keeping Data, its lifetime
+// override, its binding and its provider session: a new ID, creation time
+// and revocation generation, and, with a [store.Revoker], the ID the
+// browser held is revoked when the response is written, so that a copy
+// of the cookie taken before stops opening, on every server (tests
+// TestSetSubjectRenewsIdentity, TestRevocationAcceptance). The same
+// subject again only re-seals. To drop data planted before login, call
+// Regenerate first, as at every login.
 func (s *Session[T]) SetSubject(subject string) {
+	if subject != s.subject {
+		s.renewIdentity()
+	}
 	s.subject = subject
 	s.force = true
+}
+
+// renewIdentity gives s a new identity for a change of its labels (see
+// SetSubject): the ID the browser holds ends (see end), and s gets a new
+// one (see newIdentity), keeping everything else.
+func (s *Session[T]) renewIdentity() {
+	s.end()
+	s.newIdentity()
 }
 
 // Subject returns the session's subject, or "" when it has none.
 func (s *Session[T]) Subject() string { return s.subject }
 
 // SetProviderSession records the identity provider's session the login
-// came from: the sid claim of the OpenID Connect ID token, at login, after
-// [Session.Regenerate]. It is sealed in the cookie's envelope beside the
+// came from, at login, after [Session.Regenerate]: with the oidclogout
+// module, the label oidclogout.ProviderSession(iss, sid) of the OpenID
+// Connect ID token's issuer and sid claims, which is what its logout
+// endpoint revokes. It is sealed in the cookie's envelope beside the
 // subject, so that [Manager.RevokeProviderSession] (which the oidclogout
 // module calls on a back-channel logout from the provider) ends the
 // sessions of that provider session, and only those: the same user's
@@ -44,7 +69,17 @@ func (s *Session[T]) Subject() string { return s.subject }
 // Regenerate and Destroy clear it. The session is re-sealed. A cookie that
 // carries one does not open on a server of a version without provider
 // sessions.
+//
+// A provider session other than the session's gives the session a new
+// identity first, as [Session.SetSubject] does for a new subject (a new
+// ID and revocation generation, the old ID revoked with a Revoker, Data
+// and the subject kept): a new provider session is a new login at the
+// provider (test TestSetSubjectRenewsIdentity). The same one again only
+// re-seals.
 func (s *Session[T]) SetProviderSession(sid string) {
+	if sid != s.provider {
+		s.renewIdentity()
+	}
 	s.provider = sid
 	s.force = true
 }
@@ -53,17 +88,18 @@ func (s *Session[T]) SetProviderSession(sid string) {
 // [Session.SetProviderSession], or "" when the session has none.
 func (s *Session[T]) ProviderSession() string { return s.provider }
 
-// revokes reports whether r revokes s (by its ID, subject, provider
-// session, or everything). Times compare in milliseconds, the resolution
-// of the sealed creation time: a session created in the millisecond of a
-// revocation, or after it, is not revoked by it.
+// revokes reports whether r revokes s: by its ID, or by a revocation of
+// its subject, its provider session or everything whose generation is
+// greater than the one s sealed when its ID was made, that is a
+// revocation the server that made s had not applied then. No clock takes
+// part. A session sealed without a generation (0, every cookie sealed
+// before generations existed) is revoked by every revocation of its
+// scopes the Revoker holds.
 func revokes[T any](r store.Revocations, s *Session[T]) bool {
-	c := s.created.UnixMilli()
-	before := func(t time.Time) bool { return !t.IsZero() && c < t.UnixMilli() }
 	return r.ID ||
-		s.subject != "" && before(r.Subject) ||
-		s.provider != "" && before(r.ProviderSession) ||
-		before(r.All)
+		s.subject != "" && r.Subject > s.gen ||
+		s.provider != "" && r.ProviderSession > s.gen ||
+		r.All > s.gen
 }
 
 // checkRevoked is the revocation rule of opening a session: nil without a
@@ -117,28 +153,32 @@ func (m *Manager[T]) revokeEnded(s *Session[T], clearing bool) error {
 }
 
 // RevokeSubject ends every session of subject (see [Session.SetSubject])
-// created before now, on every server sharing the [Options.Revoker];
-// sessions created afterwards (a new login) are not affected. It fails
-// without a Revoker (a configuration error), and with the Revoker's error when
-// the revocation could not be recorded.
+// that exists when it returns, on every server sharing the
+// [Options.Revoker], as soon as that server has applied the revocation,
+// whatever the servers' clocks say; a session made (or given the subject)
+// on a server that had applied it, such as a new login after it returned
+// here, is not affected (see [store.Revocations]: revocations are ordered
+// by generation, not by time). It fails without a Revoker (a
+// configuration error), and with the Revoker's error when the revocation
+// could not be recorded.
 func (m *Manager[T]) RevokeSubject(ctx context.Context, subject string) error {
 	if subject == "" && m.opts.Revoker != nil {
 		return errors.New("cookiesession: RevokeSubject with an empty subject")
 	}
-	return m.revokeScope(ctx, "subject", func(ctx context.Context, rv store.Revoker, now, until time.Time) error {
-		return rv.RevokeSubject(ctx, subject, now, until)
+	return m.revokeScope(ctx, "subject", func(ctx context.Context, rv store.Revoker, until time.Time) error {
+		return rv.RevokeSubject(ctx, subject, until)
 	})
 }
 
 // RevokeProviderSession ends every session carrying the identity
-// provider's session ID sid (see [Session.SetProviderSession]) created
-// before now, on every server sharing the [Options.Revoker]: what an
+// provider's session label sid (see [Session.SetProviderSession]) that
+// exists when it returns, on every server sharing the [Options.Revoker]: what an
 // OpenID Connect back-channel logout asks for (the oidclogout module
 // serves that endpoint and calls this). Sessions of the same subject with
-// another provider session, and sessions created afterwards, are not
-// affected. It keeps the revocation as long as [Manager.RevokeSubject]
-// does, and has the same exactness: a comparison of the sealed creation
-// time with this server's clock. It fails without a Revoker (a
+// another provider session are not affected. It keeps the revocation as
+// long as [Manager.RevokeSubject] does, and has the same exactness: the
+// sessions that exist when it returns end, those made afterwards on a
+// server that had applied it do not. It fails without a Revoker (a
 // configuration error), with an empty sid or one over 255 bytes (no
 // session can carry it), and with the Revoker's error when the
 // revocation could not be recorded.
@@ -146,42 +186,45 @@ func (m *Manager[T]) RevokeProviderSession(ctx context.Context, sid string) erro
 	if (sid == "" || len(sid) > maxSubjectLen) && m.opts.Revoker != nil {
 		return fmt.Errorf("cookiesession: RevokeProviderSession with a session ID of %d bytes (1 to %d)", len(sid), maxSubjectLen)
 	}
-	return m.revokeScope(ctx, "provider", func(ctx context.Context, rv store.Revoker, now, until time.Time) error {
-		return rv.RevokeProviderSession(ctx, sid, now, until)
+	return m.revokeScope(ctx, "provider", func(ctx context.Context, rv store.Revoker, until time.Time) error {
+		return rv.RevokeProviderSession(ctx, sid, until)
 	})
 }
 
-// RevokeAll ends every session created before now, on every server
-// sharing the [Options.Revoker]: a panic button that needs no key
-// rotation. Sessions created afterwards are not affected. It fails
+// RevokeAll ends every session that exists when it returns, on every
+// server sharing the [Options.Revoker], with the exactness of
+// [Manager.RevokeSubject]: a panic button that needs no key rotation.
+// Sessions made afterwards on a server that had applied it are not
+// affected. It fails
 // without a Revoker (a configuration error), and with the Revoker's error
 // when the revocation could not be recorded.
 func (m *Manager[T]) RevokeAll(ctx context.Context) error {
-	return m.revokeScope(ctx, "all", func(ctx context.Context, rv store.Revoker, now, until time.Time) error {
-		return rv.RevokeAll(ctx, now, until)
+	return m.revokeScope(ctx, "all", func(ctx context.Context, rv store.Revoker, until time.Time) error {
+		return rv.RevokeAll(ctx, until)
 	})
 }
 
 // revokeScope is the rule of every revocation by scope (a subject, a
 // provider session, everything): it needs a Revoker, shares the store
 // budget of the request ctx belongs to (when called inside the
-// middleware), revokes the sessions created before now for as long as one
+// middleware), keeps the revocation for as long as a session it revokes
 // can live (revokedUntil), and reports the outcome as kind.
-func (m *Manager[T]) revokeScope(ctx context.Context, kind string, revoke func(ctx context.Context, rv store.Revoker, now, until time.Time) error) error {
+func (m *Manager[T]) revokeScope(ctx context.Context, kind string, revoke func(ctx context.Context, rv store.Revoker, until time.Time) error) error {
 	if m.opts.Revoker == nil {
 		return errNoRevoker
 	}
 	ctx, cancel := requestBound(ctx)
 	defer cancel()
-	now := m.opts.Now()
-	err := revoke(ctx, m.opts.Revoker, now, m.revokedUntil(now))
+	err := revoke(ctx, m.opts.Revoker, m.revokedUntil(m.opts.Now()))
 	m.emitRevoke(kind, err)
 	return err
 }
 
-// revokedUntil is the last deadline a session created before now can
-// have, on any server whose clock runs up to ClockSkew ahead: how long a
-// revocation of a subject or of everything must be kept.
+// revokedUntil is the last deadline a session that exists now can have,
+// on any server whose clock runs up to ClockSkew ahead: how long a
+// revocation of a subject or of everything must be kept. The clock bounds
+// only how long the entry is kept; which sessions it revokes is decided by
+// generations.
 func (m *Manager[T]) revokedUntil(now time.Time) time.Time {
 	return now.Add(m.opts.MaxLifetime + max(m.cc.codec.skew, 0))
 }
@@ -200,7 +243,7 @@ const watchPoll = time.Second
 // checked every second.
 func (m *Manager[T]) Watch(ctx context.Context, s *Session[T]) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	snap := &Session[T]{m: m, id: s.id, subject: s.subject, provider: s.provider, created: s.created}
+	snap := &Session[T]{m: m, id: s.id, subject: s.subject, provider: s.provider, gen: s.gen, created: s.created}
 	deadline := s.ExpiresAt()
 	if s.Data == nil {
 		deadline = m.opts.Now() // a destroyed session has nothing to watch

@@ -140,10 +140,8 @@ func TestLogoutHeldUntilRecorded(t *testing.T) {
 	waitFor(t, "a retry", func() bool { return e.rv.calls.Load() >= 2 })
 	e.rv.failing.Store(false)
 	waitFor(t, "the revocation recorded", func() bool {
-		e.rv.mu.Lock()
-		defer e.rv.mu.Unlock()
-		_, ok := e.rv.ids[s.ID()]
-		return ok
+		r, err := e.rv.Revocations(context.Background(), s.ID(), "", "")
+		return err == nil && r.ID
 	})
 	waitFor(t, "the revoke:id event", func() bool { return e.event("revoke:id") == 1 })
 	if n := e.m.unrecorded.len(); n != 0 {

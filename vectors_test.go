@@ -34,6 +34,8 @@ type vector struct {
 	provider   string
 	binding    []byte // Options.Binding accepts a session bound to it; nil: no Options.Binding
 	expiresAt  time.Time
+	generation uint64
+	revoker    *vectorRevoker // nil: no Revoker
 
 	file       string
 	expect     string
@@ -58,6 +60,61 @@ var expectations = map[string]error{
 	// Session vectors only.
 	"ambiguous":        cookiesession.ErrAmbiguous,
 	"overflow-missing": store.ErrOverflowMissing,
+	"revoked":          cookiesession.ErrRevoked,
+}
+
+// vectorRevoker is the Revoker of a session vector: it holds, for any
+// subject and provider session, the revocations of its revocations
+// header, and no revoked ID.
+type vectorRevoker struct{ held store.Revocations }
+
+func (r *vectorRevoker) Revocations(context.Context, string, string, string) (store.Revocations, error) {
+	return r.held, nil
+}
+func (r *vectorRevoker) Generation() uint64 {
+	return max(r.held.Subject, r.held.ProviderSession, r.held.All)
+}
+func (r *vectorRevoker) RevokeID(context.Context, string, time.Time) error {
+	return errors.New("vector: read only")
+}
+func (r *vectorRevoker) RevokeSubject(context.Context, string, time.Time) error {
+	return errors.New("vector: read only")
+}
+func (r *vectorRevoker) RevokeAll(context.Context, time.Time) error {
+	return errors.New("vector: read only")
+}
+func (r *vectorRevoker) RevokeProviderSession(context.Context, string, time.Time) error {
+	return errors.New("vector: read only")
+}
+
+// parseRevocations reads a revocations header: "scope=generation"
+// separated by spaces, each scope (subject, provider-session, all) at
+// most once, each generation a positive decimal.
+func parseRevocations(val string) (*vectorRevoker, error) {
+	r := &vectorRevoker{}
+	for _, f := range strings.Split(val, " ") {
+		scope, num, ok := strings.Cut(f, "=")
+		g, err := strconv.ParseUint(num, 10, 64)
+		if !ok || err != nil || g == 0 {
+			return nil, fmt.Errorf("%q is not scope=generation", f)
+		}
+		var dst *uint64
+		switch scope {
+		case "subject":
+			dst = &r.held.Subject
+		case "provider-session":
+			dst = &r.held.ProviderSession
+		case "all":
+			dst = &r.held.All
+		default:
+			return nil, fmt.Errorf("unknown scope %q", scope)
+		}
+		if *dst != 0 {
+			return nil, fmt.Errorf("scope %q repeated", scope)
+		}
+		*dst = g
+	}
+	return r, nil
 }
 
 // vectorStore is the Overflow store of a session vector: what its store
@@ -189,6 +246,13 @@ func parseVector(file string, data []byte) (*vector, error) {
 			}
 		case "expires-at":
 			v.expiresAt, err = time.Parse(time.RFC3339Nano, val)
+		case "generation":
+			v.generation, err = strconv.ParseUint(val, 10, 64)
+			if err == nil && (v.generation == 0 || strconv.FormatUint(v.generation, 10) != val) {
+				err = errors.New("not a positive canonical decimal")
+			}
+		case "revocations":
+			v.revoker, err = parseRevocations(val)
 		default:
 			return nil, fmt.Errorf("unknown header %q", k)
 		}
@@ -213,15 +277,15 @@ func parseVector(file string, data []byte) (*vector, error) {
 			return nil, fmt.Errorf("header %q must appear exactly when expect is success (and, for id and expires-at, open is session; for key-index and compressed, it is not)", k)
 		}
 	}
-	for _, k := range []string{"cookie-size", "max-chunks", "store", "subject", "provider-session", "binding"} {
+	for _, k := range []string{"cookie-size", "max-chunks", "store", "subject", "provider-session", "binding", "generation", "revocations"} {
 		if seen[k] && !session {
 			return nil, fmt.Errorf("header %q only with open: session", k)
 		}
 	}
-	if (seen["subject"] || seen["provider-session"]) && !success || seen["purpose"] && session {
-		return nil, errors.New("subject and provider-session only on success, purpose only for a codec")
+	if (seen["subject"] || seen["provider-session"] || seen["generation"]) && !success || seen["purpose"] && session {
+		return nil, errors.New("subject, provider-session and generation only on success, purpose only for a codec")
 	}
-	if (v.expect == "ambiguous" || v.expect == "overflow-missing") && !session {
+	if (v.expect == "ambiguous" || v.expect == "overflow-missing" || v.expect == "revoked") && !session {
 		return nil, fmt.Errorf("expect %s only with open: session", v.expect)
 	}
 	return v, nil
@@ -344,6 +408,9 @@ func (v *vector) checkSession() error {
 	if v.store != nil {
 		o.Overflow = v.store
 	}
+	if v.revoker != nil {
+		o.Revoker = v.revoker
+	}
 	if v.binding != nil {
 		o.Binding = testkit.CheckBinding(func(_ *http.Request, _ string, binding []byte) error {
 			if !bytes.Equal(binding, v.binding) {
@@ -385,6 +452,8 @@ func (v *vector) checkSession() error {
 		return fmt.Errorf("binding %x, want %x", s.Binding(), v.binding)
 	case !s.ExpiresAt().Equal(v.expiresAt):
 		return fmt.Errorf("expires at %v, want %v", s.ExpiresAt(), v.expiresAt)
+	case cookiesession.SessionGeneration(s) != v.generation:
+		return fmt.Errorf("generation %d, want %d", cookiesession.SessionGeneration(s), v.generation)
 	}
 	return nil
 }
@@ -419,27 +488,39 @@ func TestVectorParserStrict(t *testing.T) {
 		t.Fatalf("good success vector rejected: %v", err)
 	}
 	for name, bad := range map[string]string{
-		"unknown key":         strings.Replace(good, "name: session\n", "name: session\ncolour: blue\n", 1),
-		"unknown expectation": strings.Replace(good, "expect: invalid", "expect: fail", 1),
-		"repeated key":        strings.Replace(good, "name: session\n", "name: session\nname: other\n", 1),
-		"missing now":         strings.Replace(good, "now: 2026-01-01T01:00:00Z\n", "", 1),
-		"missing expect":      strings.Replace(good, "expect: invalid\n", "", 1),
-		"no space":            strings.Replace(good, "name: session", "name:session", 1),
-		"two spaces":          strings.Replace(good, "name: session", "name:  session", 1),
-		"empty value":         strings.Replace(good, "name: session", "name: ", 1),
-		"bad time":            strings.Replace(good, "2026-01-01T01:00:00Z", "2026-01-01 01:00", 1),
-		"padded key":          strings.Replace(good, "Hh8", "Hh8=", 1),
-		"no blank line":       strings.Replace(good, "\n\n", "\n", 1),
-		"no final newline":    strings.TrimSuffix(good, "\n"),
-		"payload on failure":  strings.Replace(good, "name: session\n", "name: session\npayload: {}\n", 1),
-		"success no payload":  strings.Replace(success, "payload: {}\n", "", 1),
-		"success bad payload": strings.Replace(success, "payload: {}", "payload: {", 1),
-		"bad bool":            strings.Replace(success, "compressed: false", "compressed: no", 1),
-		"bad index":           strings.Replace(success, "key-index: 0", "key-index: -1", 1),
-		"bad size":            strings.Replace(good, "name: session\n", "name: session\nmax-decoded-size: 0\n", 1),
+		"unknown key":            strings.Replace(good, "name: session\n", "name: session\ncolour: blue\n", 1),
+		"unknown expectation":    strings.Replace(good, "expect: invalid", "expect: fail", 1),
+		"repeated key":           strings.Replace(good, "name: session\n", "name: session\nname: other\n", 1),
+		"missing now":            strings.Replace(good, "now: 2026-01-01T01:00:00Z\n", "", 1),
+		"missing expect":         strings.Replace(good, "expect: invalid\n", "", 1),
+		"no space":               strings.Replace(good, "name: session", "name:session", 1),
+		"two spaces":             strings.Replace(good, "name: session", "name:  session", 1),
+		"empty value":            strings.Replace(good, "name: session", "name: ", 1),
+		"bad time":               strings.Replace(good, "2026-01-01T01:00:00Z", "2026-01-01 01:00", 1),
+		"padded key":             strings.Replace(good, "Hh8", "Hh8=", 1),
+		"no blank line":          strings.Replace(good, "\n\n", "\n", 1),
+		"no final newline":       strings.TrimSuffix(good, "\n"),
+		"payload on failure":     strings.Replace(good, "name: session\n", "name: session\npayload: {}\n", 1),
+		"success no payload":     strings.Replace(success, "payload: {}\n", "", 1),
+		"success bad payload":    strings.Replace(success, "payload: {}", "payload: {", 1),
+		"bad bool":               strings.Replace(success, "compressed: false", "compressed: no", 1),
+		"bad index":              strings.Replace(success, "key-index: 0", "key-index: -1", 1),
+		"bad size":               strings.Replace(good, "name: session\n", "name: session\nmax-decoded-size: 0\n", 1),
+		"generation on failure":  strings.Replace(good, "name: session\n", "name: session\nopen: session\ngeneration: 5\n", 1),
+		"revocations of a codec": strings.Replace(good, "name: session\n", "name: session\nrevocations: all=1\n", 1),
+		"revoked for a codec":    strings.Replace(good, "expect: invalid", "expect: revoked", 1),
 	} {
 		if _, err := parseVector(name, []byte(bad)); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+	session := strings.Replace(good, "name: session\n", "name: session\nopen: session\n", 1)
+	if _, err := parseVector("session", []byte(strings.Replace(session, "open: session\n", "open: session\nrevocations: subject=2 all=1\n", 1))); err != nil {
+		t.Fatalf("good revocations rejected: %v", err)
+	}
+	for _, bad := range []string{"subject=0", "subject=-1", "nobody=1", "subject=1 subject=2", "subject", "all=01x", "all=1  subject=2"} {
+		if _, err := parseVector(bad, []byte(strings.Replace(session, "open: session\n", "open: session\nrevocations: "+bad+"\n", 1))); err == nil {
+			t.Errorf("revocations %q: accepted", bad)
 		}
 	}
 }

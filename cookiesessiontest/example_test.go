@@ -1,6 +1,7 @@
 package cookiesessiontest_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"net/http"
@@ -129,4 +130,47 @@ func ExampleTamper() {
 	// Output:
 	// invalid
 	// 401 sign in first
+}
+
+// Two servers sharing a Revoker: "log out everywhere" on one ends the
+// session on the other at once, and a login after it opens on both.
+func ExampleRevoker() {
+	rv := cookiesessiontest.NewRevoker(nil)
+	keys := [][]byte{keyring.Generate()}
+	var servers [2]*cookiesession.Manager[cart]
+	for i := range servers {
+		m, err := cookiesession.New[cart](cookiesession.Options{Keys: keys, Revoker: rv})
+		if err != nil {
+			log.Fatal(err)
+		}
+		servers[i] = m
+	}
+	login := func(m *cookiesession.Manager[cart]) []*http.Cookie {
+		cookies, err := cookiesessiontest.CookiesFunc(m, func(s *cookiesession.Session[cart]) {
+			s.SetSubject("ann")
+			s.Data.User = "ann"
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		return cookies
+	}
+	opens := func(m *cookiesession.Manager[cart], cookies []*http.Cookie) error {
+		req := httptest.NewRequest("GET", "https://example.com/", nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		_, err := m.Load(req)
+		return err
+	}
+	before := login(servers[0])
+	if err := servers[1].RevokeSubject(context.Background(), "ann"); err != nil {
+		log.Fatal(err)
+	}
+	after := login(servers[0])
+	fmt.Println(opens(servers[1], before))
+	fmt.Println(opens(servers[1], after), rv.Generation())
+	// Output:
+	// cookiesession: session revoked
+	// <nil> 1
 }

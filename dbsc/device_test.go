@@ -1,7 +1,6 @@
 package dbsc_test
 
 import (
-	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -23,9 +22,9 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/cookiesessiontest"
 	"github.com/cookiesession/cookiesession/dbsc"
 	"github.com/cookiesession/cookiesession/keyring"
-	"github.com/cookiesession/cookiesession/store"
 	"github.com/go-jose/go-jose/v4"
 )
 
@@ -54,50 +53,10 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// memRevoker records revoked IDs in memory: the Revoker contract the
+// newRevoker is the in-memory reference Revoker: the contract the
 // single-use challenge rule relies on (redisstore's Store implements it
 // on Redis; internal/e2e runs the same rule against a real redis-server).
-type memRevoker struct {
-	mu   sync.Mutex
-	ids  map[string]time.Time
-	down bool // unreachable: every call fails
-}
-
-var errDown = errors.New("memRevoker: down")
-
-func (m *memRevoker) setDown(down bool) { m.mu.Lock(); m.down = down; m.mu.Unlock() }
-
-func (m *memRevoker) Revocations(_ context.Context, id, _, _ string) (store.Revocations, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.down {
-		return store.Revocations{}, errDown
-	}
-	_, ok := m.ids[id]
-	return store.Revocations{ID: ok}, nil
-}
-
-func (m *memRevoker) RevokeSubject(context.Context, string, time.Time, time.Time) error {
-	return errors.New("not used")
-}
-
-func (m *memRevoker) RevokeAll(context.Context, time.Time, time.Time) error {
-	return errors.New("not used")
-}
-
-func (m *memRevoker) RevokeProviderSession(context.Context, string, time.Time, time.Time) error {
-	return errors.New("not used")
-}
-
-func (m *memRevoker) RevokeID(_ context.Context, id string, until time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.ids == nil {
-		m.ids = map[string]time.Time{}
-	}
-	m.ids[id] = until
-	return nil
-}
+func newRevoker() *cookiesessiontest.Revoker { return cookiesessiontest.NewRevoker(nil) }
 
 // app is a server with a login that binds, a page that shows the user, and
 // the Binder's endpoints, every request through the Manager's middleware.

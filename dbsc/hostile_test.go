@@ -67,7 +67,7 @@ func (d *device) unharmed(t *testing.T) {
 // "Send request": the browser may sign again; a 401 or 400 would end a
 // device's session for what may be someone else's request).
 func TestHostileRefreshProofs(t *testing.T) {
-	rev := &memRevoker{}
+	rev := newRevoker()
 	a := newApp(t, dbsc.Options{Revoker: rev})
 	d := newDevice(a, ecKey(t))
 	d.login("alice")
@@ -332,13 +332,13 @@ func TestChallengeReplayWithoutRevoker(t *testing.T) {
 // 5xx keeps the session), never a 403 loop that would end it; the same
 // proof succeeds once the store is back.
 func TestRevokerDownKeepsSessions(t *testing.T) {
-	rev := &memRevoker{}
+	rev := newRevoker()
 	a := newApp(t, dbsc.Options{Revoker: rev})
 	d := newDevice(a, ecKey(t))
 	d.login("alice")
 	p := proof(t, d.key, d.alg, d.freshChallenge(), false)
 	h := http.Header{"Sec-Secure-Session-Id": {d.sessionID}, "Secure-Session-Response": {p}}
-	rev.setDown(true)
+	rev.SetUnavailable(true)
 	req, _ := http.NewRequest("POST", a.srv.URL+d.refreshURL, nil)
 	req.Header = h.Clone()
 	res, err := d.client.Do(req)
@@ -352,7 +352,7 @@ func TestRevokerDownKeepsSessions(t *testing.T) {
 	if errs := a.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], store.ErrRevocationUnavailable) {
 		t.Fatalf("reported %v", errs)
 	}
-	rev.setDown(false)
+	rev.SetUnavailable(false)
 	if res, body := d.do("POST", d.refreshURL, h); res.StatusCode != 200 {
 		t.Fatalf("the same proof once the store is back: %d %s", res.StatusCode, body)
 	}

@@ -45,6 +45,10 @@ type Report struct {
 	Created  time.Time     // when the session was created (or regenerated)
 	Lifetime time.Duration // the absolute lifetime in force: the session's override or the Manager's MaxAge
 
+	// Generation is the Revoker's generation the session sealed when its
+	// ID was made; 0 when none.
+	Generation uint64
+
 	// AbsoluteDeadline and IdleDeadline are the session's deadlines, as
 	// the Manager computes them (Lifetime from Created, at most
 	// Options.MaxLifetime; IdleTimeout from the last seal, zero without

@@ -78,8 +78,11 @@
 // # Exactness
 //
 // Revocation by provider session or subject has the exactness of
-// cookiesession's revocation: a session is refused when its sealed
-// creation time is before the revoking server's clock reading.
+// cookiesession's revocation, which compares revocation generations, not
+// clocks: every session of the label that exists when the handler answers
+// 200 is refused on every server once that server has applied the
+// revocation, and a login made afterwards on a server that has applied it
+// opens.
 package oidclogout
 
 import (

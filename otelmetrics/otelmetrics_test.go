@@ -15,9 +15,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/cookiesessiontest"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/cookiesession/cookiesession/otelmetrics"
 	"github.com/cookiesession/cookiesession/store"
@@ -26,31 +26,6 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
-
-// revoker is a Revoker kept in memory (IDs only), enough for logout.
-type revoker struct {
-	mu  sync.Mutex
-	ids map[string]bool
-}
-
-func (r *revoker) Revocations(_ context.Context, id, _, _ string) (store.Revocations, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return store.Revocations{ID: r.ids[id]}, nil
-}
-
-func (r *revoker) RevokeID(_ context.Context, id string, _ time.Time) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ids[id] = true
-	return nil
-}
-
-func (r *revoker) RevokeSubject(context.Context, string, time.Time, time.Time) error { return nil }
-func (r *revoker) RevokeAll(context.Context, time.Time, time.Time) error             { return nil }
-func (r *revoker) RevokeProviderSession(context.Context, string, time.Time, time.Time) error {
-	return nil
-}
 
 type cart struct {
 	N    int    `json:"n"`
@@ -134,7 +109,7 @@ func TestRequestSequence(t *testing.T) {
 	m, err := cookiesession.New[cart](cookiesession.Options{
 		Keys:              [][]byte{testkit.Key(0)},
 		InsecureAllowHTTP: true,
-		Revoker:           &revoker{ids: map[string]bool{}},
+		Revoker:           cookiesessiontest.NewRevoker(nil),
 		OnEvent:           hook,
 		OnError: func(_ *http.Request, err error) {
 			mu.Lock()

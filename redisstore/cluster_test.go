@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
+	"os"
 	"testing"
 	"time"
 )
@@ -10,16 +11,19 @@ import (
 // The two-server scenario and overflow values on a three-master Cluster:
 // the stream sits in one slot, overflow keys spread over every master.
 func TestCluster(t *testing.T) {
-	// Not in parallel with the other tests: on a loaded machine a node
-	// that misses its peers' pings for the node timeout is marked failing
-	// and the cluster answers CLUSTERDOWN, which this test is not about.
-	c := startCluster(t)
+	// The cluster forms while the serial tests run; the test waits for
+	// it once it runs beside the other parallel ones.
+	c, formed := formCluster(t)
+	t.Parallel()
+	if err := <-formed; err != nil {
+		t.Fatal(err)
+	}
 	addr := c.nodes[0].addr()
 	t.Run("revocation", func(t *testing.T) { testTwoServers(t, addr) })
 	t.Run("overflow", func(t *testing.T) { testOverflow(t, addr) })
 	t.Run("propagation", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("-short")
+		if os.Getenv("REDISSTORE_PROPAGATION") == "" {
+			t.Skip("set REDISSTORE_PROPAGATION=1 to measure")
 		}
 		measurePropagation(t, addr)
 	})

@@ -21,33 +21,98 @@
 //
 // # Revocation
 //
-// The whole revocation state (revoked session IDs, the latest revocation
-// of each subject and of each identity-provider session, the latest
-// revocation of everything) lives in one Redis
-// stream, KeyPrefix+"{rev}" (the hash tag keeps it in one slot of a
-// Cluster). Every Store holds a copy in memory, read at start and kept
-// current by a goroutine that follows the stream with XREAD BLOCK. So
-// [Store.Revocations], called for every session a Manager opens, answers
-// from memory: a map lookup, no command. A Revoke method appends an entry
-// with XADD and applies it locally before returning; the other servers
-// see it as soon as Redis hands it to their blocked XREAD (on loopback,
-// typically under a millisecond; see the benchmarks). [Store.Changed]
+// Revocations are ordered by number, not by time. Each revocation (of a
+// session ID, a subject, an identity-provider session, or everything)
+// takes the next number of one sequence per KeyPrefix, its generation, in
+// a Lua script that, in the same step, merges it into a snapshot of the
+// state (the latest revocation of each scope with its generation, the
+// revoked IDs, each kept until its until and then pruned) and appends it,
+// numbered, to a stream. All these keys start with KeyPrefix+"{rev}": the
+// hash tag keeps them in one slot of a Cluster, so the script runs there
+// too.
+//
+// Every Store holds a copy of the state in memory, loaded from the
+// snapshot at start and kept current by a goroutine that follows the
+// stream with XREAD BLOCK and applies the entries in the order of their
+// generations. [Store.Generation] is the generation of the last one it
+// applied in that order: a new session seals it, and a revocation of one
+// of its scopes with a greater generation revokes it. So
+// [Store.Revocations] and Generation, called for every session a Manager
+// opens or makes, answer from memory: no command. Clocks take no part: a
+// session is revoked when the server that made it had not yet applied the
+// revocation, whatever the time on either server.
+//
+// A Revoke method returns once Redis acknowledged the script. The
+// revocation is then applied here at once (the sessions it revokes are
+// refused on this server); a revocation of a scope also waits, within the
+// call's time (its context's deadline or Options.Timeout), until this
+// Store's follower has applied it in order, so that a login here right
+// after it seals a generation it does not revoke. When that takes longer
+// the call returns nil all the same: the revocation is recorded and
+// enforced here, and logins made here until it is applied in order are
+// refused once it is (fail safe, never a revoked session let in). The
+// other servers apply it as soon as Redis hands it to their blocked
+// XREAD (on loopback, typically under a millisecond). [Store.Changed]
 // tells long-lived connections of every change.
 //
-// The stream does not grow without bound: each XADD trims the entries
-// older than Options.MaxLifetime plus an hour (MINID). An entry is needed
-// only until its until time, which is never more than MaxLifetime plus
-// 10 minutes away, so trimming drops nothing a session could still need
-// while the clocks of the servers and of Redis agree within 50 minutes; a
-// revocation whose until lies further away is refused. The Manager keeps
-// a revocation of a subject or of everything until now plus its
-// Options.MaxLifetime plus its ClockSkew (1 minute by default), so the
-// Store's MaxLifetime must be at least the Manager's Options.MaxLifetime,
-// which defaults to the Manager's MaxAge (the Store's default, 30 days, is
-// the core's default MaxAge); a shorter one makes RevokeSubject and
-// RevokeAll fail with an error. Memory and the stream both hold one entry
-// per revocation made within MaxLifetime: about 100 bytes each, so a
-// million logouts a month cost about 100 MB on every server.
+// A follower never silently falls behind. A gap in the generations it
+// reads (entries trimmed before it read them, or refused as malformed), a
+// stream deleted or replaced by one whose entry IDs lie below its position
+// (a failover to a master whose clock was behind), or a reset entry, make
+// it rebuild from the snapshot: the sequence, the stream's last ID and the
+// scopes read at one instant by a read-only script, then the IDs page by
+// page, merged into memory without ever lowering it; it resumes after that
+// stream ID. It compares the sequence with its own whenever a blocked read
+// returns nothing (at least once a second); the server that made a
+// revocation numbered below its position checks at once. A sequence below
+// what it applied, or gone, or an entry numbered at or below the last one
+// applied, means Redis lost state (restarted without persistence, or from
+// an older snapshot): the Store then fails closed (Revocations fails with
+// store.ErrRevocationUnavailable unless InsecureFailOpen) while it writes
+// its state back (the IDs in batches, then the scopes, the sequence raised
+// above every generation it sealed); a revocation recorded after the loss
+// with a generation some session may already have sealed gets a new one
+// above it, and a reset entry makes every follower rebuild. A revocation
+// whose script finds the sequence at or below the caller's Generation
+// takes the generation above it and starts the same writing back. Each
+// hash of the snapshot carries a marker that follows the sequence while
+// the hash is whole, so a hash evicted or deleted on its own is noticed
+// the same way; a Store that starts then, holding nothing to write back,
+// fails closed until a server that holds the revocations has written them
+// back.
+//
+// Entries read from Redis are bounded: an until is capped at now plus
+// MaxLifetime plus 10 minutes, and a malformed entry (no generation, an
+// unknown kind, a label over 1024 bytes, a bad number) is refused, counted
+// and logged at Warn on Options.Logger.
+//
+// Neither the stream nor the snapshot grows without bound. Each revocation
+// trims the stream entries older than Options.MaxLifetime plus an hour
+// (MINID; a follower that had not read them rebuilds from the snapshot)
+// and prunes up to 64 snapshot entries whose until has passed by Redis's
+// clock. A revocation whose until lies further than MaxLifetime plus 10
+// minutes away is refused. The Manager keeps a revocation of a subject or
+// of everything until now plus its Options.MaxLifetime plus its ClockSkew
+// (1 minute by default), so the Store's MaxLifetime must be at least the
+// Manager's Options.MaxLifetime, which defaults to the Manager's MaxAge
+// (the Store's default, 30 days, is the core's default MaxAge); a shorter
+// one makes RevokeSubject and RevokeAll fail with an error. Memory, the
+// snapshot and the stream each hold one entry per revocation made within
+// MaxLifetime: about 100 bytes each, so a million logouts a month cost
+// about 100 MB on every server and about twice that in Redis (snapshot
+// and stream).
+//
+// A Redis written by a release before generations holds stream entries
+// without one. The first Store that starts on it carries those still
+// needed into the snapshot: a revoked ID as it was, a revoked subject,
+// provider session or everything as a new revocation of that scope.
+// Sessions sealed before generations count as generation 0, so each such
+// scope's sessions made before the upgrade end, including those made after
+// the old revocation's moment (once, fail safe). During a rolling upgrade
+// the two releases do not see each other's revocations: the old one reads
+// the new entries' times wrongly and applies nothing, the new one refuses
+// the old entries (logged); upgrade every server together, or repeat the
+// revocations made during the rollout once it is done.
 //
 // Stored revocations name session IDs, subjects and provider session IDs
 // as the Manager gives them; choose subjects (a user's number rather than
@@ -58,7 +123,7 @@
 //
 // # Persistence
 //
-// A Revoke method returns nil once Redis acknowledged the XADD. That
+// A Revoke method returns nil once Redis acknowledged the script. That
 // revocation survives a crash or restart of Redis only when Redis writes
 // every command to disk before answering:
 //
@@ -69,9 +134,18 @@
 // a crash can lose the last second of acknowledged revocations; without
 // the append-only file, everything since the last snapshot. In a Cluster
 // or with replicas, a failover to a replica can also lose what the old
-// master acknowledged but had not yet replicated. The tests kill and
-// restart Redis in the middle of a run of revocations under this
-// configuration and check that none acknowledged is lost.
+// master acknowledged but had not yet replicated. A revocation lost that
+// way that some server had applied is written back by that server (see
+// Revocation); one lost before any server applied it is gone. The tests
+// kill and restart Redis in the middle of a run of revocations under this
+// configuration and check that none acknowledged is lost, and restart a
+// Redis without persistence to check that the servers write back what
+// they hold and never let a revoked session in meanwhile.
+//
+// The revocation keys have no expiry, so a maxmemory-policy of noeviction
+// or one of the volatile-* policies never evicts them (overflow values,
+// which expire, may go: their sessions start anew); an allkeys-* policy
+// can, and the Stores then write back what they hold, as above.
 //
 // appendfsync always makes every write wait for the disk: a revocation
 // costs a fraction of a millisecond on a fast disk, an overflow Put a few
@@ -79,6 +153,21 @@
 // writes (their loss on a crash only sends the affected users back to a
 // new session) can run two Stores: a Revoker on a durable Redis and an
 // Overflow on another configured for speed.
+//
+// # Size and permissions
+//
+// A Manager with a Revoker revokes the old ID at every Regenerate of a
+// session the browser held, so every login (an anonymous session
+// regenerated) records one ID revocation, kept in Redis and in each
+// Store's memory until that session's deadline, and takes one number of
+// the sequence: count logins as well as logouts in the memory estimate
+// under Revocation, and expect a generation of 4 to 5 varint bytes in
+// each cookie on a large site.
+//
+// The Store runs Lua scripts on the revocation keys: an ACL user needs
+// EVALSHA, EVAL, EVALSHA_RO, EVAL_RO, XREAD, XRANGE, GET, EXISTS and
+// HSCAN on the keys under KeyPrefix, plus SET, DEL and PEXPIREAT for
+// overflow values and Claim.
 //
 // # Failure
 //
@@ -91,9 +180,11 @@
 // Redis answers again; Options.InsecureFailOpen keeps answering from the
 // old state instead. Changed is closed when the state becomes unavailable
 // and when it becomes available again. The follower retries with a pause
-// that grows to a second; it resumes from the last entry it applied
-// (entries trimmed meanwhile concerned only sessions past their deadline),
+// that grows to a second; it resumes from the last entry it applied, or
+// rebuilds from the snapshot when entries it missed were trimmed meanwhile,
 // so a Redis that comes back needs no restart of the application.
+// [Store.Close] ends the follower's blocked read at once: it returns
+// within milliseconds.
 //
 // A Redis that hangs delays a request by at most Options.Timeout (2 s by
 // default) in total. Every call made for a caller (Revoke*, Put, Get,

@@ -203,6 +203,7 @@ func replay(t testing.TB, a *faultApp, path, header string) (int, string) {
 // saves first: the response carries the new session, in its cookies or in
 // Redis behind a reference, and the browser's next request opens it.
 func TestLoginOverRevokedOrOverflowedCookie(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	keys := [][]byte{keyring.Generate()}
 	a := newFaultApp(t, r.addr(), keys, Options{})
@@ -230,7 +231,6 @@ func TestLoginOverRevokedOrOverflowedCookie(t *testing.T) {
 					t.Fatalf("logout: %d %s", code, body)
 				}
 			case "subject":
-				time.Sleep(2 * time.Millisecond) // a revocation spares its own millisecond
 				if err := a.m.RevokeSubject(context.Background(), user); err != nil {
 					t.Fatal(err)
 				}
@@ -267,6 +267,8 @@ const boundSlack = 350 * time.Millisecond
 // many such requests at once on one server, each end within the Store's
 // Timeout (plus scheduling slack), never one Timeout per command.
 func TestHungRedisCostsOneTimeout(t *testing.T) {
+	// Not in parallel: a time bound, on a machine shared by the
+	// parallel tests, measures them.
 	r := startRedis(t)
 	keys := [][]byte{keyring.Generate()}
 	const timeout = 600 * time.Millisecond
@@ -346,6 +348,7 @@ func TestHungRedisCostsOneTimeout(t *testing.T) {
 // recorded (the other server refuses the copy too) without another
 // request, and reported.
 func TestLogoutWhileRedisDown(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	keys := [][]byte{keyring.Generate()}
 	a := newFaultApp(t, r.addr(), keys, Options{Timeout: 300 * time.Millisecond, Staleness: time.Minute})
@@ -403,6 +406,8 @@ func TestLogoutWhileRedisDown(t *testing.T) {
 // at their contexts. A caller whose deadline comes first still gets its
 // answer at its deadline, not when the other caller's dial gives up.
 func TestCallerDeadlineHoldsBehindDial(t *testing.T) {
+	// Not in parallel: a time bound, on a machine shared by the
+	// parallel tests, measures them.
 	r := startRedis(t)
 	const timeout = 800 * time.Millisecond
 	s := newTestStore(t, r.addr(), Options{Timeout: timeout, CacheBytes: -1, Staleness: time.Minute})
@@ -447,7 +452,11 @@ func TestCallerDeadlineHoldsBehindDial(t *testing.T) {
 	// another while the dial lasts, each with a deadline of its own 100 ms
 	// away.
 	go s.Get(ctx, "k")
-	time.Sleep(30 * time.Millisecond)
+	eventually(t, time.Second, "A's dial reaches the server that never answers", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(held) > 0
+	})
 	for i := range 4 {
 		bctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		start := time.Now()

@@ -9,6 +9,7 @@ import (
 // A key claimed on one server is claimed for every server until its
 // time, and free again after it.
 func TestClaim(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	ctx := context.Background()
 	a := newTestStore(t, r.addr(), Options{})

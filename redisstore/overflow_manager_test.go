@@ -73,7 +73,7 @@ func liveKeys(t *testing.T, raw rueidis.Client, prefix, what string) []string {
 }
 
 // TestOverflowGrowAndShrink: a session grows past the cookie budget into
-// Redis (one live value there, a Cookie header under 200 bytes, no
+// Redis (one live value there, a Cookie header under 240 bytes, no
 // plaintext in Redis, readable on the other server) and back into its
 // cookies (no live value left: the replaced one expires within a minute);
 // Destroy and Data = nil delete the value at once; a small session sends
@@ -122,7 +122,7 @@ func TestOverflowGrowAndShrink(t *testing.T) {
 			if got.New || got.ID != v.ID || got.User != "alice" || got.Blob != blob(tag, n) {
 				t.Fatalf("the %d-byte session read back: new %v, user %q, %d bytes", n, got.New, got.User, len(got.Blob))
 			}
-			if got.CookieBytes >= 200 {
+			if got.CookieBytes >= 240 { // the reference and the envelope (ID, subject, generation)
 				t.Errorf("a %d-byte session sends a Cookie header of %d bytes", n, got.CookieBytes)
 			}
 		}
@@ -423,8 +423,10 @@ func TestOverflowTamperedInRedis(t *testing.T) {
 
 // TestOverflowCopyAfterLogout: a copy of an overflowed session's reference
 // cookie, taken before logout, opens nowhere after it. Logout deletes the
-// value (ErrOverflowMissing); and were the value still there (a delete
-// that failed, a replica behind), the Revoker refuses the session's ID.
+// value and revokes the ID, which is refused before the store is read
+// (the reference carries the envelope); were the value still there (a
+// delete that failed, a replica behind), the copy is refused all the
+// same.
 func TestOverflowCopyAfterLogout(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
@@ -453,20 +455,26 @@ func TestOverflowCopyAfterLogout(t *testing.T) {
 
 	user.get(a, "/logout")
 	wantKeys(t, raw, prefix, 0, "after logout")
+	eventually(t, propagation, "B's store sees the logout", func() bool {
+		return revoked(t, b.store, v.ID, "").ID
+	})
+	// The reference cookie carries the session's envelope: the revoked
+	// ID is refused before the store is read.
+	before := commandCalls(t, r.addr())
 	for _, on := range []*app{a, b} {
 		if got, _ := steal(t, on, "/get", copied); !got.New || got.Blob != "" {
 			t.Errorf("the copy opened after logout: %+v", got.ID)
 		}
-		on.wantErrs("the copy after logout", store.ErrOverflowMissing)
+		on.wantErrs("the copy after logout", cookiesession.ErrRevoked)
+	}
+	if d := commandCalls(t, r.addr())["get"] - before["get"]; d != 0 {
+		t.Errorf("the revoked copies sent %d GET", d)
 	}
 
 	// The value back in Redis: the revocation still refuses the copy.
 	if err := raw.Do(ctx, raw.B().Set().Key(stored[0]).Value(val).Pxat(time.UnixMilli(at)).Build()).Error(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, propagation, "B's store sees the logout", func() bool {
-		return revoked(t, b.store, v.ID, "").ID
-	})
 	for _, on := range []*app{a, b} {
 		if got, _ := steal(t, on, "/get", copied); !got.New || got.Blob != "" {
 			t.Errorf("the copy opened with its value restored: %+v", got.ID)

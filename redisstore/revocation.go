@@ -8,20 +8,21 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession/store"
-	"github.com/redis/rueidis"
 )
 
 // Fields of a stream entry.
 const (
-	fieldKind  = "k" // kindID, kindSubject, kindProvider or kindAll
+	fieldKind  = "k" // kindID, kindSubject, kindProvider, kindAll or kindReset
 	fieldValue = "v" // the session ID, the subject or the provider session ID
-	fieldAt    = "a" // Unix ns: sessions created before it are revoked
-	fieldUntil = "u" // Unix ns: the entry is needed until then
+	fieldGen   = "g" // the revocation's generation
+	fieldUntil = "u" // Unix ms: the entry is needed until then
+	fieldAt    = "a" // Unix ms, the revoking server's clock: when it was made (RevocationHorizon only)
 
 	kindID       = "id"
 	kindSubject  = "sub"
 	kindProvider = "sid" // an identity provider's session (back-channel logout)
 	kindAll      = "all"
+	kindReset    = "reset" // the snapshot changed outside the stream: rebuild from it
 
 	readCount   = 1000             // entries per read
 	followBlock = 1000             // ms a follower read blocks
@@ -34,11 +35,23 @@ const (
 // errClosed reports a call on a closed Store.
 var errClosed = errors.New("cookiesession: redisstore: store closed")
 
+// scopeRev is the latest revocation of a scope (a subject, a provider
+// session, everything) that the Store holds: its generation, the last
+// deadline a session it revokes can have, when it was made by the
+// revoking server's clock, and how long past that it is kept as recorded
+// (its until before the cap, minus at: RevocationHorizon). Times in Unix
+// ns.
+type scopeRev struct {
+	gen             uint64
+	until, at, kept int64
+}
+
 // Revocations returns the revocations that concern a session, from memory:
 // it sends no command. It fails with an error wrapping
-// [store.ErrRevocationUnavailable] when the Store has not heard
-// from Redis for longer than Options.Staleness and fails closed (the
-// default).
+// [store.ErrRevocationUnavailable] when the Store fails closed (the
+// default) and either has not heard from Redis for longer than
+// Options.Staleness or found that Redis lost revocations this server had
+// applied and has not yet written them back.
 func (s *Store) Revocations(_ context.Context, id, subject, providerSession string) (store.Revocations, error) {
 	now := s.now()
 	n := now.UnixNano()
@@ -49,18 +62,18 @@ func (s *Store) Revocations(_ context.Context, id, subject, providerSession stri
 	}
 	if subject != "" {
 		if e, ok := s.subjects[subject]; ok && e.until > n {
-			r.Subject = time.Unix(0, e.at)
+			r.Subject = e.gen
 		}
 	}
 	if providerSession != "" {
 		if e, ok := s.sids[providerSession]; ok && e.until > n {
-			r.ProviderSession = time.Unix(0, e.at)
+			r.ProviderSession = e.gen
 		}
 	}
 	if s.all.until > n {
-		r.All = time.Unix(0, s.all.at)
+		r.All = s.all.gen
 	}
-	lastOK, lastErr, stale := s.lastOK, s.lastErr, s.stale
+	lastOK, lastErr, stale, lost := s.lastOK, s.lastErr, s.stale, s.lost
 	s.mu.RUnlock()
 	if age := now.Sub(lastOK); age > s.staleness {
 		if !stale {
@@ -70,28 +83,38 @@ func (s *Store) Revocations(_ context.Context, id, subject, providerSession stri
 			return store.Revocations{}, unavailable(age, lastErr)
 		}
 	}
+	if lost && !s.failOpen {
+		return store.Revocations{}, fmt.Errorf("%w: Redis lost revocations; being written back", store.ErrRevocationUnavailable)
+	}
 	return r, nil
+}
+
+// Generation returns the generation of the last revocation this Store
+// has applied in the order of their generations (0 before the first): a
+// new session seals it. It reads memory only.
+func (s *Store) Generation() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.applied
 }
 
 // RevocationHorizon returns the longest time past its own moment that a
 // revocation of a subject or of everything in the state is kept (its
-// until minus its at): the lifetime the application that made it
-// protects, since a Manager keeps such a revocation for its
-// Options.MaxLifetime plus its ClockSkew. It is 0 when the state holds no
-// such revocation. It sends no command. An operator's tool uses it to
-// refuse a lifetime shorter than the application's (the cookiesession
-// command's revoke).
+// until as recorded in Redis, before this Store's cap, minus the time the
+// revoking server made it): the lifetime the
+// application that made it protects, since a Manager keeps such a
+// revocation for its Options.MaxLifetime plus its ClockSkew. It is 0 when
+// the state holds no such revocation. It sends no command. An operator's
+// tool uses it to refuse a lifetime shorter than the application's (the
+// cookiesession command's revoke).
 func (s *Store) RevocationHorizon() time.Duration {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var longest int64
-	if s.all != (timeRange{}) {
-		longest = s.all.until - s.all.at
-	}
+	longest := s.all.kept
 	for _, r := range s.subjects {
-		longest = max(longest, r.until-r.at)
+		longest = max(longest, r.kept)
 	}
-	return time.Duration(max(longest, 0))
+	return time.Duration(longest)
 }
 
 // checkStale notifies Changed when the state became unavailable or
@@ -119,45 +142,57 @@ func unavailable(age time.Duration, cause error) error {
 
 // RevokeID revokes the session with this ID until its deadline. It returns
 // nil once Redis acknowledged the revocation (see the package doc for the
-// persistence that makes this durable) and this Store applied it; it fails
-// after Options.Timeout when Redis does not answer.
+// persistence that makes this durable) and this Store applied it (at once:
+// an ID needs no generation); it fails after Options.Timeout when Redis
+// does not answer.
 func (s *Store) RevokeID(ctx context.Context, id string, until time.Time) error {
-	if id == "" || len(id) > maxKeyLen {
+	if id == "" || len(id) > maxKeyLen || id == markerField {
 		return fmt.Errorf("cookiesession: redisstore: session ID of %d bytes", len(id))
 	}
-	return s.revoke(ctx, kindID, id, time.Time{}, until)
+	return s.revoke(ctx, kindID, id, until)
 }
 
-// RevokeSubject revokes every session of subject created before at, until
-// the last deadline such a session can have. It returns like [Store.RevokeID].
-func (s *Store) RevokeSubject(ctx context.Context, subject string, at, until time.Time) error {
+// RevokeSubject revokes every session of subject that sealed a generation
+// below this revocation's, until the last deadline such a session can
+// have. It returns nil once Redis acknowledged the revocation (see the
+// package doc for the persistence that makes this durable): this Store
+// then refuses the sessions it revokes, and it has applied it in order
+// (so that logins here seal a generation it does not revoke) unless that
+// took longer than the call's time (ctx's deadline or Options.Timeout):
+// logins made here until then are refused once it is applied, never
+// wrongly let in. It fails after Options.Timeout when Redis does not
+// answer.
+func (s *Store) RevokeSubject(ctx context.Context, subject string, until time.Time) error {
 	if subject == "" || len(subject) > maxKeyLen {
 		return fmt.Errorf("cookiesession: redisstore: subject of %d bytes", len(subject))
 	}
-	return s.revoke(ctx, kindSubject, subject, at, until)
+	return s.revoke(ctx, kindSubject, subject, until)
 }
 
 // RevokeProviderSession revokes every session carrying the identity
-// provider's session ID sid created before at, until the last deadline
-// such a session can have. It returns like [Store.RevokeID]. Provider
-// sessions are labels of their own: a subject with the same text is not
-// revoked.
-func (s *Store) RevokeProviderSession(ctx context.Context, sid string, at, until time.Time) error {
+// provider's session ID sid that sealed a generation below this
+// revocation's, until the last deadline such a session can have. It
+// returns like [Store.RevokeSubject]. Provider sessions are labels of
+// their own: a subject with the same text is not revoked.
+func (s *Store) RevokeProviderSession(ctx context.Context, sid string, until time.Time) error {
 	if sid == "" || len(sid) > maxKeyLen {
 		return fmt.Errorf("cookiesession: redisstore: provider session ID of %d bytes", len(sid))
 	}
-	return s.revoke(ctx, kindProvider, sid, at, until)
+	return s.revoke(ctx, kindProvider, sid, until)
 }
 
-// RevokeAll revokes every session created before at, until the last
-// deadline such a session can have. It returns like [Store.RevokeID].
-func (s *Store) RevokeAll(ctx context.Context, at, until time.Time) error {
-	return s.revoke(ctx, kindAll, "", at, until)
+// RevokeAll revokes every session that sealed a generation below this
+// revocation's, until the last deadline such a session can have. It
+// returns like [Store.RevokeSubject].
+func (s *Store) RevokeAll(ctx context.Context, until time.Time) error {
+	return s.revoke(ctx, kindAll, "", until)
 }
 
-// revoke appends one entry to the stream, trimming what no session can
-// need any more, then applies it here.
-func (s *Store) revoke(ctx context.Context, kind, value string, at, until time.Time) error {
+// revoke records one revocation with revokeScript (the next generation,
+// the snapshot, the stream entry, trimming what no session can need any
+// more), applies it here at once, and for a scope waits, within the
+// call's time, until the follower has applied it in order.
+func (s *Store) revoke(ctx context.Context, kind, value string, until time.Time) error {
 	if s.isClosed() {
 		return errClosed
 	}
@@ -165,58 +200,141 @@ func (s *Store) revoke(ctx context.Context, kind, value string, at, until time.T
 	if until.After(now.Add(s.maxLifetime + untilSlack)) {
 		return fmt.Errorf("cookiesession: redisstore: revocation needed until %v, beyond the Store's Options.MaxLifetime %v (plus %v): it must be at least the Manager's Options.MaxLifetime", until.UTC(), s.maxLifetime, untilSlack)
 	}
-	e := entry{kind: kind, value: value, until: until.UnixNano()}
-	if kind != kindID {
-		e.at = at.UnixNano()
-	}
-	minID := now.Add(-s.maxLifetime - trimMargin).UnixMilli()
-	if minID < 0 {
-		minID = 0
-	}
-	fv := s.client.B().Xadd().Key(s.stream).Minid().Almost().Threshold(strconv.FormatInt(minID, 10)).Id("*").FieldValue().
-		FieldValue(fieldKind, kind).
-		FieldValue(fieldValue, value).
-		FieldValue(fieldAt, strconv.FormatInt(e.at, 10)).
-		FieldValue(fieldUntil, strconv.FormatInt(e.until, 10))
-	cmd := fv.Build()
-	if err := s.call(ctx, func(ctx context.Context) error { return s.client.Do(ctx, cmd).Error() }); err != nil {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	untilMs := ceilMs(until.UnixNano())
+	atMs := now.UnixMilli()
+	minID := max(now.Add(-s.maxLifetime-trimMargin).UnixMilli(), 0)
+	args := []string{kind, value, strconv.FormatInt(untilMs, 10), strconv.FormatInt(atMs, 10),
+		strconv.FormatUint(s.Generation(), 10), strconv.FormatInt(minID, 10)}
+	var gen uint64
+	var streamID string
+	var lowered bool
+	err := s.call(ctx, func(ctx context.Context) error {
+		res, err := revokeScript.Exec(ctx, s.client, s.keys, args).ToArray()
+		if err != nil {
+			return err
+		}
+		if len(res) != 3 {
+			return fmt.Errorf("revoke script answered %d values", len(res))
+		}
+		g, err1 := res[0].AsInt64()
+		id, err2 := res[1].ToString()
+		l, err3 := res[2].AsInt64()
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return err
+		}
+		gen, streamID, lowered = uint64(g), id, l != 0
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("cookiesession: redisstore: revoke: %w", err)
 	}
+	e := entry{kind: kind, value: value, gen: gen, until: untilMs * 1e6, at: atMs * 1e6, kept: max(untilMs-atMs, 0) * 1e6}
 	s.mu.Lock()
-	changed := s.apply(e)
-	if changed {
+	if s.apply(e) {
 		s.notify()
 	}
+	if lowered {
+		// Redis had lost the sequence: what this server applied
+		// before must go back into the snapshot.
+		s.markLostLocked()
+	}
+	// Not yet applied in order, and numbered at or below the follower's
+	// position (usually the follower has read it by now).
+	behind := s.applied < gen && compareIDs(streamID, s.lastID) <= 0
+	applied, ch := s.applied, s.appliedCh
 	s.mu.Unlock()
+	if lowered || behind {
+		// The follower would not see this entry (a stream replaced by
+		// one with lower IDs): have it check now rather than after
+		// its blocked read.
+		s.kickFollower()
+	}
+	if kind == kindID {
+		return nil
+	}
+	for applied < gen {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			// Recorded, and refused here already; logins made here
+			// until the follower applies it are refused once it
+			// does (fail safe).
+			return nil
+		case <-s.done: // closed meanwhile
+			return nil
+		}
+		s.mu.RLock()
+		applied, ch = s.applied, s.appliedCh
+		s.mu.RUnlock()
+	}
 	return nil
 }
 
-// entry is one revocation as the stream carries it.
+// ceilMs rounds Unix ns up to Unix ms: an until rounded up keeps a
+// revocation no shorter than asked.
+func ceilMs(ns int64) int64 {
+	ms := ns / 1e6
+	if ns%1e6 > 0 {
+		ms++
+	}
+	return ms
+}
+
+// entry is one revocation as the stream carries it, times in Unix ns;
+// kept is its until before the cap minus at.
 type entry struct {
-	kind, value string
-	at, until   int64
+	kind, value     string
+	gen             uint64
+	until, at, kept int64
 }
 
-func parseEntry(fv map[string]string) (entry, bool) {
+// parseEntry reads a stream entry, refusing a malformed one with the
+// reason, and caps its until at now plus MaxLifetime and the slack, so
+// that an entry written by anyone else than a Store keeps nothing longer
+// than a Store would.
+func (s *Store) parseEntry(fv map[string]string, now int64) (entry, error) {
 	e := entry{kind: fv[fieldKind], value: fv[fieldValue]}
-	var err1, err2 error
-	e.at, err1 = strconv.ParseInt(fv[fieldAt], 10, 64)
-	e.until, err2 = strconv.ParseInt(fv[fieldUntil], 10, 64)
-	if err1 != nil || err2 != nil {
-		return entry{}, false
+	g, err := strconv.ParseUint(fv[fieldGen], 10, 64)
+	if err != nil || g == 0 || g >= 1<<53 {
+		return entry{}, fmt.Errorf("generation %q", fv[fieldGen])
 	}
+	e.gen = g
 	switch e.kind {
+	case kindReset:
+		return e, nil
 	case kindID, kindSubject, kindProvider:
-		return e, e.value != ""
+		if e.value == "" || len(e.value) > maxKeyLen {
+			return entry{}, fmt.Errorf("%s of %d bytes", e.kind, len(e.value))
+		}
 	case kindAll:
-		return e, true
+		if e.value != "" {
+			return entry{}, fmt.Errorf("all with a value of %d bytes", len(e.value))
+		}
+	default:
+		return entry{}, fmt.Errorf("kind %.20q", e.kind)
 	}
-	return entry{}, false
+	u, err1 := strconv.ParseInt(fv[fieldUntil], 10, 64)
+	at, err2 := strconv.ParseInt(fv[fieldAt], 10, 64)
+	if err1 != nil || err2 != nil || u < 0 || at < 0 || u >= 1<<53 || at >= 1<<53 {
+		return entry{}, fmt.Errorf("until %.20q or moment %.20q", fv[fieldUntil], fv[fieldAt])
+	}
+	e.until, e.at, e.kept = s.capUntil(u*1e6, now), at*1e6, max(u-at, 0)*1e6
+	return e, nil
 }
 
-// apply merges e into the state, s.mu held; the merge keeps the latest
-// time of each revocation, so applying an entry twice, or out of order,
-// changes nothing. It reports whether the state changed.
+// capUntil bounds an until read from Redis (Unix ns) by now plus
+// MaxLifetime and the slack.
+func (s *Store) capUntil(until, now int64) int64 {
+	return min(until, now+int64(s.maxLifetime+untilSlack))
+}
+
+// apply merges e into the state, s.mu held. The merge keeps, per scope,
+// the revocation with the greater generation (and the later until), and
+// per ID the later until, so applying an entry twice, or out of order,
+// changes nothing. It reports whether the state changed. It does not
+// move the applied generation: see advance.
 func (s *Store) apply(e entry) bool {
 	switch e.kind {
 	case kindID:
@@ -225,11 +343,11 @@ func (s *Store) apply(e entry) bool {
 			return true
 		}
 	case kindSubject:
-		return mergeInto(s.subjects, e)
+		return mergeInto(s.subjects, e.value, scopeRev{e.gen, e.until, e.at, e.kept})
 	case kindProvider:
-		return mergeInto(s.sids, e)
+		return mergeInto(s.sids, e.value, scopeRev{e.gen, e.until, e.at, e.kept})
 	case kindAll:
-		m := merge(s.all, e)
+		m := merge(s.all, scopeRev{e.gen, e.until, e.at, e.kept})
 		if m != s.all {
 			s.all = m
 			return true
@@ -238,20 +356,20 @@ func (s *Store) apply(e entry) bool {
 	return false
 }
 
-// mergeInto merges e into the revocation of its label in labels (the
-// subjects or the provider sessions), reporting whether it changed.
-func mergeInto(labels map[string]timeRange, e entry) bool {
-	old, ok := labels[e.value]
-	m := merge(old, e)
+// mergeInto merges r into the revocation of label in labels (the subjects
+// or the provider sessions), reporting whether it changed.
+func mergeInto(labels map[string]scopeRev, label string, r scopeRev) bool {
+	old, ok := labels[label]
+	m := merge(old, r)
 	if ok && m == old {
 		return false
 	}
-	labels[e.value] = m
+	labels[label] = m
 	return true
 }
 
-func merge(r timeRange, e entry) timeRange {
-	return timeRange{at: max(r.at, e.at), until: max(r.until, e.until)}
+func merge(a, b scopeRev) scopeRev {
+	return scopeRev{gen: max(a.gen, b.gen), until: max(a.until, b.until), at: max(a.at, b.at), kept: max(a.kept, b.kept)}
 }
 
 // notify closes the channel returned by Changed, s.mu held.
@@ -267,125 +385,6 @@ func (s *Store) Changed() <-chan struct{} {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.changed
-}
-
-// read reads the stream after the last applied entry, blocking up to
-// block ms when block > 0, applies what it read and returns the number of
-// entries read.
-func (s *Store) read(ctx context.Context, block int64) (int, error) {
-	b := s.client.B().Xread().Count(readCount)
-	var cmd rueidis.Completed
-	if block > 0 {
-		cmd = b.Block(block).Streams().Key(s.stream).Id(s.lastID).Build()
-	} else {
-		cmd = b.Streams().Key(s.stream).Id(s.lastID).Build()
-	}
-	res, err := s.client.Do(ctx, cmd).AsXRead()
-	if rueidis.IsRedisNil(err) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	entries := res[s.stream]
-	if len(entries) == 0 {
-		return 0, nil
-	}
-	s.mu.Lock()
-	changed := false
-	for _, x := range entries {
-		if e, ok := parseEntry(x.FieldValues); ok && s.apply(e) {
-			changed = true
-		}
-	}
-	if changed {
-		s.notify()
-	}
-	s.mu.Unlock()
-	s.lastID = entries[len(entries)-1].ID
-	return len(entries), nil
-}
-
-// follow keeps the state current until ctx ends: it reads the stream from
-// the last applied entry, blocking up to a second at a time so that a dead
-// server is noticed, and retries after a failure with a growing pause. It
-// resumes from the last applied entry after an outage: entries trimmed in
-// the meantime concerned only sessions past their deadline.
-func (s *Store) follow(ctx context.Context) {
-	defer close(s.done)
-	pause := 50 * time.Millisecond
-	for ctx.Err() == nil {
-		rctx, cancel := interruptible(ctx, followBlock*time.Millisecond+s.timeout)
-		_, err := s.read(rctx, followBlock)
-		if errors.Is(err, context.Canceled) {
-			err = context.Cause(rctx) // errNoAnswer, unless Close
-		}
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		now := s.now()
-		s.mu.Lock()
-		if err == nil {
-			s.lastOK, s.lastErr = now, nil
-		} else {
-			s.lastErr = err
-		}
-		s.checkStaleLocked(now)
-		if now.Sub(s.lastSweep) >= sweepEvery {
-			s.sweep(now.UnixNano())
-			s.lastSweep = now
-		}
-		s.mu.Unlock()
-		if err == nil {
-			pause = 50 * time.Millisecond
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, retryMax)
-	}
-}
-
-// interruptible returns a context for one blocked read, canceled when
-// ctx ends (Close) or, with the cause [errNoAnswer], after d (a server
-// that stopped answering), and the function that releases it. It has no
-// deadline on purpose: rueidis bounds a blocking command whose context has
-// a deadline by that deadline alone (it becomes the connection's read
-// deadline, and canceling the context does not end the read), while it
-// abandons one whose context has none as soon as the context is canceled.
-// So Close returns at once instead of waiting up to followBlock for the
-// read to end by itself.
-func interruptible(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	rctx, cancel := context.WithCancelCause(ctx)
-	t := time.AfterFunc(d, func() { cancel(errNoAnswer) })
-	return rctx, func() { t.Stop(); cancel(nil) }
-}
-
-// errNoAnswer is why a follower's read that Redis did not answer in time
-// failed, as the staleness error reports it.
-var errNoAnswer = fmt.Errorf("cookiesession: redisstore: no answer to the follower's read: %w", context.DeadlineExceeded)
-
-// sweep drops the entries no session can need any more, s.mu held.
-func (s *Store) sweep(now int64) {
-	for id, until := range s.ids {
-		if until <= now {
-			delete(s.ids, id)
-		}
-	}
-	for _, labels := range []map[string]timeRange{s.subjects, s.sids} {
-		for label, r := range labels {
-			if r.until <= now {
-				delete(labels, label)
-			}
-		}
-	}
-	if s.all.until <= now {
-		s.all = timeRange{}
-	}
 }
 
 func (s *Store) isClosed() bool {

@@ -2,6 +2,8 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"os/exec"
 	"strings"
 	"testing"
@@ -49,16 +51,28 @@ func rawClient(t testing.TB, addrs ...string) rueidis.Client {
 	return c
 }
 
-// newStore builds a Store on addr with opts, closed at cleanup.
+// newStore builds a Store on addr with opts, closed at cleanup; what it
+// logs goes to the test's log unless opts.Logger says otherwise.
 func newTestStore(t testing.TB, addr string, opts Options) *Store {
 	t.Helper()
 	opts.Addr = addr
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
+	}
 	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// testLog writes to a test's log.
+type testLog struct{ t testing.TB }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Logf("%s", strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // eventually polls cond until it holds or the deadline passes.
@@ -82,7 +96,12 @@ func newFakeClock() *fakeClock { return testkit.NewClock(time.Now()) }
 // cluster is a three-master Redis Cluster on loopback.
 type cluster struct{ nodes []*redisServer }
 
-func startCluster(t testing.TB) *cluster {
+// formCluster starts the nodes of a cluster and has them form it in the
+// background (redis-cli waits for the nodes to agree in steps of a
+// second): the channel returns once the cluster answers on every node, or
+// the error that stopped it. A test can start it, then wait for it after
+// t.Parallel, while the serial tests run.
+func formCluster(t testing.TB) (*cluster, <-chan error) {
 	t.Helper()
 	redistest.Need(t, redistest.ServerBin)
 	cli := redistest.Need(t, redistest.CLIBin)
@@ -94,19 +113,32 @@ func startCluster(t testing.TB) *cluster {
 		args = append(args, n.addr())
 	}
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	formed := make(chan error, 1)
+	go func() { formed <- form(cli, args, c) }()
+	return c, formed
+}
+
+// form runs redis-cli --cluster create and waits until every node reports
+// cluster_state:ok.
+func form(cli string, args []string, c *cluster) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
-		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+		return fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
 	}
 	for _, n := range c.nodes {
-		raw := rawClient(t, n.addr())
-		eventually(t, 20*time.Second, "cluster state ok on "+n.addr(), func() bool {
-			info, err := raw.Do(context.Background(), raw.B().ClusterInfo().Build()).ToString()
-			return err == nil && strings.Contains(info, "cluster_state:ok")
-		})
+		for {
+			info, err := redistest.Do(n.addr(), "CLUSTER INFO")
+			if err == nil && strings.Contains(info, "cluster_state:ok") {
+				break
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("cluster state not ok on %s: %v %q", n.addr(), err, info)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
-	return c
+	return nil
 }
 
 // commandCalls returns the number of calls of each command the server at

@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -59,18 +61,21 @@ type Options struct {
 	TLS *tls.Config
 
 	// KeyPrefix starts every key the Store writes: the revocation stream
-	// is KeyPrefix+"{rev}", an overflow value KeyPrefix+"ov:"+key and a
-	// claimed one-time key (Store.Claim) KeyPrefix+"once:"+key.
-	// Default [DefaultKeyPrefix].
+	// is KeyPrefix+"{rev}", the revocation snapshot KeyPrefix+"{rev}:seq",
+	// ":scopes", ":ids" and ":exp" (one hash tag, so one slot of a
+	// Cluster), an overflow value KeyPrefix+"ov:"+key and a claimed
+	// one-time key (Store.Claim) KeyPrefix+"once:"+key. Default
+	// [DefaultKeyPrefix].
 	KeyPrefix string
 
 	// MaxLifetime is the longest lifetime of a session: at least the
 	// Manager's Options.MaxLifetime (which defaults to its MaxAge). A
 	// revocation whose until lies further than MaxLifetime plus 10
-	// minutes (room for the Manager's ClockSkew) in the future is refused with an error, since it would be trimmed
-	// while still needed; revocations older than MaxLifetime plus an hour
-	// are trimmed from Redis. Default [DefaultMaxLifetime] (30 days, the
-	// core's default MaxAge).
+	// minutes (room for the Manager's ClockSkew) in the future is refused
+	// with an error, and an until read from Redis is capped there;
+	// stream entries older than MaxLifetime plus an hour are trimmed
+	// (the snapshot keeps each revocation until its until). Default
+	// [DefaultMaxLifetime] (30 days, the core's default MaxAge).
 	MaxLifetime time.Duration
 
 	// Staleness is how long Revocations keeps answering from the last
@@ -104,8 +109,16 @@ type Options struct {
 	// [NewFromClient] caches according to its own options.
 	CacheBytes int
 
-	// Now is the clock. Default [time.Now].
+	// Now is the clock. Default [time.Now]. It orders no revocation:
+	// it dates an overflow value's expiry, bounds an until, and measures
+	// staleness.
 	Now func() time.Time
+
+	// Logger receives what the Store reports on its own: a malformed
+	// revocation entry read from Redis (refused, at Warn, with the
+	// running count), Redis found to have lost revocations (at Warn)
+	// and their writing back (at Info). Default [slog.Default].
+	Logger *slog.Logger
 }
 
 // Store keeps the revocation state of an application in Redis (or Valkey,
@@ -127,30 +140,46 @@ type Store struct {
 	timeout     time.Duration
 	cache       bool
 
-	mu       sync.RWMutex
-	ids      map[string]int64     // session ID → until (Unix ns)
-	subjects map[string]timeRange // subject → latest revocation
-	sids     map[string]timeRange // provider session ID → latest revocation
-	all      timeRange            // latest RevokeAll
-	lastOK   time.Time            // the follower's last successful read
-	lastErr  error                // the follower's last failure
-	stale    bool                 // availability as last notified
-	changed  chan struct{}
+	keys   []string // the revocation keys, in the scripts' order (see scripts.go)
+	logger *slog.Logger
 
-	lastID    string // the last stream entry applied; follower only
+	mu        sync.RWMutex
+	ids       map[string]int64    // session ID → until (Unix ns)
+	subjects  map[string]scopeRev // subject → latest revocation
+	sids      map[string]scopeRev // provider session ID → latest revocation
+	all       scopeRev            // latest RevokeAll
+	applied   uint64              // the last generation applied in order: Generation
+	appliedCh chan struct{}       // closed when applied advances
+	lastID    string              // the stream ID after which the follower reads
+	lost      bool                // Redis lost state held here, not yet written back
+	lastOK    time.Time           // the follower's last successful read
+	lastErr   error               // the follower's last failure
+	stale     bool                // availability as last notified
+	changed   chan struct{}
+
+	kick      chan struct{} // interrupts the follower's blocked read
+	kicked    atomic.Bool   // the follower is to check the sequence
+	refused   atomic.Uint64 // malformed entries refused
 	lastSweep time.Time
 	stop      context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
 }
 
-// timeRange is one revocation: sessions created before at, until the last
-// deadline such a session can have (Unix ns).
-type timeRange struct{ at, until int64 }
+// Indexes of Store.keys.
+const (
+	keySeq = iota
+	keyScopes
+	keyIDs
+	keyExp
+	keyStream
+)
 
 // New connects to opts.Addr and returns a Store whose revocation state is
-// loaded from Redis. It fails when the options are invalid or Redis cannot
-// be reached and read within opts.Timeout. Close releases the connection.
+// loaded from Redis's snapshot (one read per thousand revoked IDs). It
+// fails when the options are invalid or Redis cannot be reached, or one of
+// those reads not answered, within opts.Timeout. Close releases the
+// connection.
 func New(opts Options) (*Store, error) {
 	if opts.Addr == "" {
 		return nil, errors.New("cookiesession: redisstore: Options.Addr is empty")
@@ -219,6 +248,9 @@ func (o *Options) defaults() error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 	switch {
 	case o.MaxLifetime < 0:
 		return fmt.Errorf("cookiesession: redisstore: Options.MaxLifetime %v is negative", o.MaxLifetime)
@@ -233,11 +265,14 @@ func (o *Options) defaults() error {
 }
 
 func newStore(client rueidis.Client, owns bool, opts Options) (*Store, error) {
+	stream := opts.KeyPrefix + "{rev}"
 	s := &Store{
+		keys:        []string{stream + ":seq", stream + ":scopes", stream + ":ids", stream + ":exp", stream},
+		logger:      opts.Logger,
 		client:      client,
 		ownsClient:  owns,
 		now:         opts.Now,
-		stream:      opts.KeyPrefix + "{rev}",
+		stream:      stream,
 		ovPrefix:    opts.KeyPrefix + "ov:",
 		oncePrefix:  opts.KeyPrefix + "once:",
 		maxLifetime: opts.MaxLifetime,
@@ -246,26 +281,26 @@ func newStore(client rueidis.Client, owns bool, opts Options) (*Store, error) {
 		timeout:     opts.Timeout,
 		cache:       opts.CacheBytes >= 0,
 		ids:         make(map[string]int64),
-		subjects:    make(map[string]timeRange),
-		sids:        make(map[string]timeRange),
+		subjects:    make(map[string]scopeRev),
+		sids:        make(map[string]scopeRev),
+		appliedCh:   make(chan struct{}),
 		changed:     make(chan struct{}),
 		lastID:      "0-0",
+		kick:        make(chan struct{}, 1),
 		done:        make(chan struct{}),
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	// The initial load: read the whole stream before answering anything.
-	for {
-		rctx, cancel := context.WithTimeout(ctx, s.timeout)
-		n, err := s.read(rctx, 0)
-		cancel()
-		if err != nil {
-			stop()
-			return nil, fmt.Errorf("cookiesession: redisstore: load revocations: %w", err)
-		}
-		if n < readCount {
-			break
-		}
+	// The initial load, from the snapshot (after carrying into it what
+	// releases before generations recorded), before answering anything;
+	// the follower goes on from the stream entry the snapshot ends at.
+	_, err := s.carryLegacy(ctx)
+	if err == nil {
+		err = s.rebuild(ctx)
+	}
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("cookiesession: redisstore: load revocations: %w", err)
 	}
 	s.lastOK = s.now()
 	s.lastSweep = s.lastOK

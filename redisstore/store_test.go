@@ -132,11 +132,9 @@ func waitFollowing(t *testing.T, s *Store) {
 	s.mu.RLock()
 	ch := s.changed
 	s.mu.RUnlock()
-	// Another client's entry reaches s only through the follower.
-	raw := s.client
-	err := raw.Do(context.Background(), raw.B().Xadd().Key(s.stream).Id("*").FieldValue().
-		FieldValue(fieldKind, kindID).FieldValue(fieldValue, "probe").
-		FieldValue(fieldAt, "0").FieldValue(fieldUntil, strconv.FormatInt(time.Now().Add(time.Hour).UnixNano(), 10)).Build()).Error()
+	// Another client's revocation reaches s only through the follower.
+	err := revokeScript.Exec(context.Background(), s.client, s.keys, []string{kindID, "probe",
+		strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10), "0", "0", "0"}).Error()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,60 +22,92 @@ import (
 // before the data is deserialized.
 
 // Revocations is what a [Revoker] holds that concerns one session.
+//
+// Revocations by scope (a subject, an identity-provider session,
+// everything) are ordered by generation, not by time: the Revoker numbers
+// every revocation it records with a generation greater than any before
+// it (one sequence shared by all scopes), and a session seals, when its ID
+// is made, the generation in force on the server that made it
+// ([Revoker.Generation]). A revocation of one of the session's scopes
+// revokes it when its generation is greater than the sealed one: the
+// session was made before that server had applied the revocation. No
+// clock takes part.
 type Revocations struct {
 	// ID reports that the session's ID was revoked.
 	ID bool
 
-	// Subject is the time of the latest revocation of the session's
-	// subject: sessions of the subject created before it are revoked.
-	// Zero: none.
-	Subject time.Time
+	// Subject is the generation of the latest revocation of the
+	// session's subject that this Revoker has applied: the sessions of
+	// the subject sealed with a smaller generation are revoked. Zero:
+	// none.
+	Subject uint64
 
-	// All is the time of the latest Manager.RevokeAll: every session
-	// created before it is revoked. Zero: none.
-	All time.Time
+	// All is the generation of the latest revocation of everything
+	// (Manager.RevokeAll) applied here: every session sealed with a
+	// smaller generation is revoked. Zero: none.
+	All uint64
 
-	// ProviderSession is the time of the latest revocation of the
+	// ProviderSession is the generation of the latest revocation of the
 	// session's identity-provider session (Manager.RevokeProviderSession,
-	// an OpenID Connect back-channel logout): sessions carrying that
-	// provider session ID created before it are revoked. Zero: none.
-	ProviderSession time.Time
+	// an OpenID Connect back-channel logout) applied here. Zero: none.
+	ProviderSession uint64
 }
 
 // Revoker is a record of revoked sessions shared by every server of an
 // application. Implementations must be safe for concurrent use.
 //
-// Revocations is called for every session the Manager opens, so it must
-// answer from local state, without a network round trip, in the normal
-// case; it returns an error only when its state can no longer be trusted
-// and its policy is to fail closed (the session is then refused with
-// [ErrRevocationUnavailable]). The Revoke methods record a revocation
-// durably before returning nil; a revocation recorded on one server must
-// reach the others' Revocations promptly. Entries may be dropped after
-// their until time: no session they concern can open after it.
+// Revocations and Generation are called for every session the Manager
+// opens or makes, so they must answer from local state, without a network
+// round trip, in the normal case; Revocations returns an error only when
+// its state can no longer be trusted and its policy is to fail closed (the
+// session is then refused with [ErrRevocationUnavailable]).
+//
+// The Revoke methods record a revocation durably before returning nil.
+// Each revocation by scope gets the next generation of the Revoker's
+// sequence; a Revoker applies revocations in the order of their
+// generations, and Generation returns the generation of the last one it
+// has applied in that order, so that a session made before a revocation
+// was applied here seals a smaller generation than it. A revocation
+// recorded on one server must reach the others promptly, and a Revoke
+// method by scope returns once this server has applied it (in order, when that
+// happens within the call's time; otherwise its Revocations already
+// report it, so the sessions it revokes are refused here, but sessions
+// made here until it is applied in order are refused once it is: fail
+// safe). Entries may be dropped after their until time: no session they
+// concern can open after it. Generations never decrease, even when the
+// shared state is lost and rebuilt.
 type Revoker interface {
 	// Revocations returns the revocations that concern a session with
 	// this ID, subject and identity-provider session ID (each "" when the
 	// session has none).
 	Revocations(ctx context.Context, id, subject, providerSession string) (Revocations, error)
 
-	// RevokeID revokes the session with this ID, until its deadline.
+	// Generation returns the generation in force here: the generation of
+	// the last revocation applied in order, 0 before the first. A new
+	// session seals it.
+	Generation() uint64
+
+	// RevokeID revokes the session with this ID, until its deadline. An
+	// ID revocation concerns one session only, so it needs no order: it
+	// is applied here at once, without waiting for the ones before it.
 	RevokeID(ctx context.Context, id string, until time.Time) error
 
-	// RevokeSubject revokes every session of subject created before at;
-	// until is the last deadline such a session can have.
-	RevokeSubject(ctx context.Context, subject string, at, until time.Time) error
+	// RevokeSubject revokes every session of subject that sealed a
+	// generation smaller than this revocation's; until is the last
+	// deadline such a session can have.
+	RevokeSubject(ctx context.Context, subject string, until time.Time) error
 
-	// RevokeAll revokes every session created before at; until is the
-	// last deadline such a session can have.
-	RevokeAll(ctx context.Context, at, until time.Time) error
+	// RevokeAll revokes every session that sealed a generation smaller
+	// than this revocation's; until is the last deadline such a session
+	// can have.
+	RevokeAll(ctx context.Context, until time.Time) error
 
 	// RevokeProviderSession revokes every session carrying the identity
-	// provider's session ID sid created before at; until is the last
-	// deadline such a session can have. It is kept apart from subjects:
-	// a subject and a provider session with the same text are different
-	// labels.
-	RevokeProviderSession(ctx context.Context, sid string, at, until time.Time) error
+	// provider's session ID sid that sealed a generation smaller than
+	// this revocation's; until is the last deadline such a session can
+	// have. It is kept apart from subjects: a subject and a provider
+	// session with the same text are different labels.
+	RevokeProviderSession(ctx context.Context, sid string, until time.Time) error
 }
 
 // RevocationNotifier is implemented by a [Revoker] that can say when its

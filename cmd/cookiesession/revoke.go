@@ -16,20 +16,24 @@ const revokeUsage = `usage: cookiesession revoke -redis host:port (-subject S | 
 Revokes sessions on every server of an application that shares its
 revocation state through Redis (the redisstore module), for incident
 response:
-  -subject S   every session of subject S (Session.SetSubject) created
-               before now: "log out everywhere"; a new login still works
+  -subject S   every session of subject S (Session.SetSubject) made
+               before this revocation: "log out everywhere"; a new login
+               still works
   -provider-session SID
                every session of the identity provider's session SID
                (the value given to Session.SetProviderSession: with
                the oidclogout module, oidclogout.ProviderSession(iss,
-               sid), as 'cookiesession inspect' prints it) created
-               before now: what a back-channel logout does
+               sid), as 'cookiesession inspect' prints it) made before
+               this revocation: what a back-channel logout does
   -id ID       the one session with this ID, as 'cookiesession inspect'
                prints it (22 characters of base64url)
-  -all         every session of every user created before now: a panic
-               button that needs no key rotation
-Give exactly one. The servers refuse the revoked sessions as soon as
-Redis hands them the revocation (typically within milliseconds).
+  -all         every session of every user made before this revocation:
+               a panic button that needs no key rotation
+Give exactly one. "Before" is not a time: each revocation takes the next
+number of the application's revocation sequence in Redis, and a session
+is made before it when the server that made it had not yet applied it,
+whatever the clocks say. The servers refuse the revoked sessions as soon
+as Redis hands them the revocation (typically within milliseconds).
 
 The revocation is kept until now + -max-lifetime + 1 minute (the clock
 skew a Manager allows): past it, no session it concerns can open.
@@ -62,10 +66,10 @@ func runRevoke(e *env, args []string) int {
 	fs := newFlags("revoke", revokeUsage)
 	var (
 		rf          = addRedisFlags(fs, "the `address` (host:port) of the application's Redis or Valkey, or of any node of its Cluster (required)")
-		subject     = fs.String("subject", "", "revoke every session of this `subject` created before now")
-		provider    = fs.String("provider-session", "", "revoke every session of this identity-provider session `SID` created before now")
+		subject     = fs.String("subject", "", "revoke every session of this `subject` made before this revocation")
+		provider    = fs.String("provider-session", "", "revoke every session of this identity-provider session `SID` made before this revocation")
 		id          = fs.String("id", "", "revoke the session with this `ID`, as inspect prints it")
-		all         = fs.Bool("all", false, "revoke every session created before now")
+		all         = fs.Bool("all", false, "revoke every session made before this revocation")
 		maxLifetime = fs.Duration("max-lifetime", redisstore.DefaultMaxLifetime, "the application's redisstore Options.MaxLifetime: the longest a session lives")
 	)
 	args, code := parseFlags(e, fs, args)
@@ -124,20 +128,33 @@ func runRevoke(e *env, args []string) int {
 	var did string
 	switch {
 	case *all:
-		err = store.RevokeAll(ctx, now, until)
-		did = fmt.Sprintf("revoked every session created before %s", fmtTime(now))
+		err = store.RevokeAll(ctx, until)
+		did = "revoked every session"
 	case *id != "":
 		err = store.RevokeID(ctx, *id, until)
 		did = fmt.Sprintf("revoked session %s", *id)
 	case *provider != "":
-		err = store.RevokeProviderSession(ctx, *provider, now, until)
-		did = fmt.Sprintf("revoked every session of provider session %q created before %s", *provider, fmtTime(now))
+		err = store.RevokeProviderSession(ctx, *provider, until)
+		did = fmt.Sprintf("revoked every session of provider session %q", *provider)
 	default:
-		err = store.RevokeSubject(ctx, *subject, now, until)
-		did = fmt.Sprintf("revoked every session of subject %q created before %s", *subject, fmtTime(now))
+		err = store.RevokeSubject(ctx, *subject, until)
+		did = fmt.Sprintf("revoked every session of subject %q", *subject)
 	}
 	if err != nil {
 		return fail(e, exitNo, cmd, "the revocation may not have been recorded (repeating the command is safe): %s", msg(err))
+	}
+	if *id == "" {
+		// The revocation's generation, as this command's Store
+		// applied it: the sessions that sealed a smaller one are
+		// revoked.
+		r, _ := store.Revocations(ctx, "", *subject, *provider)
+		g := r.All
+		if *subject != "" {
+			g = r.Subject
+		} else if *provider != "" {
+			g = r.ProviderSession
+		}
+		did += fmt.Sprintf(" made before this revocation (generation %d)", g)
 	}
 	fmt.Fprintf(e.stdout, "%s, on %s; kept until %s\n", did, *rf.addr, fmtTime(until))
 	if !isSet(fs, "max-lifetime") {

@@ -113,7 +113,7 @@ func (f *fleet) revokedErrs() int {
 
 // TestRevoke: the command revokes a subject on every server (both of
 // alice's sessions end, bob's stays, a new login works), one session by
-// the ID inspect prints, and everything created before it.
+// the ID inspect prints, and everything made before it.
 func TestRevoke(t *testing.T) {
 	r := startRedis(t)
 	key := keyring.Generate()
@@ -124,7 +124,7 @@ func TestRevoke(t *testing.T) {
 	f.get(bob, "/login?user=bob")
 
 	res := cli(t, "", nil, "revoke", "-redis", r.addr, "-subject", "alice")
-	if res.code != 0 || !strings.HasPrefix(res.stdout, `revoked every session of subject "alice" created before `) || !strings.Contains(res.stdout, "on "+r.addr+"; kept until ") {
+	if res.code != 0 || !strings.HasPrefix(res.stdout, `revoked every session of subject "alice" made before this revocation (generation `) || !strings.Contains(res.stdout, "on "+r.addr+"; kept until ") {
 		t.Fatalf("revoke -subject: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
 	}
 	t.Logf("%s", res.stdout)
@@ -170,9 +170,8 @@ func TestRevoke(t *testing.T) {
 	if out := squash(res.stdout); res.code != 0 || !strings.Contains(out, `provider session "op-phone"`) {
 		t.Errorf("inspect of a session with a provider session: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	time.Sleep(2 * time.Millisecond) // revocation compares creation milliseconds (exactness: issue 21)
 	res = cli(t, "", nil, "revoke", "-redis", r.addr, "-provider-session", "op-laptop")
-	if res.code != 0 || !strings.HasPrefix(res.stdout, `revoked every session of provider session "op-laptop" created before `) {
+	if res.code != 0 || !strings.HasPrefix(res.stdout, `revoked every session of provider session "op-laptop" made before this revocation (generation `) {
 		t.Fatalf("revoke -provider-session: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
 	}
 	eventually(t, 5*time.Second, "dave's laptop session still opens", func() bool { return f.get(daveLaptop, "/whoami") == "anonymous" })
@@ -180,9 +179,9 @@ func TestRevoke(t *testing.T) {
 		t.Errorf("dave's phone (another provider session): %q", got)
 	}
 
-	// -all: every session created before it, none after.
+	// -all: every session made before it, none after.
 	res = cli(t, "", nil, "revoke", "-redis", r.addr, "-all")
-	if res.code != 0 || !strings.HasPrefix(res.stdout, "revoked every session created before ") {
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "revoked every session made before this revocation (generation ") {
 		t.Fatalf("revoke -all: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
 	}
 	eventually(t, 5*time.Second, "alice's new session still opens", func() bool { return f.get(alice3, "/whoami") == "anonymous" })
@@ -254,7 +253,7 @@ func TestInspectOverflow(t *testing.T) {
 	id := f.get(alice, "/login?user=alice&size=10000")
 	f.get(bob, "/login?user=bob&size=10000")
 	hdr := f.cookie(alice)
-	if len(hdr) > 200 {
+	if len(hdr) > 240 { // the reference and the envelope (ID, subject, generation)
 		t.Fatalf("the overflowed session's Cookie header is %d bytes", len(hdr))
 	}
 
@@ -374,7 +373,7 @@ func TestRevokeLifetime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return !got.Subject.IsZero()
+		return got.Subject != 0
 	}
 
 	res = cli(t, "", nil, "revoke", "-redis", r.addr, "-subject", "bob", "-max-lifetime", "1h")

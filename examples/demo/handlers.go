@@ -146,7 +146,7 @@ func (d *demo) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /logout/everywhere", func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		if sub := s.Subject(); sub != "" {
-			// Every session of this user created before now, in every
+			// Every session of this user that exists now, in every
 			// browser: their next request reads a new session, and
 			// their open sockets are closed (Manager.Watch).
 			if err := m.RevokeSubject(r.Context(), sub); err != nil {
@@ -207,7 +207,7 @@ var problems = map[string]string{
 var notes = map[string]string{
 	"login":           "You signed in. Sign-in calls Regenerate, which starts a new session: a new session ID, and a new, empty session, so the visit counter started again at 1 (the demo carried your cart over). A session ID known before sign-in is worth nothing now.",
 	"logout":          "You signed out: the session's cookies were expired and its ID revoked, so a copy of them taken before no longer opens.",
-	"everywhere":      "You signed out everywhere: every session of that user created before now was revoked, in every browser and tab, and their open sockets were closed.",
+	"everywhere":      "You signed out everywhere: every session of that user that existed was revoked, in every browser and tab, and their open sockets were closed.",
 	"provider-login":  "You signed in through the provider: the session carries the provider's session ID (SetProviderSession) beside your name (SetSubject).",
 	"provider-logout": "You logged out at the provider. It sent a signed logout token to this application's back-channel logout endpoint, which revoked the sessions of that provider session: this tab's and every other tab's of this browser (their sockets closed). A session of the same user signed in through the provider in another browser is another provider session, and stays.",
 }

@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/cookiesessiontest"
 	"github.com/cookiesession/cookiesession/dbsc"
 	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/cookiesession/cookiesession/store"
@@ -134,9 +135,9 @@ type sharedStore interface {
 // counters.
 type demo struct {
 	m          *cookiesession.Manager[DemoSession]
-	revoker    *memRevoker  // nil with a shared store
-	overflow   *memOverflow // nil when the overflow store is off or shared
-	overflowOn bool         // sessions too large for the cookies go to a store
+	revoker    *cookiesessiontest.Revoker // nil with a shared store
+	overflow   *memOverflow               // nil when the overflow store is off or shared
+	overflowOn bool                       // sessions too large for the cookies go to a store
 	metrics    *metrics
 
 	binder        *dbsc.Binder // nil: device binding off
@@ -171,7 +172,11 @@ func newDemo(keys [][]byte, cfg config) (*demo, error) {
 			opts.Overflow = cfg.Shared
 		}
 	default:
-		d.revoker = newMemRevoker()
+		now := time.Now
+		if cfg.Now != nil {
+			now = cfg.Now
+		}
+		d.revoker = cookiesessiontest.NewRevoker(now)
 		opts.Revoker = d.revoker
 		if cfg.Overflow {
 			d.overflow = newMemOverflow()
@@ -180,9 +185,6 @@ func newDemo(keys [][]byte, cfg config) (*demo, error) {
 	}
 	if cfg.Now != nil {
 		opts.Now = cfg.Now
-		if d.revoker != nil {
-			d.revoker.now = cfg.Now
-		}
 		if d.overflow != nil {
 			d.overflow.now = cfg.Now
 		}

@@ -61,7 +61,6 @@ func TestLogoutEverywhere(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	adaWS, bobWS := dialSocket(t, ctx, ada2), dialSocket(t, ctx, bob)
-	time.Sleep(2 * time.Millisecond) // revocation compares creation milliseconds (exactness: issue 21)
 
 	p := ada1.do("POST", "/logout/everywhere", nil)
 	if p.field("user") != "" || !strings.Contains(p.field("note"), "everywhere") {

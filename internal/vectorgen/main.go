@@ -69,7 +69,7 @@ const (
 // and the cookie value.
 type Vector struct {
 	Name       string   // file name: what the case breaks
-	Expect     string   // success, invalid, expired, too-large, ambiguous or overflow-missing
+	Expect     string   // success, invalid, expired, too-large, ambiguous, overflow-missing or revoked
 	Keys       [][]byte // the ring used to open the value; the first seals
 	Cookie     string   // cookie name
 	Now        time.Time
@@ -91,6 +91,11 @@ type Vector struct {
 	Provider   string    // success only: the provider session, "" for none
 	Binding    []byte    // the binding Options.Binding accepts (Session.Bind); nil: no Options.Binding
 	ExpiresAt  time.Time // success only: Session.ExpiresAt
+	Generation uint64    // success only: the generation the session sealed, 0 for none
+	// Revocations is what the Manager's Revoker holds for the session's
+	// scopes, "scope=generation" separated by spaces (scopes subject,
+	// provider-session, all); "": no Revoker.
+	Revocations string
 }
 
 // Marshal renders the vector file.
@@ -126,6 +131,9 @@ func (v *Vector) Marshal() []byte {
 	if len(v.Binding) > 0 {
 		field("binding", base64.RawURLEncoding.EncodeToString(v.Binding))
 	}
+	if v.Revocations != "" {
+		field("revocations", v.Revocations)
+	}
 	switch {
 	case v.Expect == "success" && v.Open == "session":
 		field("payload", string(v.Payload))
@@ -135,6 +143,9 @@ func (v *Vector) Marshal() []byte {
 		}
 		if v.Provider != "" {
 			field("provider-session", v.Provider)
+		}
+		if v.Generation != 0 {
+			field("generation", strconv.FormatUint(v.Generation, 10))
 		}
 		field("expires-at", v.ExpiresAt.UTC().Format(time.RFC3339Nano))
 	case v.Expect == "success":

@@ -33,6 +33,7 @@ const (
 	specSubjectBit     = 1 << 63
 	specBindingBit     = 1 << 62
 	specProviderBit    = 1 << 61
+	specGenerationBit  = 1 << 60
 	specOverflowAD     = "cookiesession overflow "
 	specCookieSize     = 4000 // the default Limits.CookieSize
 )
@@ -69,15 +70,27 @@ func specSeal(secret []byte, purpose, name string, flags, chunks byte, issued, e
 }
 
 // specEnvelope is a session envelope; life is the raw lifetime field
-// (milliseconds), to which the subject, binding and provider session bits
-// are added when there is one.
+// (milliseconds), to which the subject, binding, provider session and
+// generation bits are added when there is one (a generation of 0 is none).
 type specEnvelope struct {
-	id       [16]byte
-	created  time.Time
-	life     uint64
-	subject  string
-	binding  []byte
-	provider string
+	id         [16]byte
+	created    time.Time
+	life       uint64
+	subject    string
+	binding    []byte
+	provider   string
+	generation uint64
+}
+
+// specUvarint is g as an unsigned varint: 7 bits a byte, the least
+// significant group first, the high bit set on every byte but the last.
+func specUvarint(g uint64) []byte {
+	var out []byte
+	for g >= 0x80 {
+		out = append(out, byte(g)|0x80)
+		g >>= 7
+	}
+	return append(out, byte(g))
 }
 
 // frame returns the envelope followed by data.
@@ -94,9 +107,12 @@ func (e specEnvelope) frame(data []byte) []byte {
 	if e.provider != "" {
 		life |= specProviderBit
 	}
+	if e.generation != 0 {
+		life |= specGenerationBit
+	}
 	out = binary.BigEndian.AppendUint64(out, life)
 	// The optional fields, in the order of their bits: subject, binding,
-	// provider session.
+	// provider session, generation.
 	if e.subject != "" {
 		out = append(out, byte(len(e.subject)))
 		out = append(out, e.subject...)
@@ -108,6 +124,9 @@ func (e specEnvelope) frame(data []byte) []byte {
 	if e.provider != "" {
 		out = append(out, byte(len(e.provider)))
 		out = append(out, e.provider...)
+	}
+	if e.generation != 0 {
+		out = append(out, specUvarint(e.generation)...)
 	}
 	return append(out, data...)
 }
@@ -169,7 +188,7 @@ func specStored(dataKey []byte, storeKey, name string, plaintext []byte, nonces 
 // The session vectors' constants.
 var (
 	sessionData = []byte(`{"uid":7,"cart":["apple","pear"]}`)
-	hostileLife = uint64(1) << 60 // past the range of a Duration in milliseconds (bits 63, 62 and 61 mark optional fields)
+	hostileLife = uint64(1) << 59 // past the range of a Duration in milliseconds (bits 63 to 60 mark optional fields)
 )
 
 // vectorID is a vector's session ID: 16 bytes from its name.
@@ -218,6 +237,7 @@ func sessionVectors(g *generator) []*Vector {
 	ok := func(name, comment, cookies string, v Vector, e specEnvelope, data []byte, expiresAt time.Time) {
 		v.Name, v.Expect, v.Open, v.Comment, v.Value = name, "success", "session", comment, cookies
 		v.ID, v.Subject, v.Provider, v.ExpiresAt, v.Payload = base64.RawURLEncoding.EncodeToString(e.id[:]), e.subject, e.provider, expiresAt, data
+		v.Generation = e.generation
 		vs = append(vs, &v)
 	}
 	fail := func(name, expect, comment, cookies string, v Vector) {
@@ -350,7 +370,7 @@ func sessionVectors(g *generator) []*Vector {
 		name := "session_lifetime_out_of_range"
 		e := env(name)
 		e.life = hostileLife
-		fail(name, "expired", "authentic, lifetime field 2^60 ms: past any Duration, never written, refused",
+		fail(name, "expired", "authentic, lifetime field 2^59 ms: past any Duration, never written, refused",
 			one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData})), Vector{})
 	}
 	{
@@ -376,6 +396,74 @@ func sessionVectors(g *generator) []*Vector {
 		name := "session_purpose_other"
 		fail(name, "invalid", "a session envelope sealed under the purpose commit: a Manager opens the purpose cookie only",
 			one(specSeal(keyA, "commit", cookieName, 0, 1, issued, expires, env(name).frame(sessionData), newNonceSource(name))), Vector{})
+	}
+
+	// Generations (bit 60): what a session sealed of the Revoker's
+	// sequence, and how revocations of its scopes compare with it.
+	{
+		e := env("session_generation")
+		e.subject, e.generation = "user-1234", 300
+		ok("session_generation", "a subject and generation 300: bit 60, then the varint ac 02 after the subject",
+			one(seal("session_generation", newNonceSource("session_generation"), sealing{env: e, data: sessionData})), Vector{}, e, sessionData, expires)
+	}
+	{
+		name := "session_generation_max"
+		e := env(name)
+		e.generation = 1<<64 - 1
+		ok(name, "the largest generation, 2^64 - 1: a varint of 10 bytes, without a subject",
+			one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData})), Vector{}, e, sessionData, expires)
+	}
+	{
+		name := "session_generation_every_field"
+		e := env(name)
+		e.subject, e.binding, e.provider, e.generation, e.life = "248289761001", p256, "08a5019c-17e1-4977-8f42-65a12843ea02", 7, uint64((7 * 24 * time.Hour).Milliseconds())
+		deadline := issued.Add(7 * 24 * time.Hour)
+		ok(name, "every optional field and a lifetime override: subject, binding, provider session, then the generation",
+			one(seal(name, newNonceSource(name), sealing{env: e, data: sessionData, expires: deadline})), Vector{Binding: p256}, e, sessionData, deadline)
+	}
+	for _, c := range []struct {
+		name, comment, subject, provider string
+		generation                       uint64
+		revocations, expect              string
+	}{
+		{"session_generation_current", "generation 5, and the Revoker holds revocations of its subject, provider session and everything of generation 5: applied before the session was made, they do not revoke it",
+			"user-1234", "op-sid-1", 5, "subject=5 provider-session=5 all=5", "success"},
+		{"session_generation_other_scopes", "generation 5 without a subject or a provider session: revocations of generation 9 of a subject and a provider session do not concern it",
+			"", "", 5, "subject=9 provider-session=9", "success"},
+		{"session_generation_subject_revoked", "generation 5, and a revocation of its subject of generation 6",
+			"user-1234", "", 5, "subject=6", "revoked"},
+		{"session_generation_provider_session_revoked", "generation 5, and a revocation of its provider session of generation 6",
+			"", "op-sid-1", 5, "provider-session=6", "revoked"},
+		{"session_generation_all_revoked", "generation 5, and a revocation of everything of generation 6",
+			"user-1234", "", 5, "all=6", "revoked"},
+		{"session_without_generation_revoked", "no bit 60, as every session sealed before generations: generation 0, revoked by any revocation of its subject the Revoker holds",
+			"user-1234", "", 0, "subject=1", "revoked"},
+	} {
+		e := env(c.name)
+		e.subject, e.provider, e.generation = c.subject, c.provider, c.generation
+		cookie := one(seal(c.name, newNonceSource(c.name), sealing{env: e, data: sessionData}))
+		if c.expect == "success" {
+			ok(c.name, c.comment, cookie, Vector{Revocations: c.revocations}, e, sessionData, expires)
+		} else {
+			fail(c.name, c.expect, c.comment, cookie, Vector{Revocations: c.revocations})
+		}
+	}
+	for _, c := range []struct {
+		name, comment string
+		field, data   []byte // the generation's bytes, and what follows them
+	}{
+		{"session_generation_zero", "authentic, bit 60 set and a generation of 0 (a writer leaves the field out)", []byte{0}, sessionData},
+		{"session_generation_not_shortest", "authentic, generation 1 in two bytes (81 00): not the shortest form", []byte{0x81, 0x00}, sessionData},
+		{"session_generation_over_64_bits", "authentic, a varint of 10 bytes ending in 02: over 64 bits", append(bytes.Repeat([]byte{0xff}, 9), 0x02), sessionData},
+		{"session_generation_truncated", "authentic, bit 60 set and the payload ends inside the varint (80)", []byte{0x80}, nil},
+	} {
+		e := env(c.name)
+		e.subject = "user-1234"
+		p := e.frame(nil)
+		p[24] |= 0x10 // the generation bit
+		p = append(append(p, c.field...), c.data...)
+		fail(c.name, "invalid", c.comment,
+			one(specSeal(keyA, specSessionPurpose, cookieName, 0, 1, issued, expires, p, newNonceSource(c.name))), Vector{})
 	}
 
 	// Chunks. chunked seals the 4kb session for cookies of cookieSize
@@ -466,6 +554,11 @@ func sessionVectors(g *generator) []*Vector {
 	refCookie := func(ns io.Reader, r reference, name string) string {
 		return name + "=" + specSeal(keyA, specSessionPurpose, name, specFlagReference, 1, issued, expires, append(bytes.Clone(r.storeKey), r.dataKey...), ns)
 	}
+	// envRefCookie is a reference that carries the envelope head.
+	envRefCookie := func(ns io.Reader, r reference, head []byte) string {
+		payload := append(append(bytes.Clone(r.storeKey), r.dataKey...), head...)
+		return one(specSeal(keyA, specSessionPurpose, cookieName, specFlagReference, 1, issued, expires, payload, ns))
+	}
 	{
 		name := "overflow_reference"
 		ns := newNonceSource(name)
@@ -513,6 +606,55 @@ func sessionVectors(g *generator) []*Vector {
 		stored := specStored(r.dataKey, b64(r.storeKey), cookieName, env(name).frame(sessionData), ns)
 		short := specSeal(keyA, specSessionPurpose, cookieName, specFlagReference, 1, issued, expires, append(bytes.Clone(r.storeKey), r.dataKey[:31]...), ns)
 		fail(name, "invalid", "a reference payload of 47 bytes", one(short), Vector{Store: b64(r.storeKey) + " " + b64(stored)})
+	}
+	{
+		name := "overflow_reference_envelope"
+		ns := newNonceSource(name)
+		r := newRef(ns)
+		e := env(name)
+		e.subject, e.generation = "user-1234", 7
+		stored := specStored(r.dataKey, b64(r.storeKey), cookieName, e.frame(big), ns)
+		ok(name, "a reference that carries the session's envelope (subject, generation 7) after the keys; the store holds the envelope and the 4kb data",
+			envRefCookie(ns, r, e.frame(nil)), Vector{Store: b64(r.storeKey) + " " + b64(stored)}, e, big, expires)
+	}
+	{
+		name := "overflow_reference_envelope_revoked"
+		ns := newNonceSource(name)
+		r, other := newRef(ns), newRef(ns)
+		e := env(name)
+		e.subject, e.generation = "user-1234", 7
+		stored := specStored(other.dataKey, b64(other.storeKey), cookieName, e.frame(sessionData), ns)
+		fail(name, "revoked", "a reference whose envelope (subject, generation 7) a revocation of its subject of generation 8 revokes: refused before the store is read (the store does not hold its key, which would be overflow-missing)",
+			envRefCookie(ns, r, e.frame(nil)), Vector{Store: b64(other.storeKey) + " " + b64(stored), Revocations: "subject=8"})
+	}
+	{
+		name := "overflow_reference_envelope_mismatch"
+		ns := newNonceSource(name)
+		r := newRef(ns)
+		e := env(name)
+		e.subject = "user-1234"
+		stored := specStored(r.dataKey, b64(r.storeKey), cookieName, e.frame(sessionData), ns)
+		e.subject = "admin"
+		fail(name, "invalid", "the reference's envelope names the subject admin, the stored payload's user-1234: the stored payload must begin with the reference's envelope",
+			envRefCookie(ns, r, e.frame(nil)), Vector{Store: b64(r.storeKey) + " " + b64(stored)})
+	}
+	{
+		name := "overflow_reference_envelope_short"
+		ns := newNonceSource(name)
+		r := newRef(ns)
+		e := env(name)
+		stored := specStored(r.dataKey, b64(r.storeKey), cookieName, e.frame(sessionData), ns)
+		fail(name, "invalid", "a reference payload of 79 bytes: the keys and 31 bytes, shorter than an envelope",
+			envRefCookie(ns, r, e.frame(nil)[:31]), Vector{Store: b64(r.storeKey) + " " + b64(stored)})
+	}
+	{
+		name := "overflow_reference_envelope_with_data"
+		ns := newNonceSource(name)
+		r := newRef(ns)
+		e := env(name)
+		stored := specStored(r.dataKey, b64(r.storeKey), cookieName, e.frame(sessionData), ns)
+		fail(name, "invalid", "a reference that carries the envelope and the data after it: the envelope must be the last field",
+			envRefCookie(ns, r, e.frame(sessionData)), Vector{Store: b64(r.storeKey) + " " + b64(stored)})
 	}
 	return vs
 }

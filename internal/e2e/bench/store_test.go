@@ -257,15 +257,14 @@ func seed(b *testing.B, r *redisServer) {
 	seedOnce.Do(func() {
 		s := newStore(b, r)
 		ctx := context.Background()
-		now := time.Now()
-		until := now.Add(24 * time.Hour)
+		until := time.Now().Add(24 * time.Hour)
 		for i := range 1000 {
 			if err := s.RevokeID(ctx, fmt.Sprintf("seed-id-%d", i), until); err != nil {
 				b.Fatal(err)
 			}
 		}
 		for i := range 100 {
-			if err := s.RevokeSubject(ctx, fmt.Sprintf("seed-user-%d", i), now, until); err != nil {
+			if err := s.RevokeSubject(ctx, fmt.Sprintf("seed-user-%d", i), until); err != nil {
 				b.Fatal(err)
 			}
 		}

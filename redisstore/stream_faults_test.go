@@ -1,0 +1,552 @@
+package redisstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/cookiesession/cookiesession/store"
+)
+
+// The stream faults of issue 21, each on a real redis-server: a follower
+// never silently falls behind. In each, a revocation made after the fault
+// reaches the other server, and a Store started after it loads every
+// revocation.
+
+// applied waits until s has applied generation g in order.
+func applied(t testing.TB, s *Store, g uint64, what string) {
+	t.Helper()
+	eventually(t, propagation, what, func() bool { return s.Generation() >= g })
+}
+
+// revokeSubject revokes subject on s and returns its generation.
+func revokeSubject(t testing.TB, s *Store, subject string) uint64 {
+	t.Helper()
+	if err := s.RevokeSubject(context.Background(), subject, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	g := revoked(t, s, "", subject).Subject
+	if g == 0 {
+		t.Fatalf("%s not revoked on the revoking Store", subject)
+	}
+	return g
+}
+
+// streamIDs returns the IDs of the stream's entries.
+func streamIDs(t testing.TB, raw rueidis.Client, stream string) []string {
+	t.Helper()
+	entries, err := raw.Do(context.Background(), raw.B().Xrange().Key(stream).Start("-").End("+").Build()).AsXRange()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range entries {
+		ids = append(ids, e.ID)
+	}
+	return ids
+}
+
+// A stream deleted: the sequence and the snapshot stay, so the follower
+// applies the revocations of the new stream in order, and a new Store
+// loads every revocation from the snapshot.
+func TestStreamDeleted(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	a := newTestStore(t, r.addr(), Options{})
+	b := newTestStore(t, r.addr(), Options{})
+	raw := rawClient(t, r.addr())
+	g1 := revokeSubject(t, a, "alice")
+	applied(t, b, g1, "B applies alice")
+	if err := raw.Do(context.Background(), raw.B().Del().Key(a.stream).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	g2 := revokeSubject(t, a, "bob")
+	if g2 != g1+1 {
+		t.Errorf("bob's generation %d after alice's %d: the sequence survives the stream", g2, g1)
+	}
+	applied(t, b, g2, "B applies bob from the new stream")
+	if got := revoked(t, b, "", "bob").Subject; got != g2 {
+		t.Errorf("bob on B: %d, want %d", got, g2)
+	}
+	c := newTestStore(t, r.addr(), Options{})
+	if c.Generation() != g2 || revoked(t, c, "", "alice").Subject != g1 || revoked(t, c, "", "bob").Subject != g2 {
+		t.Errorf("a new Store: generation %d, alice %d, bob %d; want %d, %d, %d", c.Generation(),
+			revoked(t, c, "", "alice").Subject, revoked(t, c, "", "bob").Subject, g2, g1, g2)
+	}
+}
+
+// A stream replaced by one whose IDs are lower than the follower's
+// position (a failover to a master whose clock is behind the old one's):
+// XREAD after the old position would never return the new entries. The
+// old master's clock is played by an entry with an ID far in the future,
+// which makes Redis number the next entries after it.
+func TestStreamReplacedWithLowerIDs(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil))
+	a := newTestStore(t, r.addr(), Options{})
+	b := newTestStore(t, r.addr(), Options{Logger: logger})
+	raw := rawClient(t, r.addr())
+	ctx := context.Background()
+	// A foreign entry far in the future: refused, but the followers'
+	// position moves past it, and so do the IDs Redis gives the next
+	// entries.
+	future := strconv.FormatInt(time.Now().Add(24*time.Hour).UnixMilli(), 10) + "-0"
+	if err := raw.Do(ctx, raw.B().Xadd().Key(a.stream).Id(future).FieldValue().FieldValue("k", "noise").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	g1 := revokeSubject(t, a, "alice")
+	applied(t, b, g1, "B applies alice")
+	eventually(t, propagation, "B refused the foreign entry", func() bool { return b.refused.Load() >= 1 })
+	if ids := streamIDs(t, raw, a.stream); compareIDs(ids[len(ids)-1], future) <= 0 {
+		t.Fatalf("alice's entry %s is not after %s", ids[len(ids)-1], future)
+	}
+
+	// The replacement: the same entries' state (sequence, snapshot),
+	// a stream numbered from the present.
+	if err := raw.Do(ctx, raw.B().Del().Key(a.stream).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	g2 := revokeSubject(t, a, "bob") // A checks at once: its entry's ID is below its position
+	applied(t, b, g2, "B applies bob, numbered below its position")
+	t.Logf("B applied the revocation %v after it was made", time.Since(t0).Round(time.Millisecond))
+	if a.Generation() < g2 {
+		t.Errorf("A's Generation %d after its own revocation %d", a.Generation(), g2)
+	}
+	g3 := revokeSubject(t, b, "carol")
+	applied(t, a, g3, "A applies carol")
+	logMu.Lock()
+	defer logMu.Unlock()
+	if !bytes.Contains(logs.Bytes(), []byte("refused a malformed revocation stream entry")) {
+		t.Errorf("the refused entry was not logged:\n%s", logs.String())
+	}
+}
+
+// lockedWriter serializes writes to a buffer read by the test.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// Entries trimmed before a follower read them: MULTI/EXEC records two
+// revocations and trims the stream to the last one before the blocked
+// follower is served, so it finds a gap and rebuilds from the snapshot.
+func TestStreamTrimmedPastFollower(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	a := newTestStore(t, r.addr(), Options{})
+	b := newTestStore(t, r.addr(), Options{})
+	raw := rawClient(t, r.addr())
+	ctx := context.Background()
+	g0 := revokeSubject(t, a, "zero")
+	applied(t, b, g0, "B applies the first revocation")
+	until := strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)
+	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	eval := func(c rueidis.DedicatedClient, subject string) rueidis.Completed {
+		return c.B().Eval().Script(revokeSrc).Numkeys(int64(len(a.keys))).Key(a.keys...).
+			Arg(kindSubject, subject, until, now, "0", "0").Build()
+	}
+	err := raw.Dedicated(func(c rueidis.DedicatedClient) error {
+		for _, res := range c.DoMulti(ctx, c.B().Multi().Build(), eval(c, "alice"), eval(c, "bob"),
+			c.B().Xtrim().Key(a.stream).Maxlen().Threshold("1").Build(), c.B().Exec().Build()) {
+			if err := res.Error(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied(t, b, g0+2, "B catches up past the trimmed entry")
+	if got := revoked(t, b, "", "alice").Subject; got != g0+1 {
+		t.Errorf("alice, trimmed before B read her: generation %d, want %d (from the snapshot)", got, g0+1)
+	}
+	if got := revoked(t, b, "", "bob").Subject; got != g0+2 {
+		t.Errorf("bob: generation %d, want %d", got, g0+2)
+	}
+}
+
+// A Store started after the stream was trimmed to nothing loads every
+// revocation still needed from the snapshot, IDs included, and follows
+// from there.
+func TestNewStoreAfterTrim(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	a := newTestStore(t, r.addr(), Options{})
+	raw := rawClient(t, r.addr())
+	ctx := context.Background()
+	until := time.Now().Add(time.Hour)
+	const ids = 2500 // more than a page of HSCAN
+	cmds := make([]rueidis.LuaExec, ids)
+	for i := range cmds {
+		cmds[i] = rueidis.LuaExec{Keys: a.keys, Args: []string{kindID, fmt.Sprint("id-", i),
+			strconv.FormatInt(until.UnixMilli(), 10), "0", "0", "0"}}
+	}
+	for _, res := range revokeScript.ExecMulti(ctx, raw, cmds...) {
+		if err := res.Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := revokeSubject(t, a, "alice")
+	if err := a.RevokeAll(ctx, until); err != nil {
+		t.Fatal(err)
+	}
+	all := a.Generation()
+	if err := raw.Do(ctx, raw.B().Xtrim().Key(a.stream).Maxlen().Threshold("0").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(streamIDs(t, raw, a.stream)); n != 0 {
+		t.Fatalf("%d entries left after the trim", n)
+	}
+	c := newTestStore(t, r.addr(), Options{})
+	if c.Generation() != all {
+		t.Errorf("new Store at generation %d, want %d", c.Generation(), all)
+	}
+	got := revoked(t, c, "id-2499", "alice")
+	if !got.ID || got.Subject != g || got.All != all {
+		t.Errorf("new Store: %+v, want the ID, alice at %d and everything at %d", got, g, all)
+	}
+	for i := range ids {
+		if !revoked(t, c, fmt.Sprint("id-", i), "").ID {
+			t.Fatalf("id-%d not loaded", i)
+		}
+	}
+	g2 := revokeSubject(t, a, "bob")
+	applied(t, c, g2, "the new Store follows")
+}
+
+// Redis restarted without persistence loses the sequence, the snapshot
+// and the stream. The followers notice (the sequence is below what they
+// applied), fail closed, and write their state back; until then, and
+// after, a session revoked before the loss never opens. A revocation
+// made after the loss gets a generation above every one sealed before it.
+func TestRedisRestartWithoutPersistence(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t, "--appendonly", "no")
+	opts := Options{Timeout: 500 * time.Millisecond}
+	a := newTestStore(t, r.addr(), opts)
+	b := newTestStore(t, r.addr(), opts)
+	ctx := context.Background()
+	gAlice := revokeSubject(t, a, "alice")
+	if err := a.RevokeID(ctx, "logged-out", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	applied(t, b, gAlice+1, "B applies both")
+	sealed := b.Generation() // what a session made on B now seals
+
+	// Watch both servers over the whole fault: a session of alice
+	// sealed before her revocation, and the logged-out session, must
+	// never be let in.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var answers, refusedClosed int
+	for _, s := range []*Store{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				got, err := s.Revocations(ctx, "logged-out", "alice", "")
+				mu.Lock()
+				answers++
+				switch {
+				case errors.Is(err, store.ErrRevocationUnavailable):
+					refusedClosed++
+				case err != nil:
+					t.Errorf("Revocations: %v", err)
+				case got.Subject < gAlice || !got.ID:
+					t.Errorf("alice's old session or the logged-out one would open: %+v", got)
+				}
+				mu.Unlock()
+				time.Sleep(time.Millisecond)
+			}
+		}()
+	}
+	r.kill()
+	r.start()
+	raw := rawClient(t, r.addr())
+	// The followers write their state back: the sequence rises above
+	// what they applied, and the snapshot holds alice and the ID again.
+	eventually(t, 3*propagation, "the state written back", func() bool {
+		seq, err := raw.Do(ctx, raw.B().Get().Key(a.keys[keySeq]).Build()).AsUint64()
+		return err == nil && seq > sealed
+	})
+	for _, s := range []*Store{a, b} {
+		eventually(t, 3*propagation, "Revocations answers again", func() bool {
+			_, err := s.Revocations(ctx, "", "", "")
+			return err == nil
+		})
+	}
+	// The first command on a connection to the old process may fail.
+	eventually(t, propagation, "a revocation after the loss", func() bool {
+		return b.RevokeSubject(ctx, "carol", time.Now().Add(time.Hour)) == nil
+	})
+	gCarol := revoked(t, b, "", "carol").Subject
+	if gCarol <= sealed {
+		t.Errorf("a revocation after the loss got generation %d, not above %d, sealed before it", gCarol, sealed)
+	}
+	applied(t, a, gCarol, "A applies carol")
+	close(stop)
+	wg.Wait()
+	c := newTestStore(t, r.addr(), opts)
+	if got := revoked(t, c, "logged-out", "alice"); !got.ID || got.Subject < gAlice {
+		t.Errorf("a new Store after the write-back: %+v, want the ID and alice at %d or later", got, gAlice)
+	}
+	t.Logf("%d answers while Redis lost its state, %d of them fail-closed", answers, refusedClosed)
+}
+
+// Redis restarted without persistence, and a revocation made on the
+// server that notices first: its script finds the sequence below its
+// floor, so it takes a generation above what the server sealed, and the
+// server writes its state back at once.
+func TestRevokeAfterLossTakesFloor(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t, "--appendonly", "no")
+	a := newTestStore(t, r.addr(), Options{Timeout: 500 * time.Millisecond})
+	ctx := context.Background()
+	g := revokeSubject(t, a, "alice")
+	r.kill()
+	r.start()
+	var gBob uint64
+	eventually(t, 3*propagation, "a revocation after the restart", func() bool {
+		if a.RevokeSubject(ctx, "bob", time.Now().Add(time.Hour)) != nil {
+			return false
+		}
+		_, err := a.Revocations(ctx, "", "", "")
+		gBob = a.subjectGen("bob")
+		return err == nil || errors.Is(err, store.ErrRevocationUnavailable)
+	})
+	if gBob <= g {
+		t.Errorf("bob's generation %d after the loss, not above alice's %d", gBob, g)
+	}
+	eventually(t, 3*propagation, "alice written back", func() bool {
+		s, err := New(Options{Addr: r.addr()})
+		if err != nil {
+			return false
+		}
+		defer s.Close()
+		return s.subjectGen("alice") == g
+	})
+}
+
+// subjectGen is the generation of subject's revocation held in memory.
+func (s *Store) subjectGen(subject string) uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.subjects[subject].gen
+}
+
+// Entries written by anyone else than a Store are bounded: a malformed
+// one is refused, counted and logged, and an until far in the future is
+// capped at MaxLifetime plus the slack.
+func TestMalformedEntries(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	s := newTestStore(t, r.addr(), Options{MaxLifetime: time.Hour, Logger: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil))})
+	raw := rawClient(t, r.addr())
+	ctx := context.Background()
+	g := revokeSubject(t, s, "alice")
+	far := strconv.FormatInt(time.Now().Add(1000*time.Hour).UnixMilli(), 10)
+	bad := [][]string{
+		{"k", "sub", "v", "mallory", "u", far, "a", "0"},                              // no generation
+		{"k", "sub", "v", "mallory", "g", "x", "u", far, "a", "0"},                    // not a number
+		{"k", "what", "v", "mallory", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},     // unknown kind
+		{"k", "sub", "v", "", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},             // empty subject
+		{"k", "sub", "v", "mallory", "g", fmt.Sprint(g + 1), "u", "-5", "a", "0"},     // negative until
+		{"k", "all", "v", "mallory", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},      // all with a label
+		{"k", "sub", "v", "mallory", "g", "99999999999999999999", "u", far, "a", "0"}, // overflow
+	}
+	for _, fv := range bad {
+		b := raw.B().Xadd().Key(s.stream).Id("*").FieldValue()
+		for i := 0; i < len(fv); i += 2 {
+			b = b.FieldValue(fv[i], fv[i+1])
+		}
+		if err := raw.Do(ctx, b.Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A well-formed entry with the next generation and an until far
+	// beyond MaxLifetime: applied, its until capped.
+	if err := raw.Do(ctx, raw.B().Xadd().Key(s.stream).Id("*").FieldValue().FieldValue("k", "sub").FieldValue("v", "dan").
+		FieldValue("g", fmt.Sprint(g+1)).FieldValue("u", far).FieldValue("a", "0").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	applied(t, s, g+1, "the well-formed entry applied in order")
+	if n := s.refused.Load(); n != uint64(len(bad)) {
+		t.Errorf("%d entries refused, want %d", n, len(bad))
+	}
+	if revoked(t, s, "", "mallory") != (store.Revocations{}) {
+		t.Error("a malformed entry was applied")
+	}
+	s.mu.RLock()
+	until := time.Unix(0, s.subjects["dan"].until)
+	s.mu.RUnlock()
+	if limit := time.Now().Add(time.Hour + untilSlack); until.After(limit) {
+		t.Errorf("dan's until %v, beyond MaxLifetime plus the slack (%v)", until, limit)
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if c := bytes.Count(logs.Bytes(), []byte("refused a malformed revocation")); c != len(bad) {
+		t.Errorf("%d refusals logged, want %d:\n%s", c, len(bad), logs.String())
+	}
+}
+
+// Redis lost its state and a server that had applied one revocation less
+// than the others numbers the next one: its generation equals what the
+// others applied, so their sessions sealed with it would survive it. The
+// others see an entry numbered at or below what they applied, write their
+// state back, and the revocation is renumbered above it.
+func TestLossRenumbersRevocation(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	a := newTestStore(t, r.addr(), Options{})
+	b := newTestStore(t, r.addr(), Options{})
+	raw := rawClient(t, r.addr())
+	ctx := context.Background()
+	revokeSubject(t, a, "alice")
+	gBob := revokeSubject(t, a, "bob")
+	applied(t, b, gBob, "B applies both")
+	if err := raw.Do(ctx, raw.B().Flushall().Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	// A server one behind (its Generation gBob-1) revokes mallory:
+	// the script gives it gBob, a generation A and B have sealed.
+	if err := revokeScript.Exec(ctx, raw, a.keys, []string{kindSubject, "mallory",
+		strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10), strconv.FormatInt(time.Now().UnixMilli(), 10),
+		strconv.FormatUint(gBob-1, 10), "0"}).Error(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Store{a, b} {
+		eventually(t, propagation, "mallory renumbered above what the servers sealed", func() bool {
+			r, err := s.Revocations(ctx, "", "mallory", "")
+			return err == nil && r.Subject > gBob
+		})
+	}
+	c := newTestStore(t, r.addr(), Options{})
+	if got := revoked(t, c, "", "alice"); got.Subject == 0 {
+		t.Error("alice's revocation not written back")
+	}
+	if got := revoked(t, c, "", "bob"); got.Subject != gBob {
+		t.Errorf("bob's revocation written back as %d, want %d", got.Subject, gBob)
+	}
+	if got := revoked(t, c, "", "mallory"); got.Subject <= gBob {
+		t.Errorf("mallory's revocation at %d, not above %d", got.Subject, gBob)
+	}
+}
+
+// A Redis written by a release before generations: stream entries in Unix
+// ns without a generation, no sequence, no snapshot. The first Store
+// carries the live ones into the snapshot: the IDs as they were, each
+// scope as a new revocation; later Stores find them there.
+func TestLegacyEntriesCarried(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	raw := rawClient(t, r.addr())
+	ctx := context.Background()
+	now := time.Now()
+	ns := func(t time.Time) string { return strconv.FormatInt(t.UnixNano(), 10) }
+	for _, e := range [][]string{
+		{kindID, "logged-out", "0", ns(now.Add(time.Hour))},
+		{kindID, "long-gone", "0", ns(now.Add(-time.Hour))},
+		{kindSubject, "alice", ns(now.Add(-time.Minute)), ns(now.Add(time.Hour))},
+		{kindProvider, "op-1", ns(now.Add(-time.Minute)), ns(now.Add(time.Hour))},
+		{kindAll, "", ns(now.Add(-2 * time.Hour)), ns(now.Add(-time.Hour))},
+	} {
+		err := raw.Do(ctx, raw.B().Xadd().Key(DefaultKeyPrefix+"{rev}").Id("*").FieldValue().
+			FieldValue("k", e[0]).FieldValue("v", e[1]).FieldValue("a", e[2]).FieldValue("u", e[3]).Build()).Error()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := newTestStore(t, r.addr(), Options{})
+	got, err := a.Revocations(ctx, "logged-out", "alice", "op-1")
+	if err != nil || !got.ID || got.Subject == 0 || got.ProviderSession == 0 || got.All != 0 {
+		t.Fatalf("after carrying: %+v, %v; want the ID, alice and op-1, not the expired RevokeAll", got, err)
+	}
+	if revoked(t, a, "long-gone", "").ID {
+		t.Error("an expired ID was carried")
+	}
+	if a.Generation() != 2 {
+		t.Errorf("Generation %d, want 2: one per scope carried", a.Generation())
+	}
+	b := newTestStore(t, r.addr(), Options{})
+	if g := revoked(t, b, "logged-out", "alice"); !g.ID || g.Subject != got.Subject || b.Generation() != 2 {
+		t.Errorf("a second Store: %+v at %d; want what the first carried, carried once", g, b.Generation())
+	}
+	g := revokeSubject(t, b, "bob")
+	applied(t, a, g, "A follows after carrying")
+}
+
+// A hash of the snapshot lost on its own (evicted under an allkeys
+// policy, deleted): the sequence and the stream are whole, so only the
+// hashes' markers tell. A server that holds the revocations writes them
+// back; a Store started meanwhile holds nothing to write back and fails
+// closed until then, never answering that a revoked session is not.
+func TestSnapshotHashLost(t *testing.T) {
+	t.Parallel()
+	for name, lost := range map[string]int{"scopes": keyScopes, "ids": keyIDs} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := startRedis(t)
+			a := newTestStore(t, r.addr(), Options{})
+			raw := rawClient(t, r.addr())
+			ctx := context.Background()
+			g := revokeSubject(t, a, "alice")
+			if err := a.RevokeID(ctx, "logged-out", time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			applied(t, a, g+1, "A applies both")
+			if err := raw.Do(ctx, raw.B().Del().Key(a.keys[lost]).Build()).Error(); err != nil {
+				t.Fatal(err)
+			}
+			c := newTestStore(t, r.addr(), Options{})
+			sawClosed := false
+			eventually(t, 3*propagation, "the new Store answers with both revocations", func() bool {
+				got, err := c.Revocations(ctx, "logged-out", "alice", "")
+				switch {
+				case errors.Is(err, store.ErrRevocationUnavailable):
+					sawClosed = true
+					return false
+				case err != nil:
+					t.Fatal(err)
+				case !got.ID || got.Subject < g:
+					t.Fatalf("the new Store answered %+v: a revoked session would open", got)
+				}
+				return true
+			})
+			t.Logf("the new Store failed closed before the write-back: %v", sawClosed)
+			// A revocation after the loss is numbered and kept.
+			g2 := revokeSubject(t, a, "bob")
+			applied(t, c, g2, "the new Store follows")
+			d := newTestStore(t, r.addr(), Options{})
+			if got := revoked(t, d, "logged-out", "alice"); !got.ID || got.Subject < g {
+				t.Errorf("a Store started after the write-back: %+v", got)
+			}
+		})
+	}
+}
