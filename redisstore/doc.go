@@ -83,8 +83,11 @@
 //
 // Entries read from Redis are bounded: an until is capped at now plus
 // MaxLifetime plus 10 minutes, and a malformed entry (no generation, an
-// unknown kind, a label over 1024 bytes, a bad number) is refused, counted
-// and logged at Warn on Options.Logger.
+// unknown kind, a label over 1024 bytes, a bad number, a generation of
+// 2^53 or more) is refused, counted and logged at Warn on Options.Logger.
+// A sequence that is not a generation (2^53 or more, written by someone
+// else than a Store) is never taken: the Store keeps its generation and
+// fails closed once stale.
 //
 // Neither the stream nor the snapshot grows without bound. Each revocation
 // trims the stream entries older than Options.MaxLifetime plus an hour

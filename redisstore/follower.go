@@ -252,9 +252,14 @@ func (s *Store) state(ctx context.Context, scopes bool) (st snapshotState, err e
 	if rawSeq == "-1" {
 		rawSeq = "0"
 	}
-	seq, err := strconv.ParseUint(rawSeq, 10, 64)
-	if err != nil {
-		return st, fmt.Errorf("sequence %.20q: %w", rawSeq, err)
+	var seq uint64
+	if rawSeq != "0" {
+		var ok bool
+		if seq, ok = parseGen(rawSeq); !ok {
+			// Not taken: the Store stays at its generation and, unable
+			// to check the snapshot, fails closed once stale.
+			return st, fmt.Errorf("cookiesession: redisstore: the revocation sequence in Redis is %.20q, not a generation (1 to %d)", rawSeq, uint64(maxGen))
+		}
 	}
 	return snapshotState{seq: seq, last: last, fields: fields, intact: ms == rawSeq && mi == rawSeq}, nil
 }
@@ -385,10 +390,10 @@ func (s *Store) parseScope(v string, now int64) (scopeRev, error) {
 	if len(f) != 3 {
 		return scopeRev{}, fmt.Errorf("scope value %.40q", v)
 	}
-	g, err1 := strconv.ParseUint(f[0], 10, 64)
+	g, ok := parseGen(f[0])
 	u, err2 := strconv.ParseInt(f[1], 10, 64)
 	at, err3 := strconv.ParseInt(f[2], 10, 64)
-	if errors.Join(err1, err2, err3) != nil || g == 0 || g >= 1<<53 || u < 0 || u >= 1<<53 || at < 0 || at >= 1<<53 {
+	if errors.Join(err2, err3) != nil || !ok || u < 0 || u >= 1<<53 || at < 0 || at >= 1<<53 {
 		return scopeRev{}, fmt.Errorf("scope value %.40q", v)
 	}
 	return scopeRev{gen: g, until: s.capUntil(u*1e6, now), at: at * 1e6, kept: max(u-at, 0) * 1e6}, nil

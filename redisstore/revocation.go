@@ -296,9 +296,9 @@ type entry struct {
 // than a Store would.
 func (s *Store) parseEntry(fv map[string]string, now int64) (entry, error) {
 	e := entry{kind: fv[fieldKind], value: fv[fieldValue]}
-	g, err := strconv.ParseUint(fv[fieldGen], 10, 64)
-	if err != nil || g == 0 || g >= 1<<53 {
-		return entry{}, fmt.Errorf("generation %q", fv[fieldGen])
+	g, ok := parseGen(fv[fieldGen])
+	if !ok {
+		return entry{}, fmt.Errorf("generation %.20q", fv[fieldGen])
 	}
 	e.gen = g
 	switch e.kind {
@@ -322,6 +322,20 @@ func (s *Store) parseEntry(fv map[string]string, now int64) (entry, error) {
 	}
 	e.until, e.at, e.kept = s.capUntil(u*1e6, now), at*1e6, max(u-at, 0)*1e6
 	return e, nil
+}
+
+// maxGen is the largest generation a Store accepts from Redis: the
+// scripts compute in Lua's numbers, exact for integers below 2^53.
+const maxGen = 1<<53 - 1
+
+// parseGen reads a generation written in Redis (an entry's, a snapshot
+// scope's, the sequence): a decimal integer from 1 to maxGen. Anything
+// else was not written by a Store, and is refused: a generation taken
+// from it would be sealed by new sessions, and one near 2^64 would let
+// them outlive every later revocation.
+func parseGen(v string) (uint64, bool) {
+	g, err := strconv.ParseUint(v, 10, 64)
+	return g, err == nil && g >= 1 && g <= maxGen
 }
 
 // capUntil bounds an until read from Redis (Unix ns) by now plus

@@ -550,3 +550,42 @@ func TestSnapshotHashLost(t *testing.T) {
 		})
 	}
 }
+
+// Someone with write access to Redis sets the sequence (and the markers
+// of both hashes, so that the snapshot looks whole) far above what any
+// revocation reached, as high as 2^64-1. A Store must not take it as its
+// generation: sessions made then would seal it, and no later revocation
+// of their subject or of everything, numbered from the same sequence,
+// could ever be greater; nor could the scripts number them exactly
+// (Lua's numbers hold integers up to 2^53). The sequence is refused like
+// a malformed entry, and the Store fails closed once it is stale.
+func TestSequenceOutOfRange(t *testing.T) {
+	t.Parallel()
+	for _, seq := range []string{"9007199254740992", "18446744073709551615"} { // 2^53, 2^64-1
+		t.Run(seq, func(t *testing.T) {
+			t.Parallel()
+			r := startRedis(t)
+			s := newTestStore(t, r.addr(), Options{Staleness: 1500 * time.Millisecond})
+			raw := rawClient(t, r.addr())
+			ctx := context.Background()
+			g := revokeSubject(t, s, "alice")
+			for _, c := range []rueidis.Completed{
+				raw.B().Set().Key(s.keys[keySeq]).Value(seq).Build(),
+				raw.B().Hset().Key(s.keys[keyScopes]).FieldValue().FieldValue(markerField, seq).Build(),
+				raw.B().Hset().Key(s.keys[keyIDs]).FieldValue().FieldValue(markerField, seq).Build(),
+			} {
+				if err := raw.Do(ctx, c).Error(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.kickFollower()
+			eventually(t, 5*time.Second, "the Store fails closed", func() bool {
+				_, err := s.Revocations(ctx, "x", "alice", "")
+				return errors.Is(err, store.ErrRevocationUnavailable)
+			})
+			if got := s.Generation(); got != g {
+				t.Fatalf("Generation %d after the sequence was set to %s, want %d", got, seq, g)
+			}
+		})
+	}
+}
