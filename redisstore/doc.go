@@ -92,8 +92,11 @@
 // Neither the stream nor the snapshot grows without bound. Each revocation
 // trims the stream entries older than Options.MaxLifetime plus an hour
 // (MINID; a follower that had not read them rebuilds from the snapshot)
-// and prunes up to 64 snapshot entries whose until has passed by Redis's
-// clock. A revocation whose until lies further than MaxLifetime plus 10
+// and prunes up to 64 snapshot entries whose until passed more than 10
+// minutes ago by Redis's clock (a server whose clock is behind Redis's
+// still opens a session until its own clock reaches the deadline, so a
+// server that loads the snapshot then must still find the revocation). A
+// revocation whose until lies further than MaxLifetime plus 10
 // minutes away is refused. The Manager keeps a revocation of a subject or
 // of everything until now plus its Options.MaxLifetime plus its ClockSkew
 // (1 minute by default), so the Store's MaxLifetime must be at least the

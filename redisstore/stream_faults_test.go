@@ -589,3 +589,47 @@ func TestSequenceOutOfRange(t *testing.T) {
 		})
 	}
 }
+
+// A logout's revocation is needed until the session's deadline, by the
+// clock of each server that may still open it: a server whose clock is
+// behind Redis's (within a Manager's ClockSkew) still opens the session
+// after Redis's clock passed that deadline. The snapshot therefore keeps
+// an entry past its until, by the slack every until is allowed
+// (untilSlack), so that such a server, started (or rebuilt) after the
+// deadline passed on Redis's clock, still refuses the copy.
+func TestSnapshotKeepsEntriesForLaggingClocks(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	a := newTestStore(t, r.addr(), Options{})
+	ctx := context.Background()
+	// The session's deadline passed 5 s ago on a's clock (and Redis's);
+	// a logout revokes it until then. Another revocation prunes.
+	if err := a.RevokeID(ctx, "logged-out", time.Now().Add(-5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RevokeID(ctx, "other", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// A server whose clock is 50 s behind starts: on its clock the
+	// session's deadline is 45 s away, so it would open a copy.
+	b := newTestStore(t, r.addr(), Options{Now: func() time.Time { return time.Now().Add(-50 * time.Second) }})
+	eventually(t, propagation, "b loads the snapshot", func() bool { return revoked(t, b, "other", "").ID })
+	if !revoked(t, b, "logged-out", "").ID {
+		t.Error("a server whose clock is 50 s behind opens the logged-out session: the snapshot dropped its revocation at Redis's deadline")
+	}
+	// Past the slack, the snapshot drops it: it does not grow without
+	// bound.
+	if err := a.RevokeID(ctx, "long-gone", time.Now().Add(-untilSlack-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawClient(t, r.addr())
+	for id, want := range map[string]int64{"logged-out": 1, "long-gone": 0, "other": 1} {
+		n, err := raw.Do(ctx, raw.B().Hexists().Key(a.keys[keyIDs]).Field(id).Build()).AsInt64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Errorf("%s in the snapshot: %d, want %d", id, n, want)
+		}
+	}
+}
