@@ -318,7 +318,7 @@ func (s *Store) rebuild(ctx context.Context) error {
 				continue
 			}
 			u, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || u < 0 || u >= 1<<53 || id == "" || len(id) > maxKeyLen {
+			if err != nil || u < 0 || u >= 1<<53 || !validLabel(kindID, id) {
 				s.refuse("snapshot ID entry", fmt.Errorf("until %.20q for an ID of %d bytes", v, len(id)))
 				continue
 			}
@@ -372,15 +372,7 @@ const markerField = "#seq"
 // "sid:"+provider session or "all:".
 func validScopeField(f string) bool {
 	kind, label, ok := strings.Cut(f, ":")
-	switch {
-	case !ok || len(label) > maxKeyLen:
-		return false
-	case kind == kindAll:
-		return label == ""
-	case kind == kindSubject, kind == kindProvider:
-		return label != ""
-	}
-	return false
+	return ok && kind != kindID && validLabel(kind, label)
 }
 
 // parseScope reads a scope's value in the snapshot: "generation until

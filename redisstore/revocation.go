@@ -140,13 +140,31 @@ func unavailable(age time.Duration, cause error) error {
 	return fmt.Errorf("%w: no news from Redis for %v: %w", store.ErrRevocationUnavailable, age.Round(time.Millisecond), cause)
 }
 
+// validLabel reports whether value is what a revocation of kind names: a
+// session ID, a subject or a provider session of 1 to maxKeyLen bytes (a
+// session ID never the hashes' marker, with which it shares the IDs'
+// hash), or nothing for a revocation of everything. It is the rule for
+// what a Store writes and for what it accepts from Redis (entries, the
+// snapshot, legacy entries).
+func validLabel(kind, value string) bool {
+	switch kind {
+	case kindID:
+		return value != "" && len(value) <= maxKeyLen && value != markerField
+	case kindSubject, kindProvider:
+		return value != "" && len(value) <= maxKeyLen
+	case kindAll:
+		return value == ""
+	}
+	return false
+}
+
 // RevokeID revokes the session with this ID until its deadline. It returns
 // nil once Redis acknowledged the revocation (see the package doc for the
 // persistence that makes this durable) and this Store applied it (at once:
 // an ID needs no generation); it fails after Options.Timeout when Redis
 // does not answer.
 func (s *Store) RevokeID(ctx context.Context, id string, until time.Time) error {
-	if id == "" || len(id) > maxKeyLen || id == markerField {
+	if !validLabel(kindID, id) {
 		return fmt.Errorf("cookiesession: redisstore: session ID of %d bytes", len(id))
 	}
 	return s.revoke(ctx, kindID, id, until)
@@ -163,7 +181,7 @@ func (s *Store) RevokeID(ctx context.Context, id string, until time.Time) error 
 // wrongly let in. It fails after Options.Timeout when Redis does not
 // answer.
 func (s *Store) RevokeSubject(ctx context.Context, subject string, until time.Time) error {
-	if subject == "" || len(subject) > maxKeyLen {
+	if !validLabel(kindSubject, subject) {
 		return fmt.Errorf("cookiesession: redisstore: subject of %d bytes", len(subject))
 	}
 	return s.revoke(ctx, kindSubject, subject, until)
@@ -175,7 +193,7 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, until time.Ti
 // returns like [Store.RevokeSubject]. Provider sessions are labels of
 // their own: a subject with the same text is not revoked.
 func (s *Store) RevokeProviderSession(ctx context.Context, sid string, until time.Time) error {
-	if sid == "" || len(sid) > maxKeyLen {
+	if !validLabel(kindProvider, sid) {
 		return fmt.Errorf("cookiesession: redisstore: provider session ID of %d bytes", len(sid))
 	}
 	return s.revoke(ctx, kindProvider, sid, until)
@@ -301,19 +319,11 @@ func (s *Store) parseEntry(fv map[string]string, now int64) (entry, error) {
 		return entry{}, fmt.Errorf("generation %.20q", fv[fieldGen])
 	}
 	e.gen = g
-	switch e.kind {
-	case kindReset:
+	switch {
+	case e.kind == kindReset:
 		return e, nil
-	case kindID, kindSubject, kindProvider:
-		if e.value == "" || len(e.value) > maxKeyLen {
-			return entry{}, fmt.Errorf("%s of %d bytes", e.kind, len(e.value))
-		}
-	case kindAll:
-		if e.value != "" {
-			return entry{}, fmt.Errorf("all with a value of %d bytes", len(e.value))
-		}
-	default:
-		return entry{}, fmt.Errorf("kind %.20q", e.kind)
+	case !validLabel(e.kind, e.value):
+		return entry{}, fmt.Errorf("kind %.20q with a value of %d bytes", e.kind, len(e.value))
 	}
 	u, err1 := strconv.ParseInt(fv[fieldUntil], 10, 64)
 	at, err2 := strconv.ParseInt(fv[fieldAt], 10, 64)

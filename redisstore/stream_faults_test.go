@@ -380,6 +380,7 @@ func TestMalformedEntries(t *testing.T) {
 		{"k", "sub", "v", "mallory", "g", fmt.Sprint(g + 1), "u", "-5", "a", "0"},     // negative until
 		{"k", "all", "v", "mallory", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},      // all with a label
 		{"k", "sub", "v", "mallory", "g", "99999999999999999999", "u", far, "a", "0"}, // overflow
+		{"k", "id", "v", markerField, "g", fmt.Sprint(g + 1), "u", far, "a", "0"},     // the hashes' marker as a session ID
 	}
 	for _, fv := range bad {
 		b := raw.B().Xadd().Key(s.stream).Id("*").FieldValue()
