@@ -317,8 +317,8 @@ func (s *Store) rebuild(ctx context.Context) error {
 			if id == markerField {
 				continue
 			}
-			u, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || u < 0 || u >= 1<<53 || !validLabel(kindID, id) {
+			u, ok := parseMs(v)
+			if !ok || !validLabel(kindID, id) {
 				s.refuse("snapshot ID entry", fmt.Errorf("until %.20q for an ID of %d bytes", v, len(id)))
 				continue
 			}
@@ -382,10 +382,10 @@ func (s *Store) parseScope(v string, now int64) (scopeRev, error) {
 	if len(f) != 3 {
 		return scopeRev{}, fmt.Errorf("scope value %.40q", v)
 	}
-	g, ok := parseGen(f[0])
-	u, err2 := strconv.ParseInt(f[1], 10, 64)
-	at, err3 := strconv.ParseInt(f[2], 10, 64)
-	if errors.Join(err2, err3) != nil || !ok || u < 0 || u >= 1<<53 || at < 0 || at >= 1<<53 {
+	g, ok1 := parseGen(f[0])
+	u, ok2 := parseMs(f[1])
+	at, ok3 := parseMs(f[2])
+	if !ok1 || !ok2 || !ok3 {
 		return scopeRev{}, fmt.Errorf("scope value %.40q", v)
 	}
 	return scopeRev{gen: g, until: s.capUntil(u*1e6, now), at: at * 1e6, kept: max(u-at, 0) * 1e6}, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -325,9 +326,9 @@ func (s *Store) parseEntry(fv map[string]string, now int64) (entry, error) {
 	case !validLabel(e.kind, e.value):
 		return entry{}, fmt.Errorf("kind %.20q with a value of %d bytes", e.kind, len(e.value))
 	}
-	u, err1 := strconv.ParseInt(fv[fieldUntil], 10, 64)
-	at, err2 := strconv.ParseInt(fv[fieldAt], 10, 64)
-	if err1 != nil || err2 != nil || u < 0 || at < 0 || u >= 1<<53 || at >= 1<<53 {
+	u, ok1 := parseMs(fv[fieldUntil])
+	at, ok2 := parseMs(fv[fieldAt])
+	if !ok1 || !ok2 {
 		return entry{}, fmt.Errorf("until %.20q or moment %.20q", fv[fieldUntil], fv[fieldAt])
 	}
 	e.until, e.at, e.kept = s.capUntil(u*1e6, now), at*1e6, max(u-at, 0)*1e6
@@ -346,6 +347,18 @@ const maxGen = 1<<53 - 1
 func parseGen(v string) (uint64, bool) {
 	g, err := strconv.ParseUint(v, 10, 64)
 	return g, err == nil && g >= 1 && g <= maxGen
+}
+
+// maxMs is the latest time, in Unix ms, a Store accepts from Redis: the
+// latest whose Unix ns fit an int64 (in 2262), well below 2^53.
+const maxMs = math.MaxInt64 / int64(time.Millisecond)
+
+// parseMs reads a time written in Redis (an until, a moment) in Unix ms:
+// a decimal integer from 0 to maxMs, so that converting it to Unix ns,
+// and subtracting two of them, cannot overflow.
+func parseMs(v string) (int64, bool) {
+	ms, err := strconv.ParseInt(v, 10, 64)
+	return ms, err == nil && ms >= 0 && ms <= maxMs
 }
 
 // capUntil bounds an until read from Redis (Unix ns) by now plus

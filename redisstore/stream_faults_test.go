@@ -373,14 +373,16 @@ func TestMalformedEntries(t *testing.T) {
 	g := revokeSubject(t, s, "alice")
 	far := strconv.FormatInt(time.Now().Add(1000*time.Hour).UnixMilli(), 10)
 	bad := [][]string{
-		{"k", "sub", "v", "mallory", "u", far, "a", "0"},                              // no generation
-		{"k", "sub", "v", "mallory", "g", "x", "u", far, "a", "0"},                    // not a number
-		{"k", "what", "v", "mallory", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},     // unknown kind
-		{"k", "sub", "v", "", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},             // empty subject
-		{"k", "sub", "v", "mallory", "g", fmt.Sprint(g + 1), "u", "-5", "a", "0"},     // negative until
-		{"k", "all", "v", "mallory", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},      // all with a label
-		{"k", "sub", "v", "mallory", "g", "99999999999999999999", "u", far, "a", "0"}, // overflow
-		{"k", "id", "v", markerField, "g", fmt.Sprint(g + 1), "u", far, "a", "0"},     // the hashes' marker as a session ID
+		{"k", "sub", "v", "mallory", "u", far, "a", "0"},                                        // no generation
+		{"k", "sub", "v", "mallory", "g", "x", "u", far, "a", "0"},                              // not a number
+		{"k", "what", "v", "mallory", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},               // unknown kind
+		{"k", "sub", "v", "", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},                       // empty subject
+		{"k", "sub", "v", "mallory", "g", fmt.Sprint(g + 1), "u", "-5", "a", "0"},               // negative until
+		{"k", "all", "v", "mallory", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},                // all with a label
+		{"k", "sub", "v", "mallory", "g", "99999999999999999999", "u", far, "a", "0"},           // overflow
+		{"k", "sub", "v", "mallory", "g", fmt.Sprint(g + 1), "u", "9007199254740991", "a", "0"}, // until past 2262: overflows Unix ns
+		{"k", "sub", "v", "mallory", "g", fmt.Sprint(g + 1), "u", far, "a", "9007199254740991"}, // moment past 2262
+		{"k", "id", "v", markerField, "g", fmt.Sprint(g + 1), "u", far, "a", "0"},               // the hashes' marker as a session ID
 	}
 	for _, fv := range bad {
 		b := raw.B().Xadd().Key(s.stream).Id("*").FieldValue()
