@@ -104,9 +104,10 @@
 // (the Store's default, 30 days, is the core's default MaxAge); a shorter
 // one makes RevokeSubject and RevokeAll fail with an error. Memory, the
 // snapshot and the stream each hold one entry per revocation made within
-// MaxLifetime: about 100 bytes each, so a million logouts a month cost
-// about 100 MB on every server and about twice that in Redis (snapshot
-// and stream).
+// MaxLifetime (a logout, and a login over a session the browser held,
+// since Regenerate revokes the old ID): about 100 bytes each, so a
+// million logouts a month cost about 100 MB on every server and about
+// twice that in Redis (snapshot and stream).
 //
 // A Redis written by a release before generations holds stream entries
 // without one. The first Store that starts on it carries those still
