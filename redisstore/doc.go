@@ -143,7 +143,12 @@
 // or with replicas, a failover to a replica can also lose what the old
 // master acknowledged but had not yet replicated. A revocation lost that
 // way that some server had applied is written back by that server (see
-// Revocation); one lost before any server applied it is gone. The tests
+// Revocation); one lost before any server applied it is gone. When no
+// running server holds the generations either (every server restarted
+// with Redis), the sequence starts again from 0, below the generations
+// that sessions made before the loss sealed: a revocation of their scope
+// does not end them until the sequence passes what they sealed. After
+// such a loss, rotate the session keys. The tests
 // kill and restart Redis in the middle of a run of revocations under this
 // configuration and check that none acknowledged is lost, and restart a
 // Redis without persistence to check that the servers write back what
