@@ -248,8 +248,8 @@ func (s *Session[T]) newIdentity() {
 // to the Manager; the dbsc module seals the device's public key there) is
 // sealed into the session, which is re-sealed, and from then on the
 // session opens only on requests that [Options.Binding] accepts. A nil or
-// empty binding unbinds. Regenerate and Destroy unbind (the new ID is
-// bound to nothing). A binding over 1024 bytes fails the save with an
+// empty binding unbinds. Regenerate, Destroy and a change of subject or
+// provider session unbind (the new ID is bound to nothing). A binding over 1024 bytes fails the save with an
 // error matching [ErrTooLarge].
 func (s *Session[T]) Bind(binding []byte) {
 	s.binding = bytes.Clone(binding)

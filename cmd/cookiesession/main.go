@@ -78,19 +78,22 @@
 //
 // revoke records a revocation in the application's Redis (the redisstore
 // module), for incident response: -subject S ends every session of the
-// subject (Session.SetSubject) created before now, on every server;
-// -provider-session SID those of an identity provider's session
-// (Session.SetProviderSession), as a back-channel logout does; -id ID
-// ends one session, by the ID inspect prints; -all ends every session
-// created before now, a panic button that needs no key rotation. Exactly
-// one is given. The revocation is kept until now + -max-lifetime + 1
+// subject (Session.SetSubject) that exists when it returns, on every
+// server once that server has applied it; -provider-session SID those of
+// an identity provider's session (Session.SetProviderSession), as a
+// back-channel logout does; -id ID ends one session, by the ID inspect
+// prints; -all ends every session that exists when it returns, a panic
+// button that needs no key rotation. Sessions and revocations are ordered
+// by the revocation's generation, which it prints, not by the clock: a
+// login on a server that has applied it is not affected. Exactly one is
+// given. The revocation is kept until now + -max-lifetime + 1
 // minute; -max-lifetime must be the application's redisstore
 // Options.MaxLifetime (default 30 days): a smaller value would make this
 // write trim revocations the application still needs. It prints what it
 // revoked and until when:
 //
 //	$ cookiesession revoke -redis 10.0.0.5:6379 -subject user-1234
-//	revoked every session of subject "user-1234" created before 2026-11-28T15:59:15.092Z, on 10.0.0.5:6379; kept until 2026-12-28T16:00:15.092Z
+//	revoked every session of subject "user-1234" made before this revocation (generation 4182), on 10.0.0.5:6379; kept until 2026-12-28T16:00:15.092Z
 //
 // # Redis
 //
