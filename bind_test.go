@@ -55,6 +55,8 @@ func bindServer(t *testing.T, check bool) (*http.Client, func(path string, proof
 		case "/regenerate":
 			s.Regenerate()
 			s.Data.N = 2
+		case "/subject":
+			s.SetSubject("alice")
 		}
 		w.Write(s.Binding())
 	})))
@@ -114,6 +116,16 @@ func TestBindingSealedAndChecked(t *testing.T) {
 	if got := get("/", "device-1"); got != "device-1" {
 		t.Fatalf("the refusal expired the device's cookies: %q", got)
 	}
+	if got := get("/subject", "device-1"); got != "" {
+		t.Fatalf("SetSubject's new identity kept the binding %q (the device's credential names the old ID)", got)
+	}
+	if got := get("/", ""); got != "" {
+		t.Fatalf("a session with a new subject is bound: %q", got)
+	}
+	if errs := take(); len(errs) != 0 {
+		t.Fatalf("after SetSubject on a bound session: %v, want the session open and unbound", errs)
+	}
+	get("/bind", "")
 	if got := get("/regenerate", "device-1"); got != "" {
 		t.Fatalf("Regenerate kept the binding %q", got)
 	}
@@ -195,7 +207,7 @@ func TestInspectShowsBinding(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := rec.Result().Cookies()[0]
-	in, err := m.inspect(http.Header{"Cookie": {c.Name + "=" + c.Value}}, false)
+	in, err := m.Inspect(http.Header{"Cookie": {c.Name + "=" + c.Value}}, false)
 	if err != nil || string(in.Binding) != "device-1" || in.ID != s.ID() {
 		t.Fatalf("inspection: %v, binding %q", err, in.Binding)
 	}

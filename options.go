@@ -105,10 +105,12 @@ type Options struct {
 
 	// Revoker is the record of revoked sessions shared by the servers
 	// (see [store.Revoker]; the redisstore module provides one). With it, every
-	// session opened is checked against it, Destroy and logout revoke the
-	// session so that copies of its cookies stop opening, and
-	// [Manager.RevokeSubject] and [Manager.RevokeAll] work. Zero: none; a
-	// copied cookie opens until its deadline.
+	// session opened is checked against it; Destroy, logout, Regenerate and
+	// a change of subject or provider session revoke the ID the browser
+	// held, so that copies of its cookies stop opening; and
+	// [Manager.RevokeSubject], [Manager.RevokeProviderSession] and
+	// [Manager.RevokeAll] work. Zero: none; a copied cookie opens until its
+	// deadline.
 	Revoker store.Revoker
 
 	// Overflow is where sessions too large for their cookies go (see

@@ -30,7 +30,8 @@ const lifetimeCap = 400 * 24 * time.Hour
 // A subject other than the session's (from none to one, from one to
 // another, or to none) is a change of privilege, so the session gets a
 // new identity first, as with Regenerate but keeping Data, its lifetime
-// override, its binding and its provider session: a new ID, creation time
+// override and its provider session, and unbound from its device (the
+// device's credential names the old ID: bind again): a new ID, creation time
 // and revocation generation, and, with a [store.Revoker], the ID the
 // browser held is revoked when the response is written, so that a copy
 // of the cookie taken before stops opening, on every server (tests
@@ -47,10 +48,13 @@ func (s *Session[T]) SetSubject(subject string) {
 
 // renewIdentity gives s a new identity for a change of its labels (see
 // SetSubject): the ID the browser holds ends (see end), and s gets a new
-// one (see newIdentity), keeping everything else.
+// one (see newIdentity) bound to no device, since a device binding's
+// credential is tied to the old ID (a session kept bound would be refused
+// at its next request); everything else is kept.
 func (s *Session[T]) renewIdentity() {
 	s.end()
 	s.newIdentity()
+	s.binding = nil
 }
 
 // Subject returns the session's subject, or "" when it has none.

@@ -83,14 +83,20 @@
 //
 // Entries read from Redis are bounded: an until is capped at now plus
 // MaxLifetime plus 10 minutes, and a malformed entry (no generation, an
-// unknown kind, a label over 1024 bytes, a bad number) is refused, counted
-// and logged at Warn on Options.Logger.
+// unknown kind, a label over 1024 bytes, a bad number, a generation of
+// 2^53 or more) is refused, counted and logged at Warn on Options.Logger.
+// A sequence that is not a generation (2^53 or more, written by someone
+// else than a Store) is never taken: the Store keeps its generation and
+// fails closed once stale.
 //
 // Neither the stream nor the snapshot grows without bound. Each revocation
 // trims the stream entries older than Options.MaxLifetime plus an hour
 // (MINID; a follower that had not read them rebuilds from the snapshot)
-// and prunes up to 64 snapshot entries whose until has passed by Redis's
-// clock. A revocation whose until lies further than MaxLifetime plus 10
+// and prunes up to 64 snapshot entries whose until passed more than 10
+// minutes ago by Redis's clock (a server whose clock is behind Redis's
+// still opens a session until its own clock reaches the deadline, so a
+// server that loads the snapshot then must still find the revocation). A
+// revocation whose until lies further than MaxLifetime plus 10
 // minutes away is refused. The Manager keeps a revocation of a subject or
 // of everything until now plus its Options.MaxLifetime plus its ClockSkew
 // (1 minute by default), so the Store's MaxLifetime must be at least the
@@ -98,9 +104,10 @@
 // (the Store's default, 30 days, is the core's default MaxAge); a shorter
 // one makes RevokeSubject and RevokeAll fail with an error. Memory, the
 // snapshot and the stream each hold one entry per revocation made within
-// MaxLifetime: about 100 bytes each, so a million logouts a month cost
-// about 100 MB on every server and about twice that in Redis (snapshot
-// and stream).
+// MaxLifetime (a logout, and a login over a session the browser held,
+// since Regenerate revokes the old ID): about 100 bytes each, so a
+// million logouts a month cost about 100 MB on every server and about
+// twice that in Redis (snapshot and stream).
 //
 // A Redis written by a release before generations holds stream entries
 // without one. The first Store that starts on it carries those still
@@ -136,7 +143,12 @@
 // or with replicas, a failover to a replica can also lose what the old
 // master acknowledged but had not yet replicated. A revocation lost that
 // way that some server had applied is written back by that server (see
-// Revocation); one lost before any server applied it is gone. The tests
+// Revocation); one lost before any server applied it is gone. When no
+// running server holds the generations either (every server restarted
+// with Redis), the sequence starts again from 0, below the generations
+// that sessions made before the loss sealed: a revocation of their scope
+// does not end them until the sequence passes what they sealed. After
+// such a loss, rotate the session keys. The tests
 // kill and restart Redis in the middle of a run of revocations under this
 // configuration and check that none acknowledged is lost, and restart a
 // Redis without persistence to check that the servers write back what

@@ -252,9 +252,14 @@ func (s *Store) state(ctx context.Context, scopes bool) (st snapshotState, err e
 	if rawSeq == "-1" {
 		rawSeq = "0"
 	}
-	seq, err := strconv.ParseUint(rawSeq, 10, 64)
-	if err != nil {
-		return st, fmt.Errorf("sequence %.20q: %w", rawSeq, err)
+	var seq uint64
+	if rawSeq != "0" {
+		var ok bool
+		if seq, ok = parseGen(rawSeq); !ok {
+			// Not taken: the Store stays at its generation and, unable
+			// to check the snapshot, fails closed once stale.
+			return st, fmt.Errorf("cookiesession: redisstore: the revocation sequence in Redis is %.20q, not a generation (1 to %d)", rawSeq, uint64(maxGen))
+		}
 	}
 	return snapshotState{seq: seq, last: last, fields: fields, intact: ms == rawSeq && mi == rawSeq}, nil
 }
@@ -312,8 +317,8 @@ func (s *Store) rebuild(ctx context.Context) error {
 			if id == markerField {
 				continue
 			}
-			u, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || u < 0 || u >= 1<<53 || id == "" || len(id) > maxKeyLen {
+			u, ok := parseMs(v)
+			if !ok || !validLabel(kindID, id) {
 				s.refuse("snapshot ID entry", fmt.Errorf("until %.20q for an ID of %d bytes", v, len(id)))
 				continue
 			}
@@ -367,15 +372,7 @@ const markerField = "#seq"
 // "sid:"+provider session or "all:".
 func validScopeField(f string) bool {
 	kind, label, ok := strings.Cut(f, ":")
-	switch {
-	case !ok || len(label) > maxKeyLen:
-		return false
-	case kind == kindAll:
-		return label == ""
-	case kind == kindSubject, kind == kindProvider:
-		return label != ""
-	}
-	return false
+	return ok && kind != kindID && validLabel(kind, label)
 }
 
 // parseScope reads a scope's value in the snapshot: "generation until
@@ -385,10 +382,10 @@ func (s *Store) parseScope(v string, now int64) (scopeRev, error) {
 	if len(f) != 3 {
 		return scopeRev{}, fmt.Errorf("scope value %.40q", v)
 	}
-	g, err1 := strconv.ParseUint(f[0], 10, 64)
-	u, err2 := strconv.ParseInt(f[1], 10, 64)
-	at, err3 := strconv.ParseInt(f[2], 10, 64)
-	if errors.Join(err1, err2, err3) != nil || g == 0 || g >= 1<<53 || u < 0 || u >= 1<<53 || at < 0 || at >= 1<<53 {
+	g, ok1 := parseGen(f[0])
+	u, ok2 := parseMs(f[1])
+	at, ok3 := parseMs(f[2])
+	if !ok1 || !ok2 || !ok3 {
 		return scopeRev{}, fmt.Errorf("scope value %.40q", v)
 	}
 	return scopeRev{gen: g, until: s.capUntil(u*1e6, now), at: at * 1e6, kept: max(u-at, 0) * 1e6}, nil

@@ -59,10 +59,10 @@ func (s *Store) carryLegacy(ctx context.Context) (bool, error) {
 			u = s.capUntil(u, now)
 			kind, value := fv[fieldKind], fv[fieldValue]
 			switch {
-			case kind == kindID && value != "" && len(value) <= maxKeyLen:
+			case !validLabel(kind, value):
+			case kind == kindID:
 				ids[value] = max(ids[value], u)
-			case (kind == kindSubject || kind == kindProvider) && value != "" && len(value) <= maxKeyLen,
-				kind == kindAll && value == "":
+			default:
 				f := kind + ":" + value
 				scopes[f] = max(scopes[f], u)
 			}

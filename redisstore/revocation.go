@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -140,13 +141,31 @@ func unavailable(age time.Duration, cause error) error {
 	return fmt.Errorf("%w: no news from Redis for %v: %w", store.ErrRevocationUnavailable, age.Round(time.Millisecond), cause)
 }
 
+// validLabel reports whether value is what a revocation of kind names: a
+// session ID, a subject or a provider session of 1 to maxKeyLen bytes (a
+// session ID never the hashes' marker, with which it shares the IDs'
+// hash), or nothing for a revocation of everything. It is the rule for
+// what a Store writes and for what it accepts from Redis (entries, the
+// snapshot, legacy entries).
+func validLabel(kind, value string) bool {
+	switch kind {
+	case kindID:
+		return value != "" && len(value) <= maxKeyLen && value != markerField
+	case kindSubject, kindProvider:
+		return value != "" && len(value) <= maxKeyLen
+	case kindAll:
+		return value == ""
+	}
+	return false
+}
+
 // RevokeID revokes the session with this ID until its deadline. It returns
 // nil once Redis acknowledged the revocation (see the package doc for the
 // persistence that makes this durable) and this Store applied it (at once:
 // an ID needs no generation); it fails after Options.Timeout when Redis
 // does not answer.
 func (s *Store) RevokeID(ctx context.Context, id string, until time.Time) error {
-	if id == "" || len(id) > maxKeyLen || id == markerField {
+	if !validLabel(kindID, id) {
 		return fmt.Errorf("cookiesession: redisstore: session ID of %d bytes", len(id))
 	}
 	return s.revoke(ctx, kindID, id, until)
@@ -163,7 +182,7 @@ func (s *Store) RevokeID(ctx context.Context, id string, until time.Time) error 
 // wrongly let in. It fails after Options.Timeout when Redis does not
 // answer.
 func (s *Store) RevokeSubject(ctx context.Context, subject string, until time.Time) error {
-	if subject == "" || len(subject) > maxKeyLen {
+	if !validLabel(kindSubject, subject) {
 		return fmt.Errorf("cookiesession: redisstore: subject of %d bytes", len(subject))
 	}
 	return s.revoke(ctx, kindSubject, subject, until)
@@ -175,7 +194,7 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, until time.Ti
 // returns like [Store.RevokeSubject]. Provider sessions are labels of
 // their own: a subject with the same text is not revoked.
 func (s *Store) RevokeProviderSession(ctx context.Context, sid string, until time.Time) error {
-	if sid == "" || len(sid) > maxKeyLen {
+	if !validLabel(kindProvider, sid) {
 		return fmt.Errorf("cookiesession: redisstore: provider session ID of %d bytes", len(sid))
 	}
 	return s.revoke(ctx, kindProvider, sid, until)
@@ -296,32 +315,50 @@ type entry struct {
 // than a Store would.
 func (s *Store) parseEntry(fv map[string]string, now int64) (entry, error) {
 	e := entry{kind: fv[fieldKind], value: fv[fieldValue]}
-	g, err := strconv.ParseUint(fv[fieldGen], 10, 64)
-	if err != nil || g == 0 || g >= 1<<53 {
-		return entry{}, fmt.Errorf("generation %q", fv[fieldGen])
+	g, ok := parseGen(fv[fieldGen])
+	if !ok {
+		return entry{}, fmt.Errorf("generation %.20q", fv[fieldGen])
 	}
 	e.gen = g
-	switch e.kind {
-	case kindReset:
+	switch {
+	case e.kind == kindReset:
 		return e, nil
-	case kindID, kindSubject, kindProvider:
-		if e.value == "" || len(e.value) > maxKeyLen {
-			return entry{}, fmt.Errorf("%s of %d bytes", e.kind, len(e.value))
-		}
-	case kindAll:
-		if e.value != "" {
-			return entry{}, fmt.Errorf("all with a value of %d bytes", len(e.value))
-		}
-	default:
-		return entry{}, fmt.Errorf("kind %.20q", e.kind)
+	case !validLabel(e.kind, e.value):
+		return entry{}, fmt.Errorf("kind %.20q with a value of %d bytes", e.kind, len(e.value))
 	}
-	u, err1 := strconv.ParseInt(fv[fieldUntil], 10, 64)
-	at, err2 := strconv.ParseInt(fv[fieldAt], 10, 64)
-	if err1 != nil || err2 != nil || u < 0 || at < 0 || u >= 1<<53 || at >= 1<<53 {
+	u, ok1 := parseMs(fv[fieldUntil])
+	at, ok2 := parseMs(fv[fieldAt])
+	if !ok1 || !ok2 {
 		return entry{}, fmt.Errorf("until %.20q or moment %.20q", fv[fieldUntil], fv[fieldAt])
 	}
 	e.until, e.at, e.kept = s.capUntil(u*1e6, now), at*1e6, max(u-at, 0)*1e6
 	return e, nil
+}
+
+// maxGen is the largest generation a Store accepts from Redis: the
+// scripts compute in Lua's numbers, exact for integers below 2^53.
+const maxGen = 1<<53 - 1
+
+// parseGen reads a generation written in Redis (an entry's, a snapshot
+// scope's, the sequence): a decimal integer from 1 to maxGen. Anything
+// else was not written by a Store, and is refused: a generation taken
+// from it would be sealed by new sessions, and one near 2^64 would let
+// them outlive every later revocation.
+func parseGen(v string) (uint64, bool) {
+	g, err := strconv.ParseUint(v, 10, 64)
+	return g, err == nil && g >= 1 && g <= maxGen
+}
+
+// maxMs is the latest time, in Unix ms, a Store accepts from Redis: the
+// latest whose Unix ns fit an int64 (in 2262), well below 2^53.
+const maxMs = math.MaxInt64 / int64(time.Millisecond)
+
+// parseMs reads a time written in Redis (an until, a moment) in Unix ms:
+// a decimal integer from 0 to maxMs, so that converting it to Unix ns,
+// and subtracting two of them, cannot overflow.
+func parseMs(v string) (int64, bool) {
+	ms, err := strconv.ParseInt(v, 10, 64)
+	return ms, err == nil && ms >= 0 && ms <= maxMs
 }
 
 // capUntil bounds an until read from Redis (Unix ns) by now plus

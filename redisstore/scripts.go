@@ -1,6 +1,11 @@
 package redisstore
 
-import "github.com/redis/rueidis"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/redis/rueidis"
+)
 
 // The Lua scripts that keep the revocation state in Redis. Every key they
 // touch shares the hash tag of the stream (KeyPrefix+"{rev}" and the keys
@@ -23,7 +28,10 @@ var (
 	// generation of the sequence (above the caller's floor, its
 	// Store.Generation, when Redis lost the sequence), merges the
 	// revocation into the snapshot, prunes up to 64 expired snapshot
-	// entries (by Redis's clock), and appends the entry to the stream,
+	// entries (by Redis's clock, untilSlack after their until: a server
+	// whose clock is behind Redis's still opens a session until its own
+	// clock passes the deadline, and must find the revocation when it
+	// loads the snapshot), and appends the entry to the stream,
 	// trimming entries older than minid. The markers of the snapshot's
 	// hashes follow the sequence only while both match it: a hash lost
 	// on its own (evicted, deleted) stays told apart from a whole one.
@@ -32,7 +40,7 @@ var (
 	// marker did not match it), which the caller writes back.
 	//
 	// ARGV: kind, value, until, at, floor, minid.
-	revokeScript = rueidis.NewLuaScript(revokeSrc)
+	revokeScript = rueidis.NewLuaScript(strings.ReplaceAll(revokeSrc, "PRUNE_SLACK_MS", strconv.FormatInt(untilSlack.Milliseconds(), 10)))
 
 	// stateScript reads, in one step, the sequence (-1 when the key is
 	// missing), the ID of the stream's last entry ("0-0" when there is
@@ -103,7 +111,7 @@ else
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local dead = redis.call('ZRANGE', KEYS[4], '-inf', now, 'BYSCORE', 'LIMIT', 0, 64)
+local dead = redis.call('ZRANGE', KEYS[4], '-inf', now - PRUNE_SLACK_MS, 'BYSCORE', 'LIMIT', 0, 64)
 for _, m in ipairs(dead) do
   if string.sub(m, 1, 1) == 'i' then
     redis.call('HDEL', KEYS[3], string.sub(m, 2))

@@ -373,13 +373,16 @@ func TestMalformedEntries(t *testing.T) {
 	g := revokeSubject(t, s, "alice")
 	far := strconv.FormatInt(time.Now().Add(1000*time.Hour).UnixMilli(), 10)
 	bad := [][]string{
-		{"k", "sub", "v", "mallory", "u", far, "a", "0"},                              // no generation
-		{"k", "sub", "v", "mallory", "g", "x", "u", far, "a", "0"},                    // not a number
-		{"k", "what", "v", "mallory", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},     // unknown kind
-		{"k", "sub", "v", "", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},             // empty subject
-		{"k", "sub", "v", "mallory", "g", fmt.Sprint(g + 1), "u", "-5", "a", "0"},     // negative until
-		{"k", "all", "v", "mallory", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},      // all with a label
-		{"k", "sub", "v", "mallory", "g", "99999999999999999999", "u", far, "a", "0"}, // overflow
+		{"k", "sub", "v", "mallory", "u", far, "a", "0"},                                        // no generation
+		{"k", "sub", "v", "mallory", "g", "x", "u", far, "a", "0"},                              // not a number
+		{"k", "what", "v", "mallory", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},               // unknown kind
+		{"k", "sub", "v", "", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},                       // empty subject
+		{"k", "sub", "v", "mallory", "g", fmt.Sprint(g + 1), "u", "-5", "a", "0"},               // negative until
+		{"k", "all", "v", "mallory", "g", fmt.Sprint(g + 1), "u", far, "a", "0"},                // all with a label
+		{"k", "sub", "v", "mallory", "g", "99999999999999999999", "u", far, "a", "0"},           // overflow
+		{"k", "sub", "v", "mallory", "g", fmt.Sprint(g + 1), "u", "9007199254740991", "a", "0"}, // until past 2262: overflows Unix ns
+		{"k", "sub", "v", "mallory", "g", fmt.Sprint(g + 1), "u", far, "a", "9007199254740991"}, // moment past 2262
+		{"k", "id", "v", markerField, "g", fmt.Sprint(g + 1), "u", far, "a", "0"},               // the hashes' marker as a session ID
 	}
 	for _, fv := range bad {
 		b := raw.B().Xadd().Key(s.stream).Id("*").FieldValue()
@@ -548,5 +551,88 @@ func TestSnapshotHashLost(t *testing.T) {
 				t.Errorf("a Store started after the write-back: %+v", got)
 			}
 		})
+	}
+}
+
+// Someone with write access to Redis sets the sequence (and the markers
+// of both hashes, so that the snapshot looks whole) far above what any
+// revocation reached, as high as 2^64-1. A Store must not take it as its
+// generation: sessions made then would seal it, and no later revocation
+// of their subject or of everything, numbered from the same sequence,
+// could ever be greater; nor could the scripts number them exactly
+// (Lua's numbers hold integers up to 2^53). The sequence is refused like
+// a malformed entry, and the Store fails closed once it is stale.
+func TestSequenceOutOfRange(t *testing.T) {
+	t.Parallel()
+	for _, seq := range []string{"9007199254740992", "18446744073709551615"} { // 2^53, 2^64-1
+		t.Run(seq, func(t *testing.T) {
+			t.Parallel()
+			r := startRedis(t)
+			s := newTestStore(t, r.addr(), Options{Staleness: 1500 * time.Millisecond})
+			raw := rawClient(t, r.addr())
+			ctx := context.Background()
+			g := revokeSubject(t, s, "alice")
+			for _, c := range []rueidis.Completed{
+				raw.B().Set().Key(s.keys[keySeq]).Value(seq).Build(),
+				raw.B().Hset().Key(s.keys[keyScopes]).FieldValue().FieldValue(markerField, seq).Build(),
+				raw.B().Hset().Key(s.keys[keyIDs]).FieldValue().FieldValue(markerField, seq).Build(),
+			} {
+				if err := raw.Do(ctx, c).Error(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.kickFollower()
+			eventually(t, 5*time.Second, "the Store fails closed", func() bool {
+				_, err := s.Revocations(ctx, "x", "alice", "")
+				return errors.Is(err, store.ErrRevocationUnavailable)
+			})
+			if got := s.Generation(); got != g {
+				t.Fatalf("Generation %d after the sequence was set to %s, want %d", got, seq, g)
+			}
+		})
+	}
+}
+
+// A logout's revocation is needed until the session's deadline, by the
+// clock of each server that may still open it: a server whose clock is
+// behind Redis's (within a Manager's ClockSkew) still opens the session
+// after Redis's clock passed that deadline. The snapshot therefore keeps
+// an entry past its until, by the slack every until is allowed
+// (untilSlack), so that such a server, started (or rebuilt) after the
+// deadline passed on Redis's clock, still refuses the copy.
+func TestSnapshotKeepsEntriesForLaggingClocks(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	a := newTestStore(t, r.addr(), Options{})
+	ctx := context.Background()
+	// The session's deadline passed 5 s ago on a's clock (and Redis's);
+	// a logout revokes it until then. Another revocation prunes.
+	if err := a.RevokeID(ctx, "logged-out", time.Now().Add(-5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RevokeID(ctx, "other", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// A server whose clock is 50 s behind starts: on its clock the
+	// session's deadline is 45 s away, so it would open a copy.
+	b := newTestStore(t, r.addr(), Options{Now: func() time.Time { return time.Now().Add(-50 * time.Second) }})
+	eventually(t, propagation, "b loads the snapshot", func() bool { return revoked(t, b, "other", "").ID })
+	if !revoked(t, b, "logged-out", "").ID {
+		t.Error("a server whose clock is 50 s behind opens the logged-out session: the snapshot dropped its revocation at Redis's deadline")
+	}
+	// Past the slack, the snapshot drops it: it does not grow without
+	// bound.
+	if err := a.RevokeID(ctx, "long-gone", time.Now().Add(-untilSlack-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawClient(t, r.addr())
+	for id, want := range map[string]int64{"logged-out": 1, "long-gone": 0, "other": 1} {
+		n, err := raw.Do(ctx, raw.B().Hexists().Key(a.keys[keyIDs]).Field(id).Build()).AsInt64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Errorf("%s in the snapshot: %d, want %d", id, n, want)
+		}
 	}
 }

@@ -75,7 +75,10 @@ type Revocations struct {
 // made here until it is applied in order are refused once it is: fail
 // safe). Entries may be dropped after their until time: no session they
 // concern can open after it. Generations never decrease, even when the
-// shared state is lost and rebuilt.
+// shared state is lost and rebuilt, as long as some server that applied
+// them is running to write them back; a loss that no running server
+// remembers starts the sequence again (the redisstore module documents
+// what that leaves open).
 type Revoker interface {
 	// Revocations returns the revocations that concern a session with
 	// this ID, subject and identity-provider session ID (each "" when the

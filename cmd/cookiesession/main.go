@@ -78,19 +78,22 @@
 //
 // revoke records a revocation in the application's Redis (the redisstore
 // module), for incident response: -subject S ends every session of the
-// subject (Session.SetSubject) created before now, on every server;
-// -provider-session SID those of an identity provider's session
-// (Session.SetProviderSession), as a back-channel logout does; -id ID
-// ends one session, by the ID inspect prints; -all ends every session
-// created before now, a panic button that needs no key rotation. Exactly
-// one is given. The revocation is kept until now + -max-lifetime + 1
+// subject (Session.SetSubject) that exists when it returns, on every
+// server once that server has applied it; -provider-session SID those of
+// an identity provider's session (Session.SetProviderSession), as a
+// back-channel logout does; -id ID ends one session, by the ID inspect
+// prints; -all ends every session that exists when it returns, a panic
+// button that needs no key rotation. Sessions and revocations are ordered
+// by the revocation's generation, which it prints, not by the clock: a
+// login on a server that has applied it is not affected. Exactly one is
+// given. The revocation is kept until now + -max-lifetime + 1
 // minute; -max-lifetime must be the application's redisstore
 // Options.MaxLifetime (default 30 days): a smaller value would make this
 // write trim revocations the application still needs. It prints what it
 // revoked and until when:
 //
 //	$ cookiesession revoke -redis 10.0.0.5:6379 -subject user-1234
-//	revoked every session of subject "user-1234" created before 2026-11-28T15:59:15.092Z, on 10.0.0.5:6379; kept until 2026-12-28T16:00:15.092Z
+//	revoked every session of subject "user-1234" made before this revocation (generation 4182), on 10.0.0.5:6379; kept until 2026-12-28T16:00:15.092Z
 //
 // # Redis
 //
@@ -134,7 +137,7 @@ import (
 	"strings"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/inspect"
 )
 
 // Exit statuses, documented in the package comment and the usage text.
@@ -273,9 +276,9 @@ type limitFlags struct {
 // -max-decoded on fs.
 func addLimitFlags(fs *flag.FlagSet) limitFlags {
 	return limitFlags{
-		cookieSize: fs.Int("cookie-size", 0, fmt.Sprintf("the application's Options.Limits.CookieSize (0: %d)", defaults.CookieSize)),
-		maxChunks:  fs.Int("max-chunks", 0, fmt.Sprintf("the application's Options.Limits.MaxChunks (0: %d)", defaults.MaxChunks)),
-		totalSize:  fs.Int("total-size", 0, fmt.Sprintf("the application's Options.Limits.TotalSize (0: %d)", defaults.TotalSize)),
+		cookieSize: fs.Int("cookie-size", 0, fmt.Sprintf("the application's Options.Limits.CookieSize (0: %d)", inspect.DefaultCookieSize)),
+		maxChunks:  fs.Int("max-chunks", 0, fmt.Sprintf("the application's Options.Limits.MaxChunks (0: %d)", inspect.DefaultMaxChunks)),
+		totalSize:  fs.Int("total-size", 0, fmt.Sprintf("the application's Options.Limits.TotalSize (0: %d)", inspect.DefaultTotalSize)),
 		maxDecoded: fs.Int("max-decoded", 0, "the application's Options.MaxDecodedSize (0: 65536)"),
 	}
 }
@@ -291,13 +294,13 @@ func (f limitFlags) limits() cookiesession.Limits {
 func (f limitFlags) budgets() budgets {
 	b := budgets{*f.cookieSize, *f.maxChunks, *f.totalSize}
 	if b.CookieSize == 0 {
-		b.CookieSize = defaults.CookieSize
+		b.CookieSize = inspect.DefaultCookieSize
 	}
 	if b.MaxChunks == 0 {
-		b.MaxChunks = defaults.MaxChunks
+		b.MaxChunks = inspect.DefaultMaxChunks
 	}
 	if b.TotalSize == 0 {
-		b.TotalSize = defaults.TotalSize
+		b.TotalSize = inspect.DefaultTotalSize
 	}
 	return b
 }

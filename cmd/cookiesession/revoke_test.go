@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -128,6 +129,7 @@ func TestRevoke(t *testing.T) {
 		t.Fatalf("revoke -subject: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
 	}
 	t.Logf("%s", res.stdout)
+	checkDocSample(t, res.stdout)
 	for _, c := range []*http.Client{alice1, alice2} {
 		eventually(t, 5*time.Second, "alice's session still opens", func() bool { return f.get(c, "/whoami") == "anonymous" })
 	}
@@ -396,5 +398,32 @@ func TestRevokeLifetime(t *testing.T) {
 	res = cli(t, "", nil, "revoke", "-redis", r.addr, "-all")
 	if res.code != 0 || !strings.Contains(res.stdout, "assumed -max-lifetime 30d, the default") {
 		t.Fatalf("the default: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+}
+
+// checkDocSample: the sample of revoke's output in the command's
+// documentation (main.go) reads as the command's first line of output
+// does, but for the times, the generation and the address.
+func checkDocSample(t *testing.T, stdout string) {
+	t.Helper()
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sample string
+	for _, line := range strings.Split(string(src), "\n") {
+		if s, ok := strings.CutPrefix(line, "//\trevoked every session of subject "); ok {
+			sample = "revoked every session of subject " + s
+		}
+	}
+	shape := func(s string) string {
+		s = regexp.MustCompile(`\d{4}-\d\d-\d\dT[\d:.]+Z`).ReplaceAllString(s, "TIME")
+		s = regexp.MustCompile(`generation \d+`).ReplaceAllString(s, "generation N")
+		s = regexp.MustCompile(`"[^"]*"`).ReplaceAllString(s, "SUBJECT")
+		return regexp.MustCompile(`, on [^;]+;`).ReplaceAllString(s, ", on ADDR;")
+	}
+	first, _, _ := strings.Cut(stdout, "\n")
+	if shape(sample) != shape(first) {
+		t.Errorf("the documentation's sample of revoke's output\n\t%s\nreads otherwise than the output\n\t%s", sample, first)
 	}
 }
