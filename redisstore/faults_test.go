@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -457,18 +458,26 @@ func TestCallerDeadlineHoldsBehindDial(t *testing.T) {
 		defer mu.Unlock()
 		return len(held) > 0
 	})
-	for i := range 4 {
+	// A caller held behind the dial waits until it gives up (up to the
+	// Timeout), and so does every caller after it, each behind the next
+	// dial. A loaded machine can instead deschedule one caller past its
+	// deadline plus boundSlack (B0 once returned after 527 ms under
+	// -race beside two other test binaries, the others at 100-104 ms):
+	// the test holds the median of four to the bound.
+	took := make([]time.Duration, 4)
+	for i := range took {
 		bctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		start := time.Now()
 		_, err = s.Get(bctx, "k")
-		took := time.Since(start)
+		took[i] = time.Since(start)
 		cancel()
 		if err == nil {
 			t.Fatal("a Get answered by a server that never answers")
 		}
-		if took > 100*time.Millisecond+boundSlack {
-			t.Errorf("B%d waited %v, past its 100 ms deadline (the dial it queued behind lasts up to %v)", i, took, timeout)
-		}
-		t.Logf("B%d's Get returned after %v (deadline 100 ms): %v", i, took, err)
+		t.Logf("B%d's Get returned after %v (deadline 100 ms): %v", i, took[i], err)
+	}
+	slices.Sort(took)
+	if m := took[len(took)/2]; m > 100*time.Millisecond+boundSlack {
+		t.Errorf("the callers waited %v (median %v), past their 100 ms deadline (the dial they queued behind lasts up to %v)", took, m, timeout)
 	}
 }
