@@ -249,7 +249,7 @@ func (s *Store) revoke(ctx context.Context, kind, value string, until time.Time)
 	if err != nil {
 		return fmt.Errorf("cookiesession: redisstore: revoke: %w", err)
 	}
-	e := entry{kind: kind, value: value, gen: gen, until: untilMs * 1e6, at: atMs * 1e6, kept: max(untilMs-atMs, 0) * 1e6}
+	e := entry{kind: kind, value: value, gen: gen, until: untilMs * 1e6, at: atMs * 1e6, kept: s.keptFor(untilMs, atMs)}
 	s.mu.Lock()
 	if s.apply(e) {
 		s.notify()
@@ -331,7 +331,7 @@ func (s *Store) parseEntry(fv map[string]string, now int64) (entry, error) {
 	if !ok1 || !ok2 {
 		return entry{}, fmt.Errorf("until %.20q or moment %.20q", fv[fieldUntil], fv[fieldAt])
 	}
-	e.until, e.at, e.kept = s.capUntil(u*1e6, now), at*1e6, max(u-at, 0)*1e6
+	e.until, e.at, e.kept = s.capUntil(u*1e6, now), at*1e6, s.keptFor(u, at)
 	return e, nil
 }
 
@@ -365,6 +365,15 @@ func parseMs(v string) (int64, bool) {
 // MaxLifetime and the slack.
 func (s *Store) capUntil(until, now int64) int64 {
 	return min(until, now+int64(s.maxLifetime+untilSlack))
+}
+
+// keptFor is how long past its moment a revocation recorded with until
+// and at (Unix ms, read by parseMs or made here) is kept, in ns (see
+// scopeRev), bounded like an until: at most MaxLifetime plus the slack,
+// so that an entry written by anyone else than a Store cannot make
+// RevocationHorizon exceed what a Store would record.
+func (s *Store) keptFor(untilMs, atMs int64) int64 {
+	return s.capUntil(max(untilMs-atMs, 0)*1e6, 0)
 }
 
 // apply merges e into the state, s.mu held. The merge keeps, per scope,
