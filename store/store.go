@@ -76,9 +76,12 @@ type Revocations struct {
 // safe). Entries may be dropped after their until time: no session they
 // concern can open after it. Generations never decrease, even when the
 // shared state is lost and rebuilt, as long as some server that applied
-// them is running to write them back; a loss that no running server
-// remembers starts the sequence again (the redisstore module documents
-// what that leaves open).
+// them is running to write them back. A loss that no running server
+// remembers loses the revocations it held, but must not lower the
+// generations: a new sequence must start above every generation sealed
+// before (redisstore starts it at Redis's clock in milliseconds and
+// documents the bound), so that revocations made after the loss revoke
+// the sessions made before it.
 type Revoker interface {
 	// Revocations returns the revocations that concern a session with
 	// this ID, subject and identity-provider session ID (each "" when the
