@@ -95,7 +95,8 @@
 // else than a Store), or an epoch longer than 20 bytes, is never taken:
 // the Store keeps its generation and fails closed once stale. The time a
 // revocation of a scope is kept past its moment, which RevocationHorizon
-// reports, is capped like its until, at MaxLifetime plus 10 minutes.
+// reports, is capped at the longest lifetime a Manager accepts (400 days,
+// or MaxLifetime when longer) plus 10 minutes.
 //
 // Neither the stream nor the snapshot grows without bound. Each revocation
 // trims the stream entries older than Options.MaxLifetime plus an hour

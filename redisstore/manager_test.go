@@ -692,3 +692,15 @@ func TestMaxLifetimeAgreement(t *testing.T) {
 		t.Error("the refused revocation was applied")
 	}
 }
+
+// TestLifetimeCap: the cap on RevocationHorizon (lifetimeCap) is the
+// longest MaxLifetime a Manager accepts.
+func TestLifetimeCap(t *testing.T) {
+	keys := [][]byte{keyring.Generate()}
+	if _, err := cookiesession.New[appData](cookiesession.Options{Keys: keys, MaxAge: time.Hour, MaxLifetime: lifetimeCap}); err != nil {
+		t.Errorf("MaxLifetime %v refused: %v", lifetimeCap, err)
+	}
+	if _, err := cookiesession.New[appData](cookiesession.Options{Keys: keys, MaxAge: time.Hour, MaxLifetime: lifetimeCap + time.Millisecond}); err == nil {
+		t.Errorf("MaxLifetime over %v accepted: the cap on RevocationHorizon is too short", lifetimeCap)
+	}
+}

@@ -104,8 +104,10 @@ func (s *Store) Generation() uint64 {
 // until as recorded in Redis, before this Store's cap, minus the time the
 // revoking server made it): the lifetime the
 // application that made it protects, since a Manager keeps such a
-// revocation for its Options.MaxLifetime plus its ClockSkew. It is 0 when
-// the state holds no such revocation. It sends no command. An operator's
+// revocation for its Options.MaxLifetime plus its ClockSkew. It is at most
+// 400 days (the longest lifetime a Manager accepts, or this Store's
+// MaxLifetime when longer) plus 10 minutes, whatever Redis holds, and 0
+// when the state holds no such revocation. It sends no command. An operator's
 // tool uses it to refuse a lifetime shorter than the application's (the
 // cookiesession command's revoke).
 func (s *Store) RevocationHorizon() time.Duration {
@@ -369,12 +371,19 @@ func (s *Store) capUntil(until, now int64) int64 {
 
 // keptFor is how long past its moment a revocation recorded with until
 // and at (Unix ms, read by parseMs or made here) is kept, in ns (see
-// scopeRev), bounded like an until: at most MaxLifetime plus the slack,
-// so that an entry written by anyone else than a Store cannot make
-// RevocationHorizon exceed what a Store would record.
+// scopeRev), capped at the longest lifetime an application can have, plus
+// the slack, so that an entry written by anyone else than a Store cannot
+// make RevocationHorizon report centuries (and make the revoke command ask
+// for a -max-lifetime no Store takes). The cap is not this Store's
+// MaxLifetime, as for an until: RevocationHorizon exists to report an
+// application whose lifetime exceeds it.
 func (s *Store) keptFor(untilMs, atMs int64) int64 {
-	return s.capUntil(max(untilMs-atMs, 0)*1e6, 0)
+	return min(max(untilMs-atMs, 0)*1e6, int64(max(s.maxLifetime, lifetimeCap)+untilSlack))
 }
+
+// lifetimeCap is the longest Options.MaxLifetime a cookiesession Manager
+// accepts (browsers keep a cookie at most 400 days; TestLifetimeCap).
+const lifetimeCap = 400 * 24 * time.Hour
 
 // apply merges e into the state, s.mu held. The merge keeps, per scope,
 // the revocation with the greater generation (and the later until), and

@@ -394,9 +394,10 @@ func TestMalformedEntries(t *testing.T) {
 		}
 	}
 	// Well-formed entries with the next generations and an until far
-	// beyond MaxLifetime: applied, their until and the time they are kept
-	// past their moment (RevocationHorizon, which the revoke command
-	// compares with the application's lifetime) capped.
+	// beyond MaxLifetime: applied, their until capped, and the time they
+	// are kept past their moment (RevocationHorizon, which the revoke
+	// command compares with the application's lifetime) capped at the
+	// longest lifetime an application can have.
 	capped := []struct{ subject, until, at string }{
 		{"dan", far, "0"},
 		{"erin", strconv.FormatInt(maxMs, 10), "0"}, // kept about 292 years
@@ -423,15 +424,15 @@ func TestMalformedEntries(t *testing.T) {
 			t.Errorf("%s's until %v, beyond MaxLifetime plus the slack (%v)", c.subject, until, limit)
 		}
 	}
-	if h := s.RevocationHorizon(); h > time.Hour+untilSlack {
-		t.Errorf("RevocationHorizon %v, beyond MaxLifetime plus the slack", h)
+	if h := s.RevocationHorizon(); h != lifetimeCap+untilSlack {
+		t.Errorf("RevocationHorizon %v, want the longest lifetime plus the slack", h)
 	}
 	// The same bound for a scope a new Store loads from the snapshot.
 	if err := raw.Do(ctx, raw.B().Hset().Key(s.keys[keyScopes]).FieldValue().FieldValue("sub:frank", fmt.Sprintf("%d %d 0", g, maxMs)).Build()).Error(); err != nil {
 		t.Fatal(err)
 	}
-	if h := newTestStore(t, r.addr(), Options{MaxLifetime: time.Hour}).RevocationHorizon(); h > time.Hour+untilSlack {
-		t.Errorf("RevocationHorizon %v from the snapshot, beyond MaxLifetime plus the slack", h)
+	if h := newTestStore(t, r.addr(), Options{MaxLifetime: time.Hour}).RevocationHorizon(); h != lifetimeCap+untilSlack {
+		t.Errorf("RevocationHorizon %v from the snapshot, want the longest lifetime plus the slack", h)
 	}
 	logMu.Lock()
 	defer logMu.Unlock()
