@@ -207,7 +207,7 @@ func TestInspectShowsBinding(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := rec.Result().Cookies()[0]
-	in, err := m.inspect(http.Header{"Cookie": {c.Name + "=" + c.Value}}, false)
+	in, err := m.Inspect(http.Header{"Cookie": {c.Name + "=" + c.Value}}, false)
 	if err != nil || string(in.Binding) != "device-1" || in.ID != s.ID() {
 		t.Fatalf("inspection: %v, binding %q", err, in.Binding)
 	}

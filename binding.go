@@ -56,7 +56,7 @@ func (m *Manager[T]) serveBinding(w http.ResponseWriter, r *http.Request) {
 	m.opts.Binding.Serve(w, r, s.ID(), s.binding, err, bind)
 }
 
-// acceptBindings is the Binding of inspection (inspect.go), which shows a
+// acceptBindings is the Binding of Manager.Inspect (inspect.go), which shows a
 // session's binding without checking it, and serves nothing.
 type acceptBindings struct{}
 

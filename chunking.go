@@ -466,21 +466,21 @@ func (s *joinSearch) tryBase(c *carried, base string, open func(value string, ch
 	if err != nil {
 		return nil
 	}
-	if h.chunks > s.l.MaxChunks {
-		s.note(&SizeError{What: "chunk count", Name: s.name, Size: h.chunks, Limit: s.l.MaxChunks})
+	if h.Chunks > s.l.MaxChunks {
+		s.note(&SizeError{What: "chunk count", Name: s.name, Size: h.Chunks, Limit: s.l.MaxChunks})
 		return nil
 	}
-	picks := s.picks[:h.chunks]
+	picks := s.picks[:h.Chunks]
 	// Every index 1..chunks-1 must be present: contiguous, nothing
 	// missing. Duplicates are tried in turn (cookie tossing); a list cut
 	// short leaves combinations untried.
-	for i := 1; i < h.chunks; i++ {
+	for i := 1; i < h.Chunks; i++ {
 		if len(c.chunks.at(i)) == 0 {
 			return nil
 		}
 		picks[i] = 0
 	}
-	for i := 1; i < h.chunks; i++ {
+	for i := 1; i < h.Chunks; i++ {
 		if c.isCut(i) {
 			return errCutShort
 		}

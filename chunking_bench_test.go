@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/cookiesession/cookiesession/internal/testpayload"
 )
@@ -199,7 +200,7 @@ func BenchmarkCookieCodecWrite(b *testing.B) {
 		b.Run(fmt.Sprintf("cookiesession/chunks=%d", tc.chunks), func(b *testing.B) {
 			b.ReportAllocs()
 			w := &headerWriter{h: http.Header{}}
-			var meta Meta
+			var meta inspect.Meta
 			for b.Loop() {
 				clear(w.h)
 				meta, err = cc.Write(w, r, tc.value, 0)

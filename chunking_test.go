@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/cookiesession/cookiesession/internal/wire"
@@ -1139,7 +1140,7 @@ func TestMaxAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	cc := mustCookieCodec(t, codec, CookieOptions{Cookie: http.Cookie{Name: "s", Path: "/"}})
-	write := func(lifetime time.Duration) (*http.Cookie, Meta) {
+	write := func(lifetime time.Duration) (*http.Cookie, inspect.Meta) {
 		t.Helper()
 		w := httptest.NewRecorder()
 		meta, err := cc.Write(w, httptest.NewRequest("GET", "/", nil), "v", lifetime)

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/wire"
 	"golang.org/x/crypto/chacha20poly1305"
@@ -37,8 +38,8 @@ const (
 	// payload before base64 (wire.overhead, checked below).
 	overhead = headerSize + nonceSize + timesSize + tagSize
 
-	flagCompressed = 1 << 0
-	flagReference  = 1 << 1 // the payload is a reference to the Overflow store (overflow.go)
+	flagCompressed = wire.FlagCompressed
+	flagReference  = wire.FlagReference // the payload is a reference to the Overflow store (overflow.go)
 	knownFlags     = flagCompressed | flagReference
 
 	defaultMaxDecoded   = 64 << 10
@@ -187,8 +188,6 @@ type Codec struct {
 	now        func() time.Time
 	rand       io.Reader
 	maxLength  int // of Encode's name plus value; < 0: none
-
-	ignoreExpiry bool // for inspection: open authentic values past their expiry
 }
 
 type codecKey struct {
@@ -350,7 +349,7 @@ func deriveKey(secret []byte, purpose string) (codecKey, error) {
 }
 
 // keyIDs returns the identifiers that values sealed with each key of the
-// current ring carry in their header (Meta.KeyID), in the ring's order.
+// current ring carry in their header (inspect.Meta.KeyID), in the ring's order.
 func (c *Codec) keyIDs() []uint32 { return c.ring().ids() }
 
 // ids returns the key ids of the ring, in its order.
@@ -360,20 +359,6 @@ func (r *keyRing) ids() []uint32 {
 		ids[i] = r.keys[i].id
 	}
 	return ids
-}
-
-// Meta describes a sealed value: what Decode checked and the session
-// manager and tools report.
-type Meta struct {
-	Version    int       // format version, 1
-	KeyID      uint32    // id of the key that sealed the value
-	KeyIndex   int       // that key's position in the ring; > 0 means re-seal with the primary
-	Compressed bool      // the payload was deflated
-	Reference  bool      // the payload is a reference to a session in the Overflow store
-	Chunks     int       // number of cookies the value was split across
-	Issued     time.Time // when it was sealed
-	Expires    time.Time // when it stops opening
-	Size       int       // length of the encoded value, in bytes
 }
 
 // Encode serializes value, seals it under the primary key with the codec's
@@ -413,8 +398,8 @@ func (c *Codec) Decode(name, value string, dst any) error {
 	return err
 }
 
-// decodeMeta is [Codec.Decode] that also returns the value's [Meta].
-func (c *Codec) decodeMeta(name, value string, dst any) (Meta, error) {
+// decodeMeta is [Codec.Decode] that also returns the value's [inspect.Meta].
+func (c *Codec) decodeMeta(name, value string, dst any) (inspect.Meta, error) {
 	// The built-in JSON serializer never retains its input, so the payload
 	// can be opened in a reused buffer; another Serializer might keep it.
 	var sp *[]byte
@@ -422,7 +407,7 @@ func (c *Codec) decodeMeta(name, value string, dst any) (Meta, error) {
 		sp = getScratch()
 		defer putScratch(sp, true)
 	}
-	data, meta, err := c.openInto(sp, name, value, 1)
+	data, meta, err := c.openInto(sp, name, value, 1, false)
 	if err != nil {
 		return meta, err
 	}
@@ -654,43 +639,35 @@ func setAssociatedData(ad, header []byte, name string) {
 	copy(ad[len(header):], name)
 }
 
-// header is the cleartext part of a sealed value, read before decryption.
-type header struct {
-	version byte
-	keyID   uint32
-	flags   byte
-	chunks  int
-}
-
 // peekHeader decodes the header from the first characters of an encoded
-// value (the base cookie alone is enough). It checks only the shape; the
-// header is authenticated when the value is opened.
-func peekHeader(s string) (header, error) {
-	const prefix = 12 // 12 base64 characters carry 9 bytes ≥ headerSize
+// value (the base cookie alone is enough) with wire.ParseHeader, and
+// refuses a value too short to be sealed, another version, an unknown
+// flag and a count of zero. The header is authenticated when the value is
+// opened.
+func peekHeader(s string) (wire.Header, error) {
 	if len(s) < encodedLen(0) {
-		return header{}, ErrInvalid
+		return wire.Header{}, ErrInvalid
 	}
-	var raw [9]byte
-	if n, err := b64.Decode(raw[:], []byte(s[:prefix])); err != nil || n != len(raw) {
-		return header{}, ErrInvalid
-	}
-	h := header{version: raw[0], keyID: binary.BigEndian.Uint32(raw[1:5]), flags: raw[5], chunks: int(raw[6])}
-	if h.version != formatVersion || h.flags&^knownFlags != 0 || h.chunks == 0 {
-		return header{}, ErrInvalid
+	h, ok := wire.ParseHeader(s)
+	if !ok || h.Version != formatVersion || h.Flags&^knownFlags != 0 || h.Chunks == 0 {
+		return wire.Header{}, ErrInvalid
 	}
 	return h, nil
 }
 
 // open is the opening pipeline for a joined value that spanned chunks
-// cookies. It returns the serialized payload.
-func (c *Codec) open(name, s string, chunks int) ([]byte, Meta, error) {
-	return c.openInto(nil, name, s, chunks)
+// cookies. It returns the serialized payload. With allowExpired (for
+// Manager.Inspect only), an authentic value is returned whatever its
+// sealed times say; otherwise one past its expiry, or with impossible
+// times, is ErrExpired.
+func (c *Codec) open(name, s string, chunks int, allowExpired bool) ([]byte, inspect.Meta, error) {
+	return c.openInto(nil, name, s, chunks, allowExpired)
 }
 
 // openInto is open decoding into the scratch buffer sp (nil: a new one);
 // the payload it returns may alias *sp.
-func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, error) {
-	meta := Meta{Size: len(s)}
+func (c *Codec) openInto(sp *[]byte, name, s string, chunks int, allowExpired bool) ([]byte, inspect.Meta, error) {
+	meta := inspect.Meta{Size: len(s)}
 
 	// 1. Sizes first: nothing is decoded past the limit.
 	if len(s) > c.maxEncodedLen() {
@@ -703,7 +680,7 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 	if err != nil {
 		return nil, meta, err
 	}
-	if h.chunks != chunks {
+	if h.Chunks != chunks {
 		return nil, meta, ErrInvalid
 	}
 
@@ -711,7 +688,7 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 	var k *codecKey
 	ring := c.ring() // one ring for the whole open, whatever SetKeys does meanwhile
 	for i := range ring.keys {
-		if ring.keys[i].id == h.keyID {
+		if ring.keys[i].id == h.KeyID {
 			k = &ring.keys[i]
 			meta.KeyIndex = i
 			break
@@ -748,11 +725,11 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 	if err != nil {
 		return nil, meta, ErrInvalid
 	}
-	meta.Version = int(h.version)
-	meta.KeyID = h.keyID
-	meta.Compressed = h.flags&flagCompressed != 0
-	meta.Reference = h.flags&flagReference != 0
-	meta.Chunks = h.chunks
+	meta.Version = int(h.Version)
+	meta.KeyID = h.KeyID
+	meta.Compressed = h.Flags&flagCompressed != 0
+	meta.Reference = h.Flags&flagReference != 0
+	meta.Chunks = h.Chunks
 	issuedMs := int64(binary.BigEndian.Uint64(pt[0:8]))
 	expiresMs := int64(binary.BigEndian.Uint64(pt[8:16]))
 	meta.Issued = time.UnixMilli(issuedMs)
@@ -760,7 +737,7 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int) ([]byte, Meta, 
 
 	// 5. Time: authentic values can still be stale, or from the future.
 	nowMs := c.now().UnixMilli()
-	if (nowMs >= expiresMs || issuedMs > nowMs+c.skew.Milliseconds() || expiresMs < issuedMs) && !c.ignoreExpiry {
+	if (nowMs >= expiresMs || issuedMs > nowMs+c.skew.Milliseconds() || expiresMs < issuedMs) && !allowExpired {
 		return nil, meta, ErrExpired
 	}
 

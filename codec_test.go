@@ -26,6 +26,7 @@ import (
 	"github.com/gorilla/securecookie"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 	"github.com/cookiesession/cookiesession/internal/testpayload"
@@ -240,7 +241,7 @@ func TestRoundTrip(t *testing.T) {
 				if d := cmp.Diff(tc.v, got, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); d != "" {
 					t.Errorf("round trip differs (-want +got):\n%s", d)
 				}
-				want := cookiesession.Meta{
+				want := inspect.Meta{
 					Version: 1, KeyID: sealingKeyID(t, codec.c), KeyIndex: 0, Compressed: meta.Compressed,
 					Chunks: 1, Issued: t0, Expires: t0.Add(30 * 24 * time.Hour), Size: len(s),
 				}

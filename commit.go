@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/store"
 )
@@ -119,7 +120,7 @@ func stateMark(issued time.Time, frame []byte) [commitMarkSize]byte {
 
 // sealedAs records meta as the state of the cookie s was read from or
 // last written to; a new commit chain starts from it.
-func (s *Session[T]) sealedAs(meta Meta) {
+func (s *Session[T]) sealedAs(meta inspect.Meta) {
 	s.meta, s.sealLife, s.chain = meta, s.lifetime, nil
 }
 
@@ -324,10 +325,10 @@ func (h *commitHandler[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // openedToken is a commit token that opened under the commit key: its
 // parts (see splitToken), its seal, and when the handler judged it.
 type openedToken struct {
-	marks []byte    // the states the token may replace
-	frame []byte    // the session it carries, as sealed
-	meta  Meta      // the token's seal: its time and deadline
-	now   time.Time // the request's time, read once
+	marks []byte       // the states the token may replace
+	frame []byte       // the session it carries, as sealed
+	meta  inspect.Meta // the token's seal: its time and deadline
+	now   time.Time    // the request's time, read once
 }
 
 // readToken returns the token posted in the form field "token", reading
@@ -364,7 +365,7 @@ func (h *commitHandler[T]) readToken(w http.ResponseWriter, r *http.Request) (st
 // layout.
 func (h *commitHandler[T]) openToken(w http.ResponseWriter, token string) (openedToken, bool) {
 	m := h.m
-	payload, meta, err := m.commit.open(m.opts.Name, token, 1)
+	payload, meta, err := m.commit.open(m.opts.Name, token, 1, false)
 	switch {
 	case errors.Is(err, ErrExpired):
 		commitFail(w, http.StatusGone, "commit token expired")

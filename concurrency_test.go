@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/inspection"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
@@ -104,7 +103,7 @@ func TestConcurrentHostileRequests(t *testing.T) {
 			}
 			continue
 		}
-		in, err := inspection.Open[cookiesession.Meta](m, http.Header{"Cookie": {h}}, false)
+		in, err := m.Inspect(http.Header{"Cookie": {h}}, false)
 		if err != nil {
 			t.Errorf("request %d (%s): its cookie does not open: %v", i, j.Kind, err)
 			continue

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/store"
 )
 
@@ -84,7 +85,7 @@ func NewCookieCodec(codec *Codec, o CookieOptions) (*CookieCodec, error) {
 // deserializes it into dst. A request without the cookies gives an error
 // matching [ErrNoCookie]; otherwise errors match [ErrInvalid],
 // [ErrExpired], [ErrTooLarge] or [ErrAmbiguous].
-func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
+func (cc *CookieCodec) Read(r *http.Request, dst any) (inspect.Meta, error) {
 	data, meta, _, err := cc.readValue(withBudget(r.Context(), cc.storeTimeout), r.Header, nil)
 	if err != nil {
 		return meta, err
@@ -99,7 +100,7 @@ func (cc *CookieCodec) Read(r *http.Request, dst any) (Meta, error) {
 // reference, the value it refers to in the Overflow store, whose key it
 // also returns ("" for a value in the cookies); admit, when not nil,
 // checks a reference's envelope first (see openReference).
-func (cc *CookieCodec) readValue(ctx context.Context, h http.Header, admit refAdmitter) ([]byte, Meta, string, error) {
+func (cc *CookieCodec) readValue(ctx context.Context, h http.Header, admit refAdmitter) ([]byte, inspect.Meta, string, error) {
 	data, meta, err := cc.readRaw(h)
 	if err != nil || !meta.Reference {
 		return data, meta, "", err
@@ -110,30 +111,31 @@ func (cc *CookieCodec) readValue(ctx context.Context, h http.Header, admit refAd
 
 // readRaw opens the value in h's cookies as sealed: for a reference, the
 // reference itself.
-func (cc *CookieCodec) readRaw(h http.Header) ([]byte, Meta, error) {
-	return cc.readFrom(h, nil)
+func (cc *CookieCodec) readRaw(h http.Header) ([]byte, inspect.Meta, error) {
+	return cc.readFrom(h, nil, false)
 }
 
 // readFrom is readRaw; with won not nil, it also sets *won to the values
-// of the cookies that opened, base first (for inspection).
-func (cc *CookieCodec) readFrom(h http.Header, won *[]string) ([]byte, Meta, error) {
+// of the cookies that opened, base first, and with allowExpired it opens
+// an authentic value past its sealed expiry (both for Manager.Inspect).
+func (cc *CookieCodec) readFrom(h http.Header, won *[]string, allowExpired bool) ([]byte, inspect.Meta, error) {
 	l := cc.limits
 	name := cc.cookie.Name
 	c := scanCookies(h, name, l)
 	c.won = won
 	var (
 		data []byte
-		meta Meta
+		meta inspect.Meta
 	)
 	err := c.join(name, l, func(v string, chunks int) error {
-		d, m, err := cc.codec.open(name, v, chunks)
+		d, m, err := cc.codec.open(name, v, chunks, allowExpired)
 		if err == nil {
 			data, meta = d, m
 		}
 		return err
 	})
 	if err != nil {
-		return nil, Meta{}, err
+		return nil, inspect.Meta{}, err
 	}
 	return data, meta, nil
 }
@@ -147,13 +149,13 @@ func (cc *CookieCodec) readFrom(h http.Header, won *[]string) ([]byte, Meta, err
 // it cannot be reached), and is otherwise an error matching [ErrTooLarge];
 // either way w is left untouched on an error, so the browser keeps its
 // previous cookies. A negative lifetime is an error too.
-func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, lifetime time.Duration) (Meta, error) {
+func (cc *CookieCodec) Write(w http.ResponseWriter, r *http.Request, value any, lifetime time.Duration) (inspect.Meta, error) {
 	if lifetime < 0 {
-		return Meta{}, errors.New("cookiesession: CookieCodec.Write with a negative lifetime")
+		return inspect.Meta{}, errors.New("cookiesession: CookieCodec.Write with a negative lifetime")
 	}
 	data, err := cc.codec.ser.Marshal(value)
 	if err != nil {
-		return Meta{}, fmt.Errorf("cookiesession: encoding value: %w", err)
+		return inspect.Meta{}, fmt.Errorf("cookiesession: encoding value: %w", err)
 	}
 	if lifetime == 0 {
 		lifetime = cc.codec.maxAge
@@ -204,7 +206,7 @@ func (o *CookieOptions) validate() error {
 // reference cookie that also carries data's first head bytes (a session's
 // envelope, 0 for a value without one), whose store key it returns (""
 // for a value in the cookies). On an error wh is left as it was.
-func (cc *CookieCodec) writeValue(ctx context.Context, wh, rh http.Header, data []byte, head int, issued, expires, now time.Time) (Meta, string, error) {
+func (cc *CookieCodec) writeValue(ctx context.Context, wh, rh http.Header, data []byte, head int, issued, expires, now time.Time) (inspect.Meta, string, error) {
 	meta, err := cc.writeRaw(wh, rh, data, issued, expires, now)
 	if overBudget(err) && cc.overflow != nil {
 		return cc.writeReference(ctx, wh, rh, data, head, issued, expires, now)
@@ -216,7 +218,7 @@ func (cc *CookieCodec) writeValue(ctx context.Context, wh, rh http.Header, data 
 // writeRaw seals data as issued at issued and expiring at expires, and sets
 // the cookies, whose Max-Age counts from now (the moment of the response,
 // which a commit token's seal time precedes).
-func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires, now time.Time) (Meta, error) {
+func (cc *CookieCodec) writeRaw(wh, rh http.Header, data []byte, issued, expires, now time.Time) (inspect.Meta, error) {
 	return cc.writeFlags(wh, rh, data, 0, issued, expires, now)
 }
 
@@ -237,20 +239,20 @@ func (cc *CookieCodec) fit(data []byte) (prepared []byte, flags byte, chunks int
 }
 
 // writeFlags is writeRaw with extra header flags (flagReference).
-func (cc *CookieCodec) writeFlags(wh, rh http.Header, data []byte, extra byte, issued, expires, now time.Time) (Meta, error) {
+func (cc *CookieCodec) writeFlags(wh, rh http.Header, data []byte, extra byte, issued, expires, now time.Time) (inspect.Meta, error) {
 	l := cc.limits
 	name := cc.cookie.Name
 	data, flags, chunks, err := cc.fit(data)
 	if err != nil {
-		return Meta{}, err
+		return inspect.Meta{}, err
 	}
 	flags |= extra
 	s, err := cc.codec.sealPrepared(name, data, flags, issued, expires, chunks)
 	if err != nil {
-		return Meta{}, err
+		return inspect.Meta{}, err
 	}
 	cc.setCookiesAt(wh, rh, l.split(name, s, chunks), later(issued, now), expires)
-	return Meta{
+	return inspect.Meta{
 		Version: formatVersion, KeyID: sealedKeyID(s), Compressed: flags&flagCompressed != 0, Reference: flags&flagReference != 0,
 		Chunks: chunks, Issued: issued, Expires: expires, Size: len(s),
 	}, nil

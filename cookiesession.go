@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/cookiesession/cookiesession/inspect"
 )
 
 // Manager reads and writes one kind of session, under one cookie name. It
@@ -119,7 +121,7 @@ type Session[T any] struct {
 	gen      uint64 // the Revoker's generation when the ID was made (see revokes); 0 without a Revoker
 	created  time.Time
 	lifetime time.Duration // 0: the Manager's MaxAge
-	meta     Meta          // of the cookie as read or last written (or of the last commit token)
+	meta     inspect.Meta  // of the cookie as read or last written (or of the last commit token)
 	sealLife time.Duration // the lifetime sealed in that cookie (SetLifetime may change lifetime since)
 	chain    *commitChain  // the commit tokens issued since that cookie (commit.go); nil: none
 	isNew    bool
@@ -239,7 +241,7 @@ func (s *Session[T]) newIdentity() {
 		s.gen = rv.Generation()
 	}
 	s.isNew = true
-	s.sealedAs(Meta{})
+	s.sealedAs(inspect.Meta{})
 }
 
 // Bind binds the session to a device: binding (at most 1024 bytes, opaque
@@ -455,7 +457,7 @@ func (m *Manager[T]) read(s *Session[T], r *http.Request) error {
 var errImpossibleTimes = fmt.Errorf("%w (created after its seal, or a negative lifetime)", ErrExpired)
 
 // decode fills s from an opened payload: the envelope, then the data.
-func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, meta Meta) error {
+func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, meta inspect.Meta) error {
 	data, ok := s.unframe(payload)
 	if !ok {
 		return ErrInvalid
@@ -492,7 +494,7 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 // says, before anything behind it is read: the times, then revocation.
 // decode applies it, and, to a reference that carries the envelope, the
 // overflow path before the store is read (admitReference).
-func (m *Manager[T]) admit(ctx context.Context, s *Session[T], meta Meta) error {
+func (m *Manager[T]) admit(ctx context.Context, s *Session[T], meta inspect.Meta) error {
 	// A creation time after the seal (beyond the clock skew) would push
 	// the absolute deadline out, and a negative lifetime is cleared,
 	// never sealed: no writer of ours produces either.
@@ -508,7 +510,7 @@ func (m *Manager[T]) admit(ctx context.Context, s *Session[T], meta Meta) error 
 // admitReference reads the envelope a reference carries (head, with no
 // data after it) into s and admits it: a revoked or expired session is
 // refused before the Overflow store is read.
-func (s *Session[T]) admitReference(ctx context.Context, head []byte, meta Meta) error {
+func (s *Session[T]) admitReference(ctx context.Context, head []byte, meta inspect.Meta) error {
 	rest, ok := s.unframe(head)
 	if !ok || len(rest) != 0 {
 		return ErrInvalid

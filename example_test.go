@@ -267,3 +267,44 @@ func ExampleSession_Err() {
 	// welcome back, ada
 	// your session expired: sign in again
 }
+
+// An operator's page tells why a user's session ended with
+// Manager.Inspect: here the user's session expired an hour ago, which
+// Load reports as a new session and Inspect, asked for expired sessions
+// too, shows with its deadline and the cookies that carried it.
+func ExampleManager_Inspect() {
+	now := time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
+	m, err := cookiesession.New[struct{ User string }](cookiesession.Options{
+		Keys:        [][]byte{keyring.Generate()},
+		MaxAge:      2 * time.Hour,
+		SealOptions: cookiesession.SealOptions{Now: func() time.Time { return now }},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "https://app.example/", nil)
+	s, _ := m.Load(r)
+	s.Data.User = "ada"
+	s.SetSubject("user-1")
+	rec := httptest.NewRecorder()
+	if err := m.Save(rec, r, s); err != nil {
+		log.Fatal(err)
+	}
+	r = httptest.NewRequest("GET", "https://app.example/", nil)
+	for _, c := range rec.Result().Cookies() {
+		r.AddCookie(c)
+	}
+
+	now = now.Add(3 * time.Hour)
+	in, err := m.Inspect(r.Header, true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("expired %v, at %s\n", in.Expired, in.AbsoluteDeadline.UTC().Format(time.Kitchen))
+	fmt.Printf("subject %q, data %s\n", in.Subject, in.Data)
+	fmt.Printf("%d cookie: %s\n", len(in.Cookies), in.Cookies[0].Name)
+	// Output:
+	// expired true, at 11:00AM
+	// subject "user-1", data {"User":"ada"}
+	// 1 cookie: __Host-session
+}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession/internal/testkit"
-	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // fuzzManager is the Manager both fuzz targets attack: a fixed key and a
@@ -50,7 +50,7 @@ func checkReportedError(t testing.TB, err error) {
 		t.Fatalf("error %q does not start with cookiesession:", msg)
 	}
 	for _, k := range [][]byte{testkit.Key(1), testkit.Key(2)} {
-		if strings.Contains(msg, wire.FormatKey(k)) || strings.Contains(msg, string(k)) {
+		if strings.Contains(msg, keyring.Format(k)) || strings.Contains(msg, string(k)) {
 			t.Fatalf("error %q carries a key", msg)
 		}
 	}
@@ -143,7 +143,7 @@ func FuzzSessionCookieHeader(f *testing.F) {
 		if err == nil && !s.IsNew() {
 			// Whatever opened must open again the same way, and survive
 			// a round trip through Save.
-			if _, err := m.inspect(req.Header, false); err != nil {
+			if _, err := m.Inspect(req.Header, false); err != nil {
 				t.Fatalf("Load accepted what inspect rejects: %v", err)
 			}
 			h := sealedHeader(t, m, *s.Data)

@@ -33,7 +33,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession/internal/testkit"
-	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // hSecret is in the data of every session the suite creates: it must never
@@ -560,7 +560,7 @@ func touchedHundredTimes(e *hEnv, path string) []string {
 		e.t.Fatalf("setup reported %v", errs)
 	}
 	u, _ := url.Parse(e.srv.URL)
-	in, err := e.m.inspect(http.Header{"Cookie": {testkit.CookieHeader(jar.Cookies(u))}}, false)
+	in, err := e.m.Inspect(http.Header{"Cookie": {testkit.CookieHeader(jar.Cookies(u))}}, false)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -598,8 +598,8 @@ func expectResealedWithPrimary(t *testing.T, e *hEnv, res hResult) {
 		t.Fatalf("session opened with an old key was not re-sealed: %v", res.cookies)
 	}
 	h, err := peekHeader(p[0])
-	if err != nil || h.keyID != e.m.cc.codec.keyIDs()[0] {
-		t.Errorf("re-sealed with key id %x (%v), want the primary's %x", h.keyID, err, e.m.cc.codec.keyIDs()[0])
+	if err != nil || h.KeyID != e.m.cc.codec.keyIDs()[0] {
+		t.Errorf("re-sealed with key id %x (%v), want the primary's %x", h.KeyID, err, e.m.cc.codec.keyIDs()[0])
 	}
 }
 
@@ -650,7 +650,7 @@ func expectSetCookies(t *testing.T, res hResult, want map[string]bool) {
 func secretsOf(e *hEnv, lines []string, res hResult) []string {
 	s := []string{hSecret}
 	for _, k := range append(e.opts.Keys, testkit.Key(1), testkit.Key(2)) {
-		s = append(s, string(k), wire.FormatKey(k), base64.StdEncoding.EncodeToString(k), fmt.Sprintf("%x", k))
+		s = append(s, string(k), keyring.Format(k), base64.StdEncoding.EncodeToString(k), fmt.Sprintf("%x", k))
 	}
 	add := func(v string) {
 		if len(v) >= 16 {

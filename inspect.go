@@ -3,84 +3,65 @@ package cookiesession
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
-	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/inspect"
 )
 
-// Inspection, for the cookiesession command and the demo, lives in
-// internal/inspection: the core registers its opening there, and exports
-// nothing for it.
-
-// inspector is a *Manager[T] of any T.
-type inspector interface {
-	inspect(h http.Header, allowExpired bool) (*inspection.Report[Meta], error)
-}
-
-func init() {
-	inspection.Register(func(m any, h http.Header, allowExpired bool) (any, error) {
-		i, ok := m.(inspector)
-		if !ok {
-			return nil, fmt.Errorf("cookiesession: inspection of a %T, not a *Manager", m)
-		}
-		return i.inspect(h, allowExpired)
-	}, func(keys ...[]byte) ([]uint32, error) {
-		c, err := NewCodec(keys...)
-		if err != nil {
-			return nil, err
-		}
-		return c.keyIDs(), nil
-	})
-}
-
-// inspect opens the session in h's Cookie lines for diagnosis
-// (inspection.Open documents it): by the rules of Load, through readRaw
-// (readFrom, which also says which cookies opened), openReference and
-// decode, but for revocation and the device binding (shown, not
-// checked), and with allowExpired, past the deadlines.
-func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Report[Meta], error) {
+// Inspect opens the session in h's Cookie lines for diagnosis, as the
+// cookiesession command's inspect and an operator's admin page show it:
+// the session, its deadlines and the cookies that carried it. It opens by
+// the rules of [Manager.Load] (the same reading, reference and decode), and
+// its errors are Load's, but for revocation and the device binding, which
+// it shows and does not check, so that a revoked or bound session can
+// still be examined (Load says whether it opens). With allowExpired, an
+// authentic session past a deadline is returned with Report.Expired set
+// instead of [ErrExpired].
+//
+// A cookie that refers to a session in the overflow store
+// (inspect.Meta.Reference) is opened from Options.Overflow with one read,
+// bounded like a request's; a value the store no longer holds fails with
+// store.ErrOverflowMissing, a store that does not answer with
+// store.ErrOverflowUnavailable. On a Manager without Options.Overflow,
+// only Name, Meta and Cookies of such a cookie are filled: the session's
+// ID, times and data are in the store. Inspect writes nothing and has no
+// effect on the session.
+func (m *Manager[T]) Inspect(h http.Header, allowExpired bool) (*inspect.Report, error) {
 	if m == nil {
-		return nil, errors.New("cookiesession: inspection of a nil *Manager")
-	}
-	cc := m.cc
-	if allowExpired {
-		c := *cc.codec
-		c.ignoreExpiry = true
-		cc.codec = &c
+		return nil, errors.New("cookiesession: Inspect on a nil *Manager")
 	}
 	var won []string
-	payload, meta, err := cc.readFrom(h, &won)
+	payload, meta, err := m.cc.readFrom(h, &won, allowExpired)
 	if err != nil {
 		return nil, err
 	}
-	cookies := make([]inspection.CookieSize, len(won))
+	in := &inspect.Report{Name: m.opts.Name, Meta: meta, Cookies: make([]inspect.CookieSize, len(won))}
 	for i, v := range won {
 		n := chunkName(m.opts.Name, i)
-		cookies[i] = inspection.CookieSize{Name: n, Size: len(n) + len(v)}
+		in.Cookies[i] = inspect.CookieSize{Name: n, Size: len(n) + len(v)}
 	}
 	s := &Session[T]{m: m}
 	if meta.Reference {
 		if m.opts.Overflow == nil {
 			// The codec refused a sealed expiry in the past unless
 			// allowExpired.
-			expired := !m.opts.Now().Before(meta.Expires)
-			return &inspection.Report[Meta]{Meta: meta, Cookies: cookies, Expired: expired}, nil
+			in.Expired = !m.opts.Now().Before(meta.Expires)
+			return in, nil
 		}
 		if payload, s.overflowKey, err = m.cc.openReference(context.Background(), payload, meta, nil); err != nil {
 			return nil, err
 		}
 	}
-	unrevoked := *m
-	unrevoked.opts.Revoker = nil
-	unrevoked.opts.Binding = acceptBindings{}
-	err = unrevoked.decode(context.Background(), s, payload, meta)
-	expired := errors.Is(err, ErrExpired) && !errors.Is(err, errImpossibleTimes)
-	if err != nil && !(expired && allowExpired) {
+	unchecked := *m
+	unchecked.opts.Revoker = nil
+	unchecked.opts.Binding = acceptBindings{}
+	err = unchecked.decode(context.Background(), s, payload, meta)
+	in.Expired = errors.Is(err, ErrExpired) && !errors.Is(err, errImpossibleTimes)
+	if err != nil && !(in.Expired && allowExpired) {
 		return nil, err
 	}
-	data, _ := s.unframe(payload) // decode read it
-	in := &inspection.Report[Meta]{Meta: meta, Data: data, OverflowKey: s.overflowKey, Expired: expired}
+	in.Data, _ = s.unframe(payload) // decode read it
+	in.OverflowKey = s.overflowKey
 	in.ID, in.Subject, in.Provider, in.Created = s.ID(), s.subject, s.provider, s.created
 	in.Binding, in.Generation = s.binding, s.gen
 	in.Lifetime = s.lifetime
@@ -89,6 +70,5 @@ func (m *Manager[T]) inspect(h http.Header, allowExpired bool) (*inspection.Repo
 	}
 	in.AbsoluteDeadline = m.absoluteDeadline(s)
 	in.IdleDeadline, _ = m.idleDeadline(meta.Issued)
-	in.Cookies = cookies
 	return in, nil
 }

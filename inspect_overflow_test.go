@@ -35,7 +35,7 @@ func TestInspectReference(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 
-	in, err := e.m.inspect(req.Header, false)
+	in, err := e.m.Inspect(req.Header, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestInspectReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err = bare.inspect(req.Header, false)
+	in, err = bare.Inspect(req.Header, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestInspectReference(t *testing.T) {
 	e.ov.mu.Lock()
 	clear(e.ov.vals)
 	e.ov.mu.Unlock()
-	if _, err := e.m.inspect(req.Header, false); !errors.Is(err, store.ErrOverflowMissing) {
+	if _, err := e.m.Inspect(req.Header, false); !errors.Is(err, store.ErrOverflowMissing) {
 		t.Errorf("inspect of a missing value: %v", err)
 	}
 }

@@ -4,11 +4,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
@@ -34,10 +35,10 @@ func TestInspectSizesOfOpenedCookies(t *testing.T) {
 		t.Fatal(err)
 	}
 	var parts []string // name=value of the session's cookies, in order
-	var want []inspection.CookieSize
+	var want []inspect.CookieSize
 	for _, c := range rec.Result().Cookies() {
 		parts = append(parts, c.Name+"="+c.Value)
-		want = append(want, inspection.CookieSize{Name: c.Name, Size: len(c.Name) + len(c.Value)})
+		want = append(want, inspect.CookieSize{Name: c.Name, Size: len(c.Name) + len(c.Value)})
 	}
 	if len(parts) < 3 {
 		t.Fatalf("the session spans %d cookies, want 3 or more", len(parts))
@@ -51,7 +52,7 @@ func TestInspectSizesOfOpenedCookies(t *testing.T) {
 		"planted last chunk":    planted(len(parts)-1) + "; " + strings.Join(parts, "; "),
 		"planted base and more": planted(0) + "; " + planted(2) + "; " + strings.Join(parts, "; "),
 	} {
-		in, err := m.inspect(http.Header{"Cookie": {line}}, false)
+		in, err := m.Inspect(http.Header{"Cookie": {line}}, false)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -85,15 +86,88 @@ func TestInspectRefusesImpossibleTimes(t *testing.T) {
 		"negative lifetime":      {f: forgery{lifetime: -1000}},
 	} {
 		h := http.Header{"Cookie": {e.line(e.forge(tc.f))}}
-		in, err := e.m.inspect(h, true)
+		in, err := e.m.Inspect(h, true)
 		switch {
 		case tc.expired && (err != nil || !in.Expired):
 			t.Errorf("%s: %+v, %v; want it shown as expired", name, in, err)
 		case !tc.expired && !errors.Is(err, ErrExpired):
 			t.Errorf("%s: %+v, %v; want ErrExpired", name, in, err)
 		}
-		if _, err := e.m.inspect(h, false); !errors.Is(err, ErrExpired) {
+		if _, err := e.m.Inspect(h, false); !errors.Is(err, ErrExpired) {
 			t.Errorf("%s without allowExpired: %v, want ErrExpired", name, err)
 		}
+	}
+}
+
+// TestInspectNilAndNoCookie: Inspect on a nil *Manager is an error, not a
+// panic; on a request without the cookie it gives ErrNoCookie, as Load's
+// reading does.
+func TestInspectNilAndNoCookie(t *testing.T) {
+	var nilM *Manager[int]
+	if in, err := nilM.Inspect(http.Header{"Cookie": {"session=x"}}, true); err == nil || in != nil || !strings.HasPrefix(err.Error(), "cookiesession: ") {
+		t.Errorf("nil Manager: %+v, %v; want a cookiesession: error", in, err)
+	}
+	m, err := New[int](Options{Keys: [][]byte{testkit.Key(0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Inspect(http.Header{}, false); !errors.Is(err, ErrNoCookie) {
+		t.Errorf("a request without the cookie: %v, want ErrNoCookie", err)
+	}
+}
+
+// TestInspectPackageReadsAsTheCore: package inspect's PeekHeader and
+// KeyIDs, which tools call without a Manager, say what the core's opening
+// finds: the header of a session split over several cookies, compressed
+// or not, and the key ids of a ring of two.
+func TestInspectPackageReadsAsTheCore(t *testing.T) {
+	keys := [][]byte{testkit.Key(0), testkit.Key(1)}
+	for _, compress := range []bool{false, true} {
+		m, err := New[map[string]string](Options{
+			Keys:              keys,
+			InsecureAllowHTTP: true,
+			Limits:            Limits{CookieSize: 300, TotalSize: 3000},
+			SealOptions:       SealOptions{Compress: compress},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := inspect.KeyIDs(keys...)
+		if err != nil || !slices.Equal(ids, m.cc.codec.keyIDs()) {
+			t.Fatalf("KeyIDs = %x, %v; the ring's are %x", ids, err, m.cc.codec.keyIDs())
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		s, _ := m.Load(r)
+		*s.Data = map[string]string{"blob": testkit.Blob(1, 900)}
+		rec := httptest.NewRecorder()
+		if err := m.Save(rec, r, s); err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, c := range rec.Result().Cookies() {
+			parts = append(parts, c.Name+"="+c.Value)
+		}
+		in, err := m.Inspect(http.Header{"Cookie": {strings.Join(parts, "; ")}}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peeked, ok := inspect.PeekHeader(rec.Result().Cookies()[0].Value)
+		want := inspect.Meta{Version: in.Meta.Version, KeyID: in.Meta.KeyID, Compressed: in.Meta.Compressed, Reference: in.Meta.Reference, Chunks: in.Meta.Chunks}
+		if !ok || peeked != want || want.Chunks < 2 || want.Compressed != compress {
+			t.Errorf("compress %v: PeekHeader = %+v, %v; the opened value's header is %+v", compress, peeked, ok, want)
+		}
+	}
+	if _, ok := inspect.PeekHeader("AQ"); ok {
+		t.Error("PeekHeader of a 2-character value: ok")
+	}
+}
+
+// TestInspectDefaultsAsDocumented: the defaults package inspect exports
+// are the values its documentation states.
+func TestInspectDefaultsAsDocumented(t *testing.T) {
+	if inspect.DefaultHostName != "__Host-session" || inspect.DefaultName != "session" ||
+		inspect.DefaultMaxAge != 30*24*time.Hour || inspect.DefaultCookieSize != 4000 ||
+		inspect.DefaultMaxChunks != 10 || inspect.DefaultTotalSize != 6144 {
+		t.Error("package inspect's defaults differ from what its documentation states")
 	}
 }

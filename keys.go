@@ -51,7 +51,7 @@ func setKeys(keys [][]byte, codecs ...*Codec) error {
 // returned (0 if s is not one).
 func sealedKeyID(s string) uint32 {
 	h, _ := peekHeader(s)
-	return h.keyID
+	return h.KeyID
 }
 
 // keyChangeGrace is how long after Manager.SetKeys changes the ring

@@ -169,7 +169,7 @@ func TestManagerSetKeys(t *testing.T) {
 	if err := m.SetKeys(k2, k1); err != nil {
 		t.Fatal(err)
 	}
-	if in, err := m.inspect(h, true); err != nil || in.Meta.KeyIndex != 1 {
+	if in, err := m.Inspect(h, true); err != nil || in.Meta.KeyIndex != 1 {
 		t.Errorf("inspect after SetKeys: %+v, %v", in, err)
 	}
 }
@@ -484,7 +484,7 @@ func TestKeyChangeGraceKeepsCookies(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	file(wire.FormatKey(k1))
+	file(keyring.Format(k1))
 	logs := &testkit.Logs{}
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
@@ -515,7 +515,7 @@ func TestKeyChangeGraceKeepsCookies(t *testing.T) {
 		return !v.New && v.N == u.N, u.sealedWith(srv) != 0
 	}
 
-	file(wire.FormatKey(k2) + ",") // caught mid-write
+	file(keyring.Format(k2) + ",") // caught mid-write
 	waitFor(t, `"K2," refused`, func() bool { return len(logs.Texts(slog.LevelError)) == 1 })
 	if !ring(id1)() {
 		t.Fatalf(`ring %08x after "K2,", want [K1]`, ringIDs(m.cc.codec))
@@ -523,7 +523,7 @@ func TestKeyChangeGraceKeepsCookies(t *testing.T) {
 	if err := active.Visit(srv.URL + "/inc"); err != nil {
 		t.Errorf(`after a read of "K2,": %v`, err)
 	}
-	file(wire.FormatKey(k2)) // a writer stalled after K2: applied
+	file(keyring.Format(k2)) // a writer stalled after K2: applied
 	waitFor(t, "[K2]", ring(id2))
 	clock.Add(30 * time.Second)
 	for _, u := range []*keyUser{active, idle} {
@@ -531,7 +531,7 @@ func TestKeyChangeGraceKeepsCookies(t *testing.T) {
 			t.Errorf("%s, ring [K2]: signed in %v, holds a cookie %v; want signed out, cookie kept", u.Name, in, holds)
 		}
 	}
-	file(wire.FormatKey(k2) + "," + wire.FormatKey(k1) + "\n") // the write completes
+	file(keyring.Format(k2) + "," + keyring.Format(k1) + "\n") // the write completes
 	waitFor(t, "[K2 K1]", ring(id2, id1))
 	if err := active.Visit(srv.URL + "/inc"); err != nil {
 		t.Errorf("after the write completed: %v", err)
@@ -543,7 +543,7 @@ func TestKeyChangeGraceKeepsCookies(t *testing.T) {
 	// K1 removed on purpose: once the minute has passed, the cookie K1
 	// sealed for the idle user (who did not come back while K1 was in the
 	// ring) is expired like any other refused cookie.
-	file(wire.FormatKey(k2))
+	file(keyring.Format(k2))
 	waitFor(t, "[K2] again", ring(id2))
 	clock.Add(time.Minute)
 	if in, holds := readOnly(idle); in || holds {
@@ -556,7 +556,7 @@ func TestKeyChangeGraceKeepsCookies(t *testing.T) {
 		t.Errorf("errors logged %q, want one for \"K2,\"", errs)
 	}
 	for _, msg := range logs.Texts(slog.LevelInfo) {
-		if strings.Contains(msg, wire.FormatKey(k1)) || strings.Contains(msg, wire.FormatKey(k2)) || !strings.Contains(msg, "key_ids=[") {
+		if strings.Contains(msg, keyring.Format(k1)) || strings.Contains(msg, keyring.Format(k2)) || !strings.Contains(msg, "key_ids=[") {
 			t.Errorf("ring logged as %q: want key ids, no key", msg)
 		}
 	}
@@ -576,7 +576,7 @@ func TestKeyRules(t *testing.T) {
 	for i := range sixteen {
 		sixteen[i] = 0x80 + byte(i%16)
 	}
-	printableButOne := []byte(wire.FormatKey(random)[:32])
+	printableButOne := []byte(keyring.Format(random)[:32])
 	printableButOne[7] = 0x01
 	for _, c := range []struct {
 		name string
@@ -591,7 +591,7 @@ func TestKeyRules(t *testing.T) {
 		{"all equal", bytes.Repeat([]byte{0xa1}, 32), "key 0 has only 1 distinct byte values"},
 		{"a pattern", bytes.Repeat([]byte{0x01, 0xfe}, 16), "key 0 has only 2 distinct byte values"},
 		{"15 distinct bytes", fifteen, "key 0 has only 15 distinct byte values"},
-		{"a key's text form", []byte(wire.FormatKey(random)), "key 0 is all printable text"},
+		{"a key's text form", []byte(keyring.Format(random)), "key 0 is all printable text"},
 		{"a passphrase", []byte("correct horse battery staple, 2024!"), "key 0 is all printable text"},
 		{"short", random[:31], "key 0 is 31 bytes, at least 32 are required"},
 	} {
@@ -616,14 +616,14 @@ func TestKeyRules(t *testing.T) {
 			check("Manager.SetKeys", m.SetKeys(c.key))
 			codec, _ := NewCodec(testkit.Key(1))
 			check("Codec.SetKeys", codec.SetKeys(c.key))
-			_, err = keyring.Parse(wire.FormatKey(c.key))
+			_, err = keyring.Parse(keyring.Format(c.key))
 			check("keyring.Parse", err)
 			if c.want != "" && (len(m.cc.codec.keyIDs()) != 1 || m.cc.codec.keyIDs()[0] != keyID(t, testkit.Key(1))) {
 				t.Error("a refused ring replaced the Manager's")
 			}
 		})
 	}
-	k1, k2 := wire.FormatKey(testkit.Key(1)), wire.FormatKey(testkit.Key(2))
+	k1, k2 := keyring.Format(testkit.Key(1)), keyring.Format(testkit.Key(2))
 	for _, s := range []string{k1 + ",", "," + k1, k1 + ",," + k2, k1 + ", ,\n" + k2, k1 + ",\n"} {
 		if _, err := keyring.Parse(s); err == nil || !strings.Contains(err.Error(), "is empty") {
 			t.Errorf("keyring.Parse(%q): %v, want an empty field refused", strings.NewReplacer(k1, "K1", k2, "K2").Replace(s), err)

@@ -177,7 +177,7 @@ func (st *state[T]) commit() {
 		s.refused = false
 		// Again now, over a Cache-Control the handler set after a Save.
 		if hasSetCookies(st.rw.Header(), st.m.opts.Name) {
-			NoSharedCache(st.rw.Header())
+			noSharedCache(st.rw.Header())
 		}
 		if err != nil {
 			// Reported once, here: finish must not report this state again.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/store"
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -75,7 +76,7 @@ func parseRef(payload []byte) (overflowRef, error) {
 // refAdmitter checks the envelope a reference carries before the store
 // is read (a Manager's session: see Session.admitReference).
 type refAdmitter interface {
-	admitReference(ctx context.Context, head []byte, meta Meta) error
+	admitReference(ctx context.Context, head []byte, meta inspect.Meta) error
 }
 
 // overflowAD is the associated data of a stored value.
@@ -93,7 +94,7 @@ func (cc *CookieCodec) overflowCtx(ctx context.Context) (context.Context, contex
 // data and the store key. The envelope a reference carries is given to
 // admit, when not nil, before the store is read: a session it refuses
 // costs no store call. The stored payload must begin with that envelope.
-func (cc *CookieCodec) openReference(ctx context.Context, payload []byte, meta Meta, admit refAdmitter) ([]byte, string, error) {
+func (cc *CookieCodec) openReference(ctx context.Context, payload []byte, meta inspect.Meta, admit refAdmitter) ([]byte, string, error) {
 	ref, err := parseRef(payload)
 	if err != nil {
 		return nil, "", err
@@ -152,31 +153,31 @@ func (cc *CookieCodec) referenceIn(h http.Header) string {
 // also carries data's first head bytes (a session's envelope; 0 for a
 // value that has none). The store is written first: if it fails, no
 // cookie is set and the browser keeps its previous ones.
-func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, data []byte, head int, issued, expires, now time.Time) (Meta, string, error) {
+func (cc *CookieCodec) writeReference(ctx context.Context, wh, rh http.Header, data []byte, head int, issued, expires, now time.Time) (inspect.Meta, string, error) {
 	ref := make([]byte, refSize, refSize+head)
 	if err := cc.codec.random(ref, "an overflow key"); err != nil {
-		return Meta{}, "", err
+		return inspect.Meta{}, "", err
 	}
 	ref = append(ref, data[:head]...)
 	key := base64.RawURLEncoding.EncodeToString(ref[:refStoreKeySize])
 	aead, err := chacha20poly1305.NewX(ref[refStoreKeySize:refSize])
 	if err != nil {
-		return Meta{}, "", err
+		return inspect.Meta{}, "", err
 	}
 	value := make([]byte, aead.NonceSize(), aead.NonceSize()+len(data)+aead.Overhead())
 	if err := cc.codec.random(value, "a nonce"); err != nil {
-		return Meta{}, "", err
+		return inspect.Meta{}, "", err
 	}
 	value = aead.Seal(value, value, data, overflowAD(key, cc.cookie.Name))
 	sctx, cancel := cc.overflowCtx(ctx)
 	defer cancel()
 	if err := cc.overflow.Put(sctx, key, value, expires); err != nil {
-		return Meta{}, "", fmt.Errorf("%w: %w", store.ErrOverflowUnavailable, err)
+		return inspect.Meta{}, "", fmt.Errorf("%w: %w", store.ErrOverflowUnavailable, err)
 	}
 	meta, err := cc.writeFlags(wh, rh, ref, flagReference, issued, expires, now)
 	if err != nil {
 		cc.dropReference(ctx, key) // never set: nothing refers to it
-		return Meta{}, "", err
+		return inspect.Meta{}, "", err
 	}
 	return meta, key, nil
 }

@@ -139,7 +139,7 @@ func (u *rotUser) sealedKey(s *rotServer) uint32 {
 	for _, c := range u.jar.Cookies(su) {
 		if c.Name == defaults.Name {
 			h, _ := peekHeader(c.Value)
-			return h.keyID
+			return h.KeyID
 		}
 	}
 	return 0
@@ -235,7 +235,7 @@ func TestKeyRotationDrill(t *testing.T) {
 	}
 	wasAlive := map[string]bool{}
 	for _, u := range users {
-		_, err := control.m.Load().inspect(u.header(a), false)
+		_, err := control.m.Load().Inspect(u.header(a), false)
 		wasAlive[u.id] = err == nil
 	}
 	a.deploy(t, newKey)

@@ -21,7 +21,7 @@ func (cc *CookieCodec) clearCookies(wh, rh http.Header) {
 	cc.setCookiesAt(wh, rh, nil, cc.codec.now(), time.Time{})
 	if carried := presentCookies(rh, cc.cookie.Name, cc.limits); !carried.has(0) {
 		wh.Add("Set-Cookie", expiredCookie(&cc.cookie, cc.cookie.Name).String())
-		NoSharedCache(wh)
+		noSharedCache(wh)
 	}
 }
 
@@ -33,7 +33,7 @@ func (cc *CookieCodec) clearCookies(wh, rh http.Header) {
 // deletes only chunk indexes below MaxChunks, so that the session's lines
 // stay within the bound documented on [Limits] (at most MaxChunks of them)
 // however many cookies were planted under the session's name. A response
-// that gets any line is made uncacheable by shared caches (NoSharedCache).
+// that gets any line is made uncacheable by shared caches (noSharedCache).
 func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, expires time.Time) {
 	l := cc.limits
 	name := cc.cookie.Name
@@ -72,7 +72,7 @@ func (cc *CookieCodec) setCookiesAt(wh, rh http.Header, parts []string, now, exp
 		}
 	}
 	if added {
-		NoSharedCache(wh)
+		noSharedCache(wh)
 	}
 }
 
@@ -126,7 +126,7 @@ func removeSetCookies(wh http.Header, name string) {
 	wh["Set-Cookie"] = kept
 }
 
-// NoSharedCache makes a response that sets or deletes session cookies
+// noSharedCache makes a response that sets or deletes session cookies
 // uncacheable by shared caches (proxies, CDNs), which would otherwise hand
 // the cookie, or the page it came with, to other visitors. The rule:
 //
@@ -143,9 +143,9 @@ func removeSetCookies(wh http.Header, name string) {
 // Every write of session cookies applies it ([CookieCodec], so the
 // [Manager] and gorillastore's Save too), and the Manager again when the
 // header goes out, so that a Cache-Control the handler set after Save is
-// covered. Call it yourself after setting Cache-Control on a response
-// whose cookies were already written.
-func NoSharedCache(h http.Header) {
+// covered. Outside the Handler (Manager.Save, CookieCodec.Write,
+// gorillastore), set Cache-Control before the cookies are written.
+func noSharedCache(h http.Header) {
 	h.Del("CDN-Cache-Control")
 	h.Del("Surrogate-Control")
 	switch cc := h.Values("Cache-Control"); {
@@ -166,7 +166,7 @@ func NoSharedCache(h http.Header) {
 	h.Add("Vary", "Cookie")
 }
 
-// privateCacheControl rewrites the Cache-Control value cc as NoSharedCache
+// privateCacheControl rewrites the Cache-Control value cc as noSharedCache
 // describes: without public, s-maxage or a qualified private, with an
 // unqualified private.
 func privateCacheControl(cc string) string {

@@ -37,10 +37,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // Cookies returns the cookies that carry a session of m holding data, as
@@ -181,33 +181,23 @@ func Tamper(cookies []*http.Cookie) []*http.Cookie {
 // without waiting. It is safe for concurrent use. The zero Clock reads
 // the zero time; use [NewClock].
 type Clock struct {
-	mu  sync.Mutex
-	now time.Time
+	c testkit.Clock // the package's own tests' clock, never stepped here
 }
 
 // NewClock returns a Clock that reads t until it is moved.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+func NewClock(t time.Time) *Clock {
+	c := new(Clock)
+	c.c.Set(t)
+	return c
+}
 
 // Now returns the clock's time. Pass the method value (clock.Now) as the
 // Now option.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+func (c *Clock) Now() time.Time { return c.c.Now() }
 
 // Advance moves the clock forward by d (back, when d is negative) and
 // returns the new time.
-func (c *Clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
+func (c *Clock) Advance(d time.Duration) time.Time { return c.c.Add(d) }
 
 // Set moves the clock to t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
+func (c *Clock) Set(t time.Time) { c.c.Set(t) }

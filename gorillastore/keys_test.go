@@ -1,8 +1,6 @@
 package gorillastore
 
 import (
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,25 +13,18 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/internal/testkit"
 )
 
 // ringKeyID returns the key id values sealed with secret carry.
 func ringKeyID(t *testing.T, secret []byte) uint32 {
 	t.Helper()
-	c, err := cookiesession.NewCodec(secret)
+	ids, err := inspect.KeyIDs(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := c.Encode("k", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(v)
-	if err != nil || len(raw) < 5 {
-		t.Fatalf("sealed value %q: %v", v, err)
-	}
-	return binary.BigEndian.Uint32(raw[1:5]) // after the version byte (see the package doc's wire format)
+	return ids[0]
 }
 
 // storeUser is a browser of the load test (testkit.Visitor), whose cookie
@@ -51,11 +42,8 @@ type storeView struct {
 func (u *storeUser) sealedWith(srv *httptest.Server) uint32 {
 	su, _ := url.Parse(srv.URL)
 	for _, c := range u.Jar.Cookies(su) {
-		if c.Name == "s" && len(c.Value) >= 12 {
-			raw, err := base64.RawURLEncoding.DecodeString(c.Value[:12])
-			if err == nil {
-				return binary.BigEndian.Uint32(raw[1:5])
-			}
+		if h, ok := inspect.PeekHeader(c.Value); ok && c.Name == "s" {
+			return h.KeyID
 		}
 	}
 	return 0
@@ -176,5 +164,44 @@ func TestStoreSetKeys(t *testing.T) {
 	}
 	if idle.N != 2 || idle.sealedWith(srv) != id2 {
 		t.Errorf("idle user: n=%d, key %08x, want a new session at 2, sealed with K2 %08x", idle.N, idle.sealedWith(srv), id2)
+	}
+}
+
+// TestRemovedKeyCookieKeptUntilSaved: the Manager does not expire, for a
+// minute after SetKeys changes its ring, cookies sealed with a key no
+// longer in it, so that a ring put right within the minute signs no one
+// out. The Store needs no such grace: it expires no refused cookie of its
+// own accord (Get and New take no ResponseWriter; only Save writes, what
+// the handler saves), so a cookie sealed
+// with a removed key stays in the browser and opens again once the key is
+// back.
+func TestRemovedKeyCookieKeptUntilSaved(t *testing.T) {
+	k1, k2 := testkit.Key(73), testkit.Key(74)
+	store := newStore(t, func(o *Options) { o.Keys = [][]byte{k1} })
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	s, _ := store.New(r, "s")
+	s.Values["n"] = 1
+	rec := httptest.NewRecorder()
+	if err := s.Save(r, rec); err != nil {
+		t.Fatal(err)
+	}
+	r = httptest.NewRequest("GET", "https://example.com/", nil)
+	for _, c := range rec.Result().Cookies() {
+		r.AddCookie(c)
+	}
+
+	if err := store.SetKeys(k2); err != nil { // k1 removed by mistake
+		t.Fatal(err)
+	}
+	if s, err := store.Get(r, "s"); !errors.Is(err, cookiesession.ErrUnknownKey) || !s.IsNew {
+		t.Fatalf("with k1 removed: %v (new %v), want ErrUnknownKey and a new session", err, s.IsNew)
+	}
+
+	if err := store.SetKeys(k2, k1); err != nil { // put right
+		t.Fatal(err)
+	}
+	s, err := store.New(r, "s")
+	if err != nil || s.IsNew || s.Values["n"] != 1 {
+		t.Fatalf("with k1 back: %v, new %v, values %v; want the session", err, s.IsNew, s.Values)
 	}
 }

@@ -302,7 +302,7 @@ func (s *Store) readLegacy(r *http.Request, name string, err error) (map[interfa
 // requires Secure, Path "/" and no Domain, a "__Secure-" name Secure.
 //
 // A response Save writes cookies into is made uncacheable by shared caches
-// (cookiesession.NoSharedCache): set Cache-Control before Save, since Save
+// (the core's noSharedCache): set Cache-Control before Save, since Save
 // cannot see what the handler sets afterwards.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
 	name := session.Name()

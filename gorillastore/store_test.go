@@ -630,7 +630,7 @@ func TestSaveRefusesBrokenCookiePrefix(t *testing.T) {
 
 // TestSaveNeverSharedCacheable: a response carrying the session's
 // Set-Cookie is never cacheable by a shared cache, by the same rule as the
-// Manager's (cookiesession.NoSharedCache): Cache-Control no-store by
+// Manager's (the core's noSharedCache): Cache-Control no-store by
 // default, the handler's public turned private, Vary: Cookie.
 func TestSaveNeverSharedCacheable(t *testing.T) {
 	store := newStore(t, nil)

@@ -22,7 +22,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/wire"
 )
 
@@ -34,6 +33,10 @@ const (
 	// ring holds) of 64 bytes in base64 take about 22 KiB.
 	maxKeyFileSize = 64 << 10
 )
+
+// Env is the environment variable [FromEnv] reads, and that the
+// cookiesession command's keygen writes for.
+const Env = "COOKIESESSION_KEYS"
 
 // Generate returns a new random 32-byte secret.
 func Generate() []byte {
@@ -73,6 +76,11 @@ func Parse(s string) ([][]byte, error) {
 	return keys, nil
 }
 
+// Format returns the text form of a secret that [Parse] reads, as the
+// cookiesession command's keygen prints it: base64url without padding (43
+// characters for 32 bytes).
+func Format(k []byte) string { return wire.FormatKey(k) }
+
 func decodeKey(s string) ([]byte, error) {
 	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.StdEncoding} {
 		if k, err := enc.DecodeString(s); err == nil {
@@ -85,13 +93,13 @@ func decodeKey(s string) ([]byte, error) {
 // FromEnv reads the keys from the environment variable
 // COOKIESESSION_KEYS with [Parse]. An unset variable is an error.
 func FromEnv() ([][]byte, error) {
-	s, ok := os.LookupEnv(defaults.KeysEnv)
+	s, ok := os.LookupEnv(Env)
 	if !ok {
-		return nil, fmt.Errorf("cookiesession: %s is not set", defaults.KeysEnv)
+		return nil, fmt.Errorf("cookiesession: %s is not set", Env)
 	}
 	keys, err := Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w (from %s)", err, defaults.KeysEnv)
+		return nil, fmt.Errorf("%w (from %s)", err, Env)
 	}
 	return keys, nil
 }
@@ -109,7 +117,7 @@ func FromEnv() ([][]byte, error) {
 // blocks: run it in its own goroutine. It panics if apply is nil.
 //
 // Each ring applied is logged on logger at Info, with the file and the
-// key ids of the ring (as Meta.KeyID and the cookiesession command show
+// key ids of the ring (as inspect.Meta.KeyID and the cookiesession command show
 // them), never a key. A file that cannot be read, is larger than 64 KiB,
 // does not parse, or whose keys apply rejects changes nothing: the keys
 // applied last stay in force, and the error is logged at Error, once for

@@ -17,7 +17,7 @@ import (
 // reported (once per failure, not once per read).
 func TestKeyFilePoll(t *testing.T) {
 	k1, k2 := testkit.Key(61), testkit.Key(62)
-	id1, id2 := wire.FormatKey(k1), wire.FormatKey(k2)
+	id1, id2 := Format(k1), Format(k2)
 	c, err := cookiesession.NewCodec(k1)
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +30,7 @@ func TestKeyFilePoll(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keyIDs[wire.FormatKey(k)] = fmt.Sprintf("%08x", id)
+		keyIDs[Format(k)] = fmt.Sprintf("%08x", id)
 	}
 	ringIDs := func(*cookiesession.Codec) []string { return inForce }
 	dir := t.TempDir()
@@ -44,7 +44,7 @@ func TestKeyFilePoll(t *testing.T) {
 		}
 		inForce = nil
 		for _, k := range keys {
-			inForce = append(inForce, wire.FormatKey(k))
+			inForce = append(inForce, Format(k))
 		}
 		return nil
 	}, logger: slog.New(logs)}
@@ -62,7 +62,7 @@ func TestKeyFilePoll(t *testing.T) {
 		}
 		for _, msg := range reports {
 			if !strings.Contains(msg, "err=cookiesession: ") || !strings.Contains(msg, path) ||
-				strings.Contains(msg, wire.FormatKey(k1)) || strings.Contains(msg, wire.FormatKey(k2)) {
+				strings.Contains(msg, Format(k1)) || strings.Contains(msg, Format(k2)) {
 				t.Errorf("%s: report %q: want a cookiesession error naming the file and no key", name, msg)
 			}
 		}
@@ -78,7 +78,7 @@ func TestKeyFilePoll(t *testing.T) {
 		for _, msg := range infos {
 			want := fmt.Sprintf("key_ids=%v", ids)
 			if !strings.Contains(msg, want) || !strings.Contains(msg, path) ||
-				strings.Contains(msg, wire.FormatKey(k1)) || strings.Contains(msg, wire.FormatKey(k2)) {
+				strings.Contains(msg, Format(k1)) || strings.Contains(msg, Format(k2)) {
 				t.Errorf("%s: ring logged as %q: want the file and %s, and no key", name, msg, want)
 			}
 		}
@@ -87,7 +87,7 @@ func TestKeyFilePoll(t *testing.T) {
 	step("missing file", 3, 0, 1, id1)
 	testkit.WriteKeyFile(t, path, k2, k1)
 	step("file appears", 3, 1, 0, id2, id1)
-	if err := os.WriteFile(path, []byte(wire.FormatKey(k2)+","+wire.FormatKey(k1)[:20]+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(Format(k2)+","+Format(k1)[:20]+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	step("short key", 3, 0, 1, id2, id1)
@@ -110,7 +110,7 @@ func TestKeyFilePoll(t *testing.T) {
 	// the file mid-write, as "K2," or as "K2" alone, is never applied.
 	testkit.WriteKeyFile(t, path, k1, k2)
 	step("rewritten", 2, 1, 0, id1, id2)
-	if err := os.WriteFile(path, []byte(wire.FormatKey(k2)+","), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(Format(k2)+","), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	step("caught mid-write as K2,", 1, 0, 0, id1, id2)
@@ -119,7 +119,7 @@ func TestKeyFilePoll(t *testing.T) {
 	testkit.WriteKeyFile(t, path, k2, k1)
 	step("write completed, read once", 1, 0, 0, id1, id2)
 	step("write completed, read twice", 1, 1, 0, id2, id1)
-	if err := os.WriteFile(path, []byte(wire.FormatKey(k2)+","), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(Format(k2)+","), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	step(`"K2," for two reads: an empty field, refused`, 2, 0, 1, id2, id1)

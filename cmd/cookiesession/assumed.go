@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/inspect"
 )
 
 // assumed records which of inspect's settings were not given, so that the
@@ -47,14 +47,14 @@ func assumedSettings(fs *flag.FlagSet, name string, maxAge time.Duration) assume
 // input carries ("session" when it carries neither).
 func defaultNameIn(text string) string {
 	host, plain := false, false
-	for _, p := range parseCookieInput(text, defaults.Name) {
-		host = host || p.name == defaults.HostName
-		plain = plain || p.name == defaults.Name
+	for _, p := range parseCookieInput(text, inspect.DefaultName) {
+		host = host || p.name == inspect.DefaultHostName
+		plain = plain || p.name == inspect.DefaultName
 	}
 	if host && !plain {
-		return defaults.HostName
+		return inspect.DefaultHostName
 	}
-	return defaults.Name
+	return inspect.DefaultName
 }
 
 // longerHint ends a sentence saying that the application's deadlines are

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/keyring"
 )
 
@@ -21,8 +21,8 @@ import (
 var committedChart = filepath.Join("..", "..", "docs", "size-chart.svg")
 
 func defaultMeasurer() (measurer, budgets) {
-	return measurer{name: defaults.Name},
-		budgets{defaults.CookieSize, defaults.MaxChunks, defaults.TotalSize}
+	return measurer{name: inspect.DefaultName},
+		budgets{inspect.DefaultCookieSize, inspect.DefaultMaxChunks, inspect.DefaultTotalSize}
 }
 
 // TestSizeChartCommitted draws the chart in memory, as size -chart does,

@@ -7,8 +7,7 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/inspection"
-	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/keyring"
 )
 
@@ -39,8 +38,8 @@ func FuzzInspectInput(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	keyText := wire.FormatKey(key)
-	ring, err := inspection.KeyIDs(key)
+	keyText := keyring.Format(key)
+	ring, err := inspect.KeyIDs(key)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -54,7 +53,7 @@ func FuzzInspectInput(f *testing.F) {
 		if len(parts) > 0 {
 			h.Set("Cookie", strings.Join(parts, "; "))
 		}
-		in, err := inspection.Open[cookiesession.Meta](m, h, true)
+		in, err := m.Inspect(h, true)
 		if err != nil {
 			line := explain(err, m, h, pairs, ring, 0, assumed{maxAge: true, idle: true, values: map[string]string{"max-age": "30d"}})
 			if strings.Contains(line, keyText) || strings.Contains(line, "\n") {

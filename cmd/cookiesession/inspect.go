@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -17,8 +15,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/defaults"
-	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/cookiesession/cookiesession/store"
 )
@@ -81,10 +78,10 @@ keys, unreadable input.
 func runInspect(e *env, args []string) int {
 	fs := newFlags("inspect", inspectUsage)
 	var (
-		name         = fs.String("name", defaults.Name, "the session's cookie name (Options.Name); not given: "+defaults.HostName+" when the input carries it, else")
+		name         = fs.String("name", inspect.DefaultName, "the session's cookie name (Options.Name); not given: "+inspect.DefaultHostName+" when the input carries it, else")
 		keysFlag     = fs.String("keys", "", "comma-separated keys, as COOKIESESSION_KEYS holds them (visible to other users: prefer the variable or -keys-file)")
 		keysFile     = fs.String("keys-file", "", "read the comma-separated keys from `file`")
-		maxAge       = fs.Duration("max-age", defaults.MaxAge, "the application's Options.MaxAge")
+		maxAge       = fs.Duration("max-age", inspect.DefaultMaxAge, "the application's Options.MaxAge")
 		idleTimeout  = fs.Duration("idle-timeout", 0, "the application's Options.IdleTimeout (0: none)")
 		limits       = addLimitFlags(fs)
 		allowExpired = fs.Bool("allow-expired", false, "print an expired session, marked EXPIRED, instead of failing")
@@ -141,11 +138,11 @@ func runInspect(e *env, args []string) int {
 		h.Set("Cookie", strings.Join(parts, "; "))
 	}
 
-	ring, err := inspection.KeyIDs(keys...)
+	ring, err := inspect.KeyIDs(keys...)
 	if err != nil {
 		return fail(e, exitUsage, cmd, "%v", err)
 	}
-	in, err := inspection.Open[cookiesession.Meta](m, h, *allowExpired)
+	in, err := m.Inspect(h, *allowExpired)
 	if err != nil {
 		return fail(e, exitNo, cmd, "%s", explain(err, m, h, pairs, ring, *idleTimeout, asm))
 	}
@@ -165,7 +162,7 @@ func runInspect(e *env, args []string) int {
 			return usageErr(e, cmd, "%s", msg(err))
 		}
 		if in.Meta.Reference {
-			if in, err = inspection.Open[cookiesession.Meta](ms, h, *allowExpired); err != nil {
+			if in, err = ms.Inspect(h, *allowExpired); err != nil {
 				return fail(e, exitNo, cmd, "%s", explainStored(err, *rf.addr))
 			}
 		}
@@ -223,13 +220,13 @@ func loadKeys(list, file string, listSet bool) ([][]byte, error) {
 		}
 		return keys, nil
 	}
-	env, ok := os.LookupEnv(defaults.KeysEnv)
+	env, ok := os.LookupEnv(keyring.Env)
 	if !ok {
-		return nil, fmt.Errorf("no keys: set %s or pass -keys-file", defaults.KeysEnv)
+		return nil, fmt.Errorf("no keys: set %s or pass -keys-file", keyring.Env)
 	}
 	keys, err := parseKeys(env)
 	if err != nil {
-		return nil, fmt.Errorf("%w (from %s)", err, defaults.KeysEnv)
+		return nil, fmt.Errorf("%w (from %s)", err, keyring.Env)
 	}
 	return keys, nil
 }
@@ -347,7 +344,7 @@ func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header
 		}
 		return fmt.Sprintf("no session: no cookie named %q in the input (it has %s); set -name", name, strings.Join(quoteAll(seen), ", "))
 	case errors.Is(err, cookiesession.ErrExpired):
-		if in, err2 := inspection.Open[cookiesession.Meta](m, h, true); err2 == nil {
+		if in, err2 := m.Inspect(h, true); err2 == nil {
 			now := time.Now()
 			r := newInspectReport(name, in, now, idle, len(ring))
 			if !r.Expired && r.Issued.After(now) {
@@ -371,6 +368,9 @@ func explain(err error, m *cookiesession.Manager[json.RawMessage], h http.Header
 		return fmt.Sprintf("the session does not open: %s (if the application changed Options.Limits or MaxDecodedSize, pass the same -cookie-size, -max-chunks, -total-size or -max-decoded)", text)
 	case errors.Is(err, cookiesession.ErrAmbiguous):
 		return fmt.Sprintf("the session does not open: %s (the input holds more than one session)", msg(err))
+	case errors.Is(err, cookiesession.ErrUnknownKey):
+		// The library's message says what diagnose says, in less detail.
+		return "the session does not open: " + diagnose(name, pairs, ring)
 	case errors.Is(err, cookiesession.ErrInvalid):
 		return "the session does not open: " + msg(err) + ": " + diagnose(name, pairs, ring)
 	}
@@ -409,14 +409,14 @@ func diagnose(name string, pairs []cookiePair, ring []uint32) string {
 	if strings.ContainsAny(base, `"'`) {
 		return "the value holds quote characters, which a sealed value never does: remove them"
 	}
-	hd, ok := peekHeader(base)
+	hd, ok := inspect.PeekHeader(base)
 	if !ok {
 		return "the value is not base64url or too short: not a sealed session"
 	}
-	if hd.version != 1 {
-		return fmt.Sprintf("the value does not start with a known format version (found %d, expected 1): not a sealed session, or damaged", hd.version)
+	if hd.Version != 1 {
+		return fmt.Sprintf("the value does not start with a known format version (found %d, expected 1): not a sealed session, or damaged", hd.Version)
 	}
-	id := hd.keyID
+	id := hd.KeyID
 	if !slices.Contains(ring, id) {
 		ids := make([]string, len(ring))
 		for i, k := range ring {
@@ -426,42 +426,18 @@ func diagnose(name string, pairs []cookiePair, ring []uint32) string {
 		if len(ids) > 1 {
 			given = "the keys given have ids "
 		}
-		return fmt.Sprintf("its header names key id %08x, and %s%s: it was sealed with another key", id, given, strings.Join(ids, ", "))
+		return fmt.Sprintf("it was sealed with another key: its header names key id %08x, and %s%s (a key removed from the ring, or another application's)", id, given, strings.Join(ids, ", "))
 	}
 	var missing []string
-	for i := 1; i < hd.chunks; i++ {
+	for i := 1; i < hd.Chunks; i++ {
 		if n := fmt.Sprintf("%s.%d", name, i); !present[n] {
 			missing = append(missing, n)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Sprintf("its header says it spans %d cookies, and the input lacks %s", hd.chunks, strings.Join(quoteAll(missing), ", "))
+		return fmt.Sprintf("its header says it spans %d cookies, and the input lacks %s", hd.Chunks, strings.Join(quoteAll(missing), ", "))
 	}
 	return fmt.Sprintf("it names key id %08x, which is given, but does not authenticate: tampered, truncated, or sealed for another cookie name", id)
-}
-
-// sealedHeader is the cleartext header at the start of a sealed value,
-// version 1 of the documented format: version, key id (big endian),
-// flags (bit 0: deflated), chunk count.
-type sealedHeader struct {
-	version byte
-	keyID   uint32
-	flags   byte
-	chunks  int
-}
-
-// peekHeader decodes the header from the first 12 base64url characters of
-// a value. It checks only the shape: the header is authenticated when the
-// value opens.
-func peekHeader(v string) (sealedHeader, bool) {
-	var raw [9]byte
-	if len(v) < 12 {
-		return sealedHeader{}, false
-	}
-	if n, err := base64.RawURLEncoding.Decode(raw[:], []byte(v[:12])); err != nil || n != len(raw) {
-		return sealedHeader{}, false
-	}
-	return sealedHeader{raw[0], binary.BigEndian.Uint32(raw[1:5]), raw[5], int(raw[6])}, true
 }
 
 func quoteAll(s []string) []string {
@@ -540,7 +516,7 @@ type cookieSize struct {
 	Bytes int    `json:"bytes"`
 }
 
-func newInspectReport(name string, in *inspection.Report[cookiesession.Meta], now time.Time, idle time.Duration, nkeys int) *inspectReport {
+func newInspectReport(name string, in *inspect.Report, now time.Time, idle time.Duration, nkeys int) *inspectReport {
 	r := &inspectReport{
 		Name:            name,
 		Expired:         in.Expired,

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/wire"
 	"github.com/cookiesession/cookiesession/keyring"
 )
 
@@ -55,7 +54,7 @@ func runKeygen(e *env, args []string) int {
 	}
 	text := make([]string, len(keys))
 	for i, k := range keys {
-		text[i] = wire.FormatKey(k)
+		text[i] = keyring.Format(k)
 	}
 	fmt.Fprintln(e.stdout, strings.Join(text, ","))
 	return exitOK

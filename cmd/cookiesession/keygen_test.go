@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/defaults"
-	"github.com/cookiesession/cookiesession/internal/wire"
 	"github.com/cookiesession/cookiesession/keyring"
 )
 
@@ -79,7 +77,7 @@ func TestKeygen(t *testing.T) {
 		if len(keys) != 1 || len(keys[0]) != 32 {
 			t.Fatalf("%d keys, first of %d bytes", len(keys), len(keys[0]))
 		}
-		if got := wire.FormatKey(keys[0]) + "\n"; got != r.stdout {
+		if got := keyring.Format(keys[0]) + "\n"; got != r.stdout {
 			t.Errorf("output %q is not in FormatKey's form %q", r.stdout, got)
 		}
 		if again := cli(t, "", nil, "keygen"); again.stdout == r.stdout {
@@ -98,7 +96,7 @@ func TestKeygen(t *testing.T) {
 			t.Fatalf("output is not three keys on one line: %q", r.stdout)
 		}
 		value := strings.TrimSuffix(r.stdout, "\n") // as $(cookiesession keygen -n 3) gives it
-		t.Setenv(defaults.KeysEnv, value)
+		t.Setenv(keyring.Env, value)
 		keys, err := keyring.FromEnv()
 		if err != nil {
 			t.Fatal(err)
@@ -115,7 +113,7 @@ func TestKeygen(t *testing.T) {
 		}
 		a := newApp(t, cookiesession.Options{Keys: keys})
 		id, setCookies := a.set([]byte(`{"user":"ada"}`))
-		in := parseInspection(t, cli(t, setCookies, []string{defaults.KeysEnv + "=" + value}, "inspect", "-json"))
+		in := parseInspection(t, cli(t, setCookies, []string{keyring.Env + "=" + value}, "inspect", "-json"))
 		if in.SessionID != id || !sameJSON(t, in.Data, []byte(`{"user":"ada"}`)) {
 			t.Errorf("inspect: session %s data %s, want %s and the data written", in.SessionID, in.Data, id)
 		}

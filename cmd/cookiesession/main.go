@@ -137,7 +137,7 @@ import (
 	"strings"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/inspect"
 )
 
 // Exit statuses, documented in the package comment and the usage text.
@@ -276,9 +276,9 @@ type limitFlags struct {
 // -max-decoded on fs.
 func addLimitFlags(fs *flag.FlagSet) limitFlags {
 	return limitFlags{
-		cookieSize: fs.Int("cookie-size", 0, fmt.Sprintf("the application's Options.Limits.CookieSize (0: %d)", defaults.CookieSize)),
-		maxChunks:  fs.Int("max-chunks", 0, fmt.Sprintf("the application's Options.Limits.MaxChunks (0: %d)", defaults.MaxChunks)),
-		totalSize:  fs.Int("total-size", 0, fmt.Sprintf("the application's Options.Limits.TotalSize (0: %d)", defaults.TotalSize)),
+		cookieSize: fs.Int("cookie-size", 0, fmt.Sprintf("the application's Options.Limits.CookieSize (0: %d)", inspect.DefaultCookieSize)),
+		maxChunks:  fs.Int("max-chunks", 0, fmt.Sprintf("the application's Options.Limits.MaxChunks (0: %d)", inspect.DefaultMaxChunks)),
+		totalSize:  fs.Int("total-size", 0, fmt.Sprintf("the application's Options.Limits.TotalSize (0: %d)", inspect.DefaultTotalSize)),
 		maxDecoded: fs.Int("max-decoded", 0, "the application's Options.MaxDecodedSize (0: 65536)"),
 	}
 }
@@ -294,13 +294,13 @@ func (f limitFlags) limits() cookiesession.Limits {
 func (f limitFlags) budgets() budgets {
 	b := budgets{*f.cookieSize, *f.maxChunks, *f.totalSize}
 	if b.CookieSize == 0 {
-		b.CookieSize = defaults.CookieSize
+		b.CookieSize = inspect.DefaultCookieSize
 	}
 	if b.MaxChunks == 0 {
-		b.MaxChunks = defaults.MaxChunks
+		b.MaxChunks = inspect.DefaultMaxChunks
 	}
 	if b.TotalSize == 0 {
-		b.TotalSize = defaults.TotalSize
+		b.TotalSize = inspect.DefaultTotalSize
 	}
 	return b
 }

@@ -15,9 +15,8 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/defaults"
 	"github.com/cookiesession/cookiesession/internal/testkit"
-	"github.com/cookiesession/cookiesession/internal/wire"
+	"github.com/cookiesession/cookiesession/keyring"
 )
 
 // bin is the command, built once by TestMain: the tests run it as a user
@@ -67,7 +66,7 @@ func cliFile(t *testing.T, stdin io.Reader, env []string, args ...string) result
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, defaults.KeysEnv+"=") {
+		if !strings.HasPrefix(kv, keyring.Env+"=") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
@@ -99,7 +98,7 @@ func cliFile(t *testing.T, stdin io.Reader, env []string, args ...string) result
 func secretsIn(env, args []string) []string {
 	var lists []string
 	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, defaults.KeysEnv+"="); ok {
+		if v, ok := strings.CutPrefix(kv, keyring.Env+"="); ok {
 			lists = append(lists, v)
 		}
 		if v, ok := strings.CutPrefix(kv, passwordEnv+"="); ok {
@@ -162,9 +161,9 @@ func readPayload(t *testing.T, name string) []byte {
 func keysEnv(keys ...[]byte) string {
 	s := make([]string, len(keys))
 	for i, k := range keys {
-		s[i] = wire.FormatKey(k)
+		s[i] = keyring.Format(k)
 	}
-	return defaults.KeysEnv + "=" + strings.Join(s, ",")
+	return keyring.Env + "=" + strings.Join(s, ",")
 }
 
 // app is an application using the library: a server whose POST /set

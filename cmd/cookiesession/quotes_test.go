@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/defaults"
-	"github.com/cookiesession/cookiesession/internal/wire"
 	"github.com/cookiesession/cookiesession/keyring"
 )
 
@@ -18,7 +16,7 @@ import (
 // or a bad base64 key.
 func TestQuotedInput(t *testing.T) {
 	key := keyring.Generate()
-	k := wire.FormatKey(key)
+	k := keyring.Format(key)
 	env := []string{keysEnv(key)}
 	a := newApp(t, cookiesession.Options{Keys: [][]byte{key}})
 	payload := readPayload(t, "4kb.json") // two cookies
@@ -50,8 +48,8 @@ func TestQuotedInput(t *testing.T) {
 		{"Set-Cookie lines in quotes", `'` + strings.TrimSpace(setCookies) + `'`, env, nil, id},
 		{"bare value in double quotes", `"` + bare + `"`, env, nil, oneID},
 		{"bare value in single quotes", "", env, []string{`'` + bare + `'`}, oneID},
-		{"COOKIESESSION_KEYS in quotes", header, []string{defaults.KeysEnv + `="` + k + `"`}, nil, id},
-		{"each key in quotes", header, []string{defaults.KeysEnv + `='` + wire.FormatKey(keyring.Generate()) + `', '` + k + `'`}, nil, id},
+		{"COOKIESESSION_KEYS in quotes", header, []string{keyring.Env + `="` + k + `"`}, nil, id},
+		{"each key in quotes", header, []string{keyring.Env + `='` + keyring.Format(keyring.Generate()) + `', '` + k + `'`}, nil, id},
 		{"-keys in quotes", header, nil, []string{"-keys", `'` + k + `'`}, id},
 		{"-keys-file in quotes", header, nil, []string{"-keys-file", keyFile}, id},
 	} {
@@ -70,7 +68,7 @@ func TestQuotedInput(t *testing.T) {
 
 	// Quotes that are not one matching pair around the input: named.
 	wantFail(t, cli(t, `"`+bare, env, "inspect"), 1, "does not open", "quote characters")
-	wantFail(t, cli(t, header, []string{defaults.KeysEnv + `="` + k + `'`}, "inspect"), 2, "key 0 does not decode", "quote characters", "COOKIESESSION_KEYS")
+	wantFail(t, cli(t, header, []string{keyring.Env + `="` + k + `'`}, "inspect"), 2, "key 0 does not decode", "quote characters", "COOKIESESSION_KEYS")
 
 	// size: JSON pasted in quotes is read; a quoted JSON string, valid
 	// JSON as it is, stays a string.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/gorilla/securecookie"
 )
@@ -67,7 +67,7 @@ when -compress is given), or the chart was written; 1 it does not fit;
 func runSize(e *env, args []string) int {
 	fs := newFlags("size", sizeUsage)
 	var (
-		name     = fs.String("name", defaults.Name, "the session's cookie name (Options.Name)")
+		name     = fs.String("name", inspect.DefaultName, "the session's cookie name (Options.Name)")
 		lf       = addLimitFlags(fs)
 		compress = fs.Bool("compress", false, "judge the fit (the exit status) with compression on, as with Options.Compress")
 		jsonOut  = fs.Bool("json", false, "print one JSON object")
@@ -324,7 +324,7 @@ func (ms measurer) cookiesession(payload []byte, compress bool) (layout, error) 
 		l.Error = msg(err)
 		cookieSize := o.Limits.CookieSize
 		if cookieSize == 0 {
-			cookieSize = defaults.CookieSize
+			cookieSize = inspect.DefaultCookieSize
 		}
 		o.Limits = cookiesession.Limits{CookieSize: cookieSize, MaxChunks: 255, TotalSize: 255 * cookieSize}
 		o.MaxDecodedSize = maxInput
@@ -359,8 +359,8 @@ func compressedValue(cs []*http.Cookie) bool {
 	if len(cs) == 0 {
 		return false
 	}
-	h, ok := peekHeader(cs[0].Value)
-	return ok && h.flags&1 != 0
+	h, ok := inspect.PeekHeader(cs[0].Value)
+	return ok && h.Compressed
 }
 
 // securecookie encodes payload with gorilla/securecookie, JSON
@@ -419,7 +419,7 @@ func (r *sizeReport) writeText(e *env) {
 	}
 	tw.Flush()
 	from := "the defaults of Limits"
-	if r.Budgets != (budgets{defaults.CookieSize, defaults.MaxChunks, defaults.TotalSize}) {
+	if r.Budgets != (budgets{inspect.DefaultCookieSize, inspect.DefaultMaxChunks, inspect.DefaultTotalSize}) {
 		from = "from the flags"
 	}
 	fmt.Fprintf(e.stdout, "\nbudgets: cookiesession %d bytes a cookie, %d cookies, %d bytes in all (%s);\n", r.Budgets.CookieSize, r.Budgets.MaxChunks, r.Budgets.TotalSize, from)

@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/cookiesession/cookiesession"
-	"github.com/cookiesession/cookiesession/internal/defaults"
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/internal/wire"
 	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/gorilla/securecookie"
@@ -115,7 +115,7 @@ func TestSizePayloads(t *testing.T) {
 				}
 			} else {
 				// The name size assumes by default (-name).
-				m, _ := cookiesession.New[json.RawMessage](cookiesession.Options{Keys: [][]byte{key}, Name: defaults.Name})
+				m, _ := cookiesession.New[json.RawMessage](cookiesession.Options{Keys: [][]byte{key}, Name: inspect.DefaultName})
 				r := httptest.NewRequest("GET", "/", nil)
 				s, _ := m.Load(r)
 				*s.Data = payload

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cookiesession/cookiesession/internal/defaults"
-	"github.com/cookiesession/cookiesession/internal/wire"
 	"github.com/cookiesession/cookiesession/keyring"
 )
 
@@ -218,19 +216,19 @@ func TestDemoSocketLink(t *testing.T) {
 
 func TestDemoKeys(t *testing.T) {
 	key := keyring.Generate()
-	t.Setenv(defaults.KeysEnv, wire.FormatKey(key))
+	t.Setenv(keyring.Env, keyring.Format(key))
 	var out bytes.Buffer
 	keys, err := demoKeys(&out)
 	if err != nil || len(keys) != 1 || !bytes.Equal(keys[0], key) || !strings.Contains(out.String(), "InsecureAllowHTTP") {
 		t.Fatalf("from the environment: %v, %q", err, out.String())
 	}
 
-	t.Setenv(defaults.KeysEnv, "not a key")
+	t.Setenv(keyring.Env, "not a key")
 	if _, err := demoKeys(io.Discard); err == nil {
 		t.Error("a bad key was accepted")
 	}
 
-	os.Unsetenv(defaults.KeysEnv) // t.Setenv restores it
+	os.Unsetenv(keyring.Env) // t.Setenv restores it
 	out.Reset()
 	keys, err = demoKeys(&out)
 	if err != nil || len(keys) != 1 || len(keys[0]) != 32 || !strings.Contains(out.String(), "not set") {

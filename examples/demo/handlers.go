@@ -13,7 +13,7 @@ import (
 
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/dbsc"
-	"github.com/cookiesession/cookiesession/internal/inspection"
+	"github.com/cookiesession/cookiesession/inspect"
 	"github.com/cookiesession/cookiesession/store"
 )
 
@@ -37,7 +37,7 @@ type indexPage struct {
 	ExpiresIn    string
 	Total        int // cart total, in cents
 	SessionBytes int // the session's JSON, as it is saved
-	Cookies      []inspection.CookieSize
+	Cookies      []inspect.CookieSize
 	Bytes        int    // names plus values of the cookies the browser sent
 	Reference    bool   // the cookie is a reference to the overflow store
 	Overflow     bool   // the overflow store is on
@@ -90,7 +90,7 @@ func (d *demo) registerPages(mux *http.ServeMux) {
 		switch err := s.Err(); {
 		case err == nil:
 			// What the browser sent: the session as it was before this visit.
-			if in, err := inspection.Open[cookiesession.Meta](m, r.Header, false); err == nil {
+			if in, err := m.Inspect(r.Header, false); err == nil {
 				p.Cookies, p.Reference = in.Cookies, in.Meta.Reference
 				for _, c := range in.Cookies {
 					p.Bytes += c.Size

@@ -47,8 +47,6 @@ import (
 	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/cookiesessiontest"
 	"github.com/cookiesession/cookiesession/dbsc"
-	"github.com/cookiesession/cookiesession/internal/defaults"
-	"github.com/cookiesession/cookiesession/internal/wire"
 	"github.com/cookiesession/cookiesession/keyring"
 	"github.com/cookiesession/cookiesession/store"
 )
@@ -231,12 +229,12 @@ func (d *demo) handler() http.Handler {
 // demoKeys returns the keys from COOKIESESSION_KEYS, or a new random key
 // when it is unset, saying so loudly on out.
 func demoKeys(out io.Writer) ([][]byte, error) {
-	if _, set := os.LookupEnv(defaults.KeysEnv); set {
+	if _, set := os.LookupEnv(keyring.Env); set {
 		keys, err := keyring.FromEnv()
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(out, "Using %d key(s) from %s.\n", len(keys), defaults.KeysEnv)
+		fmt.Fprintf(out, "Using %d key(s) from %s.\n", len(keys), keyring.Env)
 		printInsecure(out)
 		return keys, nil
 	}
@@ -247,7 +245,7 @@ func demoKeys(out io.Writer) ([][]byte, error) {
   Sessions will not survive a restart. To keep them, start the demo with
       %s=%s
 ******************************************************************************
-`, defaults.KeysEnv, defaults.KeysEnv, wire.FormatKey(key))
+`, keyring.Env, keyring.Env, keyring.Format(key))
 	printInsecure(out)
 	return [][]byte{key}, nil
 }

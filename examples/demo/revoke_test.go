@@ -15,9 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
-	"github.com/cookiesession/cookiesession"
 	"github.com/cookiesession/cookiesession/internal/browsertest"
-	"github.com/cookiesession/cookiesession/internal/inspection"
 )
 
 // dialSocket opens the socket page's WebSocket with b's cookies and reads
@@ -204,7 +202,7 @@ func TestSocketExpires(t *testing.T) {
 	for _, c := range b.jar.Cookies(req.URL) {
 		req.AddCookie(c)
 	}
-	in, err := inspection.Open[cookiesession.Meta](d.m, req.Header, false)
+	in, err := d.m.Inspect(req.Header, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,8 +50,4 @@ const (
 	// Cookie header line (the default limit of nginx and Apache) with
 	// 2 KiB to spare for other cookies.
 	TotalSize = 6144
-
-	// KeysEnv is the environment variable keyring.FromEnv reads and the
-	// cookiesession command's keygen writes for.
-	KeysEnv = "COOKIESESSION_KEYS"
 )

@@ -15,7 +15,10 @@
 //     proxy; the copy's go.mod must equal the committed one, and so must
 //     its go.sum but for the lines of sibling modules (which only the
 //     release commit holds; see -write-sums). The copy is then zipped with
-//     golang.org/x/mod/zip as the release version into that proxy.
+//     golang.org/x/mod/zip as the release version into that proxy. Its
+//     non-test files must import no internal package of another module
+//     (the root's included): a stranger may install it beside a sibling at
+//     another version, whose internal packages are free to change.
 //  2. The README's line `go install .../cmd/cookiesession@latest` installs
 //     VERSION from the proxy, and the binary runs (keygen).
 //  3. Each published library module alone is `go get`-able into a scratch
@@ -41,12 +44,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -518,10 +526,20 @@ func (r *rehearsal) stageTidyZip(m *mod, files []string, writeSums bool) error {
 			return err
 		}
 	}
+	var problems []string
+	if published(m.rel) {
+		bad, err := foreignInternal(stage, m.path, slices.Collect(maps.Keys(r.mods)))
+		if err != nil {
+			return err
+		}
+		problems = append(problems, bad...)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("imports another module's internal package, which may change between two versions of it:\n%s", strings.Join(problems, "\n"))
+	}
 	if _, err := r.goCmd(!published(m.rel), stage, "mod", "tidy"); err != nil {
 		return fmt.Errorf("go mod tidy: %w", err)
 	}
-	var problems []string
 	for _, name := range []string{"go.mod", "go.sum"} {
 		want, _ := os.ReadFile(filepath.Join(m.dir, name))
 		got, _ := os.ReadFile(filepath.Join(stage, name))
@@ -554,6 +572,43 @@ func (r *rehearsal) stageTidyZip(m *mod, files []string, writeSums bool) error {
 	}
 	fmt.Printf("tidy, zip %-22s %s@%s (%s) %s\n", m.name(), m.path, r.version, what, time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// foreignInternal returns, one per line, the imports of the non-test Go
+// files in dir (module modPath) that name an internal package of another
+// of the modules paths: a published module, installed at one version
+// beside a sibling at another, may import only its own internal packages.
+func foreignInternal(dir, modPath string, paths []string) ([]string, error) {
+	owner := func(p string) string { // the longest module path holding p
+		best := ""
+		for _, q := range paths {
+			if (p == q || strings.HasPrefix(p, q+"/")) && len(q) > len(best) {
+				best = q
+			}
+		}
+		return best
+	}
+	var bad []string
+	err := filepath.WalkDir(dir, func(file string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(file, ".go") || strings.HasSuffix(file, "_test.go") {
+			return err
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, im := range f.Imports {
+			p, _ := strconv.Unquote(im.Path.Value)
+			i := strings.Index(p+"/", "/internal/")
+			if i < 0 || !isSibling(p) || owner(p[:i]) == modPath {
+				continue
+			}
+			rel, _ := filepath.Rel(dir, file)
+			bad = append(bad, fmt.Sprintf("  %s: %s", filepath.ToSlash(rel), p))
+		}
+		return nil
+	})
+	return bad, err
 }
 
 // lineDiff returns the lines only in a and only in b; for a go.sum, the

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -110,5 +112,44 @@ func TestSortModules(t *testing.T) {
 	b.deps = append(b.deps, u.path)
 	if _, err := sortModules(map[string]*mod{a.path: a, b.path: b, u.path: u}); err == nil {
 		t.Error("a published module requiring an unpublished one accepted")
+	}
+}
+
+// TestForeignInternal: a module's non-test files may import its own
+// internal packages, never another module's (the root's included); test
+// files and other imports are not its concern.
+func TestForeignInternal(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.go", `package a
+import (
+	_ "github.com/cookiesession/cookiesession/cmd/cookiesession/internal/own"
+	_ "github.com/cookiesession/cookiesession/internal/defaults"
+	_ "github.com/cookiesession/cookiesession/inspect"
+	_ "golang.org/x/mod/internal/lazyregexp"
+)`)
+	write("sub/b.go", `package sub
+import _ "github.com/cookiesession/cookiesession/dbsc/internal/jose"`)
+	write("a_test.go", `package a
+import _ "github.com/cookiesession/cookiesession/internal/testkit"`)
+	paths := []string{rootPath, rootPath + "/cmd/cookiesession", rootPath + "/dbsc"}
+	bad, err := foreignInternal(dir, rootPath+"/cmd/cookiesession", paths)
+	want := []string{
+		"  a.go: github.com/cookiesession/cookiesession/internal/defaults",
+		"  sub/b.go: github.com/cookiesession/cookiesession/dbsc/internal/jose",
+	}
+	if err != nil || !slices.Equal(bad, want) {
+		t.Errorf("foreignInternal = %q, %v; want %q", bad, err, want)
+	}
+	if bad, err := foreignInternal(dir, rootPath, paths); err != nil || len(bad) != 2 {
+		t.Errorf("as the root module: %q, %v; want the two imports of other modules' packages (own, jose)", bad, err)
 	}
 }

@@ -27,7 +27,8 @@ func Key(i int) []byte {
 	return k[:]
 }
 
-// Clock is a fake clock for the Now option of a Manager, Codec or store.
+// Clock is a fake clock for the Now option of a Manager, Codec or store:
+// the one implementation, which cookiesessiontest.Clock also wraps.
 // It stands still unless moved by Set or Add, or by a step set with Step.
 // It is safe for concurrent use. The zero Clock reads the zero time.
 type Clock struct {
@@ -55,11 +56,13 @@ func (c *Clock) Set(t time.Time) {
 	c.mu.Unlock()
 }
 
-// Add moves the clock forward by d (back, if d is negative).
-func (c *Clock) Add(d time.Duration) {
+// Add moves the clock forward by d (back, if d is negative) and returns
+// the time it then reads.
+func (c *Clock) Add(d time.Duration) time.Time {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-	c.mu.Unlock()
+	return c.t
 }
 
 // Step makes every later reading move the clock forward by d first, as a

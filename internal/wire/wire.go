@@ -61,6 +61,43 @@ func CheckKey(i int, k []byte) error {
 	return nil
 }
 
+// Header is the cleartext header that starts every sealed value (docs/format.md):
+// the format version, the id of the key that sealed it, its flags and the
+// number of cookies it spans.
+type Header struct {
+	Version byte
+	KeyID   uint32
+	Flags   byte
+	Chunks  int
+}
+
+// The flags of the header.
+const (
+	FlagCompressed = 1 << 0 // the payload is deflated
+	FlagReference  = 1 << 1 // the payload is a reference to the Overflow store
+)
+
+// strictB64 is the encoding of sealed values: base64url, no padding, no
+// stray bits (made once: Strict returns a new Encoding each time).
+var strictB64 = base64.RawURLEncoding.Strict()
+
+// ParseHeader decodes the header from the first 12 base64url characters
+// of a sealed value (the base cookie alone is enough). It checks only the
+// shape, not the version, the flags or the count: the header is
+// authenticated when the value opens, and until then it says only what
+// the value claims. The core and package inspect both read headers with it.
+func ParseHeader(s string) (Header, bool) {
+	const prefix = 12 // 12 base64 characters carry 9 bytes, the 7-byte header and more
+	var raw [9]byte
+	if len(s) < prefix {
+		return Header{}, false
+	}
+	if n, err := strictB64.Decode(raw[:], []byte(s[:prefix])); err != nil || n != len(raw) {
+		return Header{}, false
+	}
+	return Header{Version: raw[0], KeyID: binary.BigEndian.Uint32(raw[1:5]), Flags: raw[5], Chunks: int(raw[6])}, true
+}
+
 // KeyID derives the id that values sealed with secret carry in their
 // header (Meta.KeyID), whatever their purpose: HKDF-SHA256 of the secret,
 // no salt, info "cookiesession key id", 4 bytes, big endian.
@@ -72,6 +109,7 @@ func KeyID(secret []byte) (uint32, error) {
 	return binary.BigEndian.Uint32(id), nil
 }
 
-// FormatKey returns the text form of a secret that keyring.Parse reads:
+// FormatKey returns the text form of a secret that keyring.Parse reads
+// (keyring.Format, for other modules):
 // base64url without padding (43 characters for 32 bytes).
 func FormatKey(k []byte) string { return base64.RawURLEncoding.EncodeToString(k) }
