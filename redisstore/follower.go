@@ -196,9 +196,10 @@ func (s *Store) advance(gen uint64) {
 
 // check compares the sequence and the stream's last ID with the state:
 // a sequence below the applied generation, or of another epoch, means
-// Redis lost state (the state is marked lost, to be written back); a stream whose last ID is
-// below the follower's position, or whose entries end at it while the
-// sequence is ahead, hides revocations from XREAD: rebuild.
+// Redis lost state (the state is marked lost, to be written back); a
+// stream whose last ID is below the follower's position, or whose entries
+// end at it while the sequence is ahead, hides revocations from XREAD:
+// rebuild.
 func (s *Store) check(ctx context.Context) (step, error) {
 	st, err := s.state(ctx, false)
 	if err != nil {
