@@ -478,7 +478,7 @@ func (s *Store) mergeBack(ctx context.Context) error {
 		ids = ids[n:]
 	}
 	scopes[0] = strconv.FormatUint(floor, 10)
-	scopes[1] = strconv.FormatInt(max(s.now().Add(-s.maxLifetime-trimMargin).UnixMilli(), 0), 10)
+	scopes[1] = s.trimBefore(s.now())
 	var epoch string
 	err := s.bounded(ctx, func(ctx context.Context) error {
 		res, err := mergeScopesScript.Exec(ctx, s.client, s.keys, scopes).ToArray()

@@ -225,9 +225,8 @@ func (s *Store) revoke(ctx context.Context, kind, value string, until time.Time)
 	defer cancel()
 	untilMs := ceilMs(until.UnixNano())
 	atMs := now.UnixMilli()
-	minID := max(now.Add(-s.maxLifetime-trimMargin).UnixMilli(), 0)
 	args := []string{kind, value, strconv.FormatInt(untilMs, 10), strconv.FormatInt(atMs, 10),
-		strconv.FormatUint(s.Generation(), 10), strconv.FormatInt(minID, 10)}
+		strconv.FormatUint(s.Generation(), 10), s.trimBefore(now)}
 	var gen uint64
 	var streamID string
 	var lowered bool
@@ -449,4 +448,11 @@ func (s *Store) isClosed() bool {
 	default:
 		return false
 	}
+}
+
+// trimBefore is the stream ID (in ms) below which entries are trimmed
+// when an entry is appended at now: no session they concern can still
+// open, on any server whose clock is within the slack.
+func (s *Store) trimBefore(now time.Time) string {
+	return strconv.FormatInt(max(now.Add(-s.maxLifetime-trimMargin).UnixMilli(), 0), 10)
 }
