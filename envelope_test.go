@@ -97,6 +97,8 @@ func TestEnvelopeFields(t *testing.T) {
 // a session with a subject: the varint's bytes to the payload (1 up to
 // generation 127, 2 up to 16,383, …; at most 8 below 2^56), and the
 // characters they add to the cookie value (4 for every 3 bytes, rounded).
+// redisstore starts its sequence at Redis's clock in Unix ms: 6 bytes
+// from 2001 (2^35 ms) to 2109 (2^42 ms).
 func TestGenerationBytes(t *testing.T) {
 	m, err := New[revUser](Options{Keys: [][]byte{testkit.Key(1)}})
 	if err != nil {
@@ -115,7 +117,9 @@ func TestGenerationBytes(t *testing.T) {
 	for _, c := range []struct {
 		gen   uint64
 		bytes int
-	}{{1, 1}, {127, 1}, {128, 2}, {16383, 2}, {1 << 21, 4}, {1 << 28, 5}, {1<<56 - 1, 8}, {1<<64 - 1, 10}} {
+	}{{1, 1}, {127, 1}, {128, 2}, {16383, 2}, {1 << 21, 4}, {1 << 28, 5},
+		{1 << 35, 6}, {uint64(hT0.UnixMilli()) + 1e6, 6}, {1<<42 - 1, 6}, // a redisstore sequence: Unix ms plus its revocations
+		{1<<56 - 1, 8}, {1<<64 - 1, 10}} {
 		p, v := value(c.gen)
 		if p-p0 != c.bytes {
 			t.Errorf("generation %d adds %d payload bytes, want %d", c.gen, p-p0, c.bytes)

@@ -27,9 +27,12 @@
 // a Lua script that, in the same step, merges it into a snapshot of the
 // state (the latest revocation of each scope with its generation, the
 // revoked IDs, each kept until its until and then pruned) and appends it,
-// numbered, to a stream. All these keys start with KeyPrefix+"{rev}": the
-// hash tag keeps them in one slot of a Cluster, so the script runs there
-// too.
+// numbered, to a stream. The sequence does not start at 0: whichever
+// script finds it missing (a revocation, a Store starting, the writing
+// back below) creates it at Redis's clock in ms and stores that seed as
+// its epoch, the sequence's identity; from there each revocation takes
+// the next number. All these keys start with KeyPrefix+"{rev}": the hash
+// tag keeps them in one slot of a Cluster, so the script runs there too.
 //
 // Every Store holds a copy of the state in memory, loaded from the
 // snapshot at start and kept current by a goroutine that follows the
@@ -66,8 +69,11 @@
 // returns nothing (at least once a second); the server that made a
 // revocation numbered below its position checks at once. A sequence below
 // what it applied, or gone, or an entry numbered at or below the last one
-// applied, means Redis lost state (restarted without persistence, or from
-// an older snapshot): the Store then fails closed (Revocations fails with
+// applied, or a sequence of another epoch than the one it applied under
+// (or of none: Redis lost the sequence and a new one was created, which
+// starts at Redis's clock and so usually lies above, looking like a gap),
+// means Redis lost state (restarted without persistence, or from an older
+// snapshot): the Store then fails closed (Revocations fails with
 // store.ErrRevocationUnavailable unless InsecureFailOpen) while it writes
 // its state back (the IDs in batches, then the scopes, the sequence raised
 // above every generation it sealed); a revocation recorded after the loss
@@ -86,8 +92,11 @@
 // unknown kind, a label over 1024 bytes, a bad number, a generation of
 // 2^53 or more) is refused, counted and logged at Warn on Options.Logger.
 // A sequence that is not a generation (2^53 or more, written by someone
-// else than a Store) is never taken: the Store keeps its generation and
-// fails closed once stale.
+// else than a Store), or an epoch longer than 20 bytes, is never taken:
+// the Store keeps its generation and fails closed once stale. The time a
+// revocation of a scope is kept past its moment, which RevocationHorizon
+// reports, is capped at the longest lifetime a Manager accepts (400 days,
+// or MaxLifetime when longer) plus 10 minutes.
 //
 // Neither the stream nor the snapshot grows without bound. Each revocation
 // trims the stream entries older than Options.MaxLifetime plus an hour
@@ -145,10 +154,19 @@
 // way that some server had applied is written back by that server (see
 // Revocation); one lost before any server applied it is gone. When no
 // running server holds the generations either (every server restarted
-// with Redis), the sequence starts again from 0, below the generations
-// that sessions made before the loss sealed: a revocation of their scope
-// does not end them until the sequence passes what they sealed. After
-// such a loss, rotate the session keys. The tests
+// with Redis, or a new fleet on an emptied Redis), the revocations Redis
+// lost are gone, but the sessions made before the loss are not out of
+// reach: the new sequence starts at Redis's clock, above every generation
+// they sealed, so a revocation of their scope made after the loss ends
+// them. That holds unless the lost sequence averaged more than one
+// revocation per millisecond from its creation to the loss (it started
+// at Redis's clock too), or the Redis that creates the new sequence has a
+// clock behind the old one's by more than the margin that leaves: keep
+// Redis's clock synchronised, and after a loss repeat the revocations
+// that matter (RevokeSubject, RevokeAll), or rotate the session keys.
+// TestTotalLoss restarts Redis without persistence with every Store
+// closed and checks that revocations made afterwards refuse the sessions
+// sealed before. The tests
 // kill and restart Redis in the middle of a run of revocations under this
 // configuration and check that none acknowledged is lost, and restart a
 // Redis without persistence to check that the servers write back what
@@ -173,8 +191,9 @@
 // regenerated) records one ID revocation, kept in Redis and in each
 // Store's memory until that session's deadline, and takes one number of
 // the sequence: count logins as well as logouts in the memory estimate
-// under Revocation, and expect a generation of 4 to 5 varint bytes in
-// each cookie on a large site.
+// under Revocation. The sequence starts at Redis's clock in ms, so the
+// generation in each cookie is a varint of 6 bytes (8 characters of the
+// cookie) from 2001 to 2109, however many revocations are made.
 //
 // The Store runs Lua scripts on the revocation keys: an ACL user needs
 // EVALSHA, EVAL, EVALSHA_RO, EVAL_RO, XREAD, XRANGE, GET, EXISTS and

@@ -23,9 +23,11 @@ import (
 //     lower than its position also makes it rebuild;
 //   - a sequence lower than its own, or an entry numbered at or below the
 //     last applied one (Redis restarted without persistence, or from an
-//     old snapshot, and numbering again from below), makes it write its
-//     state back into Redis (mergeBack), failing closed until that is
-//     done.
+//     old snapshot, and numbering again from below), or a sequence whose
+//     epoch is not the one it applied under (Redis lost the sequence and
+//     a new one was created, at Redis's clock: usually above its own,
+//     which looks like a gap first), makes it write its state back into
+//     Redis (mergeBack), failing closed until that is done.
 //
 // A rebuild reads the sequence, the stream's last ID and the scopes in
 // one script, then the revoked IDs page by page, merges them into memory
@@ -193,10 +195,11 @@ func (s *Store) advance(gen uint64) {
 }
 
 // check compares the sequence and the stream's last ID with the state:
-// a sequence below the applied generation means Redis lost state (the
-// state is marked lost, to be written back); a stream whose last ID is
-// below the follower's position, or whose entries end at it while the
-// sequence is ahead, hides revocations from XREAD: rebuild.
+// a sequence below the applied generation, or of another epoch, means
+// Redis lost state (the state is marked lost, to be written back); a
+// stream whose last ID is below the follower's position, or whose entries
+// end at it while the sequence is ahead, hides revocations from XREAD:
+// rebuild.
 func (s *Store) check(ctx context.Context) (step, error) {
 	st, err := s.state(ctx, false)
 	if err != nil {
@@ -205,7 +208,7 @@ func (s *Store) check(ctx context.Context) (step, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch c := compareIDs(st.last, s.lastID); {
-	case st.seq < s.applied || !st.intact:
+	case st.seq < s.applied || !st.intact || st.epoch != s.epoch:
 		s.markLostLocked()
 		return stepRead, nil
 	case c < 0, c == 0 && st.seq > s.applied:
@@ -220,11 +223,17 @@ type snapshotState struct {
 	last   string   // the stream's last entry ID
 	fields []string // the scopes hash, when asked for
 	intact bool     // both hashes' markers match the sequence
+	epoch  string   // the sequence's epoch, "" when missing
 }
 
+// maxEpochLen bounds the epoch a Store takes from Redis: a Unix ms
+// written by a script has 13 digits until 2286.
+const maxEpochLen = 20
+
 // state runs stateScript: the sequence (0 when missing), the stream's
-// last ID, when scopes is set the scopes of the snapshot, and whether the
-// snapshot's hashes are intact (their markers match the sequence).
+// last ID, when scopes is set the scopes of the snapshot, whether the
+// snapshot's hashes are intact (their markers match the sequence), and
+// the sequence's epoch.
 func (s *Store) state(ctx context.Context, scopes bool) (st snapshotState, err error) {
 	arg := ""
 	if scopes {
@@ -238,7 +247,7 @@ func (s *Store) state(ctx context.Context, scopes bool) (st snapshotState, err e
 	if err != nil {
 		return st, err
 	}
-	if len(res) != 5 {
+	if len(res) != 6 {
 		return st, fmt.Errorf("state script answered %d values", len(res))
 	}
 	rawSeq, err1 := res[0].ToString()
@@ -246,8 +255,13 @@ func (s *Store) state(ctx context.Context, scopes bool) (st snapshotState, err e
 	fields, err3 := res[2].AsStrSlice()
 	ms, err4 := res[3].ToString()
 	mi, err5 := res[4].ToString()
-	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+	epoch, err6 := res[5].ToString()
+	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
 		return st, err
+	}
+	if len(epoch) > maxEpochLen {
+		// Not taken, as a sequence out of range below.
+		return st, fmt.Errorf("cookiesession: redisstore: the revocation sequence's epoch in Redis has %d bytes, not a time in ms", len(epoch))
 	}
 	if rawSeq == "-1" {
 		rawSeq = "0"
@@ -261,7 +275,7 @@ func (s *Store) state(ctx context.Context, scopes bool) (st snapshotState, err e
 			return st, fmt.Errorf("cookiesession: redisstore: the revocation sequence in Redis is %.20q, not a generation (1 to %d)", rawSeq, uint64(maxGen))
 		}
 	}
-	return snapshotState{seq: seq, last: last, fields: fields, intact: ms == rawSeq && mi == rawSeq}, nil
+	return snapshotState{seq: seq, last: last, fields: fields, intact: ms == rawSeq && mi == rawSeq, epoch: epoch}, nil
 }
 
 // rebuild reads the snapshot and merges it into the state: the sequence,
@@ -271,8 +285,10 @@ func (s *Store) state(ctx context.Context, scopes bool) (st snapshotState, err e
 // IDs). IDs recorded meanwhile are in the stream after that ID, and the
 // snapshot only grows but for entries past their until, so the pages miss
 // nothing the stream does not bring. A sequence below the applied
-// generation, or a hash whose marker does not match the sequence, marks
-// the state lost instead.
+// generation, or of another epoch than the one the state was applied
+// under, or a hash whose marker does not match the sequence, marks the
+// state lost instead. A Store that holds no epoch yet (starting, or
+// holding nothing) takes the snapshot's.
 func (s *Store) rebuild(ctx context.Context) error {
 	st, err := s.state(ctx, true)
 	if err != nil {
@@ -280,9 +296,9 @@ func (s *Store) rebuild(ctx context.Context) error {
 	}
 	seq, last, fields := st.seq, st.last, st.fields
 	s.mu.RLock()
-	applied := s.applied
+	applied, epoch := s.applied, s.epoch
 	s.mu.RUnlock()
-	if seq < applied || !st.intact {
+	if seq < applied || !st.intact || (applied > 0 || epoch != "") && st.epoch != epoch {
 		s.mu.Lock()
 		s.markLostLocked()
 		s.mu.Unlock()
@@ -330,10 +346,11 @@ func (s *Store) rebuild(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if seq < s.applied {
+	if seq < s.applied || s.epoch != epoch {
 		s.markLostLocked()
 		return nil
 	}
+	s.epoch = st.epoch
 	changed := false
 	if s.lost { // a Store that held nothing, waiting for a whole snapshot (see mergeBack)
 		s.lost, changed = false, true
@@ -388,7 +405,7 @@ func (s *Store) parseScope(v string, now int64) (scopeRev, error) {
 	if !ok1 || !ok2 || !ok3 {
 		return scopeRev{}, fmt.Errorf("scope value %.40q", v)
 	}
-	return scopeRev{gen: g, until: s.capUntil(u*1e6, now), at: at * 1e6, kept: max(u-at, 0) * 1e6}, nil
+	return scopeRev{gen: g, until: s.capUntil(u*1e6, now), at: at * 1e6, kept: s.keptFor(u, at)}, nil
 }
 
 // markLostLocked marks the state as lost in Redis, s.mu held: Revocations
@@ -461,15 +478,26 @@ func (s *Store) mergeBack(ctx context.Context) error {
 		ids = ids[n:]
 	}
 	scopes[0] = strconv.FormatUint(floor, 10)
-	scopes[1] = strconv.FormatInt(max(s.now().Add(-s.maxLifetime-trimMargin).UnixMilli(), 0), 10)
+	scopes[1] = s.trimBefore(s.now())
+	var epoch string
 	err := s.bounded(ctx, func(ctx context.Context) error {
-		return mergeScopesScript.Exec(ctx, s.client, s.keys, scopes).Error()
+		res, err := mergeScopesScript.Exec(ctx, s.client, s.keys, scopes).ToArray()
+		if err != nil {
+			return err
+		}
+		if len(res) != 2 {
+			return fmt.Errorf("merge script answered %d values", len(res))
+		}
+		epoch, err = res[1].ToString()
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.lost = false // rebuild marks it again if Redis lost state meanwhile
+	// The state is now in the sequence of this epoch; rebuild marks it
+	// lost again if Redis lost state meanwhile.
+	s.lost, s.epoch = false, epoch
 	s.mu.Unlock()
 	if err := s.rebuild(ctx); err != nil {
 		s.mu.Lock()

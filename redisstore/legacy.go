@@ -21,8 +21,8 @@ import (
 
 // carryLegacy carries the legacy entries of the stream into the snapshot
 // when the sequence does not exist yet (a Redis that never held
-// generations), then marks the sequence as existing so that later starts
-// skip it. It reports whether it carried anything. Each command is
+// generations), then creates the sequence (initSequence) so that later
+// starts skip it. It reports whether it carried anything. Each command is
 // bounded by the Store's Timeout, not the whole: a long legacy stream
 // takes one read per thousand entries.
 func (s *Store) carryLegacy(ctx context.Context) (bool, error) {
@@ -31,8 +31,11 @@ func (s *Store) carryLegacy(ctx context.Context) (bool, error) {
 		n, err = s.client.Do(ctx, s.client.B().Exists().Key(s.keys[keySeq]).Build()).AsInt64()
 		return err
 	})
-	if err != nil || n > 0 {
+	if err != nil {
 		return false, err
+	}
+	if n > 0 {
+		return false, s.initSequence(ctx)
 	}
 	now := s.now().UnixNano()
 	ids := map[string]int64{}
@@ -105,14 +108,7 @@ func (s *Store) carryLegacy(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
-	err = s.bounded(ctx, func(ctx context.Context) error {
-		err := s.client.Do(ctx, s.client.B().Set().Key(s.keys[keySeq]).Value("0").Nx().Build()).Error()
-		if rueidis.IsRedisNil(err) {
-			return nil // set meanwhile: by a revocation, or another Store's carrying
-		}
-		return err
-	})
-	if err != nil {
+	if err := s.initSequence(ctx); err != nil {
 		return false, err
 	}
 	if len(ids)+len(scopes) > 0 {
@@ -120,4 +116,14 @@ func (s *Store) carryLegacy(ctx context.Context) (bool, error) {
 			"stream", s.stream, "ids", len(ids), "scopes", len(scopes))
 	}
 	return len(ids)+len(scopes) > 0, nil
+}
+
+// initSequence creates the sequence when it does not exist (at Redis's
+// clock, with its epoch) and gives one without an epoch an epoch
+// (initScript): a Store that starts always finds a sequence with an
+// identity to remember.
+func (s *Store) initSequence(ctx context.Context) error {
+	return s.bounded(ctx, func(ctx context.Context) error {
+		return initScript.Exec(ctx, s.client, s.keys, nil).Error()
+	})
 }

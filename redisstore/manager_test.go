@@ -468,6 +468,95 @@ func TestFleetRedisRestart(t *testing.T) {
 	a.takeErrs()
 }
 
+// TestTotalLoss: Redis loses its state (restarted without persistence)
+// while no server remembers the generations (every server restarted with
+// it). The new sequence starts at Redis's clock, above every generation
+// sealed before the loss, so a revocation of a scope made after it ends
+// that scope's sessions from before it, on every server; logins made
+// after it open.
+func TestTotalLoss(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t, "--appendonly", "no")
+	keys := [][]byte{keyring.Generate()}
+	sopts := Options{Timeout: 500 * time.Millisecond}
+	ctx := context.Background()
+	a := newApp(t, r.addr(), keys, sopts, nil)
+	b := newApp(t, r.addr(), keys, sopts, nil)
+	// A few revocations first: the sessions below seal a generation
+	// above the first numbers of a sequence.
+	for i := range 3 {
+		if err := a.m.RevokeSubject(ctx, fmt.Sprint("warm-up-", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	applied(t, b.store, a.store.Generation(), "B applies the warm-up")
+	logins := map[string]string{} // subject → cookie sealed before the loss
+	for i, who := range []string{"alice", "bob", "dave"} {
+		app := []*app{a, b}[i%2]
+		br := newBrowser(t)
+		br.get(app, "/login?u="+who)
+		logins[who] = br.cookie(app)
+	}
+	sealed := max(a.store.Generation(), b.store.Generation())
+
+	// Every server goes, and Redis restarts empty.
+	for _, app := range []*app{a, b} {
+		app.srv.Close()
+		app.store.Close()
+	}
+	r.kill()
+	r.start()
+	c := newApp(t, r.addr(), keys, sopts, nil)
+	d := newApp(t, r.addr(), keys, sopts, nil)
+	if g := c.store.Generation(); g <= sealed {
+		t.Errorf("the sequence after the loss starts at %d, not above %d, sealed before it", g, sealed)
+	}
+	for who, cookie := range logins {
+		if got, _ := steal(t, c, "/get", cookie); got.New || got.User != who {
+			t.Fatalf("%s's session before any revocation after the loss: %+v", who, got)
+		}
+	}
+	c.wantErrs("before the revocations")
+
+	// alice's sessions end everywhere; bob's and dave's go on.
+	if err := c.m.RevokeSubject(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	applied(t, d.store, c.store.Generation(), "D applies alice's revocation")
+	for _, app := range []*app{c, d} {
+		if got, _ := steal(t, app, "/get", logins["alice"]); !got.New {
+			t.Errorf("alice's session from before the loss opened after her revocation: %+v", got)
+		}
+		app.wantErrs("alice after her revocation", cookiesession.ErrRevoked)
+		if got, _ := steal(t, app, "/get", logins["bob"]); got.New {
+			t.Errorf("bob's session refused by alice's revocation: %+v", got)
+		}
+		app.wantErrs("bob after alice's revocation")
+	}
+
+	// Everything ends; a login made after that opens on both servers.
+	if err := d.m.RevokeAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	applied(t, c.store, d.store.Generation(), "C applies RevokeAll")
+	for _, app := range []*app{c, d} {
+		for _, who := range []string{"bob", "dave"} {
+			if got, _ := steal(t, app, "/get", logins[who]); !got.New {
+				t.Errorf("%s's session from before the loss opened after RevokeAll: %+v", who, got)
+			}
+			app.wantErrs(who+" after RevokeAll", cookiesession.ErrRevoked)
+		}
+	}
+	eve := newBrowser(t)
+	eve.get(d, "/login?u=eve")
+	for _, app := range []*app{c, d} {
+		if got, _ := steal(t, app, "/get", eve.cookie(d)); got.New || got.User != "eve" {
+			t.Errorf("a login after RevokeAll refused: %+v", got)
+		}
+		app.wantErrs("eve's login")
+	}
+}
+
 // TestFleetWatch: a long-lived connection on server B, watching its
 // session with Manager.Watch, ends with ErrRevoked within a bounded time
 // of RevokeSubject on server A.
@@ -601,5 +690,17 @@ func TestMaxLifetimeAgreement(t *testing.T) {
 	t.Logf("the error: %v", err)
 	if revoked(t, long.store, "", "grace").Subject != 0 {
 		t.Error("the refused revocation was applied")
+	}
+}
+
+// TestLifetimeCap: the cap on RevocationHorizon (lifetimeCap) is the
+// longest MaxLifetime a Manager accepts.
+func TestLifetimeCap(t *testing.T) {
+	keys := [][]byte{keyring.Generate()}
+	if _, err := cookiesession.New[appData](cookiesession.Options{Keys: keys, MaxAge: time.Hour, MaxLifetime: lifetimeCap}); err != nil {
+		t.Errorf("MaxLifetime %v refused: %v", lifetimeCap, err)
+	}
+	if _, err := cookiesession.New[appData](cookiesession.Options{Keys: keys, MaxAge: time.Hour, MaxLifetime: lifetimeCap + time.Millisecond}); err == nil {
+		t.Errorf("MaxLifetime over %v accepted: the cap on RevocationHorizon is too short", lifetimeCap)
 	}
 }

@@ -104,8 +104,10 @@ func (s *Store) Generation() uint64 {
 // until as recorded in Redis, before this Store's cap, minus the time the
 // revoking server made it): the lifetime the
 // application that made it protects, since a Manager keeps such a
-// revocation for its Options.MaxLifetime plus its ClockSkew. It is 0 when
-// the state holds no such revocation. It sends no command. An operator's
+// revocation for its Options.MaxLifetime plus its ClockSkew. It is at most
+// 400 days (the longest lifetime a Manager accepts, or this Store's
+// MaxLifetime when longer) plus 10 minutes, whatever Redis holds, and 0
+// when the state holds no such revocation. It sends no command. An operator's
 // tool uses it to refuse a lifetime shorter than the application's (the
 // cookiesession command's revoke).
 func (s *Store) RevocationHorizon() time.Duration {
@@ -223,9 +225,8 @@ func (s *Store) revoke(ctx context.Context, kind, value string, until time.Time)
 	defer cancel()
 	untilMs := ceilMs(until.UnixNano())
 	atMs := now.UnixMilli()
-	minID := max(now.Add(-s.maxLifetime-trimMargin).UnixMilli(), 0)
 	args := []string{kind, value, strconv.FormatInt(untilMs, 10), strconv.FormatInt(atMs, 10),
-		strconv.FormatUint(s.Generation(), 10), strconv.FormatInt(minID, 10)}
+		strconv.FormatUint(s.Generation(), 10), s.trimBefore(now)}
 	var gen uint64
 	var streamID string
 	var lowered bool
@@ -249,7 +250,7 @@ func (s *Store) revoke(ctx context.Context, kind, value string, until time.Time)
 	if err != nil {
 		return fmt.Errorf("cookiesession: redisstore: revoke: %w", err)
 	}
-	e := entry{kind: kind, value: value, gen: gen, until: untilMs * 1e6, at: atMs * 1e6, kept: max(untilMs-atMs, 0) * 1e6}
+	e := entry{kind: kind, value: value, gen: gen, until: untilMs * 1e6, at: atMs * 1e6, kept: s.keptFor(untilMs, atMs)}
 	s.mu.Lock()
 	if s.apply(e) {
 		s.notify()
@@ -331,7 +332,7 @@ func (s *Store) parseEntry(fv map[string]string, now int64) (entry, error) {
 	if !ok1 || !ok2 {
 		return entry{}, fmt.Errorf("until %.20q or moment %.20q", fv[fieldUntil], fv[fieldAt])
 	}
-	e.until, e.at, e.kept = s.capUntil(u*1e6, now), at*1e6, max(u-at, 0)*1e6
+	e.until, e.at, e.kept = s.capUntil(u*1e6, now), at*1e6, s.keptFor(u, at)
 	return e, nil
 }
 
@@ -366,6 +367,22 @@ func parseMs(v string) (int64, bool) {
 func (s *Store) capUntil(until, now int64) int64 {
 	return min(until, now+int64(s.maxLifetime+untilSlack))
 }
+
+// keptFor is how long past its moment a revocation recorded with until
+// and at (Unix ms, read by parseMs or made here) is kept, in ns (see
+// scopeRev), capped at the longest lifetime an application can have, plus
+// the slack, so that an entry written by anyone else than a Store cannot
+// make RevocationHorizon report centuries (and make the revoke command ask
+// for a -max-lifetime no Store takes). The cap is not this Store's
+// MaxLifetime, as for an until: RevocationHorizon exists to report an
+// application whose lifetime exceeds it.
+func (s *Store) keptFor(untilMs, atMs int64) int64 {
+	return min(max(untilMs-atMs, 0)*1e6, int64(max(s.maxLifetime, lifetimeCap)+untilSlack))
+}
+
+// lifetimeCap is the longest Options.MaxLifetime a cookiesession Manager
+// accepts (browsers keep a cookie at most 400 days; TestLifetimeCap).
+const lifetimeCap = 400 * 24 * time.Hour
 
 // apply merges e into the state, s.mu held. The merge keeps, per scope,
 // the revocation with the greater generation (and the later until), and
@@ -431,4 +448,11 @@ func (s *Store) isClosed() bool {
 	default:
 		return false
 	}
+}
+
+// trimBefore is the stream ID (in ms) below which entries are trimmed
+// when an entry is appended at now: no session they concern can still
+// open, on any server whose clock is within the slack.
+func (s *Store) trimBefore(now time.Time) string {
+	return strconv.FormatInt(max(now.Add(-s.maxLifetime-trimMargin).UnixMilli(), 0), 10)
 }

@@ -23,6 +23,20 @@ import (
 //	ids     hash: session ID → until; "#seq" as in scopes
 //	exp     sorted set: "s"+scope field and "i"+ID by until, for pruning
 //	stream  the stream of revocations, each entry with its generation
+//	epoch   the sequence's identity: its seed, written with it
+//
+// A sequence that does not exist is created at Redis's clock in ms (the
+// script's TIME), not at 0, by whichever script finds it missing
+// (revokeScript, initScript, mergeScopesScript), and the same script
+// records that seed as the epoch. From there it stays consecutive (each
+// revocation takes the next number): followers take a gap for entries they
+// missed. So a sequence created after Redis lost its state starts above
+// every generation of the sequence it replaces, which started at that
+// Redis's clock too, unless the lost one averaged more than one revocation
+// per millisecond over its life (or the new Redis's clock is behind the
+// old one's): its revocations revoke every session sealed before the loss,
+// even when no running server remembers them. A follower remembers the
+// epoch it applied under: another one, or none, means Redis lost state.
 var (
 	// revokeScript records one revocation: it takes the next
 	// generation of the sequence (above the caller's floor, its
@@ -36,17 +50,28 @@ var (
 	// hashes follow the sequence only while both match it: a hash lost
 	// on its own (evicted, deleted) stays told apart from a whole one.
 	// It returns the generation, the entry's stream ID and 1 when Redis
-	// lost state (the sequence was at or below the floor, or a hash's
-	// marker did not match it), which the caller writes back.
+	// lost state (the sequence was at or below the floor, or missing
+	// while the caller holds a generation, or a hash's marker did not
+	// match it), which the caller writes back.
 	//
 	// ARGV: kind, value, until, at, floor, minid.
-	revokeScript = rueidis.NewLuaScript(strings.ReplaceAll(revokeSrc, "PRUNE_SLACK_MS", strconv.FormatInt(untilSlack.Milliseconds(), 10)))
+	revokeScript = rueidis.NewLuaScript(nowSrc + strings.ReplaceAll(revokeSrc, "PRUNE_SLACK_MS", strconv.FormatInt(untilSlack.Milliseconds(), 10)))
+
+	// initScript, run by every Store as it starts, creates the
+	// sequence when it does not exist (at Redis's clock, with its
+	// epoch), marking the snapshot's hashes whole at it when neither
+	// has a marker (a Redis that never held generations, or lost them
+	// all); and gives an existing sequence an epoch when it has none (a
+	// Redis written by a release before epochs, or the epoch key
+	// evicted on its own: a server that remembers another one writes
+	// its state back).
+	initScript = rueidis.NewLuaScript(nowSrc + initSrc)
 
 	// stateScript reads, in one step, the sequence (-1 when the key is
 	// missing), the ID of the stream's last entry ("0-0" when there is
 	// none), when ARGV[1] is "scopes" the scopes of the snapshot, and
-	// the markers of the two hashes ("0" when missing). It writes
-	// nothing.
+	// the markers of the two hashes ("0" when missing) and the epoch
+	// ("" when missing). It writes nothing.
 	stateScript = rueidis.NewLuaScriptReadOnly(stateSrc)
 
 	// mergeIDsScript merges session IDs (ARGV: id, until, id, until…)
@@ -56,28 +81,47 @@ var (
 	// mergeScopesScript merges a Store's scopes back into a snapshot that
 	// lost state, and raises the sequence to at least the Store's floor
 	// (its Generation), so that every later generation exceeds every one
-	// sealed on that server. A scope's revocation in Redis numbered at
+	// sealed on that server; a missing sequence is created (at Redis's
+	// clock, or the floor when higher) with an epoch, and a sequence
+	// without one gets one. A scope's revocation in Redis numbered at
 	// or below the floor that the Store does not hold with the same
 	// generation and moment was recorded after the loss with a
 	// generation some sessions may have sealed already: it gets a new
 	// generation above the floor, so that it revokes them. Then the
 	// script appends a "reset" entry with the next generation, which
 	// makes every follower rebuild from the snapshot. It returns the
-	// reset's generation.
+	// reset's generation and the epoch.
 	//
 	// ARGV: floor, minid, then field, generation, until, at for each
 	// scope of the Store.
-	mergeScopesScript = rueidis.NewLuaScript(mergeScopesSrc)
+	mergeScopesScript = rueidis.NewLuaScript(nowSrc + mergeScopesSrc)
 )
 
 // The scripts' sources.
 const (
+	// nowSrc, the start of the scripts that can create the sequence:
+	// Redis's clock in Unix ms.
+	nowSrc = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`
+
 	revokeSrc = `
-local prev = redis.call('GET', KEYS[1]) or '0'
+local prev = redis.call('GET', KEYS[1])
+local created = false
+if not prev then
+  local seed = string.format('%d', now_ms())
+  redis.call('SET', KEYS[1], seed)
+  redis.call('SET', KEYS[6], seed)
+  prev, created = '0', true
+end
 local intact = (redis.call('HGET', KEYS[2], '#seq') or '0') == prev and (redis.call('HGET', KEYS[3], '#seq') or '0') == prev
 local g = redis.call('INCR', KEYS[1])
 local floor = tonumber(ARGV[5])
 local lowered = 0
+if created and floor > 0 then lowered = 1 end
 if g <= floor then
   g = floor + 1
   redis.call('SET', KEYS[1], string.format('%d', g))
@@ -109,8 +153,7 @@ if intact then
 else
   lowered = 1
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local dead = redis.call('ZRANGE', KEYS[4], '-inf', now - PRUNE_SLACK_MS, 'BYSCORE', 'LIMIT', 0, 64)
 for _, m in ipairs(dead) do
   if string.sub(m, 1, 1) == 'i' then
@@ -134,7 +177,24 @@ local scopes = {}
 if ARGV[1] == 'scopes' then scopes = redis.call('HGETALL', KEYS[2]) end
 local ms = redis.call('HGET', KEYS[2], '#seq') or '0'
 local mi = redis.call('HGET', KEYS[3], '#seq') or '0'
-return {seq, lastid, scopes, ms, mi}
+local epoch = redis.call('GET', KEYS[6]) or ''
+return {seq, lastid, scopes, ms, mi, epoch}
+`
+
+	initSrc = `
+local seq = redis.call('GET', KEYS[1])
+if not seq then
+  seq = string.format('%d', now_ms())
+  redis.call('SET', KEYS[1], seq)
+  redis.call('SET', KEYS[6], seq)
+  if not redis.call('HGET', KEYS[2], '#seq') and not redis.call('HGET', KEYS[3], '#seq') then
+    redis.call('HSET', KEYS[2], '#seq', seq)
+    redis.call('HSET', KEYS[3], '#seq', seq)
+  end
+elseif not redis.call('GET', KEYS[6]) then
+  redis.call('SET', KEYS[6], string.format('%d', now_ms()))
+end
+return 1
 `
 
 	mergeIDsSrc = `
@@ -151,7 +211,16 @@ return #ARGV / 2
 
 	mergeScopesSrc = `
 local floor = tonumber(ARGV[1])
-local seq = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') or 0, floor)
+local cur = redis.call('GET', KEYS[1])
+local epoch = redis.call('GET', KEYS[6])
+local seq = tonumber(cur or '0') or 0
+if not cur or not epoch then
+  local now = now_ms()
+  if not cur then seq = now end
+  epoch = string.format('%d', now)
+  redis.call('SET', KEYS[6], epoch)
+end
+seq = math.max(seq, floor)
 local mine = {}
 for i = 3, #ARGV, 4 do
   mine[ARGV[i]] = {tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])}
@@ -188,6 +257,6 @@ redis.call('SET', KEYS[1], string.format('%d', seq))
 redis.call('HSET', KEYS[2], '#seq', string.format('%d', seq))
 redis.call('HSET', KEYS[3], '#seq', string.format('%d', seq))
 redis.call('XADD', KEYS[5], 'MINID', '~', ARGV[2], '*', 'k', 'reset', 'v', '', 'g', string.format('%d', seq), 'u', '0', 'a', '0')
-return seq
+return {seq, epoch}
 `
 )

@@ -149,6 +149,7 @@ type Store struct {
 	sids      map[string]scopeRev // provider session ID → latest revocation
 	all       scopeRev            // latest RevokeAll
 	applied   uint64              // the last generation applied in order: Generation
+	epoch     string              // the identity of the sequence applied is of ("" before the first load)
 	appliedCh chan struct{}       // closed when applied advances
 	lastID    string              // the stream ID after which the follower reads
 	lost      bool                // Redis lost state held here, not yet written back
@@ -173,6 +174,7 @@ const (
 	keyIDs
 	keyExp
 	keyStream
+	keyEpoch
 )
 
 // New connects to opts.Addr and returns a Store whose revocation state is
@@ -267,7 +269,7 @@ func (o *Options) defaults() error {
 func newStore(client rueidis.Client, owns bool, opts Options) (*Store, error) {
 	stream := opts.KeyPrefix + "{rev}"
 	s := &Store{
-		keys:        []string{stream + ":seq", stream + ":scopes", stream + ":ids", stream + ":exp", stream},
+		keys:        []string{stream + ":seq", stream + ":scopes", stream + ":ids", stream + ":exp", stream, stream + ":epoch"},
 		logger:      opts.Logger,
 		client:      client,
 		ownsClient:  owns,

@@ -397,24 +397,46 @@ func TestMalformedEntries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A well-formed entry with the next generation and an until far
-	// beyond MaxLifetime: applied, its until capped.
-	if err := raw.Do(ctx, raw.B().Xadd().Key(s.stream).Id("*").FieldValue().FieldValue("k", "sub").FieldValue("v", "dan").
-		FieldValue("g", fmt.Sprint(g+1)).FieldValue("u", far).FieldValue("a", "0").Build()).Error(); err != nil {
-		t.Fatal(err)
+	// Well-formed entries with the next generations and an until far
+	// beyond MaxLifetime: applied, their until capped, and the time they
+	// are kept past their moment (RevocationHorizon, which the revoke
+	// command compares with the application's lifetime) capped at the
+	// longest lifetime an application can have.
+	capped := []struct{ subject, until, at string }{
+		{"dan", far, "0"},
+		{"erin", strconv.FormatInt(maxMs, 10), "0"}, // kept about 292 years
 	}
-	applied(t, s, g+1, "the well-formed entry applied in order")
+	for i, c := range capped {
+		if err := raw.Do(ctx, raw.B().Xadd().Key(s.stream).Id("*").FieldValue().FieldValue("k", "sub").FieldValue("v", c.subject).
+			FieldValue("g", fmt.Sprint(g+1+uint64(i))).FieldValue("u", c.until).FieldValue("a", c.at).Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	applied(t, s, g+uint64(len(capped)), "the well-formed entries applied in order")
 	if n := s.refused.Load(); n != uint64(len(bad)) {
 		t.Errorf("%d entries refused, want %d", n, len(bad))
 	}
 	if revoked(t, s, "", "mallory") != (store.Revocations{}) {
 		t.Error("a malformed entry was applied")
 	}
-	s.mu.RLock()
-	until := time.Unix(0, s.subjects["dan"].until)
-	s.mu.RUnlock()
-	if limit := time.Now().Add(time.Hour + untilSlack); until.After(limit) {
-		t.Errorf("dan's until %v, beyond MaxLifetime plus the slack (%v)", until, limit)
+	limit := time.Now().Add(time.Hour + untilSlack)
+	for _, c := range capped {
+		s.mu.RLock()
+		until := time.Unix(0, s.subjects[c.subject].until)
+		s.mu.RUnlock()
+		if until.After(limit) {
+			t.Errorf("%s's until %v, beyond MaxLifetime plus the slack (%v)", c.subject, until, limit)
+		}
+	}
+	if h := s.RevocationHorizon(); h != lifetimeCap+untilSlack {
+		t.Errorf("RevocationHorizon %v, want the longest lifetime plus the slack", h)
+	}
+	// The same bound for a scope a new Store loads from the snapshot.
+	if err := raw.Do(ctx, raw.B().Hset().Key(s.keys[keyScopes]).FieldValue().FieldValue("sub:frank", fmt.Sprintf("%d %d 0", g, maxMs)).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if h := newTestStore(t, r.addr(), Options{MaxLifetime: time.Hour}).RevocationHorizon(); h != lifetimeCap+untilSlack {
+		t.Errorf("RevocationHorizon %v from the snapshot, want the longest lifetime plus the slack", h)
 	}
 	logMu.Lock()
 	defer logMu.Unlock()
@@ -498,15 +520,73 @@ func TestLegacyEntriesCarried(t *testing.T) {
 	if revoked(t, a, "long-gone", "").ID {
 		t.Error("an expired ID was carried")
 	}
-	if a.Generation() != 2 {
-		t.Errorf("Generation %d, want 2: one per scope carried", a.Generation())
+	// The sequence was created at Redis's clock, its seed kept as its
+	// epoch.
+	seed, err := raw.Do(ctx, raw.B().Get().Key(a.keys[keyEpoch]).Build()).AsUint64()
+	if err != nil || seed < uint64(now.Add(-time.Minute).UnixMilli()) {
+		t.Fatalf("epoch %d, %v; want the sequence's seed, Redis's clock in ms", seed, err)
+	}
+	if a.Generation() != seed+2 {
+		t.Errorf("Generation %d, want %d+2: one per scope carried", a.Generation(), seed)
 	}
 	b := newTestStore(t, r.addr(), Options{})
-	if g := revoked(t, b, "logged-out", "alice"); !g.ID || g.Subject != got.Subject || b.Generation() != 2 {
+	if g := revoked(t, b, "logged-out", "alice"); !g.ID || g.Subject != got.Subject || b.Generation() != seed+2 {
 		t.Errorf("a second Store: %+v at %d; want what the first carried, carried once", g, b.Generation())
 	}
 	g := revokeSubject(t, b, "bob")
 	applied(t, a, g, "A follows after carrying")
+}
+
+// Redis loses its state and a new sequence is created at once (here in
+// the flush's transaction: a Store that started, or a revocation made,
+// right after the loss). It starts at Redis's clock, above what the
+// running servers applied, so its entries look to them like entries they
+// missed; but its epoch is not the one they applied under: they write
+// their state back, as for a lowered sequence, and a Store made
+// afterwards finds their revocations.
+func TestNewSequenceIsLoss(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t, "--appendonly", "no")
+	opts := Options{Timeout: 500 * time.Millisecond}
+	a := newTestStore(t, r.addr(), opts)
+	b := newTestStore(t, r.addr(), opts)
+	ctx := context.Background()
+	gAlice := revokeSubject(t, a, "alice")
+	if err := a.RevokeID(ctx, "logged-out", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	applied(t, b, gAlice+1, "B applies both")
+	sealed := b.Generation()
+	raw := rawClient(t, r.addr())
+	create := raw.B().Eval().Script(nowSrc + initSrc).Numkeys(int64(len(a.keys))).Key(a.keys...).Build()
+	for _, res := range raw.DoMulti(ctx, raw.B().Multi().Build(), raw.B().Flushall().Build(), create, raw.B().Exec().Build()) {
+		if err := res.Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seq, err := raw.Do(ctx, raw.B().Get().Key(a.keys[keySeq]).Build()).AsUint64()
+	if err != nil || seq <= sealed {
+		t.Fatalf("the new sequence at %d, %v; want above %d", seq, err, sealed)
+	}
+	c := newTestStore(t, r.addr(), opts) // starts on the new sequence, holding nothing
+	gBob := revokeSubject(t, c, "bob")
+	for _, s := range []*Store{a, b} {
+		eventually(t, 3*propagation, "A and B write back and answer again", func() bool {
+			got, err := s.Revocations(ctx, "logged-out", "alice", "")
+			return err == nil && got.ID && got.Subject >= gAlice && s.Generation() > gBob
+		})
+	}
+	d := newTestStore(t, r.addr(), opts)
+	if got := revoked(t, d, "logged-out", "bob"); !got.ID || got.Subject < gBob {
+		t.Errorf("a Store made after the loss: %+v; want the logged-out ID and bob's revocation", got)
+	}
+	if got := revoked(t, d, "", "alice"); got.Subject < gAlice {
+		t.Errorf("a Store made after the loss misses alice's revocation, which the servers held: %+v", got)
+	}
+	applied(t, c, d.Generation(), "C follows the writing back")
+	if got := revoked(t, c, "logged-out", "alice"); !got.ID || got.Subject < gAlice {
+		t.Errorf("C after the writing back: %+v", got)
+	}
 }
 
 // A hash of the snapshot lost on its own (evicted under an allkeys

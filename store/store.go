@@ -76,9 +76,14 @@ type Revocations struct {
 // safe). Entries may be dropped after their until time: no session they
 // concern can open after it. Generations never decrease, even when the
 // shared state is lost and rebuilt, as long as some server that applied
-// them is running to write them back; a loss that no running server
-// remembers starts the sequence again (the redisstore module documents
-// what that leaves open).
+// them is running to write them back. A loss that no running server
+// remembers loses the revocations it held; a Revoker whose new sequence
+// starts above every generation sealed before it (redisstore starts one
+// at Redis's clock in milliseconds, and documents the bound) keeps the
+// revocations made after such a loss effective against the sessions made
+// before it, while one that starts again from 0 (an in-memory Revoker in
+// a new process) spares those sessions until its sequence passes what
+// they sealed.
 type Revoker interface {
 	// Revocations returns the revocations that concern a session with
 	// this ID, subject and identity-provider session ID (each "" when the
