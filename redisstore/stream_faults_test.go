@@ -589,6 +589,48 @@ func TestNewSequenceIsLoss(t *testing.T) {
 	}
 }
 
+// Redis loses its state and a sequence without an epoch takes its place,
+// above what the running servers applied, with the markers of both
+// hashes at it, so that the snapshot looks whole (a sequence written by
+// hand, or by a tool that knows nothing of epochs): nothing but the
+// missing epoch tells the servers that this is not the sequence they
+// applied. They take it as a loss and write their state back, with an
+// epoch; a Store made afterwards finds their revocations.
+func TestSequenceWithoutEpochIsLoss(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t, "--appendonly", "no")
+	opts := Options{Timeout: 500 * time.Millisecond}
+	a := newTestStore(t, r.addr(), opts)
+	ctx := context.Background()
+	gAlice := revokeSubject(t, a, "alice")
+	if err := a.RevokeID(ctx, "logged-out", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	applied(t, a, gAlice+1, "A applies both")
+	raw := rawClient(t, r.addr())
+	above := strconv.FormatUint(a.Generation()+1000, 10)
+	for _, res := range raw.DoMulti(ctx,
+		raw.B().Multi().Build(),
+		raw.B().Flushall().Build(),
+		raw.B().Set().Key(a.keys[keySeq]).Value(above).Build(),
+		raw.B().Hset().Key(a.keys[keyScopes]).FieldValue().FieldValue(markerField, above).Build(),
+		raw.B().Hset().Key(a.keys[keyIDs]).FieldValue().FieldValue(markerField, above).Build(),
+		raw.B().Exec().Build()) {
+		if err := res.Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.kickFollower()
+	eventually(t, 3*propagation, "A writes back, with an epoch", func() bool {
+		epoch, err := raw.Do(ctx, raw.B().Get().Key(a.keys[keyEpoch]).Build()).ToString()
+		return err == nil && epoch != "" && a.Generation() > gAlice+1000
+	})
+	d := newTestStore(t, r.addr(), opts)
+	if got := revoked(t, d, "logged-out", "alice"); !got.ID || got.Subject < gAlice {
+		t.Errorf("a Store made after the loss: %+v; want the logged-out ID and alice's revocation, which A held", got)
+	}
+}
+
 // A hash of the snapshot lost on its own (evicted under an allkeys
 // policy, deleted): the sequence and the stream are whole, so only the
 // hashes' markers tell. A server that holds the revocations writes them
