@@ -26,7 +26,9 @@ import (
 //     old snapshot, and numbering again from below), or a sequence whose
 //     epoch is not the one it applied under (Redis lost the sequence and
 //     a new one was created, at Redis's clock: usually above its own,
-//     which looks like a gap first), makes it write its state back into
+//     which looks like a gap first), or a snapshot that lacks a
+//     revocation it held (another server, behind it when Redis lost
+//     state, wrote back first), makes it write its state back into
 //     Redis (mergeBack), failing closed until that is done.
 //
 // A rebuild reads the sequence, the stream's last ID and the scopes in
@@ -286,10 +288,14 @@ func (s *Store) state(ctx context.Context, scopes bool) (st snapshotState, err e
 // snapshot only grows but for entries past their until, so the pages miss
 // nothing the stream does not bring. A sequence below the applied
 // generation, or of another epoch than the one the state was applied
-// under, or a hash whose marker does not match the sequence, marks the
-// state lost instead. A Store that holds no epoch yet (starting, or
+// under, or a hash whose marker does not match the sequence, or a
+// snapshot without a revocation in force that the state held before it
+// was read (heldState.within), marks the state lost instead. A Store that holds no epoch yet (starting, or
 // holding nothing) takes the snapshot's.
 func (s *Store) rebuild(ctx context.Context) error {
+	s.mu.RLock()
+	held := s.heldLocked(s.now().UnixNano())
+	s.mu.RUnlock()
 	st, err := s.state(ctx, true)
 	if err != nil {
 		return err
@@ -346,7 +352,7 @@ func (s *Store) rebuild(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if seq < s.applied || s.epoch != epoch {
+	if seq < s.applied || s.epoch != epoch || !held.within(scopes, ids) {
 		s.markLostLocked()
 		return nil
 	}
@@ -379,6 +385,60 @@ func (s *Store) rebuild(ctx context.Context) error {
 		s.notify()
 	}
 	return nil
+}
+
+// heldState is what a Store held before it read the snapshot: the
+// revocations still in force, each already in Redis when taken.
+type heldState struct {
+	ids    map[string]int64
+	scopes map[string]scopeRev
+}
+
+// heldLocked copies the revocations in force at now, s.mu held.
+func (s *Store) heldLocked(now int64) heldState {
+	h := heldState{ids: make(map[string]int64), scopes: make(map[string]scopeRev)}
+	for id, until := range s.ids {
+		if until > now {
+			h.ids[id] = until
+		}
+	}
+	for kind, labels := range map[string]map[string]scopeRev{kindSubject: s.subjects, kindProvider: s.sids} {
+		for l, r := range labels {
+			if r.until > now {
+				h.scopes[kind+":"+l] = r
+			}
+		}
+	}
+	if s.all.until > now {
+		h.scopes[kindAll+":"] = s.all
+	}
+	return h
+}
+
+// within reports whether a snapshot read after h was taken holds every
+// revocation of h, at least as late and numbered at least as high: it
+// must, since each was in Redis before, and the snapshot only grows but
+// for entries past their until. A snapshot that lacks one lost it even
+// though its sequence and markers look whole: another server, lagging
+// behind this one when Redis lost state, wrote its own state back and
+// raised the sequence to this server's generation; this server then
+// writes back what it holds (mergeBack). (Redis prunes an entry
+// untilSlack after its until by its own clock: a server whose clock is
+// behind Redis's by more than that may write back an entry it still
+// keeps, once, at no loss.)
+func (h heldState) within(scopes map[string]scopeRev, ids map[string]int64) bool {
+	for id, until := range h.ids {
+		if ids[id] < until {
+			return false
+		}
+	}
+	for f, r := range h.scopes {
+		got, ok := scopes[f]
+		if !ok || got.gen < r.gen || got.until < r.until {
+			return false
+		}
+	}
+	return true
 }
 
 // markerField is the field of the snapshot's hashes that follows the

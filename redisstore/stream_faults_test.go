@@ -631,6 +631,62 @@ func TestSequenceWithoutEpochIsLoss(t *testing.T) {
 	}
 }
 
+// Redis restarts from a snapshot taken before B's revocation of bob (same
+// epoch, sequence below B's), and another server, which had not applied
+// bob yet (one entry behind B), writes its state back before B notices:
+// its write-back raises the sequence to B's generation, with whole
+// markers and a reset entry, so nothing B compares with what it applied
+// is lower. The snapshot lacks bob all the same: B must take it as a loss
+// and write bob back, or every server started later, and the lagging one,
+// open bob's sessions. The other server's write-back is here the script
+// it runs, with its floor and its scope.
+func TestLaggingWriteBackHidesLoss(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t, "--appendonly", "no")
+	opts := Options{Timeout: 500 * time.Millisecond}
+	b := newTestStore(t, r.addr(), opts)
+	ctx := context.Background()
+	g1 := revokeSubject(t, b, "alice")
+	raw := rawClient(t, r.addr())
+	dumps := make([]string, len(b.keys))
+	for i, k := range b.keys {
+		d, err := raw.Do(ctx, raw.B().Dump().Key(k).Build()).ToString()
+		if err == nil {
+			dumps[i] = d
+		}
+	}
+	alice, err := raw.Do(ctx, raw.B().Hget().Key(b.keys[keyScopes]).Field("sub:alice").Build()).ToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g, u, at string
+	if _, err := fmt.Sscan(alice, &g, &u, &at); err != nil {
+		t.Fatal(err)
+	}
+	g2 := revokeSubject(t, b, "bob")
+	applied(t, b, g2, "B applies bob")
+	time.Sleep(5 * time.Millisecond) // a restart takes longer: the write-back's entry comes after bob's
+	list := rueidis.Commands{raw.B().Multi().Build(), raw.B().Flushall().Build()}
+	for i, k := range b.keys {
+		if dumps[i] != "" {
+			list = append(list, raw.B().Restore().Key(k).Ttl(0).SerializedValue(dumps[i]).Build())
+		}
+	}
+	list = append(list, raw.B().Eval().Script(nowSrc+mergeScopesSrc).Numkeys(int64(len(b.keys))).Key(b.keys...).Arg(strconv.FormatUint(g1, 10), "0", "sub:alice", g, u, at).Build())
+	list = append(list, raw.B().Exec().Build())
+	for _, res := range raw.DoMulti(ctx, list...) {
+		if err := res.Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 3*propagation, "a Store made after the loss finds bob", func() bool {
+		d := newTestStore(t, r.addr(), opts)
+		defer d.Close()
+		got, err := d.Revocations(ctx, "", "bob", "")
+		return err == nil && got.Subject >= g2
+	})
+}
+
 // A hash of the snapshot lost on its own (evicted under an allkeys
 // policy, deleted): the sequence and the stream are whole, so only the
 // hashes' markers tell. A server that holds the revocations writes them
