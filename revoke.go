@@ -31,10 +31,10 @@ const lifetimeCap = 400 * 24 * time.Hour
 // another, or to none) is a change of privilege, so the session gets a
 // new identity first, as with Regenerate but keeping Data, its lifetime
 // override and its provider session, and unbound from its device (the
-// device's credential names the old ID: bind again): a new ID, creation time
-// and revocation generation, and, with a [store.Revoker], the ID the
-// browser held is revoked when the response is written, so that a copy
-// of the cookie taken before stops opening, on every server (tests
+// device's credential names the old ID: bind again): a new ID, creation
+// time and revocation generation, and, with a [store.Revoker], the ID
+// the browser held is revoked when the response is written, so that a
+// copy of the cookie taken before stops opening, on every server (tests
 // TestSetSubjectRenewsIdentity, TestRevocationAcceptance). The same
 // subject again only re-seals. To drop data planted before login, call
 // Regenerate first, as at every login.
