@@ -77,7 +77,7 @@ func (s *Session[T]) Subject() string { return s.subject }
 // A provider session other than the session's gives the session a new
 // identity first, as [Session.SetSubject] does for a new subject (a new
 // ID and revocation generation, the old ID revoked with a Revoker, Data
-// and the subject kept): a new provider session is a new login at the
+// and the subject kept, the device binding dropped): a new provider session is a new login at the
 // provider (test TestSetSubjectRenewsIdentity). The same one again only
 // re-seals.
 func (s *Session[T]) SetProviderSession(sid string) {
