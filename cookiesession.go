@@ -249,8 +249,8 @@ func (s *Session[T]) newIdentity() {
 // sealed into the session, which is re-sealed, and from then on the
 // session opens only on requests that [Options.Binding] accepts. A nil or
 // empty binding unbinds. Regenerate, Destroy and a change of subject or
-// provider session unbind (the new ID is bound to nothing). A binding over 1024 bytes fails the save with an
-// error matching [ErrTooLarge].
+// provider session unbind (the new ID is bound to nothing). A binding
+// over 1024 bytes fails the save with an error matching [ErrTooLarge].
 func (s *Session[T]) Bind(binding []byte) {
 	s.binding = bytes.Clone(binding)
 	if len(s.binding) == 0 {

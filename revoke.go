@@ -31,10 +31,10 @@ const lifetimeCap = 400 * 24 * time.Hour
 // another, or to none) is a change of privilege, so the session gets a
 // new identity first, as with Regenerate but keeping Data, its lifetime
 // override and its provider session, and unbound from its device (the
-// device's credential names the old ID: bind again): a new ID, creation time
-// and revocation generation, and, with a [store.Revoker], the ID the
-// browser held is revoked when the response is written, so that a copy
-// of the cookie taken before stops opening, on every server (tests
+// device's credential names the old ID: bind again): a new ID, creation
+// time and revocation generation, and, with a [store.Revoker], the ID
+// the browser held is revoked when the response is written, so that a
+// copy of the cookie taken before stops opening, on every server (tests
 // TestSetSubjectRenewsIdentity, TestRevocationAcceptance). The same
 // subject again only re-seals. To drop data planted before login, call
 // Regenerate first, as at every login.
@@ -77,7 +77,7 @@ func (s *Session[T]) Subject() string { return s.subject }
 // A provider session other than the session's gives the session a new
 // identity first, as [Session.SetSubject] does for a new subject (a new
 // ID and revocation generation, the old ID revoked with a Revoker, Data
-// and the subject kept): a new provider session is a new login at the
+// and the subject kept, the device binding dropped): a new provider session is a new login at the
 // provider (test TestSetSubjectRenewsIdentity). The same one again only
 // re-seals.
 func (s *Session[T]) SetProviderSession(sid string) {
