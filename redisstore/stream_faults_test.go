@@ -40,6 +40,31 @@ func revokeSubject(t testing.TB, s *Store, subject string) uint64 {
 	return g
 }
 
+// lossOpts are the options of the loss tests' Stores: a short Timeout,
+// so that a command sent to the killed process fails fast.
+var lossOpts = Options{Timeout: 500 * time.Millisecond}
+
+// beforeLoss starts a Redis without persistence and n Stores on it
+// (lossOpts); the first revokes alice's sessions and the ID
+// "logged-out", and every Store applies both. It returns alice's
+// revocation's generation.
+func beforeLoss(t *testing.T, n int) (*redisServer, []*Store, uint64) {
+	t.Helper()
+	r := startRedis(t, "--appendonly", "no")
+	stores := make([]*Store, n)
+	for i := range stores {
+		stores[i] = newTestStore(t, r.addr(), lossOpts)
+	}
+	gAlice := revokeSubject(t, stores[0], "alice")
+	if err := stores[0].RevokeID(context.Background(), "logged-out", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stores {
+		applied(t, s, gAlice+1, "the Stores apply both")
+	}
+	return r, stores, gAlice
+}
+
 // streamIDs returns the IDs of the stream's entries.
 func streamIDs(t testing.TB, raw rueidis.Client, stream string) []string {
 	t.Helper()
@@ -240,16 +265,9 @@ func TestNewStoreAfterTrim(t *testing.T) {
 // made after the loss gets a generation above every one sealed before it.
 func TestRedisRestartWithoutPersistence(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t, "--appendonly", "no")
-	opts := Options{Timeout: 500 * time.Millisecond}
-	a := newTestStore(t, r.addr(), opts)
-	b := newTestStore(t, r.addr(), opts)
+	r, stores, gAlice := beforeLoss(t, 2)
+	a, b := stores[0], stores[1]
 	ctx := context.Background()
-	gAlice := revokeSubject(t, a, "alice")
-	if err := a.RevokeID(ctx, "logged-out", time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	applied(t, b, gAlice+1, "B applies both")
 	sealed := b.Generation() // what a session made on B now seals
 
 	// Watch both servers over the whole fault: a session of alice
@@ -329,7 +347,7 @@ func TestRedisRestartWithoutPersistence(t *testing.T) {
 func TestRevokeAfterLossTakesFloor(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t, "--appendonly", "no")
-	a := newTestStore(t, r.addr(), Options{Timeout: 500 * time.Millisecond})
+	a := newTestStore(t, r.addr(), lossOpts)
 	ctx := context.Background()
 	g := revokeSubject(t, a, "alice")
 	r.kill()
@@ -546,16 +564,9 @@ func TestLegacyEntriesCarried(t *testing.T) {
 // afterwards finds their revocations.
 func TestNewSequenceIsLoss(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t, "--appendonly", "no")
-	opts := Options{Timeout: 500 * time.Millisecond}
-	a := newTestStore(t, r.addr(), opts)
-	b := newTestStore(t, r.addr(), opts)
+	r, stores, gAlice := beforeLoss(t, 2)
+	a, b := stores[0], stores[1]
 	ctx := context.Background()
-	gAlice := revokeSubject(t, a, "alice")
-	if err := a.RevokeID(ctx, "logged-out", time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	applied(t, b, gAlice+1, "B applies both")
 	sealed := b.Generation()
 	raw := rawClient(t, r.addr())
 	create := raw.B().Eval().Script(nowSrc + initSrc).Numkeys(int64(len(a.keys))).Key(a.keys...).Build()
@@ -568,7 +579,7 @@ func TestNewSequenceIsLoss(t *testing.T) {
 	if err != nil || seq <= sealed {
 		t.Fatalf("the new sequence at %d, %v; want above %d", seq, err, sealed)
 	}
-	c := newTestStore(t, r.addr(), opts) // starts on the new sequence, holding nothing
+	c := newTestStore(t, r.addr(), lossOpts) // starts on the new sequence, holding nothing
 	gBob := revokeSubject(t, c, "bob")
 	for _, s := range []*Store{a, b} {
 		eventually(t, 3*propagation, "A and B write back and answer again", func() bool {
@@ -576,7 +587,7 @@ func TestNewSequenceIsLoss(t *testing.T) {
 			return err == nil && got.ID && got.Subject >= gAlice && s.Generation() > gBob
 		})
 	}
-	d := newTestStore(t, r.addr(), opts)
+	d := newTestStore(t, r.addr(), lossOpts)
 	if got := revoked(t, d, "logged-out", "bob"); !got.ID || got.Subject < gBob {
 		t.Errorf("a Store made after the loss: %+v; want the logged-out ID and bob's revocation", got)
 	}
@@ -598,15 +609,9 @@ func TestNewSequenceIsLoss(t *testing.T) {
 // epoch; a Store made afterwards finds their revocations.
 func TestSequenceWithoutEpochIsLoss(t *testing.T) {
 	t.Parallel()
-	r := startRedis(t, "--appendonly", "no")
-	opts := Options{Timeout: 500 * time.Millisecond}
-	a := newTestStore(t, r.addr(), opts)
+	r, stores, gAlice := beforeLoss(t, 1)
+	a := stores[0]
 	ctx := context.Background()
-	gAlice := revokeSubject(t, a, "alice")
-	if err := a.RevokeID(ctx, "logged-out", time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	applied(t, a, gAlice+1, "A applies both")
 	raw := rawClient(t, r.addr())
 	above := strconv.FormatUint(a.Generation()+1000, 10)
 	for _, res := range raw.DoMulti(ctx,
@@ -625,7 +630,7 @@ func TestSequenceWithoutEpochIsLoss(t *testing.T) {
 		epoch, err := raw.Do(ctx, raw.B().Get().Key(a.keys[keyEpoch]).Build()).ToString()
 		return err == nil && epoch != "" && a.Generation() > gAlice+1000
 	})
-	d := newTestStore(t, r.addr(), opts)
+	d := newTestStore(t, r.addr(), lossOpts)
 	if got := revoked(t, d, "logged-out", "alice"); !got.ID || got.Subject < gAlice {
 		t.Errorf("a Store made after the loss: %+v; want the logged-out ID and alice's revocation, which A held", got)
 	}
@@ -643,8 +648,7 @@ func TestSequenceWithoutEpochIsLoss(t *testing.T) {
 func TestLaggingWriteBackHidesLoss(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t, "--appendonly", "no")
-	opts := Options{Timeout: 500 * time.Millisecond}
-	b := newTestStore(t, r.addr(), opts)
+	b := newTestStore(t, r.addr(), lossOpts)
 	ctx := context.Background()
 	g1 := revokeSubject(t, b, "alice")
 	raw := rawClient(t, r.addr())
@@ -680,7 +684,7 @@ func TestLaggingWriteBackHidesLoss(t *testing.T) {
 		}
 	}
 	eventually(t, 3*propagation, "a Store made after the loss finds bob", func() bool {
-		d := newTestStore(t, r.addr(), opts)
+		d := newTestStore(t, r.addr(), lossOpts)
 		defer d.Close()
 		got, err := d.Revocations(ctx, "", "bob", "")
 		return err == nil && got.Subject >= g2
