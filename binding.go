@@ -50,7 +50,7 @@ func (m *Manager[T]) serveBinding(w http.ResponseWriter, r *http.Request) {
 		if err != nil || s.IsNew() {
 			return errors.New("cookiesession: no session to bind")
 		}
-		s.Bind(binding)
+		s.bind(binding)
 		return m.Save(w, r, s)
 	}
 	m.opts.Binding.Serve(w, r, s.ID(), s.binding, err, bind)

@@ -103,7 +103,7 @@ func (ss *sessionServer) serve(w http.ResponseWriter, r *http.Request) {
 		size, _ := strconv.Atoi(q.Get("size"))
 		s.Data.N, s.Data.Blob = n, testkit.Blob(uint64(n), size)
 		if q.Has("save") {
-			if err := s.Save(); err != nil {
+			if err := ss.m.Save(w, r, s); err != nil {
 				w.Header().Set("X-Save-Error", err.Error())
 			}
 		}
@@ -985,7 +985,7 @@ func TestSecondSaveReplaces(t *testing.T) {
 			}
 			http.SetCookie(w, &http.Cookie{Name: "session_" + strconv.Itoa(i), Value: "x"})
 			if i < len(steps)-1 {
-				if err := s.Save(); err != nil {
+				if err := m.Save(w, r, s); err != nil {
 					t.Errorf("Save: %v", err)
 				}
 			}

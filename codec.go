@@ -179,7 +179,7 @@ type CodecOptions struct {
 //
 // Codec satisfies gorilla/securecookie's Codec interface.
 type Codec struct {
-	keys       *keySlot // the key ring, swapped whole by SetKeys
+	keys       *keySlot // the key ring, swapped whole by Manager.SetKeys
 	maxAge     time.Duration
 	compress   bool
 	maxDecoded int
@@ -196,7 +196,7 @@ type codecKey struct {
 }
 
 // keyRing is one generation of a codec's keys: keys[0] seals, every key
-// opens. It is never modified once built; SetKeys replaces it whole.
+// opens. It is never modified once built; Manager.SetKeys replaces it whole.
 type keyRing struct {
 	keys    []codecKey
 	secrets [][]byte // copies of the secrets, for WithOptions to derive from
@@ -206,7 +206,7 @@ type keyRing struct {
 // once, without a lock; copies of a Codec (inspection's) share it, so a new
 // ring reaches them too.
 type keySlot struct {
-	mu      sync.Mutex // serializes SetKeys, never taken to seal or open
+	mu      sync.Mutex // serializes Manager.SetKeys, never taken to seal or open
 	purpose string
 	ring    atomic.Pointer[keyRing]
 }
@@ -232,9 +232,8 @@ func NewCodec(keys ...[]byte) (*Codec, error) {
 
 // WithOptions returns a codec with c's current keys and the options o
 // (the zero CodecOptions are NewCodec's defaults), as a securecookie
-// codec is configured after securecookie.New. c is unchanged; the two
-// codecs' key rings are separate from then on ([Codec.SetKeys] on one
-// does not reach the other). It fails on a bad option, never later.
+// codec is configured after securecookie.New. c is unchanged. It fails on
+// a bad option, never later.
 func (c *Codec) WithOptions(o CodecOptions) (*Codec, error) {
 	return newCodec(o, c.ring().secrets...)
 }
@@ -686,7 +685,7 @@ func (c *Codec) openInto(sp *[]byte, name, s string, chunks int, allowExpired bo
 
 	// 2. The key id picks the key: no trial decryption.
 	var k *codecKey
-	ring := c.ring() // one ring for the whole open, whatever SetKeys does meanwhile
+	ring := c.ring() // one ring for the whole open, whatever Manager.SetKeys does meanwhile
 	for i := range ring.keys {
 		if ring.keys[i].id == h.KeyID {
 			k = &ring.keys[i]

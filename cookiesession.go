@@ -80,7 +80,12 @@ func New[T any](opts Options) (*Manager[T], error) {
 // next write on, every key opens, and a session opened with another key is
 // re-sealed with keys[0] on its next response. Commit tokens are re-keyed
 // too. It validates keys as [New] does; on an error the old ring stays.
-// See [Codec.SetKeys] and, to follow a key file, keyring.WatchFile.
+// The new ring replaces the old one in a single atomic step: a value
+// being sealed or opened meanwhile uses one ring or the other, never a
+// mix, and no caller waits on a lock. A value opens for as long as the
+// key that sealed it stays in the ring (SECURITY.md, "Key rotation", says
+// when a key may be removed). To follow a key file, see
+// keyring.WatchFile.
 //
 // For a minute after a call that changes the ring, cookies sealed with a
 // key no longer in it ([ErrUnknownKey]) still give a new session, but
@@ -244,14 +249,15 @@ func (s *Session[T]) newIdentity() {
 	s.sealedAs(inspect.Meta{})
 }
 
-// Bind binds the session to a device: binding (at most 1024 bytes, opaque
+// bind binds the session to a device: binding (at most 1024 bytes, opaque
 // to the Manager; the dbsc module seals the device's public key there) is
 // sealed into the session, which is re-sealed, and from then on the
 // session opens only on requests that [Options.Binding] accepts. A nil or
 // empty binding unbinds. Regenerate, Destroy and a change of subject or
 // provider session unbind (the new ID is bound to nothing). A binding
 // over 1024 bytes fails the save with an error matching [ErrTooLarge].
-func (s *Session[T]) Bind(binding []byte) {
+// Only Options.Binding binds, through the bind function its Serve gets.
+func (s *Session[T]) bind(binding []byte) {
 	s.binding = bytes.Clone(binding)
 	if len(s.binding) == 0 {
 		s.binding = nil
@@ -259,8 +265,10 @@ func (s *Session[T]) Bind(binding []byte) {
 	s.force = true
 }
 
-// Binding returns what [Session.Bind] sealed into the session; nil for a
-// session bound to no device.
+// Binding returns what Options.Binding sealed into the session (the dbsc
+// module: the device's public key); nil for a session bound to no device.
+// A handler where binding must hold checks it: a session written back by
+// a request that read it before it was bound goes on unbound.
 func (s *Session[T]) Binding() []byte { return bytes.Clone(s.binding) }
 
 // Touch asks for the session to be re-sealed at the end of the request
@@ -282,15 +290,16 @@ func (s *Session[T]) SetLifetime(d time.Duration) {
 	s.force = true
 }
 
-// ExpiresAt returns when the session stops being accepted: its absolute
+// expiresAt returns when the session stops being accepted: its absolute
 // deadline, or its idle deadline if that comes first.
-func (s *Session[T]) ExpiresAt() time.Time {
+func (s *Session[T]) expiresAt() time.Time {
 	return s.m.deadline(s, s.lastSeal())
 }
 
-// MaxAge returns the time the session has left (see ExpiresAt); zero or
-// negative once it has expired.
-func (s *Session[T]) MaxAge() time.Duration { return s.ExpiresAt().Sub(s.m.opts.Now()) }
+// MaxAge returns the time the session has left before it stops being
+// accepted (its absolute deadline, or its idle deadline if that comes
+// first); zero or negative once it has expired.
+func (s *Session[T]) MaxAge() time.Duration { return s.expiresAt().Sub(s.m.opts.Now()) }
 
 func (s *Session[T]) lastSeal() time.Time {
 	if s.meta.Issued.IsZero() {
@@ -317,18 +326,6 @@ func (s *Session[T]) Reload() error {
 		return nil
 	}
 	return err
-}
-
-// Save writes the session's cookies now, into the response header the
-// middleware is holding. It fails with [ErrHeaderWritten] once the header
-// has gone out, with an error matching [ErrTooLarge] when the session does
-// not fit (the previous cookies stay), and outside the middleware (use
-// [Manager.Save] there).
-func (s *Session[T]) Save() error {
-	if s.state == nil {
-		return ErrNoMiddleware
-	}
-	return s.state.save(s)
 }
 
 // newID returns a random session ID.

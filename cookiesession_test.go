@@ -438,7 +438,7 @@ func TestReloadWithdrawsSave(t *testing.T) {
 			s.Data.N = 1
 		case "/save-reload":
 			s.Data.N = 5
-			if err := s.Save(); err != nil {
+			if err := m.Save(w, r, s); err != nil {
 				t.Error(err)
 			}
 			s.Reload()
@@ -465,12 +465,12 @@ func TestSaveBeforeRedirect(t *testing.T) {
 		switch r.URL.Path {
 		case "/add":
 			s.Data.Items = append(s.Data.Items, "apple")
-			if err := s.Save(); err != nil {
+			if err := m.Save(w, r, s); err != nil {
 				t.Errorf("Save: %v", err)
 			}
 			s.Data.Items = append(s.Data.Items, "pear")
 			http.Redirect(w, r, "/show", http.StatusSeeOther)
-			if err := s.Save(); !errors.Is(err, cookiesession.ErrHeaderWritten) {
+			if err := m.Save(w, r, s); !errors.Is(err, cookiesession.ErrHeaderWritten) {
 				t.Errorf("Save after the redirect: %v, want ErrHeaderWritten", err)
 			}
 		case "/show":
@@ -493,9 +493,6 @@ func TestWithoutMiddleware(t *testing.T) {
 		case "/get":
 			s := m.Get(r)
 			s.Data.N++
-			if err := s.Save(); !errors.Is(err, cookiesession.ErrNoMiddleware) {
-				t.Errorf("Session.Save outside the middleware: %v", err)
-			}
 			if err := m.Save(w, r, s); err != nil {
 				t.Errorf("Manager.Save: %v", err)
 			}
@@ -816,7 +813,7 @@ func TestSetMaxAgeNegative(t *testing.T) {
 			left = s.MaxAge()
 		case "/end-and-save":
 			s.SetLifetime(-time.Millisecond)
-			saveErr = s.Save()
+			saveErr = m.Save(w, r, s)
 		}
 		isNew = s.IsNew()
 		fmt.Fprint(w, s.Data != nil && s.Data.User == "ada")
@@ -1078,7 +1075,7 @@ func TestHijackDropsSavedCookies(t *testing.T) {
 	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		s.Data.N = 7
-		if err := s.Save(); err != nil {
+		if err := m.Save(w, r, s); err != nil {
 			t.Errorf("Save: %v", err)
 		}
 		conn, brw, err := http.NewResponseController(w).Hijack()
@@ -1155,7 +1152,7 @@ func TestSessionResponseNeverSharedCacheable(t *testing.T) {
 		s := m.Get(r)
 		s.Data.N++
 		if r.URL.Path == "/save-then-public" {
-			if err := s.Save(); err != nil {
+			if err := m.Save(w, r, s); err != nil {
 				t.Error(err)
 			}
 		}
@@ -1247,7 +1244,7 @@ func TestTooLarge(t *testing.T) {
 			s.Data.Blob = strings.Repeat("x", 20000)
 		case "/huge-save":
 			s.Data.Blob = strings.Repeat("x", 20000)
-			if err := s.Save(); !errors.Is(err, cookiesession.ErrTooLarge) {
+			if err := m.Save(w, r, s); !errors.Is(err, cookiesession.ErrTooLarge) {
 				t.Errorf("Save: %v", err)
 			}
 		}
@@ -1278,7 +1275,7 @@ func TestDestroyAfterSave(t *testing.T) {
 	c := testkit.Serve(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		s.Data.N = 1
-		if err := s.Save(); err != nil {
+		if err := m.Save(w, r, s); err != nil {
 			t.Error(err)
 		}
 		s.Destroy()

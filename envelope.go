@@ -22,7 +22,7 @@ const envelopeSize = 16 + 8 + 8
 // then the subject. A server without subjects reads that bit as a negative
 // lifetime, which it rejects: a subject never opens as a session without
 // one. Bit 62 says that a device binding follows: two length bytes
-// (1..maxBindingLen, big-endian), then the binding (Session.Bind). Bit 61
+// (1..maxBindingLen, big-endian), then the binding (Options.Binding). Bit 61
 // says that the identity provider's session ID follows, framed as the
 // subject (one length byte, 1..255, then the ID). A server that does not
 // know bit 62 or bit 61 reads it as a lifetime past any a writer produces

@@ -208,12 +208,12 @@ func hHandler(m *Manager[hData]) http.Handler {
 			s.Data.Blob = hBlob(hAtoi(q.Get("blob")))
 		case "/savetwice":
 			s.Data.N = 100
-			if err := s.Save(); err != nil {
+			if err := m.Save(w, r, s); err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
 			s.Data.Blob = hBlob(hAtoi(q.Get("blob")))
-			if err := s.Save(); err != nil {
+			if err := m.Save(w, r, s); err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}

@@ -6,25 +6,12 @@ import (
 	"time"
 )
 
-// Key rotation without a restart: Codec.SetKeys (and Manager.SetKeys, which
-// also re-keys the commit tokens) swaps a codec's whole key ring with one
-// atomic store; sealing and opening load the ring once and take no lock.
-// keyring.WatchFile feeds SetKeys from a file.
-
-// SetKeys replaces the codec's key ring while it is in use: keys[0] seals
-// from now on and every key opens, as if the codec had been built with
-// these keys. The keys are validated and derived once, here, and the new
-// ring replaces the old one in a single atomic step: a value being sealed
-// or opened meanwhile uses one ring or the other, never a mix, and no
-// caller waits on a lock. On an error (no key, more than 255 keys, a key
-// shorter than 32 bytes or visibly not random as [NewCodec] says, the
-// same key twice) the codec keeps its ring.
-//
-// A value opens for as long as the key that sealed it stays in the ring;
-// see SECURITY.md, "Key rotation", for when a key may be removed. For a
-// [Manager]'s codec, call [Manager.SetKeys] instead, which also re-keys the
-// Manager's commit tokens.
-func (c *Codec) SetKeys(keys ...[]byte) error { return setKeys(keys, c) }
+// Key rotation without a restart: Manager.SetKeys swaps the whole key
+// ring of the Manager's codecs (cookies and commit tokens) with one atomic
+// store each; sealing and opening load the ring once and take no lock.
+// keyring.WatchFile feeds SetKeys from a file. A Codec built with NewCodec
+// never changes its keys: to rotate one, build another (gorillastore's
+// Store and dbsc's Binder swap theirs whole).
 
 // setKeys derives a ring from keys for each codec (under its own purpose)
 // and installs them all, or none if any derivation fails. The first

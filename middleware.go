@@ -136,7 +136,7 @@ func (st *state[T]) adopt(s *Session[T]) {
 	*st.sess = *s
 }
 
-// save is Session.Save inside the middleware.
+// save is Manager.Save inside the middleware.
 func (st *state[T]) save(s *Session[T]) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -114,7 +114,7 @@ func refusable(err error) bool {
 	return true
 }
 
-// unboundError refuses a session bound to a device (Session.Bind) on a
+// unboundError refuses a session bound to a device (Options.Binding) on a
 // request that [Options.Binding] did not accept (or with no Binding to
 // ask). It matches [ErrInvalid] and the check's own error. The cookies are
 // left as they are: a copy the thief holds opens nowhere anyway, and the

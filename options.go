@@ -124,7 +124,7 @@ type Options struct {
 	// MaxDecodedSize either way.
 	Overflow store.Overflow
 
-	// Binding binds sessions to a device ([Session.Bind]); the dbsc
+	// Binding binds sessions to a device; the dbsc
 	// module provides it (Device Bound Session Credentials). The one
 	// value both checks and serves, and must be safe for concurrent use:
 	//

@@ -129,7 +129,7 @@ func newOvEnv(t *testing.T, tweak func(*Options)) *ovEnv {
 			s.Data.Blob = strings.Repeat("secret-cart-line ", 600)
 		case "/save-reload":
 			s.Data.Blob = "short"
-			if err := s.Save(); err != nil {
+			if err := m.Save(w, r, s); err != nil {
 				t.Error(err)
 			}
 			if err := s.Reload(); err != nil {

@@ -49,14 +49,14 @@ func loginMux(m *Manager[loginUser]) http.Handler {
 		var err error
 		switch r.PathValue("path") {
 		case "save-first":
-			err = s.Save()
+			err = m.Save(w, r, s)
 		case "manager-save":
 			err = m.Save(w, r, s)
 		case "save-then-write":
-			err = s.Save()
+			err = m.Save(w, r, s)
 			s.Data.N = 7
 		case "save-then-body":
-			err = s.Save()
+			err = m.Save(w, r, s)
 			fmt.Fprint(w, "welcome ")
 		}
 		if err != nil {

@@ -88,10 +88,6 @@ func (s *Session[T]) SetProviderSession(sid string) {
 	s.force = true
 }
 
-// ProviderSession returns the identity provider's session ID set by
-// [Session.SetProviderSession], or "" when the session has none.
-func (s *Session[T]) ProviderSession() string { return s.provider }
-
 // revokes reports whether r revokes s: by its ID, or by a revocation of
 // its subject, its provider session or everything whose generation is
 // greater than the one s sealed when its ID was made, that is a
@@ -248,7 +244,7 @@ const watchPoll = time.Second
 func (m *Manager[T]) Watch(ctx context.Context, s *Session[T]) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	snap := &Session[T]{m: m, id: s.id, subject: s.subject, provider: s.provider, gen: s.gen, created: s.created}
-	deadline := s.ExpiresAt()
+	deadline := s.expiresAt()
 	if s.Data == nil {
 		deadline = m.opts.Now() // a destroyed session has nothing to watch
 	}

@@ -3,7 +3,7 @@
 // without server-side state.
 //
 // A bound session's public key is sealed in the session itself (the core's
-// [cookiesession.Session.Bind]); the session opens only with a short-lived
+// [cookiesession.Options.Binding] binds it); the session opens only with a short-lived
 // bound cookie that the browser renews by signing a server challenge with
 // the private key, which never leaves the device. A thief who copies every
 // cookie holds a session that stops opening when the bound cookie expires
@@ -39,6 +39,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cookiesession/cookiesession"
@@ -132,10 +133,29 @@ type Options struct {
 // Binder checks and renews the device binding of sessions. Build it with
 // [New]; it is safe for concurrent use.
 type Binder struct {
-	o          Options
+	o      Options
+	codecs atomic.Pointer[codecs] // swapped whole by SetKeys
+	attrs  string                 // the bound cookie's attributes, as Set-Cookie and the config name them
+}
+
+// codecs are the Binder's codecs, of one key ring.
+type codecs struct {
 	cookies    *cookiesession.Codec // the bound cookies
 	challenges *cookiesession.Codec // the challenges
-	attrs      string               // the bound cookie's attributes, as Set-Cookie and the config name them
+}
+
+// newCodecs returns the codecs of o with keys.
+func newCodecs(o Options, keys [][]byte) (*codecs, error) {
+	seal := cookiesession.SealOptions{Serializer: rawBytes{}, Now: o.Now, MaxDecodedSize: 64}
+	cookies, err := newCodec(keys, cookiesession.CodecOptions{SealOptions: seal, MaxAge: o.Lifetime, Purpose: "dbsc bound cookie"})
+	if err != nil {
+		return nil, err
+	}
+	challenges, err := newCodec(keys, cookiesession.CodecOptions{SealOptions: seal, MaxAge: o.ChallengeLifetime, Purpose: "dbsc challenge"})
+	if err != nil {
+		return nil, err
+	}
+	return &codecs{cookies: cookies, challenges: challenges}, nil
 }
 
 // New returns a Binder after validating o.
@@ -190,12 +210,7 @@ func New(o Options) (*Binder, error) {
 	if strings.HasPrefix(strings.ToLower(o.Name), "__host-") && (o.Path != "/" || o.Domain != "") {
 		return nil, fmt.Errorf("cookiesession/dbsc: cookie name %q requires Path \"/\" and no Domain (the __Host- prefix)", o.Name)
 	}
-	seal := cookiesession.SealOptions{Serializer: rawBytes{}, Now: o.Now, MaxDecodedSize: 64}
-	cookies, err := newCodec(o.Keys, cookiesession.CodecOptions{SealOptions: seal, MaxAge: o.Lifetime, Purpose: "dbsc bound cookie"})
-	if err != nil {
-		return nil, err
-	}
-	challenges, err := newCodec(o.Keys, cookiesession.CodecOptions{SealOptions: seal, MaxAge: o.ChallengeLifetime, Purpose: "dbsc challenge"})
+	cs, err := newCodecs(o, o.Keys)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +219,9 @@ func New(o Options) (*Binder, error) {
 	// "JSON Session Credentials Format": Max-Age and Expires do not count).
 	attrs := c.String()
 	attrs = attrs[strings.Index(attrs, ";")+2:]
-	return &Binder{o: o, cookies: cookies, challenges: challenges, attrs: attrs}, nil
+	b := &Binder{o: o, attrs: attrs}
+	b.codecs.Store(cs)
+	return b, nil
 }
 
 func newCodec(keys [][]byte, o cookiesession.CodecOptions) (*cookiesession.Codec, error) {
@@ -219,10 +236,12 @@ func newCodec(keys [][]byte, o cookiesession.CodecOptions) (*cookiesession.Codec
 // [cookiesession.Manager.SetKeys] does the Manager's; on an error the old
 // keys stay.
 func (b *Binder) SetKeys(keys ...[]byte) error {
-	if err := b.cookies.SetKeys(keys...); err != nil {
+	cs, err := newCodecs(b.o, keys)
+	if err != nil {
 		return err
 	}
-	return b.challenges.SetKeys(keys...)
+	b.codecs.Store(cs) // both codecs at once: a request never sees a mix
+	return nil
 }
 
 // rawBytes is the Serializer of the Binder's sealed values: they are
@@ -284,7 +303,7 @@ func (b *Binder) Check(r *http.Request, id string, binding []byte) error {
 			break // planted copies: no more work for them
 		}
 		var got []byte
-		if b.cookies.Decode(b.o.Name, c.Value, &got) == nil && subtle.ConstantTimeCompare(got, want) == 1 {
+		if b.codecs.Load().cookies.Decode(b.o.Name, c.Value, &got) == nil && subtle.ConstantTimeCompare(got, want) == 1 {
 			return nil
 		}
 	}
@@ -340,7 +359,7 @@ func (b *Binder) boundCookie(id string, binding []byte) (string, error) {
 	if err != nil || len(raw) != 16 {
 		return "", ErrUnbound
 	}
-	v, err := b.cookies.Encode(b.o.Name, append(raw, keyTag(binding)...))
+	v, err := b.codecs.Load().cookies.Encode(b.o.Name, append(raw, keyTag(binding)...))
 	if err != nil {
 		return "", err
 	}

@@ -168,7 +168,7 @@ func (b *Binder) newChallenge(kind, id string) (string, error) {
 	v := make([]byte, 32)
 	copy(v, raw)
 	rand.Read(v[16:])
-	return b.challenges.Encode(kind, v)
+	return b.codecs.Load().challenges.Encode(kind, v)
 }
 
 // claimer is a store that claims one-time keys, each once across every
@@ -183,7 +183,7 @@ type claimer interface {
 // answered before (it is claimed, or recorded as answered).
 func (b *Binder) openChallenge(ctx context.Context, kind, c, id string) error {
 	var v []byte
-	err := b.challenges.Decode(kind, c, &v)
+	err := b.codecs.Load().challenges.Decode(kind, c, &v)
 	if err != nil || len(v) != 32 {
 		return fmt.Errorf("challenge does not open (%w)", err)
 	}

@@ -56,6 +56,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/cookiesession/cookiesession"
@@ -131,7 +132,8 @@ type Store struct {
 	// defaults of Options.Session.
 	Options *sessions.Options
 
-	codec    *cookiesession.Codec
+	codec    atomic.Pointer[cookiesession.Codec] // swapped whole by SetKeys
+	copts    cookiesession.CodecOptions          // the codec's options, for SetKeys
 	limits   cookiesession.Limits
 	overflow store.Overflow
 	lifetime time.Duration
@@ -173,13 +175,11 @@ func New(o Options) (*Store, error) {
 	if len(o.Keys) == 0 {
 		return nil, errors.New("cookiesession: gorillastore Options.Keys is empty: generate a key with keyring.Generate")
 	}
-	codec, err := cookiesession.NewCodec(o.Keys...)
-	if err != nil {
-		return nil, err
-	}
-	if codec, err = codec.WithOptions(cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{
+	copts := cookiesession.CodecOptions{SealOptions: cookiesession.SealOptions{
 		Compress: o.Compress, MaxDecodedSize: o.MaxDecodedSize, ClockSkew: o.ClockSkew, Serializer: ValuesSerializer{}, Now: o.Now,
-	}, MaxAge: o.Lifetime}); err != nil {
+	}, MaxAge: o.Lifetime}
+	codec, err := newCodec(o.Keys, copts)
+	if err != nil {
 		return nil, err
 	}
 	// The core's check of the limits and the cookie attributes (the one
@@ -190,7 +190,8 @@ func New(o Options) (*Store, error) {
 		c := *o.Session
 		sopts = &c
 	}
-	st := &Store{Options: sopts, codec: codec, limits: o.Limits, overflow: o.Overflow, lifetime: o.Lifetime, legacy: o.Legacy, now: o.Now}
+	st := &Store{Options: sopts, copts: copts, limits: o.Limits, overflow: o.Overflow, lifetime: o.Lifetime, legacy: o.Legacy, now: o.Now}
+	st.codec.Store(codec)
 	if _, err := st.cookies("session", sopts); err != nil {
 		return nil, err
 	}
@@ -207,7 +208,23 @@ func New(o Options) (*Store, error) {
 // the Store had been built with Options.Keys = keys. It validates keys as
 // [New] does; on an error the old ring stays. Options.Legacy is not
 // affected. To follow a key file, pass it to keyring.WatchFile.
-func (s *Store) SetKeys(keys ...[]byte) error { return s.codec.SetKeys(keys...) }
+func (s *Store) SetKeys(keys ...[]byte) error {
+	codec, err := newCodec(keys, s.copts)
+	if err != nil {
+		return err
+	}
+	s.codec.Store(codec) // a request uses one codec or the other, never a mix
+	return nil
+}
+
+// newCodec returns a codec of keys with the options o.
+func newCodec(keys [][]byte, o cookiesession.CodecOptions) (*cookiesession.Codec, error) {
+	c, err := cookiesession.NewCodec(keys...)
+	if err != nil {
+		return nil, err
+	}
+	return c.WithOptions(o)
+}
 
 // MaxAge sets the default MaxAge of new sessions, in seconds, as gorilla's
 // CookieStore.MaxAge does. It does not change Lifetime.
@@ -345,7 +362,7 @@ func (s *Store) defaults() *sessions.Options {
 // cookies returns the CookieCodec of the session name with opts'
 // attributes, checked by the core (cookiesession.NewCookieCodec).
 func (s *Store) cookies(name string, opts *sessions.Options) (*cookiesession.CookieCodec, error) {
-	return cookiesession.NewCookieCodec(s.codec, cookiesession.CookieOptions{
+	return cookiesession.NewCookieCodec(s.codec.Load(), cookiesession.CookieOptions{
 		Cookie: http.Cookie{
 			Name: name, Path: opts.Path, Domain: opts.Domain, Secure: opts.Secure,
 			HttpOnly: opts.HttpOnly, SameSite: opts.SameSite, Partitioned: opts.Partitioned,

@@ -41,7 +41,7 @@ type Report struct {
 	ID       string        // the session ID
 	Subject  string        // the session's subject (Session.SetSubject), "" when it has none
 	Provider string        // the session's provider session (Session.SetProviderSession), "" when it has none
-	Binding  []byte        // the device binding (Session.Bind), nil when it has none
+	Binding  []byte        // the device binding (sealed through Options.Binding), nil when it has none
 	Created  time.Time     // when the session was created (or regenerated)
 	Lifetime time.Duration // the absolute lifetime in force: the session's override or the Manager's MaxAge
 

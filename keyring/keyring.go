@@ -1,7 +1,7 @@
 // Package keyring is the key material of cookiesession: it generates
 // secrets, reads them from text (COOKIESESSION_KEYS, a comma-separated
 // list, the first one sealing) and follows a key file, feeding
-// Manager.SetKeys (or Codec.SetKeys) as it changes. It is what a
+// Manager.SetKeys (or another SetKeys) as it changes. It is what a
 // deployment calls once at startup; handlers never need it.
 //
 //	keys, err := keyring.FromEnv() // COOKIESESSION_KEYS
@@ -110,8 +110,8 @@ func FromEnv() ([][]byte, error) {
 // differs from the content last applied, it parses it with [Parse] (the
 // format of COOKIESESSION_KEYS: comma-separated keys, the first one
 // sealing; spaces and newlines around them are ignored) and passes the
-// keys to apply: typically cookiesession.Manager.SetKeys, Codec.SetKeys or
-// the gorillastore Store's SetKeys. A change thus takes effect one to two
+// keys to apply: typically cookiesession.Manager.SetKeys, the gorillastore
+// Store's SetKeys or the dbsc Binder's. A change thus takes effect one to two
 // intervals after it is written, and a read that catches the file
 // mid-write is not applied unless the next read sees the same bytes. It
 // blocks: run it in its own goroutine. It panics if apply is nil.

@@ -39,9 +39,11 @@ func TestKeyFilePoll(t *testing.T) {
 	logs := &testkit.Logs{}
 	w := &keyFile{path: path, apply: func(keys ...[]byte) error {
 		applies++
-		if err := c.SetKeys(keys...); err != nil {
+		next, err := cookiesession.NewCodec(keys...) // refuses a bad ring, as SetKeys does
+		if err != nil {
 			return err
 		}
+		c = next
 		inForce = nil
 		for _, k := range keys {
 			inForce = append(inForce, Format(k))

@@ -71,7 +71,7 @@ func faultMux(m *cookiesession.Manager[appData]) http.Handler {
 		var n int
 		fmt.Sscan(r.FormValue("n"), &n)
 		s.Data.Blob = blob(r.FormValue("u"), n)
-		if err := s.Save(); err != nil {
+		if err := m.Save(w, r, s); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
@@ -90,7 +90,7 @@ func faultMux(m *cookiesession.Manager[appData]) http.Handler {
 		var n int
 		fmt.Sscan(r.FormValue("n"), &n)
 		s.Data.Blob = blob(s.Data.User, n)
-		if err := s.Save(); err != nil {
+		if err := m.Save(w, r, s); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
@@ -99,7 +99,7 @@ func faultMux(m *cookiesession.Manager[appData]) http.Handler {
 	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		s.Destroy()
-		if err := s.Save(); err != nil {
+		if err := m.Save(w, r, s); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}

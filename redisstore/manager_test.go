@@ -142,7 +142,8 @@ func (a *app) reply(w http.ResponseWriter, r *http.Request, s *cookiesession.Ses
 	v := view{ID: s.ID(), Subject: s.Subject(), New: s.IsNew(), CookieBytes: len(r.Header.Get("Cookie"))}
 	if s.Data != nil {
 		v.User, v.N, v.Blob = s.Data.User, s.Data.N, s.Data.Blob
-		v.Expires = s.ExpiresAt().UnixMilli()
+		left := s.MaxAge() // before the clock is read: the deadline, or just after it
+		v.Expires = time.Now().Add(left).UnixMilli()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -381,22 +382,30 @@ func TestInspectBadInput(t *testing.T) {
 	}
 }
 
-// TestInspectBound: a session bound to a device (Session.Bind) opens for
-// inspection without the device's proof, and the command says it is bound
-// and how large its binding is.
+// TestInspectBound: a session bound to a device (through Options.Binding)
+// opens for inspection without the device's proof, and the command says it
+// is bound and how large its binding is.
 func TestInspectBound(t *testing.T) {
 	key := keyring.Generate()
-	m, err := cookiesession.New[map[string]int](cookiesession.Options{Keys: [][]byte{key}, Name: "session"})
+	m, err := cookiesession.New[map[string]int](cookiesession.Options{Keys: [][]byte{key}, Name: "session", Binding: bindAll{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := httptest.NewRequest("GET", "https://example.com/", nil)
 	s, _ := m.Load(r)
 	*s.Data = map[string]int{"n": 1}
-	s.Bind(make([]byte, 34))
 	rec := httptest.NewRecorder()
 	if err := m.Save(rec, r, s); err != nil {
 		t.Fatal(err)
+	}
+	r = httptest.NewRequest("POST", "https://example.com/bind", nil)
+	for _, c := range rec.Result().Cookies() {
+		r.AddCookie(c)
+	}
+	rec = httptest.NewRecorder()
+	m.Handler(http.NotFoundHandler()).ServeHTTP(rec, r)
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("binding: %d %s", rec.Code, rec.Body)
 	}
 	setCookies := "Set-Cookie: " + strings.Join(rec.Header().Values("Set-Cookie"), "\nSet-Cookie: ") + "\n"
 	var in struct {
@@ -410,4 +419,21 @@ func TestInspectBound(t *testing.T) {
 	if text := cli(t, setCookies, []string{keysEnv(key)}, "inspect").stdout; !strings.Contains(text, "bound") || !strings.Contains(text, "34-byte binding") {
 		t.Fatalf("inspect:\n%s", text)
 	}
+}
+
+// bindAll is an Options.Binding that binds a session to 34 zero bytes at
+// /bind and accepts every bound session.
+type bindAll struct{}
+
+func (bindAll) Check(*http.Request, string, []byte) error { return nil }
+func (bindAll) Endpoints() (string, []string)             { return "/", []string{"/bind"} }
+func (bindAll) Serve(w http.ResponseWriter, _ *http.Request, _ string, _ []byte, err error, bind func([]byte) error) {
+	if err == nil {
+		err = bind(make([]byte, 34))
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

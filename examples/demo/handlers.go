@@ -70,7 +70,7 @@ func (d *demo) registerPages(mux *http.ServeMux) {
 		p := &indexPage{
 			S:          s.Data,
 			ID:         s.ID(),
-			Provider:   s.ProviderSession(),
+			Provider:   d.providerSession(r, s),
 			IsNew:      s.IsNew(),
 			ExpiresIn:  duration(s.MaxAge()),
 			Problem:    problems[r.URL.Query().Get("problem")],
@@ -174,7 +174,7 @@ func (d *demo) registerPages(mux *http.ServeMux) {
 		}
 		// Save now rather than when the redirect goes out, to learn
 		// whether the cart still fits.
-		if err := s.Save(); errors.Is(err, cookiesession.ErrTooLarge) {
+		if err := m.Save(w, r, s); errors.Is(err, cookiesession.ErrTooLarge) {
 			s.Reload() // keep the previous cart, still in the browser
 			if d.overflowOn {
 				back(w, r, "full-store", "")
@@ -268,4 +268,14 @@ func duration(d time.Duration) string {
 		return "1 " + name
 	}
 	return strconv.Itoa(n) + " " + name + "s"
+}
+
+// providerSession returns the identity provider's session that s sealed
+// at sign-in (SetProviderSession), as its cookie holds it: "" for none.
+func (d *demo) providerSession(r *http.Request, s *cookiesession.Session[DemoSession]) string {
+	rep, err := d.m.Inspect(r.Header, false)
+	if err != nil || s.IsNew() || rep.ID != s.ID() {
+		return ""
+	}
+	return rep.Provider
 }

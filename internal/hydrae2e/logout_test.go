@@ -326,11 +326,18 @@ func (a *app) load(cookies []*http.Cookie) error {
 
 // sid returns the provider session of browser d's session on this server.
 func (a *app) sid(d *browser) string {
-	s, err := a.open(d.cookies(a.srv.URL))
+	if _, err := a.open(d.cookies(a.srv.URL)); err != nil {
+		d.t.Fatalf("%s: %v", d.name, err)
+	}
+	req := httptest.NewRequest("GET", a.srv.URL+"/", nil)
+	for _, c := range d.cookies(a.srv.URL) {
+		req.AddCookie(c)
+	}
+	rep, err := a.m.Inspect(req.Header, false)
 	if err != nil {
 		d.t.Fatalf("%s: %v", d.name, err)
 	}
-	return s.ProviderSession()
+	return rep.Provider
 }
 
 // open opens, on this server, the session of cookies.

@@ -89,8 +89,8 @@ type Vector struct {
 	ID         string    // success only: the session ID (Session.ID)
 	Subject    string    // success only: the subject, "" for none
 	Provider   string    // success only: the provider session, "" for none
-	Binding    []byte    // the binding Options.Binding accepts (Session.Bind); nil: no Options.Binding
-	ExpiresAt  time.Time // success only: Session.ExpiresAt
+	Binding    []byte    // the binding Options.Binding accepts; nil: no Options.Binding
+	ExpiresAt  time.Time // success only: the deadline Session.MaxAge counts down to
 	Generation uint64    // success only: the generation the session sealed, 0 for none
 	// Revocations is what the Manager's Revoker holds for the session's
 	// scopes, "scope=generation" separated by spaces (scopes subject,

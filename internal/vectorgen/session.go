@@ -308,7 +308,7 @@ func sessionVectors(g *generator) []*Vector {
 		fail(name, "invalid", "authentic, a subject length of 200 with 9 bytes after it",
 			one(specSeal(keyA, specSessionPurpose, cookieName, 0, 1, issued, expires, p, newNonceSource(name))), Vector{})
 	}
-	// Device binding (Session.Bind; the dbsc module seals a public key,
+	// Device binding (Options.Binding; the dbsc module seals a public key,
 	// here 34 bytes as it writes a P-256 key).
 	k1, k2 := vectorID("binding 1"), vectorID("binding 2")
 	p256 := append(append([]byte{1, 2}, k1[:]...), k2[:]...)

@@ -404,7 +404,7 @@ func TestOverflowSizes(t *testing.T) {
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		*s.Data = items(400)
-		saveErr = s.Save()
+		saveErr = m.Save(w, r, s)
 	}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	if !errors.Is(saveErr, cookiesession.ErrTooLarge) {
