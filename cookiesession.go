@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/cookiesession/cookiesession/inspect"
 )
@@ -19,8 +21,9 @@ import (
 type Manager[T any] struct {
 	opts     Options
 	cc       CookieCodec
-	commit   *Codec // seals commit tokens (see commit.go)
-	zeroData []byte // serialized zero T: a new session equal to it is not saved
+	commit   *Codec    // seals commit tokens (see commit.go)
+	zeroData []byte    // serialized zero T: a new session equal to it is not saved
+	sameJSON *sameJSON // T's check against its JSON (samejson.go); nil: serialize to compare
 
 	// storeTimeout bounds, in total, the store calls of one request (see
 	// store.Timeout); 0 without a Revoker or an Overflow store.
@@ -71,6 +74,9 @@ func New[T any](opts Options) (*Manager[T], error) {
 	}
 	if m.zeroData, err = codec.ser.Marshal(new(T)); err != nil {
 		return nil, fmt.Errorf("cookiesession: session type %T does not serialize: %w", *new(T), err)
+	}
+	if _, ok := codec.ser.(jsonSerializer); ok {
+		m.sameJSON = newSameJSON(reflect.TypeFor[T]())
 	}
 	return m, nil
 }
@@ -139,7 +145,7 @@ type Session[T any] struct {
 	refused  bool           // the request's cookies did not open: expire them unless this response writes the session (settle)
 	readErr  error          // how the request's cookies were read (Err)
 	diff     diffWriter     // sameAs's, here to spare it an allocation
-	late     *lateMark[T]   // the session as the header went out (latechange.go); nil: not marked
+	late     lateMark[T]    // the session as the header went out (latechange.go)
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
 	overflowOld []string // Overflow keys no cookie refers to any more, to delete
@@ -567,12 +573,17 @@ func (m *Manager[T]) pending(s *Session[T], exposed bool) (data []byte, clear, c
 // sameAs serializes s.Data and compares the bytes with prev, exactly,
 // byte for byte (no hash, so no collision can pass a change off as none):
 // data is the serialization, same whether it equals prev. With the default
-// serializer the bytes are compared as the encoder writes them, so an
+// serializer, a T that sameJSON checks is first read beside prev without
+// serializing (samejson.go); when that finds no difference, data is prev.
+// Otherwise the bytes are compared as the encoder writes them, so an
 // unchanged session costs no copy (data is then prev, or the prefix of
 // prev it serialized to); only from the first byte that differs are the
 // new bytes collected. Another Serializer is asked for a copy with
 // Marshal.
 func (m *Manager[T]) sameAs(s *Session[T], prev []byte) (data []byte, same bool, err error) {
+	if m.sameJSON != nil && m.sameJSON.same(unsafe.Pointer(s.Data), prev) {
+		return prev, true, nil
+	}
 	ser := m.cc.codec.ser
 	if _, ok := ser.(jsonSerializer); !ok {
 		if data, err = ser.Marshal(s.Data); err != nil {

@@ -24,12 +24,12 @@ import (
 // headers of slices, maps and pointers), never what they point to, and
 // no plaintext beyond what Data holds: the copy shares Data's strings and
 // arrays (and keeps them alive, so no address is reused by a new value
-// while the handler runs), and belongs to the Session, allocated at the
-// commit of a request whose handler called Get and wrote first, and goes
-// with it (nothing pooled). After the handler, only when the mark shows
-// a difference (a field assigned,
+// while the handler runs), and is a field of the Session (no allocation
+// of its own), written at the commit of a request whose handler called
+// Get and wrote first, and goes with it (nothing pooled). After the
+// handler, only when the mark shows a difference (a field assigned,
 // Data replaced or cleared, a slice appended to, or a call that forces a
-// write such as Regenerate, Destroy, Touch, SetLifetime, Bind) is the
+// write such as Regenerate, Destroy, Touch, SetLifetime, a binding) is the
 // session serialized again, and a change is reported only if the
 // serialization differs from what was written or kept at the commit
 // (pending, the one rule for "changed"). So a report is never false, and
@@ -55,8 +55,9 @@ const lateSampleEvery = 16
 
 // lateMark is a session as the response header went out (see above).
 type lateMark[T any] struct {
-	data *T // Data at the commit
-	shot T  // *Data at the commit, shallow (if data is not nil)
+	taken bool // the mark was taken
+	data  *T   // Data at the commit
+	shot  T    // *Data at the commit, shallow (if data is not nil)
 }
 
 // lateCheck is a Manager's side of the look: whether the mark is exact for
@@ -94,10 +95,8 @@ func shallowComplete(t reflect.Type) bool {
 
 // markCommitted records s as the header goes out, for lateSuspect.
 func (s *Session[T]) markCommitted() {
-	if s.late == nil {
-		s.late = new(lateMark[T])
-	}
-	l := s.late
+	l := &s.late
+	l.taken = true
 	l.data = s.Data
 	if s.Data != nil {
 		l.shot = *s.Data
@@ -110,9 +109,9 @@ func (s *Session[T]) markCommitted() {
 // the header went out, or hijacked the connection), and otherwise on the
 // sampled requests when the mark is not exact for T.
 func (m *Manager[T]) lateSuspect(s *Session[T]) bool {
-	l := s.late
+	l := &s.late
 	switch {
-	case l == nil, s.Data == nil, s.force, s.Data != l.data, !sameMemory(s.Data, &l.shot):
+	case !l.taken, s.Data == nil, s.force, s.Data != l.data, !sameMemory(s.Data, &l.shot):
 		return true
 	case m.late.exact:
 		return false

@@ -1,0 +1,663 @@
+package cookiesession
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Change detection without serializing.
+//
+// At the end of a request whose handler called Get, pending must know
+// whether Data still serializes to the bytes the session was read (or
+// last written) as. Serializing it again (sameAs) costs as much as a
+// write. For a T made only of the kinds below, sameJSON answers by
+// reading those bytes beside Data, as a decoder would, without writing
+// anything: each value of Data is checked against the bytes encoding/json
+// writes for it (the same digits, the same escapes, the same order of
+// fields and map keys), and any byte that differs, or any value it does
+// not render exactly as encoding/json does (a string that needs an escape
+// other than those of encoding/json's HTML-safe set it knows, a float
+// that is not finite), ends the check with "not the same", after which
+// sameAs serializes as before. So "the same" is said only when
+// encoding/json would write exactly the bytes the session holds
+// (TestSameJSONAgreesWithEncoder and FuzzSameJSON hold it to that), and
+// an error of this code can cost a serialization, never a lost change.
+//
+// The kinds: bool, integers, floats, strings, pointers, slices (not
+// []byte, which is base64), arrays, maps with string keys, and structs of
+// named fields (no embedded field; tags with a plain name, omitempty and
+// omitzero only). A type that implements a marshaling method of its own
+// (MarshalJSON, MarshalText, MarshalJSONTo, or IsZero under omitzero) or
+// holds an interface, a channel, a function or a complex number is not
+// checked this way: its sessions are serialized as before.
+
+// jsonKind is what a jsonNode reads.
+type jsonKind uint8
+
+const (
+	jBool jsonKind = iota
+	jInt
+	jUint
+	jFloat32
+	jFloat64
+	jString
+	jStruct
+	jPointer
+	jSlice
+	jArray
+	jMapOfStrings // map[string]string, read directly
+	jMap          // another map with string keys, read through reflect
+)
+
+// jsonNode checks the values of one Go type against their JSON.
+type jsonNode struct {
+	kind   jsonKind
+	size   uintptr      // of a Go value of the type
+	typ    reflect.Type // the type (omitzero of structs and arrays, maps)
+	elem   *jsonNode    // of a pointer, slice, array or map
+	length int          // of an array
+	fields []jsonField  // of a struct, in the order encoding/json writes them
+}
+
+// jsonField is a struct field as encoding/json writes it.
+type jsonField struct {
+	offset    uintptr
+	key       string // a comma, the quoted name and the colon: ,"name":
+	omitEmpty bool
+	omitZero  bool
+	node      *jsonNode
+}
+
+// sameJSON is the check compiled for one type; nil when the type is not
+// made of the kinds above.
+type sameJSON struct{ root *jsonNode }
+
+// newSameJSON compiles the check for t, or returns nil.
+func newSameJSON(t reflect.Type) *sameJSON {
+	root := compileJSON(t, map[reflect.Type]*jsonNode{})
+	if root == nil {
+		return nil
+	}
+	return &sameJSON{root}
+}
+
+// same reports whether encoding/json writes exactly want for the value of
+// the type at p.
+func (c *sameJSON) same(p unsafe.Pointer, want []byte) bool {
+	r := jsonReader{b: want}
+	return r.value(c.root, p) && r.i == len(want)
+}
+
+// compileJSON returns the node of t, or nil for a type it does not check;
+// seen holds the nodes being compiled, for recursive types.
+func compileJSON(t reflect.Type, seen map[reflect.Type]*jsonNode) *jsonNode {
+	if n, ok := seen[t]; ok {
+		return n
+	}
+	if ownMarshaler(t) {
+		return nil
+	}
+	n := &jsonNode{size: t.Size(), typ: t}
+	seen[t] = n
+	ok := true
+	switch t.Kind() {
+	case reflect.Bool:
+		n.kind = jBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n.kind = jInt
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		n.kind = jUint
+	case reflect.Float32:
+		n.kind = jFloat32
+	case reflect.Float64:
+		n.kind = jFloat64
+	case reflect.String:
+		n.kind = jString
+	case reflect.Pointer:
+		n.kind, n.elem = jPointer, compileJSON(t.Elem(), seen)
+		ok = n.elem != nil
+	case reflect.Slice:
+		n.kind, n.elem = jSlice, compileJSON(t.Elem(), seen)
+		ok = n.elem != nil && t.Elem().Kind() != reflect.Uint8 // []byte is base64
+	case reflect.Array:
+		n.kind, n.elem, n.length = jArray, compileJSON(t.Elem(), seen), t.Len()
+		ok = n.elem != nil
+	case reflect.Map:
+		n.kind, n.elem = jMap, compileJSON(t.Elem(), seen)
+		if t == reflect.TypeFor[map[string]string]() {
+			n.kind = jMapOfStrings
+		}
+		ok = n.elem != nil && t.Key().Kind() == reflect.String && !ownMarshaler(t.Key())
+	case reflect.Struct:
+		n.kind = jStruct
+		ok = compileFields(n, t, seen)
+	default: // interfaces, channels, functions, complex numbers
+		ok = false
+	}
+	if !ok {
+		delete(seen, t)
+		return nil
+	}
+	return n
+}
+
+// compileFields fills n.fields with the fields of struct t that
+// encoding/json writes; false if t has one it does not check.
+func compileFields(n *jsonNode, t reflect.Type, seen map[reflect.Type]*jsonNode) bool {
+	var names []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			return false // embedded fields follow encoding/json's promotion rules
+		}
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = f.Name
+		}
+		if !plainName(name) {
+			return false
+		}
+		field := jsonField{offset: f.Offset}
+		for opt := range strings.SplitSeq(opts, ",") {
+			switch opt {
+			case "":
+			case "omitempty":
+				field.omitEmpty = true
+			case "omitzero":
+				field.omitZero = true
+			default: // string, and the options of encoding/json/v2
+				return false
+			}
+		}
+		if field.omitZero && hasIsZero(f.Type) {
+			return false
+		}
+		for _, other := range names {
+			if strings.EqualFold(other, name) {
+				return false
+			}
+		}
+		names = append(names, name)
+		key, err := jsonMarshal(name)
+		if err != nil {
+			return false
+		}
+		field.key = "," + string(key) + ":"
+		if field.node = compileJSON(f.Type, seen); field.node == nil {
+			return false
+		}
+		n.fields = append(n.fields, field)
+	}
+	return true
+}
+
+// plainName reports whether name is a field name encoding/json takes from
+// a tag as it is: letters, digits, '_', '-' and '.'.
+func plainName(name string) bool {
+	for _, c := range []byte(name) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// ownMarshaler reports whether t or *t has a method by which an encoder
+// writes it in its own way.
+func ownMarshaler(t reflect.Type) bool {
+	for _, m := range []string{"MarshalJSON", "MarshalText", "MarshalJSONTo"} {
+		if _, ok := t.MethodByName(m); ok {
+			return true
+		}
+		if _, ok := reflect.PointerTo(t).MethodByName(m); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// hasIsZero reports whether t or *t has an IsZero method, which omitzero
+// calls.
+func hasIsZero(t reflect.Type) bool {
+	_, ok := t.MethodByName("IsZero")
+	_, okp := reflect.PointerTo(t).MethodByName("IsZero")
+	return ok || okp
+}
+
+// sliceHeader is the layout of a slice.
+type sliceHeader struct {
+	data     unsafe.Pointer
+	len, cap int
+}
+
+// empty reports whether omitempty omits the value at p: false, 0, "",
+// a nil pointer, an empty slice, map or array (never a struct).
+func (n *jsonNode) empty(p unsafe.Pointer) bool {
+	switch n.kind {
+	case jBool:
+		return !*(*bool)(p)
+	case jInt:
+		return intAt(p, n.size) == 0
+	case jUint:
+		return uintAt(p, n.size) == 0
+	case jFloat32:
+		return *(*float32)(p) == 0
+	case jFloat64:
+		return *(*float64)(p) == 0
+	case jString:
+		return len(*(*string)(p)) == 0
+	case jPointer:
+		return *(*unsafe.Pointer)(p) == nil
+	case jSlice:
+		return (*sliceHeader)(p).len == 0
+	case jArray:
+		return n.length == 0
+	case jMapOfStrings:
+		return len(*(*map[string]string)(p)) == 0
+	case jMap:
+		return *(*unsafe.Pointer)(p) == nil || reflect.NewAt(n.typ, p).Elem().Len() == 0
+	}
+	return false
+}
+
+// zero reports whether omitzero omits the value at p: the zero value.
+func (n *jsonNode) zero(p unsafe.Pointer) bool {
+	switch n.kind { // as reflect.Value.IsZero, which encoding/json calls
+	case jSlice:
+		return (*sliceHeader)(p).data == nil
+	case jMapOfStrings, jMap:
+		return *(*unsafe.Pointer)(p) == nil
+	case jStruct, jArray:
+		return reflect.NewAt(n.typ, p).Elem().IsZero()
+	}
+	return n.empty(p) // bool, numbers (-0 too), strings, pointers
+}
+
+// intAt and uintAt read an integer of size bytes at p.
+func intAt(p unsafe.Pointer, size uintptr) int64 {
+	switch size {
+	case 1:
+		return int64(*(*int8)(p))
+	case 2:
+		return int64(*(*int16)(p))
+	case 4:
+		return int64(*(*int32)(p))
+	}
+	return *(*int64)(p)
+}
+
+func uintAt(p unsafe.Pointer, size uintptr) uint64 {
+	switch size {
+	case 1:
+		return uint64(*(*uint8)(p))
+	case 2:
+		return uint64(*(*uint16)(p))
+	case 4:
+		return uint64(*(*uint32)(p))
+	}
+	return *(*uint64)(p)
+}
+
+// jsonReader reads b from i on, checking it against values.
+type jsonReader struct {
+	b []byte
+	i int
+}
+
+// lit consumes s, if b continues with it.
+func (r *jsonReader) lit(s string) bool {
+	if len(r.b)-r.i < len(s) || string(r.b[r.i:r.i+len(s)]) != s {
+		return false
+	}
+	r.i += len(s)
+	return true
+}
+
+// byte consumes c, if b continues with it.
+func (r *jsonReader) byte(c byte) bool {
+	if r.i >= len(r.b) || r.b[r.i] != c {
+		return false
+	}
+	r.i++
+	return true
+}
+
+// bytes consumes s, if b continues with it.
+func (r *jsonReader) bytes(s []byte) bool {
+	if len(r.b)-r.i < len(s) || !bytes.Equal(r.b[r.i:r.i+len(s)], s) {
+		return false
+	}
+	r.i += len(s)
+	return true
+}
+
+// value checks the value at p, of node n.
+func (r *jsonReader) value(n *jsonNode, p unsafe.Pointer) bool {
+	switch n.kind {
+	case jBool:
+		if *(*bool)(p) {
+			return r.lit("true")
+		}
+		return r.lit("false")
+	case jInt, jUint, jFloat32, jFloat64:
+		return r.number(n, p)
+	case jString:
+		return r.str(*(*string)(p))
+	case jPointer:
+		q := *(*unsafe.Pointer)(p)
+		if q == nil {
+			return r.lit("null")
+		}
+		return r.value(n.elem, q)
+	case jSlice:
+		h := (*sliceHeader)(p)
+		if h.data == nil {
+			return r.lit("null")
+		}
+		return r.array(n.elem, h.data, h.len)
+	case jArray:
+		return r.array(n.elem, p, n.length)
+	case jStruct:
+		return r.object(n, p)
+	case jMapOfStrings:
+		return r.mapOfStrings(*(*map[string]string)(p))
+	case jMap:
+		return r.mapValue(n, p)
+	}
+	return false
+}
+
+// number checks the number at p, of node n.
+func (r *jsonReader) number(n *jsonNode, p unsafe.Pointer) bool {
+	var buf [32]byte
+	b, ok := buf[:0], true
+	switch n.kind {
+	case jInt:
+		b = strconv.AppendInt(b, intAt(p, n.size), 10)
+	case jUint:
+		b = strconv.AppendUint(b, uintAt(p, n.size), 10)
+	case jFloat32:
+		b, ok = appendJSONFloat(b, float64(*(*float32)(p)), 32)
+	default:
+		b, ok = appendJSONFloat(b, *(*float64)(p), 64)
+	}
+	return ok && r.bytes(b)
+}
+
+// array checks the count elements of node elem from p on, as a JSON
+// array.
+func (r *jsonReader) array(elem *jsonNode, p unsafe.Pointer, count int) bool {
+	if !r.byte('[') {
+		return false
+	}
+	for i := range count {
+		if i > 0 && !r.byte(',') {
+			return false
+		}
+		if !r.value(elem, unsafe.Add(p, uintptr(i)*elem.size)) {
+			return false
+		}
+	}
+	return r.byte(']')
+}
+
+// object checks the struct at p, of node n.
+func (r *jsonReader) object(n *jsonNode, p unsafe.Pointer) bool {
+	if !r.byte('{') {
+		return false
+	}
+	first := 1 // the comma the first written field's key starts without
+	for i := range n.fields {
+		f := &n.fields[i]
+		q := unsafe.Add(p, f.offset)
+		if f.omitEmpty && f.node.empty(q) || f.omitZero && f.node.zero(q) {
+			continue
+		}
+		if !r.lit(f.key[first:]) {
+			return false
+		}
+		first = 0
+		if f.node.kind == jString { // the most common field, without a call
+			if !r.str(*(*string)(q)) {
+				return false
+			}
+		} else if !r.value(f.node, q) {
+			return false
+		}
+	}
+	return r.byte('}')
+}
+
+// key reads an object's member name written as encoding/json writes a
+// map key that needs no escape, and the colon after it; ok is false for
+// anything else.
+func (r *jsonReader) key() (k string, ok bool) {
+	if !r.byte('"') {
+		return "", false
+	}
+	start := r.i
+	for r.i < len(r.b) && r.b[r.i] != '"' {
+		r.i++
+	}
+	if r.i >= len(r.b) {
+		return "", false
+	}
+	k = unsafe.String(unsafe.SliceData(r.b[start:]), r.i-start) // read only while b is
+	r.i++
+	return k, plainString(k) && r.byte(':')
+}
+
+// mapOfStrings checks m as a JSON object: its keys in sorted order, each
+// with its value. The keys are read from b and looked up in m, so that
+// nothing is sorted or allocated.
+func (r *jsonReader) mapOfStrings(m map[string]string) bool {
+	if m == nil {
+		return r.lit("null")
+	}
+	if !r.byte('{') {
+		return false
+	}
+	var last string
+	for i := range len(m) {
+		if i > 0 && !r.byte(',') {
+			return false
+		}
+		k, ok := r.key()
+		if !ok || i > 0 && k <= last {
+			return false
+		}
+		last = k
+		v, ok := m[k]
+		if !ok || !r.str(v) {
+			return false
+		}
+	}
+	return r.byte('}')
+}
+
+// mapValue checks the map at p, of node n, as mapOfStrings does, through
+// reflect.
+func (r *jsonReader) mapValue(n *jsonNode, p unsafe.Pointer) bool {
+	m := reflect.NewAt(n.typ, p).Elem()
+	if m.IsNil() {
+		return r.lit("null")
+	}
+	if !r.byte('{') {
+		return false
+	}
+	count := m.Len()
+	if count == 0 {
+		return r.byte('}')
+	}
+	kv := reflect.New(n.typ.Key()).Elem()
+	ev := reflect.New(n.typ.Elem()).Elem()
+	var last string
+	for i := range count {
+		if i > 0 && !r.byte(',') {
+			return false
+		}
+		k, ok := r.key()
+		if !ok || i > 0 && k <= last {
+			return false
+		}
+		last = k
+		kv.SetString(k)
+		v := m.MapIndex(kv)
+		if !v.IsValid() {
+			return false
+		}
+		ev.Set(v)
+		if !r.value(n.elem, ev.Addr().UnsafePointer()) {
+			return false
+		}
+	}
+	return r.byte('}')
+}
+
+// jsonEscapes are the escapes encoding/json writes for ASCII bytes that
+// need one and that this check knows; "" for the bytes that need none,
+// and for those whose escape it leaves to the encoder (other control
+// characters).
+var jsonEscapes = [utf8.RuneSelf]string{
+	'"': `\"`, '\\': `\\`, '\n': `\n`, '\r': `\r`, '\t': `\t`,
+	'<': `\u003c`, '>': `\u003e`, '&': `\u0026`,
+}
+
+// str checks s as a JSON string, as encoding/json writes it, or as b
+// holds it unescaped. The usual case, a string b holds as it is, with no
+// quote or backslash, is one pass over it (sameUnescaped); the rest goes
+// character by character through the escapes encoding/json writes. The
+// first relies on b being valid JSON, as the bytes of a session are
+// (they were read as JSON, or written by the encoder): such a string
+// reads back as s. It is what encoding/json writes for s, but where b
+// holds unescaped what encoding/json escapes (<, >, &, U+2028, U+2029)
+// or replaces (invalid UTF-8, read as U+FFFD): a write would then change
+// the bytes, not what they read back as.
+func (r *jsonReader) str(s string) bool {
+	if !r.byte('"') {
+		return false
+	}
+	if end := r.i + len(s); end < len(r.b) && r.b[end] == '"' && sameUnescaped(r.b[r.i:end], s) {
+		r.i = end + 1
+		return true
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			rn, size := utf8.DecodeRuneInString(s[i:])
+			if rn == utf8.RuneError && size == 1 || rn == '\u2028' || rn == '\u2029' {
+				return false // escaped or replaced, as this check does not follow
+			}
+			if !r.lit(s[i : i+size]) {
+				return false
+			}
+			i += size
+			continue
+		}
+		if esc := jsonEscapes[c]; esc != "" {
+			if !r.lit(esc) {
+				return false
+			}
+			i++
+			continue
+		}
+		if c < 0x20 {
+			return false
+		}
+		j := i + 1
+		for j < len(s) && s[j] >= 0x20 && s[j] < utf8.RuneSelf && jsonEscapes[s[j]] == "" {
+			j++
+		}
+		if !r.lit(s[i:j]) {
+			return false
+		}
+		i = j
+	}
+	return r.byte('"')
+}
+
+// sameUnescaped reports whether b holds s, and s holds neither a quote
+// nor a backslash: then b, inside a JSON string, reads as s. It compares
+// and looks eight bytes at a time.
+func sameUnescaped(b []byte, s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	if len(b) != len(s) {
+		return false
+	}
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+		if w != binary.LittleEndian.Uint64(b[i:]) {
+			return false
+		}
+		q, e := w^(ones*'"'), w^(ones*'\\')
+		if ((q-ones)&^q|(e-ones)&^e)&highs != 0 { // a byte of q or e is zero
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c != b[i] || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainString reports whether encoding/json writes s as it is, between
+// quotes: valid UTF-8 without control characters, quotes, backslashes,
+// the HTML-escaped <, > and &, or U+2028 and U+2029.
+func plainString(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || jsonEscapes[c] != "" {
+				return false
+			}
+			i++
+			continue
+		}
+		rn, size := utf8.DecodeRuneInString(s[i:])
+		if rn == utf8.RuneError && size == 1 || rn == '\u2028' || rn == '\u2029' {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+// appendJSONFloat appends f as encoding/json writes a float of the given
+// bits: the shortest decimal that reads back as f, in exponent form below
+// 1e-6 and from 1e21 on, with a one-digit negative exponent not padded;
+// false for NaN and the infinities, which it refuses.
+func appendJSONFloat(b []byte, f float64, bits int) ([]byte, bool) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return b, false
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 {
+		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+			format = 'e'
+		}
+	}
+	b = strconv.AppendFloat(b, f, format, -1, bits)
+	if format == 'e' {
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, true
+}
