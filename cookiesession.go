@@ -775,9 +775,9 @@ func (m *Manager[T]) Get(r *http.Request) *Session[T] {
 // only reads it. It reads the cookies on first use, as Get does, and the
 // session is renewed as with Get (Rolling, IdleTimeout, key rotation); but
 // unless the handler also calls Get, the end of the request does not
-// serialize the session again to find out whether it changed (after
-// Get it does, comparing the bytes as they are written, without keeping
-// a copy). The copy is shallow: slices, maps
+// look for a change (after Get it does: for a T of plain kinds by reading
+// the session's bytes beside Data, otherwise by serializing Data again
+// and comparing the bytes as they are written). The copy is shallow: slices, maps
 // and pointers in it are shared with the session and must not be
 // modified (a change made through them is not saved unless the handler
 // calls Get); change the session through Get. A new, bad or cleared

@@ -90,7 +90,7 @@ func newSameJSON(t reflect.Type) *sameJSON {
 // same reports whether encoding/json writes exactly want for the value of
 // the type at p.
 func (c *sameJSON) same(p unsafe.Pointer, want []byte) bool {
-	r := jsonReader{b: want}
+	r := jsonReader{b: want, noEscapes: bytes.IndexByte(want, '\\') < 0}
 	return r.value(c.root, p) && r.i == len(want)
 }
 
@@ -313,8 +313,9 @@ func uintAt(p unsafe.Pointer, size uintptr) uint64 {
 
 // jsonReader reads b from i on, checking it against values.
 type jsonReader struct {
-	b []byte
-	i int
+	b         []byte
+	i         int
+	noEscapes bool // b holds no backslash: a quote in b always ends a string
 }
 
 // lit consumes s, if b continues with it.
@@ -549,6 +550,15 @@ var jsonEscapes = [utf8.RuneSelf]string{
 func (r *jsonReader) str(s string) bool {
 	if !r.byte('"') {
 		return false
+	}
+	if r.noEscapes {
+		// The string in b ends at its first quote, and reads as it is.
+		end := bytes.IndexByte(r.b[r.i:], '"')
+		if end != len(s) || string(r.b[r.i:r.i+end]) != s {
+			return false
+		}
+		r.i += end + 1
+		return true
 	}
 	if end := r.i + len(s); end < len(r.b) && r.b[end] == '"' && sameUnescaped(r.b[r.i:end], s) {
 		r.i = end + 1

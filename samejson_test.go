@@ -417,3 +417,38 @@ func TestSameJSONFindsEachChange(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSameJSON measures the look for a change after Get on the
+// typed payloads of every size: sameJSON reading the session's bytes
+// beside Data (look), and serializing Data to compare (serialize, what a
+// type sameJSON does not check costs, and what a changed session costs
+// after the look).
+func BenchmarkSameJSON(b *testing.B) {
+	c := newSameJSON(reflect.TypeFor[testpayload.Session]())
+	for _, name := range testpayload.Names {
+		var v testpayload.Session
+		if err := jsonUnmarshal(testpayload.Read(b, name), &v); err != nil {
+			b.Fatal(err)
+		}
+		want, err := jsonMarshal(&v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !c.same(unsafe.Pointer(&v), want) {
+			b.Fatalf("%s: not the same as its own bytes", name)
+		}
+		b.Run(name+"/look", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c.same(unsafe.Pointer(&v), want)
+			}
+		})
+		b.Run(name+"/serialize", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				w := diffWriter{want: want}
+				jsonCompare(&w, &v)
+			}
+		})
+	}
+}
