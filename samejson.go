@@ -3,8 +3,10 @@ package cookiesession
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -20,12 +22,14 @@ import (
 // reading those bytes beside Data, as a decoder would, without writing
 // anything: each value of Data is checked against the bytes encoding/json
 // writes for it (the same digits, the same escapes, the same order of
-// fields and map keys), and any byte that differs, or any value it does
-// not render exactly as encoding/json does (a string that needs an escape
-// other than those of encoding/json's HTML-safe set it knows, a float
-// that is not finite), ends the check with "not the same", after which
-// sameAs serializes as before. So "the same" is said only when
-// encoding/json would write exactly the bytes the session holds
+// fields and map keys). Any byte that differs, or any value it does not
+// render as encoding/json does (a string with a control character or
+// U+2028 that needs an escape, a float that is not finite), ends the
+// check with "not the same", after which sameAs serializes as before.
+// One difference is let through: a string the bytes hold unescaped where
+// encoding/json escapes it (<, >, &, U+2028, U+2029) or replaces it
+// (invalid UTF-8), which the decoder reads back as the same string. So
+// "the same" means that the bytes read back as what Data's bytes would
 // (TestSameJSONAgreesWithEncoder and FuzzSameJSON hold it to that), and
 // an error of this code can cost a serialization, never a lost change.
 //
@@ -33,9 +37,13 @@ import (
 // []byte, which is base64), arrays, maps with string keys, and structs of
 // named fields (no embedded field; tags with a plain name, omitempty and
 // omitzero only). A type that implements a marshaling method of its own
-// (MarshalJSON, MarshalText, MarshalJSONTo, or IsZero under omitzero) or
-// holds an interface, a channel, a function or a complex number is not
-// checked this way: its sessions are serialized as before.
+// (MarshalJSON, MarshalText, MarshalJSONTo, AppendText, or IsZero under
+// omitzero) or an unmarshaling method that reads raw JSON (UnmarshalJSON,
+// UnmarshalJSONFrom), and one that holds json.Number, an interface, a
+// channel, a function, a complex number or a cycle of pointer types (type
+// P *P), is not checked this way: its sessions are serialized as before
+// (TestSameJSONLeavesToTheEncoder; samejson_attack_test.go tries to make
+// the check say "the same" wrongly).
 
 // jsonKind is what a jsonNode reads.
 type jsonKind uint8
@@ -121,7 +129,7 @@ func compileJSON(t reflect.Type, seen map[reflect.Type]*jsonNode) *jsonNode {
 		n.kind = jString
 	case reflect.Pointer:
 		n.kind, n.elem = jPointer, compileJSON(t.Elem(), seen)
-		ok = n.elem != nil
+		ok = n.elem != nil && !pointerCycle(t)
 	case reflect.Slice:
 		n.kind, n.elem = jSlice, compileJSON(t.Elem(), seen)
 		ok = n.elem != nil && t.Elem().Kind() != reflect.Uint8 // []byte is base64
@@ -204,6 +212,21 @@ func compileFields(n *jsonNode, t reflect.Type, seen map[reflect.Type]*jsonNode)
 	return true
 }
 
+// pointerCycle reports whether pointer type t leads back to itself
+// through pointers alone (type P *P): a value of it is a loop the check
+// would go round without reading a byte, so such a type is left to the
+// encoder, which reports the cycle.
+func pointerCycle(t reflect.Type) bool {
+	var chain []reflect.Type
+	for e := t; e.Kind() == reflect.Pointer; e = e.Elem() {
+		if slices.Contains(chain, e) {
+			return true
+		}
+		chain = append(chain, e)
+	}
+	return false
+}
+
 // plainName reports whether name is a field name encoding/json takes from
 // a tag as it is: letters, digits, '_', '-' and '.'.
 func plainName(name string) bool {
@@ -216,9 +239,15 @@ func plainName(name string) bool {
 }
 
 // ownMarshaler reports whether t or *t has a method by which an encoder
-// writes it in its own way.
+// writes it in its own way (AppendText: encoding/json/v2 calls it), or by
+// which a decoder reads its raw bytes (the bytes that read back as Data
+// would then not be the only ones that count), or whether t is
+// json.Number, which encoding/json writes as a number.
 func ownMarshaler(t reflect.Type) bool {
-	for _, m := range []string{"MarshalJSON", "MarshalText", "MarshalJSONTo"} {
+	if t == reflect.TypeFor[json.Number]() {
+		return true
+	}
+	for _, m := range []string{"MarshalJSON", "MarshalText", "MarshalJSONTo", "AppendText", "UnmarshalJSON", "UnmarshalJSONFrom"} {
 		if _, ok := t.MethodByName(m); ok {
 			return true
 		}
