@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -33,9 +34,9 @@ import (
 // (TestSameJSONAgreesWithEncoder and FuzzSameJSON hold it to that), and
 // an error of this code can cost a serialization, never a lost change.
 //
-// The kinds: bool, integers, floats, strings, pointers, slices (not
-// []byte, which is base64), arrays, maps with string keys, and structs of
-// named fields (no embedded field; tags with a plain name, omitempty and
+// The kinds: bool, integers, floats, strings, time.Time (its MarshalJSON
+// mirrored), pointers, slices (not []byte, which is base64), arrays, maps
+// with string keys, and structs of named fields (no embedded field; tags with a plain name, omitempty and
 // omitzero only). A type that implements a marshaling method of its own
 // (MarshalJSON, MarshalText, MarshalJSONTo, AppendText, or IsZero under
 // omitzero) or an unmarshaling method that reads raw JSON (UnmarshalJSON,
@@ -61,6 +62,7 @@ const (
 	jArray
 	jMapOfStrings // map[string]string, read directly
 	jMap          // another map with string keys, read through reflect
+	jTime         // time.Time, as its MarshalJSON writes it
 )
 
 // jsonNode checks the values of one Go type against their JSON.
@@ -108,7 +110,10 @@ func compileJSON(t reflect.Type, seen map[reflect.Type]*jsonNode) *jsonNode {
 	if n, ok := seen[t]; ok {
 		return n
 	}
-	if ownMarshaler(t) {
+	if t == reflect.TypeFor[time.Time]() { // before ownMarshaler: its MarshalJSON is mirrored
+		return &jsonNode{kind: jTime, size: t.Size(), typ: t}
+	}
+	if t.Kind() != reflect.Pointer && ownMarshaler(t) { // a pointer's methods are its element's
 		return nil
 	}
 	n := &jsonNode{size: t.Size(), typ: t}
@@ -406,8 +411,28 @@ func (r *jsonReader) value(n *jsonNode, p unsafe.Pointer) bool {
 		return r.mapOfStrings(*(*map[string]string)(p))
 	case jMap:
 		return r.mapValue(n, p)
+	case jTime:
+		return r.time(*(*time.Time)(p))
 	}
 	return false
+}
+
+// time checks t as time.Time's MarshalJSON writes it: RFC 3339 with
+// nanoseconds, quoted; false for the times it refuses (a year that is not
+// four digits, a zone offset of 24 hours or more).
+func (r *jsonReader) time(t time.Time) bool {
+	var buf [48]byte
+	b := append(buf[:0], '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	switch {
+	case len(b) < len(`"2006-01-02T15:04:05Z`) || b[len(`"2006`)] != '-':
+		return false
+	case b[len(b)-1] != 'Z':
+		if c := b[len(b)-len("Z07:00")]; '0' <= c && c <= '9' || 10*(b[len(b)-5]-'0')+(b[len(b)-4]-'0') >= 24 {
+			return false
+		}
+	}
+	return r.bytes(append(b, '"'))
 }
 
 // number checks the number at p, of node n.

@@ -248,7 +248,7 @@ func TestAttackAcceptance(t *testing.T) {
 		{reflect.TypeFor[struct{ Z atkTextMarshalJSONTo }](), false},
 		{reflect.TypeFor[struct{ R json.RawMessage }](), false},
 		{reflect.TypeFor[struct{ A netip.Addr }](), false},
-		{reflect.TypeFor[struct{ T *time.Time }](), false},
+		{reflect.TypeFor[struct{ T *time.Time }](), true},
 		{reflect.TypeFor[struct{ B []atkUint8 }](), false}, // base64 too
 		{reflect.TypeFor[struct {
 			A int `json:"a,string"`
