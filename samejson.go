@@ -36,13 +36,14 @@ import (
 //
 // The kinds: bool, integers, floats, strings, time.Time (its MarshalJSON
 // mirrored), pointers, slices (not []byte, which is base64), arrays, maps
-// with string keys, and structs of named fields (no embedded field; tags with a plain name, omitempty and
-// omitzero only). A type that implements a marshaling method of its own
-// (MarshalJSON, MarshalText, MarshalJSONTo, AppendText, or IsZero under
-// omitzero) or an unmarshaling method that reads raw JSON (UnmarshalJSON,
-// UnmarshalJSONFrom), and one that holds json.Number, an interface, a
-// channel, a function, a complex number or a cycle of pointer types (type
-// P *P), is not checked this way: its sessions are serialized as before
+// with string keys, and structs of named fields (no embedded field; tags
+// with a plain name, omitempty and omitzero only). A type that implements
+// a marshaling method of its own (MarshalJSON, MarshalText,
+// MarshalJSONTo, AppendText, or IsZero under omitzero) or an unmarshaling
+// method that reads raw JSON (UnmarshalJSON, UnmarshalJSONFrom), and one
+// that holds json.Number, an interface, a channel, a function, a complex
+// number or a cycle of pointer types (type P *P), is not checked this
+// way: its sessions are serialized as before
 // (TestSameJSONLeavesToTheEncoder; samejson_attack_test.go tries to make
 // the check say "the same" wrongly).
 
