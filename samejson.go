@@ -98,8 +98,9 @@ func newSameJSON(t reflect.Type) *sameJSON {
 	return &sameJSON{root}
 }
 
-// same reports whether encoding/json writes exactly want for the value of
-// the type at p.
+// same reports whether want reads back as what encoding/json writes for
+// the value of the type at p: it is those bytes, but for the strings the
+// header comment names. want is valid JSON (the session's bytes).
 func (c *sameJSON) same(p unsafe.Pointer, want []byte) bool {
 	r := jsonReader{b: want, noEscapes: bytes.IndexByte(want, '\\') < 0}
 	return r.value(c.root, p) && r.i == len(want)
