@@ -475,7 +475,7 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	}
 	// 3. The data, or what Migrate makes of it.
 	v, migrated := new(T), false
-	if err := m.cc.codec.ser.Unmarshal(data, v); err != nil {
+	if err := m.unmarshal(data, v); err != nil {
 		if m.opts.Migrate == nil {
 			return undecodable(v)
 		}
@@ -491,6 +491,19 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	s.force = migrated          // re-sealed in the new form
 	s.renew = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
 	return nil
+}
+
+// unmarshal reads data into v, a new T: through the plan of T's plain
+// kinds when it reads data to the end (jsonread.go), otherwise, from a
+// zero T again, with the Serializer.
+func (m *Manager[T]) unmarshal(data []byte, v *T) error {
+	if m.sameJSON != nil {
+		if m.sameJSON.read(data, unsafe.Pointer(v)) {
+			return nil
+		}
+		*v = *new(T)
+	}
+	return m.cc.codec.ser.Unmarshal(data, v)
 }
 
 // admit is the rule of an envelope (unframed into s) sealed as meta

@@ -40,7 +40,7 @@ import (
 // with a plain name, omitempty and omitzero only). A type that implements
 // a marshaling method of its own (MarshalJSON, MarshalText,
 // MarshalJSONTo, AppendText, or IsZero under omitzero) or an unmarshaling
-// method that reads raw JSON (UnmarshalJSON, UnmarshalJSONFrom), and one
+// method (UnmarshalJSON, UnmarshalJSONFrom, UnmarshalText), and one
 // that holds json.Number, an interface, a channel, a function, a complex
 // number or a cycle of pointer types (type P *P), is not checked this
 // way: its sessions are serialized as before
@@ -247,14 +247,15 @@ func plainName(name string) bool {
 
 // ownMarshaler reports whether t or *t has a method by which an encoder
 // writes it in its own way (AppendText: encoding/json/v2 calls it), or by
-// which a decoder reads its raw bytes (the bytes that read back as Data
-// would then not be the only ones that count), or whether t is
+// which a decoder reads it in its own way (from its raw bytes, so that the
+// bytes that read back as Data would not be the only ones that count, or
+// from its text, which jsonread.go does not call), or whether t is
 // json.Number, which encoding/json writes as a number.
 func ownMarshaler(t reflect.Type) bool {
 	if t == reflect.TypeFor[json.Number]() {
 		return true
 	}
-	for _, m := range []string{"MarshalJSON", "MarshalText", "MarshalJSONTo", "AppendText", "UnmarshalJSON", "UnmarshalJSONFrom"} {
+	for _, m := range []string{"MarshalJSON", "MarshalText", "MarshalJSONTo", "AppendText", "UnmarshalJSON", "UnmarshalJSONFrom", "UnmarshalText"} {
 		if _, ok := t.MethodByName(m); ok {
 			return true
 		}

@@ -1,0 +1,364 @@
+package cookiesession
+
+import (
+	"bytes"
+	"reflect"
+	"strconv"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Reading a session without encoding/json's reflection.
+//
+// The plan samejson.go compiles for a T of plain kinds also reads the
+// bytes the encoder writes for such a T: read fills a new T from them,
+// the way encoding/json.Unmarshal does, in one pass and without the
+// validating pass before it. It takes only what the encoder writes: no
+// whitespace, fields in the plan's order (any of them absent), strings
+// without escapes, in valid UTF-8, numbers in the form each kind is
+// written in. At anything else (an escape, a field it does not expect, a
+// number out of range, a value of another type, bytes after the value)
+// it gives up, and the caller zeroes the T and hands the bytes to the
+// Serializer, which then does what it always did, error included. So what
+// read fills in is what encoding/json would (TestReadJSONAgreesWithDecoder
+// and FuzzReadJSON hold it to that), and a gap in it costs a second read,
+// never another value.
+
+// jsonReadDepth bounds the nesting read follows (recursive types); deeper
+// bytes go to the Serializer.
+const jsonReadDepth = 64
+
+// read fills the new (zero) value at p from data; false when it gave up,
+// leaving the value partly filled.
+func (c *sameJSON) read(data []byte, p unsafe.Pointer) bool {
+	r := jsonReader{b: data}
+	return r.fill(c.root, p, 0) && r.i == len(data)
+}
+
+// null consumes a JSON null, if b continues with one.
+func (r *jsonReader) null() bool { return r.lit("null") }
+
+// fill reads the value of node n into p, as encoding/json reads it into a
+// zero value.
+func (r *jsonReader) fill(n *jsonNode, p unsafe.Pointer, depth int) bool {
+	if depth > jsonReadDepth || r.i >= len(r.b) {
+		return false
+	}
+	if r.b[r.i] == 'n' {
+		// null leaves a value as it is, and sets a pointer, slice or map
+		// to nil (which it is, in a zero value).
+		return r.null()
+	}
+	switch n.kind {
+	case jBool:
+		switch {
+		case r.lit("true"):
+			*(*bool)(p) = true
+			return true
+		case r.lit("false"):
+			return true
+		}
+		return false
+	case jInt:
+		v, err := strconv.ParseInt(r.integer(true), 10, int(n.size*8))
+		if err != nil {
+			return false
+		}
+		switch n.size {
+		case 1:
+			*(*int8)(p) = int8(v)
+		case 2:
+			*(*int16)(p) = int16(v)
+		case 4:
+			*(*int32)(p) = int32(v)
+		default:
+			*(*int64)(p) = v
+		}
+		return true
+	case jUint:
+		v, err := strconv.ParseUint(r.integer(false), 10, int(n.size*8))
+		if err != nil {
+			return false
+		}
+		switch n.size {
+		case 1:
+			*(*uint8)(p) = uint8(v)
+		case 2:
+			*(*uint16)(p) = uint16(v)
+		case 4:
+			*(*uint32)(p) = uint32(v)
+		default:
+			*(*uint64)(p) = v
+		}
+		return true
+	case jFloat32:
+		v, err := strconv.ParseFloat(r.numberText(), 32)
+		if err != nil {
+			return false
+		}
+		*(*float32)(p) = float32(v)
+		return true
+	case jFloat64:
+		v, err := strconv.ParseFloat(r.numberText(), 64)
+		if err != nil {
+			return false
+		}
+		*(*float64)(p) = v
+		return true
+	case jString:
+		s, ok := r.plainString()
+		if !ok {
+			return false
+		}
+		*(*string)(p) = string(s)
+		return true
+	case jTime:
+		// Only a time in UTC ("Z"): in another zone, encoding/json and
+		// encoding/json/v2 may choose different Locations for it.
+		start := r.i
+		if t, ok := r.plainString(); !ok || len(t) == 0 || t[len(t)-1] != 'Z' {
+			return false
+		}
+		return (*time.Time)(p).UnmarshalJSON(r.b[start:r.i]) == nil
+	case jPointer:
+		q := reflect.New(n.elem.typ).UnsafePointer()
+		if !r.fill(n.elem, q, depth+1) {
+			return false
+		}
+		*(*unsafe.Pointer)(p) = q
+		return true
+	case jSlice:
+		return r.fillSlice(n, p, depth)
+	case jArray:
+		return r.fillArray(n, p, depth)
+	case jStruct:
+		return r.fillStruct(n, p, depth)
+	case jMapOfStrings, jMap:
+		return r.fillMap(n, p, depth)
+	}
+	return false
+}
+
+// integer consumes an integer as the encoder writes one (an optional
+// minus sign if signed, then digits without a leading zero) and returns
+// it; "" when b does not continue with one, or when a fraction or an
+// exponent follows it.
+func (r *jsonReader) integer(signed bool) string {
+	start := r.i
+	if signed && r.i < len(r.b) && r.b[r.i] == '-' {
+		r.i++
+	}
+	digits := r.i
+	for r.i < len(r.b) && '0' <= r.b[r.i] && r.b[r.i] <= '9' {
+		r.i++
+	}
+	switch {
+	case r.i == digits, r.b[digits] == '0' && r.i-digits > 1:
+		return ""
+	case r.i < len(r.b) && (r.b[r.i] == '.' || r.b[r.i] == 'e' || r.b[r.i] == 'E'):
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(r.b[start:]), r.i-start)
+}
+
+// numberText consumes a JSON number and returns it; "" when b does not
+// continue with one.
+func (r *jsonReader) numberText() string {
+	start := r.i
+	if r.i < len(r.b) && r.b[r.i] == '-' {
+		r.i++
+	}
+	switch {
+	case r.i < len(r.b) && r.b[r.i] == '0':
+		r.i++ // a leading zero is the whole integer part
+	case r.i < len(r.b) && '1' <= r.b[r.i] && r.b[r.i] <= '9':
+		r.digits()
+	default:
+		return ""
+	}
+	if r.i < len(r.b) && r.b[r.i] == '.' {
+		r.i++
+		if !r.digits() {
+			return ""
+		}
+	}
+	if r.i < len(r.b) && (r.b[r.i] == 'e' || r.b[r.i] == 'E') {
+		r.i++
+		if r.i < len(r.b) && (r.b[r.i] == '+' || r.b[r.i] == '-') {
+			r.i++
+		}
+		if !r.digits() {
+			return ""
+		}
+	}
+	return unsafe.String(unsafe.SliceData(r.b[start:]), r.i-start)
+}
+
+// digits consumes one or more digits.
+func (r *jsonReader) digits() bool {
+	start := r.i
+	for r.i < len(r.b) && '0' <= r.b[r.i] && r.b[r.i] <= '9' {
+		r.i++
+	}
+	return r.i > start
+}
+
+// plainString consumes a JSON string without escapes, in valid UTF-8
+// and without control characters, and returns its contents (in b).
+func (r *jsonReader) plainString() ([]byte, bool) {
+	if !r.byte('"') {
+		return nil, false
+	}
+	start := r.i
+	end := bytes.IndexByte(r.b[start:], '"')
+	if end < 0 {
+		return nil, false
+	}
+	s := r.b[start : start+end]
+	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
+		return nil, false
+	}
+	for _, c := range s {
+		if c < 0x20 {
+			return nil, false
+		}
+	}
+	r.i = start + end + 1
+	return s, true
+}
+
+// fillSlice reads a JSON array into the nil slice at p, of node n.
+func (r *jsonReader) fillSlice(n *jsonNode, p unsafe.Pointer, depth int) bool {
+	if !r.byte('[') {
+		return false
+	}
+	v := reflect.NewAt(n.typ, p).Elem()
+	if r.byte(']') {
+		v.Set(reflect.MakeSlice(n.typ, 0, 0)) // [] is an empty slice, not nil
+		return true
+	}
+	for i := 0; ; i++ {
+		if i > 0 && !r.byte(',') {
+			return false
+		}
+		if i == v.Cap() {
+			grown := reflect.MakeSlice(n.typ, i, max(4, 2*i))
+			reflect.Copy(grown, v)
+			v.Set(grown)
+		}
+		v.SetLen(i + 1)
+		if !r.fill(n.elem, unsafe.Add((*sliceHeader)(p).data, uintptr(i)*n.elem.size), depth+1) {
+			return false
+		}
+		if r.byte(']') {
+			return true
+		}
+	}
+}
+
+// fillArray reads a JSON array of at most the array's length into the
+// array at p, of node n.
+func (r *jsonReader) fillArray(n *jsonNode, p unsafe.Pointer, depth int) bool {
+	if !r.byte('[') {
+		return false
+	}
+	if r.byte(']') {
+		return true
+	}
+	for i := 0; ; i++ {
+		if i >= n.length || i > 0 && !r.byte(',') {
+			return false // more elements than the array holds: the Serializer's rule
+		}
+		if !r.fill(n.elem, unsafe.Add(p, uintptr(i)*n.elem.size), depth+1) {
+			return false
+		}
+		if r.byte(']') {
+			return true
+		}
+	}
+}
+
+// fillStruct reads a JSON object into the struct at p, of node n: its
+// members in the order of the plan's fields, any of them absent.
+func (r *jsonReader) fillStruct(n *jsonNode, p unsafe.Pointer, depth int) bool {
+	if !r.byte('{') {
+		return false
+	}
+	if r.byte('}') {
+		return true
+	}
+	next := 0 // the first field the next member may be
+	for first := true; ; first = false {
+		if !first && !r.byte(',') {
+			return false
+		}
+		for next < len(n.fields) && !r.lit(n.fields[next].key[1:]) {
+			next++
+		}
+		if next == len(n.fields) {
+			return false // a member the plan does not expect here
+		}
+		f := &n.fields[next]
+		next++
+		if !r.fill(f.node, unsafe.Add(p, f.offset), depth+1) {
+			return false
+		}
+		if r.byte('}') {
+			return true
+		}
+	}
+}
+
+// fillMap reads a JSON object into the nil map at p, of node n.
+func (r *jsonReader) fillMap(n *jsonNode, p unsafe.Pointer, depth int) bool {
+	if !r.byte('{') {
+		return false
+	}
+	if n.kind == jMapOfStrings {
+		m := map[string]string{}
+		*(*map[string]string)(p) = m
+		if r.byte('}') {
+			return true
+		}
+		for first := true; ; first = false {
+			if !first && !r.byte(',') {
+				return false
+			}
+			k, ok := r.plainString()
+			if !ok || !r.byte(':') {
+				return false
+			}
+			v, ok := r.plainString()
+			if !ok {
+				return false
+			}
+			m[string(k)] = string(v)
+			if r.byte('}') {
+				return true
+			}
+		}
+	}
+	m := reflect.NewAt(n.typ, p).Elem()
+	m.Set(reflect.MakeMap(n.typ))
+	if r.byte('}') {
+		return true
+	}
+	for first := true; ; first = false {
+		if !first && !r.byte(',') {
+			return false
+		}
+		k, ok := r.plainString()
+		if !ok || !r.byte(':') {
+			return false
+		}
+		e := reflect.New(n.elem.typ)
+		if !r.fill(n.elem, e.UnsafePointer(), depth+1) {
+			return false
+		}
+		m.SetMapIndex(reflect.ValueOf(string(k)).Convert(n.typ.Key()), e.Elem())
+		if r.byte('}') {
+			return true
+		}
+	}
+}
