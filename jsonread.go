@@ -111,7 +111,7 @@ func (r *jsonReader) fill(n *jsonNode, p unsafe.Pointer, depth int) bool {
 		if !ok {
 			return false
 		}
-		*(*string)(p) = string(s)
+		*(*string)(p) = r.keep(s)
 		return true
 	case jTime:
 		// Only a time in UTC ("Z"): in another zone, encoding/json and
@@ -202,6 +202,22 @@ func (r *jsonReader) digits() bool {
 		r.i++
 	}
 	return r.i > start
+}
+
+// keep returns a string of s's bytes, copied into the reader's arena:
+// one allocation, the size of the input, for all the strings of a read,
+// never appended to beyond it (every string is a part of the input), and
+// never written again, so that the strings stay as they were read.
+func (r *jsonReader) keep(s []byte) string {
+	if len(s) == 0 {
+		return ""
+	}
+	if r.arena == nil {
+		r.arena = make([]byte, 0, len(r.b))
+	}
+	start := len(r.arena)
+	r.arena = append(r.arena, s...)
+	return unsafe.String(&r.arena[start], len(s))
 }
 
 // plainString consumes a JSON string without escapes, in valid UTF-8
@@ -333,7 +349,7 @@ func (r *jsonReader) fillMap(n *jsonNode, p unsafe.Pointer, depth int) bool {
 			if !ok {
 				return false
 			}
-			m[string(k)] = string(v)
+			m[r.keep(k)] = r.keep(v)
 			if r.byte('}') {
 				return true
 			}
@@ -356,7 +372,7 @@ func (r *jsonReader) fillMap(n *jsonNode, p unsafe.Pointer, depth int) bool {
 		if !r.fill(n.elem, e.UnsafePointer(), depth+1) {
 			return false
 		}
-		m.SetMapIndex(reflect.ValueOf(string(k)).Convert(n.typ.Key()), e.Elem())
+		m.SetMapIndex(reflect.ValueOf(r.keep(k)).Convert(n.typ.Key()), e.Elem())
 		if r.byte('}') {
 			return true
 		}
