@@ -122,7 +122,12 @@ func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
 // is built with a toolchain that has it (Go 1.27 and later),
 // encoding/json/v2 configured to write and read exactly what
 // encoding/json does; both give the same bytes for the same value, so
-// servers built with either share cookies.
+// servers built with either share cookies. With the default, a Manager
+// whose session type is made of plain kinds (numbers, strings, times,
+// pointers, slices, arrays, string-keyed maps, structs of named fields)
+// reads the bytes the encoder wrote, and looks for a change, without
+// encoding/json's reflection, and hands it whatever else it meets; the
+// values are the ones encoding/json gives.
 type Serializer interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error

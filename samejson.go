@@ -14,7 +14,8 @@ import (
 	"unsafe"
 )
 
-// Change detection without serializing.
+// Change detection without serializing (and, in jsonread.go, reading
+// without encoding/json's reflection, from the same plan).
 //
 // At the end of a request whose handler called Get, pending must know
 // whether Data still serializes to the bytes the session was read (or
