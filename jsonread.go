@@ -21,9 +21,10 @@ import (
 // number out of range, a value of another type, bytes after the value)
 // it gives up, and the caller zeroes the T and hands the bytes to the
 // Serializer, which then does what it always did, error included. So what
-// read fills in is what encoding/json would (TestReadJSONAgreesWithDecoder
-// and FuzzReadJSON hold it to that), and a gap in it costs a second read,
-// never another value.
+// read fills in is what encoding/json would (TestReadJSONAgreesWithDecoder,
+// TestReadJSONEdges and FuzzReadJSON hold it to that, and
+// jsonread_attack_test.go tries to break it), and a gap in it costs a
+// second read, never another value.
 
 // jsonReadDepth bounds the nesting read follows (recursive types); deeper
 // bytes go to the Serializer.
