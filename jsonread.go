@@ -63,36 +63,12 @@ func (r *jsonReader) fill(n *jsonNode, p unsafe.Pointer, depth int) bool {
 		return false
 	case jInt:
 		v, err := strconv.ParseInt(r.integer(true), 10, int(n.size*8))
-		if err != nil {
-			return false
-		}
-		switch n.size {
-		case 1:
-			*(*int8)(p) = int8(v)
-		case 2:
-			*(*int16)(p) = int16(v)
-		case 4:
-			*(*int32)(p) = int32(v)
-		default:
-			*(*int64)(p) = v
-		}
-		return true
+		storeInt(p, n.size, uint64(v)) // in range when err is nil
+		return err == nil
 	case jUint:
 		v, err := strconv.ParseUint(r.integer(false), 10, int(n.size*8))
-		if err != nil {
-			return false
-		}
-		switch n.size {
-		case 1:
-			*(*uint8)(p) = uint8(v)
-		case 2:
-			*(*uint16)(p) = uint16(v)
-		case 4:
-			*(*uint32)(p) = uint32(v)
-		default:
-			*(*uint64)(p) = v
-		}
-		return true
+		storeInt(p, n.size, v)
+		return err == nil
 	case jFloat32:
 		v, err := strconv.ParseFloat(r.numberText(), 32)
 		if err != nil {
@@ -139,6 +115,21 @@ func (r *jsonReader) fill(n *jsonNode, p unsafe.Pointer, depth int) bool {
 		return r.fillMap(n, p, depth)
 	}
 	return false
+}
+
+// storeInt stores the low size bytes of v, an integer of either sign
+// (two's complement), as the integer of size bytes at p.
+func storeInt(p unsafe.Pointer, size uintptr, v uint64) {
+	switch size {
+	case 1:
+		*(*uint8)(p) = uint8(v)
+	case 2:
+		*(*uint16)(p) = uint16(v)
+	case 4:
+		*(*uint32)(p) = uint32(v)
+	default:
+		*(*uint64)(p) = v
+	}
 }
 
 // integer consumes an integer as the encoder writes one (an optional
