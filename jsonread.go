@@ -37,9 +37,6 @@ func (c *sameJSON) read(data []byte, p unsafe.Pointer) bool {
 	return r.fill(c.root, p, 0) && r.i == len(data)
 }
 
-// null consumes a JSON null, if b continues with one.
-func (r *jsonReader) null() bool { return r.lit("null") }
-
 // fill reads the value of node n into p, as encoding/json reads it into a
 // zero value.
 func (r *jsonReader) fill(n *jsonNode, p unsafe.Pointer, depth int) bool {
@@ -49,7 +46,7 @@ func (r *jsonReader) fill(n *jsonNode, p unsafe.Pointer, depth int) bool {
 	if r.b[r.i] == 'n' {
 		// null leaves a value as it is, and sets a pointer, slice or map
 		// to nil (which it is, in a zero value).
-		return r.null()
+		return r.lit("null")
 	}
 	switch n.kind {
 	case jBool:
@@ -84,7 +81,7 @@ func (r *jsonReader) fill(n *jsonNode, p unsafe.Pointer, depth int) bool {
 		*(*float64)(p) = v
 		return true
 	case jString:
-		s, ok := r.plainString()
+		s, ok := r.rawString()
 		if !ok {
 			return false
 		}
@@ -94,7 +91,7 @@ func (r *jsonReader) fill(n *jsonNode, p unsafe.Pointer, depth int) bool {
 		// Only a time in UTC ("Z"): in another zone, encoding/json and
 		// encoding/json/v2 may choose different Locations for it.
 		start := r.i
-		if t, ok := r.plainString(); !ok || len(t) == 0 || t[len(t)-1] != 'Z' {
+		if t, ok := r.rawString(); !ok || len(t) == 0 || t[len(t)-1] != 'Z' {
 			return false
 		}
 		return (*time.Time)(p).UnmarshalJSON(r.b[start:r.i]) == nil
@@ -212,9 +209,9 @@ func (r *jsonReader) keep(s []byte) string {
 	return unsafe.String(&r.arena[start], len(s))
 }
 
-// plainString consumes a JSON string without escapes, in valid UTF-8
+// rawString consumes a JSON string without escapes, in valid UTF-8
 // and without control characters, and returns its contents (in b).
-func (r *jsonReader) plainString() ([]byte, bool) {
+func (r *jsonReader) rawString() ([]byte, bool) {
 	if !r.byte('"') {
 		return nil, false
 	}
@@ -236,71 +233,57 @@ func (r *jsonReader) plainString() ([]byte, bool) {
 	return s, true
 }
 
-// fillSlice reads a JSON array into the nil slice at p, of node n.
-func (r *jsonReader) fillSlice(n *jsonNode, p unsafe.Pointer, depth int) bool {
-	if !r.byte('[') {
+// items reads a JSON array or object, between open and close: each
+// item (with, in an object, its member name) is read by item, given its
+// index; the commas between them are read here.
+func (r *jsonReader) items(open, close byte, item func(i int) bool) bool {
+	if !r.byte(open) {
 		return false
 	}
-	v := reflect.NewAt(n.typ, p).Elem()
-	if r.byte(']') {
-		v.Set(reflect.MakeSlice(n.typ, 0, 0)) // [] is an empty slice, not nil
+	if r.byte(close) {
 		return true
 	}
 	for i := 0; ; i++ {
-		if i > 0 && !r.byte(',') {
+		if i > 0 && !r.byte(',') || !item(i) {
 			return false
 		}
+		if r.byte(close) {
+			return true
+		}
+	}
+}
+
+// fillSlice reads a JSON array into the nil slice at p, of node n.
+func (r *jsonReader) fillSlice(n *jsonNode, p unsafe.Pointer, depth int) bool {
+	v := reflect.NewAt(n.typ, p).Elem()
+	if r.lit("[]") {
+		v.Set(reflect.MakeSlice(n.typ, 0, 0)) // [] is an empty slice, not nil
+		return true
+	}
+	return r.items('[', ']', func(i int) bool {
 		if i == v.Cap() {
 			grown := reflect.MakeSlice(n.typ, i, max(4, 2*i))
 			reflect.Copy(grown, v)
 			v.Set(grown)
 		}
 		v.SetLen(i + 1)
-		if !r.fill(n.elem, unsafe.Add((*sliceHeader)(p).data, uintptr(i)*n.elem.size), depth+1) {
-			return false
-		}
-		if r.byte(']') {
-			return true
-		}
-	}
+		return r.fill(n.elem, unsafe.Add((*sliceHeader)(p).data, uintptr(i)*n.elem.size), depth+1)
+	})
 }
 
 // fillArray reads a JSON array of at most the array's length into the
-// array at p, of node n.
+// array at p, of node n; more elements are the Serializer's to read.
 func (r *jsonReader) fillArray(n *jsonNode, p unsafe.Pointer, depth int) bool {
-	if !r.byte('[') {
-		return false
-	}
-	if r.byte(']') {
-		return true
-	}
-	for i := 0; ; i++ {
-		if i >= n.length || i > 0 && !r.byte(',') {
-			return false // more elements than the array holds: the Serializer's rule
-		}
-		if !r.fill(n.elem, unsafe.Add(p, uintptr(i)*n.elem.size), depth+1) {
-			return false
-		}
-		if r.byte(']') {
-			return true
-		}
-	}
+	return r.items('[', ']', func(i int) bool {
+		return i < n.length && r.fill(n.elem, unsafe.Add(p, uintptr(i)*n.elem.size), depth+1)
+	})
 }
 
 // fillStruct reads a JSON object into the struct at p, of node n: its
 // members in the order of the plan's fields, any of them absent.
 func (r *jsonReader) fillStruct(n *jsonNode, p unsafe.Pointer, depth int) bool {
-	if !r.byte('{') {
-		return false
-	}
-	if r.byte('}') {
-		return true
-	}
 	next := 0 // the first field the next member may be
-	for first := true; ; first = false {
-		if !first && !r.byte(',') {
-			return false
-		}
+	return r.items('{', '}', func(int) bool {
 		for next < len(n.fields) && !r.lit(n.fields[next].key[1:]) {
 			next++
 		}
@@ -309,54 +292,29 @@ func (r *jsonReader) fillStruct(n *jsonNode, p unsafe.Pointer, depth int) bool {
 		}
 		f := &n.fields[next]
 		next++
-		if !r.fill(f.node, unsafe.Add(p, f.offset), depth+1) {
-			return false
-		}
-		if r.byte('}') {
-			return true
-		}
-	}
+		return r.fill(f.node, unsafe.Add(p, f.offset), depth+1)
+	})
 }
 
 // fillMap reads a JSON object into the nil map at p, of node n.
 func (r *jsonReader) fillMap(n *jsonNode, p unsafe.Pointer, depth int) bool {
-	if !r.byte('{') {
-		return false
-	}
 	if n.kind == jMapOfStrings {
 		m := map[string]string{}
 		*(*map[string]string)(p) = m
-		if r.byte('}') {
-			return true
-		}
-		for first := true; ; first = false {
-			if !first && !r.byte(',') {
-				return false
-			}
-			k, ok := r.plainString()
+		return r.items('{', '}', func(int) bool {
+			k, ok := r.rawString()
 			if !ok || !r.byte(':') {
 				return false
 			}
-			v, ok := r.plainString()
-			if !ok {
-				return false
-			}
+			v, ok := r.rawString()
 			m[r.keep(k)] = r.keep(v)
-			if r.byte('}') {
-				return true
-			}
-		}
+			return ok
+		})
 	}
 	m := reflect.NewAt(n.typ, p).Elem()
 	m.Set(reflect.MakeMap(n.typ))
-	if r.byte('}') {
-		return true
-	}
-	for first := true; ; first = false {
-		if !first && !r.byte(',') {
-			return false
-		}
-		k, ok := r.plainString()
+	return r.items('{', '}', func(int) bool {
+		k, ok := r.rawString()
 		if !ok || !r.byte(':') {
 			return false
 		}
@@ -365,8 +323,6 @@ func (r *jsonReader) fillMap(n *jsonNode, p unsafe.Pointer, depth int) bool {
 			return false
 		}
 		m.SetMapIndex(reflect.ValueOf(r.keep(k)).Convert(n.typ.Key()), e.Elem())
-		if r.byte('}') {
-			return true
-		}
-	}
+		return true
+	})
 }

@@ -53,11 +53,11 @@ import (
 // Handler's documentation says 16).
 const lateSampleEvery = 16
 
-// lateMark is a session as the response header went out (see above).
+// lateMark is a session as the response header went out (see above). A
+// mark not taken has a nil data, which no live Data equals.
 type lateMark[T any] struct {
-	taken bool // the mark was taken
-	data  *T   // Data at the commit
-	shot  T    // *Data at the commit, shallow (if data is not nil)
+	data *T // Data at the commit
+	shot T  // *Data at the commit, shallow (if data is not nil)
 }
 
 // lateCheck is a Manager's side of the look: whether the mark is exact for
@@ -96,7 +96,6 @@ func shallowComplete(t reflect.Type) bool {
 // markCommitted records s as the header goes out, for lateSuspect.
 func (s *Session[T]) markCommitted() {
 	l := &s.late
-	l.taken = true
 	l.data = s.Data
 	if s.Data != nil {
 		l.shot = *s.Data
@@ -111,7 +110,7 @@ func (s *Session[T]) markCommitted() {
 func (m *Manager[T]) lateSuspect(s *Session[T]) bool {
 	l := &s.late
 	switch {
-	case !l.taken, s.Data == nil, s.force, s.Data != l.data, !sameMemory(s.Data, &l.shot):
+	case s.Data == nil, s.force, s.Data != l.data, !sameMemory(s.Data, &l.shot):
 		return true
 	case m.late.exact:
 		return false
