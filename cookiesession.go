@@ -145,7 +145,8 @@ type Session[T any] struct {
 	refused  bool           // the request's cookies did not open: expire them unless this response writes the session (settle)
 	readErr  error          // how the request's cookies were read (Err)
 	diff     diffWriter     // sameAs's, here to spare it an allocation
-	late     lateMark[T]    // the session as the header went out (latechange.go)
+	planned  bool           // Data was read from saved by the plan of T's plain kinds (jsonread.go)
+	mark     dataMark[T]    // Data as read, if a handler got it (readmark.go), then as the header went out (latechange.go)
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
 	overflowOld []string // Overflow keys no cookie refers to any more, to delete
@@ -238,7 +239,7 @@ func (s *Session[T]) reset() {
 	s.subject, s.provider = "", ""
 	s.binding = nil
 	s.lifetime = 0
-	s.saved = nil
+	s.saved, s.planned = nil, false
 }
 
 // newIdentity gives s a new ID, made now: a new creation time, and the
@@ -475,7 +476,8 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	}
 	// 3. The data, or what Migrate makes of it.
 	v, migrated := new(T), false
-	if err := m.unmarshal(data, v); err != nil {
+	planned, err := m.unmarshal(data, v)
+	if err != nil {
 		if m.opts.Migrate == nil {
 			return undecodable(v)
 		}
@@ -487,23 +489,32 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	s.Data = v
 	s.sealedAs(meta)
 	s.isNew = false
-	s.saved = data
+	s.saved, s.planned = data, planned
 	s.force = migrated          // re-sealed in the new form
 	s.renew = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
 	return nil
 }
 
 // unmarshal reads data into v, a new T: through the plan of T's plain
-// kinds when it reads data to the end (jsonread.go), otherwise, from a
-// zero T again, with the Serializer.
-func (m *Manager[T]) unmarshal(data []byte, v *T) error {
+// kinds when it reads data to the end (jsonread.go; planned is then
+// true), otherwise, from a zero T again, with the Serializer.
+func (m *Manager[T]) unmarshal(data []byte, v *T) (planned bool, err error) {
 	if m.sameJSON != nil {
 		if m.sameJSON.read(data, unsafe.Pointer(v)) {
-			return nil
+			return true, nil
 		}
 		*v = *new(T)
 	}
-	return m.cc.codec.ser.Unmarshal(data, v)
+	return false, m.cc.codec.ser.Unmarshal(data, v)
+}
+
+// markRead marks s's Data as read (readmark.go), for a handler that got
+// it through Get, if the plan of T's plain kinds read it, and nothing has
+// been done to it since.
+func (m *Manager[T]) markRead(s *Session[T]) {
+	if s.planned && s.Data != nil {
+		s.mark.take(m.sameJSON, s.Data, s.saved)
+	}
 }
 
 // admit is the rule of an envelope (unframed into s) sealed as meta
@@ -594,7 +605,7 @@ func (m *Manager[T]) pending(s *Session[T], exposed bool) (data []byte, clear, c
 // new bytes collected. Another Serializer is asked for a copy with
 // Marshal.
 func (m *Manager[T]) sameAs(s *Session[T], prev []byte) (data []byte, same bool, err error) {
-	if m.sameJSON != nil && m.sameJSON.same(unsafe.Pointer(s.Data), prev) {
+	if m.sameJSON != nil && (s.mark.holds(m.sameJSON, s.Data, prev) || m.sameJSON.same(unsafe.Pointer(s.Data), prev)) {
 		return prev, true, nil
 	}
 	ser := m.cc.codec.ser

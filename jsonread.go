@@ -31,7 +31,10 @@ import (
 const jsonReadDepth = 64
 
 // read fills the new (zero) value at p from data; false when it gave up,
-// leaving the value partly filled.
+// leaving the value partly filled. The strings it fills in share data's
+// bytes (keep): data must never be written again. decode's data is the
+// session's saved bytes, opened into a buffer of their own, which nothing
+// writes: sameAs compares against them, and a write replaces them.
 func (c *sameJSON) read(data []byte, p unsafe.Pointer) bool {
 	r := jsonReader{b: data}
 	return r.fill(c.root, p, 0) && r.i == len(data)
@@ -193,20 +196,17 @@ func (r *jsonReader) digits() bool {
 	return r.i > start
 }
 
-// keep returns a string of s's bytes, copied into the reader's arena:
-// one allocation, the size of the input, for all the strings of a read,
-// never appended to beyond it (every string is a part of the input), and
-// never written again, so that the strings stay as they were read.
+// keep returns s, which lies in the input, as a string sharing its bytes:
+// read copies nothing, so each string it fills in lies where it was read,
+// between the quotes of the JSON string it was (the look, str in
+// samejson.go, relies on that to tell an unchanged string by its
+// address). The input must never be written again: it is the session's
+// saved bytes, which nothing writes (see read).
 func (r *jsonReader) keep(s []byte) string {
 	if len(s) == 0 {
 		return ""
 	}
-	if r.arena == nil {
-		r.arena = make([]byte, 0, len(r.b))
-	}
-	start := len(r.arena)
-	r.arena = append(r.arena, s...)
-	return unsafe.String(&r.arena[start], len(s))
+	return unsafe.String(unsafe.SliceData(s), len(s))
 }
 
 // rawString consumes a JSON string without escapes, in valid UTF-8
@@ -284,7 +284,7 @@ func (r *jsonReader) fillArray(n *jsonNode, p unsafe.Pointer, depth int) bool {
 func (r *jsonReader) fillStruct(n *jsonNode, p unsafe.Pointer, depth int) bool {
 	next := 0 // the first field the next member may be
 	return r.items('{', '}', func(int) bool {
-		for next < len(n.fields) && !r.lit(n.fields[next].key[1:]) {
+		for next < len(n.fields) && !r.member(&n.fields[next]) {
 			next++
 		}
 		if next == len(n.fields) {

@@ -10,16 +10,19 @@ import (
 // Looking for a change made after the response header went out.
 //
 // When the header goes out (the middleware's commit), a session the
-// handler got through Get is serialized and compared, exactly, with what
-// it was read or last written as: that decides the Set-Cookie line, and a
-// change missed there would be lost, so that comparison is never skipped.
+// handler got through Get is compared, exactly, with what it was read or
+// last written as (by its memory as read, readmark.go; by reading those
+// bytes beside it, samejson.go; or by serializing it again, sameAs): that
+// decides the Set-Cookie line, and a change missed there would be lost,
+// so that comparison is never skipped.
 //
 // After the handler returns, a change made since can no longer reach the
 // browser; finding it only lets the middleware report it
 // (ErrHeaderWritten), a diagnostic for a programming mistake, not a
 // protection: a change it misses is lost exactly as one it reports. So
 // the second look is cheap rather than complete. At the commit the
-// session is marked (lateMark): its Data pointer and a shallow copy of
+// session is marked (dataMark, in readmark.go, whose mark of the read
+// ends there): its Data pointer and a shallow copy of
 // *Data, which copies Data's own fields (numbers, strings, and the
 // headers of slices, maps and pointers), never what they point to, and
 // no plaintext beyond what Data holds: the copy shares Data's strings and
@@ -52,13 +55,6 @@ import (
 // the mark cannot see into: one request in lateSampleEvery (the
 // Handler's documentation says 16).
 const lateSampleEvery = 16
-
-// lateMark is a session as the response header went out (see above). A
-// mark not taken has a nil data, which no live Data equals.
-type lateMark[T any] struct {
-	data *T // Data at the commit
-	shot T  // *Data at the commit, shallow (if data is not nil)
-}
 
 // lateCheck is a Manager's side of the look: whether the mark is exact for
 // T, and the count of requests for the sample.
@@ -93,9 +89,11 @@ func shallowComplete(t reflect.Type) bool {
 	return false
 }
 
-// markCommitted records s as the header goes out, for lateSuspect.
+// markCommitted records s as the header goes out, for lateSuspect: the
+// mark of the read (readmark.go) ends here.
 func (s *Session[T]) markCommitted() {
-	l := &s.late
+	l := &s.mark
+	l.saved = nil
 	l.data = s.Data
 	if s.Data != nil {
 		l.shot = *s.Data
@@ -108,7 +106,7 @@ func (s *Session[T]) markCommitted() {
 // the header went out, or hijacked the connection), and otherwise on the
 // sampled requests when the mark is not exact for T.
 func (m *Manager[T]) lateSuspect(s *Session[T]) bool {
-	l := &s.late
+	l := &s.mark
 	switch {
 	case s.Data == nil, s.force, s.Data != l.data, !sameMemory(s.Data, &l.shot):
 		return true

@@ -114,6 +114,9 @@ func (st *state[T]) session(expose bool) *Session[T] {
 		}
 		s.state = st
 		st.sess = s
+		if expose {
+			st.m.markRead(s)
+		}
 	}
 	st.mu.Unlock()
 	if err != nil {

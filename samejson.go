@@ -75,15 +75,24 @@ type jsonNode struct {
 	elem   *jsonNode    // of a pointer, slice, array or map
 	length int          // of an array
 	fields []jsonField  // of a struct, in the order encoding/json writes them
+	refs   bool         // a value leads to memory beyond its own: a pointer, slice or map in it (readmark.go)
+	// refFields are the indexes in fields of those whose node has refs.
+	refFields []int
 }
 
 // jsonField is a struct field as encoding/json writes it.
 type jsonField struct {
 	offset    uintptr
-	key       string // a comma, the quoted name and the colon: ,"name":
+	key       string    // the quoted name and the colon: "name":
+	word      [2]uint64 // key as two little-endian words, zero-padded, if it fits (len(key) <= 16)
 	omitEmpty bool
 	omitZero  bool
-	node      *jsonNode
+	// omitWord is, when the field is omitted exactly when one word of
+	// its value is zero (a string's or slice's length, a pointer, a
+	// 64-bit integer), that word's offset in the value plus one; 0
+	// otherwise (omitted asks empty or zero).
+	omitWord uintptr
+	node     *jsonNode
 }
 
 // sameJSON is the check compiled for one type; nil when the type is not
@@ -136,16 +145,20 @@ func compileJSON(t reflect.Type, seen map[reflect.Type]*jsonNode) *jsonNode {
 	case reflect.String:
 		n.kind = jString
 	case reflect.Pointer:
-		n.kind, n.elem = jPointer, compileJSON(t.Elem(), seen)
+		n.kind, n.refs = jPointer, true
+		n.elem = compileJSON(t.Elem(), seen)
 		ok = n.elem != nil && !pointerCycle(t)
 	case reflect.Slice:
-		n.kind, n.elem = jSlice, compileJSON(t.Elem(), seen)
+		n.kind, n.refs = jSlice, true
+		n.elem = compileJSON(t.Elem(), seen)
 		ok = n.elem != nil && t.Elem().Kind() != reflect.Uint8 // []byte is base64
 	case reflect.Array:
 		n.kind, n.elem, n.length = jArray, compileJSON(t.Elem(), seen), t.Len()
 		ok = n.elem != nil
+		n.refs = ok && n.elem.refs && n.length > 0
 	case reflect.Map:
-		n.kind, n.elem = jMap, compileJSON(t.Elem(), seen)
+		n.kind, n.refs = jMap, true
+		n.elem = compileJSON(t.Elem(), seen)
 		if t == reflect.TypeFor[map[string]string]() {
 			n.kind = jMapOfStrings
 		}
@@ -211,13 +224,38 @@ func compileFields(n *jsonNode, t reflect.Type, seen map[reflect.Type]*jsonNode)
 		if err != nil {
 			return false
 		}
-		field.key = "," + string(key) + ":"
+		field.key = string(key) + ":"
+		if len(field.key) <= 16 {
+			var w [16]byte
+			copy(w[:], field.key)
+			field.word = [2]uint64{binary.LittleEndian.Uint64(w[:]), binary.LittleEndian.Uint64(w[8:])}
+		}
 		if field.node = compileJSON(f.Type, seen); field.node == nil {
 			return false
+		}
+		field.omitWord = omitWord(field)
+		if field.node.refs {
+			n.refs = true
+			n.refFields = append(n.refFields, len(n.fields))
 		}
 		n.fields = append(n.fields, field)
 	}
 	return true
+}
+
+// omitWord is jsonField.omitWord for f.
+func omitWord(f jsonField) uintptr {
+	const word = unsafe.Sizeof(uintptr(0))
+	switch k, size := f.node.kind, f.node.size; {
+	case !f.omitEmpty && !f.omitZero:
+	case k == jString, k == jSlice && !f.omitZero: // the length (omitzero: a nil slice)
+		return word + 1
+	case k == jPointer, k == jSlice: // the pointer; a slice's data pointer
+		return 1
+	case (k == jInt || k == jUint) && size == word:
+		return 1
+	}
+	return 0
 }
 
 // pointerCycle reports whether pointer type t leads back to itself
@@ -353,8 +391,7 @@ func uintAt(p unsafe.Pointer, size uintptr) uint64 {
 type jsonReader struct {
 	b         []byte
 	i         int
-	noEscapes bool   // b holds no backslash: a quote in b always ends a string
-	arena     []byte // the bytes of the strings read fills in (jsonread.go)
+	noEscapes bool // b holds no backslash: a quote in b always ends a string
 }
 
 // lit consumes s, if b continues with it.
@@ -442,19 +479,48 @@ func (r *jsonReader) time(t time.Time) bool {
 
 // number checks the number at p, of node n.
 func (r *jsonReader) number(n *jsonNode, p unsafe.Pointer) bool {
+	switch n.kind {
+	case jInt:
+		if v := intAt(p, n.size); v < 0 {
+			return r.byte('-') && r.magnitude(uint64(-v)) // -MinInt64 is its own magnitude
+		} else {
+			return r.magnitude(uint64(v))
+		}
+	case jUint:
+		return r.magnitude(uintAt(p, n.size))
+	}
 	var buf [32]byte
 	b, ok := buf[:0], true
 	switch n.kind {
-	case jInt:
-		b = strconv.AppendInt(b, intAt(p, n.size), 10)
-	case jUint:
-		b = strconv.AppendUint(b, uintAt(p, n.size), 10)
 	case jFloat32:
 		b, ok = appendJSONFloat(b, float64(*(*float32)(p)), 32)
 	default:
 		b, ok = appendJSONFloat(b, *(*float64)(p), 64)
 	}
 	return ok && r.bytes(b)
+}
+
+// magnitude consumes the digits of v as encoding/json writes them: no
+// leading zero, and nothing of a number after them. It reads them rather
+// than writing v's (up to 19 digits; more are written and compared).
+func (r *jsonReader) magnitude(v uint64) bool {
+	start, got := r.i, uint64(0)
+	for r.i < len(r.b) && r.b[r.i]-'0' <= 9 && r.i-start < 19 {
+		got = 10*got + uint64(r.b[r.i]-'0')
+		r.i++
+	}
+	if r.i-start == 19 && r.i < len(r.b) && r.b[r.i]-'0' <= 9 {
+		var buf [20]byte
+		r.i = start
+		return r.bytes(strconv.AppendUint(buf[:0], v, 10))
+	}
+	switch {
+	case r.i == start, got != v, r.b[start] == '0' && r.i-start > 1:
+		return false
+	case r.i < len(r.b) && (r.b[r.i] == '.' || r.b[r.i] == 'e' || r.b[r.i] == 'E'):
+		return false
+	}
+	return true
 }
 
 // array checks the count elements of node elem from p on, as a JSON
@@ -479,17 +545,17 @@ func (r *jsonReader) object(n *jsonNode, p unsafe.Pointer) bool {
 	if !r.byte('{') {
 		return false
 	}
-	first := 1 // the comma the first written field's key starts without
+	written := false
 	for i := range n.fields {
 		f := &n.fields[i]
 		q := unsafe.Add(p, f.offset)
-		if f.omitEmpty && f.node.empty(q) || f.omitZero && f.node.zero(q) {
+		if f.omitted(q) {
 			continue
 		}
-		if !r.lit(f.key[first:]) {
+		if written && !r.byte(',') || !r.member(f) {
 			return false
 		}
-		first = 0
+		written = true
 		if f.node.kind == jString { // the most common field, without a call
 			if !r.str(*(*string)(q)) {
 				return false
@@ -499,6 +565,38 @@ func (r *jsonReader) object(n *jsonNode, p unsafe.Pointer) bool {
 		}
 	}
 	return r.byte('}')
+}
+
+// omitted reports whether encoding/json omits field f, whose value is at
+// q: whether it is empty under omitempty or zero under omitzero.
+func (f *jsonField) omitted(q unsafe.Pointer) bool {
+	if f.omitWord != 0 {
+		return *(*uintptr)(unsafe.Add(q, f.omitWord-1)) == 0
+	}
+	return f.omitEmpty && f.node.empty(q) || f.omitZero && f.node.zero(q)
+}
+
+// member consumes the member name and colon of field f, if b continues
+// with them: as two words where 16 bytes of b remain and the key fits in
+// them, otherwise as a string.
+func (r *jsonReader) member(f *jsonField) bool {
+	if n := len(f.key); n <= 16 && len(r.b)-r.i >= 16 {
+		lo := binary.LittleEndian.Uint64(r.b[r.i:])
+		hi := binary.LittleEndian.Uint64(r.b[r.i+8:])
+		var mlo, mhi uint64 = 1<<(8*min(n, 8)) - 1, 1<<(8*max(n-8, 0)) - 1
+		if n >= 8 {
+			mlo = ^uint64(0)
+		}
+		if n == 16 {
+			mhi = ^uint64(0)
+		}
+		if lo&mlo != f.word[0] || hi&mhi != f.word[1] {
+			return false
+		}
+		r.i += n
+		return true
+	}
+	return r.lit(f.key)
 }
 
 // key reads an object's member name written as encoding/json writes a
@@ -609,6 +707,14 @@ var jsonEscapes = [utf8.RuneSelf]string{
 func (r *jsonReader) str(s string) bool {
 	if !r.byte('"') {
 		return false
+	}
+	// A string read from b (jsonread.go's keep) that was not replaced
+	// still lies where it was read: its bytes are b's, and hold neither
+	// a quote nor a backslash, so it is the JSON string there if a quote
+	// follows it.
+	if end := r.i + len(s); len(s) > 0 && end < len(r.b) && r.b[end] == '"' && unsafe.StringData(s) == &r.b[r.i] {
+		r.i = end + 1
+		return true
 	}
 	if r.noEscapes {
 		// The string in b ends at its first quote, and reads as it is.

@@ -475,10 +475,12 @@ func TestSameJSONFindsEachChange(t *testing.T) {
 }
 
 // BenchmarkSameJSON measures the look for a change after Get on the
-// typed payloads of every size: sameJSON reading the session's bytes
-// beside Data (look), and serializing Data to compare (serialize, what a
-// type sameJSON does not check costs, and what a changed session costs
-// after the look).
+// typed payloads of every size, with Data read from the session's bytes
+// as a Manager reads it (read, whose strings lie in those bytes, or, for
+// bytes read gives up on, encoding/json): sameJSON
+// reading the bytes beside Data (look), and serializing Data to compare
+// (serialize, what a type sameJSON does not check costs, and what a
+// changed session costs after the look).
 func BenchmarkSameJSON(b *testing.B) {
 	c := newSameJSON(reflect.TypeFor[testpayload.Session]())
 	for _, name := range testpayload.Names {
@@ -489,6 +491,12 @@ func BenchmarkSameJSON(b *testing.B) {
 		want, err := jsonMarshal(&v)
 		if err != nil {
 			b.Fatal(err)
+		}
+		if v = (testpayload.Session{}); !c.read(want, unsafe.Pointer(&v)) {
+			v = testpayload.Session{}
+			if err := jsonUnmarshal(want, &v); err != nil {
+				b.Fatal(err)
+			}
 		}
 		if !c.same(unsafe.Pointer(&v), want) {
 			b.Fatalf("%s: not the same as its own bytes", name)
