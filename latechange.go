@@ -89,14 +89,19 @@ func shallowComplete(t reflect.Type) bool {
 	return false
 }
 
-// markCommitted records s as the header goes out, for lateSuspect: the
-// mark of the read (readmark.go) ends here.
+// markCommitted records s as the header goes out, for lateSuspect. The
+// mark of the read (readmark.go) shares the copy of *Data: it ends here,
+// unless *Data is still as read, and then the copy is already made (and
+// a sampled look after the handler can still use the mark of the read).
 func (s *Session[T]) markCommitted() {
 	l := &s.mark
-	l.saved = nil
 	l.data = s.Data
-	if s.Data != nil {
-		l.shot = *s.Data
+	if s.Data == nil {
+		l.saved = nil
+		return
+	}
+	if l.saved == nil || !sameMemory(s.Data, &l.shot) {
+		l.saved, l.shot = nil, *s.Data
 	}
 }
 
