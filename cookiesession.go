@@ -146,6 +146,7 @@ type Session[T any] struct {
 	readErr  error          // how the request's cookies were read (Err)
 	diff     diffWriter     // sameAs's, here to spare it an allocation
 	planned  bool           // Data was read from saved by the plan of T's plain kinds (jsonread.go)
+	escaped  []byte         // where the strings the plan unescaped lie, kept while the mark of the read may be used; nil: none
 	mark     dataMark[T]    // Data as read, if a handler got it (readmark.go), then as the header went out (latechange.go)
 
 	overflowKey string   // the Overflow key the session's cookies refer to, as of this response; "" none
@@ -239,7 +240,7 @@ func (s *Session[T]) reset() {
 	s.subject, s.provider = "", ""
 	s.binding = nil
 	s.lifetime = 0
-	s.saved, s.planned = nil, false
+	s.saved, s.planned, s.escaped = nil, false, nil
 }
 
 // newIdentity gives s a new ID, made now: a new creation time, and the
@@ -476,7 +477,7 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	}
 	// 3. The data, or what Migrate makes of it.
 	v, migrated := new(T), false
-	planned, err := m.unmarshal(data, v)
+	escaped, planned, err := m.unmarshal(data, v)
 	if err != nil {
 		if m.opts.Migrate == nil {
 			return undecodable(v)
@@ -489,23 +490,24 @@ func (m *Manager[T]) decode(ctx context.Context, s *Session[T], payload []byte, 
 	s.Data = v
 	s.sealedAs(meta)
 	s.isNew = false
-	s.saved, s.planned = data, planned
+	s.saved, s.planned, s.escaped = data, planned, escaped
 	s.force = migrated          // re-sealed in the new form
 	s.renew = meta.KeyIndex > 0 // opened with an old key: re-seal with Keys[0]
 	return nil
 }
 
 // unmarshal reads data into v, a new T: through the plan of T's plain
-// kinds when it reads data to the end (jsonread.go; planned is then
-// true), otherwise, from a zero T again, with the Serializer.
-func (m *Manager[T]) unmarshal(data []byte, v *T) (planned bool, err error) {
+// kinds when it reads data to the end (jsonread.go; planned is then true,
+// and escaped where the strings it unescaped lie), otherwise, from a zero
+// T again, with the Serializer.
+func (m *Manager[T]) unmarshal(data []byte, v *T) (escaped []byte, planned bool, err error) {
 	if m.sameJSON != nil {
-		if m.sameJSON.read(data, unsafe.Pointer(v)) {
-			return true, nil
+		if escaped, ok := m.sameJSON.read(data, unsafe.Pointer(v)); ok {
+			return escaped, true, nil
 		}
 		*v = *new(T)
 	}
-	return false, m.cc.codec.ser.Unmarshal(data, v)
+	return nil, false, m.cc.codec.ser.Unmarshal(data, v)
 }
 
 // markRead marks s's Data as read (readmark.go), for a handler that got

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -16,9 +17,10 @@ import (
 // the way encoding/json.Unmarshal does, in one pass and without the
 // validating pass before it. It takes only what the encoder writes: no
 // whitespace, fields in the plan's order (any of them absent), strings
-// without escapes, in valid UTF-8, numbers in the form each kind is
-// written in. At anything else (an escape, a field it does not expect, a
-// number out of range, a value of another type, bytes after the value)
+// in valid UTF-8 (escaped as JSON allows, but for a lone surrogate),
+// numbers in the form each kind is written in. At anything else (a
+// field it does not expect, a number out of range, a value of another
+// type, bytes after the value)
 // it gives up, and the caller zeroes the T and hands the bytes to the
 // Serializer, which then does what it always did, error included. So what
 // read fills in is what encoding/json would (TestReadJSONAgreesWithDecoder,
@@ -32,12 +34,15 @@ const jsonReadDepth = 64
 
 // read fills the new (zero) value at p from data; false when it gave up,
 // leaving the value partly filled. The strings it fills in share data's
-// bytes (keep): data must never be written again. decode's data is the
-// session's saved bytes, opened into a buffer of their own, which nothing
-// writes: sameAs compares against them, and a write replaces them.
-func (c *sameJSON) read(data []byte, p unsafe.Pointer) bool {
+// bytes (readString), or those of unescaped, where the strings with
+// escapes lie (nil: none): data must never be written again. decode's
+// data is the session's saved bytes, opened into a buffer of their own,
+// which nothing writes: sameAs compares against them, and a write
+// replaces them.
+func (c *sameJSON) read(data []byte, p unsafe.Pointer) (unescaped []byte, ok bool) {
 	r := jsonReader{b: data}
-	return r.fill(c.root, p, 0) && r.i == len(data)
+	ok = r.fill(c.root, p, 0) && r.i == len(data)
+	return r.arena, ok
 }
 
 // fill reads the value of node n into p, as encoding/json reads it into a
@@ -84,12 +89,9 @@ func (r *jsonReader) fill(n *jsonNode, p unsafe.Pointer, depth int) bool {
 		*(*float64)(p) = v
 		return true
 	case jString:
-		s, ok := r.rawString()
-		if !ok {
-			return false
-		}
-		*(*string)(p) = r.keep(s)
-		return true
+		s, ok := r.readString()
+		*(*string)(p) = s
+		return ok
 	case jTime:
 		// Only a time in UTC ("Z"): in another zone, encoding/json and
 		// encoding/json/v2 may choose different Locations for it.
@@ -196,41 +198,142 @@ func (r *jsonReader) digits() bool {
 	return r.i > start
 }
 
-// keep returns s, which lies in the input, as a string sharing its bytes:
-// read copies nothing, so each string it fills in lies where it was read,
-// between the quotes of the JSON string it was (the look, str in
+// readString consumes a JSON string and returns its contents. Without an
+// escape, they are the string's bytes in the input, shared (the input is
+// never written again: see read), so each such string lies where it was
+// read, between the quotes of the JSON string it was (the look, str in
 // samejson.go, relies on that to tell an unchanged string by its
-// address). The input must never be written again: it is the session's
-// saved bytes, which nothing writes (see read).
-func (r *jsonReader) keep(s []byte) string {
-	if len(s) == 0 {
-		return ""
+// address). With escapes, they are unescaped into the reader's arena.
+func (r *jsonReader) readString() (string, bool) {
+	s, ok := r.rawString()
+	if !ok {
+		return r.unescape()
 	}
-	return unsafe.String(unsafe.SliceData(s), len(s))
+	if len(s) == 0 {
+		return "", true
+	}
+	return unsafe.String(unsafe.SliceData(s), len(s)), true
 }
 
 // rawString consumes a JSON string without escapes, in valid UTF-8
-// and without control characters, and returns its contents (in b).
+// and without control characters, and returns its contents (in b); ok
+// is false, and nothing consumed, for anything else.
 func (r *jsonReader) rawString() ([]byte, bool) {
-	if !r.byte('"') {
+	if r.i >= len(r.b) || r.b[r.i] != '"' {
 		return nil, false
 	}
-	start := r.i
+	start := r.i + 1
 	end := bytes.IndexByte(r.b[start:], '"')
 	if end < 0 {
 		return nil, false
 	}
 	s := r.b[start : start+end]
-	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
+	if bytes.IndexByte(s, '\\') >= 0 || !plainText(s) {
 		return nil, false
-	}
-	for _, c := range s {
-		if c < 0x20 {
-			return nil, false
-		}
 	}
 	r.i = start + end + 1
 	return s, true
+}
+
+// plainText reports whether s is valid UTF-8 without control
+// characters, as the text of a JSON string must be.
+func plainText(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 {
+			return false
+		}
+	}
+	return utf8.Valid(s)
+}
+
+// unescape consumes a JSON string with the escapes encoding/json writes
+// (\", \\, \/, \b, \f, \n, \r, \t, and \u followed by four hex digits:
+// a character that is not a surrogate, or a pair of surrogates), and
+// returns it unescaped into the arena: one allocation of len(b) bytes at
+// the first escape of a read, which holds all of the read's unescaped
+// strings without growing (none is longer unescaped), so that none moves.
+// ok is false for anything else: a lone surrogate (which encoding/json
+// reads as U+FFFD, and v2 refuses), invalid UTF-8, a control character.
+func (r *jsonReader) unescape() (string, bool) {
+	if !r.byte('"') {
+		return "", false
+	}
+	if r.arena == nil {
+		r.arena = make([]byte, 0, len(r.b))
+	}
+	b, start, out := r.b, r.i, len(r.arena)
+	for i := start; i < len(b); {
+		j := i
+		for j < len(b) && b[j] != '"' && b[j] != '\\' {
+			j++
+		}
+		r.arena = append(r.arena, b[i:j]...)
+		switch {
+		case j == len(b) || j+1 == len(b) && b[j] == '\\':
+			return "", false
+		case b[j] == '"':
+			if !plainText(b[start:j]) {
+				return "", false
+			}
+			r.i = j + 1
+			return unsafe.String(unsafe.SliceData(r.arena[out:]), len(r.arena)-out), true
+		}
+		c, n := b[j+1], 2
+		switch c {
+		case '"', '\\', '/':
+		case 'b':
+			c = '\b'
+		case 'f':
+			c = '\f'
+		case 'n':
+			c = '\n'
+		case 'r':
+			c = '\r'
+		case 't':
+			c = '\t'
+		case 'u':
+			rn, size := hexRune(b[j:])
+			if size == 0 {
+				return "", false
+			}
+			r.arena = utf8.AppendRune(r.arena, rn)
+			i = j + size
+			continue
+		default:
+			return "", false
+		}
+		r.arena = append(r.arena, c)
+		i = j + n
+	}
+	return "", false
+}
+
+// hexRune reads the \u escape at the start of b: one that is not a
+// surrogate, or two that are a surrogate pair; size is the bytes read,
+// 0 for anything else.
+func hexRune(b []byte) (rn rune, size int) {
+	hex4 := func(b []byte) rune {
+		if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+			return -1
+		}
+		v, err := strconv.ParseUint(string(b[2:6]), 16, 16)
+		if err != nil {
+			return -1
+		}
+		return rune(v)
+	}
+	r1 := hex4(b)
+	switch {
+	case r1 < 0 || 0xDC00 <= r1 && r1 < 0xE000:
+		return 0, 0
+	case r1 < 0xD800 || r1 >= 0xE000:
+		return r1, 6
+	}
+	r2 := hex4(b[6:])
+	if r2 < 0xDC00 || r2 >= 0xE000 {
+		return 0, 0
+	}
+	return utf16.DecodeRune(r1, r2), 12
 }
 
 // items reads a JSON array or object, between open and close: each
@@ -302,19 +405,19 @@ func (r *jsonReader) fillMap(n *jsonNode, p unsafe.Pointer, depth int) bool {
 		m := map[string]string{}
 		*(*map[string]string)(p) = m
 		return r.items('{', '}', func(int) bool {
-			k, ok := r.rawString()
+			k, ok := r.readString()
 			if !ok || !r.byte(':') {
 				return false
 			}
-			v, ok := r.rawString()
-			m[r.keep(k)] = r.keep(v)
+			v, ok := r.readString()
+			m[k] = v
 			return ok
 		})
 	}
 	m := reflect.NewAt(n.typ, p).Elem()
 	m.Set(reflect.MakeMap(n.typ))
 	return r.items('{', '}', func(int) bool {
-		k, ok := r.rawString()
+		k, ok := r.readString()
 		if !ok || !r.byte(':') {
 			return false
 		}
@@ -322,7 +425,7 @@ func (r *jsonReader) fillMap(n *jsonNode, p unsafe.Pointer, depth int) bool {
 		if !r.fill(n.elem, e.UnsafePointer(), depth+1) {
 			return false
 		}
-		m.SetMapIndex(reflect.ValueOf(r.keep(k)).Convert(n.typ.Key()), e.Elem())
+		m.SetMapIndex(reflect.ValueOf(k).Convert(n.typ.Key()), e.Elem())
 		return true
 	})
 }

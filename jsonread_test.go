@@ -18,7 +18,7 @@ import (
 func checkRead[T any](t *testing.T, c *sameJSON, b []byte) bool {
 	t.Helper()
 	var got T
-	ok := c.read(b, unsafe.Pointer(&got))
+	_, ok := c.read(b, unsafe.Pointer(&got))
 	var want T
 	err := jsonUnmarshal(b, &want)
 	if ok && (err != nil || !reflect.DeepEqual(got, want)) {
@@ -31,7 +31,7 @@ func checkRead[T any](t *testing.T, c *sameJSON, b []byte) bool {
 // values of a type with every kind, and one-byte changes, cuts and
 // insertions in them: whatever read takes, it fills in as the Serializer
 // does; and it takes the encoder's bytes for most values (not those with
-// strings the encoder escapes, or times outside UTC).
+// times outside UTC).
 func TestReadJSONAgreesWithDecoder(t *testing.T) {
 	c := newSameJSON(reflect.TypeFor[sjTree]())
 	r := rand.New(rand.NewPCG(5, 6))
@@ -149,8 +149,20 @@ func TestReadJSONEdges(t *testing.T) {
 		`{"a":[1]}`, `{"a":[1,2]}`, `{"a":[1,2,3]}`, `{"a":null}`, `{"m":{}}`, `{"m":null}`, `{"m":{"a":"b","a":"c"}}`,
 		`{"m":{"a":null}}`, `{"mi":{"x":null,"y":2}}`, `{"n":{"n":{"i":1}}}`, `{"s":"a","i":1}`, `{"i":1,"i":2}`,
 		`{"x":1}`, `{"I":1}`, `{ "i":1}`, `{"i":1} `, `{"i":1}x`, `[1]`, `"s"`, ``, `{"l":[1,]}`, `{"i":1,}`,
+		`{"s":"\ud83d"}`, `{"s":"\ude00"}`, `{"s":"\ud83dx"}`, `{"s":"\ud83d\u0041"}`, `{"s":"\ud83d\ud83d"}`,
+		`{"s":"\u12"}`, `{"s":"\u12"`, `{"s":"\uzzzz"}`, `{"s":"\x"}`, `{"s":"\`, `{"s":"a\"}`, `{"s":"\u0000` + "\x01" + `"}`,
 	} {
 		checkRead[edge](t, c, []byte(b))
+	}
+	// The escapes encoding/json writes, and the others a JSON string may
+	// hold, are read (not left to the Serializer).
+	for _, b := range []string{
+		`{"s":"\ud83d\ude00"}`, `{"s":"a\/b\b\f\n\r\t\"\\"}`, `{"s":"\u003c\u0026\u003e\u2028\u2029\ufffd\u0000\u001f"}`,
+		`{"m":{"k\"":"v\\","\u00e9":"\u00e9"}}`, `{"s":"\u00C9\u00e9x\uFFFF"}`,
+	} {
+		if !checkRead[edge](t, c, []byte(b)) {
+			t.Errorf("not read: %s", b)
+		}
 	}
 }
 

@@ -391,7 +391,8 @@ func uintAt(p unsafe.Pointer, size uintptr) uint64 {
 type jsonReader struct {
 	b         []byte
 	i         int
-	noEscapes bool // b holds no backslash: a quote in b always ends a string
+	noEscapes bool   // b holds no backslash: a quote in b always ends a string
+	arena     []byte // the strings read unescaped (jsonread.go)
 }
 
 // lit consumes s, if b continues with it.

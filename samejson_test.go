@@ -492,7 +492,8 @@ func BenchmarkSameJSON(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if v = (testpayload.Session{}); !c.read(want, unsafe.Pointer(&v)) {
+		v = testpayload.Session{}
+		if _, ok := c.read(want, unsafe.Pointer(&v)); !ok {
 			v = testpayload.Session{}
 			if err := jsonUnmarshal(want, &v); err != nil {
 				b.Fatal(err)
