@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -405,11 +406,19 @@ func (c *Codec) Decode(name, value string, dst any) error {
 // decodeMeta is [Codec.Decode] that also returns the value's [inspect.Meta].
 func (c *Codec) decodeMeta(name, value string, dst any) (inspect.Meta, error) {
 	// The built-in JSON serializer never retains its input, so the payload
-	// can be opened in a reused buffer; another Serializer might keep it.
-	var sp *[]byte
+	// can be opened in a reused buffer; another Serializer might keep it,
+	// and so does the plan of a zero dst of plain kinds (jsonread.go),
+	// whose strings share the payload: it gets a buffer of its own.
+	var (
+		sp   *[]byte
+		plan *sameJSON
+		v    reflect.Value
+	)
 	if _, ok := c.ser.(jsonSerializer); ok {
-		sp = getScratch()
-		defer putScratch(sp, true)
+		if plan, v = plannedDst(dst); plan == nil {
+			sp = getScratch()
+			defer putScratch(sp, true)
+		}
 	}
 	data, meta, err := c.openInto(sp, name, value, 1, false)
 	if err != nil {
@@ -418,10 +427,42 @@ func (c *Codec) decodeMeta(name, value string, dst any) (inspect.Meta, error) {
 	if meta.Reference {
 		return meta, ErrInvalid // a Manager's overflowed session, not a value
 	}
+	if plan != nil {
+		if _, ok := plan.read(data, v.UnsafePointer()); ok {
+			return meta, nil
+		}
+		v.Elem().SetZero() // for the Serializer, as it was
+	}
 	if err := c.ser.Unmarshal(data, dst); err != nil {
 		return meta, undecodable(dst)
 	}
 	return meta, nil
+}
+
+// plannedDst returns the plan of what dst points to, and dst, when
+// dst is a non-nil pointer to a zero value whose type has a plan: the
+// plan fills in a zero value, and encoding/json keeps what a non-zero
+// one holds where the input says nothing.
+func plannedDst(dst any) (*sameJSON, reflect.Value) {
+	rv := reflect.ValueOf(dst)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return nil, reflect.Value{}
+	}
+	plan := planFor(rv.Type().Elem())
+	if plan == nil || !zeroMemory(rv.UnsafePointer(), rv.Type().Elem().Size()) {
+		return nil, reflect.Value{}
+	}
+	return plan, rv
+}
+
+// zeroMemory reports whether the size bytes at p are all zero.
+func zeroMemory(p unsafe.Pointer, size uintptr) bool {
+	for _, c := range unsafe.Slice((*byte)(p), size) {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // undecodable is the error for an authentic payload that does not

@@ -1275,3 +1275,56 @@ func TestWithOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestCodecDecodeIntoAValue: Decode reads into a zero value as
+// encoding/json does (the plan of a type of plain kinds, jsonread.go,
+// takes it), and into a value that holds something already as
+// encoding/json does too: what the input does not mention stays, a map
+// gains the input's entries.
+func TestCodecDecodeIntoAValue(t *testing.T) {
+	c, _ := newCodec(t, cookiesession.CodecOptions{}, keyA)
+	for _, name := range testpayload.Names {
+		raw, want := loadTypedPayload(t, name)
+		enc, err := c.Encode("s", want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got testpayload.Session
+		if err := c.Decode("s", enc, &got); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(*want, got); d != "" {
+			t.Errorf("%s, typed, into a zero value (-want +got):\n%s", name, d)
+		}
+		kept := testpayload.Session{CartCount: 99, Theme: "kept"}
+		expect := kept
+		if err := json.Unmarshal(raw, &expect); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Decode("s", enc, &kept); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(expect, kept); d != "" {
+			t.Errorf("%s, typed, into a value with fields set (-encoding/json +got):\n%s", name, d)
+		}
+
+		_, m := loadPayload(t, name)
+		if enc, err = c.Encode("m", m); err != nil {
+			t.Fatal(err)
+		}
+		var gotMap map[string]any
+		if err := c.Decode("m", enc, &gotMap); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(m, gotMap); d != "" {
+			t.Errorf("%s, map, into nil (-want +got):\n%s", name, d)
+		}
+		merged := map[string]any{"kept": true}
+		if err := c.Decode("m", enc, &merged); err != nil {
+			t.Fatal(err)
+		}
+		if merged["kept"] != true || len(merged) != len(m)+1 {
+			t.Errorf("%s, map, into a map with an entry: %d entries, kept %v", name, len(merged), merged["kept"])
+		}
+	}
+}

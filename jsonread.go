@@ -115,8 +115,64 @@ func (r *jsonReader) fill(n *jsonNode, p unsafe.Pointer, depth int) bool {
 		return r.fillStruct(n, p, depth)
 	case jMapOfStrings, jMap:
 		return r.fillMap(n, p, depth)
+	case jAny:
+		v, ok := r.anyFill(depth)
+		*(*any)(p) = v
+		return ok
 	}
 	return false
+}
+
+// anyFill reads a JSON value as encoding/json reads it into an empty
+// interface: a string, a float64, a bool, nil, a []any or a
+// map[string]any. It gives up on a duplicate member name, which v1 reads
+// (the last wins) and v2 does not, so that the Serializer decides.
+func (r *jsonReader) anyFill(depth int) (any, bool) {
+	if depth > jsonReadDepth || r.i >= len(r.b) {
+		return nil, false
+	}
+	switch r.b[r.i] {
+	case 'n':
+		return nil, r.lit("null")
+	case 't':
+		return true, r.lit("true")
+	case 'f':
+		return false, r.lit("false")
+	case '"':
+		return r.readString()
+	case '[':
+		var s []any
+		ok := r.items('[', ']', func(int) bool {
+			v, ok := r.anyFill(depth + 1)
+			s = append(s, v)
+			return ok
+		})
+		if s == nil {
+			s = []any{} // [] is an empty slice, not nil
+		}
+		return s, ok
+	case '{':
+		m := map[string]any{}
+		return m, r.objectFill(m, depth)
+	}
+	v, err := strconv.ParseFloat(r.numberText(), 64)
+	return v, err == nil
+}
+
+// objectFill reads a JSON object into m, a map[string]any: see anyFill.
+func (r *jsonReader) objectFill(m map[string]any, depth int) bool {
+	return r.items('{', '}', func(int) bool {
+		k, ok := r.readString()
+		if !ok || !r.byte(':') {
+			return false
+		}
+		if _, dup := m[k]; dup {
+			return false
+		}
+		v, ok := r.anyFill(depth + 1)
+		m[k] = v
+		return ok
+	})
 }
 
 // storeInt stores the low size bytes of v, an integer of either sign
@@ -401,6 +457,11 @@ func (r *jsonReader) fillStruct(n *jsonNode, p unsafe.Pointer, depth int) bool {
 
 // fillMap reads a JSON object into the nil map at p, of node n.
 func (r *jsonReader) fillMap(n *jsonNode, p unsafe.Pointer, depth int) bool {
+	if n.typ == reflect.TypeFor[map[string]any]() {
+		m := map[string]any{}
+		*(*map[string]any)(p) = m
+		return r.objectFill(m, depth)
+	}
 	if n.kind == jMapOfStrings {
 		m := map[string]string{}
 		*(*map[string]string)(p) = m

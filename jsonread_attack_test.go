@@ -167,6 +167,10 @@ func TestReadAttackExplore(t *testing.T) {
 	raCheck[time.Time](t, `"2006-01-02T15:04:05Z"`, `null`, `"2006-01-02T15:04:05.5Z"`)
 	raCheck[*time.Time](t, `"2006-01-02T15:04:05Z"`, `null`)
 	raCheck[[]raOuter](t, `[{},{"x":1},null]`)
+	raCheck[map[string]any](t, `{}`, `null`, `{"a":1,"a":2}`, `{"a":{"b":1},"a":{"c":2}}`, `{"a":1e400}`, `{"a":-0}`,
+		`{"a":[]}`, `{"a":[null,{}]}`, `{"a":"\ud800"}`, `{"a":01}`, `{"a":1,}`, `[1]`, `"s"`, `1`, `{"a":tru}`, `{"\u0061":1,"a":2}`)
+	raCheck[any](t, `null`, `1`, `-0.0`, `"s"`, `[]`, `{}`, `[1,[2,[3]]]`, `{"a":{"a":{"a":null}}}`, `true`, `nul`)
+	raCheck[[]any](t, `[]`, `null`, `[1,"a",true,null,[],{}]`, `[1 ]`)
 }
 
 // raGen writes random JSON for type t: mostly what read takes, with
@@ -257,6 +261,10 @@ func raGen(r *rand.Rand, t reflect.Type, depth int, b []byte) []byte {
 			b = raGen(r, f.Type, depth-1, b)
 		}
 		return append(b, '}')
+	case reflect.Interface:
+		kinds := []reflect.Type{reflect.TypeFor[string](), reflect.TypeFor[float64](), reflect.TypeFor[bool](),
+			reflect.TypeFor[[]any](), reflect.TypeFor[map[string]any]()}
+		return raGen(r, kinds[r.IntN(len(kinds))], depth, b)
 	}
 	panic("raGen: " + t.String())
 }
@@ -277,6 +285,8 @@ func TestReadAttackRandom(t *testing.T) {
 	raGenLoop[[]map[raName]*[2]time.Time](t, 3, 1000)
 	raGenLoop[map[string]map[string]string](t, 4, 1000)
 	raGenLoop[sjTree](t, 5, 2000)
+	raGenLoop[map[string]any](t, 6, 2000)
+	raGenLoop[[]any](t, 7, 1000)
 }
 
 type raNoExported struct {

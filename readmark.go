@@ -24,8 +24,9 @@ import (
 //   - A pointer or slice is compared by its header, then what it points
 //     to by its bytes, recursively: equal all the way down means an equal
 //     value, even if the memory was freed and reused in between.
-//   - A map cannot be copied by its bytes: a session holding a non-nil
-//     map is not marked (a nil one is compared as a pointer).
+//   - A map cannot be copied by its bytes, nor what an interface holds: a
+//     session holding a non-nil map or interface is not marked (a nil one
+//     is compared as a pointer).
 //
 // The mark holds the session's numbers and string headers, no string
 // contents; it belongs to the Session, and goes with it (nothing pooled).
@@ -140,7 +141,7 @@ func (w *markWalk) beyond(n *jsonNode, p unsafe.Pointer) bool {
 			}
 		}
 		return true
-	case jMapOfStrings, jMap:
+	case jMapOfStrings, jMap, jAny: // a map's entries and an interface's value are not walked
 		return *(*unsafe.Pointer)(p) == nil
 	}
 	return true

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -65,6 +66,7 @@ const (
 	jMapOfStrings // map[string]string, read directly
 	jMap          // another map with string keys, read through reflect
 	jTime         // time.Time, as its MarshalJSON writes it
+	jAny          // an empty interface: null, a string, a float64, a bool, []any or map[string]any
 )
 
 // jsonNode checks the values of one Go type against their JSON.
@@ -108,9 +110,24 @@ func newSameJSON(t reflect.Type) *sameJSON {
 	return &sameJSON{root}
 }
 
+// plans holds the plan of each type a Codec decoded into (planFor).
+var plans sync.Map // reflect.Type → *sameJSON, nil for a type without one
+
+// planFor returns the plan of t, compiled once per process; nil when t
+// has none.
+func planFor(t reflect.Type) *sameJSON {
+	if c, ok := plans.Load(t); ok {
+		return c.(*sameJSON)
+	}
+	c, _ := plans.LoadOrStore(t, newSameJSON(t))
+	return c.(*sameJSON)
+}
+
 // same reports whether want reads back as what encoding/json writes for
 // the value of the type at p: it is those bytes, but for the strings the
-// header comment names. want is valid JSON (the session's bytes).
+// header comment names. want is valid JSON (the session's bytes). Each
+// object or array the check enters consumes a byte of want, so a value
+// the handler made cyclic ends it (not the same) within len(want) levels.
 func (c *sameJSON) same(p unsafe.Pointer, want []byte) bool {
 	r := jsonReader{b: want, noEscapes: bytes.IndexByte(want, '\\') < 0}
 	return r.value(c.root, p) && r.i == len(want)
@@ -166,7 +183,10 @@ func compileJSON(t reflect.Type, seen map[reflect.Type]*jsonNode) *jsonNode {
 	case reflect.Struct:
 		n.kind = jStruct
 		ok = compileFields(n, t, seen)
-	default: // interfaces, channels, functions, complex numbers
+	case reflect.Interface:
+		n.kind, n.refs = jAny, true
+		ok = t.NumMethod() == 0
+	default: // channels, functions, complex numbers
 		ok = false
 	}
 	if !ok {
@@ -250,7 +270,7 @@ func omitWord(f jsonField) uintptr {
 	case !f.omitEmpty && !f.omitZero:
 	case k == jString, k == jSlice && !f.omitZero: // the length (omitzero: a nil slice)
 		return word + 1
-	case k == jPointer, k == jSlice: // the pointer; a slice's data pointer
+	case k == jPointer, k == jSlice, k == jAny: // the pointer; a slice's data pointer; an interface's type
 		return 1
 	case (k == jInt || k == jUint) && size == word:
 		return 1
@@ -345,6 +365,8 @@ func (n *jsonNode) empty(p unsafe.Pointer) bool {
 		return len(*(*map[string]string)(p)) == 0
 	case jMap:
 		return *(*unsafe.Pointer)(p) == nil || reflect.NewAt(n.typ, p).Elem().Len() == 0
+	case jAny:
+		return *(*any)(p) == nil
 	}
 	return false
 }
@@ -453,9 +475,58 @@ func (r *jsonReader) value(n *jsonNode, p unsafe.Pointer) bool {
 	case jMapOfStrings:
 		return r.mapOfStrings(*(*map[string]string)(p))
 	case jMap:
+		if n.typ == reflect.TypeFor[map[string]any]() {
+			return r.anyValue(*(*map[string]any)(p))
+		}
 		return r.mapValue(n, p)
 	case jTime:
 		return r.time(*(*time.Time)(p))
+	case jAny:
+		return r.anyValue(*(*any)(p))
+	}
+	return false
+}
+
+// anyValue checks v, held in an empty interface, as encoding/json writes
+// what it reads into one: null, a string, a float64, a bool, a []any or a
+// map[string]any (its keys in sorted order); any other type is left to
+// the encoder.
+func (r *jsonReader) anyValue(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return r.lit("null")
+	case string:
+		return r.str(v)
+	case bool:
+		if v {
+			return r.lit("true")
+		}
+		return r.lit("false")
+	case float64:
+		var buf [32]byte
+		b, ok := appendJSONFloat(buf[:0], v, 64)
+		return ok && r.bytes(b)
+	case []any:
+		if v == nil {
+			return r.lit("null")
+		}
+		if !r.byte('[') {
+			return false
+		}
+		for i, e := range v {
+			if i > 0 && !r.byte(',') || !r.anyValue(e) {
+				return false
+			}
+		}
+		return r.byte(']')
+	case map[string]any:
+		if v == nil {
+			return r.lit("null")
+		}
+		return r.keyed(len(v), func(k string) bool {
+			e, ok := v[k]
+			return ok && r.anyValue(e)
+		})
 	}
 	return false
 }
@@ -619,32 +690,37 @@ func (r *jsonReader) key() (k string, ok bool) {
 	return k, plainString(k) && r.byte(':')
 }
 
-// mapOfStrings checks m as a JSON object: its keys in sorted order, each
-// with its value. The keys are read from b and looked up in m, so that
-// nothing is sorted or allocated.
-func (r *jsonReader) mapOfStrings(m map[string]string) bool {
-	if m == nil {
-		return r.lit("null")
-	}
+// keyed checks a JSON object of count members, as encoding/json writes
+// a map with string keys: its keys in sorted order, each checked with its
+// value by member. The keys are read from b and looked up in the map, so
+// that nothing is sorted or allocated.
+func (r *jsonReader) keyed(count int, member func(k string) bool) bool {
 	if !r.byte('{') {
 		return false
 	}
 	var last string
-	for i := range len(m) {
+	for i := range count {
 		if i > 0 && !r.byte(',') {
 			return false
 		}
 		k, ok := r.key()
-		if !ok || i > 0 && k <= last {
+		if !ok || i > 0 && k <= last || !member(k) {
 			return false
 		}
 		last = k
-		v, ok := m[k]
-		if !ok || !r.str(v) {
-			return false
-		}
 	}
 	return r.byte('}')
+}
+
+// mapOfStrings checks m as a JSON object (keyed).
+func (r *jsonReader) mapOfStrings(m map[string]string) bool {
+	if m == nil {
+		return r.lit("null")
+	}
+	return r.keyed(len(m), func(k string) bool {
+		v, ok := m[k]
+		return ok && r.str(v)
+	})
 }
 
 // mapValue checks the map at p, of node n, as mapOfStrings does, through
@@ -654,36 +730,17 @@ func (r *jsonReader) mapValue(n *jsonNode, p unsafe.Pointer) bool {
 	if m.IsNil() {
 		return r.lit("null")
 	}
-	if !r.byte('{') {
-		return false
-	}
-	count := m.Len()
-	if count == 0 {
-		return r.byte('}')
-	}
 	kv := reflect.New(n.typ.Key()).Elem()
 	ev := reflect.New(n.typ.Elem()).Elem()
-	var last string
-	for i := range count {
-		if i > 0 && !r.byte(',') {
-			return false
-		}
-		k, ok := r.key()
-		if !ok || i > 0 && k <= last {
-			return false
-		}
-		last = k
+	return r.keyed(m.Len(), func(k string) bool {
 		kv.SetString(k)
 		v := m.MapIndex(kv)
 		if !v.IsValid() {
 			return false
 		}
 		ev.Set(v)
-		if !r.value(n.elem, ev.Addr().UnsafePointer()) {
-			return false
-		}
-	}
-	return r.byte('}')
+		return r.value(n.elem, ev.Addr().UnsafePointer())
+	})
 }
 
 // jsonEscapes are the escapes encoding/json writes for ASCII bytes that

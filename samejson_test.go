@@ -2,6 +2,7 @@ package cookiesession
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -50,6 +51,7 @@ type sjTree struct {
 	Grid     [2][]int          `json:"grid,omitzero"`
 	When     time.Time         `json:"when"`
 	At       *time.Time        `json:"at,omitempty"`
+	Any      any               `json:"any,omitempty"`
 	Skipped  string            `json:"-"`
 	hidden   int
 }
@@ -167,14 +169,66 @@ func sjRandomTree(r *rand.Rand, depth int) sjTree {
 	if depth > 0 && r.IntN(3) == 0 {
 		t.Children = []sjTree{sjRandomTree(r, depth-1)}
 	}
+	t.Any = sjAny(r, 2)
 	return t
+}
+
+// sjAny returns a random value of an empty interface: what encoding/json
+// reads into one (nil, a string, a float64, a bool, []any,
+// map[string]any), and now and then another type, which the encoder
+// writes and sameJSON leaves to it.
+func sjAny(r *rand.Rand, depth int) any {
+	switch r.IntN(9) {
+	case 0:
+		return nil
+	case 1:
+		return sjString(r)
+	case 2:
+		return sjFloat(r)
+	case 3:
+		return r.IntN(2) == 0
+	case 4:
+		if depth > 0 {
+			s := []any{}
+			for range r.IntN(3) {
+				s = append(s, sjAny(r, depth-1))
+			}
+			return s
+		}
+	case 5:
+		if depth > 0 {
+			m := map[string]any{}
+			for range r.IntN(3) {
+				m[sjKey(r)] = sjAny(r, depth-1)
+			}
+			return m
+		}
+	case 6:
+		return []any(nil)
+	case 7:
+		if r.IntN(4) == 0 {
+			return []any{r.IntN(5), sjKind("k"), map[string]int{"n": 1}}[r.IntN(3)]
+		}
+	}
+	return float64(r.IntN(100))
 }
 
 // holdsHardString reports whether v holds a string whose escape sameJSON
 // leaves to the encoder: a control character other than \n, \r and \t,
-// invalid UTF-8, U+2028 or U+2029; or a map key that needs any escape.
+// invalid UTF-8, U+2028 or U+2029; or a map key that needs any escape; or
+// an interface holding a type other than those encoding/json reads into
+// one, which sameJSON also leaves to the encoder.
 func holdsHardString(v reflect.Value) bool {
 	switch v.Kind() {
+	case reflect.Interface:
+		if v.IsNil() {
+			return false
+		}
+		switch v.Elem().Type() {
+		case reflect.TypeFor[string](), reflect.TypeFor[float64](), reflect.TypeFor[bool](), reflect.TypeFor[[]any](), reflect.TypeFor[map[string]any]():
+			return holdsHardString(v.Elem())
+		}
+		return true
 	case reflect.String:
 		s := v.String()
 		return !utf8.ValidString(s) || strings.ContainsAny(s, "\u2028\u2029") ||
@@ -354,8 +408,10 @@ func TestSameJSONLeavesToTheEncoder(t *testing.T) {
 		{reflect.TypeFor[struct {
 			A int `json:"a,omitempty,omitzero"`
 		}](), true},
-		{reflect.TypeFor[map[string]any](), false},
-		{reflect.TypeFor[struct{ A any }](), false},
+		{reflect.TypeFor[map[string]any](), true},
+		{reflect.TypeFor[struct{ A any }](), true},
+		{reflect.TypeFor[struct{ E error }](), false},
+		{reflect.TypeFor[struct{ S fmt.Stringer }](), false},
 		{reflect.TypeFor[struct{ T time.Time }](), true},
 		{reflect.TypeFor[struct {
 			T time.Time `json:",omitzero"`
@@ -515,5 +571,41 @@ func BenchmarkSameJSON(b *testing.B) {
 				jsonCompare(&w, &v)
 			}
 		})
+	}
+}
+
+// sjLoop is a session type that can be made cyclic.
+type sjLoop struct {
+	Next *sjLoop `json:"next"`
+	Any  any     `json:"any,omitempty"`
+}
+
+// TestSameJSONCycle: a value a handler made cyclic (a struct pointing to
+// itself, a map or a slice holding itself) is not the same as bytes that
+// nest as deep as it goes (10,000 levels), and the look ends; the
+// encoder then reports the cycle.
+func TestSameJSONCycle(t *testing.T) {
+	c := newSameJSON(reflect.TypeFor[sjLoop]())
+	var self sjLoop
+	self.Next = &self
+	m := map[string]any{}
+	m["m"] = m
+	s := []any{nil}
+	s[0] = s
+	const depth = 10000
+	for i, c2 := range []struct {
+		v    *sjLoop
+		want string
+	}{
+		{&self, strings.Repeat(`{"next":`, depth) + `null` + strings.Repeat(`}`, depth)},
+		{&sjLoop{Any: m}, `{"next":null,"any":` + strings.Repeat(`{"m":`, depth) + `null` + strings.Repeat(`}`, depth+1)},
+		{&sjLoop{Any: s}, `{"next":null,"any":` + strings.Repeat(`[`, depth) + `null` + strings.Repeat(`]`, depth) + `}`},
+	} {
+		if c.same(unsafe.Pointer(c2.v), []byte(c2.want)) {
+			t.Errorf("cycle %d: the same as %d nested levels", i, depth)
+		}
+		if _, err := jsonMarshal(c2.v); err == nil {
+			t.Errorf("cycle %d: the encoder writes it", i)
+		}
 	}
 }
