@@ -533,10 +533,11 @@ func TestSameJSONFindsEachChange(t *testing.T) {
 // BenchmarkSameJSON measures the look for a change after Get on the
 // typed payloads of every size, with Data read from the session's bytes
 // as a Manager reads it (read, whose strings lie in those bytes, or, for
-// bytes read gives up on, encoding/json): sameJSON
-// reading the bytes beside Data (look), and serializing Data to compare
-// (serialize, what a type sameJSON does not check costs, and what a
-// changed session costs after the look).
+// bytes read gives up on, encoding/json): marking Data as read and
+// finding it unchanged (mark, what Get costs a session the plan read),
+// sameJSON reading the bytes beside Data (look), and serializing Data to
+// compare (serialize, what a type sameJSON does not check costs, and
+// what a changed session costs after the look).
 func BenchmarkSameJSON(b *testing.B) {
 	c := newSameJSON(reflect.TypeFor[testpayload.Session]())
 	for _, name := range testpayload.Names {
@@ -558,6 +559,19 @@ func BenchmarkSameJSON(b *testing.B) {
 		if !c.same(unsafe.Pointer(&v), want) {
 			b.Fatalf("%s: not the same as its own bytes", name)
 		}
+		b.Run(name+"/mark", func(b *testing.B) {
+			b.ReportAllocs()
+			var m dataMark[testpayload.Session]
+			if m.take(c, &v, want); m.saved == nil {
+				b.Skip("not marked: the session holds a map")
+			}
+			for b.Loop() {
+				m.take(c, &v, want)
+				if !m.holds(c, &v, want) {
+					b.Fatal("the mark does not hold")
+				}
+			}
+		})
 		b.Run(name+"/look", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
