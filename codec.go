@@ -125,10 +125,11 @@ func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
 // encoding/json does; both give the same bytes for the same value, so
 // servers built with either share cookies. With the default, a Manager
 // whose session type is made of plain kinds (numbers, strings, times,
-// pointers, slices, arrays, string-keyed maps, structs of named fields)
-// reads the bytes the encoder wrote, and looks for a change, without
-// encoding/json's reflection, and hands it whatever else it meets; the
-// values are the ones encoding/json gives.
+// pointers, slices, arrays, string-keyed maps, empty interfaces, structs
+// of named fields) reads the bytes the encoder wrote, and looks for a
+// change, without encoding/json's reflection, and so does [Codec.Decode]
+// into a zero value of such a type; each hands encoding/json whatever
+// else it meets, and the values are the ones encoding/json gives.
 type Serializer interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error

@@ -801,9 +801,11 @@ func (m *Manager[T]) Get(r *http.Request) *Session[T] {
 // only reads it. It reads the cookies on first use, as Get does, and the
 // session is renewed as with Get (Rolling, IdleTimeout, key rotation); but
 // unless the handler also calls Get, the end of the request does not
-// look for a change (after Get it does: for a T of plain kinds by reading
-// the session's bytes beside Data, otherwise by serializing Data again
-// and comparing the bytes as they are written). The copy is shallow: slices, maps
+// look for a change (after Get it does: for a T of plain kinds by
+// comparing Data's memory with Data as read, then by reading the
+// session's bytes beside Data; otherwise, or when those differ, by
+// serializing Data again and comparing the bytes as they are written).
+// The copy is shallow: slices, maps
 // and pointers in it are shared with the session and must not be
 // modified (a change made through them is not saved unless the handler
 // calls Get); change the session through Get. A new, bad or cleared

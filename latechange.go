@@ -91,8 +91,9 @@ func shallowComplete(t reflect.Type) bool {
 
 // markCommitted records s as the header goes out, for lateSuspect. The
 // mark of the read (readmark.go) shares the copy of *Data: it ends here,
-// unless *Data is still as read, and then the copy is already made (and
-// a sampled look after the handler can still use the mark of the read).
+// unless *Data's own bytes are still as read, and then the copy is
+// already made (and a sampled look after the handler can still use the
+// mark of the read, which checks the rest).
 func (s *Session[T]) markCommitted() {
 	l := &s.mark
 	l.data = s.Data

@@ -8,19 +8,20 @@ import (
 // The session as read, for Get's look for a change.
 //
 // When the plan of T's plain kinds (jsonread.go) read a session that a
-// handler gets through Get, the session is marked: readMark copies the
-// bytes of *Data and of all the memory Data's pointers and slices lead
-// to, as the reader built it. At the end of the request, if that memory
+// handler gets through Get, the session is marked (dataMark): a copy of
+// *Data, and of the bytes of all the memory Data's pointers and slices
+// lead to, as the reader built it. At the end of the request, if that memory
 // still holds the same bytes, Data is the value read from the session's
 // bytes, and nothing changed: no look through the bytes (samejson.go), no
 // serialization. At the first byte that differs, the look runs as before.
 //
 // Equal bytes are an equal value because of what the reader builds:
 //   - A string is compared by its header. Every string the reader fills
-//     in lies in the session's bytes (jsonread.go's keep), which stay
-//     alive and are never written, so a string with the same address and
-//     length has the same contents. A string the handler made is never
-//     at an address in those bytes.
+//     in lies in the session's bytes (jsonread.go's readString), or,
+//     unescaped, in an arena the Session keeps with them (escaped); both
+//     stay alive and are never written, so a string with the same address
+//     and length has the same contents. A string the handler made is
+//     never at an address in that memory.
 //   - A pointer or slice is compared by its header, then what it points
 //     to by its bytes, recursively: equal all the way down means an equal
 //     value, even if the memory was freed and reused in between.
@@ -52,7 +53,7 @@ type dataMark[T any] struct {
 }
 
 // take marks the value at p as read from saved, with plan c; it marks
-// nothing when the value holds a non-nil map.
+// nothing when the value holds a non-nil map or interface.
 func (m *dataMark[T]) take(c *sameJSON, p *T, saved []byte) {
 	m.saved = nil
 	w := markWalk{take: true, mem: m.beyond[:0]}
@@ -121,19 +122,9 @@ func (w *markWalk) beyond(n *jsonNode, p unsafe.Pointer) bool {
 		if !w.bytes(h.data, uintptr(h.len)*n.elem.size) {
 			return false
 		}
-		for i := range h.len * b2i(n.elem.refs) {
-			if !w.beyond(n.elem, unsafe.Add(h.data, uintptr(i)*n.elem.size)) {
-				return false
-			}
-		}
-		return true
+		return w.elems(n.elem, h.data, h.len)
 	case jArray:
-		for i := range n.length * b2i(n.elem.refs) {
-			if !w.beyond(n.elem, unsafe.Add(p, uintptr(i)*n.elem.size)) {
-				return false
-			}
-		}
-		return true
+		return w.elems(n.elem, p, n.length)
 	case jStruct:
 		for _, i := range n.refFields {
 			if f := &n.fields[i]; !w.beyond(f.node, unsafe.Add(p, f.offset)) {
@@ -147,10 +138,16 @@ func (w *markWalk) beyond(n *jsonNode, p unsafe.Pointer) bool {
 	return true
 }
 
-// b2i is 1 for true, 0 for false.
-func b2i(b bool) int {
-	if b {
-		return 1
+// elems walks the memory the count elements of node elem from p on lead
+// to.
+func (w *markWalk) elems(elem *jsonNode, p unsafe.Pointer, count int) bool {
+	if !elem.refs {
+		return true
 	}
-	return 0
+	for i := range count {
+		if !w.beyond(elem, unsafe.Add(p, uintptr(i)*elem.size)) {
+			return false
+		}
+	}
+	return true
 }

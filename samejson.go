@@ -268,7 +268,7 @@ func omitWord(f jsonField) uintptr {
 	const word = unsafe.Sizeof(uintptr(0))
 	switch k, size := f.node.kind, f.node.size; {
 	case !f.omitEmpty && !f.omitZero:
-	case k == jString, k == jSlice && !f.omitZero: // the length (omitzero: a nil slice)
+	case k == jString, k == jSlice && f.omitEmpty: // the length (0 for a nil slice too)
 		return word + 1
 	case k == jPointer, k == jSlice, k == jAny: // the pointer; a slice's data pointer; an interface's type
 		return 1

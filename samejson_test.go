@@ -623,3 +623,35 @@ func TestSameJSONCycle(t *testing.T) {
 		}
 	}
 }
+
+// TestSameJSONOmits: a field is omitted, or not, as encoding/json omits
+// it, whichever of omitempty and omitzero it has, for the empty and zero
+// values of each kind the look tests with one word.
+func TestSameJSONOmits(t *testing.T) {
+	type omits struct {
+		S   []int  `json:"s,omitempty"`
+		Z   []int  `json:"z,omitzero"`
+		SZ  []int  `json:"sz,omitempty,omitzero"`
+		Str string `json:"str,omitzero"`
+		P   *int   `json:"p,omitempty,omitzero"`
+		I   int64  `json:"i,omitzero"`
+		U   uint   `json:"u,omitempty"`
+		A   any    `json:"a,omitempty"`
+	}
+	c := newSameJSON(reflect.TypeFor[omits]())
+	zero := 0
+	for _, v := range []omits{
+		{},
+		{S: []int{}, Z: []int{}, SZ: []int{}},
+		{S: []int{1}, Z: []int{1}, SZ: []int{1}, Str: "x", P: &zero, I: -1, U: 1, A: 0.0},
+		{A: []any(nil)},
+	} {
+		enc, err := jsonMarshal(&v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.same(unsafe.Pointer(&v), enc) {
+			t.Errorf("%+v: not the same as its own bytes %s", v, enc)
+		}
+	}
+}
