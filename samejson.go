@@ -103,11 +103,48 @@ type sameJSON struct{ root *jsonNode }
 
 // newSameJSON compiles the check for t, or returns nil.
 func newSameJSON(t reflect.Type) *sameJSON {
-	root := compileJSON(t, map[reflect.Type]*jsonNode{})
+	seen := map[reflect.Type]*jsonNode{}
+	root := compileJSON(t, seen)
 	if root == nil {
 		return nil
 	}
+	settleRefs(seen)
 	return &sameJSON{root}
+}
+
+// settleRefs sets refs and refFields of the compiled nodes, once all are
+// compiled: a struct or array holding, by value, a type still being
+// compiled when it was reached (mutually recursive types) learns only
+// now whether that type leads beyond its own memory. Pointers, slices,
+// maps and interfaces do; a struct or array does when one of its fields
+// or its elements does. Repeated until nothing changes, since refs only
+// ever turns true.
+func settleRefs(seen map[reflect.Type]*jsonNode) {
+	for changed := true; changed; {
+		changed = false
+		for _, n := range seen {
+			refs := n.refs
+			switch n.kind {
+			case jStruct:
+				for _, f := range n.fields {
+					refs = refs || f.node.refs
+				}
+			case jArray:
+				refs = refs || n.elem.refs && n.length > 0
+			}
+			if refs != n.refs {
+				n.refs, changed = true, true
+			}
+		}
+	}
+	for _, n := range seen {
+		n.refFields = nil
+		for i, f := range n.fields {
+			if f.node.refs {
+				n.refFields = append(n.refFields, i)
+			}
+		}
+	}
 }
 
 // plans holds the plan of each type a Codec decoded into (planFor).
@@ -172,7 +209,6 @@ func compileJSON(t reflect.Type, seen map[reflect.Type]*jsonNode) *jsonNode {
 	case reflect.Array:
 		n.kind, n.elem, n.length = jArray, compileJSON(t.Elem(), seen), t.Len()
 		ok = n.elem != nil
-		n.refs = ok && n.elem.refs && n.length > 0
 	case reflect.Map:
 		n.kind, n.refs = jMap, true
 		n.elem = compileJSON(t.Elem(), seen)
@@ -254,10 +290,6 @@ func compileFields(n *jsonNode, t reflect.Type, seen map[reflect.Type]*jsonNode)
 			return false
 		}
 		field.omitWord = omitWord(field)
-		if field.node.refs {
-			n.refs = true
-			n.refFields = append(n.refFields, len(n.fields))
-		}
 		n.fields = append(n.fields, field)
 	}
 	return true
