@@ -372,11 +372,21 @@ func hexRune(b []byte) (rn rune, size int) {
 		if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
 			return -1
 		}
-		v, err := strconv.ParseUint(string(b[2:6]), 16, 16)
-		if err != nil {
-			return -1
+		var v rune
+		for _, c := range b[2:6] {
+			switch {
+			case '0' <= c && c <= '9':
+				c -= '0'
+			case 'a' <= c && c <= 'f':
+				c -= 'a' - 10
+			case 'A' <= c && c <= 'F':
+				c -= 'A' - 10
+			default:
+				return -1
+			}
+			v = v<<4 | rune(c)
 		}
-		return rune(v)
+		return v
 	}
 	r1 := hex4(b)
 	switch {
