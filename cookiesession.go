@@ -76,7 +76,7 @@ func New[T any](opts Options) (*Manager[T], error) {
 		return nil, fmt.Errorf("cookiesession: session type %T does not serialize: %w", *new(T), err)
 	}
 	if _, ok := codec.ser.(jsonSerializer); ok {
-		m.sameJSON = newSameJSON(reflect.TypeFor[T]())
+		m.sameJSON = planFor(reflect.TypeFor[T]())
 	}
 	return m, nil
 }

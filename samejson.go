@@ -87,6 +87,7 @@ type jsonField struct {
 	offset    uintptr
 	key       string    // the quoted name and the colon: "name":
 	word      [2]uint64 // key as two little-endian words, zero-padded, if it fits (len(key) <= 16)
+	mask      [2]uint64 // the bytes of those words that are the key's
 	omitEmpty bool
 	omitZero  bool
 	// omitWord is, when the field is omitted exactly when one word of
@@ -147,7 +148,8 @@ func settleRefs(seen map[reflect.Type]*jsonNode) {
 	}
 }
 
-// plans holds the plan of each type a Codec decoded into (planFor).
+// plans holds the plan of each type a Manager was made for or a Codec
+// decoded into (planFor).
 var plans sync.Map // reflect.Type → *sameJSON, nil for a type without one
 
 // planFor returns the plan of t, compiled once per process; nil when t
@@ -282,9 +284,11 @@ func compileFields(n *jsonNode, t reflect.Type, seen map[reflect.Type]*jsonNode)
 		}
 		field.key = string(key) + ":"
 		if len(field.key) <= 16 {
-			var w [16]byte
+			var w, m [16]byte
 			copy(w[:], field.key)
+			copy(m[:], bytes.Repeat([]byte{0xff}, len(field.key)))
 			field.word = [2]uint64{binary.LittleEndian.Uint64(w[:]), binary.LittleEndian.Uint64(w[8:])}
+			field.mask = [2]uint64{binary.LittleEndian.Uint64(m[:]), binary.LittleEndian.Uint64(m[8:])}
 		}
 		if field.node = compileJSON(f.Type, seen); field.node == nil {
 			return false
@@ -687,14 +691,7 @@ func (r *jsonReader) member(f *jsonField) bool {
 	if n := len(f.key); n <= 16 && len(r.b)-r.i >= 16 {
 		lo := binary.LittleEndian.Uint64(r.b[r.i:])
 		hi := binary.LittleEndian.Uint64(r.b[r.i+8:])
-		var mlo, mhi uint64 = 1<<(8*min(n, 8)) - 1, 1<<(8*max(n-8, 0)) - 1
-		if n >= 8 {
-			mlo = ^uint64(0)
-		}
-		if n == 16 {
-			mhi = ^uint64(0)
-		}
-		if lo&mlo != f.word[0] || hi&mhi != f.word[1] {
+		if lo&f.mask[0] != f.word[0] || hi&f.mask[1] != f.word[1] {
 			return false
 		}
 		r.i += n
